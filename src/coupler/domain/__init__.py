@@ -1,0 +1,1 @@
+"""The pure domain: mappings, couplings, change detection and sync planning. Standard library only."""

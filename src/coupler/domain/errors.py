@@ -1,0 +1,64 @@
+"""One exception tree for coupler. Each class's docstring is its default message."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyCoupled",
+    "ConfigurationError",
+    "ConnectorError",
+    "CouplerError",
+    "NotCoupled",
+    "PermanentConnectorError",
+    "RecordError",
+    "RecordNotFound",
+    "RetryableConnectorError",
+    "UnknownMapping",
+]
+
+
+class CouplerError(Exception):
+    """coupler failed."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (self.__doc__ or "").strip()
+        super().__init__(self.message)
+
+
+class ConfigurationError(CouplerError):
+    """The configuration is not valid."""
+
+    def __init__(self, message: str | None = None, *, problems: list[str] | None = None) -> None:
+        self.problems = problems or [message or "The configuration is not valid."]
+        super().__init__(message or "\n".join(self.problems))
+
+
+class UnknownMapping(ConfigurationError):
+    """No table mapping has that name."""
+
+
+class ConnectorError(CouplerError):
+    """A connected system failed."""
+
+
+class RetryableConnectorError(ConnectorError):
+    """A connected system failed for a passing reason (throttled, unavailable, timed out); try again later."""
+
+
+class PermanentConnectorError(ConnectorError):
+    """A connected system refused the request; retrying will not help."""
+
+
+class RecordError(CouplerError):
+    """A record could not be processed."""
+
+
+class RecordNotFound(RecordError):
+    """The record does not exist."""
+
+
+class AlreadyCoupled(RecordError):
+    """The record is already coupled."""
+
+
+class NotCoupled(RecordError):
+    """The record is not coupled."""

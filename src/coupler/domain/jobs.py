@@ -1,0 +1,80 @@
+"""Synchronization jobs, their counters and their per-record errors: the log a user reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = ["Counters", "Job", "JobError", "JobKind"]
+
+
+class JobKind(StrEnum):
+    INCREMENTAL = "incremental"
+    FULL = "full"
+    MANUAL = "manual"
+    COUPLE = "couple"
+    CREATE = "create"
+    DECOUPLE = "decouple"
+
+
+@dataclass(kw_only=True, slots=True)
+class Counters:
+    """Mutable tallies while a job runs; a finished job holds a copy."""
+
+    inserted: int = 0
+    modified: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failed: int = 0
+    coupled: int = 0
+    uncoupled: int = 0
+    conflicts: int = 0
+
+    def add(self, other: Counters) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def copy(self) -> Counters:
+        return Counters(**self.as_dict())
+
+    @property
+    def total(self) -> int:
+        return sum(self.as_dict().values()) - self.conflicts
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Job:
+    id: str
+    mapping: str
+    kind: JobKind
+    direction: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    counters: Counters = field(default_factory=Counters)
+    message: str | None = None
+
+    def finish(self, *, at: datetime, counters: Counters, message: str | None = None) -> Job:
+        return replace(self, finished_at=at, counters=counters.copy(), message=message)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobError:
+    job_id: str
+    mapping: str
+    local_key: str | None
+    integration_key: str | None
+    message: str
+    detail: str | None
+    at: datetime
+    id: int | None = None

@@ -1,0 +1,197 @@
+"""Table mappings and field mappings: declarative data describing what is synchronized, and which way."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Condition",
+    "Direction",
+    "FieldMapping",
+    "Operator",
+    "Side",
+    "TableMapping",
+    "TableSpec",
+]
+
+
+class Side(StrEnum):
+    LOCAL = "local"
+    INTEGRATION = "integration"
+
+    @property
+    def other(self) -> Side:
+        return Side.INTEGRATION if self is Side.LOCAL else Side.LOCAL
+
+
+class Direction(StrEnum):
+    BIDIRECTIONAL = "bidirectional"
+    TO_INTEGRATION = "to-integration"
+    FROM_INTEGRATION = "from-integration"
+
+    @property
+    def source(self) -> Side:
+        """The side records are read from (only for one-way directions)."""
+        if self is Direction.TO_INTEGRATION:
+            return Side.LOCAL
+        if self is Direction.FROM_INTEGRATION:
+            return Side.INTEGRATION
+        raise ValueError("a bidirectional direction has no single source")
+
+    @property
+    def target(self) -> Side:
+        return self.source.other
+
+    @property
+    def one_way(self) -> tuple[Direction, ...]:
+        """The one-way passes, in the order a run takes them: local->integration first, as Business Central does."""
+        if self is Direction.BIDIRECTIONAL:
+            return (Direction.TO_INTEGRATION, Direction.FROM_INTEGRATION)
+        return (self,)
+
+    def allows(self, other: Direction) -> bool:
+        """Whether data may flow in ``other`` (one-way) direction under this direction."""
+        return self is Direction.BIDIRECTIONAL or self is other
+
+    @staticmethod
+    def from_source(side: Side) -> Direction:
+        return Direction.TO_INTEGRATION if side is Side.LOCAL else Direction.FROM_INTEGRATION
+
+
+class Operator(StrEnum):
+    EQ = "eq"
+    NE = "ne"
+    LT = "lt"
+    LE = "le"
+    GT = "gt"
+    GE = "ge"
+    IN = "in"
+    NOT_IN = "not_in"
+    IS_NULL = "is_null"
+    NOT_NULL = "not_null"
+    STARTSWITH = "startswith"
+    CONTAINS = "contains"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Condition:
+    """One structured filter condition on a column. A table filter is a tuple of conditions, all of which hold."""
+
+    field: str
+    op: Operator = Operator.EQ
+    value: Any = None
+
+    def matches(self, values: Mapping[str, Any]) -> bool:
+        actual = values.get(self.field)
+        op = self.op
+        if op is Operator.IS_NULL:
+            return actual is None
+        if op is Operator.NOT_NULL:
+            return actual is not None
+        if op is Operator.IN:
+            return actual in self.value
+        if op is Operator.NOT_IN:
+            return actual not in self.value
+        if op is Operator.EQ:
+            return bool(actual == self.value)
+        if op is Operator.NE:
+            return bool(actual != self.value)
+        if actual is None:
+            return False
+        if op is Operator.STARTSWITH:
+            return str(actual).startswith(str(self.value))
+        if op is Operator.CONTAINS:
+            return str(self.value) in str(actual)
+        comparisons = {
+            Operator.LT: lambda a, b: a < b,
+            Operator.LE: lambda a, b: a <= b,
+            Operator.GT: lambda a, b: a > b,
+            Operator.GE: lambda a, b: a >= b,
+        }
+        return bool(comparisons[op](actual, self.value))
+
+
+def matches_all(conditions: Iterable[Condition], values: Mapping[str, Any]) -> bool:
+    return all(condition.matches(values) for condition in conditions)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TableSpec:
+    """One side of a table mapping: what a connector needs to know to read and write that table."""
+
+    table: str
+    key: str
+    modified_on: str | None = None
+    display_key: str | None = None
+    filter: tuple[Condition, ...] = ()
+
+    def matches(self, values: Mapping[str, Any]) -> bool:
+        return matches_all(self.filter, values)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FieldMapping:
+    """A pair of fields. ``constant`` replaces the source field: the target gets that value."""
+
+    local: str | None
+    integration: str | None
+    direction: Direction
+    enabled: bool = True
+    constant: Any = None
+    has_constant: bool = False
+
+    def field(self, side: Side) -> str | None:
+        return self.local if side is Side.LOCAL else self.integration
+
+    def flows(self, direction: Direction) -> bool:
+        """Whether this field mapping transfers data in the one-way ``direction``."""
+        return self.enabled and self.direction.allows(direction) and self.field(direction.target) is not None
+
+    @property
+    def label(self) -> str:
+        return f"{self.local or '(constant)'} <-> {self.integration or '(constant)'}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TableMapping:
+    """A table mapping, named like Business Central's (CUSTOMER, CONTACT ...)."""
+
+    name: str
+    local: TableSpec
+    integration: TableSpec
+    direction: Direction
+    fields: tuple[FieldMapping, ...]
+    sync_only_coupled: bool = True
+    depends_on: tuple[str, ...] = ()
+
+    def spec(self, side: Side) -> TableSpec:
+        return self.local if side is Side.LOCAL else self.integration
+
+    def fields_for(self, direction: Direction) -> tuple[FieldMapping, ...]:
+        return tuple(f for f in self.fields if f.flows(direction))
+
+    def columns(self, side: Side) -> tuple[str, ...]:
+        """Every column of ``side`` that coupler reads: key, modified-on, display key, mapped and filtered fields."""
+        spec = self.spec(side)
+        names: dict[str, None] = {spec.key: None}
+        for extra in (spec.modified_on, spec.display_key):
+            if extra:
+                names[extra] = None
+        for mapping in self.fields:
+            name = mapping.field(side)
+            if name and mapping.enabled:
+                names[name] = None
+        for condition in spec.filter:
+            names[condition.field] = None
+        return tuple(names)
+
+    @property
+    def bidirectional_fields(self) -> tuple[FieldMapping, ...]:
+        return tuple(
+            f
+            for f in self.fields
+            if f.enabled and f.direction is Direction.BIDIRECTIONAL and not f.has_constant and f.local and f.integration
+        )

@@ -1,0 +1,88 @@
+"""The connector port: how the engine reads and writes one connected system.
+
+Every method works in batches so that SQL databases (one statement per batch) and HTTP services (paged reads,
+batch writes, ETags, throttling) fit the same interface. Keys are strings at this boundary whatever the system's
+own key type is; timestamps are timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from coupler.domain.mapping import TableSpec
+from coupler.domain.records import Record, RecordUpdate, WriteResult
+
+__all__ = ["ColumnInfo", "Connector"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ColumnInfo:
+    name: str
+    type: str
+    nullable: bool = True
+    max_length: int | None = None
+    primary_key: bool = False
+
+
+class Connector(ABC):
+    """One connected system (the local ERP or the integration CRM)."""
+
+    display_name: str = "system"
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Check that the system answers; raise ConnectorError naming what is wrong otherwise."""
+
+    @abstractmethod
+    def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
+        """The columns of ``table``, or None when the system has no such table."""
+
+    @abstractmethod
+    def read(self, spec: TableSpec, keys: Sequence[str], *, columns: Sequence[str]) -> list[Record]:
+        """The records with these keys (no filter applied); keys that do not exist are simply absent."""
+
+    @abstractmethod
+    def changed_since(
+        self,
+        spec: TableSpec,
+        since: datetime | None,
+        *,
+        columns: Sequence[str],
+        page_size: int,
+    ) -> Iterator[list[Record]]:
+        """Pages of records matching the spec's filter whose modified-on is after ``since`` (all when None),
+        ordered by modified-on then key. Pages are read lazily: nothing holds the whole table."""
+
+    @abstractmethod
+    def find(
+        self,
+        spec: TableSpec,
+        criteria: Mapping[str, Any],
+        *,
+        columns: Sequence[str],
+        limit: int = 100,
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        """Records matching the spec's filter whose fields equal ``criteria`` (text compared case-insensitively
+        when ``case_sensitive`` is false)."""
+
+    @abstractmethod
+    def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        """Insert rows; one result per row, in order, with the new key and modified-on or the row's own error.
+        A rejected row never stops the others."""
+
+    @abstractmethod
+    def update(self, spec: TableSpec, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        """Update records (only the given values); one result per update, in order. A missing record is an error
+        for that record alone; a stale ``version`` is a retryable error for that record."""
+
+    @abstractmethod
+    def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
+        """Delete records; one result per key, in order."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

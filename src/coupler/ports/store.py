@@ -1,0 +1,95 @@
+"""The state store port: coupler's own state (couplings, watermarks, jobs, job errors)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from coupler.domain.coupling import Coupling
+from coupler.domain.jobs import Job, JobError
+from coupler.domain.mapping import Direction, Side
+
+__all__ = ["CouplingStats", "StateStore"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CouplingStats:
+    couplings: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: int = 0
+
+
+class StateStore(ABC):
+    """Couplings are strictly 1:1 per mapping: one local key and one integration key each at most once."""
+
+    # couplings ---------------------------------------------------------------------------------------------
+    @abstractmethod
+    def couplings(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, Coupling]:
+        """The couplings of these ``side`` keys, by that key (one query per batch)."""
+
+    def coupling(self, mapping: str, side: Side, key: str) -> Coupling | None:
+        return self.couplings(mapping, side, [key]).get(key)
+
+    @abstractmethod
+    def failed_couplings(
+        self, mapping: str, direction: Direction, *, after: str | None, limit: int
+    ) -> list[Coupling]:
+        """Couplings whose last result in ``direction`` was a failure and that are not skipped, ordered by local
+        key, starting after local key ``after``."""
+
+    @abstractmethod
+    def list_couplings(
+        self, mapping: str, *, after: str | None = None, limit: int = 1000, skipped: bool | None = None
+    ) -> list[Coupling]:
+        """Couplings of a mapping ordered by local key, starting after local key ``after``."""
+
+    @abstractmethod
+    def add_couplings(self, couplings: Sequence[Coupling]) -> None:
+        """Insert new couplings atomically; raise AlreadyCoupled (naming the record) if either key is taken."""
+
+    @abstractmethod
+    def save(
+        self,
+        *,
+        couplings: Sequence[Coupling] = (),
+        errors: Sequence[JobError] = (),
+        job: Job | None = None,
+    ) -> None:
+        """Atomically: update existing couplings (matched by mapping and local key), add job errors and store the
+        job's progress. Either all of it is written or none."""
+
+    @abstractmethod
+    def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:
+        """Delete couplings by local key; the number deleted."""
+
+    @abstractmethod
+    def stats(self, mapping: str) -> CouplingStats:
+        """Counts of couplings, failed and skipped couplings, and job errors of a mapping."""
+
+    # watermarks --------------------------------------------------------------------------------------------
+    @abstractmethod
+    def watermark(self, mapping: str, side: Side) -> datetime | None: ...
+
+    @abstractmethod
+    def set_watermark(self, mapping: str, side: Side, value: datetime | None) -> None: ...
+
+    # jobs and errors ---------------------------------------------------------------------------------------
+    @abstractmethod
+    def add_job(self, job: Job) -> None: ...
+
+    @abstractmethod
+    def job(self, job_id: str) -> Job | None: ...
+
+    @abstractmethod
+    def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
+        """The most recent jobs first."""
+
+    @abstractmethod
+    def errors(self, *, job_id: str | None = None, mapping: str | None = None, limit: int = 100) -> list[JobError]:
+        """Job errors, the most recent first."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
