@@ -34,6 +34,34 @@ class Coupling:
     skipped: bool = False
     fingerprint: str | None = None
 
+    @classmethod
+    def created(
+        cls,
+        *,
+        mapping: str,
+        direction: Direction,
+        source_key: str,
+        target_key: str,
+        source_modified_on: datetime | None,
+        target_modified_on: datetime | None,
+        job_id: str,
+        at: datetime,
+    ) -> Coupling:
+        """The coupling of a record just created from a ``direction.source`` record: in sync on both sides."""
+        local_first = direction.source is Side.LOCAL
+        local_key, integration_key = (source_key, target_key) if local_first else (target_key, source_key)
+        local_on, integration_on = (
+            (source_modified_on, target_modified_on) if local_first else (target_modified_on, source_modified_on)
+        )
+        coupling = cls(mapping=mapping, local_key=local_key, integration_key=integration_key, coupled_at=at)
+        return coupling.succeeded(
+            direction=direction,
+            job_id=job_id,
+            local_modified_on=local_on,
+            integration_modified_on=integration_on,
+            at=at,
+        )
+
     def key(self, side: Side) -> str:
         return self.local_key if side is Side.LOCAL else self.integration_key
 
@@ -73,9 +101,8 @@ class Coupling:
         fingerprint: str | None = None,
     ) -> Coupling:
         """The coupling after a successful sync: both sides' modified-on stored, so our own write is no change."""
-        changes = _result_changes(direction, SyncResult.SUCCESS, job_id)
         return replace(
-            self,
+            self._with_result(direction, SyncResult.SUCCESS, job_id),
             local_modified_on=local_modified_on,
             integration_modified_on=integration_modified_on,
             last_synced_at=at,
@@ -83,17 +110,19 @@ class Coupling:
             failure_count=0,
             skipped=False,
             fingerprint=fingerprint if fingerprint is not None else self.fingerprint,
-            **changes,
         )
 
     def failed(self, *, direction: Direction, job_id: str, message: str) -> Coupling:
         """The coupling after a failed sync. Two failures in a row with the same message make it skipped."""
-        changes = _result_changes(direction, SyncResult.FAILURE, job_id)
         count = self.failure_count + 1 if message == self.last_error else 1
-        return replace(self, last_error=message, failure_count=count, skipped=count >= 2, **changes)
+        return replace(
+            self._with_result(direction, SyncResult.FAILURE, job_id),
+            last_error=message,
+            failure_count=count,
+            skipped=count >= 2,
+        )
 
-
-def _result_changes(direction: Direction, result: SyncResult, job_id: str) -> dict[str, object]:
-    if direction is Direction.TO_INTEGRATION:
-        return {"to_integration_result": result, "to_integration_job": job_id}
-    return {"from_integration_result": result, "from_integration_job": job_id}
+    def _with_result(self, direction: Direction, result: SyncResult, job_id: str) -> Coupling:
+        if direction is Direction.TO_INTEGRATION:
+            return replace(self, to_integration_result=result, to_integration_job=job_id)
+        return replace(self, from_integration_result=result, from_integration_job=job_id)

@@ -13,6 +13,7 @@ __all__ = [
     "RecordNotFound",
     "RetryableConnectorError",
     "UnknownMapping",
+    "UsageError",
 ]
 
 
@@ -30,6 +31,10 @@ class ConfigurationError(CouplerError):
     def __init__(self, message: str | None = None, *, problems: list[str] | None = None) -> None:
         self.problems = problems or [message or "The configuration is not valid."]
         super().__init__(message or "\n".join(self.problems))
+
+
+class UsageError(CouplerError):
+    """The request cannot be carried out as given."""
 
 
 class UnknownMapping(ConfigurationError):

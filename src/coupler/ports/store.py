@@ -34,9 +34,7 @@ class StateStore(ABC):
         return self.couplings(mapping, side, [key]).get(key)
 
     @abstractmethod
-    def failed_couplings(
-        self, mapping: str, direction: Direction, *, after: str | None, limit: int
-    ) -> list[Coupling]:
+    def failed_couplings(self, mapping: str, direction: Direction, *, after: str | None, limit: int) -> list[Coupling]:
         """Couplings whose last result in ``direction`` was a failure and that are not skipped, ordered by local
         key, starting after local key ``after``."""
 

@@ -1,1 +1,8 @@
-"""coupler.adapters.store"""
+"""The state store adapters: SQL (SQLite, PostgreSQL) through SQLAlchemy Core and Alembic, and in memory."""
+
+from __future__ import annotations
+
+from coupler.adapters.store.memory import InMemoryStateStore
+from coupler.adapters.store.sql import SqlStateStore, open_state_store
+
+__all__ = ["InMemoryStateStore", "SqlStateStore", "open_state_store"]

@@ -1,0 +1,349 @@
+"""An in-memory connector with the SQL connector's semantics, for users' tests and coupler's own.
+
+Tables are declared with ``add_table``; the connector stamps modified-on from its clock on every insert and update
+(like a database trigger) and checks per-column constraint callbacks (like NOT NULL and CHECK constraints). The
+helpers ``rows``, ``put`` and ``remove`` read and edit the data directly, as a user of the system would.
+A table declared ``versioned`` gives each record a version (an ETag) and refuses updates with a stale one.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from coupler.domain.errors import ConfigurationError, RetryableConnectorError
+from coupler.domain.mapping import TableSpec
+from coupler.domain.records import Record, RecordUpdate, WriteResult
+from coupler.domain.timeutil import utcnow
+from coupler.ports.connector import ColumnInfo, Connector
+
+__all__ = ["Constraint", "InMemoryConnector", "MillisecondClock"]
+
+Constraint = Callable[[Any], str | None]
+"""Checks one column's value; returns the error message that rejects the row, or None."""
+
+
+class MillisecondClock:
+    """UTC now at millisecond precision, strictly increasing from one call to the next."""
+
+    def __init__(self) -> None:
+        self._last: datetime | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        now = utcnow()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        with self._lock:
+            if self._last is not None and now <= self._last:
+                now = self._last + timedelta(milliseconds=1)
+            self._last = now
+        return now
+
+
+@dataclass(kw_only=True, slots=True)
+class _Table:
+    name: str
+    key: str
+    columns: dict[str, ColumnInfo]
+    modified_on: str | None
+    constraints: dict[str, Constraint]
+    key_factory: Callable[[], str]
+    versioned: bool
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def check_columns(self, names: Iterable[str]) -> None:
+        unknown = [name for name in names if name not in self.columns]
+        if unknown:
+            raise ConfigurationError(f"table {self.name!r} has no column {unknown[0]!r}")
+
+    def violation(self, values: Mapping[str, Any]) -> tuple[str, str] | None:
+        for column, check in self.constraints.items():
+            try:
+                message = check(values.get(column))
+            except (TypeError, ValueError) as exc:  # a value of the wrong type, as a database would refuse it
+                return f"{self.name}: invalid value for column {column!r}: {exc}", repr(exc)
+            if message:
+                return f"{self.name}: {message}", f"constraint on column {column!r} of {self.name}"
+        return None
+
+
+class InMemoryConnector(Connector):
+    """Tables of dict rows keyed by string keys; every method keeps the SQL connector's semantics."""
+
+    def __init__(self, *, display_name: str = "memory", clock: Callable[[], datetime] | None = None) -> None:
+        self.display_name = display_name
+        self._clock = clock or MillisecondClock()
+        self._tables: dict[str, _Table] = {}
+        self._lock = threading.RLock()
+        self.down = False
+        """Set to make every call fail with a retryable error, as an unreachable system would."""
+
+    # set-up and direct edits -----------------------------------------------------------------------------------
+    def add_table(
+        self,
+        name: str,
+        key: str,
+        columns: Sequence[str | ColumnInfo],
+        modified_on: str | None = "modified_on",
+        constraints: Mapping[str, Constraint] | None = None,
+        key_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
+        *,
+        rows: Iterable[Mapping[str, Any]] = (),
+        versioned: bool = False,
+    ) -> None:
+        infos = {c.name: c for c in (ColumnInfo(name=c, type="string") if isinstance(c, str) else c for c in columns)}
+        infos[key] = replace(infos.get(key) or ColumnInfo(name=key, type="string"), nullable=False, primary_key=True)
+        if modified_on and modified_on not in infos:
+            infos[modified_on] = ColumnInfo(name=modified_on, type="datetime")
+        table = _Table(
+            name=name,
+            key=key,
+            columns=infos,
+            modified_on=modified_on,
+            constraints=dict(constraints or {}),
+            key_factory=key_factory,
+            versioned=versioned,
+        )
+        table.check_columns(table.constraints)
+        with self._lock:
+            self._tables[name] = table
+        for row in rows:
+            self.put(name, row)
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """Copies of the table's rows, in key order."""
+        with self._lock:
+            data = self._get(table)
+            return [dict(data.rows[key]) for key in sorted(data.rows)]
+
+    def put(self, table: str, values: Mapping[str, Any]) -> str:
+        """Insert or change a record directly (no constraint checks), stamping modified-on from the clock.
+        Returns the record's key."""
+        with self._lock:
+            data = self._get(table)
+            data.check_columns(values)
+            key = values.get(data.key)
+            key = data.key_factory() if key is None else str(key)
+            row = data.rows.get(key) or dict.fromkeys(data.columns)
+            row.update(values)
+            row[data.key] = key
+            self._stamp(data, key, row)
+            return key
+
+    def set_modified_on(self, table: str, keys: Iterable[str], value: datetime | None) -> None:
+        """Overwrite the modified-on of records (as a database administrator could), e.g. to make ties."""
+        with self._lock:
+            data = self._get(table)
+            if not data.modified_on:
+                raise ConfigurationError(f"table {table!r} has no modified-on column")
+            for key in keys:
+                data.rows[key][data.modified_on] = value
+
+    def remove(self, table: str, key: str) -> None:
+        with self._lock:
+            data = self._get(table)
+            if data.rows.pop(key, None) is None:
+                raise KeyError(f"record {key} does not exist in {table}")
+            data.versions.pop(key, None)
+
+    # the port ------------------------------------------------------------------------------------------------
+    def ping(self) -> None:
+        self._check_up()
+
+    def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
+        self._check_up()
+        with self._lock:
+            data = self._tables.get(table)
+            return dict(data.columns) if data is not None else None
+
+    def read(self, spec: TableSpec, keys: Sequence[str], *, columns: Sequence[str]) -> list[Record]:
+        with self._lock:
+            data = self._resolve(spec, columns)
+            return [self._record(data, spec, data.rows[k], columns) for k in dict.fromkeys(keys) if k in data.rows]
+
+    def changed_since(
+        self,
+        spec: TableSpec,
+        since: datetime | None,
+        *,
+        columns: Sequence[str],
+        page_size: int,
+    ) -> Iterator[list[Record]]:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        with self._lock:
+            data = self._resolve(spec, columns)
+        return self._pages(data, spec, since, columns, page_size)
+
+    def find(
+        self,
+        spec: TableSpec,
+        criteria: Mapping[str, Any],
+        *,
+        columns: Sequence[str],
+        limit: int = 100,
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        with self._lock:
+            data = self._resolve(spec, columns)
+            data.check_columns(criteria)
+            found = [
+                row
+                for key, row in sorted(data.rows.items())
+                if spec.matches(row) and all(_equal(row[c], v, case_sensitive) for c, v in criteria.items())
+            ]
+            return [self._record(data, spec, row, columns) for row in found[:limit]]
+
+    def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        with self._lock:
+            data = self._resolve(spec, ())
+            data.check_columns({name for row in rows for name in row})
+            results = []
+            for index, values in enumerate(rows):
+                row = dict.fromkeys(data.columns) | dict(values)
+                key = data.key_factory() if row[data.key] is None else str(row[data.key])
+                row[data.key] = key
+                problem = data.violation(row)
+                if key in data.rows:
+                    problem = (f"{data.name}: record {key} already exists", f"duplicate key {key}")
+                if problem is not None:
+                    results.append(WriteResult(index=index, error=problem[0], detail=problem[1]))
+                    continue
+                data.rows[key] = row
+                results.append(self._written(data, index, key, row))
+            return results
+
+    def update(self, spec: TableSpec, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        with self._lock:
+            data = self._resolve(spec, ())
+            data.check_columns({name for update in updates for name in update.values})
+            results = []
+            for index, update in enumerate(updates):
+                current = data.rows.get(update.key)
+                if current is None:
+                    results.append(_failed(index, update.key, f"record {update.key} does not exist in {data.name}"))
+                    continue
+                if data.versioned and update.version is not None and update.version != str(data.versions[update.key]):
+                    message = f"record {update.key} of {data.name} was changed since it was read (stale version)"
+                    results.append(_failed(index, update.key, message, retryable=True))
+                    continue
+                row = current | dict(update.values)
+                key = str(row[data.key])
+                problem = data.violation(row)
+                if key != update.key and key in data.rows:
+                    problem = (f"{data.name}: record {key} already exists", f"duplicate key {key}")
+                if problem is not None:
+                    results.append(_failed(index, update.key, *problem))
+                    continue
+                if key != update.key:
+                    del data.rows[update.key]
+                    data.versions.pop(update.key, None)
+                row[data.key] = key
+                data.rows[key] = row
+                results.append(self._written(data, index, key, row))
+            return results
+
+    def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
+        with self._lock:
+            data = self._resolve(spec, ())
+            results = []
+            for index, key in enumerate(keys):
+                if data.rows.pop(key, None) is None:
+                    results.append(_failed(index, key, f"record {key} does not exist in {data.name}"))
+                else:
+                    data.versions.pop(key, None)
+                    results.append(WriteResult(index=index, key=key))
+            return results
+
+    # internals -----------------------------------------------------------------------------------------------
+    def _check_up(self) -> None:
+        if self.down:
+            raise RetryableConnectorError(f"{self.display_name} is unavailable")
+
+    def _get(self, table: str) -> _Table:
+        data = self._tables.get(table)
+        if data is None:
+            raise ConfigurationError(f"{self.display_name} has no table {table!r}")
+        return data
+
+    def _resolve(self, spec: TableSpec, columns: Iterable[str]) -> _Table:
+        self._check_up()
+        data = self._get(spec.table)
+        data.check_columns([spec.key, *columns, *(c.field for c in spec.filter)])
+        if spec.key != data.key:
+            raise ConfigurationError(f"the key of table {data.name!r} is {data.key!r}, not {spec.key!r}")
+        if spec.modified_on not in (None, data.modified_on):
+            raise ConfigurationError(f"the modified-on column of table {data.name!r} is {data.modified_on!r}")
+        return data
+
+    def _stamp(self, data: _Table, key: str, row: dict[str, Any]) -> None:
+        if data.modified_on:
+            row[data.modified_on] = self._clock()
+        data.rows[key] = row
+        data.versions[key] = data.versions.get(key, 0) + 1
+
+    def _written(self, data: _Table, index: int, key: str, row: dict[str, Any]) -> WriteResult:
+        self._stamp(data, key, row)
+        stamp = row[data.modified_on] if data.modified_on else None
+        return WriteResult(index=index, key=key, modified_on=stamp, version=self._version(data, key))
+
+    def _version(self, data: _Table, key: str) -> str | None:
+        return str(data.versions[key]) if data.versioned else None
+
+    def _record(self, data: _Table, spec: TableSpec, row: Mapping[str, Any], columns: Sequence[str]) -> Record:
+        key = row[data.key]
+        return Record(
+            key=key,
+            modified_on=row[spec.modified_on] if spec.modified_on else None,
+            values={name: row[name] for name in columns},
+            version=self._version(data, key),
+        )
+
+    def _pages(
+        self, data: _Table, spec: TableSpec, since: datetime | None, columns: Sequence[str], page_size: int
+    ) -> Iterator[list[Record]]:
+        stamp = spec.modified_on
+        after: tuple[Any, ...] | None = None
+        while True:
+            with self._lock:
+                self._check_up()
+                candidates = []
+                for key, row in data.rows.items():
+                    if stamp is None:
+                        position: tuple[Any, ...] = (key,)
+                    elif row[stamp] is None:
+                        if since is not None:
+                            continue
+                        position = (0, _EPOCH, key)
+                    elif since is None or row[stamp] > since:
+                        position = (1, row[stamp], key)
+                    else:
+                        continue
+                    if (after is None or position > after) and spec.matches(row):
+                        candidates.append((position, row))
+                page = heapq.nsmallest(page_size, candidates, key=lambda item: item[0])
+                records = [self._record(data, spec, row, columns) for _, row in page]
+            if records:
+                yield records
+            if len(page) < page_size:
+                return
+            after = page[-1][0]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _equal(actual: Any, expected: Any, case_sensitive: bool) -> bool:
+    if not case_sensitive and isinstance(actual, str) and isinstance(expected, str):
+        return actual.lower() == expected.lower()
+    return bool(actual == expected)
+
+
+def _failed(index: int, key: str, error: str, detail: str | None = None, *, retryable: bool = False) -> WriteResult:
+    return WriteResult(index=index, key=key, error=error, detail=detail, retryable=retryable)

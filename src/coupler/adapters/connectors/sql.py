@@ -1,0 +1,369 @@
+"""The SQL connector: any database SQLAlchemy reaches, through SQLAlchemy Core (no ORM).
+
+Tables are reflected lazily, once each. Reads page with keysets on (modified-on, key) and hold no cursor between
+pages; writes go in one executemany per batch and, when a batch fails, bisect it in fresh transactions so every
+good row lands and each bad row gets its own error. SQL tables have no ETag: ``RecordUpdate.version`` is ignored
+and records carry no version. A ``schema.table`` name reflects ``table`` in ``schema``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError, StatementError
+
+from coupler.adapters.connectors.filters import filter_clause
+from coupler.adapters.connectors.sql_batches import Writer, chunks, write_isolating
+from coupler.adapters.connectors.sql_errors import is_retryable
+from coupler.adapters.connectors.sql_schema import TablePlan, column_info, is_invalid, read_timestamp
+from coupler.domain.errors import ConfigurationError, ConnectorError, PermanentConnectorError, RetryableConnectorError
+from coupler.domain.mapping import TableSpec
+from coupler.domain.records import Record, RecordUpdate, WriteResult
+from coupler.ports.connector import ColumnInfo, Connector
+
+__all__ = ["SqlConnector"]
+
+T = TypeVar("T")
+Clause = sa.ColumnElement[bool]
+_Row = Sequence[Any]  # a result row: key, modified-on, then the requested columns
+
+
+class SqlConnector(Connector):
+    """A database reached through ``engine``; ``chunk_size`` bounds the keys in one ``IN (...)`` list."""
+
+    def __init__(self, engine: sa.Engine, *, display_name: str = "database", chunk_size: int = 500) -> None:
+        self._engine = engine
+        self.display_name = display_name
+        self._chunk_size = chunk_size
+        self._dialect = engine.dialect.name
+        self._metadata = sa.MetaData()
+        self._tables: dict[str, sa.Table] = {}
+        self._plans: dict[tuple[str, str, str | None], TablePlan] = {}
+        self._lock = threading.Lock()
+
+    # system ------------------------------------------------------------------------------------------------
+    def ping(self) -> None:
+        url = self._engine.url
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(sa.select(sa.literal(1)))
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            if url.password:
+                reason = reason.replace(str(url.password), "***")
+            where = url.render_as_string(hide_password=True)
+            raise ConnectorError(f"{self.display_name} ({where}) does not answer: {reason}") from exc
+
+    def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
+        reflected = self._table(table)
+        if reflected is None:
+            return None
+        return {column.name: column_info(column) for column in reflected.columns}
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # reads -------------------------------------------------------------------------------------------------
+    def read(self, spec: TableSpec, keys: Sequence[str], *, columns: Sequence[str]) -> list[Record]:
+        plan = self._plan(spec)
+        select = self._select(plan, columns)
+        natives = plan.key_values(keys)
+        found: dict[str, Record] = {}
+        with self._connect() as conn:
+            for chunk in chunks(natives, self._chunk_size):
+                rows = conn.execute(select.where(plan.key.in_(chunk))).all()
+                for record in self._records(plan, rows, columns):
+                    found[record.key] = record
+        return [found[key] for key in map(str, natives) if key in found]
+
+    def changed_since(
+        self,
+        spec: TableSpec,
+        since: datetime | None,
+        *,
+        columns: Sequence[str],
+        page_size: int,
+    ) -> Iterator[list[Record]]:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        plan = self._plan(spec)
+        select = self._select(plan, columns)
+        base = filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)
+        return self._pages(plan, select, self._phases(plan, base, since), columns, page_size)
+
+    def find(
+        self,
+        spec: TableSpec,
+        criteria: Mapping[str, Any],
+        *,
+        columns: Sequence[str],
+        limit: int = 100,
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        plan = self._plan(spec)
+        clauses = [filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)]
+        for name, value in criteria.items():
+            column = plan.column(name)
+            if value is None:
+                clauses.append(column.is_(None))
+            elif not case_sensitive and isinstance(value, str):
+                clauses.append(sa.func.lower(column) == value.lower())
+            else:
+                clauses.append(column == value)
+        stmt = self._select(plan, columns).where(*clauses).order_by(plan.key).limit(limit)
+        with self._connect() as conn:
+            rows = conn.execute(stmt).all()
+        return self._records(plan, rows, columns)
+
+    # writes ------------------------------------------------------------------------------------------------
+    def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        plan = self._plan(spec)
+        plan.columns(sorted({name for row in rows for name in row}))
+        key_name = plan.key.name
+        groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = {}
+        for index, row in enumerate(rows):
+            values = dict(row)
+            if values.get(key_name) is None:
+                if plan.generates_keys:
+                    values.pop(key_name, None)
+                else:
+                    values[key_name] = plan.new_key()
+            elif plan.key_type is not str and not is_invalid(native := plan.key_value(str(values[key_name]))):
+                values[key_name] = native
+            groups.setdefault(tuple(sorted(values)), []).append((index, values))
+
+        sorted_returning = self._engine.dialect.insert_executemany_returning_sort_by_parameter_order
+
+        def write(conn: Connection, batch: list[tuple[int, dict[str, Any]]]) -> tuple[dict[int, Any], dict[int, str]]:
+            params = [values for _, values in batch]
+            if key_name in params[0]:  # plain executemany: psycopg pipelines it, SQLite loops in C
+                conn.execute(plan.table.insert(), params)
+                return {index: values[key_name] for index, values in batch}, {}
+            if sorted_returning:  # "insertmanyvalues": multi-row INSERT ... RETURNING in parameter order
+                stmt = plan.table.insert().returning(plan.key, sort_by_parameter_order=True)
+                keys = list(conn.execute(stmt, params).scalars())
+            else:  # one statement per row; assumes the key is the primary key
+                keys = [(conn.execute(plan.table.insert(), row).inserted_primary_key or (None,))[0] for row in params]
+            return {index: key for (index, _), key in zip(batch, keys, strict=True)}, {}
+
+        return self._write(plan, len(rows), groups.values(), write)
+
+    def update(self, spec: TableSpec, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        plan = self._plan(spec)
+        plan.columns(sorted({name for update in updates for name in update.values}))
+        key_param = "coupler_key_"
+        while key_param in plan.table.columns:
+            key_param += "_"
+        missing: dict[int, str] = {}
+        groups: dict[tuple[str, ...], list[tuple[int, tuple[Any, Mapping[str, Any]]]]] = {}
+        for index, update in enumerate(updates):
+            native = plan.key_value(update.key)
+            if is_invalid(native):
+                missing[index] = self._missing(plan, update.key)
+            else:
+                groups.setdefault(tuple(sorted(update.values)), []).append((index, (native, update.values)))
+        stmt = plan.table.update().where(plan.key == sa.bindparam(key_param))
+        sane_rowcount = self._engine.dialect.supports_sane_multi_rowcount
+
+        def write(
+            conn: Connection, batch: list[tuple[int, tuple[Any, Mapping[str, Any]]]]
+        ) -> tuple[dict[int, Any], dict[int, str]]:
+            matched = -1
+            if batch[0][1][1]:
+                params = [{**values, key_param: native} for _, (native, values) in batch]
+                matched = conn.execute(stmt, params).rowcount
+            written = {index: values.get(plan.key.name, native) for index, (native, values) in batch}
+            if sane_rowcount and matched == len(batch):
+                return written, {}
+            existing = self._stamps(conn, plan, [native for _, (native, _) in batch])
+            errors = {index: self._missing(plan, str(native)) for index, (native, _) in batch if native not in existing}
+            return {index: key for index, key in written.items() if index not in errors}, errors
+
+        return self._write(plan, len(updates), groups.values(), write, missing, keys=[u.key for u in updates])
+
+    def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
+        plan = self._plan(spec)
+        missing: dict[int, str] = {}
+        items: list[tuple[int, Any]] = []
+        for index, key in enumerate(keys):
+            native = plan.key_value(key)
+            if is_invalid(native):
+                missing[index] = self._missing(plan, key)
+            else:
+                items.append((index, native))
+        returning = self._engine.dialect.delete_returning
+
+        def write(conn: Connection, batch: list[tuple[int, Any]]) -> tuple[dict[int, Any], dict[int, str]]:
+            natives = list({native: None for _, native in batch})
+            stmt = plan.table.delete().where(plan.key.in_(natives))
+            if returning:
+                deleted = set(conn.execute(stmt.returning(plan.key)).scalars())
+            else:
+                deleted = set(self._stamps(conn, plan, natives))
+                conn.execute(stmt)
+            written = {index: native for index, native in batch if native in deleted}
+            errors = {index: self._missing(plan, str(native)) for index, native in batch if native not in deleted}
+            return written, errors
+
+        return self._write(plan, len(keys), chunks(items, self._chunk_size), write, missing, keys=keys, reread=False)
+
+    # internals ---------------------------------------------------------------------------------------------
+    def _table(self, name: str) -> sa.Table | None:
+        with self._lock:
+            table = self._tables.get(name)
+            if table is not None:
+                return table
+            schema, _, bare = name.rpartition(".")
+            try:
+                with self._connect() as conn:
+                    table = sa.Table(bare, self._metadata, autoload_with=conn, schema=schema or None)
+            except NoSuchTableError:
+                return None
+            self._tables[name] = table
+            return table
+
+    def _plan(self, spec: TableSpec) -> TablePlan:
+        cache_key = (spec.table, spec.key, spec.modified_on)
+        plan = self._plans.get(cache_key)
+        if plan is None:
+            table = self._table(spec.table)
+            if table is None:
+                raise ConfigurationError(f"{self.display_name} has no table {spec.table!r}")
+            plan = self._plans[cache_key] = TablePlan.build(table, spec)
+        return plan
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        """A connection whose database errors surface as connector errors (retryable when they pass)."""
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except StatementError as exc:
+            reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+            kind = RetryableConnectorError if is_retryable(exc) else PermanentConnectorError
+            raise kind(f"{self.display_name}: {reason}") from exc
+
+    @staticmethod
+    def _select(plan: TablePlan, columns: Sequence[str]) -> sa.Select[Any]:
+        """SELECT key, modified-on (NULL when the spec has none), then ``columns``: rows line up with them."""
+        modified_on = plan.modified_on if plan.modified_on is not None else sa.null()
+        labelled = [column.label(f"c{i}") for i, column in enumerate(plan.columns(columns))]
+        return sa.select(plan.key, modified_on, *labelled)
+
+    @staticmethod
+    def _records(plan: TablePlan, rows: Sequence[_Row], columns: Sequence[str]) -> list[Record]:
+        names = tuple(columns)
+        stamp = plan.modified_on.name if plan.modified_on is not None and plan.modified_on.name in names else None
+        parse = read_timestamp
+        records: list[Record] = []
+        append = records.append
+        for row in rows:
+            modified_on = parse(row[1])
+            values = dict(zip(names, row[2:], strict=True))
+            if stamp is not None:
+                values[stamp] = modified_on
+            append(Record(key=str(row[0]), modified_on=modified_on, values=values))
+        return records
+
+    def _phases(self, plan: TablePlan, base: Clause, since: datetime | None) -> list[_Phase]:
+        """The keyset scans that make up a change read, in order: records never stamped first (only when reading
+        everything), then by (modified-on, key)."""
+        key, modified_on = plan.key, plan.modified_on
+
+        def after_key(row: _Row) -> Clause:
+            clause: Clause = key > row[0]
+            return clause
+
+        if modified_on is None:
+            return [_Phase(where=base, order=(key,), after=after_key)]
+
+        def after_stamp(row: _Row) -> Clause:
+            # "mod >= m" is implied by the rest; it lets a (mod, key) index serve the scan in order.
+            stamp, last = row[1], row[0]
+            return sa.and_(modified_on >= stamp, sa.or_(modified_on > stamp, sa.and_(modified_on == stamp, key > last)))
+
+        order = (modified_on, key)
+        if since is not None:
+            changed = sa.and_(base, modified_on > plan.bind_timestamp(since))
+            return [_Phase(where=changed, order=order, after=after_stamp)]
+        return [
+            _Phase(where=sa.and_(base, modified_on.is_(None)), order=(key,), after=after_key),
+            _Phase(where=sa.and_(base, modified_on.is_not(None)), order=order, after=after_stamp),
+        ]
+
+    def _pages(
+        self, plan: TablePlan, select: sa.Select[Any], phases: list[_Phase], columns: Sequence[str], page_size: int
+    ) -> Iterator[list[Record]]:
+        carry: list[_Row] = []
+        for phase in phases:
+            cursor: Clause | None = None
+            while True:
+                limit = page_size - len(carry)
+                where = phase.where if cursor is None else sa.and_(phase.where, cursor)
+                with self._connect() as conn:
+                    rows: list[_Row] = list(conn.execute(select.where(where).order_by(*phase.order).limit(limit)))
+                page = carry + rows if carry else rows
+                if len(rows) < limit:
+                    carry = page
+                    break
+                carry = []
+                yield self._records(plan, page, columns)
+                cursor = phase.after(rows[-1])
+        if carry:
+            yield self._records(plan, carry, columns)
+
+    def _write(
+        self,
+        plan: TablePlan,
+        count: int,
+        batches: Iterable[list[tuple[int, T]]],
+        write: Writer[T],
+        errors: dict[int, str] | None = None,
+        *,
+        keys: Sequence[str] | None = None,
+        reread: bool = True,
+    ) -> list[WriteResult]:
+        """Write the batches isolating bad rows, then re-read the written rows' modified-on (triggers may set it)
+        and answer one result per position: ``errors`` holds positions refused before writing."""
+        with self._connect() as conn:
+            written, failed = write_isolating(conn, plan.name, batches, write)
+            stamps = self._stamps(conn, plan, written.values()) if reread else {}
+        failed.update((index, (message, None)) for index, message in (errors or {}).items())
+        results = []
+        for index in range(count):
+            if index in written:
+                native = written[index]
+                results.append(WriteResult(index=index, key=str(native), modified_on=stamps.get(native)))
+            else:
+                error, detail = failed.get(index, ("not written", None))
+                key = keys[index] if keys is not None else None
+                results.append(WriteResult(index=index, key=key, error=error, detail=detail))
+        return results
+
+    def _stamps(self, conn: Connection, plan: TablePlan, natives: Iterable[Any]) -> dict[Any, datetime | None]:
+        """The modified-on of the records with these keys, by key: the keys that exist."""
+        stamp = plan.modified_on if plan.modified_on is not None else sa.null()
+        stamps: dict[Any, datetime | None] = {}
+        for chunk in chunks(list({native: None for native in natives}), self._chunk_size):
+            for key, value in conn.execute(sa.select(plan.key, stamp).where(plan.key.in_(chunk))):
+                stamps[key] = read_timestamp(value)
+        return stamps
+
+    def _missing(self, plan: TablePlan, key: str) -> str:
+        return f"record {key} does not exist in {plan.name}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Phase:
+    """One keyset scan: rows matching ``where`` in ``order``; ``after(last row)`` continues past a page."""
+
+    where: Clause
+    order: tuple[Any, ...]
+    after: Callable[[_Row], Clause]

@@ -1,0 +1,234 @@
+"""The state store in dictionaries: the fake that services' tests and ``--memory`` runs use. Same contract as the
+SQL store (the same test suite runs against both)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from coupler.adapters.store.conflicts import Conflict, already_coupled, duplicates_within
+from coupler.domain.coupling import Coupling, SyncResult
+from coupler.domain.jobs import Job, JobError
+from coupler.domain.mapping import Direction, Side
+from coupler.domain.timeutil import to_utc
+from coupler.ports.store import CouplingStats, StateStore
+
+__all__ = ["InMemoryStateStore"]
+
+
+class _Couplings:
+    """The couplings of one mapping, by local key, with the integration key index."""
+
+    __slots__ = ("by_integration", "by_local")
+
+    def __init__(self) -> None:
+        self.by_local: dict[str, Coupling] = {}
+        self.by_integration: dict[str, str] = {}
+
+    def put(self, coupling: Coupling) -> None:
+        coupling = _utc_coupling(coupling)
+        old = self.by_local.get(coupling.local_key)
+        if old is not None:
+            del self.by_integration[old.integration_key]
+        self.by_local[coupling.local_key] = coupling
+        self.by_integration[coupling.integration_key] = coupling.local_key
+
+
+class InMemoryStateStore(StateStore):
+    """Every write validates first and then applies, under one lock: all of it or none of it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._mappings: dict[str, _Couplings] = {}
+        self._watermarks: dict[tuple[str, Side], datetime | None] = {}
+        self._jobs: dict[str, Job] = {}
+        self._errors: list[JobError] = []
+
+    def _of(self, mapping: str) -> _Couplings:
+        return self._mappings.setdefault(mapping, _Couplings())
+
+    # couplings ---------------------------------------------------------------------------------------------
+    def couplings(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, Coupling]:
+        with self._lock:
+            state = self._mappings.get(mapping)
+            if state is None:
+                return {}
+            found: dict[str, Coupling] = {}
+            for key in keys:
+                local_key = key if Side(side) is Side.LOCAL else state.by_integration.get(key)
+                coupling = state.by_local.get(local_key) if local_key is not None else None
+                if coupling is not None:
+                    found[key] = coupling
+            return found
+
+    def failed_couplings(self, mapping: str, direction: Direction, *, after: str | None, limit: int) -> list[Coupling]:
+        directions = Direction(direction).one_way
+
+        def failed(c: Coupling) -> bool:
+            return not c.skipped and any(c.result(d) is SyncResult.FAILURE for d in directions)
+
+        return self._page(mapping, failed, after, limit)
+
+    def list_couplings(
+        self, mapping: str, *, after: str | None = None, limit: int = 1000, skipped: bool | None = None
+    ) -> list[Coupling]:
+        return self._page(mapping, lambda c: skipped is None or c.skipped is skipped, after, limit)
+
+    def _page(self, mapping: str, keep: Callable[[Coupling], bool], after: str | None, limit: int) -> list[Coupling]:
+        with self._lock:
+            state = self._mappings.get(mapping)
+            if state is None:
+                return []
+            keys = sorted(k for k in state.by_local if after is None or k > after)
+            page: list[Coupling] = []
+            for key in keys:
+                if len(page) >= limit:
+                    break
+                coupling = state.by_local[key]
+                if keep(coupling):
+                    page.append(coupling)
+            return page
+
+    def add_couplings(self, couplings: Sequence[Coupling]) -> None:
+        with self._lock:
+            conflicts = duplicates_within(couplings)
+            for c in couplings:
+                state = self._mappings.get(c.mapping)
+                if state is None:
+                    continue
+                if c.local_key in state.by_local:
+                    conflicts.append((c.mapping, Side.LOCAL, c.local_key))
+                if c.integration_key in state.by_integration:
+                    conflicts.append((c.mapping, Side.INTEGRATION, c.integration_key))
+            if conflicts:
+                raise already_coupled(conflicts)
+            for c in couplings:
+                self._of(c.mapping).put(c)
+
+    def save(
+        self,
+        *,
+        couplings: Sequence[Coupling] = (),
+        errors: Sequence[JobError] = (),
+        job: Job | None = None,
+    ) -> None:
+        with self._lock:
+            self._check_save(couplings, errors, job)
+            if job is not None:
+                self._jobs[job.id] = _snapshot(job)
+            for c in couplings:
+                state = self._mappings.get(c.mapping)
+                if state is not None and c.local_key in state.by_local:
+                    state.put(c)
+            next_id = len(self._errors) + 1
+            self._errors.extend(replace(e, id=next_id + i, at=to_utc(e.at)) for i, e in enumerate(errors))
+
+    def _check_save(self, couplings: Sequence[Coupling], errors: Sequence[JobError], job: Job | None) -> None:
+        """Refuse what the database refuses: updates applied one by one, none may take another's integration
+        key; errors must belong to a known job."""
+        conflicts: list[Conflict] = []
+        owners: dict[tuple[str, str], str | None] = {}  # (mapping, integration key) -> local key, as updated
+        current: dict[tuple[str, str], str] = {}  # (mapping, local key) -> its integration key, as updated
+        for c in couplings:
+            state = self._mappings.get(c.mapping)
+            stored = state.by_local.get(c.local_key) if state is not None else None
+            if state is None or stored is None:
+                continue  # gone: nothing to update
+            taken = (c.mapping, c.integration_key)
+            owner = owners[taken] if taken in owners else state.by_integration.get(c.integration_key)
+            if owner is not None and owner != c.local_key:
+                conflicts.append((c.mapping, Side.INTEGRATION, c.integration_key))
+                continue
+            owners[(c.mapping, current.get((c.mapping, c.local_key), stored.integration_key))] = None
+            owners[taken] = c.local_key
+            current[(c.mapping, c.local_key)] = c.integration_key
+        if conflicts:
+            raise already_coupled(conflicts)
+        unknown = {e.job_id for e in errors} - self._jobs.keys() - {job.id if job else ""}
+        if unknown:
+            raise ValueError(f"job errors refer to unknown jobs: {', '.join(sorted(unknown))}")
+
+    def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:
+        with self._lock:
+            state = self._mappings.get(mapping)
+            if state is None:
+                return 0
+            removed = 0
+            for key in dict.fromkeys(local_keys):
+                coupling = state.by_local.pop(key, None)
+                if coupling is not None:
+                    del state.by_integration[coupling.integration_key]
+                    removed += 1
+            return removed
+
+    def stats(self, mapping: str) -> CouplingStats:
+        """Failed counts couplings whose last result in either direction is a failure, skipped ones included."""
+        with self._lock:
+            state = self._mappings.get(mapping)
+            values = list(state.by_local.values()) if state is not None else []
+            failure = SyncResult.FAILURE
+            return CouplingStats(
+                couplings=len(values),
+                failed=sum(1 for c in values if failure in (c.to_integration_result, c.from_integration_result)),
+                skipped=sum(1 for c in values if c.skipped),
+                errors=sum(1 for e in self._errors if e.mapping == mapping),
+            )
+
+    # watermarks --------------------------------------------------------------------------------------------
+    def watermark(self, mapping: str, side: Side) -> datetime | None:
+        with self._lock:
+            return self._watermarks.get((mapping, Side(side)))
+
+    def set_watermark(self, mapping: str, side: Side, value: datetime | None) -> None:
+        with self._lock:
+            self._watermarks[(mapping, Side(side))] = None if value is None else to_utc(value)
+
+    # jobs and errors ---------------------------------------------------------------------------------------
+    def add_job(self, job: Job) -> None:
+        with self._lock:
+            if job.id in self._jobs:
+                raise ValueError(f"a job with id {job.id!r} exists")
+            self._jobs[job.id] = _snapshot(job)
+
+    def job(self, job_id: str) -> Job | None:
+        with self._lock:
+            stored = self._jobs.get(job_id)
+        return None if stored is None else _snapshot(stored)
+
+    def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
+        with self._lock:
+            chosen = [j for j in self._jobs.values() if mapping is None or j.mapping == mapping]
+        chosen.sort(key=lambda j: (j.started_at, j.id), reverse=True)
+        return [_snapshot(j) for j in chosen[:limit]]
+
+    def errors(self, *, job_id: str | None = None, mapping: str | None = None, limit: int = 100) -> list[JobError]:
+        with self._lock:
+            chosen = [
+                e
+                for e in self._errors
+                if (job_id is None or e.job_id == job_id) and (mapping is None or e.mapping == mapping)
+            ]
+        chosen.sort(key=lambda e: (e.at, e.id or 0), reverse=True)
+        return chosen[:limit]
+
+
+def _snapshot(job: Job) -> Job:
+    """The job in UTC with its own copy of the (mutable) counters, as a database row holds them."""
+    finished_at = None if job.finished_at is None else to_utc(job.finished_at)
+    return replace(job, started_at=to_utc(job.started_at), finished_at=finished_at, counters=job.counters.copy())
+
+
+def _utc_coupling(c: Coupling) -> Coupling:
+    """The coupling with its timestamps in UTC (a copy only when one is not)."""
+    stamps = (c.coupled_at, c.local_modified_on, c.integration_modified_on, c.last_synced_at)
+    if all(t is None or t.tzinfo is UTC for t in stamps):
+        return c
+    return replace(
+        c,
+        coupled_at=to_utc(c.coupled_at),
+        local_modified_on=None if c.local_modified_on is None else to_utc(c.local_modified_on),
+        integration_modified_on=None if c.integration_modified_on is None else to_utc(c.integration_modified_on),
+        last_synced_at=None if c.last_synced_at is None else to_utc(c.last_synced_at),
+    )

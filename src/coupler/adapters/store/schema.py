@@ -1,0 +1,188 @@
+"""The state store's tables, declared with SQLAlchemy Core; every name is prefixed ``coupler_`` so the state can live
+in a database shared with other applications. The Alembic migrations must build exactly this schema (a test checks)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    false,
+    text,
+)
+from sqlalchemy.types import TypeEngine
+
+_ResultProcessor = Callable[[Any], Any]
+
+__all__ = [
+    "COUNTER_COLUMNS",
+    "KEY_LENGTH",
+    "PREFIX",
+    "VERSION_TABLE",
+    "UtcDateTime",
+    "couplings",
+    "is_own_name",
+    "job_errors",
+    "jobs",
+    "metadata",
+    "watermarks",
+]
+
+VERSION_TABLE = "coupler_alembic_version"
+"""Alembic's version table for coupler's migrations, apart from any ``alembic_version`` of a shared database."""
+
+PREFIX = "coupler_"
+
+
+def is_own_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's ``include_name`` hook: only coupler's own tables, the database may be shared."""
+    return type_ != "table" or (name is not None and name.startswith(PREFIX))
+
+
+NAME_LENGTH = 200
+KEY_LENGTH = 400
+JOB_ID_LENGTH = 64
+
+COUNTER_COLUMNS = (
+    "inserted",
+    "modified",
+    "deleted",
+    "unchanged",
+    "skipped",
+    "failed",
+    "coupled",
+    "uncoupled",
+    "conflicts",
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """``DateTime(timezone=True)`` that stores UTC and always returns aware UTC (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is UTC:
+            return value
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> _ResultProcessor | None:
+        if dialect.name == "sqlite":
+            return _sqlite_utc  # one call per value instead of parsing, then converting
+        return super().result_processor(dialect, coltype)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is UTC:
+            return value
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _sqlite_utc(value: str | None) -> datetime | None:
+    """SQLite keeps ``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC, without an offset."""
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _name() -> String:
+    return String(NAME_LENGTH)
+
+
+def _key() -> String:
+    return String(KEY_LENGTH)
+
+
+def _ordered_key() -> TypeEngine[str]:
+    """A key that pages are ordered by: code point order on every database (the "C" collation on PostgreSQL)."""
+    return String(KEY_LENGTH).with_variant(String(KEY_LENGTH, collation="C"), "postgresql")
+
+
+couplings = Table(
+    "coupler_couplings",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mapping", _name(), nullable=False),
+    Column("local_key", _ordered_key(), nullable=False),
+    Column("integration_key", _key(), nullable=False),
+    Column("coupled_at", UtcDateTime(), nullable=False),
+    Column("local_modified_on", UtcDateTime()),
+    Column("integration_modified_on", UtcDateTime()),
+    Column("last_synced_at", UtcDateTime()),
+    Column("to_integration_result", String(16)),
+    Column("to_integration_job", String(JOB_ID_LENGTH)),
+    Column("from_integration_result", String(16)),
+    Column("from_integration_job", String(JOB_ID_LENGTH)),
+    Column("last_error", Text),
+    Column("failure_count", Integer, nullable=False, server_default=text("0")),
+    Column("skipped", Boolean, nullable=False, server_default=false()),
+    Column("fingerprint", Text),
+    UniqueConstraint("mapping", "local_key"),
+    UniqueConstraint("mapping", "integration_key"),
+    Index("ix_coupler_couplings_to_integration_failures", "mapping", "to_integration_result", "local_key"),
+    Index("ix_coupler_couplings_from_integration_failures", "mapping", "from_integration_result", "local_key"),
+    Index("ix_coupler_couplings_skipped", "mapping", "skipped", "local_key"),
+)
+
+watermarks = Table(
+    "coupler_watermarks",
+    metadata,
+    Column("mapping", _name(), primary_key=True),
+    Column("side", String(16), primary_key=True),
+    Column("value", UtcDateTime()),
+)
+
+jobs = Table(
+    "coupler_jobs",
+    metadata,
+    Column("id", String(JOB_ID_LENGTH), primary_key=True),
+    Column("mapping", _name(), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("direction", String(32), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime()),
+    *(Column(name, Integer, nullable=False, server_default=text("0")) for name in COUNTER_COLUMNS),
+    Column("message", Text),
+    Index("ix_coupler_jobs_started_at", "started_at"),
+    Index("ix_coupler_jobs_mapping_started_at", "mapping", "started_at"),
+)
+
+job_errors = Table(
+    "coupler_job_errors",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(JOB_ID_LENGTH), ForeignKey(jobs.c.id, ondelete="CASCADE"), nullable=False),
+    Column("mapping", _name(), nullable=False),
+    Column("local_key", _key()),
+    Column("integration_key", _key()),
+    Column("message", Text, nullable=False),
+    Column("detail", Text),
+    Column("at", UtcDateTime(), nullable=False),
+    Index("ix_coupler_job_errors_mapping", "mapping"),
+    Index("ix_coupler_job_errors_job_id", "job_id"),
+)

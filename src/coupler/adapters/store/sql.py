@@ -1,0 +1,280 @@
+"""The state store on a SQL database through SQLAlchemy Core: SQLite for a local file, PostgreSQL for a server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from coupler.adapters.store import schema
+from coupler.adapters.store.bulk import insert_couplings, key_in, update_couplings
+from coupler.adapters.store.conflicts import Conflict, already_coupled, duplicates_within, shared_integration_keys
+from coupler.adapters.store.engine import create_state_engine
+from coupler.adapters.store.migrate import upgrade
+from coupler.adapters.store.rows import (
+    COUPLING_FIELDS,
+    ERROR_FIELDS,
+    JOB_FIELDS,
+    coupling_from_row,
+    error_from_row,
+    error_values,
+    job_from_row,
+    job_values,
+)
+from coupler.domain.coupling import Coupling, SyncResult
+from coupler.domain.jobs import Job, JobError
+from coupler.domain.mapping import Direction, Side
+from coupler.ports.store import CouplingStats, StateStore
+
+__all__ = ["CHUNK", "SqlStateStore", "open_state_store"]
+
+CHUNK = 500
+"""Keys per ``IN (...)`` query."""
+
+_C = schema.couplings.c
+_COUPLING_COLUMNS = [_C[name] for name in COUPLING_FIELDS]
+_JOB_COLUMNS = [schema.jobs.c[name] for name in JOB_FIELDS]
+_ERROR_COLUMNS = [schema.job_errors.c[name] for name in ERROR_FIELDS]
+_FAILURE = SyncResult.FAILURE.value
+
+
+def open_state_store(url: str, **engine_options: Any) -> SqlStateStore:
+    """Create the engine for ``url``, migrate the database to the latest schema and return the store."""
+    engine = create_state_engine(url, **engine_options)
+    try:
+        upgrade(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return SqlStateStore(engine)
+
+
+class SqlStateStore(StateStore):
+    """Couplings, watermarks, jobs and job errors in the ``coupler_*`` tables (see ``schema``)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def open(cls, url: str, **engine_options: Any) -> SqlStateStore:
+        return open_state_store(url, **engine_options)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    # couplings ---------------------------------------------------------------------------------------------
+    def couplings(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, Coupling]:
+        local = Side(side) is Side.LOCAL
+        column = _C.local_key if local else _C.integration_key
+        found: dict[str, Coupling] = {}
+        with self._engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(keys))):
+                where = (_C.mapping == mapping, key_in(conn, column, chunk))
+                rows = conn.execute(select(*_COUPLING_COLUMNS).where(*where))
+                for row in rows:
+                    coupling = coupling_from_row(row)
+                    found[coupling.local_key if local else coupling.integration_key] = coupling
+        return found
+
+    def failed_couplings(self, mapping: str, direction: Direction, *, after: str | None, limit: int) -> list[Coupling]:
+        to_failed = _C.to_integration_result == _FAILURE
+        from_failed = _C.from_integration_result == _FAILURE
+        direction = Direction(direction)
+        if direction is Direction.TO_INTEGRATION:
+            failed: ColumnElement[bool] = to_failed
+        elif direction is Direction.FROM_INTEGRATION:
+            failed = from_failed
+        else:
+            failed = or_(to_failed, from_failed)
+        return self._page(and_(_C.mapping == mapping, failed, _C.skipped == false()), after, limit)
+
+    def list_couplings(
+        self, mapping: str, *, after: str | None = None, limit: int = 1000, skipped: bool | None = None
+    ) -> list[Coupling]:
+        where = _C.mapping == mapping
+        if skipped is not None:
+            where = and_(where, _C.skipped == (true() if skipped else false()))
+        return self._page(where, after, limit)
+
+    def _page(self, where: ColumnElement[bool], after: str | None, limit: int) -> list[Coupling]:
+        if after is not None:
+            where = and_(where, _C.local_key > after)
+        stmt = select(*_COUPLING_COLUMNS).where(where).order_by(_C.local_key).limit(limit)
+        with self._engine.connect() as conn:
+            return [coupling_from_row(row) for row in conn.execute(stmt)]
+
+    def add_couplings(self, couplings: Sequence[Coupling]) -> None:
+        if not couplings:
+            return
+        try:
+            with self._engine.begin() as conn:
+                insert_couplings(conn, couplings)
+        except IntegrityError as exc:
+            conflicts = duplicates_within(couplings) + self._taken(couplings, Side.LOCAL)
+            conflicts += self._taken(couplings, Side.INTEGRATION)
+            if not conflicts:
+                raise
+            raise already_coupled(conflicts) from exc
+
+    def save(
+        self,
+        *,
+        couplings: Sequence[Coupling] = (),
+        errors: Sequence[JobError] = (),
+        job: Job | None = None,
+    ) -> None:
+        inserts = [error_values(e) for e in errors]
+        try:
+            with self._engine.begin() as conn:
+                if job is not None:
+                    _upsert(conn, schema.jobs, job_values(job), ("id",))
+                if couplings:
+                    update_couplings(conn, couplings)
+                if inserts:
+                    conn.execute(insert(schema.job_errors), inserts)
+        except IntegrityError as exc:
+            conflicts = shared_integration_keys(couplings)
+            conflicts += self._taken(couplings, Side.INTEGRATION, by_others=True)
+            if conflicts:
+                raise already_coupled(conflicts) from exc
+            unknown = self._unknown_jobs({e.job_id for e in errors} - {job.id if job else ""})
+            if unknown:
+                raise ValueError(f"job errors refer to unknown jobs: {', '.join(sorted(unknown))}") from exc
+            raise
+
+    def _taken(self, couplings: Sequence[Coupling], side: Side, *, by_others: bool = False) -> list[Conflict]:
+        """Keys of ``side`` already coupled in the database (``by_others``: to another local key)."""
+        column = _C.local_key if side is Side.LOCAL else _C.integration_key
+        by_mapping: dict[str, dict[str, str]] = {}
+        for c in couplings:
+            by_mapping.setdefault(c.mapping, {})[c.key(side)] = c.local_key
+        taken: list[Conflict] = []
+        with self._engine.connect() as conn:
+            for mapping, owners in by_mapping.items():
+                for chunk in _chunks(list(owners)):
+                    stmt = select(column, _C.local_key).where(_C.mapping == mapping, key_in(conn, column, chunk))
+                    for key, local_key in conn.execute(stmt):
+                        if not by_others or owners[key] != local_key:
+                            taken.append((mapping, side, key))
+        return taken
+
+    def _unknown_jobs(self, job_ids: set[str]) -> set[str]:
+        known: set[str] = set()
+        with self._engine.connect() as conn:
+            for chunk in _chunks(sorted(job_ids)):
+                known.update(conn.scalars(select(schema.jobs.c.id).where(schema.jobs.c.id.in_(chunk))))
+        return job_ids - known
+
+    def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:
+        removed = 0
+        with self._engine.begin() as conn:
+            for chunk in _chunks(list(dict.fromkeys(local_keys))):
+                stmt = delete(schema.couplings).where(_C.mapping == mapping, key_in(conn, _C.local_key, chunk))
+                removed += conn.execute(stmt).rowcount
+        return removed
+
+    def stats(self, mapping: str) -> CouplingStats:
+        """Failed counts couplings whose last result in either direction is a failure, skipped ones included."""
+        of_mapping = _C.mapping == mapping
+        count = func.count()
+        failed = or_(_C.to_integration_result == _FAILURE, _C.from_integration_result == _FAILURE)
+        errors = schema.job_errors
+        stmt = select(
+            select(count).select_from(schema.couplings).where(of_mapping).scalar_subquery(),
+            select(count).select_from(schema.couplings).where(of_mapping, failed).scalar_subquery(),
+            select(count).select_from(schema.couplings).where(of_mapping, _C.skipped == true()).scalar_subquery(),
+            select(count).select_from(errors).where(errors.c.mapping == mapping).scalar_subquery(),
+        )
+        with self._engine.connect() as conn:
+            row = conn.execute(stmt).one()
+        return CouplingStats(couplings=row[0], failed=row[1], skipped=row[2], errors=row[3])
+
+    # watermarks --------------------------------------------------------------------------------------------
+    def watermark(self, mapping: str, side: Side) -> datetime | None:
+        w = schema.watermarks.c
+        stmt = select(w.value).where(w.mapping == mapping, w.side == Side(side).value)
+        with self._engine.connect() as conn:
+            value: datetime | None = conn.scalar(stmt)
+        return value
+
+    def set_watermark(self, mapping: str, side: Side, value: datetime | None) -> None:
+        with self._engine.begin() as conn:
+            row = {"mapping": mapping, "side": Side(side).value, "value": value}
+            _upsert(conn, schema.watermarks, row, ("mapping", "side"))
+
+    # jobs and errors ---------------------------------------------------------------------------------------
+    def add_job(self, job: Job) -> None:
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(schema.jobs), job_values(job))
+        except IntegrityError as exc:
+            raise ValueError(f"a job with id {job.id!r} exists") from exc
+
+    def job(self, job_id: str) -> Job | None:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(*_JOB_COLUMNS).where(schema.jobs.c.id == job_id)).first()
+        return None if row is None else job_from_row(row)
+
+    def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
+        j = schema.jobs.c
+        stmt = select(*_JOB_COLUMNS).order_by(j.started_at.desc(), j.id.desc()).limit(limit)
+        if mapping is not None:
+            stmt = stmt.where(j.mapping == mapping)
+        with self._engine.connect() as conn:
+            return [job_from_row(row) for row in conn.execute(stmt)]
+
+    def errors(self, *, job_id: str | None = None, mapping: str | None = None, limit: int = 100) -> list[JobError]:
+        e = schema.job_errors.c
+        stmt = select(*_ERROR_COLUMNS).order_by(e.at.desc(), e.id.desc()).limit(limit)
+        if job_id is not None:
+            stmt = stmt.where(e.job_id == job_id)
+        if mapping is not None:
+            stmt = stmt.where(e.mapping == mapping)
+        with self._engine.connect() as conn:
+            return [error_from_row(row) for row in conn.execute(stmt)]
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+
+def _chunks(keys: list[str], size: int = CHUNK) -> Iterator[list[str]]:
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
+
+
+def _upsert(conn: Connection, table: Table, values: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Insert the row or update it by its primary key: native upserts on SQLite and PostgreSQL."""
+    changes = [name for name in values if name not in keys]
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[table.c[name] for name in keys],
+                set_={name: stmt.excluded[name] for name in changes},
+            ),
+            values,
+        )
+        return
+    match = and_(*(table.c[name] == values[name] for name in keys))
+    if conn.execute(update(table).where(match).values({n: values[n] for n in changes})).rowcount == 0:
+        conn.execute(insert(table).values(values))

@@ -1,0 +1,64 @@
+"""The composition root: the one place that turns a configuration into connected, concrete objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from coupler.adapters.connectors.sql import SqlConnector
+from coupler.adapters.engines import create_sql_engine
+from coupler.adapters.store.sql import open_state_store
+from coupler.config import AppConfig, SystemConfig, load_config
+from coupler.domain.errors import ConfigurationError, CouplerError
+from coupler.ports.connector import Connector
+from coupler.services.api import Coupler
+from coupler.services.check import schema_problems
+from coupler.services.context import Progress, Systems
+
+__all__ = ["build", "open_coupler"]
+
+
+def open_coupler(
+    config: Path | str | None = None, *, progress: Progress | None = None, validate: bool = True
+) -> Coupler:
+    """Load the configuration, connect both systems and the state store, and check the mapped columns exist.
+
+    Raises ConfigurationError (one message per problem) when the file or the mapped tables and columns are wrong.
+    """
+    return build(load_config(Path(config) if config else None), progress=progress, validate=validate)
+
+
+def build(config: AppConfig, *, progress: Progress | None = None, validate: bool = True) -> Coupler:
+    local = _connector(config.local)
+    integration = _connector(config.integration)
+    try:
+        store = open_state_store(config.state_url)
+    except CouplerError:
+        local.close()
+        integration.close()
+        raise
+    systems = Systems(
+        local=local,
+        integration=integration,
+        store=store,
+        mappings=config.mappings,
+        batch_size=config.batch_size,
+        overlap_ms=config.overlap_ms,
+        progress=progress or Progress(),
+    )
+    app = Coupler(systems, origin=str(config.path))
+    if validate:
+        try:
+            problems = schema_problems(systems, str(config.path))
+        except CouplerError:
+            app.close()
+            raise
+        if problems:
+            app.close()
+            raise ConfigurationError(problems=problems)
+    return app
+
+
+def _connector(system: SystemConfig) -> Connector:
+    if system.kind == "sql":
+        return SqlConnector(create_sql_engine(system.url), display_name=system.name)
+    raise ConfigurationError(f"unknown connector kind {system.kind!r}")

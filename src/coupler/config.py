@@ -1,0 +1,311 @@
+"""Loading and validating coupler.toml into domain mappings and connection settings.
+
+A broken file gives a ConfigurationError with one message per problem, each naming the file, the mapping and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from coupler.domain.errors import ConfigurationError
+from coupler.domain.mapping import Condition, Direction, FieldMapping, Operator, TableMapping, TableSpec
+
+__all__ = ["AppConfig", "SystemConfig", "default_config_path", "load_config", "parse_config"]
+
+CONFIG_ENV = "COUPLER_CONFIG"
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = re.compile(r"^[A-Z0-9][A-Z0-9_\- ]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConditionModel(_Strict):
+    field: str
+    op: Operator = Operator.EQ
+    value: Any = None
+
+
+class SideModel(_Strict):
+    table: str
+    key: str
+    display_key: str | None = None
+    modified_on: str | None = None
+    filter: list[ConditionModel] = Field(default_factory=list)
+
+
+class FieldModel(_Strict):
+    local: str | None = None
+    integration: str | None = None
+    direction: Direction | None = None
+    enabled: bool = True
+    constant: Any = None
+
+
+class MappingModel(_Strict):
+    name: str
+    direction: Direction
+    sync_only_coupled: bool = True
+    depends_on: list[str] = Field(default_factory=list)
+    local: SideModel
+    integration: SideModel
+    fields: list[FieldModel] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _upper_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("a mapping name is written in capitals, like CUSTOMER or ITEM-PRODUCT")
+        return value
+
+
+class SystemModel(_Strict):
+    name: str
+    kind: Literal["sql"] = "sql"
+    url: str
+
+
+class SyncModel(_Strict):
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    overlap_ms: int = Field(default=1000, ge=0, le=3_600_000)
+
+
+class FileModel(_Strict):
+    state: str | None = None
+    local: SystemModel
+    integration: SystemModel
+    sync: SyncModel = Field(default_factory=SyncModel)
+    mappings: list[MappingModel] = Field(min_length=1)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SystemConfig:
+    name: str
+    kind: str
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppConfig:
+    path: Path
+    state_url: str
+    local: SystemConfig
+    integration: SystemConfig
+    mappings: tuple[TableMapping, ...]
+    batch_size: int = 1000
+    overlap_ms: int = 1000
+
+    def mapping(self, name: str) -> TableMapping:
+        for mapping in self.mappings:
+            if mapping.name == name.upper():
+                return mapping
+        from coupler.domain.errors import UnknownMapping
+
+        known = ", ".join(m.name for m in self.mappings)
+        raise UnknownMapping(f"{self.path.name}: no table mapping named {name!r}; the mappings are: {known}.")
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or "coupler.toml")
+
+
+def load_config(path: Path | None = None) -> AppConfig:
+    path = path or default_config_path()
+    if not path.is_file():
+        raise ConfigurationError(
+            f"{path}: no configuration file here. Create one with `coupler demo DIR`, or pass --config PATH "
+            f"(or set {CONFIG_ENV})."
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(data, path=path)
+
+
+def parse_config(data: dict[str, Any], *, path: Path) -> AppConfig:
+    try:
+        model = FileModel.model_validate(data)
+    except ValidationError as error:
+        raise ConfigurationError(problems=[_describe(path, data, e) for e in error.errors()]) from None
+    problems: list[str] = []
+    mappings = tuple(_mapping(path, m, problems) for m in model.mappings)
+    problems.extend(_check_mappings(path, mappings))
+    base = path.resolve().parent
+    local = _system(path, "local", model.local, base, problems)
+    integration = _system(path, "integration", model.integration, base, problems)
+    state_url = _url(path, "state", model.state or "sqlite:///coupler-state.db", base, problems)
+    if problems:
+        raise ConfigurationError(problems=problems)
+    return AppConfig(
+        path=path,
+        state_url=state_url,
+        local=local,
+        integration=integration,
+        mappings=mappings,
+        batch_size=model.sync.batch_size,
+        overlap_ms=model.sync.overlap_ms,
+    )
+
+
+def _describe(path: Path, data: dict[str, Any], error: Any) -> str:
+    location = list(error["loc"])
+    label = []
+    if location and location[0] == "mappings" and len(location) > 1 and isinstance(location[1], int):
+        index = location[1]
+        mappings = data.get("mappings") or []
+        name = mappings[index].get("name") if index < len(mappings) and isinstance(mappings[index], dict) else None
+        label.append(f"mapping {name or f'#{index + 1}'}")
+        location = location[2:]
+    key = ".".join(str(part) for part in location) or "(top level)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    where = ", ".join([*label, f"key {key}"])
+    return f"{path}: {where}: {message}"
+
+
+def _spec(side: SideModel) -> TableSpec:
+    return TableSpec(
+        table=side.table,
+        key=side.key,
+        modified_on=side.modified_on,
+        display_key=side.display_key,
+        filter=tuple(Condition(field=c.field, op=c.op, value=c.value) for c in side.filter),
+    )
+
+
+def _mapping(path: Path, model: MappingModel, problems: list[str]) -> TableMapping:
+    fields = []
+    for index, f in enumerate(model.fields):
+        where = f"{path}: mapping {model.name}, key fields[{index}]"
+        direction = f.direction or model.direction
+        has_constant = f.constant is not None
+        if not model.direction.allows(direction):
+            problems.append(f"{where}.direction: {direction.value} is not allowed in a {model.direction.value} mapping")
+        if has_constant:
+            if direction is Direction.BIDIRECTIONAL:
+                problems.append(f"{where}.constant: a constant needs a one-way direction (the field it fills)")
+            else:
+                if getattr(f, direction.source.value) is not None:
+                    problems.append(
+                        f"{where}.constant: give either a constant or a {direction.source.value} field, not both"
+                    )
+                if getattr(f, direction.target.value) is None:
+                    problems.append(f"{where}: a constant needs the {direction.target.value} field it fills")
+        elif f.local is None or f.integration is None:
+            problems.append(f"{where}: a field mapping needs both local and integration (or a constant)")
+        fields.append(
+            FieldMapping(
+                local=f.local,
+                integration=f.integration,
+                direction=direction,
+                enabled=f.enabled,
+                constant=f.constant,
+                has_constant=has_constant,
+            )
+        )
+    mapping = TableMapping(
+        name=model.name,
+        local=_spec(model.local),
+        integration=_spec(model.integration),
+        direction=model.direction,
+        fields=tuple(fields),
+        sync_only_coupled=model.sync_only_coupled,
+        depends_on=tuple(d.upper() for d in model.depends_on),
+    )
+    for one_way in model.direction.one_way:
+        if not mapping.fields_for(one_way):
+            problems.append(
+                f"{path}: mapping {model.name}, key fields: no enabled field mapping flows {one_way.value}, "
+                f"which a {model.direction.value} mapping needs"
+            )
+    return mapping
+
+
+def _check_mappings(path: Path, mappings: Iterable[TableMapping]) -> list[str]:
+    problems = []
+    by_name: dict[str, TableMapping] = {}
+    for mapping in mappings:
+        if mapping.name in by_name:
+            problems.append(f"{path}: mapping {mapping.name}: the name is used twice")
+        by_name[mapping.name] = mapping
+    for mapping in by_name.values():
+        for dependency in mapping.depends_on:
+            if dependency not in by_name:
+                problems.append(f"{path}: mapping {mapping.name}, key depends_on: no mapping named {dependency!r}")
+    cycle = _find_cycle(by_name)
+    if cycle:
+        problems.append(f"{path}: key depends_on: the mappings depend on each other in a cycle: {' -> '.join(cycle)}")
+    return problems
+
+
+def _find_cycle(by_name: dict[str, TableMapping]) -> list[str]:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(name: str) -> list[str]:
+        state[name] = 1
+        stack.append(name)
+        for dependency in by_name[name].depends_on:
+            if dependency not in by_name:
+                continue
+            if state.get(dependency) == 1:
+                return [*stack[stack.index(dependency) :], dependency]
+            if dependency not in state:
+                found = visit(dependency)
+                if found:
+                    return found
+        stack.pop()
+        state[name] = 2
+        return []
+
+    for name in by_name:
+        if name not in state:
+            found = visit(name)
+            if found:
+                return found
+    return []
+
+
+def _system(path: Path, key: str, model: SystemModel, base: Path, problems: list[str]) -> SystemConfig:
+    return SystemConfig(name=model.name, kind=model.kind, url=_url(path, f"{key}.url", model.url, base, problems))
+
+
+def _url(path: Path, key: str, raw: str, base: Path, problems: list[str]) -> str:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    missing = [name for name in _ENV_REFERENCE.findall(raw) if name not in os.environ]
+    if missing:
+        problems.append(f"{path}: key {key}: environment variable {', '.join(missing)} is not set")
+        return raw
+    try:
+        literal = make_url(raw)
+    except ArgumentError:
+        problems.append(f"{path}: key {key}: not a database URL (like sqlite:///file.db or postgresql://host/db)")
+        return raw
+    if literal.password and not _ENV_REFERENCE.search(raw):
+        problems.append(
+            f"{path}: key {key}: the URL holds a password; write it as an environment variable reference, "
+            "like postgresql://user:${PGPASSWORD}@host/db"
+        )
+        return raw
+    expanded = _ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], raw)
+    url = make_url(expanded)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        database = Path(url.database)
+        if not database.is_absolute():
+            url = url.set(database=str(base / database))
+    return url.render_as_string(hide_password=False)

@@ -1,0 +1,355 @@
+"""The `coupler` command line. Exit codes: 0 done, 1 some records failed (the rest done), 2 usage or configuration."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from coupler.bootstrap import open_coupler
+from coupler.domain.errors import ConfigurationError, CouplerError, RecordNotFound, UsageError
+from coupler.domain.mapping import Direction, Side
+from coupler.entrypoints import views
+from coupler.entrypoints.render import BarProgress, counts, print_reports, table
+from coupler.services.api import Coupler
+from coupler.services.recorder import JobReport
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="coupler",
+    help="Couple records between an ERP and a CRM and keep them synchronized.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="The configuration file (default ./coupler.toml or $COUPLER_CONFIG)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+class SideChoice(StrEnum):
+    local = "local"
+    integration = "integration"
+
+
+class DirectionChoice(StrEnum):
+    to_integration = "to-integration"
+    from_integration = "from-integration"
+
+
+class Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        human()
+
+
+@contextmanager
+def _session(config: Path | None, as_json: bool, *, progress: bool = False) -> Iterator[Coupler]:
+    """Open coupler for one command and turn its errors into clear messages and exit codes."""
+    bar = BarProgress(err) if progress and not as_json and err.is_terminal else None
+    coupler: Coupler | None = None
+    try:
+        coupler = open_coupler(config, progress=bar)
+        yield coupler
+    except (ConfigurationError, UsageError, RecordNotFound) as error:
+        _fail(error, 2, as_json)
+    except CouplerError as error:
+        _fail(error, 1, as_json)
+    finally:
+        if bar is not None:
+            bar.stop()
+        if coupler is not None:
+            coupler.close()
+
+
+def _fail(error: CouplerError, code: int, as_json: bool) -> None:
+    problems = getattr(error, "problems", None) or [error.message]
+    if as_json:
+        sys.stdout.write(json.dumps({"error": type(error).__name__, "problems": problems}, indent=2) + "\n")
+    for problem in problems:
+        err.print(f"[red]error:[/red] {problem}", soft_wrap=True)
+    raise Exit(code)
+
+
+def _finish(reports: Sequence[JobReport], as_json: bool) -> None:
+    if as_json:
+        data: Any = [views.report_view(r) for r in reports]
+        _emit(True, data if len(reports) != 1 else data[0], lambda: None)
+    else:
+        print_reports(out, reports)
+    if any(not r.ok for r in reports):
+        raise Exit(1)
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for erp.db, crm.db and coupler.toml.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing demo.")] = False,
+    tour: Annotated[bool, typer.Option("--tour", help="Then run a short tour: couple, create, sync, log.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create the embedded demo: a Business Central-like ERP and a Dynamics 365 Sales-like CRM, and a config."""
+    from coupler.demo import create_demo
+    from coupler.entrypoints.tour import run_tour
+
+    try:
+        result = create_demo(directory, force=force)
+    except CouplerError as error:
+        _fail(error, 2, as_json)
+    config = result.config
+    if as_json and not tour:
+        _emit(True, {"config": str(config), "erp": str(result.erp), "crm": str(result.crm)}, lambda: None)
+        return
+    if not as_json:
+        out.print(f"Created the demo in {directory}: {result.erp.name}, {result.crm.name}, {config.name}.")
+    if tour:
+        with _session(config, as_json) as coupler:
+            run_tour(coupler, out, as_json=as_json)
+        return
+    out.print("Try next:")
+    for line in (
+        f"cd {directory}",
+        "coupler check",
+        "coupler mappings",
+        "coupler sync CURRENCY --full",
+        "coupler couple CUSTOMER --help",
+        "coupler sync",
+        "coupler jobs",
+    ):
+        out.print(f"  {line}")
+
+
+@app.command()
+def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Connect to both systems and the state store and verify every mapped table and column exists."""
+    with _session_unvalidated(config, as_json) as coupler:
+        report = coupler.check()
+
+        def human() -> None:
+            out.print(table("Connections", ["role", "system", "status"], _status_rows(report)))
+            for problem in report.problems:
+                err.print(f"[red]error:[/red] {problem}", soft_wrap=True)
+            if report.ok:
+                out.print("All mapped tables and columns exist.")
+
+        _emit(as_json, views.check_view(report), human)
+        if report.problems:
+            raise Exit(2)
+        if not report.ok:
+            raise Exit(1)
+
+
+def _status_rows(report: Any) -> list[list[str]]:
+    return [[s.role, s.name, "ok" if s.ok else f"FAILED: {s.message}"] for s in report.systems]
+
+
+@contextmanager
+def _session_unvalidated(config: Path | None, as_json: bool) -> Iterator[Coupler]:
+    coupler: Coupler | None = None
+    try:
+        coupler = open_coupler(config, validate=False)
+        yield coupler
+    except (ConfigurationError, UsageError, RecordNotFound) as error:
+        _fail(error, 2, as_json)
+    except CouplerError as error:
+        _fail(error, 1, as_json)
+    finally:
+        if coupler is not None:
+            coupler.close()
+
+
+@app.command()
+def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """The table mappings with direction, and counts of couplings, failed, skipped and errors."""
+    with _session(config, as_json) as coupler:
+        rows = [views.overview_view(o) for o in coupler.mappings()]
+        columns = ["name", "direction", "local_table", "integration_table", "couplings", "failed", "skipped", "errors"]
+        _emit(as_json, rows, lambda: out.print(table("Table mappings", columns, ([r[c] for c in columns] for r in rows))))
+
+
+@app.command()
+def couple(
+    mapping: Annotated[str, typer.Argument(help="The table mapping, e.g. CUSTOMER.")],
+    local: Annotated[str, typer.Argument(help="The local record (key or display key); with --create --from integration, the integration record.")],
+    integration: Annotated[str | None, typer.Argument(help="The integration record (key or display key).")] = None,
+    create: Annotated[bool, typer.Option("--create", help="Create the counterpart from this record and couple it.")] = False,
+    source: Annotated[SideChoice, typer.Option("--from", help="With --create: the side of the given record.")] = SideChoice.local,
+    sync_after: Annotated[SideChoice | None, typer.Option("--sync-after", help="Synchronize right after, using this side's data.")] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Couple two existing records, or create the counterpart of one (--create) and couple it."""
+    with _session(config, as_json) as coupler:
+        if create:
+            if integration is not None:
+                raise _usage("--create takes one record; leave out the second key.", as_json)
+            report = coupler.create(mapping, local, source=Side(source.value))
+        else:
+            if integration is None:
+                raise _usage("give both the local and the integration record, or --create.", as_json)
+            after = Side(sync_after.value) if sync_after else None
+            report = coupler.couple(mapping, local, integration, sync_after=after)
+        _finish([report], as_json)
+
+
+def _usage(message: str, as_json: bool) -> Exit:
+    try:
+        _fail(UsageError(message), 2, as_json)
+    except Exit as exit_:
+        return exit_
+    return Exit(2)
+
+
+@app.command()
+def decouple(
+    mapping: Annotated[str, typer.Argument(help="The table mapping.")],
+    keys: Annotated[list[str], typer.Argument(help="Records of either side (key or display key).")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove couplings; the records themselves stay untouched."""
+    with _session(config, as_json) as coupler:
+        _finish([coupler.decouple(mapping, keys)], as_json)
+
+
+@app.command()
+def sync(
+    mapping: Annotated[str | None, typer.Argument(help="The table mapping (all mappings when left out).")] = None,
+    keys: Annotated[list[str] | None, typer.Argument(help="Coupled records to synchronize now.")] = None,
+    direction: Annotated[DirectionChoice | None, typer.Option("--direction", "-d", help="Force this direction.")] = None,
+    full: Annotated[bool, typer.Option("--full", help="Full synchronization of the mapping.")] = False,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Synchronize: modified records (incremental), --full, or the given records now."""
+    with _session(config, as_json, progress=True) as coupler:
+        chosen = Direction(direction.value) if direction else None
+        if keys:
+            if full or mapping is None:
+                raise _usage("--full works on a whole mapping; give keys or --full, not both.", as_json)
+            reports = [coupler.sync(mapping, keys, direction=chosen)]
+        elif direction is not None:
+            raise _usage("--direction applies to the records given by key.", as_json)
+        elif full:
+            if mapping is None:
+                raise _usage("--full needs a mapping.", as_json)
+            reports = [coupler.sync_full(mapping)]
+        else:
+            reports = coupler.sync_modified([mapping] if mapping else None)
+        _finish(reports, as_json)
+
+
+@app.command()
+def status(
+    mapping: Annotated[str, typer.Argument(help="The table mapping.")],
+    key: Annotated[str, typer.Argument(help="A record of either side (key or display key).")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A record's coupling and its last synchronization state."""
+    with _session(config, as_json) as coupler:
+        data = views.status_view(coupler.status(mapping, key))
+        _emit(as_json, data, lambda: _print_status(data))
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    coupling = data["coupling"]
+    if coupling is None:
+        out.print(f"{data['mapping']} {data['ref']}: not coupled.")
+        return
+    rows = [
+        ["local key", coupling["local_key"]],
+        ["integration key", coupling["integration_key"]],
+        ["coupled at", coupling["coupled_at"]],
+        ["last synchronized", coupling["last_synced_at"]],
+        ["to integration", f"{coupling['to_integration']['result'] or '-'} (job {coupling['to_integration']['job'] or '-'})"],
+        ["from integration", f"{coupling['from_integration']['result'] or '-'} (job {coupling['from_integration']['job'] or '-'})"],
+        ["skipped", "yes" if coupling["skipped"] else "no"],
+        ["last error", coupling["last_error"]],
+        ["local record", "exists" if data["local"] else "MISSING"],
+        ["integration record", "exists" if data["integration"] else "MISSING"],
+    ]
+    out.print(table(f"{data['mapping']} {data['ref']}", ["", ""], rows))
+
+
+@app.command()
+def jobs(
+    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many jobs.")] = 20,
+    mapping: Annotated[str | None, typer.Option("--mapping", help="Only this mapping's jobs.")] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The synchronization log: recent jobs with their counters."""
+    with _session(config, as_json) as coupler:
+        rows = [views.job_view(j) for j in coupler.jobs(limit=last, mapping=mapping)]
+        columns = ["id", "mapping", "kind", "direction", "started", "records"]
+        human = [
+            [r["id"], r["mapping"], r["kind"], r["direction"], r["started_at"], counts(r["counters"])] for r in rows
+        ]
+        _emit(as_json, rows, lambda: out.print(table("Jobs", columns, human)))
+
+
+@app.command()
+def errors(
+    job: Annotated[str | None, typer.Argument(help="A job id (all recent errors when left out).")] = None,
+    mapping: Annotated[str | None, typer.Option("--mapping", help="Only this mapping's errors.")] = None,
+    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many errors.")] = 50,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per-record errors of a job (or the most recent ones)."""
+    with _session(config, as_json) as coupler:
+        rows = [views.error_view(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
+        columns = ["at", "mapping", "local_key", "integration_key", "message"]
+        _emit(as_json, rows, lambda: out.print(table("Errors", columns, ([r[c] for c in columns] for r in rows))))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (the console script exits with it)."""
+    try:
+        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except Exit as exit_:
+        return exit_.code
+    except typer.Exit as exit_:
+        return exit_.exit_code
+    except typer.Abort:
+        err.print("aborted")
+        return 1
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last resort: a clear line instead of a traceback
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            return 2
+        if os.environ.get("COUPLER_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/red] {type(error).__name__}: {error} (set COUPLER_DEBUG=1 for details)")
+        return 1
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

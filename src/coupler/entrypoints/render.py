@@ -1,0 +1,79 @@
+"""Rich output for people at a terminal: tables, a summary per job, and a progress bar for long runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichBar
+from rich.table import Table
+
+from coupler.services.context import Progress
+from coupler.services.recorder import JobReport
+
+__all__ = ["COUNTERS", "BarProgress", "counts", "print_reports", "table"]
+
+COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled", "uncoupled", "conflicts")
+
+
+class BarProgress(Progress):
+    """A rich progress bar; one line per stretch of work (mapping and direction)."""
+
+    def __init__(self, console: Console) -> None:
+        self.bar = RichBar(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("records"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.task: Any = None
+
+    def start(self, label: str, total: int | None = None) -> None:
+        if self.task is None:
+            self.bar.start()
+        self.task = self.bar.add_task(label, total=total)
+
+    def advance(self, count: int) -> None:
+        if self.task is not None:
+            self.bar.advance(self.task, count)
+
+    def stop(self) -> None:
+        if self.task is not None:
+            self.bar.stop()
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    result = Table(title=title, title_justify="left")
+    for column in columns:
+        result.add_column(column, overflow="fold")
+    for row in rows:
+        result.add_row(*("" if cell is None else str(cell) for cell in row))
+    return result
+
+
+def counts(values: dict[str, int]) -> str:
+    """Non-zero counters in reading order, e.g. "3 inserted, 2 failed"; "nothing to do" when all are zero."""
+    parts = [f"{values[name]} {name}" for name in COUNTERS if values.get(name)]
+    return ", ".join(parts) or "nothing to do"
+
+
+def print_reports(console: Console, reports: Sequence[JobReport], *, errors_shown: int = 20) -> None:
+    rows = []
+    for report in reports:
+        job = report.job
+        duration = f"{job.duration_seconds:.2f}s" if job.duration_seconds is not None else ""
+        rows.append([job.mapping, job.kind.value, job.direction, counts(job.counters.as_dict()), duration])
+    console.print(table("Summary", ["mapping", "job", "direction", "records", "time"], rows))
+    errors = [e for r in reports for e in r.errors]
+    for error in errors[:errors_shown]:
+        console.print(f"[red]error[/red] {error.mapping}: {error.message}", highlight=False)
+    if len(errors) > errors_shown:
+        console.print(f"... and {len(errors) - errors_shown} more: coupler errors {reports[-1].job.id}")
+    for report in reports:
+        if report.job.message:
+            console.print(report.job.message, highlight=False)

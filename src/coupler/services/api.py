@@ -1,0 +1,110 @@
+"""The Python API: every operation a user can run, over one set of connected systems.
+
+The CLI, the web app and scripts call this; it holds no business logic of its own beyond delegating to services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+
+from coupler.domain.errors import RecordError, RecordNotFound, UsageError
+from coupler.domain.jobs import Job, JobError, JobKind
+from coupler.domain.mapping import Direction, Side
+from coupler.services.check import CheckReport, check_systems
+from coupler.services.context import Systems
+from coupler.services.coupling import CouplingService
+from coupler.services.queries import MappingOverview, RecordStatus, mapping_overview, record_status
+from coupler.services.recorder import JobRecorder, JobReport
+from coupler.services.records import resolve_couplings
+from coupler.services.synchronize import Synchronizer
+
+__all__ = ["Coupler"]
+
+
+class Coupler:
+    def __init__(self, systems: Systems, *, origin: str = "coupler.toml") -> None:
+        self.systems = systems
+        self.origin = origin
+        self._coupling = CouplingService(systems)
+        self._sync = Synchronizer(systems)
+
+    # connection --------------------------------------------------------------------------------------------
+    def check(self) -> CheckReport:
+        return check_systems(self.systems, self.origin)
+
+    def mappings(self) -> list[MappingOverview]:
+        return mapping_overview(self.systems)
+
+    # coupling ----------------------------------------------------------------------------------------------
+    def couple(self, mapping: str, local: str, integration: str, *, sync_after: Side | None = None) -> JobReport:
+        return self._coupling.couple(mapping, local, integration, sync_after=sync_after)
+
+    def create(self, mapping: str, ref: str, *, source: Side = Side.LOCAL) -> JobReport:
+        return self._coupling.create(mapping, ref, source=source)
+
+    def decouple(self, mapping: str, refs: Sequence[str]) -> JobReport:
+        return self._coupling.decouple(mapping, refs)
+
+    # synchronization ---------------------------------------------------------------------------------------
+    def sync(self, mapping: str, refs: Sequence[str], *, direction: Direction | None = None) -> JobReport:
+        """Synchronize now: the records named (either side's primary or display key), which must be coupled."""
+        table_mapping = self.systems.mapping(mapping)
+        if direction is not None and not table_mapping.direction.allows(direction):
+            raise UsageError(
+                f"{table_mapping.name} synchronizes {table_mapping.direction.value}; "
+                f"it cannot synchronize {direction.value}."
+            )
+        recorder = JobRecorder.start(
+            self.systems,
+            mapping=table_mapping.name,
+            kind=JobKind.MANUAL,
+            direction=direction or table_mapping.direction,
+        )
+        couplings = []
+        for item in resolve_couplings(self.systems, table_mapping, refs):
+            if item.coupling is None:
+                recorder.counters.failed += 1
+                what = "is not coupled; couple it first" if item.record else "names no record of either side"
+                recorder.error(message=f"{table_mapping.name}: {item.ref!r} {what}.", local_key=item.ref)
+            else:
+                couplings.append(item.coupling)
+        self._sync.sync_couplings(table_mapping, couplings, direction=direction, recorder=recorder)
+        return recorder.finish()
+
+    def sync_modified(self, mappings: Sequence[str] | None = None) -> list[JobReport]:
+        return self._sync.sync_modified(mappings)
+
+    def sync_full(self, mapping: str) -> JobReport:
+        return self._sync.sync_full(mapping)
+
+    # reading -----------------------------------------------------------------------------------------------
+    def status(self, mapping: str, ref: str) -> RecordStatus:
+        status = record_status(self.systems, mapping, ref)
+        if status.coupling is None and status.local is None and status.integration is None:
+            raise RecordNotFound(f"{status.mapping}: {ref!r} names no record of either side.")
+        return status
+
+    def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
+        name = self.systems.mapping(mapping).name if mapping else None
+        return self.systems.store.jobs(limit=limit, mapping=name)
+
+    def errors(self, job_id: str | None = None, *, mapping: str | None = None, limit: int = 100) -> list[JobError]:
+        if job_id is not None and self.systems.store.job(job_id) is None:
+            raise RecordError(f"No job has the id {job_id!r}; `coupler jobs` lists them.")
+        name = self.systems.mapping(mapping).name if mapping else None
+        return self.systems.store.errors(job_id=job_id, mapping=name, limit=limit)
+
+    # lifetime ----------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.systems.local.close()
+        self.systems.integration.close()
+        self.systems.store.close()
+
+    def __enter__(self) -> Coupler:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()

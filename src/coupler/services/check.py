@@ -1,0 +1,88 @@
+"""Checking the connection: both systems answer, and every mapped table and column exists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from coupler.domain.errors import CouplerError
+from coupler.domain.mapping import Side, TableMapping
+from coupler.services.context import Systems
+
+__all__ = ["CheckReport", "SystemStatus", "check_systems", "schema_problems"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SystemStatus:
+    role: str
+    name: str
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CheckReport:
+    systems: tuple[SystemStatus, ...]
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and all(s.ok for s in self.systems)
+
+
+def _named_columns(mapping: TableMapping, side: Side) -> Iterator[tuple[str, str]]:
+    """(config key, column) for every column a mapping names on ``side``."""
+    spec = mapping.spec(side)
+    yield f"{side.value}.key", spec.key
+    if spec.modified_on:
+        yield f"{side.value}.modified_on", spec.modified_on
+    if spec.display_key:
+        yield f"{side.value}.display_key", spec.display_key
+    for index, condition in enumerate(spec.filter):
+        yield f"{side.value}.filter[{index}].field", condition.field
+    for index, field in enumerate(mapping.fields):
+        name = field.field(side)
+        if name:
+            yield f"fields[{index}].{side.value}", name
+
+
+def schema_problems(systems: Systems, origin: str) -> list[str]:
+    """One message per mapped table or column that does not exist, naming the file, the mapping and the key."""
+    problems = []
+    for mapping in systems.mappings:
+        for side in Side:
+            connector = systems.connector(side)
+            spec = mapping.spec(side)
+            columns = connector.describe(spec.table)
+            if columns is None:
+                problems.append(
+                    f"{origin}: mapping {mapping.name}, key {side.value}.table: {connector.display_name} has no "
+                    f"table {spec.table!r}"
+                )
+                continue
+            for key, column in _named_columns(mapping, side):
+                if column not in columns:
+                    problems.append(
+                        f"{origin}: mapping {mapping.name}, key {key}: table {spec.table!r} of "
+                        f"{connector.display_name} has no column {column!r}"
+                    )
+    return problems
+
+
+def check_systems(systems: Systems, origin: str) -> CheckReport:
+    statuses = []
+    reachable = True
+    for role, connector in (("local", systems.local), ("integration", systems.integration)):
+        try:
+            connector.ping()
+            statuses.append(SystemStatus(role=role, name=connector.display_name, ok=True, message="connected"))
+        except CouplerError as error:
+            reachable = False
+            statuses.append(SystemStatus(role=role, name=connector.display_name, ok=False, message=error.message))
+    try:
+        systems.store.jobs(limit=1)
+        statuses.append(SystemStatus(role="state", name="state store", ok=True, message="connected"))
+    except CouplerError as error:
+        statuses.append(SystemStatus(role="state", name="state store", ok=False, message=error.message))
+    problems = schema_problems(systems, origin) if reachable else []
+    return CheckReport(systems=tuple(statuses), problems=tuple(problems))

@@ -1,0 +1,67 @@
+"""What every service works with: both systems, the state store, the mappings and the run settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from coupler.domain.errors import UnknownMapping
+from coupler.domain.mapping import Side, TableMapping
+from coupler.domain.timeutil import utcnow
+from coupler.ports.connector import Connector
+from coupler.ports.store import StateStore
+
+__all__ = ["Progress", "Systems"]
+
+
+class Progress:
+    """Progress of long work; the CLI shows it as a bar. The default does nothing."""
+
+    def start(self, label: str, total: int | None = None) -> None:
+        """A new stretch of work begins."""
+
+    def advance(self, count: int) -> None:
+        """``count`` more records are done."""
+
+
+@dataclass(kw_only=True)
+class Systems:
+    local: Connector
+    integration: Connector
+    store: StateStore
+    mappings: Sequence[TableMapping]
+    batch_size: int = 1000
+    overlap_ms: int = 1000
+    clock: Callable[[], datetime] = utcnow
+    progress: Progress = field(default_factory=Progress)
+
+    def connector(self, side: Side) -> Connector:
+        return self.local if side is Side.LOCAL else self.integration
+
+    def mapping(self, name: str) -> TableMapping:
+        for mapping in self.mappings:
+            if mapping.name == name.upper():
+                return mapping
+        known = ", ".join(m.name for m in self.mappings)
+        raise UnknownMapping(f"No table mapping is named {name!r}. The mappings are: {known}.")
+
+    def in_dependency_order(self, names: Sequence[str] | None = None) -> list[TableMapping]:
+        """Mappings ordered so that each comes after those it depends on (the config rejects cycles)."""
+        by_name = {m.name: m for m in self.mappings}
+        wanted = [self.mapping(n).name for n in names] if names else list(by_name)
+        ordered: list[TableMapping] = []
+        seen: set[str] = set()
+
+        def visit(name: str) -> None:
+            if name in seen:
+                return
+            seen.add(name)
+            for dependency in by_name[name].depends_on:
+                if dependency in by_name and dependency in wanted:
+                    visit(dependency)
+            ordered.append(by_name[name])
+
+        for name in wanted:
+            visit(name)
+        return ordered

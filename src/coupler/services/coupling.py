@@ -1,0 +1,115 @@
+"""Coupling, creating-and-coupling and decoupling records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from coupler.domain.coupling import Coupling
+from coupler.domain.errors import AlreadyCoupled, RecordError, UsageError
+from coupler.domain.jobs import JobKind
+from coupler.domain.mapping import Direction, Side, TableMapping
+from coupler.domain.planning import transfer
+from coupler.domain.records import Record
+from coupler.services.context import Systems
+from coupler.services.recorder import JobRecorder, JobReport
+from coupler.services.records import require_record, resolve_couplings
+from coupler.services.synchronize import Synchronizer
+
+__all__ = ["CouplingService"]
+
+
+class CouplingService:
+    def __init__(self, systems: Systems) -> None:
+        self.systems = systems
+
+    def couple(self, name: str, local_ref: str, integration_ref: str, *, sync_after: Side | None = None) -> JobReport:
+        """Couple two existing records; optionally synchronize right after, using ``sync_after``'s data."""
+        mapping = self.systems.mapping(name)
+        local = self._uncoupled(mapping, Side.LOCAL, local_ref)
+        integration = self._uncoupled(mapping, Side.INTEGRATION, integration_ref)
+        direction = Direction.from_source(sync_after) if sync_after else None
+        if direction is not None and not mapping.direction.allows(direction):
+            raise UsageError(f"{mapping.name} synchronizes {mapping.direction.value}, not {direction.value}.")
+        recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.COUPLE, direction="-")
+        coupling = Coupling(
+            mapping=mapping.name,
+            local_key=local.key,
+            integration_key=integration.key,
+            coupled_at=self.systems.clock(),
+        )
+        self.systems.store.add_couplings([coupling])
+        recorder.counters.coupled += 1
+        if direction is not None:
+            Synchronizer(self.systems).sync_couplings(mapping, [coupling], direction=direction, recorder=recorder)
+        return recorder.finish(f"Coupled {local_ref} with {integration_ref}.")
+
+    def create(self, name: str, ref: str, *, source: Side = Side.LOCAL) -> JobReport:
+        """Create the counterpart of a ``source`` record on the other side from the mapped fields, and couple it."""
+        mapping = self.systems.mapping(name)
+        direction = Direction.from_source(source)
+        if not mapping.direction.allows(direction):
+            raise UsageError(
+                f"{mapping.name} synchronizes {mapping.direction.value}; a {direction.target.value} record "
+                f"cannot be created from a {source.value} one."
+            )
+        record = self._uncoupled(mapping, source, ref)
+        recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.CREATE, direction=direction)
+        target = direction.target
+        result = self.systems.connector(target).insert(
+            mapping.spec(target), [transfer(mapping, direction, record.values)]
+        )[0]
+        if not result.ok or result.key is None:
+            recorder.counters.failed += 1
+            recorder.error(
+                message=f"The {target.value} system rejected the new record: {result.error}",
+                detail=result.detail,
+                **{f"{source.value}_key": record.key},
+            )
+            return recorder.finish()
+        coupling = Coupling.created(
+            mapping=mapping.name,
+            direction=direction,
+            source_key=record.key,
+            target_key=result.key,
+            source_modified_on=record.modified_on,
+            target_modified_on=result.modified_on,
+            job_id=recorder.job.id,
+            at=self.systems.clock(),
+        )
+        self.systems.store.add_couplings([coupling])
+        recorder.counters.inserted += 1
+        recorder.counters.coupled += 1
+        return recorder.finish(f"Created {target.value} record {result.key} from {ref} and coupled them.")
+
+    def decouple(self, name: str, refs: Sequence[str]) -> JobReport:
+        """Remove couplings; the records themselves stay untouched. Unknown or uncoupled references are reported."""
+        mapping = self.systems.mapping(name)
+        recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.DECOUPLE, direction="-")
+        local_keys = []
+        for item in resolve_couplings(self.systems, mapping, refs):
+            if item.coupling is None:
+                recorder.counters.failed += 1
+                what = "is not coupled" if item.record else "names no record of either side"
+                recorder.error(message=f"{mapping.name}: {item.ref!r} {what}.", local_key=item.ref)
+                continue
+            local_keys.append(item.coupling.local_key)
+        recorder.counters.uncoupled += self.systems.store.remove_couplings(mapping.name, local_keys)
+        return recorder.finish()
+
+    def _uncoupled(self, mapping: TableMapping, side: Side, ref: str) -> Record:
+        record = require_record(self.systems, mapping, side, ref)
+        spec = mapping.spec(side)
+        if not spec.matches(record.values):
+            conditions = ", ".join(f"{c.field} {c.op.value} {c.value!r}" for c in spec.filter)
+            raise RecordError(
+                f"{mapping.name}: the {side.value} record {ref!r} does not match the mapping's {side.value} filter "
+                f"({conditions}), so it cannot be coupled."
+            )
+        existing = self.systems.store.coupling(mapping.name, side, record.key)
+        if existing is not None:
+            partner = existing.key(side.other)
+            raise AlreadyCoupled(
+                f"{mapping.name}: cannot couple {side.value} record {ref!r}: it is already coupled to "
+                f"{side.other.value} record {partner}. Decouple it first."
+            )
+        return record

@@ -1,0 +1,78 @@
+"""Recording a job as it runs: counters, per-record errors, progress saved with each batch."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from coupler.domain.coupling import Coupling
+from coupler.domain.jobs import Counters, Job, JobError, JobKind
+from coupler.ports.store import StateStore
+from coupler.services.context import Systems
+
+__all__ = ["JobRecorder", "JobReport"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JobReport:
+    """A finished job and the errors it recorded (the first few hundred)."""
+
+    job: Job
+    errors: tuple[JobError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.job.counters.failed == 0
+
+
+@dataclass(kw_only=True)
+class JobRecorder:
+    systems: Systems
+    job: Job
+    counters: Counters = field(default_factory=Counters)
+    errors: list[JobError] = field(default_factory=list)
+    pending_errors: list[JobError] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, systems: Systems, *, mapping: str, kind: JobKind, direction: str) -> JobRecorder:
+        job = Job(id=str(uuid.uuid4()), mapping=mapping, kind=kind, direction=direction, started_at=systems.clock())
+        systems.store.add_job(job)
+        return cls(systems=systems, job=job)
+
+    @property
+    def store(self) -> StateStore:
+        return self.systems.store
+
+    def error(
+        self,
+        *,
+        message: str,
+        local_key: str | None = None,
+        integration_key: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        error = JobError(
+            job_id=self.job.id,
+            mapping=self.job.mapping,
+            local_key=local_key,
+            integration_key=integration_key,
+            message=message,
+            detail=detail,
+            at=self.systems.clock(),
+        )
+        self.pending_errors.append(error)
+        if len(self.errors) < 500:
+            self.errors.append(error)
+
+    def flush(self, couplings: Sequence[Coupling] = ()) -> None:
+        """Save changed couplings, new errors and the job's counters in one transaction."""
+        progress = replace(self.job, counters=self.counters.copy())
+        self.store.save(couplings=couplings, errors=self.pending_errors, job=progress)
+        self.pending_errors = []
+
+    def finish(self, message: str | None = None) -> JobReport:
+        self.job = self.job.finish(at=self.systems.clock(), counters=self.counters, message=message)
+        self.store.save(errors=self.pending_errors, job=self.job)
+        self.pending_errors = []
+        return JobReport(job=self.job, errors=tuple(self.errors))

@@ -1,0 +1,158 @@
+"""The backends the connector contract runs against, all built from one table definition."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from coupler.adapters.connectors.memory import Constraint, InMemoryConnector
+from coupler.adapters.connectors.sql import SqlConnector
+from coupler.domain.mapping import TableSpec
+from coupler.domain.timeutil import format_iso
+from coupler.ports.connector import ColumnInfo, Connector
+
+TABLE = "customer"
+KEY = "no"
+MODIFIED_ON = "modified_on"
+SPEC = TableSpec(table=TABLE, key=KEY, modified_on=MODIFIED_ON)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ColumnDef:
+    name: str
+    type: str  # "string" or "integer"
+    length: int | None = None
+    nullable: bool = True
+    minimum: int | None = None  # CHECK (column >= minimum)
+
+    @property
+    def check_name(self) -> str:
+        return f"ck_{TABLE}_{self.name}"
+
+
+COLUMNS = (
+    ColumnDef(name=KEY, type="string", length=40, nullable=False),
+    ColumnDef(name="name", type="string", length=100, nullable=False),
+    ColumnDef(name="city", type="string", length=30),
+    ColumnDef(name="credit_limit", type="integer", minimum=0),
+)
+DATA_COLUMNS = tuple(c.name for c in COLUMNS)
+
+
+class Backend(ABC):
+    name: str
+    connector: Connector
+
+    @abstractmethod
+    def set_modified_on(self, keys: Iterable[str], value: datetime | None) -> None:
+        """Overwrite modified-on directly (to make ties, old stamps or NULLs)."""
+
+    def close(self) -> None:
+        self.connector.close()
+
+
+class MemoryBackend(Backend):
+    name = "memory"
+
+    def __init__(self) -> None:
+        self.memory = InMemoryConnector()
+        self.memory.add_table(
+            TABLE,
+            KEY,
+            [
+                ColumnInfo(
+                    name=c.name, type=c.type, nullable=c.nullable, max_length=c.length, primary_key=c.name == KEY
+                )
+                for c in COLUMNS
+            ],
+            modified_on=MODIFIED_ON,
+            constraints={
+                c.name: _constraint(c) for c in COLUMNS if c.name != KEY and (c.minimum is not None or not c.nullable)
+            },
+        )
+        self.connector = self.memory
+
+    def set_modified_on(self, keys: Iterable[str], value: datetime | None) -> None:
+        self.memory.set_modified_on(TABLE, keys, value)
+
+
+def _constraint(column: ColumnDef) -> Constraint:
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None if column.nullable else f"column {column.name!r} cannot be empty"
+        if column.minimum is not None and value < column.minimum:
+            return f"{column.name} must be at least {column.minimum} (check constraint {column.check_name!r})"
+        return None
+
+    return check
+
+
+class SqlBackend(Backend):
+    """SQLite with a TEXT ISO 8601 modified-on kept by AFTER triggers (like the demo ERP), or PostgreSQL with a
+    timestamptz kept by a BEFORE trigger."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.name = engine.dialect.name
+        self.text_stamps = self.name == "sqlite"
+        metadata = sa.MetaData()
+        table = sa.Table(
+            TABLE,
+            metadata,
+            *(
+                sa.Column(
+                    c.name,
+                    sa.String(c.length) if c.type == "string" else sa.Integer(),
+                    primary_key=c.name == KEY,
+                    nullable=c.nullable,
+                )
+                for c in COLUMNS
+            ),
+            sa.Column(MODIFIED_ON, sa.Text() if self.text_stamps else sa.DateTime(timezone=True)),
+            *(
+                sa.CheckConstraint(f"{c.name} >= {c.minimum}", name=c.check_name)
+                for c in COLUMNS
+                if c.minimum is not None
+            ),
+        )
+        sa.Index(f"ix_{TABLE}_{MODIFIED_ON}", table.c[MODIFIED_ON], table.c[KEY])
+        with engine.begin() as conn:
+            metadata.drop_all(conn)
+            metadata.create_all(conn)
+            for statement in SQLITE_TRIGGERS if self.text_stamps else POSTGRES_TRIGGERS:
+                conn.exec_driver_sql(statement)
+        self.table = table
+        self.connector = SqlConnector(engine, display_name=f"{self.name} test database")
+
+    def set_modified_on(self, keys: Iterable[str], value: datetime | None) -> None:
+        stamp = format_iso(value) if value is not None and self.text_stamps else value
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(self.table).where(self.table.c[KEY].in_(list(keys))).values({MODIFIED_ON: stamp}))
+
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+SQLITE_TRIGGERS = (
+    f"""CREATE TRIGGER {TABLE}_inserted AFTER INSERT ON {TABLE} FOR EACH ROW WHEN NEW.{MODIFIED_ON} IS NULL
+    BEGIN UPDATE {TABLE} SET {MODIFIED_ON} = {_NOW} WHERE {KEY} = NEW.{KEY}; END""",
+    f"""CREATE TRIGGER {TABLE}_updated AFTER UPDATE ON {TABLE} FOR EACH ROW
+    WHEN NEW.{MODIFIED_ON} IS OLD.{MODIFIED_ON}
+    BEGIN UPDATE {TABLE} SET {MODIFIED_ON} = {_NOW} WHERE {KEY} = NEW.{KEY}; END""",
+)
+POSTGRES_TRIGGERS = (
+    f"""CREATE OR REPLACE FUNCTION {TABLE}_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            IF NEW.{MODIFIED_ON} IS NULL THEN NEW.{MODIFIED_ON} := clock_timestamp(); END IF;
+        ELSIF NEW.{MODIFIED_ON} IS NOT DISTINCT FROM OLD.{MODIFIED_ON} THEN
+            NEW.{MODIFIED_ON} := clock_timestamp();
+        END IF;
+        RETURN NEW;
+    END $$""",
+    f"""CREATE TRIGGER {TABLE}_stamp BEFORE INSERT OR UPDATE ON {TABLE}
+    FOR EACH ROW EXECUTE FUNCTION {TABLE}_stamp()""",
+)

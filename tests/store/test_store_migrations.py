@@ -1,0 +1,165 @@
+"""The Alembic migrations build exactly the declared schema, on SQLite and PostgreSQL, and are safe to run again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Engine, Integer, MetaData, event, inspect, text
+
+from coupler.adapters.store import open_state_store
+from coupler.adapters.store.engine import create_state_engine
+from coupler.adapters.store.migrate import (
+    MIGRATIONS,
+    current_revision,
+    head_revision,
+    migrations_config,
+    upgrade,
+)
+from coupler.adapters.store.schema import VERSION_TABLE, is_own_name, metadata
+from coupler.domain.coupling import Coupling
+from coupler.domain.mapping import Side
+from coupler.domain.timeutil import utcnow
+
+
+def differences(engine: Engine, target: MetaData = metadata) -> list[Any]:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn,
+            opts={
+                "version_table": VERSION_TABLE,
+                "include_name": is_own_name,
+                "compare_type": True,
+                "compare_server_default": True,
+            },
+        )
+        return list(compare_metadata(context, target))
+
+
+@contextmanager
+def engine_for(url: str) -> Iterator[Engine]:
+    engine = create_state_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def own_tables(engine: Engine) -> set[str]:
+    return {name for name in inspect(engine).get_table_names() if name.startswith("coupler_")}
+
+
+def test_migrations_build_the_declared_schema(blank_url: str) -> None:
+    with engine_for(blank_url) as engine:
+        assert current_revision(engine) is None
+
+        upgrade(engine)
+
+        assert differences(engine) == []
+        assert own_tables(engine) == {*metadata.tables, VERSION_TABLE}
+        assert current_revision(engine) == head_revision() == "0001"
+
+
+def test_the_comparison_sees_a_schema_that_differs(blank_url: str) -> None:
+    altered = MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
+        table.to_metadata(altered)
+    altered.tables["coupler_couplings"].append_column(Column("extra", Integer))
+    altered.tables["coupler_watermarks"].c.value.nullable = False
+
+    with engine_for(blank_url) as engine:
+        upgrade(engine)
+        found = differences(engine, altered)
+
+    assert [d[0] for d in found if isinstance(d, tuple)] == ["add_column"]
+    assert any(isinstance(d, list) and d[0][0] == "modify_nullable" for d in found)
+
+
+def test_upgrading_an_up_to_date_database_changes_nothing(blank_url: str) -> None:
+    coupling = Coupling(mapping="m", local_key="L1", integration_key="I1", coupled_at=utcnow())
+    store = open_state_store(blank_url)
+    try:
+        store.add_couplings([coupling])
+    finally:
+        store.close()
+
+    with engine_for(blank_url) as engine, statements(engine) as seen:
+        upgrade(engine)
+        upgrade(engine)
+        writes = [s for s in seen if s.split()[0].upper() in {"CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE"}]
+        assert writes == []
+        assert current_revision(engine) == head_revision()
+        assert differences(engine) == []
+
+    again = open_state_store(blank_url)
+    try:
+        assert again.coupling("m", Side.LOCAL, "L1") == coupling
+    finally:
+        again.close()
+
+
+def test_downgrading_to_base_removes_every_table_and_upgrading_restores_them(blank_url: str) -> None:
+    with engine_for(blank_url) as engine:
+        upgrade(engine)
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "base")
+        assert own_tables(engine) == {VERSION_TABLE}
+        assert current_revision(engine) is None
+
+        upgrade(engine)
+        assert differences(engine) == []
+
+
+def test_a_shared_database_keeps_its_own_tables_and_alembic_version(blank_url: str) -> None:
+    with engine_for(blank_url) as engine:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)"))
+            conn.execute(text("INSERT INTO alembic_version VALUES ('their-app-42')"))
+            conn.execute(text("CREATE TABLE customers (no VARCHAR(20) PRIMARY KEY)"))
+
+        upgrade(engine)
+
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "their-app-42"
+        assert {"alembic_version", "customers"} <= set(inspect(engine).get_table_names())
+        assert differences(engine) == []
+
+
+def test_migrating_leaves_logging_alone(blank_url: str) -> None:
+    loggers = [logging.getLogger(), logging.getLogger("alembic"), logging.getLogger("sqlalchemy.engine")]
+    before = [(lg.level, list(lg.handlers), lg.disabled, lg.propagate) for lg in loggers]
+    disabled_before = {name for name, lg in logging.Logger.manager.loggerDict.items() if getattr(lg, "disabled", False)}
+
+    store = open_state_store(blank_url)
+    store.close()
+
+    assert [(lg.level, list(lg.handlers), lg.disabled, lg.propagate) for lg in loggers] == before
+    disabled = {name for name, lg in logging.Logger.manager.loggerDict.items() if getattr(lg, "disabled", False)}
+    assert disabled == disabled_before
+
+
+def test_the_migrations_folder_is_self_contained() -> None:
+    files = {p.relative_to(MIGRATIONS).as_posix() for p in MIGRATIONS.rglob("*") if "__pycache__" not in p.parts}
+
+    assert {"env.py", "script.py.mako", "versions/0001_initial.py"} <= files
+    assert not [f for f in files if f.endswith(".ini")]
+    assert migrations_config().get_main_option("script_location") == str(MIGRATIONS)

@@ -1,0 +1,183 @@
+"""What only the SQL store promises: batched statements, SQLite tuning, UTC storage, concurrent SQLite writers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import String, event, inspect, text
+
+from coupler.adapters.store import SqlStateStore, open_state_store
+from coupler.adapters.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from coupler.domain.coupling import Coupling
+from coupler.domain.jobs import Counters, Job, JobError, JobKind
+from coupler.domain.mapping import Direction, Side
+
+T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+
+
+def coupling(key: str) -> Coupling:
+    return Coupling(mapping="customers", local_key=key, integration_key=f"i-{key}", coupled_at=T0)
+
+
+@contextmanager
+def statements(store: SqlStateStore) -> Iterator[list[str]]:
+    """The statements sent to the database (``BEGIN`` left out): their first word."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if statement.strip().upper() != "BEGIN":
+            seen.append(statement.split()[0].upper())
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+
+
+def test_a_batch_is_saved_with_one_statement_per_kind(sql_store: SqlStateStore) -> None:
+    keys = [f"K{i:05d}" for i in range(1000)]
+    job = Job(id="job-1", mapping="customers", kind=JobKind.INCREMENTAL, direction="to-integration", started_at=T0)
+    sql_store.add_job(job)
+    with statements(sql_store) as added:
+        sql_store.add_couplings([coupling(k) for k in keys])
+    synced = [
+        coupling(k).succeeded(
+            direction=Direction.TO_INTEGRATION,
+            job_id="job-1",
+            local_modified_on=T0,
+            integration_modified_on=T0,
+            at=T0 + timedelta(seconds=1),
+        )
+        for k in keys
+    ]
+    errors = [
+        JobError(
+            job_id="job-1", mapping="customers", local_key=k, integration_key=None, message="x", detail=None, at=T0
+        )
+        for k in keys[:50]
+    ]
+
+    with statements(sql_store) as saved:
+        sql_store.save(couplings=synced, errors=errors, job=job.finish(at=T0, counters=Counters(modified=1000)))
+
+    assert added == ["INSERT"]
+    assert saved == ["INSERT", "UPDATE", "INSERT"]
+    assert sql_store.list_couplings("customers", limit=2000) == synced
+    stored = sql_store.job("job-1")
+    assert stored is not None
+    assert stored.counters.modified == 1000
+
+
+def test_reading_and_removing_many_keys_takes_one_statement_per_500(sql_store: SqlStateStore) -> None:
+    keys = [f"K{i:05d}" for i in range(1200)]
+    sql_store.add_couplings([coupling(k) for k in keys])
+
+    with statements(sql_store) as read:
+        found = sql_store.couplings("customers", Side.INTEGRATION, [f"i-{k}" for k in keys])
+    with statements(sql_store) as removed:
+        count = sql_store.remove_couplings("customers", keys)
+
+    assert len(found) == 1200
+    assert read == ["SELECT"] * 3
+    assert count == 1200
+    assert removed == ["DELETE"] * 3
+
+
+def test_stats_take_one_statement(sql_store: SqlStateStore) -> None:
+    with statements(sql_store) as seen:
+        sql_store.stats("customers")
+
+    assert seen == ["SELECT"]
+
+
+def test_pages_are_ordered_by_code_point_on_every_database(sql_store: SqlStateStore) -> None:
+    if sql_store.engine.dialect.name == "postgresql":
+        columns = {c["name"]: c for c in inspect(sql_store.engine).get_columns("coupler_couplings")}
+        local_key = columns["local_key"]["type"]
+        assert isinstance(local_key, String)
+        assert local_key.collation == "C"
+    keys = ["a", "B", "ä", "Z", "_"]
+    sql_store.add_couplings([coupling(k) for k in keys])
+
+    assert [c.local_key for c in sql_store.list_couplings("customers")] == sorted(keys)
+
+
+def test_sqlite_is_tuned_for_a_local_file(sqlite_file_url: str) -> None:
+    store = open_state_store(sqlite_file_url)
+    try:
+        with store.engine.connect() as conn:
+            pragma = {
+                name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+            }
+    finally:
+        store.close()
+
+    assert pragma == {
+        "journal_mode": "wal",
+        "synchronous": 1,
+        "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+        "foreign_keys": 1,
+    }
+
+
+def test_sqlite_stores_utc_text_and_reads_back_aware_utc(sqlite_file_url: str) -> None:
+    store = open_state_store(sqlite_file_url)
+    try:
+        plus_two = datetime(2024, 5, 6, 9, 8, 9, 5, tzinfo=timezone(timedelta(hours=2)))
+        store.set_watermark("customers", Side.LOCAL, plus_two)
+        with store.engine.connect() as conn:
+            raw = conn.execute(text("SELECT value FROM coupler_watermarks")).scalar_one()
+        read = store.watermark("customers", Side.LOCAL)
+    finally:
+        store.close()
+
+    assert raw == "2024-05-06 07:08:09.000005"
+    assert read == datetime(2024, 5, 6, 7, 8, 9, 5, tzinfo=UTC)
+    assert read is not None
+    assert read.tzinfo is UTC
+
+
+def test_a_failed_sqlite_transaction_leaves_nothing_behind(sqlite_file_url: str) -> None:
+    """SQLAlchemy, not the driver, opens SQLite transactions, so a rollback also covers the first statements."""
+    store = open_state_store(sqlite_file_url)
+    try:
+        with pytest.raises(RuntimeError), store.engine.begin() as conn:
+            conn.execute(text("INSERT INTO coupler_watermarks (mapping, side) VALUES ('m', 'local')"))
+            raise RuntimeError
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM coupler_watermarks")).scalar_one() == 0
+    finally:
+        store.close()
+
+
+def test_two_processes_worth_of_stores_write_one_sqlite_file(sqlite_file_url: str) -> None:
+    url = sqlite_file_url
+    stores = [open_state_store(url), open_state_store(url)]
+    failures: list[BaseException] = []
+
+    def write(store: SqlStateStore, prefix: str) -> None:
+        try:
+            for batch in range(20):
+                store.add_couplings([coupling(f"{prefix}{batch:02d}-{i:02d}") for i in range(50)])
+                store.set_watermark("customers", Side.LOCAL, T0 + timedelta(seconds=batch))
+        except BaseException as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=write, args=(s, p)) for s, p in zip(stores, "AB", strict=True)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert failures == []
+        assert stores[0].stats("customers").couplings == 2000
+    finally:
+        for store in stores:
+            store.close()
