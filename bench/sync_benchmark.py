@@ -94,10 +94,12 @@ def build_crm(path: Path) -> None:
     db.close()
 
 
-def write_config(directory: Path) -> Path:
+def write_config(directory: Path, batch_size: int = 1000) -> Path:
     fields = ",\n  ".join(f'{{ local = "{a}", integration = "{b}" }}' for a, b in FIELDS)
     text = f"""
 state = "sqlite:///state.db"
+[sync]
+batch_size = {batch_size}
 [local]
 name = "ERP"
 url = "sqlite:///erp.db"
@@ -188,12 +190,12 @@ def phase(config: Path, name: str) -> None:
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "counters": counters}))
 
 
-def measure(directory: Path, rows: int) -> dict[str, object]:
+def measure(directory: Path, rows: int, batch_size: int) -> dict[str, object]:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     build_erp(directory / "erp.db", rows)
     build_crm(directory / "crm.db")
-    config = write_config(directory)
+    config = write_config(directory, batch_size)
     floor = raw_floor(directory)
     full = run_phase(config, "full")
     change_one_percent(directory, rows)
@@ -205,6 +207,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--memory-rows", type=int, default=0, help="also measure peak memory at this many rows")
+    parser.add_argument("--batch-size", type=int, default=1000, help="the config's [sync] batch_size")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/coupler-bench"))
     parser.add_argument("--phase", choices=["full", "incremental"], help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
@@ -212,7 +215,7 @@ def main() -> None:
     if args.phase:
         phase(args.config, args.phase)
         return
-    result = measure(args.dir, args.rows)
+    result = measure(args.dir, args.rows, args.batch_size)
     full, incremental = result["full"], result["incremental"]
     assert isinstance(full, dict) and isinstance(incremental, dict)
     raw = float(result["raw"])  # type: ignore[arg-type]
@@ -223,7 +226,7 @@ def main() -> None:
     print(f"(b)/(a) = {full['seconds'] / raw:.2f}   target <= 3")
     print(f"(c)/(b) = {incremental['seconds'] / full['seconds']:.3f}  target <= 0.05")
     if args.memory_rows:
-        big = measure(args.dir.with_name(args.dir.name + "-memory"), args.memory_rows)
+        big = measure(args.dir.with_name(args.dir.name + "-memory"), args.memory_rows, args.batch_size)
         big_full, big_incremental = big["full"], big["incremental"]
         assert isinstance(big_full, dict) and isinstance(big_incremental, dict)
         print(f"(d) at {args.memory_rows:,} rows: full {big_full['seconds']:.1f} s peak {big_full['peak_mb']:.0f} MB; "

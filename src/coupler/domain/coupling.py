@@ -49,17 +49,19 @@ class Coupling:
     ) -> Coupling:
         """The coupling of a record just created from a ``direction.source`` record: in sync on both sides."""
         local_first = direction.source is Side.LOCAL
-        local_key, integration_key = (source_key, target_key) if local_first else (target_key, source_key)
-        local_on, integration_on = (
-            (source_modified_on, target_modified_on) if local_first else (target_modified_on, source_modified_on)
-        )
-        coupling = cls(mapping=mapping, local_key=local_key, integration_key=integration_key, coupled_at=at)
-        return coupling.succeeded(
-            direction=direction,
-            job_id=job_id,
-            local_modified_on=local_on,
-            integration_modified_on=integration_on,
-            at=at,
+        to_integration = direction is Direction.TO_INTEGRATION
+        return cls(
+            mapping=mapping,
+            local_key=source_key if local_first else target_key,
+            integration_key=target_key if local_first else source_key,
+            coupled_at=at,
+            local_modified_on=source_modified_on if local_first else target_modified_on,
+            integration_modified_on=target_modified_on if local_first else source_modified_on,
+            last_synced_at=at,
+            to_integration_result=SyncResult.SUCCESS if to_integration else None,
+            to_integration_job=job_id if to_integration else None,
+            from_integration_result=None if to_integration else SyncResult.SUCCESS,
+            from_integration_job=None if to_integration else job_id,
         )
 
     def key(self, side: Side) -> str:

@@ -19,29 +19,48 @@ from coupler.domain.records import Record
 __all__ = [
     "Action",
     "Plan",
+    "Transfer",
     "conflicting_fields",
     "differences",
     "plan_pair",
+    "source_changed",
     "transfer",
     "values_equal",
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """The field pairs of one direction, resolved once per pass: (target field, source field or None, constant)."""
+
+    pairs: tuple[tuple[str, str | None, Any], ...]
+
+    @classmethod
+    def of(cls, mapping: TableMapping, direction: Direction) -> Transfer:
+        source_side, target_side = direction.source, direction.target
+        pairs = []
+        for field in mapping.fields_for(direction):
+            target_field = field.field(target_side)
+            assert target_field is not None
+            source_field = None if field.has_constant else field.field(source_side)
+            pairs.append((target_field, source_field, field.constant))
+        return cls(tuple(pairs))
+
+    def __call__(self, source: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            target: (source.get(field) if field is not None else constant) for target, field, constant in self.pairs
+        }
+
+
 def transfer(mapping: TableMapping, direction: Direction, source: Mapping[str, Any]) -> dict[str, Any]:
     """The target's values for a source record: every enabled field mapping flowing in ``direction``."""
-    target_side = direction.target
-    source_side = direction.source
-    values: dict[str, Any] = {}
-    for field in mapping.fields_for(direction):
-        target_field = field.field(target_side)
-        assert target_field is not None
-        if field.has_constant:
-            values[target_field] = field.constant
-            continue
-        source_field = field.field(source_side)
-        if source_field is not None:
-            values[target_field] = source.get(source_field)
-    return values
+    return Transfer.of(mapping, direction)(source)
+
+
+def source_changed(coupling: Coupling, direction: Direction, modified_on: datetime | None) -> bool:
+    """Whether the source of ``direction`` needs synchronizing: it changed since the last sync, or failed last time
+    (Business Central's rule)."""
+    return coupling.changed(direction.source, modified_on) or coupling.result(direction) is SyncResult.FAILURE
 
 
 def _normal(value: Any) -> Any:
@@ -121,6 +140,7 @@ def plan_pair(
     source: Record,
     target: Record | None,
     forced: bool = False,
+    moves: Transfer | None = None,
 ) -> Plan:
     """Plan one coupled pair in one one-way ``direction``, following Business Central's rules.
 
@@ -128,22 +148,19 @@ def plan_pair(
     on a bidirectional mapping and a bidirectional field differs, it is a conflict. Forced (a user's explicit
     direction): the source's values are written whatever changed. Only differing values are written.
     """
-    if target is None:
-        return Plan(action=Action.TARGET_MISSING, values={})
-    source_side, target_side = direction.source, direction.target
-    source_changed = coupling.changed(source_side, source.modified_on) or (
-        coupling.result(direction) is SyncResult.FAILURE
-    )
-    target_changed = coupling.changed(target_side, target.modified_on)
-    if not forced and not source_changed:
-        return Plan(action=Action.IN_SYNC, values={}, target_changed=target_changed)
+    if not forced and not source_changed(coupling, direction, source.modified_on):
+        return Plan(action=Action.IN_SYNC, values={})
     if coupling.skipped and not forced:
         return Plan(action=Action.SKIPPED, values={})
+    if target is None:
+        return Plan(action=Action.TARGET_MISSING, values={})
+    source_side = direction.source
+    target_changed = coupling.changed(direction.target, target.modified_on)
     if not forced and target_changed and mapping.direction is Direction.BIDIRECTIONAL:
         local, integration = (source, target) if source_side is Side.LOCAL else (target, source)
         conflicts = conflicting_fields(mapping, local, integration)
         if conflicts:
             return Plan(action=Action.CONFLICT, values={}, conflicts=conflicts, target_changed=True)
-    values = differences(transfer(mapping, direction, source.values), target.values)
+    values = differences((moves or Transfer.of(mapping, direction))(source.values), target.values)
     action = Action.WRITE if values else Action.UNCHANGED
     return Plan(action=action, values=values, target_changed=target_changed)

@@ -184,17 +184,30 @@ def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     with _session(config, as_json) as coupler:
         rows = [views.overview_view(o) for o in coupler.mappings()]
         columns = ["name", "direction", "local_table", "integration_table", "couplings", "failed", "skipped", "errors"]
-        _emit(as_json, rows, lambda: out.print(table("Table mappings", columns, ([r[c] for c in columns] for r in rows))))
+        _emit(
+            as_json, rows, lambda: out.print(table("Table mappings", columns, ([r[c] for c in columns] for r in rows)))
+        )
 
 
 @app.command()
 def couple(
     mapping: Annotated[str, typer.Argument(help="The table mapping, e.g. CUSTOMER.")],
-    local: Annotated[str, typer.Argument(help="The local record (key or display key); with --create --from integration, the integration record.")],
+    local: Annotated[
+        str,
+        typer.Argument(
+            help="The local record (key or display key); with --create --from integration, the integration record."
+        ),
+    ],
     integration: Annotated[str | None, typer.Argument(help="The integration record (key or display key).")] = None,
-    create: Annotated[bool, typer.Option("--create", help="Create the counterpart from this record and couple it.")] = False,
-    source: Annotated[SideChoice, typer.Option("--from", help="With --create: the side of the given record.")] = SideChoice.local,
-    sync_after: Annotated[SideChoice | None, typer.Option("--sync-after", help="Synchronize right after, using this side's data.")] = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the counterpart from this record and couple it.")
+    ] = False,
+    source: Annotated[
+        SideChoice, typer.Option("--from", help="With --create: the side of the given record.")
+    ] = SideChoice.local,
+    sync_after: Annotated[
+        SideChoice | None, typer.Option("--sync-after", help="Synchronize right after, using this side's data.")
+    ] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -236,7 +249,9 @@ def decouple(
 def sync(
     mapping: Annotated[str | None, typer.Argument(help="The table mapping (all mappings when left out).")] = None,
     keys: Annotated[list[str] | None, typer.Argument(help="Coupled records to synchronize now.")] = None,
-    direction: Annotated[DirectionChoice | None, typer.Option("--direction", "-d", help="Force this direction.")] = None,
+    direction: Annotated[
+        DirectionChoice | None, typer.Option("--direction", "-d", help="Force this direction.")
+    ] = None,
     full: Annotated[bool, typer.Option("--full", help="Full synchronization of the mapping.")] = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,
@@ -282,8 +297,14 @@ def _print_status(data: dict[str, Any]) -> None:
         ["integration key", coupling["integration_key"]],
         ["coupled at", coupling["coupled_at"]],
         ["last synchronized", coupling["last_synced_at"]],
-        ["to integration", f"{coupling['to_integration']['result'] or '-'} (job {coupling['to_integration']['job'] or '-'})"],
-        ["from integration", f"{coupling['from_integration']['result'] or '-'} (job {coupling['from_integration']['job'] or '-'})"],
+        [
+            "to integration",
+            f"{coupling['to_integration']['result'] or '-'} (job {coupling['to_integration']['job'] or '-'})",
+        ],
+        [
+            "from integration",
+            f"{coupling['from_integration']['result'] or '-'} (job {coupling['from_integration']['job'] or '-'})",
+        ],
         ["skipped", "yes" if coupling["skipped"] else "no"],
         ["last error", coupling["last_error"]],
         ["local record", "exists" if data["local"] else "MISSING"],
@@ -338,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
-    except Exception as error:  # noqa: BLE001 - the last resort: a clear line instead of a traceback
+    except Exception as error:
         import click
 
         if isinstance(error, click.ClickException):

@@ -16,7 +16,7 @@ from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import AlreadyCoupled, UsageError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
-from coupler.domain.planning import Action, plan_pair, transfer
+from coupler.domain.planning import Action, Transfer, plan_pair, source_changed
 from coupler.domain.records import Record, RecordUpdate
 from coupler.services.context import Systems
 from coupler.services.recorder import JobRecorder, JobReport
@@ -35,6 +35,10 @@ class _Pass:
     forced: bool = False
     manual: bool = False
     failed_insert_at: datetime | None = None
+    moves: Transfer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.moves = Transfer.of(self.mapping, self.direction)
 
     @property
     def source(self) -> Side:
@@ -153,22 +157,28 @@ class Synchronizer:
         self._process(run, records)
 
     def _changed_records(self, run: _Pass, *, full: bool) -> None:
+        """Read the source's records changed since its watermark, page by page, and advance the watermark.
+
+        The watermark is the point up to which every change has been seen: the highest modified-on read, but never
+        later than the pass's start minus the overlap window (a record stamped just before the read began may
+        commit, or carry a skewed clock, after it), and kept below a record that failed to be created so the next
+        run tries it again. Records read twice are recognised by their coupling and cost no write.
+        """
         systems = self.systems
         name, side = run.mapping.name, run.source
-        signpost = systems.clock()
+        settled = systems.clock() - timedelta(milliseconds=systems.overlap_ms)
         watermark = None if full else systems.store.watermark(name, side)
-        since = watermark - timedelta(milliseconds=systems.overlap_ms) if watermark else None
         connector = systems.connector(side)
         systems.progress.start(f"{name} {run.direction.value}")
         pages = connector.changed_since(
-            run.mapping.spec(side), since, columns=run.mapping.columns(side), page_size=systems.batch_size
+            run.mapping.spec(side), watermark, columns=run.mapping.columns(side), page_size=systems.batch_size
         )
         for page in pages:
             self._process(run, page)
             seen = max((r.modified_on for r in page if r.modified_on), default=None)
             if seen is None:
                 continue
-            mark = min(seen, signpost)
+            mark = min(seen, settled)
             if run.failed_insert_at is not None:
                 mark = min(mark, run.failed_insert_at - timedelta(microseconds=1))
             if watermark is None or mark > watermark:
@@ -181,26 +191,31 @@ class Synchronizer:
             return
         systems, mapping, recorder = self.systems, run.mapping, run.recorder
         couplings = systems.store.couplings(mapping.name, run.source, [r.key for r in records])
-        partners = [c.key(run.target) for c in couplings.values()]
-        target = systems.connector(run.target)
-        target_spec = mapping.spec(run.target)
-        targets = (
-            {r.key: r for r in target.read(target_spec, partners, columns=mapping.columns(run.target))}
-            if partners
-            else {}
-        )
         writes = _Writes()
+        pairs: list[tuple[Record, Coupling]] = []
         for record in records:
             coupling = couplings.get(record.key)
             if coupling is None:
                 if run.create:
-                    writes.inserts.append(transfer(mapping, run.direction, record.values))
+                    writes.inserts.append(run.moves(record.values))
                     writes.inserted.append(record)
+            elif self._handled(run, coupling):
                 continue
-            if self._handled(run, coupling):
-                continue
-            if run.manual:
-                coupling = replace(coupling, skipped=False)
+            elif run.manual:
+                pairs.append((record, replace(coupling, skipped=False)))
+            elif source_changed(coupling, run.direction, record.modified_on):
+                pairs.append((record, coupling))
+        partners = [coupling.key(run.target) for _, coupling in pairs]
+        target_spec = mapping.spec(run.target)
+        targets = (
+            {
+                r.key: r
+                for r in systems.connector(run.target).read(target_spec, partners, columns=mapping.columns(run.target))
+            }
+            if partners
+            else {}
+        )
+        for record, coupling in pairs:
             self._plan(run, coupling, record, targets.get(coupling.key(run.target)), writes)
         self._write_updates(run, writes)
         self._write_inserts(run, writes)
@@ -224,6 +239,7 @@ class Synchronizer:
             source=source,
             target=target,
             forced=run.forced,
+            moves=run.moves,
         )
         if plan.action is Action.IN_SYNC:
             return

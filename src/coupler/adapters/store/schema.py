@@ -144,9 +144,24 @@ couplings = Table(
     Column("fingerprint", Text),
     UniqueConstraint("mapping", "local_key"),
     UniqueConstraint("mapping", "integration_key"),
-    Index("ix_coupler_couplings_to_integration_failures", "mapping", "to_integration_result", "local_key"),
-    Index("ix_coupler_couplings_from_integration_failures", "mapping", "from_integration_result", "local_key"),
-    Index("ix_coupler_couplings_skipped", "mapping", "skipped", "local_key"),
+    # Partial indexes: only failed or skipped couplings are indexed, so the bulk of successful ones cost nothing.
+    *(
+        Index(
+            f"ix_coupler_couplings_{direction}_failures",
+            "mapping",
+            "local_key",
+            sqlite_where=text(f"{direction}_result = 'failure'"),
+            postgresql_where=text(f"{direction}_result = 'failure'"),
+        )
+        for direction in ("to_integration", "from_integration")
+    ),
+    Index(
+        "ix_coupler_couplings_skipped",
+        "mapping",
+        "local_key",
+        sqlite_where=text("skipped"),
+        postgresql_where=text("skipped"),
+    ),
 )
 
 watermarks = Table(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    literal_column,
     or_,
     select,
     true,
@@ -96,8 +97,9 @@ class SqlStateStore(StateStore):
         return found
 
     def failed_couplings(self, mapping: str, direction: Direction, *, after: str | None, limit: int) -> list[Coupling]:
-        to_failed = _C.to_integration_result == _FAILURE
-        from_failed = _C.from_integration_result == _FAILURE
+        # literal values, so that the partial indexes on failed couplings apply
+        to_failed = _C.to_integration_result == literal_column(f"'{_FAILURE}'")
+        from_failed = _C.from_integration_result == literal_column(f"'{_FAILURE}'")
         direction = Direction(direction)
         if direction is Direction.TO_INTEGRATION:
             failed: ColumnElement[bool] = to_failed

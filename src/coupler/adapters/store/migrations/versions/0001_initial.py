@@ -51,17 +51,22 @@ def upgrade() -> None:
         sa.UniqueConstraint("mapping", "local_key", name="uq_coupler_couplings_mapping_local_key"),
         sa.UniqueConstraint("mapping", "integration_key", name="uq_coupler_couplings_mapping_integration_key"),
     )
+    for direction in ("to_integration", "from_integration"):
+        where = sa.text(f"{direction}_result = 'failure'")
+        op.create_index(
+            f"ix_coupler_couplings_{direction}_failures",
+            "coupler_couplings",
+            ["mapping", "local_key"],
+            sqlite_where=where,
+            postgresql_where=where,
+        )
     op.create_index(
-        "ix_coupler_couplings_to_integration_failures",
+        "ix_coupler_couplings_skipped",
         "coupler_couplings",
-        ["mapping", "to_integration_result", "local_key"],
+        ["mapping", "local_key"],
+        sqlite_where=sa.text("skipped"),
+        postgresql_where=sa.text("skipped"),
     )
-    op.create_index(
-        "ix_coupler_couplings_from_integration_failures",
-        "coupler_couplings",
-        ["mapping", "from_integration_result", "local_key"],
-    )
-    op.create_index("ix_coupler_couplings_skipped", "coupler_couplings", ["mapping", "skipped", "local_key"])
 
     op.create_table(
         "coupler_watermarks",

@@ -1,0 +1,75 @@
+"""`coupler check` and `coupler mappings`, and the three ways to name the configuration file."""
+
+from __future__ import annotations
+
+import pytest
+
+from .support import Demo, run_coupler
+
+pytestmark = pytest.mark.e2e
+
+MAPPINGS = ["SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT", "ITEM-PRODUCT"]
+
+
+def test_check_is_ok_on_the_demo(demo: Demo) -> None:
+    result = demo.coupler("check")
+
+    assert "All mapped tables and columns exist." in result.stdout
+    for system in ("CRONUS (demo Business Central)", "Sales (demo Dynamics 365)", "state store"):
+        assert system in result.stdout
+    assert "FAILED" not in result.stdout
+    assert result.stderr == ""
+
+    data = demo.coupler("check", "--json").json()
+    assert data["ok"] is True
+    assert data["problems"] == []
+    assert [(s["role"], s["ok"]) for s in data["systems"]] == [("local", True), ("integration", True), ("state", True)]
+
+
+def test_mappings_json_lists_the_five_mappings_with_counts(demo: Demo) -> None:
+    data = demo.coupler("mappings", "--json").json()
+
+    assert [m["name"] for m in data] == MAPPINGS  # dependency order
+    by_name = {m["name"]: m for m in data}
+    assert by_name["CUSTOMER"]["direction"] == "bidirectional"
+    assert by_name["CUSTOMER"]["local_table"] == "customers"
+    assert by_name["CUSTOMER"]["integration_table"] == "account"
+    assert by_name["CUSTOMER"]["depends_on"] == ["SALESPEOPLE", "CURRENCY"]
+    assert by_name["CURRENCY"]["direction"] == "to-integration"
+    assert by_name["SALESPEOPLE"]["direction"] == "from-integration"
+    for mapping in data:
+        assert (mapping["couplings"], mapping["failed"], mapping["skipped"], mapping["errors"]) == (0, 0, 0, 0)
+
+    number, name = demo.matched_customers()[0]
+    demo.coupler("couple", "CUSTOMER", number, name)
+    after = {m["name"]: m for m in demo.coupler("mappings", "--json").json()}
+    assert after["CUSTOMER"]["couplings"] == 1
+    assert after["CONTACT"]["couplings"] == 0
+
+
+def test_config_found_in_the_working_directory(demo: Demo) -> None:
+    result = run_coupler("mappings", cwd=demo.directory, expect=0)
+    for name in MAPPINGS:
+        assert name in result.stdout
+    assert demo.state.exists(), "the state store lies beside the configuration"
+
+
+def test_config_named_by_the_environment(demo: Demo) -> None:
+    number, name = demo.matched_customers()[0]
+    env = {"COUPLER_CONFIG": str(demo.config)}
+    outside = demo.directory.parent
+
+    run_coupler("couple", "CUSTOMER", number, name, cwd=outside, env=env, expect=0)
+    status = run_coupler("status", "CUSTOMER", number, "--json", cwd=outside, env=env, expect=0).json()
+
+    assert status["coupled"] is True
+    assert status["integration"]["values"]["name"] == name
+    assert demo.state.exists()
+    assert not (outside / "coupler-state.db").exists()
+
+
+def test_no_config_in_the_working_directory(demo: Demo) -> None:
+    result = run_coupler("check", cwd=demo.directory.parent, expect=2)
+    assert result.stdout == ""
+    assert "coupler.toml: no configuration file here" in result.stderr
+    assert "COUPLER_CONFIG" in result.stderr
