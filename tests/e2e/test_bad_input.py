@@ -1,0 +1,150 @@
+"""Wrong commands and broken configurations: exit code 2, one clear line per problem, never a traceback."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .support import Demo, Result, run_coupler
+
+pytestmark = pytest.mark.e2e
+
+MAPPINGS = "SALESPEOPLE, CURRENCY, CUSTOMER, CONTACT, ITEM-PRODUCT"
+
+
+def _problems(result: Result) -> list[str]:
+    """The error lines on stderr; nothing else may be there."""
+    lines = result.stderr.splitlines()
+    assert lines, str(result)
+    assert all(line.startswith("error: ") for line in lines), str(result)
+    assert "internal error" not in result.output
+    return [line.removeprefix("error: ") for line in lines]
+
+
+def _broken(demo: Demo, old: str, new: str, *, count: int = 1) -> Path:
+    text = demo.config.read_text(encoding="utf-8")
+    assert text.count(old) == count, old
+    broken = demo.directory / "broken.toml"
+    broken.write_text(text.replace(old, new), encoding="utf-8")
+    return broken
+
+
+def _run(demo: Demo, config: Path, *args: str) -> Result:
+    return run_coupler(*args, "--config", config, cwd=demo.directory, expect=2)
+
+
+def test_unknown_mapping(demo: Demo) -> None:
+    result = demo.coupler("sync", "NOPE", expect=2)
+    [problem] = _problems(result)
+    assert "'NOPE'" in problem and MAPPINGS in problem
+    as_json = demo.coupler("couple", "NOPE", "a", "b", "--json", expect=2).json()
+    assert MAPPINGS in as_json["problems"][0]
+
+
+def test_unknown_key_for_couple(demo: Demo) -> None:
+    _, name = demo.matched_customers()[0]
+    result = demo.coupler("couple", "CUSTOMER", "C99999", name, expect=2)
+    [problem] = _problems(result)
+    assert "'C99999'" in problem and "customers" in problem
+    assert not demo.query(demo.state, "SELECT * FROM coupler_couplings")
+
+
+def test_couple_needs_two_records_or_create(demo: Demo) -> None:
+    number, name = demo.matched_customers()[0]
+    [problem] = _problems(demo.coupler("couple", "CUSTOMER", number, expect=2))
+    assert "--create" in problem
+    [problem] = _problems(demo.coupler("couple", "CUSTOMER", number, name, "--create", expect=2))
+    assert "--create takes one record" in problem
+
+
+def test_full_sync_without_a_mapping(demo: Demo) -> None:
+    [problem] = _problems(demo.coupler("sync", "--full", expect=2))
+    assert "--full needs a mapping" in problem
+    as_json = demo.coupler("sync", "--full", "--json", expect=2).json()
+    assert as_json["error"] == "UsageError"
+
+
+def test_full_sync_of_keys(demo: Demo) -> None:
+    number, _ = demo.matched_customers()[0]
+    [problem] = _problems(demo.coupler("sync", "CUSTOMER", number, "--full", expect=2))
+    assert "--full" in problem and "keys" in problem
+
+
+def test_errors_of_an_unknown_job_is_a_usage_error(demo: Demo) -> None:
+    result = demo.coupler("errors", "no-such-job", expect=2)
+    [problem] = _problems(result)
+    assert "'no-such-job'" in problem and "coupler jobs" in problem
+
+
+def test_toml_syntax_error(demo: Demo) -> None:
+    broken = _broken(demo, 'state = "sqlite:///coupler-state.db"', 'state = "sqlite:///coupler-state.db')
+    result = _run(demo, broken, "check")
+    [problem] = _problems(result)
+    assert problem.startswith(f"{broken}: not valid TOML")
+    assert re.search(r"line \d+", problem)
+    assert result.stdout == ""
+
+
+def test_unknown_key(demo: Demo) -> None:
+    broken = _broken(demo, 'name = "CUSTOMER"\n', 'name = "CUSTOMER"\nsync_every = 5\n')
+    result = _run(demo, broken, "sync")
+    assert _problems(result) == [f"{broken}: mapping CUSTOMER, key sync_every: unknown key"]
+    as_json = _run(demo, broken, "sync", "--json").json()
+    assert as_json == {"error": "ConfigurationError", "problems": [f"{broken}: mapping CUSTOMER, key sync_every: unknown key"]}
+
+
+def test_mapped_column_missing_from_the_database(demo: Demo) -> None:
+    broken = _broken(demo, '{ local = "website", ', '{ local = "homepage", ')
+    for command in ("sync", "check"):
+        result = _run(demo, broken, command)
+        [problem] = _problems(result)
+        assert problem.startswith(f"{broken}: mapping CUSTOMER, key fields[")
+        assert "].local:" in problem and "'customers'" in problem and "no column 'homepage'" in problem
+
+
+def test_missing_config_file(demo: Demo) -> None:
+    missing = demo.directory / "nowhere.toml"
+    result = _run(demo, missing, "mappings")
+    [problem] = _problems(result)
+    assert problem.startswith(f"{missing}: no configuration file here")
+    env_result = run_coupler("check", cwd=demo.directory, env={"COUPLER_CONFIG": str(missing)}, expect=2)
+    assert _problems(env_result) == [problem]
+
+
+def test_literal_password_is_refused_and_never_shown(demo: Demo) -> None:
+    secret = "Sup3rSecretPw"
+    broken = _broken(
+        demo, 'state = "sqlite:///coupler-state.db"', f'state = "postgresql://coupler:{secret}@127.0.0.1:5432/state"'
+    )
+    for args in (("check",), ("sync", "--json")):
+        result = _run(demo, broken, *args)
+        assert secret not in result.output
+        [problem] = _problems(result)
+        assert problem.startswith(f"{broken}: key state: the URL holds a password")
+        assert "${" in problem, "it says how to write the password instead"
+
+
+def test_password_from_the_environment_is_never_shown(demo: Demo) -> None:
+    secret = "An0therSecretPw"
+    broken = _broken(
+        demo,
+        'url = "sqlite:///crm.db"',
+        'url = "postgresql+psycopg://coupler:${COUPLER_E2E_PASSWORD}@127.0.0.1:1/crm?connect_timeout=5"',
+    )
+    result = run_coupler(
+        "check", "--config", broken, cwd=demo.directory, env={"COUPLER_E2E_PASSWORD": secret}, expect=1
+    )
+    assert secret not in result.output
+    assert "FAILED" in result.stdout and "Sales (demo Dynamics 365)" in result.stdout
+    assert "internal error" not in result.output
+
+
+def test_state_store_that_cannot_be_opened(demo: Demo) -> None:
+    broken = _broken(demo, 'state = "sqlite:///coupler-state.db"', 'state = "sqlite:///no/such/folder/state.db"')
+    result = run_coupler("sync", "--json", "--config", broken, cwd=demo.directory)
+    assert "internal error" not in result.output, str(result)
+    assert result.code == 1, str(result)
+    data = result.json()
+    assert "state" in data["problems"][0]
