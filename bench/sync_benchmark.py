@@ -81,7 +81,7 @@ def build_erp(path: Path, rows: int) -> None:
             )
 
     marks = ", ".join("?" * (len(local_columns) + 1))
-    db.executemany(f'INSERT INTO customers (id, {", ".join(local_columns)}) VALUES ({marks})', generate())
+    db.executemany(f"INSERT INTO customers (id, {', '.join(local_columns)}) VALUES ({marks})", generate())
     db.commit()
     db.close()
 
@@ -153,14 +153,16 @@ def change_one_percent(directory: Path, rows: int) -> None:
     count = max(1, rows // 100)
     erp = sqlite3.connect(directory / "erp.db")
     erp.execute(
-        'UPDATE customers SET city = city || \' (moved)\' WHERE rowid IN (SELECT rowid FROM customers ORDER BY rowid LIMIT ?)',
+        "UPDATE customers SET city = city || ' (moved)' "
+        "WHERE rowid IN (SELECT rowid FROM customers ORDER BY rowid LIMIT ?)",
         (count,),
     )
     erp.commit()
     erp.close()
     crm = sqlite3.connect(directory / "crm.db")
     crm.execute(
-        "UPDATE account SET telephone1 = '+1 555 0100' WHERE rowid IN (SELECT rowid FROM account ORDER BY rowid DESC LIMIT ?)",
+        "UPDATE account SET telephone1 = '+1 555 0100' "
+        "WHERE rowid IN (SELECT rowid FROM account ORDER BY rowid DESC LIMIT ?)",
         (count,),
     )
     crm.commit()
@@ -221,16 +223,23 @@ def main() -> None:
     raw = float(result["raw"])  # type: ignore[arg-type]
     print(f"rows: {args.rows:,}")
     print(f"(a) raw SQL copy + coupling rows: {raw:8.2f} s")
-    print(f"(b) coupler full sync:            {full['seconds']:8.2f} s  peak {full['peak_mb']:.0f} MB  {full['counters']}")
-    print(f"(c) coupler incremental (1%+1%):  {incremental['seconds']:8.2f} s  peak {incremental['peak_mb']:.0f} MB  {incremental['counters']}")
+    print(
+        f"(b) coupler full sync:            {full['seconds']:8.2f} s  peak {full['peak_mb']:.0f} MB  {full['counters']}"
+    )
+    print(
+        f"(c) coupler incremental (1%+1%):  {incremental['seconds']:8.2f} s  "
+        f"peak {incremental['peak_mb']:.0f} MB  {incremental['counters']}"
+    )
     print(f"(b)/(a) = {full['seconds'] / raw:.2f}   target <= 3")
     print(f"(c)/(b) = {incremental['seconds'] / full['seconds']:.3f}  target <= 0.05")
     if args.memory_rows:
         big = measure(args.dir.with_name(args.dir.name + "-memory"), args.memory_rows, args.batch_size)
         big_full, big_incremental = big["full"], big["incremental"]
         assert isinstance(big_full, dict) and isinstance(big_incremental, dict)
-        print(f"(d) at {args.memory_rows:,} rows: full {big_full['seconds']:.1f} s peak {big_full['peak_mb']:.0f} MB; "
-              f"incremental {big_incremental['seconds']:.1f} s peak {big_incremental['peak_mb']:.0f} MB  target < 250 MB")
+        print(
+            f"(d) at {args.memory_rows:,} rows: full {big_full['seconds']:.1f} s peak {big_full['peak_mb']:.0f} MB; "
+            f"incremental {big_incremental['seconds']:.1f} s peak {big_incremental['peak_mb']:.0f} MB  target < 250 MB"
+        )
 
 
 if __name__ == "__main__":

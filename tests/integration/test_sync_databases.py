@@ -28,7 +28,6 @@ url = "{crm}"
 [[mappings]]
 name = "CUSTOMER"
 direction = "bidirectional"
-local = {{ table = "customers", key = "id", display_key = "number", modified_on = "modified", filter = [{{ field = "blocked", op = "eq", value = 0 }}] }}
 integration = {{ table = "account", key = "accountid", display_key = "name", modified_on = "modifiedon" }}
 fields = [
   {{ local = "name", integration = "name" }},
@@ -36,6 +35,12 @@ fields = [
   {{ local = "number", integration = "accountnumber", direction = "to-integration" }},
   {{ integration = "customertypecode", constant = 3, direction = "to-integration" }},
 ]
+[mappings.local]
+table = "customers"
+key = "id"
+display_key = "number"
+modified_on = "modified"
+filter = [{{ field = "blocked", op = "eq", value = 0 }}]
 """
 
 
@@ -48,7 +53,8 @@ def _tables(engine: sa.Engine) -> None:
             f"name VARCHAR(100), city VARCHAR(30), blocked INTEGER NOT NULL DEFAULT 0, modified {stamp})"
         )
         conn.exec_driver_sql(
-            f"CREATE TABLE account (accountid VARCHAR(36) PRIMARY KEY, name VARCHAR(40) NOT NULL CHECK (length(name) <= 40), "
+            "CREATE TABLE account (accountid VARCHAR(36) PRIMARY KEY, "
+            "name VARCHAR(40) NOT NULL CHECK (length(name) <= 40), "
             f"accountnumber VARCHAR(20), address1_city VARCHAR(30), customertypecode INTEGER, modifiedon {stamp})"
         )
         for table, column in (("customers", "modified"), ("account", "modifiedon")):
@@ -76,7 +82,10 @@ def _tables(engine: sa.Engine) -> None:
 def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Coupler, sa.Engine, sa.Engine]]:
     if request.param == "sqlite":
         urls = {"state": "sqlite:///state.db", "erp": "sqlite:///erp.db", "crm": "sqlite:///crm.db"}
-        engines = (sa.create_engine(f"sqlite:///{tmp_path / 'erp.db'}"), sa.create_engine(f"sqlite:///{tmp_path / 'crm.db'}"))
+        engines = (
+            sa.create_engine(f"sqlite:///{tmp_path / 'erp.db'}"),
+            sa.create_engine(f"sqlite:///{tmp_path / 'crm.db'}"),
+        )
         for engine in engines:  # each file gets both tables; the ERP uses one, the CRM the other
             _tables(engine)
         yield from _run(tmp_path, urls, engines)
@@ -107,7 +116,12 @@ def _prepare(tmp_path: Path, urls: dict[str, str], erp: sa.Engine) -> Coupler:
         for n in range(20):
             conn.execute(
                 sa.text("INSERT INTO customers (id, number, name, city, blocked) VALUES (:id, :n, :name, 'Oslo', :b)"),
-                {"id": f"00000000-0000-0000-0000-{n:012d}", "n": f"C{n:03d}", "name": f"Customer {n}", "b": int(n == 19)},
+                {
+                    "id": f"00000000-0000-0000-0000-{n:012d}",
+                    "n": f"C{n:03d}",
+                    "name": f"Customer {n}",
+                    "b": int(n == 19),
+                },
             )
     (tmp_path / "coupler.toml").write_text(CONFIG.format(**urls))
     return open_coupler(tmp_path / "coupler.toml")
@@ -143,7 +157,11 @@ def test_full_incremental_conflict_and_rejection(setup: tuple[Coupler, sa.Engine
 
     _run_sql(erp, "UPDATE customers SET name = 'Local edit' WHERE number = 'C003'")
     _run_sql(crm, "UPDATE account SET name = 'CRM edit' WHERE accountnumber = 'C003'")
-    _run_sql(erp, "UPDATE customers SET name = :n WHERE number = 'C004'", n="A name far too long for the CRM column to hold it")
+    _run_sql(
+        erp,
+        "UPDATE customers SET name = :n WHERE number = 'C004'",
+        n="A name far too long for the CRM column to hold it",
+    )
     _run_sql(erp, "UPDATE customers SET city = 'Tromsø' WHERE number = 'C005'")
     report = coupler.sync_modified()[0]
     counters = report.job.counters
@@ -163,7 +181,6 @@ def test_full_incremental_conflict_and_rejection(setup: tuple[Coupler, sa.Engine
 
 
 def test_unknown_columns_are_configuration_errors(setup: tuple[Coupler, sa.Engine, sa.Engine], tmp_path: Path) -> None:
-    coupler, _erp, _crm = setup
     path = tmp_path / "coupler.toml"
     path.write_text(path.read_text().replace('local = "city"', 'local = "town"'))
     with pytest.raises(ConfigurationError) as caught:

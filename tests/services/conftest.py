@@ -23,14 +23,10 @@ def customer_mapping(direction: Direction = Direction.BIDIRECTIONAL, *, only_cou
     if direction.allows(Direction.TO_INTEGRATION):
         fields += [
             FieldMapping(local="creditLimit", integration="creditlimit", direction=one_way),
-            FieldMapping(
-                local=None, integration="customertypecode", direction=one_way, constant=3, has_constant=True
-            ),
+            FieldMapping(local=None, integration="customertypecode", direction=one_way, constant=3, has_constant=True),
         ]
     if direction.allows(Direction.FROM_INTEGRATION):
-        fields.append(
-            FieldMapping(local="website", integration="websiteurl", direction=Direction.FROM_INTEGRATION)
-        )
+        fields.append(FieldMapping(local="website", integration="websiteurl", direction=Direction.FROM_INTEGRATION))
     return TableMapping(
         name="CUSTOMER",
         local=TableSpec(

@@ -90,7 +90,9 @@ def test_dependency_cycle_is_an_error(tmp_path: Path) -> None:
         'depends_on = ["CUSTOMER"]\nfields = [{ local = "code", integration = "isocurrencycode" }]',
     )
     found = problems(tmp_path, text)
-    assert any("cycle: CURRENCY -> CUSTOMER -> CURRENCY" in p or "cycle: CUSTOMER -> CURRENCY -> CUSTOMER" in p for p in found)
+    assert any(
+        "cycle: CURRENCY -> CUSTOMER -> CURRENCY" in p or "cycle: CUSTOMER -> CURRENCY -> CUSTOMER" in p for p in found
+    )
 
 
 def test_broken_toml_and_missing_file(tmp_path: Path) -> None:

@@ -50,7 +50,7 @@ class CouplingService:
         if not mapping.direction.allows(direction):
             raise UsageError(
                 f"{mapping.name} synchronizes {mapping.direction.value}; a {direction.target.value} record "
-                f"cannot be created from a {source.value} one."
+                f"cannot be created from the {source.value} record."
             )
         record = self._uncoupled(mapping, source, ref)
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.CREATE, direction=direction)
