@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,26 +9,14 @@ import pytest
 import sqlalchemy as sa
 
 from contract.backends import Backend, MemoryBackend, SqlBackend
-
-PG_ADMIN_URL = os.environ.get("COUPLER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from pgdb import fresh_pg_database
 
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[sa.URL]:
     """A fresh PostgreSQL database for the test module, dropped afterwards."""
-    admin_url = sa.make_url(PG_ADMIN_URL)
-    name = f"coupler_contract_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin_url.set(database=name)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with fresh_pg_database("coupler_contract") as url:
+        yield url
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -160,7 +160,7 @@ class Demo:
 
     def crm_only_accounts(self) -> list[str]:
         """Names of active Customer accounts that no customer resembles, short enough for the ERP."""
-        names = {row["displayName"].lower() for row in self.query(self.erp, 'SELECT displayName FROM customers')}
+        names = {row["displayName"].lower() for row in self.query(self.erp, "SELECT displayName FROM customers")}
         accounts = self.query(
             self.crm, "SELECT name FROM account WHERE statecode = 0 AND customertypecode = 3 AND length(name) <= 100"
         )

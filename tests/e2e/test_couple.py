@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from .support import CUSTOMER_FIELDS, Demo
 
 pytestmark = pytest.mark.e2e
+
+
+def _couplings(demo: Demo) -> list[tuple[str, str]]:
+    rows = demo.query(demo.state, "SELECT local_key, integration_key FROM coupler_couplings WHERE mapping = 'CUSTOMER'")
+    return [(row["local_key"], row["integration_key"]) for row in rows]
 
 
 def _assert_account_holds(customer: dict[str, object], account: dict[str, object]) -> None:
@@ -34,15 +41,10 @@ def test_couple_by_display_keys_and_sync_after_local(demo: Demo) -> None:
     assert account["customertypecode"] == 3
     assert demo.customer(number) == customer, "the local record is the source and stays as it was"
 
-    status = demo.coupler("status", "CUSTOMER", number)
-    assert "integration key" in status.stdout and account_id in status.stdout
-    assert customer["id"] in status.stdout
-    assert "success" in status.stdout
-    by_account = demo.coupler("status", "CUSTOMER", name, "--json").json()
-    assert by_account["coupled"] is True
-    assert by_account["coupling"]["local_key"] == customer["id"]
-    assert by_account["coupling"]["integration_key"] == account_id
-    assert by_account["coupling"]["to_integration"]["result"] == "success"
+    status = demo.coupler("status", "CUSTOMER", number).stdout
+    assert re.search(rf"local key\W+{customer['id']}", status), status
+    assert re.search(rf"integration key\W+{account_id}", status), status
+    assert re.search(r"to integration\W+success", status), status
 
 
 def test_create_and_couple_a_new_account(demo: Demo) -> None:
@@ -61,8 +63,7 @@ def test_create_and_couple_a_new_account(demo: Demo) -> None:
     assert account["customertypecode"] == 3, "the mapping's constant"
     assert account["accountnumber"] is None, "a disabled field mapping is not copied"
     assert account["accountid"] in report["message"]
-    status = demo.coupler("status", "CUSTOMER", number, "--json").json()
-    assert status["coupling"]["integration_key"] == account["accountid"]
+    assert _couplings(demo) == [(customer["id"], account["accountid"])]
 
 
 def test_create_and_couple_a_customer_from_an_account(demo: Demo) -> None:
@@ -81,10 +82,7 @@ def test_create_and_couple_a_customer_from_an_account(demo: Demo) -> None:
             assert customer[field] == account[column], (field, column)
     assert customer["number"] not in numbers_before, "the ERP's number series numbered the new customer"
     assert customer["blocked"] == ""
-    status = demo.coupler("status", "CUSTOMER", customer["number"], "--json").json()
-    assert status["coupling"]["local_key"] == customer["id"]
-    assert status["coupling"]["integration_key"] == account["accountid"]
-    assert status["coupling"]["from_integration"]["result"] == "success"
+    assert _couplings(demo) == [(customer["id"], account["accountid"])]
 
 
 def test_create_rejected_by_the_other_side_names_the_record(demo: Demo) -> None:
@@ -101,8 +99,7 @@ def test_create_rejected_by_the_other_side_names_the_record(demo: Demo) -> None:
     assert "ck_customers_displayName_length" in errors[0]
     assert long_name in errors[0], f"the error does not say which record was rejected: {errors[0]}"
     assert demo.query(demo.erp, "SELECT * FROM customers WHERE displayName = ?", (long_name,)) == []
-    status = demo.coupler("status", "CUSTOMER", long_name, "--json").json()
-    assert status["coupled"] is False
+    assert _couplings(demo) == []
 
 
 def test_decouple_by_key_leaves_both_records_untouched(demo: Demo) -> None:
@@ -118,8 +115,4 @@ def test_decouple_by_key_leaves_both_records_untouched(demo: Demo) -> None:
     assert f"CUSTOMER {number}: not coupled." in status.stdout
     assert demo.customer(number) == customer
     assert demo.account(name) == account
-    overview = {m["name"]: m for m in demo.coupler("mappings", "--json").json()}
-    assert overview["CUSTOMER"]["couplings"] == 0
-
-    again = demo.coupler("decouple", "CUSTOMER", number, expect=1)
-    assert "is not coupled" in again.stdout
+    assert _couplings(demo) == []

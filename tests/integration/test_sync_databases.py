@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from conftest import fresh_pg_database
 from coupler.bootstrap import open_coupler
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import Direction, Side
@@ -90,11 +89,11 @@ def setup(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Coup
             _tables(engine)
         yield from _run(tmp_path, urls, engines)
         return
-    with fresh_pg_database("coupler_integration") as url:
-        text = url.render_as_string(hide_password=False)
-        engine = sa.create_engine(url)
-        _tables(engine)
-        yield from _run(tmp_path, {"state": text, "erp": text, "crm": text}, (engine, engine))
+    url: sa.URL = request.getfixturevalue("pg_url")
+    text = url.render_as_string(hide_password=False)
+    engine = sa.create_engine(url)
+    _tables(engine)
+    yield from _run(tmp_path, {"state": text, "erp": text, "crm": text}, (engine, engine))
 
 
 def _run(

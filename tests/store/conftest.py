@@ -5,20 +5,16 @@ one) on the server at ``COUPLER_TEST_PG_URL`` and drop it afterwards; they fail 
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, make_url
 
 from coupler.adapters.store import InMemoryStateStore, SqlStateStore, open_state_store
 from coupler.adapters.store.schema import metadata
 from coupler.ports.store import StateStore
-
-DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from pgdb import fresh_pg_database
 
 SQL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 ALL_BACKENDS = ["memory", *SQL_BACKENDS]
@@ -27,19 +23,8 @@ ALL_BACKENDS = ["memory", *SQL_BACKENDS]
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database for the duration of the block; its URL."""
-    admin_url = make_url(os.environ.get("COUPLER_TEST_PG_URL", DEFAULT_PG_URL))
-    name = f"coupler_store_{uuid.uuid4().hex[:16]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield admin_url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with fresh_pg_database("coupler_store") as url:
+        yield url.render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="module")

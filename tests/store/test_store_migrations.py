@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, Integer, MetaData, event, inspect, text
 
 from coupler.adapters.store import open_state_store
-from coupler.adapters.store.engine import create_state_engine
+from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store.migrate import (
     MIGRATIONS,
     current_revision,
@@ -43,7 +43,7 @@ def differences(engine: Engine, target: MetaData = metadata) -> list[Any]:
 
 @contextmanager
 def engine_for(url: str) -> Iterator[Engine]:
-    engine = create_state_engine(url)
+    engine = create_sql_engine(url)
     try:
         yield engine
     finally:

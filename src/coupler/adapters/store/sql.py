@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from coupler.adapters.store import schema
 from coupler.adapters.store.bulk import insert_couplings, key_in, update_couplings
 from coupler.adapters.store.conflicts import Conflict, already_coupled, duplicates_within, shared_integration_keys
-from coupler.adapters.store.engine import create_state_engine
+from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store.migrate import upgrade
 from coupler.adapters.store.rows import (
     COUPLING_FIELDS,
@@ -59,7 +59,7 @@ _FAILURE = SyncResult.FAILURE.value
 
 def open_state_store(url: str, **engine_options: Any) -> SqlStateStore:
     """Create the engine for ``url``, migrate the database to the latest schema and return the store."""
-    engine = create_state_engine(url, **engine_options)
+    engine = create_sql_engine(url, **engine_options)
     try:
         upgrade(engine)
     except BaseException:
