@@ -67,6 +67,11 @@ def test_conflict_writes_nothing_until_a_direction_is_chosen(demo: Demo) -> None
     assert "--direction to-integration or from-integration" in conflict
     assert demo.customer(number) == customer, "a conflict writes nothing"
     assert demo.account_by_id(account_id) == account, "a conflict writes nothing"
+    status = demo.coupler("status", "CUSTOMER", number, "--json").json()
+    assert status["coupling"]["to_integration"]["result"] == "failure"
+    assert "--direction" in status["coupling"]["last_error"]
+    assert status["local"]["values"]["city"] == "York"
+    assert status["integration"]["values"]["address1_city"] == "Hull"
 
     resolved = demo.coupler("sync", "CUSTOMER", number, "--direction", "from-integration", "--json").json()
 

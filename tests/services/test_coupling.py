@@ -78,7 +78,7 @@ def test_create_reports_a_rejection_and_couples_nothing(world: World) -> None:
 def test_create_against_the_mapping_direction_is_refused() -> None:
     world = make_world(customer_mapping(Direction.TO_INTEGRATION))
     account = world.account("Fabrikam")
-    with pytest.raises(UsageError, match="a local record cannot be created from the integration record"):
+    with pytest.raises(UsageError, match="it cannot synchronize from-integration"):
         world.coupler.create("CUSTOMER", account, source=Side.INTEGRATION)
 
 

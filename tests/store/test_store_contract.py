@@ -430,3 +430,15 @@ def test_errors_come_newest_first_and_filter_by_job_and_mapping(store: StateStor
     )
     assert first.at == T0
     assert_utc(first.at)
+
+
+def test_errors_of_one_record_by_either_key(store: StateStore) -> None:
+    from dataclasses import replace
+
+    store.add_job(job())
+    other = replace(error(message="other"), local_key="L2", integration_key="I2")
+    store.save(errors=[error(message="first"), other, replace(error(message="crm side"), local_key=None)])
+    assert [e.message for e in store.errors(key="L1")] == ["first"]
+    assert sorted(e.message for e in store.errors(key="I1")) == ["crm side", "first"]
+    assert [e.message for e in store.errors(key="I2", mapping="customers")] == ["other"]
+    assert store.errors(key="L1", mapping="vendors") == []

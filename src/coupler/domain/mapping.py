@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from coupler.domain.errors import UsageError
+
 __all__ = [
     "Condition",
     "Direction",
@@ -166,6 +168,14 @@ class TableMapping:
     fields: tuple[FieldMapping, ...]
     sync_only_coupled: bool = True
     depends_on: tuple[str, ...] = ()
+
+    def require(self, direction: Direction) -> Direction:
+        """``direction`` if data may flow that way under this mapping; a UsageError saying why not otherwise."""
+        if not self.direction.allows(direction):
+            raise UsageError(
+                f"{self.name} synchronizes {self.direction.value}; it cannot synchronize {direction.value}."
+            )
+        return direction
 
     def spec(self, side: Side) -> TableSpec:
         return self.local if side is Side.LOCAL else self.integration

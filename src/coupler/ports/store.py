@@ -86,8 +86,15 @@ class StateStore(ABC):
         """The most recent jobs first."""
 
     @abstractmethod
-    def errors(self, *, job_id: str | None = None, mapping: str | None = None, limit: int = 100) -> list[JobError]:
-        """Job errors, the most recent first."""
+    def errors(
+        self,
+        *,
+        job_id: str | None = None,
+        mapping: str | None = None,
+        key: str | None = None,
+        limit: int = 100,
+    ) -> list[JobError]:
+        """Job errors, the most recent first; ``key`` keeps those of the record with that local or integration key."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 
-from coupler.domain.errors import RecordError, RecordNotFound, UsageError
+from coupler.domain.errors import RecordError, RecordNotFound
 from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.services.check import CheckReport, check_systems
@@ -50,11 +50,8 @@ class Coupler:
     def sync(self, mapping: str, refs: Sequence[str], *, direction: Direction | None = None) -> JobReport:
         """Synchronize now: the records named (either side's primary or display key), which must be coupled."""
         table_mapping = self.systems.mapping(mapping)
-        if direction is not None and not table_mapping.direction.allows(direction):
-            raise UsageError(
-                f"{table_mapping.name} synchronizes {table_mapping.direction.value}; "
-                f"it cannot synchronize {direction.value}."
-            )
+        if direction is not None:
+            table_mapping.require(direction)
         recorder = JobRecorder.start(
             self.systems,
             mapping=table_mapping.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from coupler.domain.coupling import Coupling
-from coupler.domain.errors import AlreadyCoupled, RecordError, UsageError
+from coupler.domain.errors import AlreadyCoupled, RecordError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.domain.planning import transfer
@@ -27,9 +27,7 @@ class CouplingService:
         mapping = self.systems.mapping(name)
         local = self._uncoupled(mapping, Side.LOCAL, local_ref)
         integration = self._uncoupled(mapping, Side.INTEGRATION, integration_ref)
-        direction = Direction.from_source(sync_after) if sync_after else None
-        if direction is not None and not mapping.direction.allows(direction):
-            raise UsageError(f"{mapping.name} synchronizes {mapping.direction.value}, not {direction.value}.")
+        direction = mapping.require(Direction.from_source(sync_after)) if sync_after else None
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.COUPLE, direction="-")
         coupling = Coupling(
             mapping=mapping.name,
@@ -46,12 +44,7 @@ class CouplingService:
     def create(self, name: str, ref: str, *, source: Side = Side.LOCAL) -> JobReport:
         """Create the counterpart of a ``source`` record on the other side from the mapped fields, and couple it."""
         mapping = self.systems.mapping(name)
-        direction = Direction.from_source(source)
-        if not mapping.direction.allows(direction):
-            raise UsageError(
-                f"{mapping.name} synchronizes {mapping.direction.value}; a {direction.target.value} record "
-                f"cannot be created from the {source.value} record."
-            )
+        direction = mapping.require(Direction.from_source(source))
         record = self._uncoupled(mapping, source, ref)
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.CREATE, direction=direction)
         target = direction.target

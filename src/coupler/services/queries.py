@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import JobError
@@ -57,19 +57,12 @@ def record_status(systems: Systems, name: str, ref: str) -> RecordStatus:
         local, integration = (record, None) if item.side is Side.LOCAL else (None, record)
     errors: tuple[JobError, ...] = ()
     if coupling is not None:
-        keys = (coupling.local_key, coupling.integration_key)
-        errors = tuple(
-            e
-            for e in systems.store.errors(mapping=mapping.name, limit=1000)
-            if e.local_key in keys or e.integration_key in keys
-        )[:5]
+        errors = tuple(systems.store.errors(mapping=mapping.name, key=coupling.local_key, limit=5))
     return RecordStatus(
         mapping=mapping.name, ref=ref, coupling=coupling, local=local, integration=integration, errors=errors
     )
 
 
 def _read(systems: Systems, mapping: TableMapping, side: Side, key: str) -> list[Record]:
-    from dataclasses import replace
-
     spec = replace(mapping.spec(side), filter=())
     return systems.connector(side).read(spec, [key], columns=mapping.columns(side))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from coupler.domain.coupling import Coupling, SyncResult
-from coupler.domain.errors import AlreadyCoupled, UsageError
+from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.domain.planning import Action, Transfer, plan_pair, source_changed
@@ -113,10 +113,8 @@ class Synchronizer:
         recorder: JobRecorder,
     ) -> None:
         """ "Synchronize now" for coupled records: forced in ``direction``, or by Business Central's rules."""
-        if direction is not None and not mapping.direction.allows(direction):
-            raise UsageError(
-                f"{mapping.name} synchronizes {mapping.direction.value}; it cannot synchronize {direction.value}."
-            )
+        if direction is not None:
+            mapping.require(direction)
         directions = (direction,) if direction else mapping.direction.one_way
         for chunk in _chunks(couplings, self.systems.batch_size):
             for one_way in directions:

@@ -203,12 +203,21 @@ class InMemoryStateStore(StateStore):
         chosen.sort(key=lambda j: (j.started_at, j.id), reverse=True)
         return [_snapshot(j) for j in chosen[:limit]]
 
-    def errors(self, *, job_id: str | None = None, mapping: str | None = None, limit: int = 100) -> list[JobError]:
+    def errors(
+        self,
+        *,
+        job_id: str | None = None,
+        mapping: str | None = None,
+        key: str | None = None,
+        limit: int = 100,
+    ) -> list[JobError]:
         with self._lock:
             chosen = [
                 e
                 for e in self._errors
-                if (job_id is None or e.job_id == job_id) and (mapping is None or e.mapping == mapping)
+                if (job_id is None or e.job_id == job_id)
+                and (mapping is None or e.mapping == mapping)
+                and (key is None or key in (e.local_key, e.integration_key))
             ]
         chosen.sort(key=lambda e: (e.at, e.id or 0), reverse=True)
         return chosen[:limit]

@@ -25,10 +25,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store import schema
 from coupler.adapters.store.bulk import insert_couplings, key_in, update_couplings
 from coupler.adapters.store.conflicts import Conflict, already_coupled, duplicates_within, shared_integration_keys
-from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store.migrate import upgrade
 from coupler.adapters.store.rows import (
     COUPLING_FIELDS,
@@ -244,13 +244,22 @@ class SqlStateStore(StateStore):
         with self._engine.connect() as conn:
             return [job_from_row(row) for row in conn.execute(stmt)]
 
-    def errors(self, *, job_id: str | None = None, mapping: str | None = None, limit: int = 100) -> list[JobError]:
+    def errors(
+        self,
+        *,
+        job_id: str | None = None,
+        mapping: str | None = None,
+        key: str | None = None,
+        limit: int = 100,
+    ) -> list[JobError]:
         e = schema.job_errors.c
         stmt = select(*_ERROR_COLUMNS).order_by(e.at.desc(), e.id.desc()).limit(limit)
         if job_id is not None:
             stmt = stmt.where(e.job_id == job_id)
         if mapping is not None:
             stmt = stmt.where(e.mapping == mapping)
+        if key is not None:
+            stmt = stmt.where(or_(e.local_key == key, e.integration_key == key))
         with self._engine.connect() as conn:
             return [error_from_row(row) for row in conn.execute(stmt)]
 
