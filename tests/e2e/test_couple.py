@@ -88,7 +88,7 @@ def test_create_and_couple_a_customer_from_an_account(demo: Demo) -> None:
 def test_create_rejected_by_the_other_side_names_the_record(demo: Demo) -> None:
     """The ERP's customer name holds 100 characters, the CRM's account name 160."""
     name = demo.crm_only_accounts()[0]
-    long_name = f"{name}, " + "Worldwide Holding " * 6
+    long_name = (f"{name}, " + "Worldwide Holding " * 6).rstrip()
     assert 100 < len(long_name) <= 160
     demo.execute(demo.crm, "UPDATE account SET name = ? WHERE name = ?", (long_name, name))
 

@@ -64,12 +64,12 @@ def _emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
 
 
 @contextmanager
-def _session(config: Path | None, as_json: bool, *, progress: bool = False) -> Iterator[Coupler]:
+def _session(config: Path | None, as_json: bool, *, progress: bool = False, validate: bool = True) -> Iterator[Coupler]:
     """Open coupler for one command and turn its errors into clear messages and exit codes."""
     bar = BarProgress(err) if progress and not as_json and err.is_terminal else None
     coupler: Coupler | None = None
     try:
-        coupler = open_coupler(config, progress=bar)
+        coupler = open_coupler(config, progress=bar, validate=validate)
         yield coupler
     except (ConfigurationError, UsageError, RecordNotFound) as error:
         _fail(error, 2, as_json)
@@ -142,7 +142,7 @@ def demo(
 @app.command()
 def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Connect to both systems and the state store and verify every mapped table and column exists."""
-    with _session_unvalidated(config, as_json) as coupler:
+    with _session(config, as_json, validate=False) as coupler:
         report = coupler.check()
 
         def human() -> None:
@@ -161,21 +161,6 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 
 def _status_rows(report: Any) -> list[list[str]]:
     return [[s.role, s.name, "ok" if s.ok else f"FAILED: {s.message}"] for s in report.systems]
-
-
-@contextmanager
-def _session_unvalidated(config: Path | None, as_json: bool) -> Iterator[Coupler]:
-    coupler: Coupler | None = None
-    try:
-        coupler = open_coupler(config, validate=False)
-        yield coupler
-    except (ConfigurationError, UsageError, RecordNotFound) as error:
-        _fail(error, 2, as_json)
-    except CouplerError as error:
-        _fail(error, 1, as_json)
-    finally:
-        if coupler is not None:
-            coupler.close()
 
 
 @app.command()
