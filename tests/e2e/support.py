@@ -50,7 +50,7 @@ class Result:
         """stdout parsed as JSON; it must be nothing but JSON."""
         try:
             return json.loads(self.stdout)
-        except json.JSONDecodeError as error:  # pragma: no cover - shown when a test fails
+        except json.JSONDecodeError as error:
             pytest.fail(f"coupler {' '.join(self.args)}: stdout is not JSON ({error}):\n{self.stdout}\n{self.stderr}")
 
     def __str__(self) -> str:

@@ -12,8 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Engine, Integer, MetaData, event, inspect, text
 
-from coupler.adapters.store import open_state_store
 from coupler.adapters.engines import create_sql_engine
+from coupler.adapters.store import open_state_store
 from coupler.adapters.store.migrate import (
     MIGRATIONS,
     current_revision,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import String, event, inspect, text
 
-from coupler.adapters.store import SqlStateStore, open_state_store
 from coupler.adapters.engines import SQLITE_BUSY_TIMEOUT_MS
+from coupler.adapters.store import SqlStateStore, open_state_store
 from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side

@@ -180,6 +180,12 @@ class TableMapping:
     def spec(self, side: Side) -> TableSpec:
         return self.local if side is Side.LOCAL else self.integration
 
+    def label(self, side: Side, key: str, values: Mapping[str, Any]) -> str:
+        """How a user knows a record: its side and display key (or key), e.g. "local record C00010"."""
+        display = self.spec(side).display_key
+        shown = values.get(display) if display else None
+        return f"{side.value} record {shown or key}"
+
     def fields_for(self, direction: Direction) -> tuple[FieldMapping, ...]:
         return tuple(f for f in self.fields if f.flows(direction))
 

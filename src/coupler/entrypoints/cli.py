@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 
 from coupler.bootstrap import open_coupler
-from coupler.domain.errors import ConfigurationError, CouplerError, RecordNotFound, UsageError
+from coupler.domain.errors import ConfigurationError, CouplerError, RecordError, UsageError
 from coupler.domain.mapping import Direction, Side
 from coupler.entrypoints import views
 from coupler.entrypoints.render import BarProgress, counts, print_reports, table
@@ -71,8 +71,8 @@ def _session(config: Path | None, as_json: bool, *, progress: bool = False, vali
     try:
         coupler = open_coupler(config, progress=bar, validate=validate)
         yield coupler
-    except (ConfigurationError, UsageError, RecordNotFound) as error:
-        _fail(error, 2, as_json)
+    except (ConfigurationError, UsageError, RecordError) as error:
+        _fail(error, 2, as_json)  # nothing was done: the request itself cannot be carried out
     except CouplerError as error:
         _fail(error, 1, as_json)
     finally:

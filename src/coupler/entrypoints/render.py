@@ -71,7 +71,7 @@ def print_reports(console: Console, reports: Sequence[JobReport], *, errors_show
     console.print(table("Summary", ["mapping", "job", "direction", "records", "time"], rows))
     errors = [e for r in reports for e in r.errors]
     for error in errors[:errors_shown]:
-        console.print(f"[red]error[/red] {error.mapping}: {error.message}", highlight=False)
+        console.print(f"[red]error[/red] {error.mapping}: {error.message}", highlight=False, soft_wrap=True)
     if len(errors) > errors_shown:
         console.print(f"... and {len(errors) - errors_shown} more: coupler errors {reports[-1].job.id}")
     for report in reports:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 
-from coupler.domain.errors import RecordError, RecordNotFound
+from coupler.domain.errors import RecordNotFound
 from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.services.check import CheckReport, check_systems
@@ -88,7 +88,7 @@ class Coupler:
 
     def errors(self, job_id: str | None = None, *, mapping: str | None = None, limit: int = 100) -> list[JobError]:
         if job_id is not None and self.systems.store.job(job_id) is None:
-            raise RecordError(f"No job has the id {job_id!r}; `coupler jobs` lists them.")
+            raise RecordNotFound(f"No job has the id {job_id!r}; `coupler jobs` lists them.")
         name = self.systems.mapping(mapping).name if mapping else None
         return self.systems.store.errors(job_id=job_id, mapping=name, limit=limit)
 

@@ -54,7 +54,8 @@ class CouplingService:
         if not result.ok or result.key is None:
             recorder.counters.failed += 1
             recorder.error(
-                message=f"The {target.value} system rejected the new record: {result.error}",
+                message=f"{mapping.label(source, record.key, record.values)}: the {target.value} system "
+                f"rejected the new record: {result.error}",
                 detail=result.detail,
                 **{f"{source.value}_key": record.key},
             )

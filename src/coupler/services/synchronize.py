@@ -45,10 +45,7 @@ class _Pass:
         return self.direction.source
 
     def label(self, record: Record) -> str:
-        """How a user knows the record: the mapping, the side and its display key (or key)."""
-        display = self.mapping.spec(self.source).display_key
-        shown = record.get(display) if display else None
-        return f"{self.source.value} record {shown or record.key}"
+        return self.mapping.label(self.source, record.key, record.values)
 
     def hold_watermark(self, modified_on: datetime | None) -> None:
         """An uncoupled record failed to be created: keep the watermark below it so the next run retries it."""

@@ -23,7 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store import schema
@@ -41,6 +41,7 @@ from coupler.adapters.store.rows import (
     job_values,
 )
 from coupler.domain.coupling import Coupling, SyncResult
+from coupler.domain.errors import ConnectorError
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
 from coupler.ports.store import CouplingStats, StateStore
@@ -62,6 +63,11 @@ def open_state_store(url: str, **engine_options: Any) -> SqlStateStore:
     engine = create_sql_engine(url, **engine_options)
     try:
         upgrade(engine)
+    except DBAPIError as error:
+        engine.dispose()
+        where = engine.url.render_as_string(hide_password=True)
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        raise ConnectorError(f"The state store {where} cannot be opened: {reason}") from None
     except BaseException:
         engine.dispose()
         raise
