@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import Condition, Direction, FieldMapping, Operator, TableMapping, TableSpec
@@ -33,6 +33,14 @@ class ConditionModel(_Strict):
     field: str
     op: Operator = Operator.EQ
     value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_the_operator(self) -> ConditionModel:
+        if self.op in (Operator.IN, Operator.NOT_IN) and not isinstance(self.value, list):
+            raise ValueError(f"{self.op.value} needs a list of values, like value = [1, 2]")
+        if self.op not in (Operator.IS_NULL, Operator.NOT_NULL, Operator.EQ, Operator.NE) and self.value is None:
+            raise ValueError(f"{self.op.value} needs a value")
+        return self
 
 
 class SideModel(_Strict):
@@ -226,6 +234,11 @@ def _mapping(path: Path, model: MappingModel, problems: list[str]) -> TableMappi
         depends_on=tuple(d.upper() for d in model.depends_on),
     )
     for one_way in model.direction.one_way:
+        if not mapping.spec(one_way.source).modified_on:
+            problems.append(
+                f"{path}: mapping {model.name}, key {one_way.source.value}.modified_on: a {model.direction.value} "
+                f"mapping reads changes from the {one_way.source.value} side, which needs its modified-on column"
+            )
         if not mapping.fields_for(one_way):
             problems.append(
                 f"{path}: mapping {model.name}, key fields: no enabled field mapping flows {one_way.value}, "
@@ -280,10 +293,12 @@ def _find_cycle(by_name: dict[str, TableMapping]) -> list[str]:
 
 
 def _system(path: Path, key: str, model: SystemModel, base: Path, problems: list[str]) -> SystemConfig:
-    return SystemConfig(name=model.name, kind=model.kind, url=_url(path, f"{key}.url", model.url, base, problems))
+    url = _url(path, f"{key}.url", model.url, base, problems, must_exist=True)
+    return SystemConfig(name=model.name, kind=model.kind, url=url)
 
 
-def _url(path: Path, key: str, raw: str, base: Path, problems: list[str]) -> str:
+def _url(path: Path, key: str, raw: str, base: Path, problems: list[str], *, must_exist: bool = False) -> str:
+    """Expand ``${VAR}`` references; refuse a password written into the file; resolve relative SQLite paths."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -291,21 +306,27 @@ def _url(path: Path, key: str, raw: str, base: Path, problems: list[str]) -> str
     if missing:
         problems.append(f"{path}: key {key}: environment variable {', '.join(missing)} is not set")
         return raw
+    placeholders = _ENV_REFERENCE.sub(lambda m: f"envref{m.start()}x", raw)
     try:
-        literal = make_url(raw)
+        written = make_url(placeholders)
+    except ArgumentError:
+        written = None  # e.g. the whole URL is one ${VAR}: then it comes from the environment, password and all
+    if written is not None and written.password and "envref" not in str(written.password):
+        problems.append(
+            f"{path}: key {key}: the URL holds a password; write it as an environment variable reference, "
+            "like postgresql+psycopg://user:${PGPASSWORD}@host/db"
+        )
+        return raw
+    try:
+        url = make_url(_ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], raw))
     except ArgumentError:
         problems.append(f"{path}: key {key}: not a database URL (like sqlite:///file.db or postgresql://host/db)")
         return raw
-    if literal.password and not _ENV_REFERENCE.search(raw):
-        problems.append(
-            f"{path}: key {key}: the URL holds a password; write it as an environment variable reference, "
-            "like postgresql://user:${PGPASSWORD}@host/db"
-        )
-        return raw
-    expanded = _ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], raw)
-    url = make_url(expanded)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         database = Path(url.database)
         if not database.is_absolute():
-            url = url.set(database=str(base / database))
+            database = base / database
+            url = url.set(database=str(database))
+        if must_exist and not database.is_file():
+            problems.append(f"{path}: key {key}: no SQLite database at {database}")
     return url.render_as_string(hide_password=False)

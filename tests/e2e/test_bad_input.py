@@ -143,3 +143,22 @@ def test_state_store_that_cannot_be_opened(demo: Demo) -> None:
     assert result.code == 1, str(result)
     data = result.json()
     assert "state" in data["problems"][0]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("couple", "CUSTOMER", "C00010", "--create", "--sync-after", "local"), "--sync-after does not apply"),
+        (("couple", "CUSTOMER", "C00010", "X", "--from", "integration"), "--from applies to --create only"),
+        (("sync", "CUSTOMER", "--direction", "to-integration"), "--direction applies to the records given by key"),
+    ],
+)
+def test_options_that_do_not_fit_are_refused(demo: Demo, args: tuple[str, ...], message: str) -> None:
+    [problem] = _problems(demo.coupler(*args, expect=2))
+    assert message in problem
+
+
+def test_unknown_options_are_usage_errors(demo: Demo) -> None:
+    result = demo.coupler("sync", "--nope", expect=2)
+    assert "No such option: --nope" in result.output
+    assert "internal error" not in result.output

@@ -28,8 +28,8 @@ fields = [{ local = "code", integration = "isocurrencycode" }]
 name = "CUSTOMER"
 direction = "bidirectional"
 depends_on = ["CURRENCY"]
-local = { table = "customers", key = "id", filter = [{ field = "blocked", op = "eq", value = "" }] }
-integration = { table = "account", key = "accountid", filter = [{ field = "statecode", value = 0 }] }
+local = { table = "customers", key = "id", modified_on = "mod", filter = [{ field = "blocked", op = "eq", value = "" }] }
+integration = { table = "account", key = "accountid", modified_on = "mod", filter = [{ field = "statecode", value = 0 }] }
 fields = [
   { local = "displayName", integration = "name" },
   { local = "creditLimit", integration = "creditlimit", direction = "to-integration" },
@@ -39,6 +39,8 @@ fields = [
 
 
 def write(tmp_path: Path, text: str) -> Path:
+    for database in ("erp.db", "crm.db"):
+        (tmp_path / database).touch()
     path = tmp_path / "coupler.toml"
     path.write_text(text)
     return path
@@ -127,3 +129,37 @@ def test_config_path_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     path = write(tmp_path, VALID)
     monkeypatch.setenv("COUPLER_CONFIG", str(path))
     assert load_config().path == path
+
+
+def test_a_password_next_to_a_variable_is_still_a_literal_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CRM_HOST", "db.example")
+    mixed = VALID.replace('url = "sqlite:///crm.db"', 'url = "postgresql://sales:hunter2@${CRM_HOST}/crm"')
+    assert any("the URL holds a password" in p for p in problems(tmp_path, mixed))
+    monkeypatch.setenv("CRM_URL", "postgresql+psycopg://sales:s3cret@db/crm")
+    whole = VALID.replace('url = "sqlite:///crm.db"', 'url = "${CRM_URL}"')
+    assert load_config(write(tmp_path, whole)).integration.url == "postgresql+psycopg://sales:s3cret@db/crm"
+
+
+def test_a_missing_sqlite_database_of_a_system_is_named(tmp_path: Path) -> None:
+    path = write(tmp_path, VALID.replace("sqlite:///crm.db", "sqlite:///crm-typo.db"))
+    with pytest.raises(ConfigurationError) as caught:
+        load_config(path)
+    assert caught.value.problems == [f"{path}: key integration.url: no SQLite database at {tmp_path / 'crm-typo.db'}"]
+
+
+def test_filter_values_must_fit_their_operator(tmp_path: Path) -> None:
+    text = VALID.replace('{ field = "statecode", value = 0 }', '{ field = "statecode", op = "in", value = 0 }')
+    found = problems(tmp_path, text)
+    assert len(found) == 1
+    assert "mapping CUSTOMER, key integration.filter.0" in found[0] and "in needs a list" in found[0]
+
+
+def test_the_source_side_needs_a_modified_on_column(tmp_path: Path) -> None:
+    text = VALID.replace('display_key = "code", modified_on = "lastModifiedDateTime"', 'display_key = "code"')
+    found = problems(tmp_path, text)
+    assert found == [
+        f"{tmp_path / 'coupler.toml'}: mapping CURRENCY, key local.modified_on: a to-integration mapping reads "
+        "changes from the local side, which needs its modified-on column"
+    ]

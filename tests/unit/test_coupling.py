@@ -44,3 +44,29 @@ def test_direction_passes_run_local_to_integration_first() -> None:
     assert Direction.BIDIRECTIONAL.one_way == (Direction.TO_INTEGRATION, Direction.FROM_INTEGRATION)
     assert Direction.FROM_INTEGRATION.source is Side.INTEGRATION
     assert not Direction.TO_INTEGRATION.allows(Direction.FROM_INTEGRATION)
+
+
+def test_passing_failures_are_retried_but_never_make_a_record_skipped() -> None:
+    coupling = Coupling(mapping="M", local_key="L", integration_key="I", coupled_at=T0)
+    for job in ("1", "2", "3"):
+        coupling = coupling.failed(direction=Direction.TO_INTEGRATION, job_id=job, message="throttled", retryable=True)
+    assert coupling.to_integration_result is SyncResult.FAILURE
+    assert not coupling.skipped and coupling.failure_count == 0
+
+
+def test_a_chosen_direction_settles_the_other_directions_failure() -> None:
+    coupling = Coupling(mapping="M", local_key="L", integration_key="I", coupled_at=T0)
+    conflicted = coupling.failed(direction=Direction.TO_INTEGRATION, job_id="1", message="conflict")
+    plain = conflicted.succeeded(
+        direction=Direction.FROM_INTEGRATION, job_id="2", local_modified_on=T0, integration_modified_on=T0, at=T0
+    )
+    assert plain.to_integration_result is SyncResult.FAILURE
+    settled = conflicted.succeeded(
+        direction=Direction.FROM_INTEGRATION,
+        job_id="2",
+        local_modified_on=T0,
+        integration_modified_on=T0,
+        at=T0,
+        settles=True,
+    )
+    assert settled.to_integration_result is SyncResult.SUCCESS

@@ -16,6 +16,8 @@ def create_sql_engine(url: str, **kwargs: Any) -> Engine:
     real transactions (the driver's own implicit ones are switched off and SQLAlchemy emits ``BEGIN``), so a failed
     batch rolls back completely. Other databases get connections checked before use."""
     parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")  # the driver coupler installs
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(parsed, **kwargs)

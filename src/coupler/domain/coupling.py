@@ -101,10 +101,18 @@ class Coupling:
         integration_modified_on: datetime | None,
         at: datetime,
         fingerprint: str | None = None,
+        settles: bool = False,
     ) -> Coupling:
-        """The coupling after a successful sync: both sides' modified-on stored, so our own write is no change."""
+        """The coupling after a successful sync: both sides' modified-on stored, so our own write is no change.
+
+        ``settles``: a user chose this direction, which settles a failure of the other direction too (a conflict
+        resolved), so that failure is not retried."""
+        synced = self._with_result(direction, SyncResult.SUCCESS, job_id)
+        reverse = Direction.FROM_INTEGRATION if direction is Direction.TO_INTEGRATION else Direction.TO_INTEGRATION
+        if settles and synced.result(reverse) is SyncResult.FAILURE:
+            synced = synced._with_result(reverse, SyncResult.SUCCESS, job_id)
         return replace(
-            self._with_result(direction, SyncResult.SUCCESS, job_id),
+            synced,
             local_modified_on=local_modified_on,
             integration_modified_on=integration_modified_on,
             last_synced_at=at,
@@ -114,8 +122,11 @@ class Coupling:
             fingerprint=fingerprint if fingerprint is not None else self.fingerprint,
         )
 
-    def failed(self, *, direction: Direction, job_id: str, message: str) -> Coupling:
-        """The coupling after a failed sync. Two failures in a row with the same message make it skipped."""
+    def failed(self, *, direction: Direction, job_id: str, message: str, retryable: bool = False) -> Coupling:
+        """The coupling after a failed sync. Two failures in a row with the same message make it skipped, unless
+        the failure is a passing one (throttled, unavailable, changed meanwhile), which is only retried."""
+        if retryable:
+            return replace(self._with_result(direction, SyncResult.FAILURE, job_id), last_error=message)
         count = self.failure_count + 1 if message == self.last_error else 1
         return replace(
             self._with_result(direction, SyncResult.FAILURE, job_id),

@@ -91,10 +91,11 @@ def _fail(error: CouplerError, code: int, as_json: bool) -> None:
     raise Exit(code)
 
 
-def _finish(reports: Sequence[JobReport], as_json: bool) -> None:
+def _finish(reports: Sequence[JobReport], as_json: bool, *, many: bool = False) -> None:
+    """Print the jobs' summary (JSON: one object, or a list for commands that may run several jobs)."""
     if as_json:
         data: Any = [views.report_view(r) for r in reports]
-        _emit(True, data if len(reports) != 1 else data[0], lambda: None)
+        _emit(True, data if many else data[0], lambda: None)
     else:
         print_reports(out, reports)
     if any(not r.ok for r in reports):
@@ -188,8 +189,8 @@ def couple(
         bool, typer.Option("--create", help="Create the counterpart from this record and couple it.")
     ] = False,
     source: Annotated[
-        SideChoice, typer.Option("--from", help="With --create: the side of the given record.")
-    ] = SideChoice.local,
+        SideChoice | None, typer.Option("--from", help="With --create: the side of the given record (local).")
+    ] = None,
     sync_after: Annotated[
         SideChoice | None, typer.Option("--sync-after", help="Synchronize right after, using this side's data.")
     ] = None,
@@ -200,22 +201,18 @@ def couple(
     with _session(config, as_json) as coupler:
         if create:
             if integration is not None:
-                raise _usage("--create takes one record; leave out the second key.", as_json)
-            report = coupler.create(mapping, local, source=Side(source.value))
+                raise UsageError("--create takes one record; leave out the second key.")
+            if sync_after is not None:
+                raise UsageError("--sync-after does not apply to --create: the new record is made from this one.")
+            report = coupler.create(mapping, local, source=Side(source.value) if source else Side.LOCAL)
         else:
+            if source is not None:
+                raise UsageError("--from applies to --create only.")
             if integration is None:
-                raise _usage("give both the local and the integration record, or --create.", as_json)
+                raise UsageError("give both the local and the integration record, or --create.")
             after = Side(sync_after.value) if sync_after else None
             report = coupler.couple(mapping, local, integration, sync_after=after)
         _finish([report], as_json)
-
-
-def _usage(message: str, as_json: bool) -> Exit:
-    try:
-        _fail(UsageError(message), 2, as_json)
-    except Exit as exit_:
-        return exit_
-    return Exit(2)
 
 
 @app.command()
@@ -246,17 +243,17 @@ def sync(
         chosen = Direction(direction.value) if direction else None
         if keys:
             if full or mapping is None:
-                raise _usage("--full works on a whole mapping; give keys or --full, not both.", as_json)
+                raise UsageError("--full works on a whole mapping; give keys or --full, not both.")
             reports = [coupler.sync(mapping, keys, direction=chosen)]
         elif direction is not None:
-            raise _usage("--direction applies to the records given by key.", as_json)
+            raise UsageError("--direction applies to the records given by key.")
         elif full:
             if mapping is None:
-                raise _usage("--full needs a mapping.", as_json)
+                raise UsageError("--full needs a mapping.")
             reports = [coupler.sync_full(mapping)]
         else:
             reports = coupler.sync_modified([mapping] if mapping else None)
-        _finish(reports, as_json)
+        _finish(reports, as_json, many=not keys and not full)
 
 
 @app.command()
@@ -333,23 +330,12 @@ def errors(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     try:
-        app(args=list(argv) if argv is not None else None, standalone_mode=False)
+        app(args=list(argv) if argv is not None else None, prog_name="coupler", standalone_mode=True)
     except Exit as exit_:
         return exit_.code
-    except typer.Exit as exit_:
-        return exit_.exit_code
-    except typer.Abort:
-        err.print("aborted")
-        return 1
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        return 130
-    except Exception as error:
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            return 2
+    except SystemExit as exit_:  # click's own: --help, usage errors (2), Ctrl-C (1)
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except Exception as error:  # the last resort: a clear line instead of a traceback
         if os.environ.get("COUPLER_DEBUG"):
             raise
         err.print(f"[red]internal error:[/red] {type(error).__name__}: {error} (set COUPLER_DEBUG=1 for details)")

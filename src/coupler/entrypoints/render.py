@@ -69,11 +69,15 @@ def print_reports(console: Console, reports: Sequence[JobReport], *, errors_show
         duration = f"{job.duration_seconds:.2f}s" if job.duration_seconds is not None else ""
         rows.append([job.mapping, job.kind.value, job.direction, counts(job.counters.as_dict()), duration])
     console.print(table("Summary", ["mapping", "job", "direction", "records", "time"], rows))
-    errors = [e for r in reports for e in r.errors]
-    for error in errors[:errors_shown]:
-        console.print(f"[red]error[/red] {error.mapping}: {error.message}", highlight=False, soft_wrap=True)
-    if len(errors) > errors_shown:
-        console.print(f"... and {len(errors) - errors_shown} more: coupler errors {reports[-1].job.id}")
+    budget = errors_shown
+    for report in reports:
+        printed = report.errors[:budget]
+        for error in printed:
+            console.print(f"[red]error[/red] {error.mapping}: {error.message}", highlight=False, soft_wrap=True)
+        budget -= len(printed)
+        more = max(report.job.counters.failed, len(report.errors)) - len(printed)
+        if more > 0:
+            console.print(f"... {more} more errors of {report.job.mapping}: coupler errors {report.job.id}")
     for report in reports:
         if report.job.message:
             console.print(report.job.message, highlight=False)

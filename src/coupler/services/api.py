@@ -63,7 +63,7 @@ class Coupler:
             if item.coupling is None:
                 recorder.counters.failed += 1
                 what = "is not coupled; couple it first" if item.record else "names no record of either side"
-                recorder.error(message=f"{table_mapping.name}: {item.ref!r} {what}.", local_key=item.ref)
+                recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
             else:
                 couplings.append(item.coupling)
         self._sync.sync_couplings(table_mapping, couplings, direction=direction, recorder=recorder)

@@ -84,7 +84,7 @@ class CouplingService:
             if item.coupling is None:
                 recorder.counters.failed += 1
                 what = "is not coupled" if item.record else "names no record of either side"
-                recorder.error(message=f"{mapping.name}: {item.ref!r} {what}.", local_key=item.ref)
+                recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
                 continue
             local_keys.append(item.coupling.local_key)
         recorder.counters.uncoupled += self.systems.store.remove_couplings(mapping.name, local_keys)

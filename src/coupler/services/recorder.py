@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 
 from coupler.domain.coupling import Coupling
+from coupler.domain.errors import CouplerError
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.ports.store import StateStore
 from coupler.services.context import Systems
@@ -70,6 +72,18 @@ class JobRecorder:
         progress = replace(self.job, counters=self.counters.copy())
         self.store.save(couplings=couplings, errors=self.pending_errors, job=progress)
         self.pending_errors = []
+
+    @contextmanager
+    def stopping_on_error(self) -> Iterator[None]:
+        """Whatever stops the job half-way (a system gone, a bug, Ctrl-C) is written into the job before it
+        propagates, so the log never shows a job that seems to be still running."""
+        try:
+            yield
+        except BaseException as error:
+            reason = error.message if isinstance(error, CouplerError) else f"{type(error).__name__}: {error}"
+            with suppress(Exception):  # the original error matters more than a failed log write
+                self.finish(f"Stopped before the end: {reason}")
+            raise
 
     def finish(self, message: str | None = None) -> JobReport:
         self.job = self.job.finish(at=self.systems.clock(), counters=self.counters, message=message)

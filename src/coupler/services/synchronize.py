@@ -89,16 +89,17 @@ class Synchronizer:
     def run_mapping(self, mapping: TableMapping, *, kind: JobKind) -> JobReport:
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=kind, direction=mapping.direction)
         full = kind is JobKind.FULL
-        for direction in mapping.direction.one_way:
-            run = _Pass(
-                mapping=mapping,
-                direction=direction,
-                recorder=recorder,
-                create=full or not mapping.sync_only_coupled,
-            )
-            if not full:
-                self._retry_failed(run)
-            self._changed_records(run, full=full)
+        with recorder.stopping_on_error():
+            for direction in mapping.direction.one_way:
+                run = _Pass(
+                    mapping=mapping,
+                    direction=direction,
+                    recorder=recorder,
+                    create=full or not mapping.sync_only_coupled,
+                )
+                if not full:
+                    self._retry_failed(run)
+                self._changed_records(run, full=full)
         return recorder.finish()
 
     def sync_couplings(
@@ -274,9 +275,12 @@ class Synchronizer:
             at=self.systems.clock(),
             local_modified_on=local_on,
             integration_modified_on=integration_on,
+            settles=run.forced,
         )
 
-    def _fail(self, run: _Pass, coupling: Coupling, message: str, detail: str | None = None) -> Coupling:
+    def _fail(
+        self, run: _Pass, coupling: Coupling, message: str, detail: str | None = None, *, retryable: bool = False
+    ) -> Coupling:
         run.recorder.counters.failed += 1
         run.recorder.error(
             message=message,
@@ -284,7 +288,8 @@ class Synchronizer:
             integration_key=coupling.integration_key,
             detail=detail,
         )
-        return coupling.failed(direction=run.direction, job_id=run.recorder.job.id, message=message)
+        job = run.recorder.job.id
+        return coupling.failed(direction=run.direction, job_id=job, message=message, retryable=retryable)
 
     # writes ------------------------------------------------------------------------------------------------
     def _write_updates(self, run: _Pass, writes: _Writes) -> None:
@@ -297,7 +302,11 @@ class Synchronizer:
                 run.recorder.counters.modified += 1
                 writes.couplings.append(self._synced(run, coupling, source, result.modified_on, target_changed))
             else:
-                writes.couplings.append(self._fail(run, coupling, _reject(run, source, result.error), result.detail))
+                writes.couplings.append(
+                    self._fail(
+                        run, coupling, _reject(run, source, result.error), result.detail, retryable=result.retryable
+                    )
+                )
 
     def _write_inserts(self, run: _Pass, writes: _Writes) -> None:
         if not writes.inserts:
