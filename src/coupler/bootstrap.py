@@ -7,6 +7,7 @@ from pathlib import Path
 from coupler.adapters.connectors.sql import SqlConnector
 from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store.sql import open_state_store
+from coupler.adapters.transform_plugins import resolve_mappings
 from coupler.config import AppConfig, SystemConfig, load_config
 from coupler.domain.errors import ConfigurationError, CouplerError
 from coupler.ports.connector import Connector
@@ -28,6 +29,7 @@ def open_coupler(
 
 
 def build(config: AppConfig, *, progress: Progress | None = None, validate: bool = True) -> Coupler:
+    mappings = resolve_mappings(config.mappings)  # user transforms registered by entry point
     local = _connector(config.local)
     integration = _connector(config.integration)
     try:
@@ -40,7 +42,7 @@ def build(config: AppConfig, *, progress: Progress | None = None, validate: bool
         local=local,
         integration=integration,
         store=store,
-        mappings=config.mappings,
+        mappings=mappings,
         batch_size=config.batch_size,
         overlap_ms=config.overlap_ms,
         progress=progress or Progress(),

@@ -16,7 +16,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from coupler.domain.errors import ConfigurationError
-from coupler.domain.mapping import Condition, Direction, FieldMapping, Operator, TableMapping, TableSpec
+from coupler.domain.mapping import (
+    Condition,
+    ConflictPolicy,
+    DeletePropagation,
+    DeletionPolicy,
+    Direction,
+    FieldMapping,
+    Lookup,
+    Operator,
+    TableMapping,
+    TableSpec,
+)
+from coupler.domain.transforms import Transform, TransformError, check_transform
 
 __all__ = ["AppConfig", "SystemConfig", "default_config_path", "load_config", "parse_config"]
 
@@ -51,12 +63,29 @@ class SideModel(_Strict):
     filter: list[ConditionModel] = Field(default_factory=list)
 
 
+class TransformModel(BaseModel):
+    """One transformation step: ``kind`` and its own settings (checked by coupler.domain.transforms)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    kind: str
+    direction: Direction | None = None
+
+
 class FieldModel(_Strict):
     local: str | None = None
     integration: str | None = None
     direction: Direction | None = None
     enabled: bool = True
     constant: Any = None
+    match: int | None = Field(default=None, ge=1)
+    case_sensitive: bool = False
+    lookup: str | None = None
+    lookup_local_by: str | None = None
+    lookup_integration_by: str | None = None
+    clear_on_failed_lookup: bool = False
+    not_null: bool = False
+    transform: list[TransformModel] = Field(default_factory=list)
+    options: dict[str, int | str] | None = None
 
 
 class MappingModel(_Strict):
@@ -64,6 +93,9 @@ class MappingModel(_Strict):
     direction: Direction
     sync_only_coupled: bool = True
     depends_on: list[str] = Field(default_factory=list)
+    update_conflict: ConflictPolicy = ConflictPolicy.NONE
+    deletion_conflict: DeletionPolicy = DeletionPolicy.NONE
+    delete: DeletePropagation = DeletePropagation.IGNORE
     local: SideModel
     integration: SideModel
     fields: list[FieldModel] = Field(min_length=1)
@@ -214,6 +246,10 @@ def _mapping(path: Path, model: MappingModel, problems: list[str]) -> TableMappi
                     problems.append(f"{where}: a constant needs the {direction.target.value} field it fills")
         elif f.local is None or f.integration is None:
             problems.append(f"{where}: a field mapping needs both local and integration (or a constant)")
+        if f.lookup and has_constant:
+            problems.append(f"{where}.lookup: a lookup translates a field's value; it cannot have a constant")
+        if (f.lookup_local_by or f.lookup_integration_by) and not f.lookup:
+            problems.append(f"{where}: lookup_local_by and lookup_integration_by need a lookup")
         fields.append(
             FieldMapping(
                 local=f.local,
@@ -222,6 +258,16 @@ def _mapping(path: Path, model: MappingModel, problems: list[str]) -> TableMappi
                 enabled=f.enabled,
                 constant=f.constant,
                 has_constant=has_constant,
+                match_priority=f.match,
+                case_sensitive=f.case_sensitive,
+                lookup=Lookup(
+                    mapping=f.lookup.upper(), local_by=f.lookup_local_by, integration_by=f.lookup_integration_by
+                )
+                if f.lookup
+                else None,
+                clear_on_failed_lookup=f.clear_on_failed_lookup,
+                not_null=f.not_null,
+                transforms=_transforms(where, f, direction, problems),
             )
         )
     mapping = TableMapping(
@@ -232,6 +278,9 @@ def _mapping(path: Path, model: MappingModel, problems: list[str]) -> TableMappi
         fields=tuple(fields),
         sync_only_coupled=model.sync_only_coupled,
         depends_on=tuple(d.upper() for d in model.depends_on),
+        update_conflict=model.update_conflict,
+        deletion_conflict=model.deletion_conflict,
+        delete=model.delete,
     )
     for one_way in model.direction.one_way:
         if not mapping.spec(one_way.source).modified_on:
@@ -247,6 +296,27 @@ def _mapping(path: Path, model: MappingModel, problems: list[str]) -> TableMappi
     return mapping
 
 
+def _transforms(where: str, model: FieldModel, direction: Direction, problems: list[str]) -> tuple[Transform, ...]:
+    field_direction = direction.value
+    steps = []
+    for index, step in enumerate(model.transform):
+        params = {k: v for k, v in (step.model_extra or {}).items()}
+        transform = Transform(kind=step.kind, params=params, direction=step.direction.value if step.direction else None)
+        try:
+            check_transform(transform, field_direction=field_direction)
+        except TransformError as error:
+            problems.append(f"{where}.transform[{index}]: {error}")
+        steps.append(transform)
+    if model.options is not None:
+        transform = Transform(kind="options", params={"values": dict(model.options)})
+        try:
+            check_transform(transform, field_direction=field_direction)
+        except TransformError as error:
+            problems.append(f"{where}.options: {error}")
+        steps.append(transform)
+    return tuple(steps)
+
+
 def _check_mappings(path: Path, mappings: Iterable[TableMapping]) -> list[str]:
     problems = []
     by_name: dict[str, TableMapping] = {}
@@ -258,6 +328,18 @@ def _check_mappings(path: Path, mappings: Iterable[TableMapping]) -> list[str]:
         for dependency in mapping.depends_on:
             if dependency not in by_name:
                 problems.append(f"{path}: mapping {mapping.name}, key depends_on: no mapping named {dependency!r}")
+    for mapping in by_name.values():
+        for index, field in enumerate(mapping.fields):
+            if field.lookup and field.lookup.mapping not in by_name:
+                problems.append(
+                    f"{path}: mapping {mapping.name}, key fields[{index}].lookup: no mapping named "
+                    f"{field.lookup.mapping!r}"
+                )
+            elif field.lookup and field.lookup.mapping not in mapping.depends_on:
+                problems.append(
+                    f"{path}: mapping {mapping.name}, key depends_on: fields[{index}] looks up "
+                    f"{field.lookup.mapping}, so the mapping must depend on it"
+                )
     cycle = _find_cycle(by_name)
     if cycle:
         problems.append(f"{path}: key depends_on: the mappings depend on each other in a cycle: {' -> '.join(cycle)}")

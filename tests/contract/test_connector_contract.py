@@ -184,6 +184,62 @@ def test_find_compares_text_case_insensitively_on_request(backend: Backend) -> N
     assert connector.find(filtered, {"name": "Alpha"}, columns=["name"]) == []
 
 
+# find_any -------------------------------------------------------------------------------------------------------
+def test_find_any_returns_the_records_holding_any_of_the_values_in_key_order(backend: Backend) -> None:
+    assert all(r.ok for r in backend.connector.insert(SPEC, ROWS))
+    connector = backend.connector
+
+    found = connector.find_any(SPEC, "city", ["Paris", "missing", None, "Berlin", "Paris"], columns=["name", "city"])
+
+    assert [r.key for r in found] == ["a", "d"]
+    assert found[1].values == {"name": "Gamma", "city": "Paris"}
+    assert found[0].modified_on is not None
+    assert [r.key for r in connector.find_any(SPEC, "credit_limit", [250, 0, 7], columns=["name"])] == ["a", "c"]
+    assert connector.find_any(SPEC, "city", [], columns=["name"]) == []
+    assert connector.find_any(SPEC, "city", [None], columns=["name"]) == [], "None matches nothing, not NULL"
+
+
+def test_find_any_compares_text_case_insensitively_on_request(backend: Backend) -> None:
+    assert all(r.ok for r in backend.connector.insert(SPEC, ROWS))
+    connector = backend.connector
+
+    found = connector.find_any(SPEC, "name", ["ALPHA", "Alpine", "gamma"], columns=["name"], case_sensitive=False)
+
+    assert [r.key for r in found] == ["a", "b", "d"]
+    assert [r.key for r in connector.find_any(SPEC, "name", ["ALPHA", "Alpha"], columns=["name"])] == ["a"]
+    numbers = connector.find_any(SPEC, "credit_limit", [100, 250], columns=["name"], case_sensitive=False)
+    assert [r.key for r in numbers] == ["b", "c"], "a number column compares numbers whatever the case setting"
+
+
+def test_find_any_applies_the_spec_filter_and_returns_every_record_of_a_value(backend: Backend) -> None:
+    rows = [*ROWS, {KEY: "e", "name": "Alpha", "city": "Bern", "credit_limit": 5}]
+    assert all(r.ok for r in backend.connector.insert(SPEC, rows))
+    connector = backend.connector
+
+    assert [r.key for r in connector.find_any(SPEC, "name", ["alpha"], columns=["city"], case_sensitive=False)] == [
+        "a",
+        "e",
+    ]
+    in_bern = replace(SPEC, filter=(Condition(field="city", value="Bern"),))
+    found = connector.find_any(in_bern, "name", ["Alpha", "alpine", "Gamma"], columns=["city"], case_sensitive=False)
+    assert [r.key for r in found] == ["b", "e"]
+
+
+def test_find_any_chunks_long_value_lists(backend: Backend) -> None:
+    keys = seed(backend, 1203)
+    names = [f"CUSTOMER {i}" for i in reversed(range(1203))]
+
+    found = backend.connector.find_any(SPEC, "name", [*names, "nobody"], columns=["name"], case_sensitive=False)
+
+    assert [r.key for r in found] == keys
+    assert found[7].values == {"name": "Customer 7"}
+
+
+def test_find_any_on_an_unknown_column_names_it(backend: Backend) -> None:
+    with pytest.raises(ConfigurationError, match="colour"):
+        backend.connector.find_any(SPEC, "colour", ["red"], columns=["name"])
+
+
 # insert ---------------------------------------------------------------------------------------------------------
 def test_insert_returns_keys_and_modified_on(backend: Backend) -> None:
     before = datetime.now(UTC) - timedelta(seconds=5)

@@ -51,35 +51,59 @@ def test_sync_each_way_then_nothing_to_do(demo: Demo) -> None:
     assert (demo.customer(number)[STAMP_ERP], demo.account_by_id(account_id)[STAMP_CRM]) == stamps
 
 
-def test_conflict_writes_nothing_until_a_direction_is_chosen(demo: Demo) -> None:
+def test_conflict_is_parked_until_a_user_resolves_it(demo: Demo) -> None:
     number, name = demo.matched_customers()[0]
     _couple(demo, number, name)
     account_id = demo.account(name)["accountid"]
+    before = demo.customer(number)["city"]
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE number = ?", (number,))
     demo.execute(demo.crm, "UPDATE account SET address1_city = 'Hull' WHERE accountid = ?", (account_id,))
     customer, account = demo.customer(number), demo.account_by_id(account_id)
 
     result = demo.coupler("sync", expect=1)
 
-    assert "1 failed, 1 conflicts" in result.stdout
+    assert "1 conflicts" in result.stdout and "failed" not in result.stdout.split("Summary")[1].split("error")[0]
     conflict = next(line for line in result.stdout.splitlines() if line.startswith("error CUSTOMER"))
     assert number in conflict and "city/address1_city" in conflict
-    assert "--direction to-integration or from-integration" in conflict
+    assert "coupler resolve" in conflict
     assert demo.customer(number) == customer, "a conflict writes nothing"
     assert demo.account_by_id(account_id) == account, "a conflict writes nothing"
     status = demo.coupler("status", "CUSTOMER", number, "--json").json()
-    assert status["coupling"]["to_integration"]["result"] == "failure"
-    assert "--direction" in status["coupling"]["last_error"]
-    assert status["local"]["values"]["city"] == "York"
-    assert status["integration"]["values"]["address1_city"] == "Hull"
+    assert status["coupling"]["to_integration"]["result"] == "conflict"
+    [parked] = demo.coupler("conflicts", "--json").json()
+    assert parked["fields"] == [
+        {
+            "local_field": "city",
+            "integration_field": "address1_city",
+            "local_value": "York",
+            "integration_value": "Hull",
+            "last_local": before,
+            "last_integration": before,
+        }
+    ]
+    listing = demo.coupler("conflicts")
+    assert "York" in listing.stdout and "Hull" in listing.stdout
 
-    resolved = demo.coupler("sync", "CUSTOMER", number, "--direction", "from-integration", "--json").json()
+    resolved = demo.coupler("resolve", "CUSTOMER", number, "--use", "integration", "--json").json()
 
-    assert (resolved["kind"], resolved["direction"]) == ("manual", "from-integration")
-    assert resolved["counters"]["modified"] == 1 and resolved["counters"]["failed"] == 0
+    assert resolved["kind"] == "resolve" and resolved["counters"]["modified"] == 1
     assert demo.customer(number)["city"] == "Hull"
     assert demo.account_by_id(account_id)["address1_city"] == "Hull"
+    assert demo.coupler("conflicts", "--json").json() == []
     _assert_wrote_nothing(demo.coupler("sync", "--json").json())
+
+
+def test_a_forced_direction_overwrites_and_says_what_it_overwrote(demo: Demo) -> None:
+    number, name = demo.matched_customers()[0]
+    _couple(demo, number, name)
+    account_id = demo.account(name)["accountid"]
+    demo.execute(demo.crm, "UPDATE account SET address1_city = 'Hull' WHERE accountid = ?", (account_id,))
+
+    report = demo.coupler("sync", "CUSTOMER", number, "--direction", "to-integration", "--json").json()
+
+    assert report["counters"]["modified"] == 1
+    assert "overwrote city/address1_city" in report["message"]
+    assert demo.account_by_id(account_id)["address1_city"] == demo.customer(number)["city"]
 
 
 def test_full_sync_of_currencies_creates_what_the_crm_lacks(demo: Demo) -> None:

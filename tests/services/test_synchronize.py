@@ -59,7 +59,7 @@ def test_integration_change_flows_to_local(world: World) -> None:
     assert world.local_row(key)["website"] == "https://adatum.example"
 
 
-def test_both_sides_changing_one_field_is_a_conflict_that_writes_nothing(world: World) -> None:
+def test_both_sides_changing_one_field_is_a_parked_conflict_that_writes_nothing(world: World) -> None:
     key = world.customer("C001")
     couple_all(world)
     coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
@@ -67,16 +67,75 @@ def test_both_sides_changing_one_field_is_a_conflict_that_writes_nothing(world: 
     world.erp.put("customers", {"id": key, "displayName": "Local name"})
     world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM name"})
     report = world.coupler.sync_modified()[0]
-    assert report.job.counters.conflicts == 1
-    assert report.job.counters.failed == 1
+    assert (report.job.counters.conflicts, report.job.counters.failed) == (1, 0)
+    assert not report.ok
     assert len(report.errors) == 1, "a conflict is reported once, not once per pass"
-    assert "displayName/name" in report.errors[0].message
+    assert "displayName/name" in report.errors[0].message and "coupler resolve" in report.errors[0].message
     assert world.local_row(key)["displayName"] == "Local name"
     assert world.account_row(coupling.integration_key)["name"] == "CRM name"
+    [parked] = world.coupler.conflicts()
+    [field] = parked.fields
+    assert (field.local_value, field.integration_value, field.last_local) == ("Local name", "CRM name", "Customer C001")
+    again = world.coupler.sync_modified()[0]
+    assert again.job.counters.conflicts == 1 and again.errors == (), "still parked, not reported again"
     resolved = world.coupler.sync("CUSTOMER", ["C001"], direction=Direction.FROM_INTEGRATION)
     assert resolved.ok and resolved.job.counters.modified == 1
+    assert "overwrote displayName/name" in (resolved.job.message or "")
     assert world.local_row(key)["displayName"] == "CRM name"
+    assert world.coupler.conflicts() == []
     assert world.coupler.sync_modified()[0].job.counters.total == 0, "the chosen direction settled the conflict"
+
+
+def test_changes_to_different_fields_on_both_sides_merge(world: World) -> None:
+    key = world.customer("C001")
+    couple_all(world)
+    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    assert coupling is not None
+    world.erp.put("customers", {"id": key, "displayName": "Local name"})
+    world.crm.put("account", {"accountid": coupling.integration_key, "telephone1": "555"})
+    report = world.coupler.sync_modified()[0]
+    assert report.ok and report.job.counters.modified == 2
+    assert world.account_row(coupling.integration_key)["name"] == "Local name"
+    assert world.local_row(key)["phoneNumber"] == "555"
+    assert world.coupler.sync_modified()[0].job.counters.total == 0
+
+
+def test_resolve_a_parked_conflict_field_by_field(world: World) -> None:
+    key = world.customer("C001")
+    couple_all(world)
+    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    assert coupling is not None
+    world.erp.put("customers", {"id": key, "displayName": "Local name", "phoneNumber": "111"})
+    world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM name", "telephone1": "222"})
+    assert world.coupler.sync_modified()[0].job.counters.conflicts == 1
+    first = world.coupler.resolve("CUSTOMER", "C001", use=Side.INTEGRATION, fields=["displayName"])
+    assert first.job.counters.modified == 1
+    assert world.local_row(key)["displayName"] == "CRM name"
+    [parked] = world.coupler.conflicts()
+    assert [f.local_field for f in parked.fields] == ["phoneNumber"]
+    second = world.coupler.resolve("CUSTOMER", "C001", use=Side.LOCAL)
+    assert second.ok
+    assert world.account_row(coupling.integration_key)["telephone1"] == "111"
+    assert world.coupler.conflicts() == []
+    assert world.coupler.sync_modified()[0].job.counters.total == 0
+
+
+def test_a_conflict_policy_picks_the_winner() -> None:
+    from dataclasses import replace as copy
+
+    from coupler.domain.mapping import ConflictPolicy
+
+    world = make_world(copy(customer_mapping(), update_conflict=ConflictPolicy.INTEGRATION_WINS))
+    key = world.customer("C001")
+    couple_all(world)
+    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    assert coupling is not None
+    world.erp.put("customers", {"id": key, "displayName": "Local name"})
+    world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM name"})
+    report = world.coupler.sync_modified()[0]
+    assert report.ok and report.job.counters.conflicts == 0
+    assert world.local_row(key)["displayName"] == "CRM name"
+    assert world.account_row(coupling.integration_key)["name"] == "CRM name"
 
 
 def test_target_changes_in_its_own_fields_are_not_lost_when_the_source_also_changed(world: World) -> None:

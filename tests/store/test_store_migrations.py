@@ -10,7 +10,7 @@ from typing import Any
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Engine, Integer, MetaData, event, inspect, text
+from sqlalchemy import Column, Engine, Integer, MetaData, bindparam, event, inspect, text
 
 from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store import open_state_store
@@ -21,7 +21,7 @@ from coupler.adapters.store.migrate import (
     migrations_config,
     upgrade,
 )
-from coupler.adapters.store.schema import VERSION_TABLE, is_own_name, metadata
+from coupler.adapters.store.schema import VERSION_TABLE, UtcDateTime, is_own_name, metadata
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Side
 from coupler.domain.timeutil import utcnow
@@ -76,7 +76,7 @@ def test_migrations_build_the_declared_schema(blank_url: str) -> None:
 
         assert differences(engine) == []
         assert own_tables(engine) == {*metadata.tables, VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == "0001"
+        assert current_revision(engine) == head_revision() == "0002"
 
 
 def test_the_comparison_sees_a_schema_that_differs(blank_url: str) -> None:
@@ -115,6 +115,48 @@ def test_upgrading_an_up_to_date_database_changes_nothing(blank_url: str) -> Non
         assert again.coupling("m", Side.LOCAL, "L1") == coupling
     finally:
         again.close()
+
+
+def test_upgrading_from_0001_keeps_the_jobs_and_counts_them_unmatched_zero(blank_url: str) -> None:
+    started = utcnow()
+    with engine_for(blank_url) as engine:
+        upgrade(engine, "0001")
+        assert not {"coupler_conflicts", "coupler_locks"} & own_tables(engine)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO coupler_jobs (id, mapping, kind, direction, started_at, coupled)"
+                    " VALUES ('j1', 'm', 'full', 'bidirectional', :at, 4)"
+                ).bindparams(bindparam("at", started, type_=UtcDateTime())),
+            )
+
+        upgrade(engine)
+
+        assert current_revision(engine) == "0002"
+        assert differences(engine) == []
+    store = open_state_store(blank_url)
+    try:
+        job = store.job("j1")
+    finally:
+        store.close()
+    assert job is not None
+    assert (job.counters.coupled, job.counters.unmatched) == (4, 0)
+
+
+def test_downgrading_to_0001_removes_what_0002_added(blank_url: str) -> None:
+    with engine_for(blank_url) as engine:
+        upgrade(engine)
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0001")
+        assert own_tables(engine) == {
+            VERSION_TABLE,
+            "coupler_couplings",
+            "coupler_watermarks",
+            "coupler_jobs",
+            "coupler_job_errors",
+        }
+        assert "unmatched" not in {c["name"] for c in inspect(engine).get_columns("coupler_jobs")}
+        assert current_revision(engine) == "0001"
 
 
 def test_downgrading_to_base_removes_every_table_and_upgrading_restores_them(blank_url: str) -> None:
@@ -161,5 +203,6 @@ def test_the_migrations_folder_is_self_contained() -> None:
     files = {p.relative_to(MIGRATIONS).as_posix() for p in MIGRATIONS.rglob("*") if "__pycache__" not in p.parts}
 
     assert {"env.py", "script.py.mako", "versions/0001_initial.py"} <= files
+    assert "versions/0002_conflicts_failures_deletions_intents_locks.py" in files
     assert not [f for f in files if f.endswith(".ini")]
     assert migrations_config().get_main_option("script_location") == str(MIGRATIONS)

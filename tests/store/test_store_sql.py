@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from coupler.adapters.store import SqlStateStore, open_state_store
 from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.state import Conflict, ConflictField, PendingDeletion, RecordFailure
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 
@@ -181,3 +183,75 @@ def test_two_processes_worth_of_stores_write_one_sqlite_file(sqlite_file_url: st
     finally:
         for store in stores:
             store.close()
+
+
+def test_the_state_beside_couplings_is_saved_with_one_statement_per_kind(sql_store: SqlStateStore) -> None:
+    keys = [f"K{i:05d}" for i in range(1000)]
+    field = ConflictField(
+        pair="name",
+        local_field="name",
+        integration_field="name",
+        local_value="A",
+        integration_value=2,
+        last_local=None,
+        last_integration=True,
+    )
+    conflicts = [
+        Conflict(mapping="customers", local_key=k, integration_key=k, fields=(field,), detected_at=T0, job_id="j")
+        for k in keys
+    ]
+    failures = [
+        RecordFailure(mapping="customers", side=Side.LOCAL, key=k, message="x", job_id="j", at=T0) for k in keys
+    ]
+    deletions = [
+        PendingDeletion(mapping="customers", side=Side.LOCAL, deleted_key=k, survivor_key=k, detected_at=T0, job_id="j")
+        for k in keys
+    ]
+
+    with statements(sql_store) as saved:
+        sql_store.save(
+            conflicts=conflicts,
+            settled=[("customers", k) for k in keys[:500]],
+            failures=failures,
+            cleared=[("customers", Side.LOCAL, k) for k in keys[:500]],
+            deletions=deletions,
+        )
+    with statements(sql_store) as nothing:
+        sql_store.save()
+
+    assert saved == ["INSERT", "DELETE", "INSERT", "DELETE", "INSERT"]
+    assert nothing == []
+    assert len(sql_store.conflicts(limit=2000)) == 500
+    assert len(sql_store.list_record_failures(limit=2000)) == 500
+    assert len(sql_store.pending_deletions(limit=2000)) == 1000
+
+
+def test_conflict_fields_are_stored_as_json_text(sql_store: SqlStateStore) -> None:
+    field = ConflictField(
+        pair="credit",
+        local_field="Credit_Limit",
+        integration_field="creditlimit",
+        local_value=1500,
+        integration_value=0.1,
+        last_local=None,
+        last_integration="Ä",
+    )
+    conflict = Conflict(
+        mapping="customers", local_key="L1", integration_key="I1", fields=(field,), detected_at=T0, job_id="j"
+    )
+    sql_store.save(conflicts=[conflict])
+
+    with sql_store.engine.connect() as conn:
+        raw = conn.execute(text("SELECT fields FROM coupler_conflicts")).scalar_one()
+
+    assert json.loads(raw) == [
+        {
+            "pair": "credit",
+            "local_field": "Credit_Limit",
+            "integration_field": "creditlimit",
+            "local_value": 1500,
+            "integration_value": 0.1,
+            "last_local": None,
+            "last_integration": "Ä",
+        }
+    ]

@@ -28,8 +28,8 @@ fields = [{ local = "code", integration = "isocurrencycode" }]
 name = "CUSTOMER"
 direction = "bidirectional"
 depends_on = ["CURRENCY"]
-local = { table = "customers", key = "id", modified_on = "mod", filter = [{ field = "blocked", op = "eq", value = "" }] }
-integration = { table = "account", key = "accountid", modified_on = "mod", filter = [{ field = "statecode", value = 0 }] }
+local = { table = "customers", key = "id", modified_on = "mod", filter = [{ field = "blocked", value = "" }] }
+integration = { table = "account", key = "accountid", modified_on = "mod", filter = [{ field = "statecode" }] }
 fields = [
   { local = "displayName", integration = "name" },
   { local = "creditLimit", integration = "creditlimit", direction = "to-integration" },
@@ -150,7 +150,7 @@ def test_a_missing_sqlite_database_of_a_system_is_named(tmp_path: Path) -> None:
 
 
 def test_filter_values_must_fit_their_operator(tmp_path: Path) -> None:
-    text = VALID.replace('{ field = "statecode", value = 0 }', '{ field = "statecode", op = "in", value = 0 }')
+    text = VALID.replace('{ field = "statecode" }', '{ field = "statecode", op = "in", value = 0 }')
     found = problems(tmp_path, text)
     assert len(found) == 1
     assert "mapping CUSTOMER, key integration.filter.0" in found[0] and "in needs a list" in found[0]

@@ -69,4 +69,4 @@ def test_a_chosen_direction_settles_the_other_directions_failure() -> None:
         at=T0,
         settles=True,
     )
-    assert settled.to_integration_result is SyncResult.SUCCESS
+    assert settled.to_integration_result is None, "settled: neither failed nor to be retried"

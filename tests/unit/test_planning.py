@@ -131,7 +131,7 @@ def test_both_changed_to_the_same_values_is_no_conflict() -> None:
     )
     assert plan.action is Action.WRITE
     assert dict(plan.values) == {"creditlimit": 1}
-    assert plan.target_changed
+    assert plan.pending, "the target changed too: the reverse pass looks at it"
 
 
 def test_one_way_mapping_never_conflicts() -> None:

@@ -14,6 +14,7 @@ __all__ = ["Coupling", "SyncResult"]
 class SyncResult(StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
+    CONFLICT = "conflict"  # parked: waits for a user to resolve it; neither retried nor ever skipped
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,6 +47,7 @@ class Coupling:
         target_modified_on: datetime | None,
         job_id: str,
         at: datetime,
+        fingerprint: str | None = None,
     ) -> Coupling:
         """The coupling of a record just created from a ``direction.source`` record: in sync on both sides."""
         local_first = direction.source is Side.LOCAL
@@ -62,6 +64,7 @@ class Coupling:
             to_integration_job=job_id if to_integration else None,
             from_integration_result=None if to_integration else SyncResult.SUCCESS,
             from_integration_job=None if to_integration else job_id,
+            fingerprint=fingerprint,
         )
 
     def key(self, side: Side) -> str:
@@ -109,8 +112,12 @@ class Coupling:
         resolved), so that failure is not retried."""
         synced = self._with_result(direction, SyncResult.SUCCESS, job_id)
         reverse = Direction.FROM_INTEGRATION if direction is Direction.TO_INTEGRATION else Direction.TO_INTEGRATION
-        if settles and synced.result(reverse) is SyncResult.FAILURE:
-            synced = synced._with_result(reverse, SyncResult.SUCCESS, job_id)
+        if synced.result(reverse) is SyncResult.CONFLICT or (settles and synced.result(reverse) is SyncResult.FAILURE):
+            # settled: no longer failed or parked that way (its job stays, so a reverse pass still runs)
+            if reverse is Direction.TO_INTEGRATION:
+                synced = replace(synced, to_integration_result=None)
+            else:
+                synced = replace(synced, from_integration_result=None)
         return replace(
             synced,
             local_modified_on=local_modified_on,
@@ -134,6 +141,15 @@ class Coupling:
             failure_count=count,
             skipped=count >= 2,
         )
+
+    def conflicted(self, *, direction: Direction, job_id: str, message: str) -> Coupling:
+        """The coupling with a parked conflict. Its modified-on stamps and fingerprint stay as they were, so both
+        sides still count as changed and nothing either side did is forgotten."""
+        return replace(self._with_result(direction, SyncResult.CONFLICT, job_id), last_error=message)
+
+    @property
+    def in_conflict(self) -> bool:
+        return SyncResult.CONFLICT in (self.to_integration_result, self.from_integration_result)
 
     def _with_result(self, direction: Direction, result: SyncResult, job_id: str) -> Coupling:
         if direction is Direction.TO_INTEGRATION:

@@ -16,6 +16,10 @@ class JobKind(StrEnum):
     COUPLE = "couple"
     CREATE = "create"
     DECOUPLE = "decouple"
+    MATCH = "match"
+    RESOLVE = "resolve"
+    RESTORE = "restore"
+    DELETE = "delete"
 
 
 @dataclass(kw_only=True, slots=True)
@@ -31,6 +35,7 @@ class Counters:
     coupled: int = 0
     uncoupled: int = 0
     conflicts: int = 0
+    unmatched: int = 0
 
     def add(self, other: Counters) -> None:
         for f in fields(self):

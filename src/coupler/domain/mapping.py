@@ -8,11 +8,16 @@ from enum import StrEnum
 from typing import Any
 
 from coupler.domain.errors import UsageError
+from coupler.domain.transforms import Transform
 
 __all__ = [
     "Condition",
+    "ConflictPolicy",
+    "DeletePropagation",
+    "DeletionPolicy",
     "Direction",
     "FieldMapping",
+    "Lookup",
     "Operator",
     "Side",
     "TableMapping",
@@ -61,6 +66,35 @@ class Direction(StrEnum):
     @staticmethod
     def from_source(side: Side) -> Direction:
         return Direction.TO_INTEGRATION if side is Side.LOCAL else Direction.FROM_INTEGRATION
+
+
+class ConflictPolicy(StrEnum):
+    """What to do when the same bidirectional field changed to different values on both sides."""
+
+    NONE = "none"  # park the conflict: the record is not written until a user resolves it
+    LOCAL_WINS = "local-wins"
+    INTEGRATION_WINS = "integration-wins"
+
+    @property
+    def winner(self) -> Side | None:
+        if self is ConflictPolicy.LOCAL_WINS:
+            return Side.LOCAL
+        if self is ConflictPolicy.INTEGRATION_WINS:
+            return Side.INTEGRATION
+        return None
+
+
+class DeletionPolicy(StrEnum):
+    """What to do with a coupled record whose partner no longer exists."""
+
+    NONE = "none"  # fail the record with a clear message
+    RESTORE = "restore"  # re-create the partner from the survivor and re-couple
+    REMOVE_COUPLING = "remove-coupling"
+
+
+class DeletePropagation(StrEnum):
+    IGNORE = "ignore"  # a deleted record is only noticed as a missing partner (Business Central's behaviour)
+    PROPAGATE = "propagate"  # reported deletions delete the partner; inferred ones wait for approval
 
 
 class Operator(StrEnum):
@@ -135,8 +169,29 @@ class TableSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Lookup:
+    """A field that refers to a record of another mapping, translated through that mapping's couplings.
+
+    ``local_by`` is the column of the referenced local table the local field holds (e.g. a salesperson's ``code``),
+    ``integration_by`` the same on the integration side (e.g. ``systemuserid``); None means the referenced table's key.
+    """
+
+    mapping: str
+    local_by: str | None = None
+    integration_by: str | None = None
+
+    def by(self, side: Side) -> str | None:
+        return self.local_by if side is Side.LOCAL else self.integration_by
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class FieldMapping:
-    """A pair of fields. ``constant`` replaces the source field: the target gets that value."""
+    """A pair of fields. ``constant`` replaces the source field: the target gets that value.
+
+    ``match_priority`` puts the pair in a match-based coupling group (lower first); ``lookup`` translates the value
+    through another mapping's couplings; ``clear_on_failed_lookup`` writes null instead of failing the record when the
+    referenced record is not coupled; ``not_null`` never writes a null; ``transforms`` change the value on its way.
+    """
 
     local: str | None
     integration: str | None
@@ -144,6 +199,17 @@ class FieldMapping:
     enabled: bool = True
     constant: Any = None
     has_constant: bool = False
+    match_priority: int | None = None
+    case_sensitive: bool = False
+    lookup: Lookup | None = None
+    clear_on_failed_lookup: bool = False
+    not_null: bool = False
+    transforms: tuple[Transform, ...] = ()
+
+    @property
+    def pair(self) -> str:
+        """A stable name for the pair, used as its key in fingerprints and conflicts."""
+        return f"{self.local or ''}|{self.integration or ''}"
 
     def field(self, side: Side) -> str | None:
         return self.local if side is Side.LOCAL else self.integration
@@ -168,6 +234,9 @@ class TableMapping:
     fields: tuple[FieldMapping, ...]
     sync_only_coupled: bool = True
     depends_on: tuple[str, ...] = ()
+    update_conflict: ConflictPolicy = ConflictPolicy.NONE
+    deletion_conflict: DeletionPolicy = DeletionPolicy.NONE
+    delete: DeletePropagation = DeletePropagation.IGNORE
 
     def require(self, direction: Direction) -> Direction:
         """``direction`` if data may flow that way under this mapping; a UsageError saying why not otherwise."""

@@ -5,7 +5,7 @@ Pure functions over records and couplings; the services do the reading and writi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,8 +13,12 @@ from enum import StrEnum
 from typing import Any
 
 from coupler.domain.coupling import Coupling, SyncResult
+from coupler.domain.fingerprint import Fingerprint, canonical, decode, tracked_pairs
+from coupler.domain.fingerprint import of as fingerprint_of
 from coupler.domain.mapping import Direction, FieldMapping, Side, TableMapping
 from coupler.domain.records import Record
+from coupler.domain.state import ConflictField
+from coupler.domain.transfer import Resolved, Transfer, transfer
 
 __all__ = [
     "Action",
@@ -27,34 +31,6 @@ __all__ = [
     "transfer",
     "values_equal",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    """The field pairs of one direction, resolved once per pass: (target field, source field or None, constant)."""
-
-    pairs: tuple[tuple[str, str | None, Any], ...]
-
-    @classmethod
-    def of(cls, mapping: TableMapping, direction: Direction) -> Transfer:
-        source_side, target_side = direction.source, direction.target
-        pairs = []
-        for field in mapping.fields_for(direction):
-            target_field = field.field(target_side)
-            assert target_field is not None
-            source_field = None if field.has_constant else field.field(source_side)
-            pairs.append((target_field, source_field, field.constant))
-        return cls(tuple(pairs))
-
-    def __call__(self, source: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            target: (source.get(field) if field is not None else constant) for target, field, constant in self.pairs
-        }
-
-
-def transfer(mapping: TableMapping, direction: Direction, source: Mapping[str, Any]) -> dict[str, Any]:
-    """The target's values for a source record: every enabled field mapping flowing in ``direction``."""
-    return Transfer.of(mapping, direction)(source)
 
 
 def source_changed(coupling: Coupling, direction: Direction, modified_on: datetime | None) -> bool:
@@ -100,7 +76,8 @@ def conflicting_fields(mapping: TableMapping, local: Record, integration: Record
 
 class Action(StrEnum):
     """WRITE: values differ and flow to the target. IN_SYNC: the source did not change since the last sync.
-    UNCHANGED: the source changed but the target already holds its values."""
+    UNCHANGED: the source changed but the target already holds its values. CONFLICT: the same bidirectional field
+    changed to different values on both sides (and no policy picks a winner): park it."""
 
     WRITE = "write"
     IN_SYNC = "in-sync"
@@ -112,23 +89,31 @@ class Action(StrEnum):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Plan:
-    """What to do with one coupled pair in one direction."""
+    """What to do with one coupled pair in one direction.
+
+    ``values``: what to write to the target. ``fingerprint``: the pair's fingerprint once written. ``pending``: the
+    target holds changes of its own that the reverse pass must still carry back (so its modified-on is not stored).
+    ``overwritten``: pairs a forced sync overwrote although they had changed on the target since the last sync.
+    """
 
     action: Action
     values: Mapping[str, Any]
-    conflicts: tuple[FieldMapping, ...] = ()
-    target_changed: bool = False
+    conflicts: tuple[ConflictField, ...] = ()
+    pending: bool = False
+    fingerprint: Fingerprint | None = None
+    overwritten: tuple[str, ...] = ()
 
     @property
     def message(self) -> str:
-        return conflict_message(self.conflicts) if self.action is Action.CONFLICT else ""
+        return conflict_message(self.conflicts) if self.conflicts else ""
 
 
-def conflict_message(conflicts: tuple[FieldMapping, ...]) -> str:
-    names = ", ".join(f"{f.local}/{f.integration}" for f in conflicts)
+def conflict_message(conflicts: Sequence[ConflictField]) -> str:
+    names = ", ".join(f"{f.local_field}/{f.integration_field}" for f in conflicts)
     return (
-        "Both records changed since the last synchronization and these bidirectional fields differ: "
-        f"{names}. Choose the direction to synchronize (--direction to-integration or from-integration)."
+        f"Both records changed these fields to different values since the last synchronization: {names}. "
+        "Choose which side wins: coupler resolve MAPPING KEY --use local|integration "
+        "(or synchronize it with --direction)."
     )
 
 
@@ -141,26 +126,141 @@ def plan_pair(
     target: Record | None,
     forced: bool = False,
     moves: Transfer | None = None,
+    winners: Mapping[str, Side] | None = None,
+    reconsider: bool = False,
+    resolved: Resolved | None = None,
 ) -> Plan:
-    """Plan one coupled pair in one one-way ``direction``, following Business Central's rules.
+    """Plan one coupled pair in one one-way ``direction``.
 
-    Not forced: the source must have changed since the last sync (or failed last time); when the target changed too
-    on a bidirectional mapping and a bidirectional field differs, it is a conflict. Forced (a user's explicit
-    direction): the source's values are written whatever changed. Only differing values are written.
+    Not forced: nothing happens unless the source changed since the last sync (or failed last time), or
+    ``reconsider`` asks to look again (resolving a conflict). Field by field, using the coupling's fingerprint: a
+    field the source changed flows to the target; a field only the target changed stays for the reverse pass; a
+    bidirectional field both changed to different values is a conflict, settled by ``winners`` (per pair), else by
+    the mapping's update-conflict policy, else parked. Without a fingerprint (coupled but never synchronized),
+    Business Central's record-level rule applies. Forced (a user's explicit direction): every differing value is
+    written, and the fields that had changed on the target are reported. Only differing values are written.
+    ``resolved`` holds the page's translated lookup values. Raises TransformError or MissingReference when the
+    source's values cannot be moved.
     """
-    if not forced and not source_changed(coupling, direction, source.modified_on):
+    if not forced and not reconsider and not source_changed(coupling, direction, source.modified_on):
         return Plan(action=Action.IN_SYNC, values={})
-    if coupling.skipped and not forced:
+    if coupling.skipped and not forced and not reconsider:
         return Plan(action=Action.SKIPPED, values={})
     if target is None:
         return Plan(action=Action.TARGET_MISSING, values={})
-    source_side = direction.source
-    target_changed = coupling.changed(direction.target, target.modified_on)
-    if not forced and target_changed and mapping.direction is Direction.BIDIRECTIONAL:
-        local, integration = (source, target) if source_side is Side.LOCAL else (target, source)
-        conflicts = conflicting_fields(mapping, local, integration)
-        if conflicts:
-            return Plan(action=Action.CONFLICT, values={}, conflicts=conflicts, target_changed=True)
-    values = differences((moves or Transfer.of(mapping, direction))(source.values), target.values)
-    action = Action.WRITE if values else Action.UNCHANGED
-    return Plan(action=action, values=values, target_changed=target_changed)
+    planner = _Planner(mapping, coupling, direction, source, target, moves, winners or {})
+    return planner.plan(forced, resolved)
+
+
+class _Planner:
+    def __init__(
+        self,
+        mapping: TableMapping,
+        coupling: Coupling,
+        direction: Direction,
+        source: Record,
+        target: Record,
+        moves: Transfer | None,
+        winners: Mapping[str, Side],
+    ) -> None:
+        self.mapping, self.direction, self.source, self.target = mapping, direction, source, target
+        self.moves = moves or Transfer.of(mapping, direction)
+        self.winners = winners
+        self.old = decode(coupling.fingerprint)
+        self.target_changed = coupling.changed(direction.target, target.modified_on)
+        self.src = 0 if direction.source is Side.LOCAL else 1
+        self.forced = False
+
+    def plan(self, forced: bool, resolved: Resolved | None) -> Plan:
+        self.forced = forced
+        wanted = self.moves(self.source.values, resolved)
+        values = differences(wanted, self.target.values)
+        if forced or self.mapping.direction is not Direction.BIDIRECTIONAL:
+            overwritten = self._changed_on_target(values) if forced else ()
+            return self._done(values, keep=(), conflicts=(), overwritten=overwritten)
+        keep: list[str] = []  # pairs whose fingerprint must not move: pending or parked
+        conflicts: list[ConflictField] = []
+        for field in self.mapping.fields_for(self.direction):
+            name = field.field(self.direction.target)
+            if name not in values or field.direction is not Direction.BIDIRECTIONAL or field.has_constant:
+                continue
+            source_changed_it, target_changed_it = self._changes(field)
+            if not target_changed_it:
+                continue  # the source's value flows as planned
+            if source_changed_it:  # both changed it, to different values
+                winner = self.winners.get(field.pair) or self.mapping.update_conflict.winner
+                if winner is self.direction.source:
+                    continue
+                if winner is None:
+                    conflicts.append(self._conflict(field))
+            del values[name]  # the target's own change (or winning value) flows back in the reverse pass
+            keep.append(field.pair)
+        return self._done(values, keep=keep, conflicts=tuple(conflicts), overwritten=())
+
+    def _changes(self, field: FieldMapping) -> tuple[bool, bool]:
+        """(the source changed the field, the target changed it) since the last sync."""
+        if self.old is None or field.pair not in self.old:
+            # never synchronized: both changed if the target changed at all (Business Central's rule)
+            return True, self.target_changed
+        last = self.old[field.pair]
+        source_field, target_field = field.field(self.direction.source), field.field(self.direction.target)
+        source_changed_it = canonical(self.source.get(source_field or "")) != last[self.src]
+        target_changed_it = self.target_changed and canonical(self.target.get(target_field or "")) != last[1 - self.src]
+        return source_changed_it, target_changed_it
+
+    def _conflict(self, field: FieldMapping) -> ConflictField:
+        local, integration = self._sides(self.source.values, self.target.values)
+        last = (self.old or {}).get(field.pair) or [None, None]
+        return ConflictField(
+            pair=field.pair,
+            local_field=field.local or "",
+            integration_field=field.integration or "",
+            local_value=canonical(local.get(field.local or "")),
+            integration_value=canonical(integration.get(field.integration or "")),
+            last_local=last[0],
+            last_integration=last[1],
+        )
+
+    def _changed_on_target(self, values: Mapping[str, Any]) -> tuple[str, ...]:
+        if not self.target_changed:
+            return ()
+        return tuple(
+            f.pair
+            for f in tracked_pairs(self.mapping)
+            if f.field(self.direction.target) in values and self._changes(f)[1]
+        )
+
+    def _sides(
+        self, source: Mapping[str, Any], target: Mapping[str, Any]
+    ) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+        return (source, target) if self.direction.source is Side.LOCAL else (target, source)
+
+    def _done(
+        self,
+        values: dict[str, Any],
+        *,
+        keep: Sequence[str],
+        conflicts: tuple[ConflictField, ...],
+        overwritten: tuple[str, ...],
+    ) -> Plan:
+        if conflicts and not self.winners:
+            return Plan(action=Action.CONFLICT, values={}, conflicts=conflicts, pending=True)
+        local, integration = self._sides(self.source.values, {**self.target.values, **values})
+        fingerprint = dict(self.old or {})
+        fingerprint.update({k: v for k, v in fingerprint_of(tracked_pairs(self.mapping), local, integration).items()})
+        for pair in keep:
+            if self.old is not None and pair in self.old:
+                fingerprint[pair] = self.old[pair]
+            else:
+                fingerprint.pop(pair, None)
+        action = Action.CONFLICT if conflicts else Action.WRITE if values else Action.UNCHANGED
+        # whatever the target changed itself (in any field flowing back) waits for the reverse pass
+        reverse = self.mapping.direction is Direction.BIDIRECTIONAL and not self.forced
+        return Plan(
+            action=action,
+            values=values,
+            conflicts=conflicts,
+            pending=bool(keep) or (reverse and self.target_changed),
+            fingerprint=fingerprint,
+            overwritten=overwritten,
+        )

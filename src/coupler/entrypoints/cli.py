@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from coupler.entrypoints import commands  # noqa: F401 - registers the commands
+from coupler.entrypoints import (
+    cmd_attention,  # noqa: F401 - registers conflicts, resolve, skipped, retry, restore, deletions, approve
+    cmd_match,  # noqa: F401 - registers match and review
+    commands,  # noqa: F401 - registers the commands
+)
 from coupler.entrypoints.shell import Exit, app, err
 
 __all__ = ["app", "main", "run"]

@@ -15,7 +15,18 @@ from coupler.services.recorder import JobReport
 
 __all__ = ["COUNTERS", "BarProgress", "counts", "print_reports", "table"]
 
-COUNTERS = ("inserted", "modified", "deleted", "unchanged", "skipped", "failed", "coupled", "uncoupled", "conflicts")
+COUNTERS = (
+    "inserted",
+    "modified",
+    "deleted",
+    "unchanged",
+    "skipped",
+    "failed",
+    "coupled",
+    "uncoupled",
+    "conflicts",
+    "unmatched",
+)
 
 
 class BarProgress(Progress):

@@ -71,6 +71,20 @@ class Connector(ABC):
         when ``case_sensitive`` is false)."""
 
     @abstractmethod
+    def find_any(
+        self,
+        spec: TableSpec,
+        field: str,
+        values: Sequence[Any],
+        *,
+        columns: Sequence[str],
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        """Records matching the spec's filter whose ``field`` equals one of ``values``, in key order: the batch
+        lookup of match-based coupling (one query per chunk of values, never one per value). Text is compared
+        case-insensitively when ``case_sensitive`` is false; None values match nothing."""
+
+    @abstractmethod
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         """Insert rows; one result per row, in order, with the new key and modified-on or the row's own error.
         A rejected row never stops the others."""

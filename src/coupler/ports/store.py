@@ -10,6 +10,7 @@ from datetime import datetime
 from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
 
 __all__ = ["CouplingStats", "StateStore"]
 
@@ -55,9 +56,17 @@ class StateStore(ABC):
         couplings: Sequence[Coupling] = (),
         errors: Sequence[JobError] = (),
         job: Job | None = None,
+        conflicts: Sequence[Conflict] = (),
+        settled: Sequence[tuple[str, str]] = (),
+        failures: Sequence[RecordFailure] = (),
+        cleared: Sequence[tuple[str, Side, str]] = (),
+        deletions: Sequence[PendingDeletion] = (),
     ) -> None:
-        """Atomically: update existing couplings (matched by mapping and local key), add job errors and store the
-        job's progress. Either all of it is written or none."""
+        """Atomically: update existing couplings (matched by mapping and local key), add job errors, store the job's
+        progress, park ``conflicts`` (replacing a parked one of the same mapping and local key), remove the parked
+        conflicts ``settled`` ((mapping, local key)), store ``failures`` of uncoupled records (replacing by mapping,
+        side and key), remove the failures ``cleared`` ((mapping, side, key)) and add pending ``deletions``
+        (replacing by mapping, side and deleted key). Either all of it is written or none."""
 
     @abstractmethod
     def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:
@@ -66,6 +75,60 @@ class StateStore(ABC):
     @abstractmethod
     def stats(self, mapping: str) -> CouplingStats:
         """Counts of couplings, failed and skipped couplings, and job errors of a mapping."""
+
+    # parked conflicts --------------------------------------------------------------------------------------
+    @abstractmethod
+    def conflicts(self, mapping: str | None = None, *, after: str | None = None, limit: int = 100) -> list[Conflict]:
+        """Parked conflicts ordered by mapping and local key, starting after local key ``after``."""
+
+    @abstractmethod
+    def conflict(self, mapping: str, local_key: str) -> Conflict | None: ...
+
+    # failures of uncoupled records ---------------------------------------------------------------------------
+    @abstractmethod
+    def record_failures(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, RecordFailure]:
+        """The failures of these uncoupled ``side`` records, by key."""
+
+    @abstractmethod
+    def list_record_failures(
+        self,
+        mapping: str | None = None,
+        *,
+        side: Side | None = None,
+        skipped: bool | None = None,
+        after: str | None = None,
+        limit: int = 1000,
+    ) -> list[RecordFailure]:
+        """Failures ordered by mapping, side and key, starting after key ``after``."""
+
+    # pending deletions -------------------------------------------------------------------------------------
+    @abstractmethod
+    def pending_deletions(self, mapping: str | None = None, *, limit: int = 1000) -> list[PendingDeletion]:
+        """Deletions waiting for approval, oldest first."""
+
+    @abstractmethod
+    def remove_pending_deletions(self, mapping: str, side: Side, deleted_keys: Sequence[str]) -> int: ...
+
+    # intents to create (crash safety) ----------------------------------------------------------------------
+    @abstractmethod
+    def add_intents(self, intents: Sequence[CreateIntent]) -> None:
+        """Record, durably and before the records are created, the keys they will get."""
+
+    @abstractmethod
+    def intents(self, mapping: str, direction: Direction, *, limit: int = 1000) -> list[CreateIntent]: ...
+
+    @abstractmethod
+    def drop_intents(self, mapping: str, direction: Direction, source_keys: Sequence[str]) -> None: ...
+
+    # locks ---------------------------------------------------------------------------------------------------
+    @abstractmethod
+    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+        """Take the lock ``name`` for ``owner`` until ``until``: True if it was free, expired (before ``now``) or
+        already ``owner``'s (then extended); False if another owner holds it."""
+
+    @abstractmethod
+    def release_lock(self, name: str, owner: str) -> None:
+        """Release the lock if ``owner`` holds it."""
 
     # watermarks --------------------------------------------------------------------------------------------
     @abstractmethod

@@ -11,12 +11,16 @@ from types import TracebackType
 from coupler.domain.errors import RecordNotFound
 from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.state import Conflict, PendingDeletion
+from coupler.services.attention import Attention, SkippedRecord
 from coupler.services.check import CheckReport, check_systems
 from coupler.services.context import Systems
 from coupler.services.coupling import CouplingService
+from coupler.services.matching import Matcher, SyncAfter
 from coupler.services.queries import MappingOverview, RecordStatus, mapping_overview, record_status
 from coupler.services.recorder import JobRecorder, JobReport
 from coupler.services.records import resolve_couplings
+from coupler.services.review import Recommendation, recommend, review
 from coupler.services.synchronize import Synchronizer
 
 __all__ = ["Coupler"]
@@ -28,6 +32,7 @@ class Coupler:
         self.origin = origin
         self._coupling = CouplingService(systems)
         self._sync = Synchronizer(systems)
+        self._attention = Attention(systems)
 
     # connection --------------------------------------------------------------------------------------------
     def check(self) -> CheckReport:
@@ -45,6 +50,24 @@ class Coupler:
 
     def decouple(self, mapping: str, refs: Sequence[str]) -> JobReport:
         return self._coupling.decouple(mapping, refs)
+
+    def match(
+        self,
+        mapping: str,
+        *,
+        groups: Sequence[Sequence[str]] | None = None,
+        create_missing: bool = False,
+        sync_after: SyncAfter = None,
+    ) -> JobReport:
+        """Match-based coupling of the uncoupled local records: ``groups`` of local field names tried in order
+        (default: the field mappings' match priorities)."""
+        return Matcher(self.systems).match(mapping, groups=groups, create_missing=create_missing, sync_after=sync_after)
+
+    def review(self, mapping: str | None = None) -> list[Recommendation]:
+        """What to run first per mapping (full synchronization, match-based coupling or nothing)."""
+        if mapping is not None:
+            return [recommend(self.systems, mapping)]
+        return review(self.systems)
 
     # synchronization ---------------------------------------------------------------------------------------
     def sync(self, mapping: str, refs: Sequence[str], *, direction: Direction | None = None) -> JobReport:
@@ -91,6 +114,30 @@ class Coupler:
             raise RecordNotFound(f"No job has the id {job_id!r}; `coupler jobs` lists them.")
         name = self.systems.mapping(mapping).name if mapping else None
         return self.systems.store.errors(job_id=job_id, mapping=name, limit=limit)
+
+    # what needs attention ----------------------------------------------------------------------------------
+    def conflicts(self, mapping: str | None = None, *, limit: int = 100) -> list[Conflict]:
+        """Parked conflicts, with both values and the last synchronized value of each conflicting field."""
+        return self._attention.conflicts(mapping, limit=limit)
+
+    def resolve(self, mapping: str, ref: str, *, use: Side, fields: Sequence[str] = ()) -> JobReport:
+        """Settle a parked conflict: ``use``'s values win, for every conflicting field or those named."""
+        return self._attention.resolve(mapping, ref, use=use, fields=fields)
+
+    def skipped(self, mapping: str | None = None) -> list[SkippedRecord]:
+        return self._attention.skipped(mapping)
+
+    def retry(self, mapping: str, refs: Sequence[str] = (), *, everything: bool = False) -> JobReport:
+        return self._attention.retry(mapping, refs, everything=everything)
+
+    def restore(self, mapping: str, refs: Sequence[str]) -> JobReport:
+        return self._attention.restore(mapping, refs)
+
+    def deletions(self, mapping: str | None = None) -> list[PendingDeletion]:
+        return self._attention.deletions(mapping)
+
+    def approve(self, mapping: str, refs: Sequence[str] = (), *, everything: bool = False) -> JobReport:
+        return self._attention.approve(mapping, refs, everything=everything)
 
     # lifetime ----------------------------------------------------------------------------------------------
     def close(self) -> None:

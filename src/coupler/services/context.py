@@ -39,6 +39,11 @@ class Systems:
     def connector(self, side: Side) -> Connector:
         return self.local if side is Side.LOCAL else self.integration
 
+    def lengths(self, side: Side, table: str) -> dict[str, int]:
+        """The maximum lengths of ``table``'s text columns on ``side`` (for truncating values to fit)."""
+        columns = self.connector(side).describe(table) or {}
+        return {name: column.max_length for name, column in columns.items() if column.max_length}
+
     def mapping(self, name: str) -> TableMapping:
         for mapping in self.mappings:
             if mapping.name == name.upper():

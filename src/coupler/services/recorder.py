@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from coupler.domain.coupling import Coupling
 from coupler.domain.errors import CouplerError
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
+from coupler.domain.mapping import Side
+from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
 from coupler.ports.store import StateStore
 from coupler.services.context import Systems
 
@@ -25,7 +27,9 @@ class JobReport:
 
     @property
     def ok(self) -> bool:
-        return self.job.counters.failed == 0
+        """Nothing failed, no conflict is parked, every record to match was matched."""
+        counters = self.job.counters
+        return counters.failed == 0 and counters.conflicts == 0 and counters.unmatched == 0
 
 
 @dataclass(kw_only=True)
@@ -35,6 +39,7 @@ class JobRecorder:
     counters: Counters = field(default_factory=Counters)
     errors: list[JobError] = field(default_factory=list)
     pending_errors: list[JobError] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
 
     @classmethod
     def start(cls, systems: Systems, *, mapping: str, kind: JobKind, direction: str) -> JobRecorder:
@@ -67,10 +72,33 @@ class JobRecorder:
         if len(self.errors) < 500:
             self.errors.append(error)
 
-    def flush(self, couplings: Sequence[Coupling] = ()) -> None:
-        """Save changed couplings, new errors and the job's counters in one transaction."""
+    def notice(self, text: str) -> None:
+        """Something the user should know that is not an error (e.g. a forced sync overwrote newer data)."""
+        self.notices.append(text)
+
+    def flush(
+        self,
+        couplings: Sequence[Coupling] = (),
+        *,
+        conflicts: Sequence[Conflict] = (),
+        settled: Sequence[tuple[str, str]] = (),
+        failures: Sequence[RecordFailure] = (),
+        cleared: Sequence[tuple[str, Side, str]] = (),
+        deletions: Sequence[PendingDeletion] = (),
+    ) -> None:
+        """Save changed couplings and the rest of a page's state, new errors and the job's counters in one
+        transaction."""
         progress = replace(self.job, counters=self.counters.copy())
-        self.store.save(couplings=couplings, errors=self.pending_errors, job=progress)
+        self.store.save(
+            couplings=couplings,
+            errors=self.pending_errors,
+            job=progress,
+            conflicts=conflicts,
+            settled=settled,
+            failures=failures,
+            cleared=cleared,
+            deletions=deletions,
+        )
         self.pending_errors = []
 
     @contextmanager
@@ -86,7 +114,8 @@ class JobRecorder:
             raise
 
     def finish(self, message: str | None = None) -> JobReport:
-        self.job = self.job.finish(at=self.systems.clock(), counters=self.counters, message=message)
+        text = "\n".join([*([message] if message else []), *self.notices]) or None
+        self.job = self.job.finish(at=self.systems.clock(), counters=self.counters, message=text)
         self.store.save(errors=self.pending_errors, job=self.job)
         self.pending_errors = []
         return JobReport(job=self.job, errors=tuple(self.errors))

@@ -200,6 +200,24 @@ class InMemoryConnector(Connector):
             ]
             return [self._record(data, spec, row, columns) for row in found[:limit]]
 
+    def find_any(
+        self,
+        spec: TableSpec,
+        field: str,
+        values: Sequence[Any],
+        *,
+        columns: Sequence[str],
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        with self._lock:
+            data = self._resolve(spec, [*columns, field])
+            wanted = {_folded(value, case_sensitive) for value in values if value is not None}
+            return [
+                self._record(data, spec, row, columns)
+                for _, row in sorted(data.rows.items())
+                if row[field] is not None and _folded(row[field], case_sensitive) in wanted and spec.matches(row)
+            ]
+
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         with self._lock:
             data = self._resolve(spec, ())
@@ -343,6 +361,10 @@ def _equal(actual: Any, expected: Any, case_sensitive: bool) -> bool:
     if not case_sensitive and isinstance(actual, str) and isinstance(expected, str):
         return actual.lower() == expected.lower()
     return bool(actual == expected)
+
+
+def _folded(value: Any, case_sensitive: bool) -> Any:
+    return value.lower() if not case_sensitive and isinstance(value, str) else value
 
 
 def _failed(index: int, key: str, error: str, detail: str | None = None, *, retryable: bool = False) -> WriteResult:

@@ -122,6 +122,29 @@ class SqlConnector(Connector):
             rows = conn.execute(stmt).all()
         return self._records(plan, rows, columns)
 
+    def find_any(
+        self,
+        spec: TableSpec,
+        field: str,
+        values: Sequence[Any],
+        *,
+        columns: Sequence[str],
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        plan = self._plan(spec)
+        column = plan.column(field)
+        base = filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)
+        fold = not case_sensitive and isinstance(column.type, sa.String)
+        texts = list(dict.fromkeys(v.lower() for v in values if fold and isinstance(v, str)))
+        others = list(dict.fromkeys(v for v in values if v is not None and not (fold and isinstance(v, str))))
+        select = self._select(plan, columns)
+        rows: dict[Any, _Row] = {}
+        with self._connect() as conn:
+            for target, wanted in ((sa.func.lower(column), texts), (column, others)):
+                for chunk in chunks(wanted, self._chunk_size):
+                    rows.update((row[0], row) for row in conn.execute(select.where(base, target.in_(chunk))))
+        return self._records(plan, [rows[key] for key in sorted(rows)], columns)
+
     # writes ------------------------------------------------------------------------------------------------
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         plan = self._plan(spec)

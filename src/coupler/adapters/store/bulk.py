@@ -1,25 +1,32 @@
-"""Batch statements on the couplings table. In general one executemany; on PostgreSQL one statement per batch
-whatever its size, the values sent as one array per column (``unnest``), which is several times faster than
-executemany's row-by-row round trips."""
+"""Batch statements: on the couplings table, and upserts and deletes by primary key on any table. In general one
+executemany; on PostgreSQL one statement per batch whatever its size, the values sent as one array per column
+(``unnest``), which is several times faster than executemany's row-by-row round trips."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Delete,
+    Insert,
     String,
+    Table,
     Text,
+    and_,
     any_,
     bindparam,
     cast,
+    delete,
     func,
     insert,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeEngine
 
@@ -27,7 +34,10 @@ from coupler.adapters.store import schema
 from coupler.adapters.store.rows import COUPLING_FIELDS, coupling_values
 from coupler.domain.coupling import Coupling
 
-__all__ = ["insert_couplings", "key_in", "update_couplings"]
+__all__ = ["CHUNK", "chunks", "delete_rows", "insert_couplings", "key_in", "update_couplings", "upsert_rows"]
+
+CHUNK = 500
+"""Keys per ``IN (...)`` query."""
 
 _C = schema.couplings.c
 _IDENTITY = ("mapping", "local_key")
@@ -42,12 +52,13 @@ def _array_type(column_type: TypeEngine[Any]) -> ARRAY[Any]:
     return ARRAY(column_type)
 
 
-def _unnest() -> Any:
-    arrays = [cast(bindparam(f"a_{name}"), _array_type(_C[name].type)) for name in COUPLING_FIELDS]
-    return func.unnest(*arrays).table_valued(*COUPLING_FIELDS).render_derived(name="v")
+def _unnest(table: Table, names: Sequence[str]) -> Any:
+    """``unnest(:a_name, ...) AS v(name, ...)``: one array parameter per column."""
+    arrays = [cast(bindparam(f"a_{name}"), _array_type(table.c[name].type)) for name in names]
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="v")
 
 
-_V = _unnest()
+_V = _unnest(schema.couplings, COUPLING_FIELDS)
 _PG_INSERT = insert(schema.couplings).from_select(COUPLING_FIELDS, select(_V))
 _PG_UPDATE = (
     update(schema.couplings)
@@ -61,8 +72,11 @@ def _is_postgresql(conn: Connection) -> bool:
 
 
 def _columns(couplings: Sequence[Coupling]) -> dict[str, list[Any]]:
-    rows = [coupling_values(c) for c in couplings]
-    return {f"a_{name}": [row[name] for row in rows] for name in COUPLING_FIELDS}
+    return _arrays([coupling_values(c) for c in couplings], COUPLING_FIELDS)
+
+
+def _arrays(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, list[Any]]:
+    return {f"a_{name}": [row[name] for row in rows] for name in names}
 
 
 def insert_couplings(conn: Connection, couplings: Sequence[Coupling]) -> None:
@@ -87,8 +101,73 @@ def update_couplings(conn: Connection, couplings: Sequence[Coupling]) -> None:
     conn.execute(_UPDATE, rows)
 
 
+def chunks(keys: list[str], size: int = CHUNK) -> Iterator[list[str]]:
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
+
+
 def key_in(conn: Connection, column: ColumnElement[str], keys: list[str]) -> ColumnElement[bool]:
     """``column IN (keys)``; on PostgreSQL ``column = ANY(array)``, one parameter whatever the number of keys."""
     if _is_postgresql(conn):
         return column == any_(cast(bindparam("keys", keys), ARRAY(Text())))
     return column.in_(keys)
+
+
+def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the rows, replacing those with the same primary key (of two in one batch, the last one wins)."""
+    if not rows:
+        return
+    keys = tuple(c.name for c in table.primary_key)
+    names = tuple(rows[0])
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        last = {tuple(row[k] for k in keys): row for row in rows}
+        conn.execute(_pg_upsert(table, names), _arrays(list(last.values()), names))
+    elif dialect == "sqlite":
+        conn.execute(_sqlite_upsert(table, names), list(rows))
+    else:
+        delete_rows(conn, table, [tuple(row[k] for k in keys) for row in rows])
+        last = {tuple(row[k] for k in keys): row for row in rows}
+        conn.execute(insert(table), list(last.values()))
+
+
+def delete_rows(conn: Connection, table: Table, keys: Sequence[tuple[Any, ...]]) -> None:
+    """Delete the rows with these primary keys (tuples in the order of the primary key's columns)."""
+    if not keys:
+        return
+    names = tuple(c.name for c in table.primary_key)
+    if conn.dialect.name == "postgresql":
+        columns = {f"a_{name}": [key[i] for key in keys] for i, name in enumerate(names)}
+        conn.execute(_pg_delete(table), columns)
+        return
+    conn.execute(_delete(table), [{f"b_{name}": key[i] for i, name in enumerate(names)} for key in keys])
+
+
+@cache
+def _pg_upsert(table: Table, names: tuple[str, ...]) -> Insert:
+    stmt = postgresql.insert(table).from_select(names, select(_unnest(table, names)))
+    keys = [c.name for c in table.primary_key]
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={name: stmt.excluded[name] for name in names if name not in keys}
+    )
+
+
+@cache
+def _sqlite_upsert(table: Table, names: tuple[str, ...]) -> Insert:
+    stmt = sqlite.insert(table)
+    keys = [c.name for c in table.primary_key]
+    return stmt.on_conflict_do_update(
+        index_elements=keys, set_={name: stmt.excluded[name] for name in names if name not in keys}
+    )
+
+
+@cache
+def _pg_delete(table: Table) -> Delete:
+    names = [c.name for c in table.primary_key]
+    v = _unnest(table, names)
+    return delete(table).where(and_(*(table.c[name] == v.c[name] for name in names)))
+
+
+@cache
+def _delete(table: Table) -> Delete:
+    return delete(table).where(and_(*(c == bindparam(f"b_{c.name}") for c in table.primary_key)))

@@ -8,10 +8,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from coupler.adapters.store.conflicts import Conflict, already_coupled, duplicates_within
+from coupler.adapters.store.memory_state import MemoryState, StateWrites
+from coupler.adapters.store.taken_keys import TakenKey, already_coupled, duplicates_within
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
 from coupler.domain.timeutil import to_utc
 from coupler.ports.store import CouplingStats, StateStore
 
@@ -45,6 +47,7 @@ class InMemoryStateStore(StateStore):
         self._watermarks: dict[tuple[str, Side], datetime | None] = {}
         self._jobs: dict[str, Job] = {}
         self._errors: list[JobError] = []
+        self._state = MemoryState()
 
     def _of(self, mapping: str) -> _Couplings:
         return self._mappings.setdefault(mapping, _Couplings())
@@ -93,17 +96,17 @@ class InMemoryStateStore(StateStore):
 
     def add_couplings(self, couplings: Sequence[Coupling]) -> None:
         with self._lock:
-            conflicts = duplicates_within(couplings)
+            taken = duplicates_within(couplings)
             for c in couplings:
                 state = self._mappings.get(c.mapping)
                 if state is None:
                     continue
                 if c.local_key in state.by_local:
-                    conflicts.append((c.mapping, Side.LOCAL, c.local_key))
+                    taken.append((c.mapping, Side.LOCAL, c.local_key))
                 if c.integration_key in state.by_integration:
-                    conflicts.append((c.mapping, Side.INTEGRATION, c.integration_key))
-            if conflicts:
-                raise already_coupled(conflicts)
+                    taken.append((c.mapping, Side.INTEGRATION, c.integration_key))
+            if taken:
+                raise already_coupled(taken)
             for c in couplings:
                 self._of(c.mapping).put(c)
 
@@ -113,9 +116,18 @@ class InMemoryStateStore(StateStore):
         couplings: Sequence[Coupling] = (),
         errors: Sequence[JobError] = (),
         job: Job | None = None,
+        conflicts: Sequence[Conflict] = (),
+        settled: Sequence[tuple[str, str]] = (),
+        failures: Sequence[RecordFailure] = (),
+        cleared: Sequence[tuple[str, Side, str]] = (),
+        deletions: Sequence[PendingDeletion] = (),
     ) -> None:
         with self._lock:
             self._check_save(couplings, errors, job)
+            writes = StateWrites.of(
+                conflicts=conflicts, settled=settled, failures=failures, cleared=cleared, deletions=deletions
+            )
+            self._state.write(writes)
             if job is not None:
                 self._jobs[job.id] = _snapshot(job)
             for c in couplings:
@@ -128,7 +140,7 @@ class InMemoryStateStore(StateStore):
     def _check_save(self, couplings: Sequence[Coupling], errors: Sequence[JobError], job: Job | None) -> None:
         """Refuse what the database refuses: updates applied one by one, none may take another's integration
         key; errors must belong to a known job."""
-        conflicts: list[Conflict] = []
+        clashes: list[TakenKey] = []
         owners: dict[tuple[str, str], str | None] = {}  # (mapping, integration key) -> local key, as updated
         current: dict[tuple[str, str], str] = {}  # (mapping, local key) -> its integration key, as updated
         for c in couplings:
@@ -139,13 +151,13 @@ class InMemoryStateStore(StateStore):
             taken = (c.mapping, c.integration_key)
             owner = owners[taken] if taken in owners else state.by_integration.get(c.integration_key)
             if owner is not None and owner != c.local_key:
-                conflicts.append((c.mapping, Side.INTEGRATION, c.integration_key))
+                clashes.append((c.mapping, Side.INTEGRATION, c.integration_key))
                 continue
             owners[(c.mapping, current.get((c.mapping, c.local_key), stored.integration_key))] = None
             owners[taken] = c.local_key
             current[(c.mapping, c.local_key)] = c.integration_key
-        if conflicts:
-            raise already_coupled(conflicts)
+        if clashes:
+            raise already_coupled(clashes)
         unknown = {e.job_id for e in errors} - self._jobs.keys() - {job.id if job else ""}
         if unknown:
             raise ValueError(f"job errors refer to unknown jobs: {', '.join(sorted(unknown))}")
@@ -175,6 +187,63 @@ class InMemoryStateStore(StateStore):
                 skipped=sum(1 for c in values if c.skipped),
                 errors=sum(1 for e in self._errors if e.mapping == mapping),
             )
+
+    # parked conflicts --------------------------------------------------------------------------------------
+    def conflicts(self, mapping: str | None = None, *, after: str | None = None, limit: int = 100) -> list[Conflict]:
+        with self._lock:
+            return self._state.conflicts(mapping, after=after, limit=limit)
+
+    def conflict(self, mapping: str, local_key: str) -> Conflict | None:
+        with self._lock:
+            return self._state.conflict(mapping, local_key)
+
+    # failures of uncoupled records -------------------------------------------------------------------------
+    def record_failures(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, RecordFailure]:
+        with self._lock:
+            return self._state.record_failures(mapping, side, keys)
+
+    def list_record_failures(
+        self,
+        mapping: str | None = None,
+        *,
+        side: Side | None = None,
+        skipped: bool | None = None,
+        after: str | None = None,
+        limit: int = 1000,
+    ) -> list[RecordFailure]:
+        with self._lock:
+            return self._state.list_record_failures(mapping, side=side, skipped=skipped, after=after, limit=limit)
+
+    # pending deletions -------------------------------------------------------------------------------------
+    def pending_deletions(self, mapping: str | None = None, *, limit: int = 1000) -> list[PendingDeletion]:
+        with self._lock:
+            return self._state.pending_deletions(mapping, limit=limit)
+
+    def remove_pending_deletions(self, mapping: str, side: Side, deleted_keys: Sequence[str]) -> int:
+        with self._lock:
+            return self._state.remove_pending_deletions(mapping, side, deleted_keys)
+
+    # intents to create -------------------------------------------------------------------------------------
+    def add_intents(self, intents: Sequence[CreateIntent]) -> None:
+        with self._lock:
+            self._state.add_intents(intents)
+
+    def intents(self, mapping: str, direction: Direction, *, limit: int = 1000) -> list[CreateIntent]:
+        with self._lock:
+            return self._state.intents(mapping, direction, limit=limit)
+
+    def drop_intents(self, mapping: str, direction: Direction, source_keys: Sequence[str]) -> None:
+        with self._lock:
+            self._state.drop_intents(mapping, direction, source_keys)
+
+    # locks -------------------------------------------------------------------------------------------------
+    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+        with self._lock:
+            return self._state.acquire_lock(name, owner, until=until, now=now)
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self._lock:
+            self._state.release_lock(name, owner)
 
     # watermarks --------------------------------------------------------------------------------------------
     def watermark(self, mapping: str, side: Side) -> datetime | None:

@@ -55,6 +55,7 @@ JOB_FIELDS = (
     "coupled",
     "uncoupled",
     "conflicts",
+    "unmatched",
     "message",
 )
 
@@ -140,6 +141,7 @@ def job_from_row(row: Sequence[Any]) -> Job:
         coupled,
         uncoupled,
         conflicts,
+        unmatched,
         message,
     ) = row
     counters = Counters(
@@ -152,6 +154,7 @@ def job_from_row(row: Sequence[Any]) -> Job:
         coupled=coupled,
         uncoupled=uncoupled,
         conflicts=conflicts,
+        unmatched=unmatched,
     )
     return Job(
         id=job_id,

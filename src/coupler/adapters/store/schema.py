@@ -34,11 +34,16 @@ __all__ = [
     "PREFIX",
     "VERSION_TABLE",
     "UtcDateTime",
+    "conflicts",
     "couplings",
+    "intents",
     "is_own_name",
     "job_errors",
     "jobs",
+    "locks",
     "metadata",
+    "pending_deletions",
+    "record_failures",
     "watermarks",
 ]
 
@@ -67,6 +72,7 @@ COUNTER_COLUMNS = (
     "coupled",
     "uncoupled",
     "conflicts",
+    "unmatched",
 )
 
 metadata = MetaData(
@@ -121,6 +127,11 @@ def _key() -> String:
 def _ordered_key() -> TypeEngine[str]:
     """A key that pages are ordered by: code point order on every database (the "C" collation on PostgreSQL)."""
     return String(KEY_LENGTH).with_variant(String(KEY_LENGTH, collation="C"), "postgresql")
+
+
+def _ordered_name() -> TypeEngine[str]:
+    """A mapping name that lists are ordered by, in code point order like ``_ordered_key``."""
+    return String(NAME_LENGTH).with_variant(String(NAME_LENGTH, collation="C"), "postgresql")
 
 
 couplings = Table(
@@ -200,4 +211,59 @@ job_errors = Table(
     Column("at", UtcDateTime(), nullable=False),
     Index("ix_coupler_job_errors_mapping", "mapping"),
     Index("ix_coupler_job_errors_job_id", "job_id"),
+)
+
+conflicts = Table(
+    "coupler_conflicts",
+    metadata,
+    Column("mapping", _ordered_name(), primary_key=True),
+    Column("local_key", _ordered_key(), primary_key=True),
+    Column("integration_key", _key(), nullable=False),
+    Column("fields", Text, nullable=False),  # JSON: a list of objects with the ConflictField attributes
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("job_id", String(JOB_ID_LENGTH), nullable=False),
+)
+
+record_failures = Table(
+    "coupler_record_failures",
+    metadata,
+    Column("mapping", _ordered_name(), primary_key=True),
+    Column("side", String(16), primary_key=True),
+    Column("key", _ordered_key(), primary_key=True),
+    Column("message", Text, nullable=False),
+    Column("job_id", String(JOB_ID_LENGTH), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("failure_count", Integer, nullable=False, server_default=text("1")),
+    Column("skipped", Boolean, nullable=False, server_default=false()),
+)
+
+pending_deletions = Table(
+    "coupler_pending_deletions",
+    metadata,
+    Column("mapping", _ordered_name(), primary_key=True),
+    Column("side", String(16), primary_key=True),
+    Column("deleted_key", _ordered_key(), primary_key=True),
+    Column("survivor_key", _key(), nullable=False),
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("job_id", String(JOB_ID_LENGTH), nullable=False),
+    Column("reported", Boolean, nullable=False, server_default=false()),
+    Index("ix_coupler_pending_deletions_detected_at", "detected_at"),
+)
+
+intents = Table(
+    "coupler_intents",
+    metadata,
+    Column("mapping", _name(), primary_key=True),
+    Column("direction", String(32), primary_key=True),
+    Column("source_key", _ordered_key(), primary_key=True),
+    Column("target_key", _key(), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+)
+
+locks = Table(
+    "coupler_locks",
+    metadata,
+    Column("name", _name(), primary_key=True),
+    Column("owner", String(JOB_ID_LENGTH * 4), nullable=False),
+    Column("until", UtcDateTime(), nullable=False),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,9 +26,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from coupler.adapters.engines import create_sql_engine
-from coupler.adapters.store import schema
-from coupler.adapters.store.bulk import insert_couplings, key_in, update_couplings
-from coupler.adapters.store.conflicts import Conflict, already_coupled, duplicates_within, shared_integration_keys
+from coupler.adapters.store import locks, schema, sql_state
+from coupler.adapters.store.bulk import CHUNK, chunks, insert_couplings, key_in, update_couplings
 from coupler.adapters.store.migrate import upgrade
 from coupler.adapters.store.rows import (
     COUPLING_FIELDS,
@@ -40,16 +39,15 @@ from coupler.adapters.store.rows import (
     job_from_row,
     job_values,
 )
+from coupler.adapters.store.taken_keys import TakenKey, already_coupled, duplicates_within, shared_integration_keys
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import ConnectorError
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
 from coupler.ports.store import CouplingStats, StateStore
 
 __all__ = ["CHUNK", "SqlStateStore", "open_state_store"]
-
-CHUNK = 500
-"""Keys per ``IN (...)`` query."""
 
 _C = schema.couplings.c
 _COUPLING_COLUMNS = [_C[name] for name in COUPLING_FIELDS]
@@ -75,7 +73,8 @@ def open_state_store(url: str, **engine_options: Any) -> SqlStateStore:
 
 
 class SqlStateStore(StateStore):
-    """Couplings, watermarks, jobs and job errors in the ``coupler_*`` tables (see ``schema``)."""
+    """Couplings, watermarks, jobs, job errors, parked conflicts, failures of uncoupled records, pending
+    deletions, intents and locks in the ``coupler_*`` tables (see ``schema``)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -94,7 +93,7 @@ class SqlStateStore(StateStore):
         column = _C.local_key if local else _C.integration_key
         found: dict[str, Coupling] = {}
         with self._engine.connect() as conn:
-            for chunk in _chunks(list(dict.fromkeys(keys))):
+            for chunk in chunks(list(dict.fromkeys(keys))):
                 where = (_C.mapping == mapping, key_in(conn, column, chunk))
                 rows = conn.execute(select(*_COUPLING_COLUMNS).where(*where))
                 for row in rows:
@@ -137,11 +136,11 @@ class SqlStateStore(StateStore):
             with self._engine.begin() as conn:
                 insert_couplings(conn, couplings)
         except IntegrityError as exc:
-            conflicts = duplicates_within(couplings) + self._taken(couplings, Side.LOCAL)
-            conflicts += self._taken(couplings, Side.INTEGRATION)
-            if not conflicts:
+            taken = duplicates_within(couplings) + self._taken(couplings, Side.LOCAL)
+            taken += self._taken(couplings, Side.INTEGRATION)
+            if not taken:
                 raise
-            raise already_coupled(conflicts) from exc
+            raise already_coupled(taken) from exc
 
     def save(
         self,
@@ -149,36 +148,45 @@ class SqlStateStore(StateStore):
         couplings: Sequence[Coupling] = (),
         errors: Sequence[JobError] = (),
         job: Job | None = None,
+        conflicts: Sequence[Conflict] = (),
+        settled: Sequence[tuple[str, str]] = (),
+        failures: Sequence[RecordFailure] = (),
+        cleared: Sequence[tuple[str, Side, str]] = (),
+        deletions: Sequence[PendingDeletion] = (),
     ) -> None:
         inserts = [error_values(e) for e in errors]
+        state = sql_state.StateWrites.of(
+            conflicts=conflicts, settled=settled, failures=failures, cleared=cleared, deletions=deletions
+        )
         try:
             with self._engine.begin() as conn:
                 if job is not None:
                     _upsert(conn, schema.jobs, job_values(job), ("id",))
                 if couplings:
                     update_couplings(conn, couplings)
+                state.write(conn)
                 if inserts:
                     conn.execute(insert(schema.job_errors), inserts)
         except IntegrityError as exc:
-            conflicts = shared_integration_keys(couplings)
-            conflicts += self._taken(couplings, Side.INTEGRATION, by_others=True)
-            if conflicts:
-                raise already_coupled(conflicts) from exc
+            taken = shared_integration_keys(couplings)
+            taken += self._taken(couplings, Side.INTEGRATION, by_others=True)
+            if taken:
+                raise already_coupled(taken) from exc
             unknown = self._unknown_jobs({e.job_id for e in errors} - {job.id if job else ""})
             if unknown:
                 raise ValueError(f"job errors refer to unknown jobs: {', '.join(sorted(unknown))}") from exc
             raise
 
-    def _taken(self, couplings: Sequence[Coupling], side: Side, *, by_others: bool = False) -> list[Conflict]:
+    def _taken(self, couplings: Sequence[Coupling], side: Side, *, by_others: bool = False) -> list[TakenKey]:
         """Keys of ``side`` already coupled in the database (``by_others``: to another local key)."""
         column = _C.local_key if side is Side.LOCAL else _C.integration_key
         by_mapping: dict[str, dict[str, str]] = {}
         for c in couplings:
             by_mapping.setdefault(c.mapping, {})[c.key(side)] = c.local_key
-        taken: list[Conflict] = []
+        taken: list[TakenKey] = []
         with self._engine.connect() as conn:
             for mapping, owners in by_mapping.items():
-                for chunk in _chunks(list(owners)):
+                for chunk in chunks(list(owners)):
                     stmt = select(column, _C.local_key).where(_C.mapping == mapping, key_in(conn, column, chunk))
                     for key, local_key in conn.execute(stmt):
                         if not by_others or owners[key] != local_key:
@@ -188,14 +196,14 @@ class SqlStateStore(StateStore):
     def _unknown_jobs(self, job_ids: set[str]) -> set[str]:
         known: set[str] = set()
         with self._engine.connect() as conn:
-            for chunk in _chunks(sorted(job_ids)):
+            for chunk in chunks(sorted(job_ids)):
                 known.update(conn.scalars(select(schema.jobs.c.id).where(schema.jobs.c.id.in_(chunk))))
         return job_ids - known
 
     def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:
         removed = 0
         with self._engine.begin() as conn:
-            for chunk in _chunks(list(dict.fromkeys(local_keys))):
+            for chunk in chunks(list(dict.fromkeys(local_keys))):
                 stmt = delete(schema.couplings).where(_C.mapping == mapping, key_in(conn, _C.local_key, chunk))
                 removed += conn.execute(stmt).rowcount
         return removed
@@ -215,6 +223,63 @@ class SqlStateStore(StateStore):
         with self._engine.connect() as conn:
             row = conn.execute(stmt).one()
         return CouplingStats(couplings=row[0], failed=row[1], skipped=row[2], errors=row[3])
+
+    # parked conflicts --------------------------------------------------------------------------------------
+    def conflicts(self, mapping: str | None = None, *, after: str | None = None, limit: int = 100) -> list[Conflict]:
+        with self._engine.connect() as conn:
+            return sql_state.conflicts(conn, mapping, after=after, limit=limit)
+
+    def conflict(self, mapping: str, local_key: str) -> Conflict | None:
+        with self._engine.connect() as conn:
+            return sql_state.conflict(conn, mapping, local_key)
+
+    # failures of uncoupled records -------------------------------------------------------------------------
+    def record_failures(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, RecordFailure]:
+        with self._engine.connect() as conn:
+            return sql_state.record_failures(conn, mapping, side, keys)
+
+    def list_record_failures(
+        self,
+        mapping: str | None = None,
+        *,
+        side: Side | None = None,
+        skipped: bool | None = None,
+        after: str | None = None,
+        limit: int = 1000,
+    ) -> list[RecordFailure]:
+        with self._engine.connect() as conn:
+            return sql_state.list_record_failures(conn, mapping, side=side, skipped=skipped, after=after, limit=limit)
+
+    # pending deletions -------------------------------------------------------------------------------------
+    def pending_deletions(self, mapping: str | None = None, *, limit: int = 1000) -> list[PendingDeletion]:
+        with self._engine.connect() as conn:
+            return sql_state.pending_deletions(conn, mapping, limit=limit)
+
+    def remove_pending_deletions(self, mapping: str, side: Side, deleted_keys: Sequence[str]) -> int:
+        with self._engine.begin() as conn:
+            return sql_state.remove_pending_deletions(conn, mapping, side, deleted_keys)
+
+    # intents to create -------------------------------------------------------------------------------------
+    def add_intents(self, intents: Sequence[CreateIntent]) -> None:
+        with self._engine.begin() as conn:
+            sql_state.add_intents(conn, intents)
+
+    def intents(self, mapping: str, direction: Direction, *, limit: int = 1000) -> list[CreateIntent]:
+        with self._engine.connect() as conn:
+            return sql_state.intents(conn, mapping, direction, limit=limit)
+
+    def drop_intents(self, mapping: str, direction: Direction, source_keys: Sequence[str]) -> None:
+        with self._engine.begin() as conn:
+            sql_state.drop_intents(conn, mapping, direction, source_keys)
+
+    # locks -------------------------------------------------------------------------------------------------
+    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+        with self._engine.begin() as conn:
+            return locks.acquire_lock(conn, name, owner, until=until, now=now)
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self._engine.begin() as conn:
+            locks.release_lock(conn, name, owner)
 
     # watermarks --------------------------------------------------------------------------------------------
     def watermark(self, mapping: str, side: Side) -> datetime | None:
@@ -271,11 +336,6 @@ class SqlStateStore(StateStore):
 
     def close(self) -> None:
         self._engine.dispose()
-
-
-def _chunks(keys: list[str], size: int = CHUNK) -> Iterator[list[str]]:
-    for start in range(0, len(keys), size):
-        yield keys[start : start + size]
 
 
 def _upsert(conn: Connection, table: Table, values: dict[str, Any], keys: tuple[str, ...]) -> None:

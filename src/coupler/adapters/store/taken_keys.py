@@ -9,15 +9,15 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.mapping import Side
 
-__all__ = ["Conflict", "already_coupled", "duplicates_within", "shared_integration_keys"]
+__all__ = ["TakenKey", "already_coupled", "duplicates_within", "shared_integration_keys"]
 
-Conflict = tuple[str, Side, str]
+TakenKey = tuple[str, Side, str]
 """A taken key: (mapping, side, key)."""
 
 _SHOWN = 10
 
 
-def duplicates_within(couplings: Sequence[Coupling]) -> list[Conflict]:
+def duplicates_within(couplings: Sequence[Coupling]) -> list[TakenKey]:
     """Keys that occur more than once in the batch itself."""
     local = Counter((c.mapping, c.local_key) for c in couplings)
     integration = Counter((c.mapping, c.integration_key) for c in couplings)
@@ -26,7 +26,7 @@ def duplicates_within(couplings: Sequence[Coupling]) -> list[Conflict]:
     ]
 
 
-def shared_integration_keys(couplings: Sequence[Coupling]) -> list[Conflict]:
+def shared_integration_keys(couplings: Sequence[Coupling]) -> list[TakenKey]:
     """Integration keys that the batch gives to more than one local key."""
     owners: dict[tuple[str, str], set[str]] = {}
     for c in couplings:
@@ -34,7 +34,7 @@ def shared_integration_keys(couplings: Sequence[Coupling]) -> list[Conflict]:
     return [(m, Side.INTEGRATION, k) for (m, k), local_keys in owners.items() if len(local_keys) > 1]
 
 
-def already_coupled(conflicts: Iterable[Conflict]) -> AlreadyCoupled:
+def already_coupled(conflicts: Iterable[TakenKey]) -> AlreadyCoupled:
     """The error naming every conflicting key (a few of them when there are many), by mapping and side."""
     grouped: dict[tuple[str, Side], list[str]] = {}
     for mapping, side, key in conflicts:

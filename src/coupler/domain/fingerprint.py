@@ -1,0 +1,60 @@
+"""Fingerprints: the values of every tracked field pair as they were on both sides after the last synchronization.
+
+Comparing a side's current value with its fingerprint tells, field by field, what changed on that side since the
+last sync, so that changes on both sides to different fields merge instead of conflicting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from coupler.domain.mapping import FieldMapping, TableMapping
+
+__all__ = ["Fingerprint", "canonical", "decode", "encode", "tracked_pairs"]
+
+Fingerprint = dict[str, list[Any]]
+"""pair name -> [local value, integration value], both canonical."""
+
+
+def canonical(value: Any) -> Any:
+    """A JSON-ready value that equals another exactly when ``values_equal`` holds for same-typed values."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float | Decimal):
+        return "#" + format(Decimal(str(value)).normalize(), "f")
+    if isinstance(value, datetime | date):
+        return "@" + value.isoformat()
+    return str(value)
+
+
+def tracked_pairs(mapping: TableMapping) -> tuple[FieldMapping, ...]:
+    """The field pairs whose values are fingerprinted: enabled, with a field on both sides."""
+    return tuple(f for f in mapping.fields if f.enabled and f.local and f.integration and not f.has_constant)
+
+
+def of(pairs: Iterable[FieldMapping], local: Mapping[str, Any], integration: Mapping[str, Any]) -> Fingerprint:
+    return {
+        f.pair: [canonical(local.get(f.local or "")), canonical(integration.get(f.integration or ""))] for f in pairs
+    }
+
+
+def encode(fingerprint: Fingerprint) -> str:
+    return json.dumps(fingerprint, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(text: str | None) -> Fingerprint | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None

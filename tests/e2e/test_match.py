@@ -1,0 +1,150 @@
+"""Match-based coupling and the full-synchronization review on the demo, through the real CLI.
+
+The demo's CRM holds about fifteen of the ERP's active customers under the same name (a few in capitals), next to
+accounts only the CRM knows; nothing is coupled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .support import CUSTOMER_FIELDS, Demo
+
+pytestmark = pytest.mark.e2e
+
+
+def _couplings(demo: Demo) -> set[tuple[str, str]]:
+    rows = demo.query(demo.state, "SELECT local_key, integration_key FROM coupler_couplings WHERE mapping = 'CUSTOMER'")
+    return {(row["local_key"], row["integration_key"]) for row in rows}
+
+
+def _active_customers(demo: Demo) -> list[dict[str, Any]]:
+    return demo.query(demo.erp, "SELECT * FROM customers WHERE blocked = ''")
+
+
+def _expected_pairs(demo: Demo) -> tuple[set[tuple[str, str]], list[str]]:
+    """(customer id, account id) of active customers with exactly one active Customer account of the same name in
+    any letter case, and the numbers of the other active customers."""
+    accounts: dict[str, list[str]] = {}
+    for row in demo.query(demo.crm, "SELECT accountid, name FROM account WHERE statecode = 0 AND customertypecode = 3"):
+        accounts.setdefault(row["name"].lower(), []).append(row["accountid"])
+    pairs, lonely = set(), []
+    for customer in _active_customers(demo):
+        found = accounts.get(customer["displayName"].lower(), [])
+        if len(found) == 1:
+            pairs.add((str(customer["id"]), found[0]))
+        else:
+            assert not found, "the demo has no duplicate names"
+            lonely.append(customer["number"])
+    return pairs, sorted(lonely)
+
+
+def _rows(demo: Demo) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return demo.query(demo.erp, "SELECT * FROM customers ORDER BY id"), demo.query(
+        demo.crm, "SELECT * FROM account ORDER BY accountid"
+    )
+
+
+def test_match_on_the_name_couples_the_shared_customers_and_reports_the_rest(demo: Demo) -> None:
+    pairs, lonely = _expected_pairs(demo)
+    assert len(pairs) == 15 and lonely
+    capitals = [c for c in _active_customers(demo) if c["displayName"].upper() in _account_names(demo)]
+    assert capitals, "some shared customers differ in letter case"
+    before = _rows(demo)
+
+    result = demo.coupler("match", "CUSTOMER", "--on", "displayName", expect=1)
+
+    assert f"15 coupled, {len(lonely)} unmatched" in result.stdout
+    assert f"CUSTOMER: 15 matched and coupled, {len(lonely)} unmatched of {len(pairs) + len(lonely)}" in result.stdout
+    assert f"local record {lonely[0]}: no match" in result.stdout
+    assert _couplings(demo) == pairs
+    assert _rows(demo) == before, "matching writes no record"
+
+    again = demo.coupler("match", "CUSTOMER", "--on", "displayName", "--json", expect=1).json()
+    assert (again["counters"]["coupled"], again["counters"]["unmatched"]) == (0, len(lonely))
+
+
+def _account_names(demo: Demo) -> set[str]:
+    return {row["name"] for row in demo.query(demo.crm, "SELECT name FROM account")}
+
+
+def test_match_json_lists_each_unmatched_record_with_the_reason(demo: Demo) -> None:
+    pairs, lonely = _expected_pairs(demo)
+    numbers = {c["id"]: c["number"] for c in _active_customers(demo)}
+
+    report = demo.coupler("match", "CUSTOMER", "--on", "displayName", "--json", expect=1).json()
+
+    assert report["kind"] == "match" and report["direction"] == "-"
+    assert report["counters"]["coupled"] == len(pairs)
+    assert report["counters"]["unmatched"] == len(lonely) and report["counters"]["failed"] == 0
+    assert sorted(numbers[e["local_key"]] for e in report["errors"]) == lonely
+    assert all(e["message"].endswith(": no match") for e in report["errors"])
+    jobs = demo.coupler("jobs", "--json").json()
+    assert jobs[0]["id"] == report["id"] and jobs[0]["counters"]["unmatched"] == len(lonely)
+
+
+def test_match_then_synchronize_with_the_local_data(demo: Demo) -> None:
+    pairs, _ = _expected_pairs(demo)
+
+    report = demo.coupler(
+        "match", "CUSTOMER", "--on", "displayName", "--sync-after", "local", "--json", expect=1
+    ).json()
+
+    assert report["direction"] == "to-integration"
+    assert report["counters"]["coupled"] == len(pairs) and report["counters"]["failed"] == 0
+    assert report["counters"]["modified"] >= 3, "the names in capitals and the phones written differently"
+    for local_key, account_id in pairs:
+        customer = demo.query(demo.erp, "SELECT * FROM customers WHERE id = ?", (local_key,))[0]
+        account = demo.account_by_id(account_id)
+        for field, column in CUSTOMER_FIELDS.items():
+            assert account[column] == customer[field], (field, column)
+
+
+def test_match_creating_the_missing_accounts_couples_every_active_customer(demo: Demo) -> None:
+    pairs, lonely = _expected_pairs(demo)
+    accounts_before = len(_account_names(demo))
+
+    report = demo.coupler("match", "CUSTOMER", "--on", "displayName", "--create-missing", "--json").json()
+
+    counters = report["counters"]
+    assert (counters["coupled"], counters["inserted"], counters["unmatched"]) == (
+        len(pairs) + len(lonely),
+        len(lonely),
+        0,
+    )
+    assert report["direction"] == "to-integration"
+    assert len(_couplings(demo)) == len(_active_customers(demo))
+    assert len(demo.query(demo.crm, "SELECT accountid FROM account")) == accounts_before + len(lonely)
+    assert pairs <= _couplings(demo)
+
+
+def test_review_recommends_matching_first_and_then_a_full_synchronization(demo: Demo) -> None:
+    before = {r["mapping"]: r for r in demo.coupler("review", "--json").json()}
+
+    assert before["CUSTOMER"]["advice"] == "match-based coupling"
+    assert before["CUSTOMER"]["couplings"] == 0
+    assert before["CUSTOMER"]["local"]["records"] > 0 and before["CUSTOMER"]["integration"]["records"] > 0
+    human = demo.coupler("review").stdout
+    assert "coupler match CUSTOMER --on FIELD" in human and "duplicate" in human
+
+    demo.coupler("match", "CUSTOMER", "--on", "displayName", "--create-missing")
+    after = {r["mapping"]: r for r in demo.coupler("review", "--json").json()}
+
+    assert after["CUSTOMER"]["advice"] == "full synchronization"
+    assert after["CUSTOMER"]["reason"] == "only the integration side has uncoupled records"
+    assert after["CUSTOMER"]["command"] == "coupler sync CUSTOMER --full"
+
+
+def test_match_on_an_unknown_field_or_without_fields_is_a_usage_error(demo: Demo) -> None:
+    unknown = demo.coupler("match", "CUSTOMER", "--on", "displayName,colour", expect=2)
+    assert "no field mapping with the local field 'colour'" in unknown.stderr
+    assert "displayName" in unknown.stderr
+
+    missing = demo.coupler("match", "CUSTOMER", "--json", expect=2)
+    assert missing.json()["error"] == "UsageError"
+    assert "--on" in missing.stderr
+
+    demo.coupler("match", "CUSTOMER", "--on", "displayName", "--sync-after", "sideways", expect=2)
+    demo.coupler("match", "NOPE", "--on", "displayName", expect=2)
+    assert demo.query(demo.state, "SELECT count(*) AS n FROM coupler_couplings")[0]["n"] == 0
