@@ -256,6 +256,13 @@ def test_insert_returns_keys_and_modified_on(backend: Backend) -> None:
         assert result.modified_on == records[result.key or ""].modified_on
 
 
+def test_keys_chosen_in_advance_are_the_keys_records_get(backend: Backend) -> None:
+    keys = backend.connector.new_keys(SPEC, 3)
+    assert keys is not None and len(set(keys)) == 3, "text keys are GUIDs coupler can choose before inserting"
+    results = backend.connector.insert(SPEC, [{KEY: key, "name": f"N{n}"} for n, key in enumerate(keys)])
+    assert [r.key for r in results] == keys
+
+
 def test_insert_isolates_rejected_rows(backend: Backend) -> None:
     rows = [
         {KEY: "ok1", "name": "One"},

@@ -264,3 +264,26 @@ def test_a_system_that_goes_away_stops_the_job_and_the_log_says_so(world: World)
     job = world.coupler.jobs(limit=1)[0]
     assert job.finished_at is not None
     assert job.message is not None and job.message.startswith("Stopped before the end:")
+
+
+def test_a_run_interrupted_between_creating_and_coupling_never_creates_twice(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(5):
+        world.customer(f"C{n:03d}")
+
+    def crash(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt  # the process is killed after the records were created, before they were coupled
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.store, "add_couplings", crash)
+        with pytest.raises(KeyboardInterrupt):
+            world.coupler.sync_full("CUSTOMER")
+    created = len(world.crm.rows("account"))
+    assert 0 < created <= 5 and world.store.stats("CUSTOMER").couplings == 0
+    report = world.coupler.sync_full("CUSTOMER")
+    assert report.ok
+    assert len(world.crm.rows("account")) == 5, "no record created twice"
+    assert world.store.stats("CUSTOMER").couplings == 5
+    assert "created by an interrupted run were found and coupled" in (report.job.message or "")
+    assert world.coupler.sync_modified()[0].job.counters.total == 0

@@ -7,6 +7,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectorError",
     "CouplerError",
+    "MappingBusy",
     "NotCoupled",
     "PermanentConnectorError",
     "RecordError",
@@ -51,6 +52,10 @@ class RetryableConnectorError(ConnectorError):
 
 class PermanentConnectorError(ConnectorError):
     """A connected system refused the request; retrying will not help."""
+
+
+class MappingBusy(CouplerError):
+    """Another run is synchronizing this mapping."""
 
 
 class RecordError(CouplerError):

@@ -85,6 +85,12 @@ class Connector(ABC):
         case-insensitively when ``case_sensitive`` is false; None values match nothing."""
 
     @abstractmethod
+    def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
+        """``count`` keys for records about to be inserted, chosen before the insert (GUIDs), or None when the
+        system assigns keys itself. Keys known in advance let coupler record its intent before it creates records,
+        so that a run interrupted between creating and coupling never creates them twice."""
+
+    @abstractmethod
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         """Insert rows; one result per row, in order, with the new key and modified-on or the row's own error.
         A rejected row never stops the others."""

@@ -81,15 +81,16 @@ class Coupler:
             kind=JobKind.MANUAL,
             direction=direction or table_mapping.direction,
         )
-        couplings = []
-        for item in resolve_couplings(self.systems, table_mapping, refs):
-            if item.coupling is None:
-                recorder.counters.failed += 1
-                what = "is not coupled; couple it first" if item.record else "names no record of either side"
-                recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
-            else:
-                couplings.append(item.coupling)
-        self._sync.sync_couplings(table_mapping, couplings, direction=direction, recorder=recorder)
+        with recorder.stopping_on_error():
+            couplings = []
+            for item in resolve_couplings(self.systems, table_mapping, refs):
+                if item.coupling is None:
+                    recorder.counters.failed += 1
+                    what = "is not coupled; couple it first" if item.record else "names no record of either side"
+                    recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
+                else:
+                    couplings.append(item.coupling)
+            self._sync.sync_couplings(table_mapping, couplings, direction=direction, recorder=recorder)
         return recorder.finish()
 
     def sync_modified(self, mappings: Sequence[str] | None = None) -> list[JobReport]:

@@ -101,15 +101,16 @@ class Attention:
             raise UsageError("name the records to retry, or use --all.")
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.MANUAL, direction="-")
         store = self.systems.store
-        if everything:
-            couplings = store.list_couplings(mapping.name, skipped=True, limit=1_000_000)
-            failures = store.list_record_failures(mapping.name, skipped=True, limit=1_000_000)
-        else:
-            couplings = [c for c in self._couplings(mapping, refs, recorder) if c.skipped]
-            failures = [f for f in store.list_record_failures(mapping.name, skipped=True) if f.key in set(refs)]
-        retried = [replace(c, skipped=False, failure_count=0) for c in couplings]
-        again = [replace(f, skipped=False, failure_count=0) for f in failures]
-        recorder.flush(retried, failures=again)
+        with recorder.stopping_on_error():
+            if everything:
+                couplings = store.list_couplings(mapping.name, skipped=True, limit=1_000_000)
+                failures = store.list_record_failures(mapping.name, skipped=True, limit=1_000_000)
+            else:
+                couplings = [c for c in self._couplings(mapping, refs, recorder) if c.skipped]
+                failures = [f for f in store.list_record_failures(mapping.name, skipped=True) if f.key in set(refs)]
+            retried = [replace(c, skipped=False, failure_count=0) for c in couplings]
+            again = [replace(f, skipped=False, failure_count=0) for f in failures]
+            recorder.flush(retried, failures=again)
         n = len(retried) + len(again)
         return recorder.finish(f"{n} skipped record{'s' if n != 1 else ''} will be retried by the next run.")
 

@@ -8,9 +8,12 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.errors import AlreadyCoupled, RecordError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
-from coupler.domain.planning import transfer
 from coupler.domain.records import Record
 from coupler.services.context import Systems
+from coupler.services.creation import Creator
+from coupler.services.lookups import LookupResolver
+from coupler.services.page import reject_message
+from coupler.services.passes import Pass
 from coupler.services.recorder import JobRecorder, JobReport
 from coupler.services.records import require_record, resolve_couplings
 from coupler.services.synchronize import Synchronizer
@@ -29,65 +32,56 @@ class CouplingService:
         integration = self._uncoupled(mapping, Side.INTEGRATION, integration_ref)
         direction = mapping.require(Direction.from_source(sync_after)) if sync_after else None
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.COUPLE, direction="-")
-        coupling = Coupling(
-            mapping=mapping.name,
-            local_key=local.key,
-            integration_key=integration.key,
-            coupled_at=self.systems.clock(),
-        )
-        self.systems.store.add_couplings([coupling])
-        recorder.counters.coupled += 1
-        if direction is not None:
-            Synchronizer(self.systems).sync_couplings(mapping, [coupling], direction=direction, recorder=recorder)
+        with recorder.stopping_on_error():
+            coupling = Coupling(
+                mapping=mapping.name,
+                local_key=local.key,
+                integration_key=integration.key,
+                coupled_at=self.systems.clock(),
+            )
+            self.systems.store.add_couplings([coupling])
+            recorder.counters.coupled += 1
+            if direction is not None:
+                Synchronizer(self.systems).sync_couplings(mapping, [coupling], direction=direction, recorder=recorder)
         return recorder.finish(f"Coupled {local_ref} with {integration_ref}.")
 
     def create(self, name: str, ref: str, *, source: Side = Side.LOCAL) -> JobReport:
-        """Create the counterpart of a ``source`` record on the other side from the mapped fields, and couple it."""
+        """Create the counterpart of a ``source`` record on the other side from the mapped fields (transformations
+        and lookups applied), and couple it."""
         mapping = self.systems.mapping(name)
         direction = mapping.require(Direction.from_source(source))
         record = self._uncoupled(mapping, source, ref)
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.CREATE, direction=direction)
-        target = direction.target
-        result = self.systems.connector(target).insert(
-            mapping.spec(target), [transfer(mapping, direction, record.values)]
-        )[0]
-        if not result.ok or result.key is None:
-            recorder.counters.failed += 1
-            recorder.error(
-                message=f"{mapping.label(source, record.key, record.values)}: the {target.value} system "
-                f"rejected the new record: {result.error}",
-                detail=result.detail,
-                **{f"{source.value}_key": record.key},
-            )
-            return recorder.finish()
-        coupling = Coupling.created(
-            mapping=mapping.name,
-            direction=direction,
-            source_key=record.key,
-            target_key=result.key,
-            source_modified_on=record.modified_on,
-            target_modified_on=result.modified_on,
-            job_id=recorder.job.id,
-            at=self.systems.clock(),
-        )
-        self.systems.store.add_couplings([coupling])
-        recorder.counters.inserted += 1
-        recorder.counters.coupled += 1
-        return recorder.finish(f"Created {target.value} record {result.key} from {ref} and coupled them.")
+        with recorder.stopping_on_error():
+            lengths = self.systems.lengths(direction.target, mapping.spec(direction.target).table)
+            run = Pass(mapping=mapping, direction=direction, recorder=recorder, manual=True, lengths=lengths)
+            resolved = LookupResolver(self.systems).resolve(run.moves, direction, [record])
+            [(_, result)] = Creator(self.systems).create(run, [record], resolved)
+            if not result.ok or result.key is None:
+                recorder.counters.failed += 1
+                recorder.error(
+                    message=reject_message(run, record, result),
+                    detail=result.detail,
+                    **{f"{source.value}_key": record.key},
+                )
+                return recorder.finish()
+        target = direction.target.value
+        return recorder.finish(f"Created {target} record {result.key} from {ref} and coupled them.")
 
     def decouple(self, name: str, refs: Sequence[str]) -> JobReport:
         """Remove couplings; the records themselves stay untouched. Unknown or uncoupled references are reported."""
         mapping = self.systems.mapping(name)
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.DECOUPLE, direction="-")
-        local_keys = []
-        for item in resolve_couplings(self.systems, mapping, refs):
-            if item.coupling is None:
-                recorder.counters.failed += 1
-                what = "is not coupled" if item.record else "names no record of either side"
-                recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
-                continue
-            local_keys.append(item.coupling.local_key)
-        recorder.counters.uncoupled += self.systems.store.remove_couplings(mapping.name, local_keys)
+        with recorder.stopping_on_error():
+            local_keys = []
+            for item in resolve_couplings(self.systems, mapping, refs):
+                if item.coupling is None:
+                    recorder.counters.failed += 1
+                    what = "is not coupled" if item.record else "names no record of either side"
+                    recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
+                    continue
+                local_keys.append(item.coupling.local_key)
+            recorder.counters.uncoupled += self.systems.store.remove_couplings(mapping.name, local_keys)
         return recorder.finish()
 
     def _uncoupled(self, mapping: TableMapping, side: Side, ref: str) -> Record:

@@ -12,6 +12,7 @@ from coupler.domain.fingerprint import encode, tracked_pairs
 from coupler.domain.fingerprint import of as fingerprint_of
 from coupler.domain.mapping import Side
 from coupler.domain.records import Record, WriteResult
+from coupler.domain.state import CreateIntent
 from coupler.domain.transfer import MissingReference, Resolved
 from coupler.domain.transforms import TransformError
 from coupler.services.context import Systems
@@ -30,7 +31,7 @@ class Creator:
         """Create and couple the counterparts of uncoupled ``sources``; one result per source, in order."""
         if not sources:
             return []
-        results = self.insert(run, sources, resolved)
+        results = self.insert(run, sources, resolved, intents=True)
         created = [
             self.coupling_for(run, source, result, resolved)
             for source, result in zip(sources, results, strict=True)
@@ -38,21 +39,85 @@ class Creator:
         ]
         run.recorder.counters.inserted += len(created)
         self.couple(run, created)
+        self.systems.store.drop_intents(run.mapping.name, run.direction, [s.key for s in sources])
         return list(zip(sources, results, strict=True))
 
-    def insert(self, run: Pass, sources: Sequence[Record], resolved: Resolved | None = None) -> list[WriteResult]:
+    def recover(self, run: Pass) -> None:
+        """Finish what an interrupted run left: records created from an intent but never coupled are coupled now
+        (never created twice); intents whose record was not created, or is coupled already, are dropped."""
+        store, mapping = self.systems.store, run.mapping
+        while intents := store.intents(mapping.name, run.direction, limit=self.systems.batch_size):
+            coupled = store.couplings(mapping.name, run.source, [i.source_key for i in intents])
+            open_ = [i for i in intents if i.source_key not in coupled]
+            sources = self._read(run, run.source, [i.source_key for i in open_])
+            targets = self._read(run, run.target, [i.target_key for i in open_])
+            recovered = [
+                self._recovered(run, sources[i.source_key], targets[i.target_key])
+                for i in open_
+                if i.source_key in sources and i.target_key in targets
+            ]
+            self.couple(run, recovered)
+            if recovered:
+                run.recorder.notice(
+                    f"{len(recovered)} record(s) created by an interrupted run were found and coupled, "
+                    "not created again."
+                )
+            store.drop_intents(mapping.name, run.direction, [i.source_key for i in intents])
+
+    def _read(self, run: Pass, side: Side, keys: Sequence[str]) -> dict[str, Record]:
+        if not keys:
+            return {}
+        spec, columns = run.mapping.spec(side), run.mapping.columns(side)
+        return {r.key: r for r in self.systems.connector(side).read(spec, keys, columns=columns)}
+
+    def _recovered(self, run: Pass, source: Record, target: Record) -> Coupling:
+        """A coupling for a record an interrupted run created; its fingerprint from both records as they are."""
+        local, integration = (source, target) if run.source is Side.LOCAL else (target, source)
+        return Coupling.created(
+            mapping=run.mapping.name,
+            direction=run.direction,
+            source_key=source.key,
+            target_key=target.key,
+            source_modified_on=source.modified_on,
+            target_modified_on=target.modified_on,
+            job_id=run.job_id,
+            at=self.systems.clock(),
+            fingerprint=encode(fingerprint_of(tracked_pairs(run.mapping), local.values, integration.values)),
+        )
+
+    def insert(
+        self, run: Pass, sources: Sequence[Record], resolved: Resolved | None = None, *, intents: bool = False
+    ) -> list[WriteResult]:
         """Insert the target records built from ``sources``; a source whose values cannot be built (a transform
-        error, a reference not coupled yet) gets its error without an insert. One result per source, in order."""
+        error, a reference not coupled yet) gets its error without an insert. One result per source, in order.
+
+        With ``intents``, where the target lets coupler choose keys, the keys are chosen and recorded in the state
+        store first, so that a crash between creating and coupling is recovered by ``recover``."""
         rows: list[dict[str, Any]] = []
+        built: list[Record] = []
         results: list[WriteResult | None] = []
         for index, source in enumerate(sources):
             try:
                 rows.append(run.moves(source.values, resolved))
+                built.append(source)
                 results.append(None)
             except (TransformError, MissingReference) as error:
                 waiting = isinstance(error, MissingReference)
                 results.append(WriteResult(index=index, error=str(error), retryable=waiting, extra={"stage": "values"}))
-        written = iter(self.systems.connector(run.target).insert(run.mapping.spec(run.target), rows) if rows else [])
+        target, spec = self.systems.connector(run.target), run.mapping.spec(run.target)
+        if intents and rows and (keys := target.new_keys(spec, len(rows))) is not None:
+            now = self.systems.clock()
+            for row, key in zip(rows, keys, strict=True):
+                row[spec.key] = key
+            self.systems.store.add_intents(
+                [
+                    CreateIntent(
+                        mapping=run.mapping.name, direction=run.direction, source_key=s.key, target_key=k, at=now
+                    )
+                    for s, k in zip(built, keys, strict=True)
+                ]
+            )
+        written = iter(target.insert(spec, rows) if rows else [])
         return [
             result if result is not None else replace(next(written), index=index)
             for index, result in enumerate(results)

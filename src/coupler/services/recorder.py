@@ -6,16 +6,19 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 
 from coupler.domain.coupling import Coupling
-from coupler.domain.errors import CouplerError
+from coupler.domain.errors import CouplerError, MappingBusy
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.mapping import Side
 from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
 from coupler.ports.store import StateStore
 from coupler.services.context import Systems
 
-__all__ = ["JobRecorder", "JobReport"]
+__all__ = ["LOCK_TTL", "JobRecorder", "JobReport"]
+
+LOCK_TTL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -43,9 +46,25 @@ class JobRecorder:
 
     @classmethod
     def start(cls, systems: Systems, *, mapping: str, kind: JobKind, direction: str) -> JobRecorder:
+        """Start a job on ``mapping``, holding the mapping's lock until it finishes: two jobs never write the same
+        mapping at once (the second is refused with MappingBusy, naming the job that holds it)."""
         job = Job(id=str(uuid.uuid4()), mapping=mapping, kind=kind, direction=direction, started_at=systems.clock())
+        recorder = cls(systems=systems, job=job)
+        recorder._lock()
         systems.store.add_job(job)
-        return cls(systems=systems, job=job)
+        return recorder
+
+    def _lock(self) -> None:
+        now = self.systems.clock()
+        if not self.store.acquire_lock(self.lock_name, self.job.id, until=now + LOCK_TTL, now=now):
+            raise MappingBusy(
+                f"{self.job.mapping} is being synchronized by another run; try again when it has finished "
+                f"(a run that died releases it after {int(LOCK_TTL.total_seconds() // 60)} minutes)."
+            )
+
+    @property
+    def lock_name(self) -> str:
+        return f"mapping:{self.job.mapping}"
 
     @property
     def store(self) -> StateStore:
@@ -89,6 +108,7 @@ class JobRecorder:
         """Save changed couplings and the rest of a page's state, new errors and the job's counters in one
         transaction."""
         progress = replace(self.job, counters=self.counters.copy())
+        self._lock()  # extend the lock while the job makes progress
         self.store.save(
             couplings=couplings,
             errors=self.pending_errors,
@@ -118,4 +138,5 @@ class JobRecorder:
         self.job = self.job.finish(at=self.systems.clock(), counters=self.counters, message=text)
         self.store.save(errors=self.pending_errors, job=self.job)
         self.pending_errors = []
+        self.store.release_lock(self.lock_name, self.job.id)
         return JobReport(job=self.job, errors=tuple(self.errors))

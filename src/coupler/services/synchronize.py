@@ -47,6 +47,7 @@ class Synchronizer:
                     create=full or not mapping.sync_only_coupled,
                     lengths=self._lengths(mapping, direction),
                 )
+                self.pages.creator.recover(run)
                 if not full:
                     self._retry_failed(run)
                     self._retry_failed_creations(run)

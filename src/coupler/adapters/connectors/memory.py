@@ -218,6 +218,12 @@ class InMemoryConnector(Connector):
                 if row[field] is not None and _folded(row[field], case_sensitive) in wanted and spec.matches(row)
             ]
 
+    def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
+        self._check_up()
+        with self._lock:
+            data = self._get(spec.table)
+            return [data.key_factory() for _ in range(count)]
+
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         with self._lock:
             data = self._resolve(spec, ())

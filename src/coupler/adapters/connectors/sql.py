@@ -146,6 +146,12 @@ class SqlConnector(Connector):
         return self._records(plan, [rows[key] for key in sorted(rows)], columns)
 
     # writes ------------------------------------------------------------------------------------------------
+    def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
+        plan = self._plan(spec)
+        if plan.generates_keys:
+            return None
+        return [str(plan.new_key()) for _ in range(count)]
+
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         plan = self._plan(spec)
         plan.columns(sorted({name for row in rows for name in row}))
