@@ -104,5 +104,11 @@ class Connector(ABC):
     def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
         """Delete records; one result per key, in order."""
 
+    def deletions(self, spec: TableSpec, since: datetime | None) -> list[str] | None:
+        """Keys of records the system reports deleted after ``since`` (a deleted-entries feed, like Dataverse's
+        change tracking), or None when it keeps no such record: then a deletion is only noticed as a missing
+        partner, and waits for approval."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

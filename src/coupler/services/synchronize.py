@@ -16,6 +16,7 @@ from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.services.context import Systems
 from coupler.services.page import PageSync
 from coupler.services.passes import Pass
+from coupler.services.propagation import propagate_reported_deletions
 from coupler.services.recorder import JobRecorder, JobReport
 
 __all__ = ["Synchronizer"]
@@ -48,6 +49,8 @@ class Synchronizer:
                     lengths=self._lengths(mapping, direction),
                 )
                 self.pages.creator.recover(run)
+                since = None if full else self.systems.store.watermark(mapping.name, run.source)
+                propagate_reported_deletions(self.systems, run, since)
                 if not full:
                     self._retry_failed(run)
                     self._retry_failed_creations(run)

@@ -56,6 +56,7 @@ class _Table:
     versioned: bool
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+    deleted: list[tuple[datetime, str]] = field(default_factory=list)
 
     def check_columns(self, names: Iterable[str]) -> None:
         unknown = [name for name in names if name not in self.columns]
@@ -82,6 +83,7 @@ class InMemoryConnector(Connector):
         self._tables: dict[str, _Table] = {}
         self._lock = threading.RLock()
         self.down = False
+        self.report_deletions = False
         """Set to make every call fail with a retryable error, as an unreachable system would."""
 
     # set-up and direct edits -----------------------------------------------------------------------------------
@@ -151,6 +153,7 @@ class InMemoryConnector(Connector):
             if data.rows.pop(key, None) is None:
                 raise KeyError(f"record {key} does not exist in {table}")
             data.versions.pop(key, None)
+            data.deleted.append((self._clock(), key))
 
     # the port ------------------------------------------------------------------------------------------------
     def ping(self) -> None:
@@ -282,8 +285,19 @@ class InMemoryConnector(Connector):
                     results.append(_failed(index, key, f"record {key} does not exist in {data.name}"))
                 else:
                     data.versions.pop(key, None)
+                    data.deleted.append((self._clock(), key))
                     results.append(WriteResult(index=index, key=key))
             return results
+
+    def deletions(self, spec: TableSpec, since: datetime | None) -> list[str] | None:
+        """The fake keeps a deleted-entries feed when ``report_deletions`` is set, as Dataverse's change tracking
+        does; otherwise, like a plain database, it reports none (None)."""
+        self._check_up()
+        if not self.report_deletions:
+            return None
+        with self._lock:
+            data = self._get(spec.table)
+            return [key for at, key in data.deleted if since is None or at > since]
 
     # internals -----------------------------------------------------------------------------------------------
     def _check_up(self) -> None:
