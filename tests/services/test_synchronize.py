@@ -21,7 +21,9 @@ def test_full_sync_creates_and_couples_then_a_second_run_writes_nothing(world: W
         world.customer(f"C{n:03d}", creditLimit=100 * n)
     world.customer("C999", blocked="All")
     world.account("CRM only Ltd")
-    report = world.coupler.sync_full("CUSTOMER")
+    with pytest.raises(UsageError, match="would duplicate the records both sides share"):
+        world.coupler.sync_full("CUSTOMER")  # a first full sync while both sides hold data: match first
+    report = world.coupler.sync_full("CUSTOMER", force=True)
     counters = report.job.counters
     assert (counters.inserted, counters.coupled, counters.failed) == (8, 8, 0)
     accounts = {r["name"]: r for r in world.crm.rows("account")}
@@ -260,7 +262,7 @@ def test_a_system_that_goes_away_stops_the_job_and_the_log_says_so(world: World)
     world.customer("C001")
     world.crm.down = True
     with pytest.raises(RetryableConnectorError):
-        world.coupler.sync_full("CUSTOMER")
+        world.coupler.sync_full("CUSTOMER", force=True)
     job = world.coupler.jobs(limit=1)[0]
     assert job.finished_at is not None
     assert job.message is not None and job.message.startswith("Stopped before the end:")

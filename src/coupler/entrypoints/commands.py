@@ -162,6 +162,9 @@ def sync(
         DirectionChoice | None, typer.Option("--direction", "-d", help="Force this direction.")
     ] = None,
     full: Annotated[bool, typer.Option("--full", help="Full synchronization of the mapping.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --full: run even where matching first is recommended.")
+    ] = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -177,7 +180,7 @@ def sync(
         elif full:
             if mapping is None:
                 raise UsageError("--full needs a mapping.")
-            reports = [coupler.sync_full(mapping)]
+            reports = [coupler.sync_full(mapping, force=force)]
         else:
             reports = coupler.sync_modified([mapping] if mapping else None)
         finish(reports, as_json, many=not keys and not full)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 
-from coupler.domain.errors import RecordNotFound
+from coupler.domain.errors import RecordNotFound, UsageError
 from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, PendingDeletion
@@ -20,7 +20,7 @@ from coupler.services.matching import Matcher, SyncAfter
 from coupler.services.queries import MappingOverview, RecordStatus, mapping_overview, record_status
 from coupler.services.recorder import JobRecorder, JobReport
 from coupler.services.records import resolve_couplings
-from coupler.services.review import Recommendation, recommend, review
+from coupler.services.review import Advice, Recommendation, recommend, review
 from coupler.services.synchronize import Synchronizer
 
 __all__ = ["Coupler"]
@@ -96,7 +96,19 @@ class Coupler:
     def sync_modified(self, mappings: Sequence[str] | None = None) -> list[JobReport]:
         return self._sync.sync_modified(mappings)
 
-    def sync_full(self, mapping: str) -> JobReport:
+    def sync_full(self, mapping: str, *, force: bool = False) -> JobReport:
+        """Full synchronization. A first one (nothing coupled yet) is refused while both sides hold records, because
+        it would duplicate the records they share: match them first (``match``), or ``force`` it."""
+        if not force:
+            advice = recommend(self.systems, mapping)
+            name = advice.mapping
+            interrupted = any(self.systems.store.intents(name, d, limit=1) for d in Direction.BIDIRECTIONAL.one_way)
+            if advice.advice is Advice.MATCH and advice.couplings == 0 and not interrupted:
+                raise UsageError(
+                    f"{advice.mapping}: {advice.reason}, so a full synchronization would duplicate the records both "
+                    f"sides share. Couple them first with `{advice.command}` (then run the full synchronization "
+                    "for the rest), or use --force to create every uncoupled record anyway."
+                )
         return self._sync.sync_full(mapping)
 
     # reading -----------------------------------------------------------------------------------------------
