@@ -17,7 +17,9 @@ __all__ = [
     "FIRST_NAMES",
     "ITEMS",
     "JOB_TITLES",
+    "LOCAL_CURRENCY",
     "MIDDLE_NAMES",
+    "PAYMENT_TERMS",
     "SALESPEOPLE",
     "STREETS",
     "SURNAMES",
@@ -175,6 +177,10 @@ SALESPEOPLE = (
 )
 """(code, name, job title) of the salespeople; they are also users of the CRM."""
 
+LOCAL_CURRENCY = "USD"
+"""The ERP's local currency (LCY), which is also the CRM's base currency. As in Business Central, the ERP's
+currency table does not list it, and a customer that pays in it has a blank currency code."""
+
 CURRENCIES = (
     ("EUR", "Euro", "€"),
     ("USD", "US dollar", "$"),
@@ -182,7 +188,19 @@ CURRENCIES = (
     ("DKK", "Danish krone", "kr."),
     ("CAD", "Canadian dollar", "CA$"),
 )
-"""(code, name, symbol); the CRM starts with EUR and USD only."""
+"""(code, name, symbol). The ERP lists all but the local currency; the CRM starts with USD (its base currency)
+and EUR only."""
+
+PAYMENT_TERMS = (
+    ("30 DAYS", 1),
+    ("14 DAYS", 2),
+    ("CM", 3),
+    ("60 DAYS", 4),
+    ("7 DAYS", 5),
+    ("COD", 6),
+)
+"""(Business Central payment terms code, the value of the CRM's ``account.paymenttermscode`` option set): the
+CUSTOMER mapping's option mapping. CM is "current month", COD "cash on delivery"."""
 
 ITEMS = (
     Item(number="1896-S", name="Athens Desk", price=1000.80),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import REAL, CheckConstraint, Column, Computed, Integer, MetaData, Table, Text, text
 
+from coupler.demo import catalog
 from coupler.demo.ddl import (
     add_length_checks,
     email_check,
@@ -21,11 +22,14 @@ from coupler.demo.ddl import (
     text_column,
 )
 
-__all__ = ["CUSTOMER_TYPE_CUSTOMER", "MODIFIED_ON", "crm_metadata"]
+__all__ = ["CUSTOMER_TYPE_CUSTOMER", "MODIFIED_ON", "PAYMENT_TERMS_OPTIONS", "crm_metadata"]
 
 MODIFIED_ON = "modifiedon"
 CUSTOMER_TYPE_CUSTOMER = 3
 """account.customertypecode: 1 Competitor, 2 Consultant, 3 Customer ... 8 Prospect ... 11 Vendor, 12 Other."""
+PAYMENT_TERMS_OPTIONS = tuple(value for _, value in catalog.PAYMENT_TERMS)
+"""account.paymenttermscode: the option set's values (Business Central's option mapping adds one per payment
+terms code it synchronizes)."""
 
 _FULLNAME = "nullif(trim(coalesce(\"firstname\", '') || ' ' || coalesce(\"lastname\", '')), '')"
 
@@ -64,6 +68,7 @@ def crm_metadata() -> MetaData:
         _flag("statecode", 0),
         Column("statuscode", Integer, nullable=False, server_default=text("1")),
         Column("customertypecode", Integer),
+        Column("paymenttermscode", Integer),
         Column("ownerid", Text),
         Column("transactioncurrencyid", Text),
         modified_on_column(MODIFIED_ON),
@@ -75,6 +80,7 @@ def crm_metadata() -> MetaData:
         *_flag_check("account", "statecode"),
         one_of("account", "statuscode", (1, 2)),
         one_of("account", "customertypecode", tuple(range(1, 13)), nullable=True),
+        one_of("account", "paymenttermscode", PAYMENT_TERMS_OPTIONS, nullable=True),
         modified_on_index("account", MODIFIED_ON, "accountid"),
         info=_info("accountid"),
         sqlite_strict=True,

@@ -70,6 +70,7 @@ def erp_metadata() -> MetaData:
         text_column("website", 80),
         text_column("salespersonCode", 20),
         text_column("currencyCode", 10),
+        text_column("paymentTermsCode", 10),
         Column("creditLimit", REAL, nullable=False, server_default=text("0")),
         Column("blocked", Text, nullable=False, server_default=text("''")),
         modified_on_column(MODIFIED_ON),

@@ -85,9 +85,11 @@ class Seeder:
         ]
 
     def currencies(self) -> list[Row]:
+        """The foreign currencies: Business Central's currency table does not list the local currency."""
         return [
             {"id": self.guid("currencies", code), "code": code, "displayName": name, "symbol": symbol}
             for code, name, symbol in catalog.CURRENCIES
+            if code != catalog.LOCAL_CURRENCY
         ]
 
     def customers(self) -> list[Row]:
@@ -95,6 +97,7 @@ class Seeder:
         blocked_at = self.rng.sample(range(count), 6)
         blocked = dict(zip(blocked_at, ("All", "All", "All", "Invoice", "Invoice", "Ship"), strict=True))
         codes = [code for code, _, _ in catalog.SALESPEOPLE]
+        terms = random.Random(f"{self.seed}/payment terms")  # its own stream: the other choices stay as they were
         rows = []
         for index, (name, domain) in enumerate(catalog.COMPANIES):
             number = f"C{(index + 1) * 10:05d}"
@@ -116,7 +119,8 @@ class Seeder:
                     "email": f"{self.rng.choice(('info', 'sales', 'orders', 'accounts'))}@{domain}",
                     "website": f"www.{domain}",
                     "salespersonCode": self.rng.choice(codes),
-                    "currencyCode": city.currency,
+                    "currencyCode": None if city.currency == catalog.LOCAL_CURRENCY else city.currency,
+                    "paymentTermsCode": terms.choice(catalog.PAYMENT_TERMS)[0],
                     "creditLimit": float(self.rng.choice((0, 5000, 10000, 25000, 50000, 100000))),
                     "blocked": blocked.get(index, ""),
                 }
@@ -143,7 +147,8 @@ class Seeder:
         }
 
     def contacts(self, customers: Sequence[Row]) -> list[Row]:
-        """A company contact per customer (as Business Central keeps them) and 2-3 persons for most."""
+        """A company contact per customer (as Business Central keeps them) and 2-3 persons for most. Every contact's
+        ``companyNumber`` is its customer's number, which the CONTACT mapping looks up through CUSTOMER."""
         domains = dict(catalog.COMPANIES)
         rows: list[Row] = []
         taken: set[tuple[str, str]] = set()
@@ -156,14 +161,14 @@ class Seeder:
 
         for customer in customers:
             address = {k: customer[k] for k in ("addressLine1", "city", "postalCode", "country")}
-            company = add(
+            add(
                 {
                     "type": "Company",
                     "firstName": None,
                     "middleName": None,
                     "surname": None,
                     "jobTitle": None,
-                    "companyNumber": None,
+                    "companyNumber": customer["number"],
                     "companyName": customer["displayName"],
                     **address,
                     "phoneNumber": customer["phoneNumber"],
@@ -171,11 +176,10 @@ class Seeder:
                     "email": customer["email"],
                 }
             )
-            company["companyNumber"] = company["number"]
             persons = 0 if self.rng.random() < 0.15 else self.rng.choice((2, 2, 3))
             for _ in range(persons):
                 person = self.person(customer, domains[customer["displayName"]], taken)
-                add({"type": "Person", **person, "companyNumber": company["number"],
+                add({"type": "Person", **person, "companyNumber": customer["number"],
                      "companyName": customer["displayName"], **address})  # fmt: skip
         return rows
 

@@ -1,12 +1,15 @@
 """Deterministic CRM demo data, derived from the ERP rows so that both systems know some of the same things.
 
 About fifteen active ERP customers also exist as accounts (same name, some in other letter case or with the phone
-written differently: material for match-based coupling), next to accounts only the CRM has. The salespeople are
-CRM users, besides an integration user and a disabled user. Nothing is coupled.
+written differently: material for match-based coupling), next to accounts only the CRM has. Their owner is the user
+of the customer's salesperson, their currency the customer's (none for the local currency, which is the CRM's base
+currency), their payment terms the option value of the customer's code. The salespeople are CRM users, besides an
+integration user and a disabled user. Nothing is coupled.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,8 +20,10 @@ from coupler.demo.seed import Row, Seeder
 __all__ = ["MATCHED_ACCOUNTS", "seed_crm"]
 
 MATCHED_ACCOUNTS = 15
-_CRM_CURRENCIES = {"EUR": 1.0, "USD": 1.08}
+_CRM_CURRENCIES = {catalog.LOCAL_CURRENCY: 1.0, "EUR": 0.92}
+"""The CRM's currencies and exchange rates; the ERP's local currency is its base currency (rate 1)."""
 _PROSPECT = 8
+_OPTION = dict(catalog.PAYMENT_TERMS)
 
 
 def _currencies(seeder: Seeder) -> list[Row]:
@@ -92,6 +97,7 @@ def _accounts(
     varied = rng.sample(range(MATCHED_ACCOUNTS), 7)
     upper_case, other_phone = set(varied[:3]), set(varied[3:])
     owner_of = {p["code"]: users[p["displayName"]] for p in erp["salespeoplePurchasers"]}
+    terms = random.Random(f"{seeder.seed}/account payment terms")  # its own stream: the rest stays as it was
     rows = []
     for index, customer in enumerate(matched):
         name = customer["displayName"].upper() if index in upper_case else customer["displayName"]
@@ -100,8 +106,10 @@ def _accounts(
             {
                 "accountid": seeder.guid("account", customer["number"]),
                 **_account(customer, name=name, telephone1=phone),
+                "paymenttermscode": _OPTION[customer["paymentTermsCode"]],
                 "ownerid": owner_of[customer["salespersonCode"]],
-                "transactioncurrencyid": currencies.get(customer["currencyCode"]),
+                # a blank currency code is the local currency: the account holds none (the base currency)
+                "transactioncurrencyid": currencies.get(customer["currencyCode"] or ""),
             }
         )
     owners = list(owner_of.values())
@@ -124,6 +132,7 @@ def _accounts(
                     statuscode=2 if index == last else 1,
                     customertypecode=_PROSPECT if index == last - 1 else CUSTOMER_TYPE_CUSTOMER,
                 ),
+                "paymenttermscode": terms.choice(catalog.PAYMENT_TERMS)[1],
                 "ownerid": rng.choice(owners),
                 "transactioncurrencyid": currencies.get(city.currency),
             }

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from coupler.entrypoints import (
     cmd_attention,  # noqa: F401 - registers conflicts, resolve, skipped, retry, restore, deletions, approve
     cmd_match,  # noqa: F401 - registers match and review
+    cmd_run,  # noqa: F401 - registers run
     commands,  # noqa: F401 - registers the commands
 )
 from coupler.entrypoints.shell import Exit, app, err

@@ -5,7 +5,9 @@ The CLI, the web app and scripts call this; it holds no business logic of its ow
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from types import TracebackType
 
 from coupler.domain.errors import RecordNotFound, UsageError
@@ -21,6 +23,7 @@ from coupler.services.queries import MappingOverview, RecordStatus, mapping_over
 from coupler.services.recorder import JobRecorder, JobReport
 from coupler.services.records import resolve_couplings
 from coupler.services.review import Advice, Recommendation, recommend, review
+from coupler.services.schedule import MappingRun, Round, Scheduler, run_once
 from coupler.services.synchronize import Synchronizer
 
 __all__ = ["Coupler"]
@@ -110,6 +113,28 @@ class Coupler:
                     "for the rest), or use --force to create every uncoupled record anyway."
                 )
         return self._sync.sync_full(mapping)
+
+    # scheduled runs ----------------------------------------------------------------------------------------
+    def run_once(
+        self, mappings: Sequence[str] | None = None, *, stop: threading.Event | None = None
+    ) -> list[MappingRun]:
+        """One round of incremental jobs over the mappings (all by default) in dependency order; a busy or failing
+        mapping is reported and the others still run. ``stop`` ends the round after the page in hand."""
+        return run_once(self.systems, mappings, stop=stop)
+
+    def schedule(
+        self,
+        every: timedelta,
+        *,
+        stop: threading.Event,
+        mappings: Sequence[str] | None = None,
+        rounds: int | None = None,
+        on_round: Callable[[Round], None] | None = None,
+    ) -> int:
+        """Run rounds every ``every`` until ``stop`` is set (or ``rounds`` have run); ``on_round`` receives each
+        round as it ends. Returns how many rounds ran."""
+        scheduler = Scheduler(systems=self.systems, names=mappings, on_round=on_round)
+        return scheduler.run(every, stop=stop, rounds=rounds)
 
     # reading -----------------------------------------------------------------------------------------------
     def status(self, mapping: str, ref: str) -> RecordStatus:

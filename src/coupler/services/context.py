@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,8 @@ class Systems:
     overlap_ms: int = 1000
     clock: Callable[[], datetime] = utcnow
     progress: Progress = field(default_factory=Progress)
+    stop: threading.Event | None = None
+    """Set to stop cleanly: the synchronizer finishes the page in hand, then closes the job as stopped."""
 
     def connector(self, side: Side) -> Connector:
         return self.local if side is Side.LOCAL else self.integration

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.errors import CouplerError, MappingBusy
@@ -43,6 +43,7 @@ class JobRecorder:
     errors: list[JobError] = field(default_factory=list)
     pending_errors: list[JobError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    locked_at: datetime = field(default=datetime.min.replace(tzinfo=UTC))
 
     @classmethod
     def start(cls, systems: Systems, *, mapping: str, kind: JobKind, direction: str) -> JobRecorder:
@@ -56,6 +57,7 @@ class JobRecorder:
 
     def _lock(self) -> None:
         now = self.systems.clock()
+        self.locked_at = now
         if not self.store.acquire_lock(self.lock_name, self.job.id, until=now + LOCK_TTL, now=now):
             raise MappingBusy(
                 f"{self.job.mapping} is being synchronized by another run; try again when it has finished "
@@ -108,7 +110,8 @@ class JobRecorder:
         """Save changed couplings and the rest of a page's state, new errors and the job's counters in one
         transaction."""
         progress = replace(self.job, counters=self.counters.copy())
-        self._lock()  # extend the lock while the job makes progress
+        if self.systems.clock() - self.locked_at > LOCK_TTL / 5:
+            self._lock()  # extend the lock while the job makes progress
         self.store.save(
             couplings=couplings,
             errors=self.pending_errors,

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from coupler.domain.coupling import Coupling
+from coupler.domain.errors import CouplerError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.services.context import Systems
@@ -154,12 +155,12 @@ class Synchronizer:
         for page in pages:
             self.pages.process(run, page)
             seen = max((r.modified_on for r in page if r.modified_on), default=None)
-            if seen is None:
-                continue
-            mark = min(seen, settled)
-            if watermark is None or mark > watermark:
+            mark = min(seen, settled) if seen is not None else None
+            if mark is not None and (watermark is None or mark > watermark):
                 systems.store.set_watermark(name, side, mark)
                 watermark = mark
+            if systems.stop is not None and systems.stop.is_set():  # a clean stop: this page is done and saved
+                raise CouplerError("a stop was requested; the page in hand was finished, the next run continues.")
 
 
 def _chunks(items: Sequence[Coupling], size: int) -> Iterable[Sequence[Coupling]]:
