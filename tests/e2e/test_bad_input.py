@@ -162,3 +162,53 @@ def test_unknown_options_are_usage_errors(demo: Demo) -> None:
     result = demo.coupler("sync", "--nope", expect=2)
     assert "No such option: --nope" in result.output
     assert "internal error" not in result.output
+
+
+EXTRA_MAPPING = """
+[[mappings]]
+name = "EXTRA"
+direction = "to-integration"
+depends_on = {depends_on}
+local = {{ table = "currencies", key = "id", display_key = "code", modified_on = "lastModifiedDateTime" }}
+integration = {{ table = "transactioncurrency", key = "transactioncurrencyid", modified_on = "modifiedon" }}
+fields = [{{ local = "code", integration = "isocurrencycode", transform = [{transform}] }}]
+"""
+
+
+def _with_extra(demo: Demo, *, depends_on: str = "[]", transform: str = '{ kind = "trim" }') -> Path:
+    extra = demo.directory / "extra.toml"
+    text = demo.config.read_text(encoding="utf-8")
+    extra.write_text(text + EXTRA_MAPPING.format(depends_on=depends_on, transform=transform), encoding="utf-8")
+    return extra
+
+
+def test_a_transform_that_does_not_exist_is_a_configuration_error(demo: Demo) -> None:
+    config = _with_extra(demo, transform='{ kind = "reverse" }')
+    [problem] = _problems(_run(demo, config, "check"))
+    assert "mapping EXTRA, key fields[0].transform[0]: unknown transform 'reverse'" in problem
+
+
+def test_a_bad_transform_setting_is_a_configuration_error(demo: Demo) -> None:
+    config = _with_extra(demo, transform='{ kind = "replace", pattern = "(", replacement = "" }')
+    [problem] = _problems(_run(demo, config, "sync"))
+    assert "mapping EXTRA, key fields[0].transform[0]" in problem and "replace" in problem
+
+
+def test_mappings_that_depend_on_each_other_are_a_configuration_error(demo: Demo) -> None:
+    text = demo.config.read_text(encoding="utf-8")
+    start = text.index('name = "CURRENCY"')
+    end = text.find("[[mappings]]", start)
+    block = re.sub(r"(?m)^depends_on = .*\n", "", text[start:end])
+    block = block.replace('name = "CURRENCY"', 'name = "CURRENCY"\ndepends_on = ["EXTRA"]', 1)
+    looped = (
+        text[:start]
+        + block
+        + text[end:]
+        + EXTRA_MAPPING.format(depends_on='["CURRENCY"]', transform='{ kind = "trim" }')
+    )
+    config = demo.directory / "looped.toml"
+    config.write_text(looped, encoding="utf-8")
+    problems = _problems(_run(demo, config, "sync"))
+    assert any(
+        "cycle: CURRENCY -> EXTRA -> CURRENCY" in p or "cycle: EXTRA -> CURRENCY -> EXTRA" in p for p in problems
+    )

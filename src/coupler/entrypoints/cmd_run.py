@@ -51,7 +51,7 @@ def parse_duration(text: str) -> timedelta:
 @app.command("run")
 def run_command(
     mappings: Annotated[
-        list[str] | None, typer.Argument(metavar="[MAPPING]...", help="Only these table mappings (all by default).")
+        list[str] | None, typer.Argument(metavar="MAPPING", help="Only these table mappings (all by default).")
     ] = None,
     every: Annotated[
         str | None, typer.Option("--every", help="Time between rounds: 30s, 5m, 1h, 1h30m (default 5m).")

@@ -1,4 +1,9 @@
-"""`coupler demo DIR --tour`: a short walk through coupler on the demo, printing each command it stands for."""
+"""`coupler demo DIR --tour`: a short walk through coupler on the demo, printing each command it stands for.
+
+The tour follows the order Business Central's full-synchronization review advises: match-based coupling first where
+both sides hold the same records, then full synchronizations for the rest, in dependency order (salespeople and
+currencies before the customers that look them up).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from rich.console import Console
 
 from coupler.domain.mapping import Side
 from coupler.entrypoints import views
+from coupler.entrypoints.cmd_match import review_view
 from coupler.entrypoints.render import counts, print_reports, table
 from coupler.services.api import Coupler
 from coupler.services.recorder import JobReport
@@ -39,23 +45,6 @@ def _pairs(coupler: Coupler) -> tuple[str | None, str | None, str | None]:
     return matched, account, unmatched
 
 
-def _same(coupler: Coupler, name: str, local_field: str, integration_field: str) -> list[tuple[str, str]]:
-    """Uncoupled pairs whose ``local_field`` equals ``integration_field``: the records both demo systems share."""
-    systems = coupler.systems
-    mapping = systems.mapping(name)
-    pairs = []
-    columns = mapping.columns(Side.LOCAL)
-    for page in systems.local.changed_since(mapping.local, None, columns=columns, page_size=500):
-        for record in page:
-            value = record.get(local_field)
-            hits = systems.integration.find(
-                mapping.integration, {integration_field: value}, columns=(mapping.integration.key,)
-            )
-            if len(hits) == 1 and systems.store.coupling(name, Side.INTEGRATION, hits[0].key) is None:
-                pairs.append((str(value), hits[0].key))
-    return pairs
-
-
 def run_tour(coupler: Coupler, console: Console, *, as_json: bool) -> None:
     steps: list[dict[str, Any]] = []
 
@@ -70,13 +59,21 @@ def run_tour(coupler: Coupler, console: Console, *, as_json: bool) -> None:
         console.rule("$ coupler check", align="left")
         rows = [[s.role, s.name, "ok" if s.ok else s.message] for s in report.systems]
         console.print(table("Connections", ["role", "system", "status"], rows))
-    shared = (("CURRENCY", "code", "isocurrencycode"), ("ITEM-PRODUCT", "number", "productnumber"))
-    for name, local_field, integration_field in shared:
-        for local, integration in _same(coupler, name, local_field, integration_field):
-            step(
-                f"coupler couple {name} {local} {integration} --sync-after local",
-                [coupler.couple(name, local, integration, sync_after=Side.LOCAL)],
-            )
+    advice = [review_view(r) for r in coupler.review()]
+    steps.append({"command": "coupler review", "review": advice})
+    if not as_json:
+        console.rule("$ coupler review", align="left")
+        columns = ["mapping", "recommendation", "why", "command"]
+        console.print(table("Full synchronization review", columns, ([r[c] for c in ("mapping", "advice",
+                                                                                      "reason", "command")]
+                                                                     for r in advice)))  # fmt: skip
+    # the records both sides already hold are coupled first, so that the full synchronizations do not duplicate them
+    step("coupler match SALESPEOPLE --sync-after integration", [coupler.match("SALESPEOPLE", sync_after=Side.INTEGRATION)])
+    step("coupler match CURRENCY --sync-after local", [coupler.match("CURRENCY", sync_after=Side.LOCAL)])
+    step(
+        "coupler match ITEM-PRODUCT --create-missing --sync-after local",
+        [coupler.match("ITEM-PRODUCT", create_missing=True, sync_after=Side.LOCAL)],
+    )
     for name in ("CURRENCY", "SALESPEOPLE", "ITEM-PRODUCT"):
         step(f"coupler sync {name} --full", [coupler.sync_full(name)])
     customer, account, lonely = _pairs(coupler)
@@ -95,7 +92,7 @@ def run_tour(coupler: Coupler, console: Console, *, as_json: bool) -> None:
             console.rule(f"$ coupler status CUSTOMER {customer}", align="left")
             coupling = status.coupling
             console.print(f"coupled to {coupling.integration_key if coupling else '-'}")
-    jobs = coupler.jobs(limit=10)
+    jobs = coupler.jobs(limit=20)
     if as_json:
         sys.stdout.write(json.dumps({"steps": steps, "jobs": [views.job_view(j) for j in jobs]}, indent=2) + "\n")
         return
