@@ -90,7 +90,7 @@ def test_clear_on_failed_lookup_and_not_null() -> None:
 
 
 def test_a_value_outside_the_option_mapping_fails_that_record_alone() -> None:
-    coupler, erp, crm = world(customer())
+    coupler, erp, _crm = world(customer())
     erp.put("customers", {"number": "C1", "name": "Adatum", "terms": "60 DAYS"})
     erp.put("customers", {"number": "C2", "name": "Fabrikam", "terms": "14 DAYS"})
     report = coupler.sync_full("CUSTOMER", force=True)
