@@ -96,10 +96,23 @@ def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """The table mappings with direction, and counts of couplings, failed, skipped and errors."""
     with session(config, as_json) as coupler:
         rows = [views.overview_view(o) for o in coupler.mappings()]
-        columns = ["name", "direction", "local_table", "integration_table", "couplings", "failed", "skipped", "errors"]
-        emit(
-            as_json, rows, lambda: out.print(table("Table mappings", columns, ([r[c] for c in columns] for r in rows)))
-        )
+
+        def attention(row: dict[str, Any]) -> str:
+            names = ("failed", "skipped", "conflicts", "pending_deletions", "errors")
+            return ", ".join(f"{row[n]} {n.replace('_', ' ')}" for n in names if row[n]) or "-"
+
+        lines = [
+            [
+                r["name"],
+                r["direction"],
+                f"{r['local_table']} <-> {r['integration_table']}",
+                r["couplings"],
+                attention(r),
+            ]
+            for r in rows
+        ]
+        columns = ["mapping", "direction", "tables", "couplings", "needs attention"]
+        emit(as_json, rows, lambda: out.print(table("Table mappings", columns, lines)))
 
 
 @app.command()

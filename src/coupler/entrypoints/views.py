@@ -106,6 +106,8 @@ def overview_view(overview: MappingOverview) -> dict[str, Any]:
         "failed": overview.stats.failed,
         "skipped": overview.stats.skipped,
         "errors": overview.stats.errors,
+        "conflicts": overview.stats.conflicts,
+        "pending_deletions": overview.stats.pending_deletions,
     }
 
 

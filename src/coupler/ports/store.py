@@ -21,6 +21,8 @@ class CouplingStats:
     failed: int = 0
     skipped: int = 0
     errors: int = 0
+    conflicts: int = 0
+    pending_deletions: int = 0
 
 
 class StateStore(ABC):
@@ -74,7 +76,8 @@ class StateStore(ABC):
 
     @abstractmethod
     def stats(self, mapping: str) -> CouplingStats:
-        """Counts of couplings, failed and skipped couplings, and job errors of a mapping."""
+        """Counts of couplings, failed and skipped couplings (and skipped failed creations), job errors, parked
+        conflicts and pending deletions of a mapping."""
 
     # parked conflicts --------------------------------------------------------------------------------------
     @abstractmethod

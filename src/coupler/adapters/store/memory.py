@@ -181,11 +181,16 @@ class InMemoryStateStore(StateStore):
             state = self._mappings.get(mapping)
             values = list(state.by_local.values()) if state is not None else []
             failure = SyncResult.FAILURE
+            skipped_creations = self._state.list_record_failures(
+                mapping, side=None, skipped=True, after=None, limit=1_000_000
+            )
             return CouplingStats(
                 couplings=len(values),
                 failed=sum(1 for c in values if failure in (c.to_integration_result, c.from_integration_result)),
-                skipped=sum(1 for c in values if c.skipped),
+                skipped=sum(1 for c in values if c.skipped) + len(skipped_creations),
                 errors=sum(1 for e in self._errors if e.mapping == mapping),
+                conflicts=len(self._state.conflicts(mapping, after=None, limit=1_000_000)),
+                pending_deletions=len(self._state.pending_deletions(mapping, limit=1_000_000)),
             )
 
     # parked conflicts --------------------------------------------------------------------------------------

@@ -213,16 +213,32 @@ class SqlStateStore(StateStore):
         of_mapping = _C.mapping == mapping
         count = func.count()
         failed = or_(_C.to_integration_result == _FAILURE, _C.from_integration_result == _FAILURE)
-        errors = schema.job_errors
+        errors, failures = schema.job_errors, schema.record_failures
         stmt = select(
             select(count).select_from(schema.couplings).where(of_mapping).scalar_subquery(),
             select(count).select_from(schema.couplings).where(of_mapping, failed).scalar_subquery(),
             select(count).select_from(schema.couplings).where(of_mapping, _C.skipped == true()).scalar_subquery(),
             select(count).select_from(errors).where(errors.c.mapping == mapping).scalar_subquery(),
+            select(count).select_from(schema.conflicts).where(schema.conflicts.c.mapping == mapping).scalar_subquery(),
+            select(count)
+            .select_from(schema.pending_deletions)
+            .where(schema.pending_deletions.c.mapping == mapping)
+            .scalar_subquery(),
+            select(count)
+            .select_from(failures)
+            .where(failures.c.mapping == mapping, failures.c.skipped == true())
+            .scalar_subquery(),
         )
         with self._engine.connect() as conn:
             row = conn.execute(stmt).one()
-        return CouplingStats(couplings=row[0], failed=row[1], skipped=row[2], errors=row[3])
+        return CouplingStats(
+            couplings=row[0],
+            failed=row[1],
+            skipped=row[2] + row[6],
+            errors=row[3],
+            conflicts=row[4],
+            pending_deletions=row[5],
+        )
 
     # parked conflicts --------------------------------------------------------------------------------------
     def conflicts(self, mapping: str | None = None, *, after: str | None = None, limit: int = 100) -> list[Conflict]:
