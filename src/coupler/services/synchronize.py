@@ -112,9 +112,10 @@ class Synchronizer:
             keys = [f.key for f in failures]
             records = self.systems.connector(run.source).read(spec, keys, columns=run.mapping.columns(run.source))
             found = {r.key for r in records}
-            gone = [(run.mapping.name, run.source, key) for key in keys if key not in found]
-            if gone:  # the record is gone: nothing left to create
-                run.recorder.flush(cleared=gone)
+            coupled = store.couplings(run.mapping.name, run.source, keys)
+            settled = [(run.mapping.name, run.source, k) for k in keys if k not in found or k in coupled]
+            if settled:  # the record is gone, or was coupled meanwhile: nothing left to create
+                run.recorder.flush(cleared=settled)
             self.pages.process(retry, [r for r in records if spec.matches(r.values)])
             after = keys[-1]
 
