@@ -274,11 +274,15 @@ def test_a_run_interrupted_between_creating_and_coupling_never_creates_twice(
     for n in range(5):
         world.customer(f"C{n:03d}")
 
-    def crash(*_: object, **__: object) -> None:
-        raise KeyboardInterrupt  # the process is killed after the records were created, before they were coupled
+    save = world.store.save
+
+    def crash(**changes: object) -> None:
+        if changes.get("new_couplings"):
+            raise KeyboardInterrupt  # the process is killed after the records were created, before they were coupled
+        save(**changes)  # type: ignore[arg-type]
 
     with monkeypatch.context() as patch:
-        patch.setattr(world.store, "add_couplings", crash)
+        patch.setattr(world.store, "save", crash)
         with pytest.raises(KeyboardInterrupt):
             world.coupler.sync_full("CUSTOMER")
     created = len(world.crm.rows("account"))

@@ -442,3 +442,29 @@ def test_errors_of_one_record_by_either_key(store: StateStore) -> None:
     assert sorted(e.message for e in store.errors(key="I1")) == ["crm side", "first"]
     assert [e.message for e in store.errors(key="I2", mapping="customers")] == ["other"]
     assert store.errors(key="L1", mapping="vendors") == []
+
+
+def test_save_adds_new_couplings_and_drops_their_intents_in_one_transaction(store: StateStore) -> None:
+    from coupler.domain.errors import AlreadyCoupled
+    from coupler.domain.state import CreateIntent
+
+    store.add_job(job())
+    intents = [
+        CreateIntent(mapping="customers", direction=Direction.TO_INTEGRATION, source_key=k, target_key=f"I{k}", at=T0)
+        for k in ("L1", "L2")
+    ]
+    store.add_intents(intents)
+    done = [("customers", Direction.TO_INTEGRATION, "L1"), ("customers", Direction.TO_INTEGRATION, "L2")]
+    store.save(new_couplings=[coupling("L1", "IL1"), coupling("L2", "IL2")], done_intents=done, job=job())
+    assert [c.local_key for c in all_couplings(store)] == ["L1", "L2"]
+    assert store.intents("customers", Direction.TO_INTEGRATION) == []
+    store.add_intents([replace(intents[0], source_key="L3", target_key="IL3")])
+    with pytest.raises(AlreadyCoupled, match="IL1"):
+        store.save(
+            new_couplings=[coupling("L3", "IL1")],
+            done_intents=[("customers", Direction.TO_INTEGRATION, "L3")],
+            errors=[error(message="not written")],
+        )
+    assert [c.local_key for c in all_couplings(store)] == ["L1", "L2"], "nothing half-written"
+    assert len(store.intents("customers", Direction.TO_INTEGRATION)) == 1
+    assert [e.message for e in store.errors(job_id="job-1")] == []

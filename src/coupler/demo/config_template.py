@@ -91,6 +91,7 @@ def _crm(table: str, display_key: str, *conditions: Mapping[str, Any]) -> dict[s
 
 
 _TO_CRM = {"direction": "to-integration"}
+_FROM_CRM = {"direction": "from-integration"}
 _TRIM = [{"kind": "trim"}]
 _PAYMENT_TERMS = dict(catalog.PAYMENT_TERMS)
 
@@ -146,8 +147,10 @@ DEMO_MAPPINGS = (
             _f("number", "accountnumber", **_TO_CRM, enabled=False),
             "# the salesperson's code -> the systemuserid of the user coupled to that salesperson",
             _f("salespersonCode", "ownerid", **_TO_CRM, lookup="SALESPEOPLE", lookup_local_by="code", not_null=True),
-            "# a currency not coupled (the CRM's base currency) gives a blank code: the ERP's local currency",
-            _f("currencyCode", "transactioncurrencyid", lookup="CURRENCY", clear_on_failed_lookup=True),
+            "# the currency, one way at a time: a customer waits (is retried) until its currency is coupled;",
+            "# an account in a currency that is not coupled (the CRM's base currency) gets a blank code",
+            _f("currencyCode", "transactioncurrencyid", **_TO_CRM, lookup="CURRENCY"),
+            _f("currencyCode", "transactioncurrencyid", **_FROM_CRM, lookup="CURRENCY", clear_on_failed_lookup=True),
             "# Business Central's option mapping PAYMENT TERMS: code <-> the account's option set value",
             _f("paymentTermsCode", "paymenttermscode", transform=[*_TRIM, {"kind": "upper"}], options=_PAYMENT_TERMS),
         ),

@@ -147,9 +147,11 @@ class RoundPrinter:
 
 def _outcome(run: MappingRun) -> tuple[str, str]:
     """The text after the mapping's name, and its style."""
-    if run.outcome is Outcome.DONE and run.report is not None:
-        return counts(run.report.job.counters.as_dict()), "" if run.report.ok else "yellow"
-    return run.outcome.value, "red" if run.outcome is Outcome.FAILED else "yellow"
+    done = counts(run.report.job.counters.as_dict()) if run.report is not None else None
+    if run.outcome is Outcome.DONE and run.report is not None and done is not None:
+        return done, "" if run.report.ok else "yellow"
+    text = f"{run.outcome.value} ({done})" if done and run.report and run.report.job.counters.total else None
+    return text or run.outcome.value, "red" if run.outcome is Outcome.FAILED else "yellow"
 
 
 def _failed(run: MappingRun) -> bool:

@@ -63,12 +63,13 @@ def run_tour(coupler: Coupler, console: Console, *, as_json: bool) -> None:
     steps.append({"command": "coupler review", "review": advice})
     if not as_json:
         console.rule("$ coupler review", align="left")
-        columns = ["mapping", "recommendation", "why", "command"]
-        console.print(table("Full synchronization review", columns, ([r[c] for c in ("mapping", "advice",
-                                                                                      "reason", "command")]
-                                                                     for r in advice)))  # fmt: skip
+        rows = [[r["mapping"], r["advice"], r["command"] or ""] for r in advice]
+        console.print(table("Full synchronization review", ["mapping", "recommendation", "command"], rows))
     # the records both sides already hold are coupled first, so that the full synchronizations do not duplicate them
-    step("coupler match SALESPEOPLE --sync-after integration", [coupler.match("SALESPEOPLE", sync_after=Side.INTEGRATION)])
+    step(
+        "coupler match SALESPEOPLE --sync-after integration",
+        [coupler.match("SALESPEOPLE", sync_after=Side.INTEGRATION)],
+    )
     step("coupler match CURRENCY --sync-after local", [coupler.match("CURRENCY", sync_after=Side.LOCAL)])
     step(
         "coupler match ITEM-PRODUCT --create-missing --sync-after local",

@@ -63,12 +63,16 @@ class StateStore(ABC):
         failures: Sequence[RecordFailure] = (),
         cleared: Sequence[tuple[str, Side, str]] = (),
         deletions: Sequence[PendingDeletion] = (),
+        new_couplings: Sequence[Coupling] = (),
+        done_intents: Sequence[tuple[str, Direction, str]] = (),
     ) -> None:
         """Atomically: update existing couplings (matched by mapping and local key), add job errors, store the job's
         progress, park ``conflicts`` (replacing a parked one of the same mapping and local key), remove the parked
         conflicts ``settled`` ((mapping, local key)), store ``failures`` of uncoupled records (replacing by mapping,
-        side and key), remove the failures ``cleared`` ((mapping, side, key)) and add pending ``deletions``
-        (replacing by mapping, side and deleted key). Either all of it is written or none."""
+        side and key), remove the failures ``cleared`` ((mapping, side, key)), add pending ``deletions``
+        (replacing by mapping, side and deleted key), add ``new_couplings`` (AlreadyCoupled, naming the keys, if any
+        key is taken) and drop the intents ``done_intents`` ((mapping, direction, source key)). Either all of it is
+        written or none."""
 
     @abstractmethod
     def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:

@@ -29,8 +29,18 @@ class Creator:
         self, run: Pass, sources: Sequence[Record], resolved: Resolved | None = None
     ) -> list[tuple[Record, WriteResult]]:
         """Create and couple the counterparts of uncoupled ``sources``; one result per source, in order."""
+        results, created = self.prepare(run, sources, resolved)
+        self.couple(run, created)
+        self.systems.store.drop_intents(run.mapping.name, run.direction, [s.key for s in sources])
+        return results
+
+    def prepare(
+        self, run: Pass, sources: Sequence[Record], resolved: Resolved | None = None
+    ) -> tuple[list[tuple[Record, WriteResult]], list[Coupling]]:
+        """Create the counterparts (intents recorded first) and return the couplings to add, which the caller
+        saves, e.g. together with the rest of its page in one transaction."""
         if not sources:
-            return []
+            return [], []
         results = self.insert(run, sources, resolved, intents=True)
         created = [
             self.coupling_for(run, source, result, resolved)
@@ -38,9 +48,7 @@ class Creator:
             if result.ok and result.key is not None
         ]
         run.recorder.counters.inserted += len(created)
-        self.couple(run, created)
-        self.systems.store.drop_intents(run.mapping.name, run.direction, [s.key for s in sources])
-        return list(zip(sources, results, strict=True))
+        return list(zip(sources, results, strict=True)), created
 
     def recover(self, run: Pass) -> None:
         """Finish what an interrupted run left: records created from an intent but never coupled are coupled now

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from coupler.domain.coupling import Coupling, SyncResult
+from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.fingerprint import encode
 from coupler.domain.mapping import DeletePropagation, DeletionPolicy, Direction
 from coupler.domain.planning import Action, Plan, plan_pair, source_changed
@@ -53,14 +54,13 @@ class PageSync:
             self.systems.store.remove_couplings(run.mapping.name, batch.decoupled)
         if batch.recoupled:
             self.systems.store.add_couplings(batch.recoupled)
-        run.recorder.flush(
-            batch.couplings,
-            conflicts=batch.conflicts,
-            settled=batch.settled,
-            failures=batch.failures,
-            cleared=batch.cleared,
-            deletions=batch.deletions,
-        )
+        try:
+            _flush(run, batch, with_created=True)
+            run.recorder.counters.coupled += len(batch.created)
+        except AlreadyCoupled:  # a concurrent change took a key: couple one by one, the others still land
+            _flush(run, batch, with_created=False)
+            self.creator.couple(run, batch.created)
+            self.systems.store.drop_intents(run.mapping.name, run.direction, [k for _, _, k in batch.done_intents])
         self.systems.progress.advance(done)
 
     def restore(self, run: Pass, couplings: Sequence[Coupling]) -> None:
@@ -285,7 +285,9 @@ class PageSync:
         known = store.record_failures(mapping.name, run.source, [r.key for r in batch.creations])
         sources = [r for r in batch.creations if run.manual or not (r.key in known and known[r.key].skipped)]
         run.recorder.counters.skipped += len(batch.creations) - len(sources)
-        for source, result in self.creator.create(run, sources, batch.resolved):
+        results, batch.created = self.creator.prepare(run, sources, batch.resolved)
+        batch.done_intents = [(mapping.name, run.direction, source.key) for source in sources]
+        for source, result in results:
             if result.ok:
                 if source.key in known:
                     batch.cleared.append((mapping.name, run.source, source.key))
@@ -318,6 +320,19 @@ class PageSync:
             batch.recoupled.append(
                 replace(self.creator.coupling_for(run, source, result), coupled_at=coupling.coupled_at)
             )
+
+
+def _flush(run: Pass, batch: Batch, *, with_created: bool) -> None:
+    run.recorder.flush(
+        batch.couplings,
+        conflicts=batch.conflicts,
+        settled=batch.settled,
+        failures=batch.failures,
+        cleared=batch.cleared,
+        deletions=batch.deletions,
+        new_couplings=batch.created if with_created else (),
+        done_intents=batch.done_intents if with_created else (),
+    )
 
 
 def reject_message(run: Pass, source: Record, result: WriteResult) -> str:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from coupler.domain.coupling import Coupling
 from coupler.domain.errors import CouplerError, MappingBusy
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
-from coupler.domain.mapping import Side
+from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
 from coupler.ports.store import StateStore
 from coupler.services.context import Systems
@@ -106,8 +106,10 @@ class JobRecorder:
         failures: Sequence[RecordFailure] = (),
         cleared: Sequence[tuple[str, Side, str]] = (),
         deletions: Sequence[PendingDeletion] = (),
+        new_couplings: Sequence[Coupling] = (),
+        done_intents: Sequence[tuple[str, Direction, str]] = (),
     ) -> None:
-        """Save changed couplings and the rest of a page's state, new errors and the job's counters in one
+        """Save changed and new couplings and the rest of a page's state, new errors and the job's counters in one
         transaction."""
         progress = replace(self.job, counters=self.counters.copy())
         if self.systems.clock() - self.locked_at > LOCK_TTL / 5:
@@ -121,6 +123,8 @@ class JobRecorder:
             failures=failures,
             cleared=cleared,
             deletions=deletions,
+            new_couplings=new_couplings,
+            done_intents=done_intents,
         )
         self.pending_errors = []
 

@@ -44,9 +44,9 @@ class MappingRun:
     mapping: str
     outcome: Outcome
     report: JobReport | None = None
-    """The finished job (outcome DONE)."""
+    """The job: finished (DONE), or closed half-way (FAILED, STOPPED); None when busy."""
     message: str | None = None
-    """Why it was busy, failed or stopped (the stopped job itself is in the job log)."""
+    """Why it was busy, failed or stopped."""
 
     @property
     def ok(self) -> bool:
@@ -89,14 +89,30 @@ def run_once(
 
 
 def _run_mapping(systems: Systems, synchronizer: Synchronizer, mapping: TableMapping) -> MappingRun:
+    since = systems.clock()
     try:
         report = synchronizer.run_mapping(mapping, kind=JobKind.INCREMENTAL)
     except MappingBusy as error:
         return MappingRun(mapping=mapping.name, outcome=Outcome.BUSY, message=error.message)
     except CouplerError as error:  # the job is closed in the log with this message; the next mapping still runs
         outcome = Outcome.STOPPED if _stopping(systems) else Outcome.FAILED
-        return MappingRun(mapping=mapping.name, outcome=outcome, message=error.message)
+        closed = _closed_job(systems, mapping.name, since)
+        return MappingRun(mapping=mapping.name, outcome=outcome, report=closed, message=error.message)
     return MappingRun(mapping=mapping.name, outcome=Outcome.DONE, report=report)
+
+
+def _closed_job(systems: Systems, mapping: str, since: datetime) -> JobReport | None:
+    """The job a run that stopped half-way closed in the log: the first incremental job of the mapping started
+    since ``since`` (the mapping's lock kept any other from running beside it)."""
+    jobs = [
+        job
+        for job in systems.store.jobs(limit=10, mapping=mapping)
+        if job.kind is JobKind.INCREMENTAL and job.started_at >= since and job.finished_at is not None
+    ]
+    if not jobs:
+        return None
+    job = min(jobs, key=lambda j: j.started_at)
+    return JobReport(job=job, errors=tuple(reversed(systems.store.errors(job_id=job.id, limit=500))))
 
 
 def _stopping(systems: Systems) -> bool:

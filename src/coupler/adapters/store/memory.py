@@ -96,6 +96,13 @@ class InMemoryStateStore(StateStore):
 
     def add_couplings(self, couplings: Sequence[Coupling]) -> None:
         with self._lock:
+            self._check_new(couplings)
+            for c in couplings:
+                self._of(c.mapping).put(c)
+
+    def _check_new(self, couplings: Sequence[Coupling]) -> None:
+        """AlreadyCoupled, naming the keys, if any key of these new couplings is taken."""
+        if couplings:
             taken = duplicates_within(couplings)
             for c in couplings:
                 state = self._mappings.get(c.mapping)
@@ -107,8 +114,6 @@ class InMemoryStateStore(StateStore):
                     taken.append((c.mapping, Side.INTEGRATION, c.integration_key))
             if taken:
                 raise already_coupled(taken)
-            for c in couplings:
-                self._of(c.mapping).put(c)
 
     def save(
         self,
@@ -121,9 +126,16 @@ class InMemoryStateStore(StateStore):
         failures: Sequence[RecordFailure] = (),
         cleared: Sequence[tuple[str, Side, str]] = (),
         deletions: Sequence[PendingDeletion] = (),
+        new_couplings: Sequence[Coupling] = (),
+        done_intents: Sequence[tuple[str, Direction, str]] = (),
     ) -> None:
         with self._lock:
+            self._check_new(new_couplings)
             self._check_save(couplings, errors, job)
+            for c in new_couplings:
+                self._of(c.mapping).put(c)
+            for mapping, direction, source_key in done_intents:
+                self._state.drop_intents(mapping, direction, [source_key])
             writes = StateWrites.of(
                 conflicts=conflicts, settled=settled, failures=failures, cleared=cleared, deletions=deletions
             )

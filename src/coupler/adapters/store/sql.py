@@ -153,6 +153,8 @@ class SqlStateStore(StateStore):
         failures: Sequence[RecordFailure] = (),
         cleared: Sequence[tuple[str, Side, str]] = (),
         deletions: Sequence[PendingDeletion] = (),
+        new_couplings: Sequence[Coupling] = (),
+        done_intents: Sequence[tuple[str, Direction, str]] = (),
     ) -> None:
         inserts = [error_values(e) for e in errors]
         state = sql_state.StateWrites.of(
@@ -162,13 +164,18 @@ class SqlStateStore(StateStore):
             with self._engine.begin() as conn:
                 if job is not None:
                     _upsert(conn, schema.jobs, job_values(job), ("id",))
+                if new_couplings:
+                    insert_couplings(conn, new_couplings)
                 if couplings:
                     update_couplings(conn, couplings)
                 state.write(conn)
+                _drop_intents(conn, done_intents)
                 if inserts:
                     conn.execute(insert(schema.job_errors), inserts)
         except IntegrityError as exc:
-            taken = shared_integration_keys(couplings)
+            taken = duplicates_within(new_couplings) + self._taken(new_couplings, Side.LOCAL)
+            taken += self._taken(new_couplings, Side.INTEGRATION)
+            taken += shared_integration_keys(couplings)
             taken += self._taken(couplings, Side.INTEGRATION, by_others=True)
             if taken:
                 raise already_coupled(taken) from exc
@@ -371,3 +378,11 @@ def _upsert(conn: Connection, table: Table, values: dict[str, Any], keys: tuple[
     match = and_(*(table.c[name] == values[name] for name in keys))
     if conn.execute(update(table).where(match).values({n: values[n] for n in changes})).rowcount == 0:
         conn.execute(insert(table).values(values))
+
+
+def _drop_intents(conn: Connection, done: Sequence[tuple[str, Direction, str]]) -> None:
+    groups: dict[tuple[str, Direction], list[str]] = {}
+    for mapping, direction, source_key in done:
+        groups.setdefault((mapping, direction), []).append(source_key)
+    for (mapping, direction), keys in groups.items():
+        sql_state.drop_intents(conn, mapping, direction, keys)
