@@ -282,7 +282,8 @@ class PageSync:
         if not batch.creations:
             return
         store, mapping = self.systems.store, run.mapping
-        known = store.record_failures(mapping.name, run.source, [r.key for r in batch.creations])
+        keys = [r.key for r in batch.creations]
+        known = store.record_failures(mapping.name, run.source, keys) if run.earlier_failures else {}
         sources = [r for r in batch.creations if run.manual or not (r.key in known and known[r.key].skipped)]
         run.recorder.counters.skipped += len(batch.creations) - len(sources)
         results, batch.created = self.creator.prepare(run, sources, batch.resolved)

@@ -35,6 +35,8 @@ class Pass:
     reconsider: bool = False
     winners: Mapping[str, Side] = field(default_factory=dict)
     lengths: Mapping[str, int] = field(default_factory=dict)
+    earlier_failures: bool = True
+    """Whether uncoupled records of this source may have failed creations on record (else no need to look)."""
     moves: Transfer = field(init=False)
 
     def __post_init__(self) -> None:

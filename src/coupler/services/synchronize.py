@@ -48,6 +48,9 @@ class Synchronizer:
                     recorder=recorder,
                     create=full or not mapping.sync_only_coupled,
                     lengths=self._lengths(mapping, direction),
+                    earlier_failures=bool(
+                        self.systems.store.list_record_failures(mapping.name, side=direction.source, limit=1)
+                    ),
                 )
                 self.pages.creator.recover(run)
                 since = None if full else self.systems.store.watermark(mapping.name, run.source)
