@@ -14,7 +14,7 @@ from typing import Any
 
 from coupler.domain.mapping import FieldMapping, TableMapping
 
-__all__ = ["Fingerprint", "canonical", "decode", "encode", "tracked_pairs"]
+__all__ = ["Fingerprint", "canonical", "decode", "encode", "of", "of_mapping", "tracked_pairs"]
 
 Fingerprint = dict[str, list[Any]]
 """pair name -> [local value, integration value], both canonical."""
@@ -37,13 +37,33 @@ def canonical(value: Any) -> Any:
 
 def tracked_pairs(mapping: TableMapping) -> tuple[FieldMapping, ...]:
     """The field pairs whose values are fingerprinted: enabled, with a field on both sides."""
-    return tuple(f for f in mapping.fields if f.enabled and f.local and f.integration and not f.has_constant)
+    return _pairs_of(mapping)[0]
 
 
 def of(pairs: Iterable[FieldMapping], local: Mapping[str, Any], integration: Mapping[str, Any]) -> Fingerprint:
     return {
         f.pair: [canonical(local.get(f.local or "")), canonical(integration.get(f.integration or ""))] for f in pairs
     }
+
+
+def of_mapping(mapping: TableMapping, local: Mapping[str, Any], integration: Mapping[str, Any]) -> Fingerprint:
+    """The fingerprint of every tracked pair of ``mapping`` (the fast path: names resolved once per mapping)."""
+    names = _pairs_of(mapping)[1]
+    return {pair: [canonical(local.get(lf)), canonical(integration.get(inf))] for pair, lf, inf in names}
+
+
+_CACHE: dict[int, tuple[TableMapping, tuple[tuple[FieldMapping, ...], tuple[tuple[str, str, str], ...]]]] = {}
+
+
+def _pairs_of(mapping: TableMapping) -> tuple[tuple[FieldMapping, ...], tuple[tuple[str, str, str], ...]]:
+    """Memoized per mapping object (mappings are immutable and live as long as the configuration)."""
+    cached = _CACHE.get(id(mapping))
+    if cached is not None and cached[0] is mapping:
+        return cached[1]
+    pairs = tuple(f for f in mapping.fields if f.enabled and f.local and f.integration and not f.has_constant)
+    names = tuple((f.pair, f.local or "", f.integration or "") for f in pairs)
+    _CACHE[id(mapping)] = (mapping, (pairs, names))
+    return pairs, names
 
 
 def encode(fingerprint: Fingerprint) -> str:

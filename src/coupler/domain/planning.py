@@ -14,7 +14,7 @@ from typing import Any
 
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.fingerprint import Fingerprint, canonical, decode, tracked_pairs
-from coupler.domain.fingerprint import of as fingerprint_of
+from coupler.domain.fingerprint import of_mapping as fingerprint_of_mapping
 from coupler.domain.mapping import Direction, FieldMapping, Side, TableMapping
 from coupler.domain.records import Record
 from coupler.domain.state import ConflictField
@@ -247,7 +247,7 @@ class _Planner:
             return Plan(action=Action.CONFLICT, values={}, conflicts=conflicts, pending=True)
         local, integration = self._sides(self.source.values, {**self.target.values, **values})
         fingerprint = dict(self.old or {})
-        fingerprint.update({k: v for k, v in fingerprint_of(tracked_pairs(self.mapping), local, integration).items()})
+        fingerprint.update(fingerprint_of_mapping(self.mapping, local, integration))
         for pair in keep:
             if self.old is not None and pair in self.old:
                 fingerprint[pair] = self.old[pair]

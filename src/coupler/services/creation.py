@@ -8,8 +8,8 @@ from typing import Any
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.errors import AlreadyCoupled
-from coupler.domain.fingerprint import encode, tracked_pairs
-from coupler.domain.fingerprint import of as fingerprint_of
+from coupler.domain.fingerprint import encode
+from coupler.domain.fingerprint import of_mapping as fingerprint_of_mapping
 from coupler.domain.mapping import Side
 from coupler.domain.records import Record, WriteResult
 from coupler.domain.state import CreateIntent
@@ -90,7 +90,7 @@ class Creator:
             target_modified_on=target.modified_on,
             job_id=run.job_id,
             at=self.systems.clock(),
-            fingerprint=encode(fingerprint_of(tracked_pairs(run.mapping), local.values, integration.values)),
+            fingerprint=encode(fingerprint_of_mapping(run.mapping, local.values, integration.values)),
         )
 
     def insert(
@@ -125,18 +125,21 @@ class Creator:
                     for s, k in zip(built, keys, strict=True)
                 ]
             )
-        written = iter(target.insert(spec, rows) if rows else [])
-        return [
-            result if result is not None else replace(next(written), index=index)
-            for index, result in enumerate(results)
-        ]
+        written = iter(zip(target.insert(spec, rows), rows, strict=True) if rows else [])
+        out = []
+        for index, result in enumerate(results):
+            if result is None:
+                inserted, row = next(written)
+                result = replace(inserted, index=index, extra={**inserted.extra, "values": row})
+            out.append(result)
+        return out
 
     def coupling_for(
         self, run: Pass, source: Record, result: WriteResult, resolved: Resolved | None = None
     ) -> Coupling:
         """The coupling of ``source`` and the record just created from it: in sync, with its fingerprint."""
         assert result.key is not None
-        written = run.moves(source.values, resolved)
+        written = result.extra.get("values") or run.moves(source.values, resolved)
         local, integration = (source.values, written) if run.source is Side.LOCAL else (written, source.values)
         return Coupling.created(
             mapping=run.mapping.name,
@@ -147,7 +150,7 @@ class Creator:
             target_modified_on=result.modified_on,
             job_id=run.job_id,
             at=self.systems.clock(),
-            fingerprint=encode(fingerprint_of(tracked_pairs(run.mapping), local, integration)),
+            fingerprint=encode(fingerprint_of_mapping(run.mapping, local, integration)),
         )
 
     def couple(self, run: Pass, created: Sequence[Coupling]) -> None:
