@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from coupler.adapters.connectors.memory import InMemoryConnector
+from coupler.adapters.store.memory import InMemoryStateStore
 from coupler.domain.errors import RetryableConnectorError, UnknownMapping, UsageError
-from coupler.domain.jobs import JobKind
+from coupler.domain.jobs import Job, JobKind
 from coupler.domain.mapping import Direction, FieldMapping, TableMapping, TableSpec
 from coupler.domain.records import RecordUpdate, WriteResult
 from coupler.domain.timeutil import utcnow
@@ -228,6 +229,7 @@ def test_a_failing_mapping_is_reported_and_the_next_mapping_still_runs(setup: Se
     assert runs["VENDOR"].message == "CRM: the supplier endpoint does not answer"
     assert runs["CUSTOMER"].outcome is Outcome.DONE and counters(runs["CUSTOMER"])["modified"] == 1
     [failed] = setup.systems.store.jobs(mapping="VENDOR")
+    assert runs["VENDOR"].report is not None and runs["VENDOR"].report.job == failed
     assert failed.finished_at is not None and failed.message is not None
     assert failed.message.startswith("Stopped before the end: CRM: the supplier endpoint")
     assert setup.systems.store.acquire_lock(
@@ -239,6 +241,27 @@ def test_a_failing_mapping_is_reported_and_the_next_mapping_still_runs(setup: Se
     again = by_mapping(run_once(setup.systems))
     assert counters(again["VENDOR"])["inserted"] == 1, "the next round catches up"
     assert setup.suppliers() == ["Vendor 1"]
+
+
+class UnreachableStore(InMemoryStateStore):
+    """A state store that has gone away: every job fails to start."""
+
+    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+        raise RetryableConnectorError("the state store does not answer")
+
+    def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
+        raise RetryableConnectorError("the state store does not answer")
+
+
+def test_an_unreachable_state_store_fails_every_mapping_and_the_scheduler_keeps_going(setup: Setup) -> None:
+    systems = replace(setup.systems, store=UnreachableStore())
+    stop = FakeEvent(setup.clock)
+    Scheduler(systems=systems, on_round=setup.rounds.append).run(timedelta(minutes=1), stop=stop, rounds=2)
+    assert [[(r.mapping, r.outcome, r.report) for r in done.runs] for done in setup.rounds] == 2 * [
+        [("VENDOR", Outcome.FAILED, None), ("CUSTOMER", Outcome.FAILED, None)]
+    ]
+    assert all(not done.ok for done in setup.rounds)
+    assert {r.message for done in setup.rounds for r in done.runs} == {"the state store does not answer"}
 
 
 # a clean stop -----------------------------------------------------------------------------------------------------
@@ -253,14 +276,15 @@ def test_a_stop_finishes_the_page_in_hand_then_the_next_run_completes_the_rest(s
     assert runs["VENDOR"].outcome is Outcome.DONE
     stopped = runs["CUSTOMER"]
     assert stopped.outcome is Outcome.STOPPED and not stopped.ok
-    assert stopped.message is not None and "a stop was requested" in stopped.message
+    assert stopped.message is not None and "stop was requested" in stopped.message
     assert setup.crm.updates == [3], "one page written, whole"
     renamed = [name for name in setup.account_names() if name.endswith(" renamed")]
     assert len(renamed) == 3
     job = setup.systems.store.jobs(mapping="CUSTOMER")[0]
+    assert stopped.report is not None and stopped.report.job == job, "the round reports the job it closed"
     assert job.kind is JobKind.INCREMENTAL and job.finished_at is not None and job.counters.modified == 3
     assert job.message == (
-        "Stopped before the end: a stop was requested; the page in hand was finished, the next run continues."
+        "Stopped before the end: A stop was requested: the page in hand was finished; the next run continues."
     )
     now = setup.clock()
     assert setup.systems.store.acquire_lock("mapping:CUSTOMER", "next run", until=now, now=now), "lock released"

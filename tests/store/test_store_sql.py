@@ -255,3 +255,33 @@ def test_conflict_fields_are_stored_as_json_text(sql_store: SqlStateStore) -> No
             "last_integration": "Ä",
         }
     ]
+
+
+@pytest.mark.postgres
+def test_a_state_store_that_stops_answering_is_a_passing_failure_named_as_such(pg_url: object) -> None:
+    import sqlalchemy as sa
+
+    from coupler.adapters.store.sql import open_state_store
+    from coupler.domain.errors import RetryableConnectorError
+
+    url = pg_url  # a fresh database of the shared test server
+    assert isinstance(url, sa.URL)
+    store = open_state_store(url.render_as_string(hide_password=False))
+    try:
+        assert store.jobs() == []
+        admin = sa.create_engine(url.set(database="test"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:  # the database goes away: no new session, every open one ended
+            conn.exec_driver_sql(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false')
+            conn.execute(
+                sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                {"d": url.database},
+            )
+        try:
+            with pytest.raises(RetryableConnectorError, match="does not answer"):
+                store.jobs()
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')
+            admin.dispose()
+    finally:
+        store.close()

@@ -13,6 +13,7 @@ __all__ = [
     "RecordError",
     "RecordNotFound",
     "RetryableConnectorError",
+    "RunStopped",
     "UnknownMapping",
     "UsageError",
 ]
@@ -52,6 +53,10 @@ class RetryableConnectorError(ConnectorError):
 
 class PermanentConnectorError(ConnectorError):
     """A connected system refused the request; retrying will not help."""
+
+
+class RunStopped(CouplerError):
+    """A stop was requested: the page in hand was finished; the next run continues."""
 
 
 class MappingBusy(CouplerError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from coupler.domain.errors import CouplerError, MappingBusy, UsageError
+from coupler.domain.errors import CouplerError, MappingBusy, RunStopped, UsageError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import TableMapping
 from coupler.services.context import Systems
@@ -95,7 +95,7 @@ def _run_mapping(systems: Systems, synchronizer: Synchronizer, mapping: TableMap
     except MappingBusy as error:
         return MappingRun(mapping=mapping.name, outcome=Outcome.BUSY, message=error.message)
     except CouplerError as error:  # the job is closed in the log with this message; the next mapping still runs
-        outcome = Outcome.STOPPED if _stopping(systems) else Outcome.FAILED
+        outcome = Outcome.STOPPED if isinstance(error, RunStopped) else Outcome.FAILED
         closed = _closed_job(systems, mapping.name, since)
         return MappingRun(mapping=mapping.name, outcome=outcome, report=closed, message=error.message)
     return MappingRun(mapping=mapping.name, outcome=Outcome.DONE, report=report)
@@ -104,15 +104,18 @@ def _run_mapping(systems: Systems, synchronizer: Synchronizer, mapping: TableMap
 def _closed_job(systems: Systems, mapping: str, since: datetime) -> JobReport | None:
     """The job a run that stopped half-way closed in the log: the first incremental job of the mapping started
     since ``since`` (the mapping's lock kept any other from running beside it)."""
-    jobs = [
-        job
-        for job in systems.store.jobs(limit=10, mapping=mapping)
-        if job.kind is JobKind.INCREMENTAL and job.started_at >= since and job.finished_at is not None
-    ]
-    if not jobs:
+    try:  # the failure may be the state store itself: then there is no job to show
+        jobs = [
+            job
+            for job in systems.store.jobs(limit=10, mapping=mapping)
+            if job.kind is JobKind.INCREMENTAL and job.started_at >= since and job.finished_at is not None
+        ]
+        if not jobs:
+            return None
+        job = min(jobs, key=lambda j: j.started_at)
+        return JobReport(job=job, errors=tuple(reversed(systems.store.errors(job_id=job.id, limit=500))))
+    except CouplerError:
         return None
-    job = min(jobs, key=lambda j: j.started_at)
-    return JobReport(job=job, errors=tuple(reversed(systems.store.errors(job_id=job.id, limit=500))))
 
 
 def _stopping(systems: Systems) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
 from coupler.domain.coupling import Coupling
-from coupler.domain.errors import CouplerError
+from coupler.domain.errors import RunStopped
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.services.context import Systems
@@ -164,7 +164,7 @@ class Synchronizer:
                 systems.store.set_watermark(name, side, mark)
                 watermark = mark
             if systems.stop is not None and systems.stop.is_set():  # a clean stop: this page is done and saved
-                raise CouplerError("a stop was requested; the page in hand was finished, the next run continues.")
+                raise RunStopped()
 
 
 def _chunks(items: Sequence[Coupling], size: int) -> Iterable[Sequence[Coupling]]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Table,
     and_,
     delete,
+    event,
     false,
     func,
     insert,
@@ -23,7 +24,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store import locks, schema, sql_state
@@ -41,7 +43,7 @@ from coupler.adapters.store.rows import (
 )
 from coupler.adapters.store.taken_keys import TakenKey, already_coupled, duplicates_within, shared_integration_keys
 from coupler.domain.coupling import Coupling, SyncResult
-from coupler.domain.errors import ConnectorError
+from coupler.domain.errors import ConnectorError, RetryableConnectorError
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
@@ -69,7 +71,20 @@ def open_state_store(url: str, **engine_options: Any) -> SqlStateStore:
     except BaseException:
         engine.dispose()
         raise
+    event.listen(engine, "handle_error", _unavailable)
     return SqlStateStore(engine)
+
+
+def _unavailable(context: ExceptionContext) -> None:
+    """A state store that stops answering mid-run (connection lost, database locked too long) is a passing
+    failure of a system, named as such; integrity errors stay as they are for the store's own handling."""
+    error = context.original_exception
+    if isinstance(context.sqlalchemy_exception, IntegrityError):
+        return
+    if context.is_disconnect or isinstance(context.sqlalchemy_exception, OperationalError | InterfaceError):
+        where = context.engine.url.render_as_string(hide_password=True) if context.engine else "state store"
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RetryableConnectorError(f"The state store {where} does not answer: {reason}") from None
 
 
 class SqlStateStore(StateStore):
