@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 import sqlite3
 import tomllib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from coupler.config import load_config
+from coupler.config import AppConfig, load_config
 from coupler.demo import DemoResult
-from coupler.domain.mapping import Condition, Direction, Operator, Side
+from coupler.domain.mapping import Direction, Operator, Side, TableMapping
+from coupler.domain.transfer import Transfer
 
 from .support import GUID, ISO_MS, columns, connect
 
@@ -85,10 +87,56 @@ def test_the_mappings_are_business_centrals_defaults(config: dict[str, Any]) -> 
         ("islicensed", 1),
         ("isintegrationuser", 0),
     }
-    lookups = {"salespersonCode", "currencyCode", "ownerid", "transactioncurrencyid", "parentcustomerid"}
-    for mapping in mappings.values():
-        for field in mapping["fields"]:
-            assert not {field.get("local"), field.get("integration")} & lookups
+    lookups = [
+        (m["name"], f["local"], f["integration"], {k: v for k, v in f.items() if k not in ("local", "integration")})
+        for m in mappings.values()
+        for f in m["fields"]
+        if "lookup" in f
+    ]
+    to_crm, from_crm = {"direction": "to-integration"}, {"direction": "from-integration"}
+    assert lookups == [
+        ("CUSTOMER", "salespersonCode", "ownerid", {**to_crm, "lookup": "SALESPEOPLE", "lookup_local_by": "code",
+                                                    "not_null": True}),
+        # waits for its currency to be coupled; a currency that is not (the base currency) gives a blank code
+        ("CUSTOMER", "currencyCode", "transactioncurrencyid", {**to_crm, "lookup": "CURRENCY"}),
+        ("CUSTOMER", "currencyCode", "transactioncurrencyid", {**from_crm, "lookup": "CURRENCY",
+                                                               "clear_on_failed_lookup": True}),
+        ("CONTACT", "companyNumber", "parentcustomerid", {"lookup": "CUSTOMER"}),
+    ]  # fmt: skip
+    for name, _, _, settings in lookups:
+        assert settings["lookup"] in mappings[name]["depends_on"]
+
+
+def test_match_based_coupling_has_fields_to_match_on(config: dict[str, Any]) -> None:
+    matched = {
+        m["name"]: [(f["local"], f["integration"], f["match"]) for f in m["fields"] if "match" in f]
+        for m in config["mappings"]
+    }
+    assert matched == {
+        "SALESPEOPLE": [("email", "internalemailaddress", 1)],
+        "CURRENCY": [("code", "isocurrencycode", 1)],
+        "CUSTOMER": [("displayName", "name", 1)],
+        "CONTACT": [("email", "emailaddress1", 1)],
+        "ITEM-PRODUCT": [("number", "productnumber", 1)],
+    }
+
+
+def test_payment_terms_are_an_option_mapping_with_trimmed_upper_case_codes(config: dict[str, Any]) -> None:
+    customer = _mappings(config)["CUSTOMER"]
+    [terms] = [f for f in customer["fields"] if f.get("local") == "paymentTermsCode"]
+    assert terms["integration"] == "paymenttermscode" and "direction" not in terms  # both ways
+    assert terms["options"] == {"30 DAYS": 1, "14 DAYS": 2, "CM": 3, "60 DAYS": 4, "7 DAYS": 5, "COD": 6}
+    assert terms["transform"] == [{"kind": "trim"}, {"kind": "upper"}]
+    [name] = [f for f in customer["fields"] if f.get("local") == "displayName"]
+    assert name["transform"] == [{"kind": "trim"}]
+
+
+def test_every_mapping_states_its_conflict_and_deletion_policies(shared_demo: DemoResult) -> None:
+    text = shared_demo.config.read_text(encoding="utf-8")
+    assert text.count('\nupdate_conflict = "none"  ') == 5
+    assert text.count('\ndeletion_conflict = "none"  ') == 5
+    assert text.count('\ndelete = "ignore"  ') == 5
+    assert "# none (park it for `coupler resolve`) | local-wins | integration-wins" in text
 
 
 def test_values_are_known_words_and_every_field_exists(shared_demo: DemoResult, config: dict[str, Any]) -> None:
@@ -107,7 +155,27 @@ def test_values_are_known_words_and_every_field_exists(shared_demo: DemoResult, 
         for field in mapping["fields"]:
             if "direction" in field:
                 assert direction.allows(Direction(field["direction"])), (mapping["name"], field)
-            assert set(field) <= {"local", "integration", "direction", "enabled", "constant"}
+            assert set(field) <= FIELD_KEYS, (mapping["name"], set(field) - FIELD_KEYS)
+            if "lookup_local_by" in field:
+                referenced = _mappings(config)[field["lookup"]]["local"]
+                with connect(shared_demo.erp) as db:
+                    assert field["lookup_local_by"] in columns(db, referenced["table"])
+
+
+FIELD_KEYS = {
+    "local",
+    "integration",
+    "direction",
+    "enabled",
+    "constant",
+    "match",
+    "lookup",
+    "lookup_local_by",
+    "not_null",
+    "clear_on_failed_lookup",
+    "transform",
+    "options",
+}
 
 
 def test_every_constant_is_valid_for_its_column(shared_demo: DemoResult, config: dict[str, Any]) -> None:
@@ -122,13 +190,34 @@ def test_every_constant_is_valid_for_its_column(shared_demo: DemoResult, config:
             db.rollback()
 
 
-def _flowing(mapping: dict[str, Any], one_way: Direction) -> list[dict[str, Any]]:
-    fields = []
-    for field in mapping["fields"]:
-        direction = Direction(field.get("direction", mapping["direction"]))
-        if field.get("enabled", True) and direction.allows(one_way) and one_way.target.value in field:
-            fields.append(field)
-    return fields
+class _Any(Mapping[Any, Any]):
+    """A lookup's translations for a test: every value refers to ``value`` (a record of the referenced table)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.value
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def _lookups(demo: DemoResult, loaded: AppConfig, mapping: TableMapping, one_way: Direction) -> dict[str, _Any]:
+    """For each lookup field: a value of the column the target field refers to, read from the referenced table (the
+    demo databases have no foreign keys, so any such value shows whether the target column takes it)."""
+    resolved = {}
+    for field in mapping.fields_for(one_way):
+        if field.lookup is None:
+            continue
+        spec = loaded.mapping(field.lookup.mapping).spec(one_way.target)
+        column = field.lookup.by(one_way.target) or (spec.display_key if one_way.target is Side.LOCAL else spec.key)
+        with connect(_path(demo, one_way.target.value)) as db:
+            resolved[field.pair] = _Any(db.execute(f'SELECT "{column}" FROM "{spec.table}" LIMIT 1').fetchone()[0])
+    return resolved
 
 
 def _insert(db: sqlite3.Connection, table: str, values: dict[str, Any]) -> int | None:
@@ -137,34 +226,33 @@ def _insert(db: sqlite3.Connection, table: str, values: dict[str, Any]) -> int |
     return db.execute(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', tuple(values.values())).lastrowid
 
 
-def _create_all(demo: DemoResult, mapping: dict[str, Any], one_way: Direction) -> list[str]:
-    """Insert every source record that passes the source filter into an emptied target table, with only the
-    mapped columns, as coupler creates records; returns the display keys of the records the target rejected."""
-    source, target = one_way.source.value, one_way.target.value
-    source_spec, target_spec = mapping[source], mapping[target]
-    conditions = [
-        Condition(field=c["field"], op=Operator(c["op"]), value=c["value"]) for c in source_spec.get("filter", [])
-    ]
-    fields = _flowing(mapping, one_way)
-    assert fields, (mapping["name"], one_way)
-    with connect(_path(demo, source)) as db:
-        records = [dict(r) for r in db.execute(f'SELECT * FROM "{source_spec["table"]}"')]
-    records = [r for r in records if all(c.matches(r) for c in conditions)]
-    assert records, (mapping["name"], one_way)
+def _create_all(demo: DemoResult, name: str, one_way: Direction) -> list[str]:
+    """Insert every source record that passes the source filter into an emptied target table, with the values
+    coupler builds from the mapped fields (constants, transformations and option mappings applied, lookups resolved
+    to a record of the referenced table); returns the display keys of the records the target rejected."""
+    loaded = load_config(demo.config)
+    mapping = loaded.mapping(name)
+    source_spec, target_spec = mapping.spec(one_way.source), mapping.spec(one_way.target)
+    moves = Transfer.of(mapping, one_way)
+    assert moves.moves, (name, one_way)
+    resolved = _lookups(demo, loaded, mapping, one_way)
+    with connect(_path(demo, one_way.source.value)) as db:
+        records = [dict(r) for r in db.execute(f'SELECT * FROM "{source_spec.table}"')]
+    records = [r for r in records if source_spec.matches(r)]
+    assert records, (name, one_way)
     rejected = []
-    with connect(_path(demo, target)) as db:
-        db.execute(f'DELETE FROM "{target_spec["table"]}"')
+    with connect(_path(demo, one_way.target.value)) as db:
+        db.execute(f'DELETE FROM "{target_spec.table}"')
         for record in records:
-            values = {f[target]: f["constant"] if "constant" in f else record[f[source]] for f in fields}
             try:
-                rowid = _insert(db, target_spec["table"], values)
+                rowid = _insert(db, target_spec.table, moves(record, resolved))
             except sqlite3.IntegrityError:
-                rejected.append(str(record[source_spec["display_key"]]))
+                rejected.append(str(record[source_spec.display_key or source_spec.key]))
                 continue
-            row = db.execute(f'SELECT * FROM "{target_spec["table"]}" WHERE rowid = ?', (rowid,)).fetchone()
-            assert re.match(GUID, row[target_spec["key"]])
-            assert re.match(ISO_MS, row[target_spec["modified_on"]])
-            assert row[target_spec["display_key"]], (mapping["name"], target_spec["display_key"])
+            row = db.execute(f'SELECT * FROM "{target_spec.table}" WHERE rowid = ?', (rowid,)).fetchone()
+            assert re.match(GUID, row[target_spec.key])
+            assert re.match(ISO_MS, row[target_spec.modified_on or ""])
+            assert row[target_spec.display_key or target_spec.key], (name, target_spec.display_key)
         db.rollback()
     return rejected
 
@@ -187,7 +275,7 @@ def test_records_can_be_created_from_mapped_fields_only(
 ) -> None:
     mapping = _mappings(config)[name]
     assert Direction(mapping["direction"]).allows(one_way)
-    rejected = _create_all(shared_demo, mapping, one_way)
+    rejected = _create_all(shared_demo, name, one_way)
     if (name, one_way.source) == ("CUSTOMER", Side.INTEGRATION):
         assert len(rejected) == 1 and len(rejected[0]) > 100  # the one account name too long for the ERP
     else:
@@ -205,3 +293,16 @@ def test_the_project_loads_the_demo_config(shared_demo: DemoResult) -> None:
         3,
         Direction.TO_INTEGRATION,
     )
+    owner = next(f for f in customer.fields if f.integration == "ownerid")
+    assert owner.lookup is not None and (owner.lookup.mapping, owner.lookup.local_by) == ("SALESPEOPLE", "code")
+    assert owner.not_null and not owner.clear_on_failed_lookup
+    currency = {f.direction: f for f in customer.fields if f.integration == "transactioncurrencyid"}
+    assert set(currency) == {Direction.TO_INTEGRATION, Direction.FROM_INTEGRATION}
+    assert currency[Direction.FROM_INTEGRATION].clear_on_failed_lookup
+    assert not currency[Direction.TO_INTEGRATION].clear_on_failed_lookup
+    terms = next(f for f in customer.fields if f.integration == "paymenttermscode")
+    assert [t.kind for t in terms.transforms] == ["trim", "upper", "options"]
+    moves = Transfer.of(customer, Direction.TO_INTEGRATION)
+    built = moves({"paymentTermsCode": " 30 days", "displayName": " Adatum "}, {})
+    assert (built["paymenttermscode"], built["name"]) == (1, "Adatum")
+    assert Transfer.of(customer, Direction.FROM_INTEGRATION)({"paymenttermscode": 3}, {})["paymentTermsCode"] == "CM"

@@ -49,7 +49,7 @@ def test_row_counts_are_the_documented_ones(shared_demo: DemoResult) -> None:
     erp, crm = shared_demo.erp_counts, shared_demo.crm_counts
     assert erp["customers"] == 40
     assert erp["salespeoplePurchasers"] == 6
-    assert erp["currencies"] == 5
+    assert erp["currencies"] == 4  # the local currency, USD, is not listed
     assert erp["items"] == 25
     assert 40 + 60 <= erp["contacts"] <= 40 + 120  # a company contact per customer, 2-3 persons for most
     assert crm["account"] == 15 + 8
@@ -148,14 +148,22 @@ def test_erp_seed_data(shared_demo: DemoResult) -> None:
     assert len({c["displayName"] for c in customers}) == 40
     codes = {s["code"] for s in rows(shared_demo.erp, "salespeoplePurchasers")}
     assert {c["salespersonCode"] for c in customers} <= codes
-    assert {c["code"] for c in rows(shared_demo.erp, "currencies")} == {"EUR", "USD", "GBP", "DKK", "CAD"}
+    currencies = {c["code"] for c in rows(shared_demo.erp, "currencies")}
+    assert currencies == {"EUR", "GBP", "DKK", "CAD"}
+    assert {c["currencyCode"] for c in customers} == currencies | {None}  # blank: the local currency (USD)
+    assert all((c["currencyCode"] is None) == (c["country"] == "US") for c in customers)
+    assert {c["paymentTermsCode"] for c in customers} <= {"30 DAYS", "14 DAYS", "CM", "60 DAYS", "7 DAYS", "COD"}
+    assert len({c["paymentTermsCode"] for c in customers}) >= 4
     contacts = rows(shared_demo.erp, "contacts")
     persons = [c for c in contacts if c["type"] == "Person"]
-    companies = {c["number"]: c for c in contacts if c["type"] == "Company"}
-    assert len(companies) == 40
+    companies = {c["companyNumber"]: c for c in contacts if c["type"] == "Company"}
+    by_number = {c["number"]: c for c in customers}
+    assert len(companies) == 40 and set(companies) == set(by_number)  # a company contact per customer
+    assert all(c["companyName"] == by_number[n]["displayName"] for n, c in companies.items())
     per_company: dict[object, int] = {}
     for person in persons:
-        assert person["companyNumber"] in companies
+        assert person["companyNumber"] in by_number, "a contact's companyNumber is its customer's number"
+        assert person["companyName"] == by_number[person["companyNumber"]]["displayName"]
         per_company[person["companyNumber"]] = per_company.get(person["companyNumber"], 0) + 1
         assert person["displayName"] == " ".join(
             str(p) for p in (person["firstName"], person["middleName"], person["surname"]) if p
@@ -186,7 +194,21 @@ def test_crm_seed_data_overlaps_the_erp_without_couplings(shared_demo: DemoResul
     assert [u["isintegrationuser"] for u in users].count(1) == 1
     assert [u["isdisabled"] for u in users].count(1) == 1
 
-    assert {c["isocurrencycode"] for c in rows(shared_demo.crm, "transactioncurrency")} == {"EUR", "USD"}
+    currencies = {c["isocurrencycode"]: c for c in rows(shared_demo.crm, "transactioncurrency")}
+    assert set(currencies) == {"EUR", "USD"} and currencies["USD"]["exchangerate"] == 1.0  # the base currency
+    currency_ids = {c["transactioncurrencyid"]: code for code, c in currencies.items()}
+    user_ids = {u["systemuserid"]: u["fullname"] for u in users}
+    salespeople = {s["code"]: s["displayName"] for s in rows(shared_demo.erp, "salespeoplePurchasers")}
+    terms = {"30 DAYS": 1, "14 DAYS": 2, "CM": 3, "60 DAYS": 4, "7 DAYS": 5, "COD": 6}
+    for account in same:  # the shared accounts hold what coupler would write from their customer
+        customer = customers[str(account["name"]).lower()]
+        assert user_ids[account["ownerid"]] == salespeople[customer["salespersonCode"]]
+        assert currency_ids.get(account["transactioncurrencyid"]) == (
+            customer["currencyCode"] if customer["currencyCode"] in currencies else None
+        )
+        assert account["paymenttermscode"] == terms[customer["paymentTermsCode"]]
+    assert all(a["paymenttermscode"] in terms.values() for a in own)
+    assert any(currency_ids.get(a["transactioncurrencyid"]) == "USD" for a in own), "an account in the base currency"
     item_numbers = {i["number"] for i in rows(shared_demo.erp, "items")}
     products = rows(shared_demo.crm, "product")
     assert 3 <= len([p for p in products if p["productnumber"] in item_numbers]) < len(products)
@@ -194,6 +216,16 @@ def test_crm_seed_data_overlaps_the_erp_without_couplings(shared_demo: DemoResul
     account_ids = {a["accountid"] for a in accounts}
     contacts = rows(shared_demo.crm, "contact")
     assert all(c["parentcustomerid"] in account_ids for c in contacts if c["parentcustomerid"])
+    persons = {p["email"]: p for p in rows(shared_demo.erp, "contacts") if p["type"] == "Person"}
+    names = {a["accountid"]: str(a["name"]).lower() for a in accounts}
+    shared_people = [c for c in contacts if c["emailaddress1"] in persons]
+    assert shared_people, "some contacts are on both sides (the same e-mail address)"
+    for contact in shared_people:  # at the account of the person's customer
+        person = persons[contact["emailaddress1"]]
+        assert (
+            names[contact["parentcustomerid"]]
+            == str(customers[str(person["companyName"]).lower()]["displayName"]).lower()
+        )
     erp_ids = {r["id"] for t in ERP_TABLES for r in rows(shared_demo.erp, t)}
     crm_ids = {r[f"{t}id"] for t in CRM_TABLES for r in rows(shared_demo.crm, t)}
     assert not erp_ids & crm_ids

@@ -16,7 +16,7 @@ from .support import GUID, ISO_MS, columns, connect, one
 ERP_COLUMNS = {
     "customers": (
         "id number displayName addressLine1 addressLine2 city state country postalCode phoneNumber email website "
-        "salespersonCode currencyCode creditLimit blocked lastModifiedDateTime"
+        "salespersonCode currencyCode paymentTermsCode creditLimit blocked lastModifiedDateTime"
     ),
     "contacts": (
         "id number type displayName firstName middleName surname jobTitle companyNumber companyName addressLine1 "
@@ -32,7 +32,7 @@ CRM_COLUMNS = {
     "account": (
         "accountid name accountnumber address1_line1 address1_line2 address1_city address1_stateorprovince "
         "address1_country address1_postalcode telephone1 emailaddress1 websiteurl creditlimit statecode "
-        "customertypecode ownerid transactioncurrencyid modifiedon"
+        "customertypecode paymenttermscode ownerid transactioncurrencyid modifiedon"
     ),
     "contact": (
         "contactid firstname middlename lastname fullname jobtitle parentcustomerid address1_line1 address1_city "
@@ -172,6 +172,8 @@ REJECTED = [
     ("account", {"emailaddress1": "not an address"}),
     ("account", {"emailaddress1": "nobody@nowhere"}),
     ("account", {"customertypecode": 99}),
+    ("account", {"paymenttermscode": 7}),  # not a value of the option set
+    ("account", {"paymenttermscode": "30 DAYS"}),  # STRICT: an option set holds integers
     ("account", {"statecode": 2}),
     ("account", {"creditlimit": -1.0}),
     ("account", {"statecode": "zero"}),  # STRICT: text in an INTEGER column
@@ -191,6 +193,7 @@ REJECTED = [
     ("customers", {"blocked": None}),
     ("customers", {"email": "info(at)example.com"}),
     ("customers", {"phoneNumber": "1" * 31}),
+    ("customers", {"paymentTermsCode": "x" * 11}),
     ("customers", {"number": "C00010"}),  # already there
     ("contacts", {"type": "Robot"}),
     ("contacts", {"surname": "x" * 31}),
@@ -212,6 +215,8 @@ ACCEPTED = [
     ("account", {"name": "x" * 160, "telephone1": "1" * 50, "emailaddress1": "a@b.co"}),
     ("account", {"emailaddress1": ""}),
     ("account", {"emailaddress1": None, "customertypecode": None}),
+    ("account", {"paymenttermscode": 6}),
+    ("account", {"paymenttermscode": None}),
     ("contact", {"lastname": "x" * 50, "emailaddress1": "ann.lee@example.com"}),
     ("customers", {"displayName": "x" * 100, "blocked": "All"}),
 ]

@@ -112,6 +112,13 @@ class Demo:
         """`coupler ARGS --config DIR/coupler.toml` run from outside the demo folder."""
         return run_coupler(*args, "--config", self.config, cwd=cwd or self.directory.parent, env=env, expect=expect)
 
+    def couple_references(self) -> None:
+        """Couple what the CUSTOMER mapping looks up, so that customers can be synchronized: the salespeople
+        (matched by e-mail, then updated from the CRM) and the currencies (EUR matched, the others created)."""
+        self.coupler("match", "SALESPEOPLE", "--sync-after", "integration")
+        self.coupler("match", "CURRENCY", expect=1)
+        self.coupler("sync", "CURRENCY", "--full")
+
     # reading and writing the databases as a user would with any SQLite tool -----------------------------------
     @staticmethod
     def query(db: Path, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ def test_couple_by_display_keys_and_sync_after_local(demo: Demo) -> None:
     number, name = pairs[0]
     customer = demo.customer(number)
     account_id = demo.account(name)["accountid"]
+    demo.couple_references()
 
     result = demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local")
 
@@ -50,6 +51,7 @@ def test_couple_by_display_keys_and_sync_after_local(demo: Demo) -> None:
 def test_create_and_couple_a_new_account(demo: Demo) -> None:
     number = demo.lonely_customers()[0]
     customer = demo.customer(number)
+    demo.couple_references()
     accounts_before = demo.query(demo.crm, "SELECT count(*) AS n FROM account")[0]["n"]
 
     report = demo.coupler("couple", "CUSTOMER", number, "--create", "--json").json()
@@ -104,6 +106,7 @@ def test_create_rejected_by_the_other_side_names_the_record(demo: Demo) -> None:
 
 def test_decouple_by_key_leaves_both_records_untouched(demo: Demo) -> None:
     number, name = demo.matched_customers()[0]
+    demo.couple_references()
     demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local")
     customer, account = demo.customer(number), demo.account(name)
 

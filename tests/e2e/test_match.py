@@ -86,6 +86,7 @@ def test_match_json_lists_each_unmatched_record_with_the_reason(demo: Demo) -> N
 
 def test_match_then_synchronize_with_the_local_data(demo: Demo) -> None:
     pairs, _ = _expected_pairs(demo)
+    demo.couple_references()
 
     report = demo.coupler(
         "match", "CUSTOMER", "--on", "displayName", "--sync-after", "local", "--json", expect=1
@@ -103,6 +104,7 @@ def test_match_then_synchronize_with_the_local_data(demo: Demo) -> None:
 
 def test_match_creating_the_missing_accounts_couples_every_active_customer(demo: Demo) -> None:
     pairs, lonely = _expected_pairs(demo)
+    demo.couple_references()
     accounts_before = len(_account_names(demo))
 
     report = demo.coupler("match", "CUSTOMER", "--on", "displayName", "--create-missing", "--json").json()
@@ -126,8 +128,9 @@ def test_review_recommends_matching_first_and_then_a_full_synchronization(demo: 
     assert before["CUSTOMER"]["couplings"] == 0
     assert before["CUSTOMER"]["local"]["records"] > 0 and before["CUSTOMER"]["integration"]["records"] > 0
     human = demo.coupler("review").stdout
-    assert "coupler match CUSTOMER --on FIELD" in human and "duplicate" in human
+    assert "coupler match CUSTOMER\n" in human and "duplicate" in human
 
+    demo.couple_references()
     demo.coupler("match", "CUSTOMER", "--on", "displayName", "--create-missing")
     after = {r["mapping"]: r for r in demo.coupler("review", "--json").json()}
 
@@ -141,6 +144,8 @@ def test_match_on_an_unknown_field_or_without_fields_is_a_usage_error(demo: Demo
     assert "no field mapping with the local field 'colour'" in unknown.stderr
     assert "displayName" in unknown.stderr
 
+    text = demo.config.read_text(encoding="utf-8")
+    demo.config.write_text(text.replace('integration = "name", match = 1,', 'integration = "name",'), encoding="utf-8")
     missing = demo.coupler("match", "CUSTOMER", "--json", expect=2)
     assert missing.json()["error"] == "UsageError"
     assert "--on" in missing.stderr

@@ -15,6 +15,9 @@ STAMP_CRM = "modifiedon"
 
 
 def _couple(demo: Demo, number: str, name: str) -> None:
+    """Couple a customer and its account, synchronized from the ERP (what the customer looks up is coupled first)."""
+    if not demo.state.exists():  # the first coupling of the test
+        demo.couple_references()
     demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local")
 
 
@@ -108,10 +111,11 @@ def test_a_forced_direction_overwrites_and_says_what_it_overwrote(demo: Demo) ->
 
 def test_full_sync_of_currencies_creates_what_the_crm_lacks(demo: Demo) -> None:
     codes = {r["code"]: r for r in demo.query(demo.erp, "SELECT * FROM currencies")}
-    shared = {r["isocurrencycode"] for r in demo.query(demo.crm, "SELECT isocurrencycode FROM transactioncurrency")}
+    crm = {r["isocurrencycode"] for r in demo.query(demo.crm, "SELECT isocurrencycode FROM transactioncurrency")}
+    shared = crm & set(codes)
     assert shared and shared < set(codes), "the demo has some currencies on both sides"
 
-    report = demo.coupler("sync", "CURRENCY", "--full", "--json", expect=1).json()
+    report = demo.coupler("sync", "CURRENCY", "--full", "--force", "--json", expect=1).json()
 
     counters = report["counters"]
     assert (report["kind"], report["direction"]) == ("full", "to-integration")
@@ -122,10 +126,10 @@ def test_full_sync_of_currencies_creates_what_the_crm_lacks(demo: Demo) -> None:
     for code, message in zip(sorted(shared), rejected, strict=True):
         assert message.startswith(f"local record {code}: the integration system rejected the record")
         assert "unique" in message and "isocurrencycode" in message
-    crm = {r["isocurrencycode"]: r for r in demo.query(demo.crm, "SELECT * FROM transactioncurrency")}
-    assert set(crm) == set(codes)
+    crm_rows = {r["isocurrencycode"]: r for r in demo.query(demo.crm, "SELECT * FROM transactioncurrency")}
+    assert set(crm_rows) == set(codes) | crm
     for code in set(codes) - shared:
-        assert (crm[code]["currencyname"], crm[code]["currencysymbol"]) == (
+        assert (crm_rows[code]["currencyname"], crm_rows[code]["currencysymbol"]) == (
             codes[code]["displayName"],
             codes[code]["symbol"],
         )
@@ -139,7 +143,7 @@ def test_full_sync_of_salespeople_creates_them_from_the_crm_users(demo: Demo) ->
     )
     before = demo.query(demo.erp, 'SELECT count(*) AS n FROM "salespeoplePurchasers"')[0]["n"]
 
-    result = demo.coupler("sync", "SALESPEOPLE", "--full")
+    result = demo.coupler("sync", "SALESPEOPLE", "--full", "--force")
 
     assert f"{len(users)} inserted, {len(users)} coupled" in result.stdout
     after = demo.query(demo.erp, 'SELECT * FROM "salespeoplePurchasers"')
@@ -163,7 +167,7 @@ def test_full_sync_of_items_and_products_both_ways(demo: Demo) -> None:
     shared = items & products
     assert shared
 
-    result = demo.coupler("sync", "ITEM-PRODUCT", "--full", expect=1)
+    result = demo.coupler("sync", "ITEM-PRODUCT", "--full", "--force", expect=1)
 
     assert f"{len(items ^ products)} inserted, {2 * len(shared)} failed" in result.stdout
     errors = [line for line in result.stdout.splitlines() if line.startswith("error ITEM-PRODUCT")]
@@ -200,7 +204,7 @@ def test_record_rejected_by_the_other_side(demo: Demo) -> None:
     assert demo.account(good_name)["address1_city"] == "Ottawa", "the other records still synchronize"
     assert demo.customer(long) == long_customer
 
-    listed = demo.coupler("errors", "--json").json()
+    listed = demo.coupler("errors", "--json", "--mapping", "CUSTOMER").json()
     assert len(listed) == 2
     by_local = {e["local_key"]: e for e in listed}
     assert by_local[bad_id]["integration_key"] == bad_account["accountid"]

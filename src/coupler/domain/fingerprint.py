@@ -60,7 +60,8 @@ def _pairs_of(mapping: TableMapping) -> tuple[tuple[FieldMapping, ...], tuple[tu
     cached = _CACHE.get(id(mapping))
     if cached is not None and cached[0] is mapping:
         return cached[1]
-    pairs = tuple(f for f in mapping.fields if f.enabled and f.local and f.integration and not f.has_constant)
+    unique = {f.pair: f for f in mapping.fields if f.enabled and f.local and f.integration and not f.has_constant}
+    pairs = tuple(unique.values())  # the same pair mapped twice (once each way) is one pair
     names = tuple((f.pair, f.local or "", f.integration or "") for f in pairs)
     _CACHE[id(mapping)] = (mapping, (pairs, names))
     return pairs, names

@@ -222,13 +222,16 @@ class _Planner:
         )
 
     def _changed_on_target(self, values: Mapping[str, Any]) -> tuple[str, ...]:
-        if not self.target_changed:
+        """Pairs a forced write overwrites that the target changed since the last sync (a pair never synchronized
+        has no last sync to compare with: nothing is claimed about it)."""
+        if not self.target_changed or self.old is None:
             return ()
-        return tuple(
+        changed = (
             f.pair
             for f in tracked_pairs(self.mapping)
-            if f.field(self.direction.target) in values and self._changes(f)[1]
+            if f.pair in self.old and f.field(self.direction.target) in values and self._changes(f)[1]
         )
+        return tuple(dict.fromkeys(changed))
 
     def _sides(
         self, source: Mapping[str, Any], target: Mapping[str, Any]

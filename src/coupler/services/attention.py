@@ -15,7 +15,7 @@ from coupler.services.context import Systems
 from coupler.services.page import PageSync
 from coupler.services.passes import Pass
 from coupler.services.recorder import JobRecorder, JobReport
-from coupler.services.records import resolve_couplings
+from coupler.services.records import find_record, resolve_couplings
 from coupler.services.synchronize import Synchronizer
 
 __all__ = ["Attention", "SkippedRecord"]
@@ -106,8 +106,10 @@ class Attention:
                 couplings = store.list_couplings(mapping.name, skipped=True, limit=1_000_000)
                 failures = store.list_record_failures(mapping.name, skipped=True, limit=1_000_000)
             else:
-                couplings = [c for c in self._couplings(mapping, refs, recorder) if c.skipped]
-                failures = [f for f in store.list_record_failures(mapping.name, skipped=True) if f.key in set(refs)]
+                skipped = store.list_record_failures(mapping.name, skipped=True, limit=1_000_000)
+                failures = [f for f in skipped if f.key in set(refs)]
+                others = [r for r in refs if r not in {f.key for f in failures}]  # the rest name coupled records
+                couplings = [c for c in self._couplings(mapping, others, recorder) if c.skipped]
             retried = [replace(c, skipped=False, failure_count=0) for c in couplings]
             again = [replace(f, skipped=False, failure_count=0) for f in failures]
             recorder.flush(retried, failures=again)
@@ -146,12 +148,15 @@ class Attention:
         pending = self.systems.store.pending_deletions(mapping.name)
         if not everything:
             if not refs:
-                raise UsageError("name the pending deletions to approve (either key), or use --all.")
-            wanted = set(refs)
-            pending = [p for p in pending if wanted & {p.deleted_key, p.survivor_key}]
-            missing = wanted - {k for p in pending for k in (p.deleted_key, p.survivor_key)}
+                raise UsageError(
+                    "name the pending deletions to approve (either key, or the survivor's display key), or use --all."
+                )
+            keys = {ref: self._survivor_key(mapping, pending, ref) for ref in refs}
+            missing = sorted(ref for ref, key in keys.items() if key is None)
             if missing:
-                raise RecordNotFound(f"{mapping.name}: no pending deletion for {', '.join(sorted(missing))}.")
+                raise RecordNotFound(f"{mapping.name}: no pending deletion for {', '.join(missing)}.")
+            wanted = set(keys.values())
+            pending = [p for p in pending if p.survivor_key in wanted]
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.DELETE, direction="-")
         with recorder.stopping_on_error():
             for side in (Side.LOCAL, Side.INTEGRATION):
@@ -182,6 +187,18 @@ class Attention:
         self.systems.store.remove_pending_deletions(mapping.name, side.other, [p.deleted_key for p in done])
 
     # helpers -----------------------------------------------------------------------------------------------
+    def _survivor_key(self, mapping: TableMapping, pending: Sequence[PendingDeletion], ref: str) -> str | None:
+        """The survivor of the pending deletion ``ref`` names: by either key, or the survivor's display key."""
+        for deletion in pending:
+            if ref in (deletion.deleted_key, deletion.survivor_key):
+                return deletion.survivor_key
+        survivors = {p.survivor_key for p in pending}
+        for side in (Side.LOCAL, Side.INTEGRATION):
+            record = find_record(self.systems, mapping, side, ref)
+            if record is not None and record.key in survivors:
+                return record.key
+        return None
+
     def _mappings(self, name: str | None) -> list[TableMapping]:
         return [self.systems.mapping(name)] if name else list(self.systems.in_dependency_order())
 

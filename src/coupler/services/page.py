@@ -54,6 +54,8 @@ class PageSync:
             self.systems.store.remove_couplings(run.mapping.name, batch.decoupled)
         if batch.recoupled:
             self.systems.store.add_couplings(batch.recoupled)
+        if batch.withdrawn:
+            self.systems.store.remove_pending_deletions(run.mapping.name, run.target, batch.withdrawn)
         try:
             _flush(run, batch, with_created=True)
             run.recorder.counters.coupled += len(batch.created)
@@ -85,6 +87,7 @@ class PageSync:
             source = sources.get(coupling.key(run.source))
             if source is not None and coupling.key(run.target) not in present:
                 batch.restorations.append((coupling, source))
+        batch.resolved = self.lookups.resolve(run.moves, run.direction, [source for _, source in batch.restorations])
         self._restore(run, batch)
         self._save(run, batch, 0)
 
@@ -217,11 +220,14 @@ class PageSync:
         gone = coupling.key(run.target)
         if mapping.delete is DeletePropagation.PROPAGATE:
             counters.skipped += 1
-            run.recorder.error(
-                message=f"{run.label(source)}: its {run.target.value} record {gone} no longer exists; deleting it "
-                "too waits for approval (coupler deletions, coupler approve).",
-                local_key=coupling.local_key,
-                integration_key=coupling.integration_key,
+            message = (
+                f"{run.label(source)}: its {run.target.value} record {gone} no longer exists; deleting it "
+                "too waits for approval (coupler deletions, coupler approve)."
+            )
+            run.recorder.error(message=message, local_key=coupling.local_key, integration_key=coupling.integration_key)
+            # marked (never skipped for it), so that this job reports it once, and later runs look again
+            batch.couplings.append(
+                coupling.failed(direction=run.direction, job_id=run.job_id, message=message, retryable=True)
             )
             batch.deletions.append(
                 PendingDeletion(
@@ -307,20 +313,23 @@ class PageSync:
             )
 
     def _restore(self, run: Pass, batch: Batch) -> None:
-        """Deletion policy "restore": re-create the missing target from the survivor and re-couple it."""
+        """Deletion policy "restore": re-create the missing target from the survivor and re-couple it; a deletion
+        of the survivor waiting for approval is withdrawn (the user keeps the pair)."""
         if not batch.restorations:
             return
         sources = [source for _, source in batch.restorations]
-        for (coupling, source), result in zip(batch.restorations, self.creator.insert(run, sources), strict=True):
+        results = self.creator.insert(run, sources, batch.resolved)
+        for (coupling, source), result in zip(batch.restorations, results, strict=True):
             if not result.ok or result.key is None:
-                message = f"{run.label(source)}: its deleted partner could not be restored: {result.error}"
+                reason = result.error or "no reason given"
+                message = f"{run.label(source)}: its deleted partner could not be restored: {reason}"
                 batch.couplings.append(self.fail(run, coupling, message, result.detail))
                 continue
             run.recorder.counters.inserted += 1
             batch.decoupled.append(coupling.local_key)
-            batch.recoupled.append(
-                replace(self.creator.coupling_for(run, source, result), coupled_at=coupling.coupled_at)
-            )
+            batch.withdrawn.append(coupling.key(run.target))
+            restored = self.creator.coupling_for(run, source, result, batch.resolved)
+            batch.recoupled.append(replace(restored, coupled_at=coupling.coupled_at))
 
 
 def _flush(run: Pass, batch: Batch, *, with_created: bool) -> None:

@@ -75,6 +75,7 @@ class Batch:
     decoupled: list[str] = field(default_factory=list)
     recoupled: list[Coupling] = field(default_factory=list)
     created: list[Coupling] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)
     done_intents: list[tuple[str, Direction, str]] = field(default_factory=list)
     resolved: Resolved = field(default_factory=dict)
 
