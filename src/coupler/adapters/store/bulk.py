@@ -5,6 +5,7 @@ executemany; on PostgreSQL one statement per batch whatever its size, the values
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -82,8 +83,29 @@ def _arrays(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, l
 def insert_couplings(conn: Connection, couplings: Sequence[Coupling]) -> None:
     if _is_postgresql(conn):
         conn.execute(_PG_INSERT, _columns(couplings))
+    elif conn.dialect.name == "sqlite":  # the hot path of a full sync: straight to the driver, values as stored
+        rows = [tuple(_sqlite_value(v) for v in coupling_values(c).values()) for c in couplings]
+        conn.exec_driver_sql(_SQLITE_INSERT, rows)  # type: ignore[arg-type]
     else:
         conn.execute(insert(schema.couplings), [coupling_values(c) for c in couplings])
+
+
+_SQLITE_INSERT = (
+    f"INSERT INTO {schema.couplings.name} ({', '.join(COUPLING_FIELDS)}) "
+    f"VALUES ({', '.join('?' for _ in COUPLING_FIELDS)})"
+)
+
+
+def _sqlite_value(value: Any) -> Any:
+    """A bind value exactly as SQLAlchemy's SQLite dialect stores it (UTC datetimes as text, booleans as 0/1)."""
+    if isinstance(value, datetime):
+        v = value.astimezone(UTC) if value.tzinfo is not None and value.tzinfo is not UTC else value
+        return (
+            f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+        )
+    if isinstance(value, bool):
+        return int(value)
+    return value
 
 
 def update_couplings(conn: Connection, couplings: Sequence[Coupling]) -> None:
