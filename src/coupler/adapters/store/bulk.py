@@ -85,7 +85,7 @@ def insert_couplings(conn: Connection, couplings: Sequence[Coupling]) -> None:
         conn.execute(_PG_INSERT, _columns(couplings))
     elif conn.dialect.name == "sqlite":  # the hot path of a full sync: straight to the driver, values as stored
         rows = [tuple(_sqlite_value(v) for v in coupling_values(c).values()) for c in couplings]
-        conn.exec_driver_sql(_SQLITE_INSERT, rows)  # type: ignore[arg-type]
+        conn.exec_driver_sql(_SQLITE_INSERT, rows)
     else:
         conn.execute(insert(schema.couplings), [coupling_values(c) for c in couplings])
 
@@ -100,9 +100,7 @@ def _sqlite_value(value: Any) -> Any:
     """A bind value exactly as SQLAlchemy's SQLite dialect stores it (UTC datetimes as text, booleans as 0/1)."""
     if isinstance(value, datetime):
         v = value.astimezone(UTC) if value.tzinfo is not None and value.tzinfo is not UTC else value
-        return (
-            f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
-        )
+        return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
     if isinstance(value, bool):
         return int(value)
     return value

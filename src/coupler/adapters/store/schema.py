@@ -250,14 +250,15 @@ pending_deletions = Table(
     Index("ix_coupler_pending_deletions_detected_at", "detected_at"),
 )
 
-intents = Table(
+intents = Table(  # one row per batch of records about to be created: [[source key, target key], ...] as JSON
     "coupler_intents",
     metadata,
-    Column("mapping", _name(), primary_key=True),
-    Column("direction", String(32), primary_key=True),
-    Column("source_key", _ordered_key(), primary_key=True),
-    Column("target_key", _key(), nullable=False),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("mapping", _name(), nullable=False),
+    Column("direction", String(32), nullable=False),
+    Column("pairs", Text, nullable=False),
     Column("at", UtcDateTime(), nullable=False),
+    Index("ix_coupler_intents_mapping_direction", "mapping", "direction"),
 )
 
 locks = Table(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, delete, false, select, true
+from sqlalchemy import ColumnElement, Connection, Select, delete, false, insert, select, true, update
 
 from coupler.adapters.store import schema
 from coupler.adapters.store.bulk import chunks, delete_rows, key_in, upsert_rows
@@ -22,8 +22,8 @@ from coupler.adapters.store.state_rows import (
     deletion_values,
     failure_from_row,
     failure_values,
-    intent_from_row,
-    intent_values,
+    intent_batch_values,
+    intents_from_row,
 )
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
@@ -155,20 +155,42 @@ def remove_pending_deletions(conn: Connection, mapping: str, side: Side, deleted
 
 
 # intents to create -----------------------------------------------------------------------------------------------
+# A batch of intents is one row (the pairs as JSON): cheap to write before a page's records are created and to drop
+# once they are coupled. Adding an intent again for a source key replaces the earlier one (the newest row wins).
 def add_intents(conn: Connection, intents: Sequence[CreateIntent]) -> None:
-    upsert_rows(conn, schema.intents, [intent_values(i) for i in intents])
+    groups: dict[tuple[str, Direction], list[CreateIntent]] = {}
+    for i in intents:
+        groups.setdefault((i.mapping, Direction(i.direction)), []).append(i)
+    for (mapping, direction), batch in groups.items():
+        conn.execute(insert(schema.intents).values(intent_batch_values(mapping, direction, batch)))
 
 
 def intents(conn: Connection, mapping: str, direction: Direction, *, limit: int) -> list[CreateIntent]:
-    stmt: Select[Any] = select(*_INTENT_COLUMNS).where(*_of_intents(mapping, direction))
-    stmt = stmt.order_by(_IN.at, _IN.source_key).limit(limit)
-    return [intent_from_row(row) for row in conn.execute(stmt)]
+    stmt: Select[Any] = select(*_INTENT_COLUMNS).where(*_of_intents(mapping, direction)).order_by(_IN.id)
+    newest: dict[str, CreateIntent] = {}
+    for row in conn.execute(stmt):
+        for intent in intents_from_row(row):
+            newest.pop(intent.source_key, None)
+            newest[intent.source_key] = intent
+    found = sorted(newest.values(), key=lambda i: (i.at, i.source_key))
+    return found[:limit]
 
 
 def drop_intents(conn: Connection, mapping: str, direction: Direction, source_keys: Sequence[str]) -> None:
-    for chunk in chunks(list(dict.fromkeys(source_keys))):
-        where = (*_of_intents(mapping, direction), key_in(conn, _IN.source_key, chunk))
-        conn.execute(delete(schema.intents).where(*where))
+    dropped = set(source_keys)
+    if not dropped:
+        return
+    rows = conn.execute(select(*_INTENT_COLUMNS).where(*_of_intents(mapping, direction))).all()
+    for row in rows:
+        batch = intents_from_row(row)
+        kept = [i for i in batch if i.source_key not in dropped]
+        if len(kept) == len(batch):
+            continue
+        if kept:
+            values = intent_batch_values(mapping, direction, kept)
+            conn.execute(update(schema.intents).where(_IN.id == row[0]).values(pairs=values["pairs"]))
+        else:
+            conn.execute(delete(schema.intents).where(_IN.id == row[0]))
 
 
 def _of_intents(mapping: str, direction: Direction) -> tuple[ColumnElement[bool], ...]:

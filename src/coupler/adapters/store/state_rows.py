@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, ConflictField, CreateIntent, PendingDeletion, RecordFailure
+from coupler.domain.timeutil import to_utc
 
 __all__ = [
     "CONFLICT_FIELDS",
@@ -24,14 +26,14 @@ __all__ = [
     "encode_fields",
     "failure_from_row",
     "failure_values",
-    "intent_from_row",
-    "intent_values",
+    "intent_batch_values",
+    "intents_from_row",
 ]
 
 CONFLICT_FIELDS = ("mapping", "local_key", "integration_key", "fields", "detected_at", "job_id")
 FAILURE_FIELDS = ("mapping", "side", "key", "message", "job_id", "at", "failure_count", "skipped")
 DELETION_FIELDS = ("mapping", "side", "deleted_key", "survivor_key", "detected_at", "job_id", "reported")
-INTENT_FIELDS = ("mapping", "direction", "source_key", "target_key", "at")
+INTENT_FIELDS = ("id", "mapping", "direction", "pairs", "at")
 
 _SIDES: dict[str, Side] = {s.value: s for s in Side}
 _DIRECTIONS: dict[str, Direction] = {d.value: d for d in Direction}
@@ -121,18 +123,24 @@ def deletion_from_row(row: Sequence[Any]) -> PendingDeletion:
     )
 
 
-def intent_values(i: CreateIntent) -> dict[str, Any]:
+def intent_batch_values(mapping: str, direction: Direction, batch: Sequence[CreateIntent]) -> dict[str, Any]:
+    """One row for a batch of intents of one mapping and direction: the (source, target) key pairs as JSON."""
     return {
-        "mapping": i.mapping,
-        "direction": Direction(i.direction).value,
-        "source_key": i.source_key,
-        "target_key": i.target_key,
-        "at": i.at,
+        "mapping": mapping,
+        "direction": Direction(direction).value,
+        "pairs": json.dumps(
+            [[i.source_key, i.target_key, to_utc(i.at).isoformat()] for i in batch], separators=(",", ":")
+        ),
+        "at": min(i.at for i in batch),
     }
 
 
-def intent_from_row(row: Sequence[Any]) -> CreateIntent:
-    mapping, direction, source_key, target_key, at = row
-    return CreateIntent(
-        mapping=mapping, direction=_DIRECTIONS[direction], source_key=source_key, target_key=target_key, at=at
-    )
+def intents_from_row(row: Sequence[Any]) -> list[CreateIntent]:
+    _id, mapping, direction, pairs, _at = row
+    way = _DIRECTIONS[direction]
+    return [
+        CreateIntent(
+            mapping=mapping, direction=way, source_key=source, target_key=target, at=datetime.fromisoformat(at)
+        )
+        for source, target, at in json.loads(pairs)
+    ]

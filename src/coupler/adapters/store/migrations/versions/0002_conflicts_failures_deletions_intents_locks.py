@@ -73,13 +73,14 @@ def upgrade() -> None:
 
     op.create_table(
         "coupler_intents",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("mapping", sa.String(200), nullable=False),
         sa.Column("direction", sa.String(32), nullable=False),
-        sa.Column("source_key", _ordered_key(), nullable=False),
-        sa.Column("target_key", sa.String(400), nullable=False),
+        sa.Column("pairs", sa.Text(), nullable=False),
         sa.Column("at", _ts(), nullable=False),
-        sa.PrimaryKeyConstraint("mapping", "direction", "source_key", name="pk_coupler_intents"),
+        sa.PrimaryKeyConstraint("id", name="pk_coupler_intents"),
     )
+    op.create_index("ix_coupler_intents_mapping_direction", "coupler_intents", ["mapping", "direction"])
 
     op.create_table(
         "coupler_locks",
