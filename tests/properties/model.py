@@ -18,7 +18,8 @@ since that side's watermark). The rules (update_conflict = none):
   the new base, and when the local side changed, the one-way credit flows to the integration side too;
 - an uncoupled record gets a counterpart, coupled to it, when it is due or the run is full;
 - a coupled record whose partner is gone, when it is looked at: with deletion policy none it fails (nothing is
-  written); with remove-coupling its coupling is removed, and it stays uncoupled until it is due again.
+  written); with remove-coupling its coupling is removed, and it stays uncoupled until it is due again (or gets a
+  counterpart in the same run, when the coupling had failed: the retry removes it, then it is read as changed).
 """
 
 from __future__ import annotations
@@ -118,7 +119,9 @@ class State:
 
     def read(self) -> State:
         """After a complete run: whatever was due has been read."""
-        return replace(self, local_flags=(self.local_flags[0], False), integration_flags=(self.integration_flags[0], False))
+        return replace(
+            self, local_flags=(self.local_flags[0], False), integration_flags=(self.integration_flags[0], False)
+        )
 
 
 EDITED: Flags = (True, True)
@@ -171,7 +174,11 @@ def synced(state: State, *, full: bool, policy: DeletionPolicy) -> list[State]:
         return [_merged(state, local, integration, winners={})]
     survivor = Side.LOCAL if local is not None else Side.INTEGRATION
     if policy is DeletionPolicy.REMOVE_COUPLING:
-        return [State().with_side(survivor, state.row(survivor), CLEAN)]
+        alone = State().with_side(survivor, state.row(survivor), CLEAN)
+        row = state.row(survivor)
+        if not state.due(survivor) or row is None:
+            return [alone]
+        return [alone, _created_from(survivor, row)]  # decoupled by the retry of a failure, then read as changed
     return [state.read()]  # policy none: the record fails, nothing is written
 
 
@@ -301,7 +308,7 @@ def _consistent(candidate: State, before: State, *, full: bool) -> bool:
             return False  # no record, nothing to read
         if row is not None and changed and not due and not candidate.parked:
             return False  # an edit, or a write whose stamp was not saved, is read by the next run
-    if candidate.parked and not (candidate.changed(Side.LOCAL) and candidate.changed(Side.INTEGRATION)):
+    if candidate.parked and not all(candidate.changed(s) for s in SIDES if candidate.row(s) is not None):
         return False  # a parked pair keeps its old stamps
     source = candidate.recovering
     if source is not None and candidate.row(source) is not None and candidate.flags(source) != EDITED:

@@ -8,6 +8,7 @@ coupling that is not 1:1, a parked conflict that does not hold both current valu
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,9 +34,10 @@ from properties.model import (
 )
 from properties.world import COLUMNS, MAPPING, Crash, World
 
-__all__ = ["Create", "CrashingSync", "Delete", "Edit", "Operation", "Resolve", "Runner", "Sync"]
+__all__ = ["CrashingSync", "Create", "Delete", "Edit", "EditBoth", "Operation", "Resolve", "Runner", "Sync"]
 
 SIDES = (Side.LOCAL, Side.INTEGRATION)
+RUN_TIME = timedelta(minutes=1)  # far more logical time than one small run takes
 STEP = timedelta(seconds=10)  # between two operations: more than the overlap window, so runs are deterministic
 Outcome = Callable[["State", "Seen", "Identity"], list["State"]]
 PAIRS = {f"{COLUMNS[Side.LOCAL][f]}|{COLUMNS[Side.INTEGRATION][f]}": f for f in BIDIRECTIONAL}
@@ -55,6 +57,17 @@ class Edit:
     pick: int
     field: str
     value: str | None
+
+
+@dataclass(frozen=True)
+class EditBoth:
+    """Users of both systems edit the same field of a coupled pair before the next run (a conflict, unless they
+    agree or one restores the last synchronized value)."""
+
+    pick: int
+    field: str
+    local: str | None
+    integration: str | None
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,7 @@ class Resolve:
     use: Side
 
 
-Operation = Create | Edit | Delete | Sync | CrashingSync | Resolve
+Operation = Create | Edit | EditBoth | Delete | Sync | CrashingSync | Resolve
 
 
 @dataclass
@@ -105,6 +118,7 @@ class Runner:
         self.identities: list[Identity] = []
         self._tags = itertools.count(1)
         self.dead_lock_since: datetime | None = None  # a killed run's lock, held until it expires
+        self.stats: Counter[str] = Counter()  # what an example exercised, for Hypothesis's statistics
 
     # operations ----------------------------------------------------------------------------------------------
     def perform(self, operations: Sequence[Operation]) -> None:
@@ -117,6 +131,8 @@ class Runner:
             self.create(op)
         elif isinstance(op, Edit):
             self.edit(op)
+        elif isinstance(op, EditBoth):
+            self.edit_both(op)
         elif isinstance(op, Delete):
             self.delete(op)
         elif isinstance(op, Sync):
@@ -140,6 +156,15 @@ class Runner:
             identity.states = unique(edited(s, op.side, op.field, op.value) for s in identity.states)
             identity.fresh_conflict = False
 
+    def edit_both(self, op: EditBoth) -> None:
+        both = [i for i in self.identities if all(i.live.values())]
+        if both:
+            identity = both[op.pick % len(both)]
+            for side, value in ((Side.LOCAL, op.local), (Side.INTEGRATION, op.integration)):
+                self.world.update(side, self._key(identity, side), op.field, value)
+                identity.states = unique(edited(s, side, op.field, value) for s in identity.states)
+            identity.fresh_conflict = False
+
     def delete(self, op: Delete) -> None:
         identity = self._pick(op.side, op.pick)
         if identity is not None:
@@ -158,7 +183,7 @@ class Runner:
         try:
             self._run(full=op.full)
         except Crash:
-            pass
+            self.stats["killed" if op.kill else "crashed"] += 1
         else:  # the run ended before its ``at``-th write
             fuse.disarm()
             self.observe(lambda state, seen, _: synced(state, full=op.full, policy=self.policy), current_conflicts=True)
@@ -179,6 +204,7 @@ class Runner:
         chosen = parked[op.pick % len(parked)]
         report = self.world.coupler.resolve(MAPPING, self._key(chosen, Side.LOCAL), use=op.use)
         assert report.ok, report.errors
+        self.stats["resolved"] += 1
 
         def outcome(state: State, seen: Seen, identity: Identity) -> list[State]:
             return [resolved(state, op.use)] if identity is chosen else [state]
@@ -198,6 +224,10 @@ class Runner:
         seen = self._seen(current_conflicts=True)
         for identity in self.identities:
             now = seen[identity.tag]
+            both = now.local is not None and now.integration is not None
+            self.stats["parked at the end"] += bool(now.parked)
+            self.stats["coupled pairs at the end"] += now.coupled and both
+            self.stats["survivors of a deletion at the end"] += (now.local is None) != (now.integration is None)
             if now.coupled and now.local is not None and now.integration is not None and not now.parked:
                 assert now.local.bidirectional() == now.integration.bidirectional(), (
                     f"{identity.tag} is coupled and not parked but its records disagree: {now.local} {now.integration}"
@@ -209,14 +239,17 @@ class Runner:
     # running and observing -----------------------------------------------------------------------------------
     def _run(self, *, full: bool) -> list[JobReport]:
         coupler = self.world.coupler
+        since = self.dead_lock_since
         try:
             reports = [coupler.sync_full(MAPPING, force=True)] if full else coupler.sync_modified()
         except MappingBusy:
-            since = self.dead_lock_since
             assert since is not None, "the mapping is busy but no run holds its lock"
             assert self.world.clock.now <= since + LOCK_TTL, "a dead run's lock outlived its time to live"
+            self.stats["waited for a dead run's lock"] += 1
             self.world.clock.advance(LOCK_TTL)
             reports = [coupler.sync_full(MAPPING, force=True)] if full else coupler.sync_modified()
+        else:
+            assert since is None or self.world.clock.now >= since + LOCK_TTL - RUN_TIME, "a dead run's lock was taken"
         self.dead_lock_since = None
         return reports
 
@@ -233,7 +266,9 @@ class Runner:
                     f"  allowed: {outcomes}\n  seen:    {now}"
                 )
             identity.states = kept
+            self.stats["several hidden states explained a crash"] += len(kept) > 1
             identity.fresh_conflict = bool(now.parked) and all(identity.live.values()) and current_conflicts
+            self.stats["parked"] += bool(now.parked)
 
     def _seen(self, *, current_conflicts: bool) -> dict[str, Seen]:
         records = {side: self._records(side) for side in SIDES}
@@ -274,9 +309,10 @@ class Runner:
         strangers = {side.value: sorted(rows) for side, rows in records.items() if rows}
         assert not strangers, f"records of no identity: {strangers}"
         for coupling in couplings:
-            assert (Side.LOCAL, coupling.local_key) in known and (Side.INTEGRATION, coupling.integration_key) in known, (
-                f"a coupling of records that never belonged together: {coupling}"
-            )
+            assert (Side.LOCAL, coupling.local_key) in known and (
+                Side.INTEGRATION,
+                coupling.integration_key,
+            ) in known, f"a coupling of records that never belonged together: {coupling}"
         return seen
 
     def _records(self, side: Side) -> dict[str, tuple[str, Row]]:
@@ -308,7 +344,9 @@ def _check_conflict(tag: str, conflict: Conflict, rows: dict[Side, Row | None]) 
         name = PAIRS[f.pair]
         held = (f.local_value, f.integration_value)
         actual = (canonical(local.get(name)), canonical(integration.get(name)))
-        assert held == actual and held[0] != held[1], f"{tag}: the conflict on {name} holds {held}, the records {actual}"
+        assert held == actual and held[0] != held[1], (
+            f"{tag}: the conflict on {name} holds {held}, the records {actual}"
+        )
 
 
 def written(reports: Sequence[JobReport]) -> int:

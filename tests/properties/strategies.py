@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from coupler.domain.mapping import Side
-from properties.model import EDITABLE
-from properties.scenario import Create, CrashingSync, Delete, Edit, Operation, Resolve, Sync
+from properties.model import BIDIRECTIONAL, EDITABLE
+from properties.scenario import CrashingSync, Create, Delete, Edit, EditBoth, Operation, Resolve, Sync
 
 __all__ = ["operations"]
 
@@ -18,6 +18,9 @@ picks = st.integers(min_value=0, max_value=1)
 KINDS: dict[str, st.SearchStrategy[Operation]] = {
     "create": st.builds(Create, side=sides, name=values, city=values, credit=values),
     "edit": st.builds(Edit, side=sides, pick=picks, field=st.sampled_from(EDITABLE), value=values),
+    "edit both": st.builds(
+        EditBoth, pick=picks, field=st.sampled_from(BIDIRECTIONAL[:2]), local=values, integration=values
+    ),
     "delete": st.builds(Delete, side=sides, pick=picks),
     "sync": st.builds(Sync, full=st.booleans()),
     "crash": st.builds(
@@ -30,7 +33,8 @@ KINDS: dict[str, st.SearchStrategy[Operation]] = {
     ),
     "resolve": st.builds(Resolve, pick=picks, use=sides),
 }
-WEIGHTS = {"create": 3, "edit": 6, "delete": 1, "sync": 3, "crash": 2, "resolve": 1}
+USERS = {"create": 2, "edit": 5, "edit both": 2, "delete": 1, "resolve": 2}  # what users do between two runs
+RUNS = {"sync": 3, "crash": 2}
 
 
 @st.composite
@@ -38,6 +42,20 @@ def _operation(draw: st.DrawFn, kinds: tuple[str, ...]) -> Operation:
     return draw(KINDS[draw(st.sampled_from(kinds))])
 
 
-def operations(*, crashes: bool = True, max_size: int = 30) -> st.SearchStrategy[list[Operation]]:
-    kinds = tuple(k for k, weight in WEIGHTS.items() for _ in range(weight) if crashes or k != "crash")
-    return st.lists(_operation(kinds), min_size=3, max_size=max_size)
+def _weighted(weights: dict[str, int], *, crashes: bool = True) -> tuple[str, ...]:
+    return tuple(k for k, weight in weights.items() for _ in range(weight) if crashes or k != "crash")
+
+
+@st.composite
+def _rounds(draw: st.DrawFn, crashes: bool, rounds: int) -> list[Operation]:
+    """Rounds of a few user operations followed by a run (a synchronization, or one that crashes)."""
+    users, runs = _operation(_weighted(USERS)), _operation(_weighted(RUNS, crashes=crashes))
+    steps: list[Operation] = []
+    for _ in range(draw(st.integers(min_value=min(3, rounds), max_value=rounds))):
+        steps += draw(st.lists(users, min_size=1, max_size=5))
+        steps.append(draw(runs))
+    return steps
+
+
+def operations(*, crashes: bool = True, rounds: int = 8) -> st.SearchStrategy[list[Operation]]:
+    return _rounds(crashes, rounds)

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 
 from coupler.domain.mapping import DeletionPolicy
 from properties.conftest import profile
@@ -30,11 +30,12 @@ def test_in_memory(policy: DeletionPolicy, steps: list[Operation]) -> None:
         runner = Runner(world, policy)
         runner.perform(steps)
         runner.settle()
+        _events(runner)
 
 
 @pytest.mark.parametrize("policy", POLICIES)
 @profile(examples=25)
-@given(steps=operations(max_size=16))
+@given(steps=operations(rounds=5))
 def test_sqlite(policy: DeletionPolicy, steps: list[Operation], scratch: Path) -> None:
     with counted_uuids(), tempfile.TemporaryDirectory(dir=scratch) as directory:
         world = SqliteWorld(policy, LogicalClock(), Path(directory))
@@ -42,5 +43,13 @@ def test_sqlite(policy: DeletionPolicy, steps: list[Operation], scratch: Path) -
             runner = Runner(world, policy)
             runner.perform(steps)
             runner.settle()
+            _events(runner)
         finally:
             world.close()
+
+
+def _events(runner: Runner) -> None:
+    """What the example exercised, for ``--hypothesis-show-statistics``."""
+    for name, count in sorted(runner.stats.items()):
+        if count:
+            event(name)

@@ -22,7 +22,15 @@ from coupler.adapters.connectors.sql import SqlConnector
 from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store.memory import InMemoryStateStore
 from coupler.adapters.store.sql import open_state_store
-from coupler.domain.mapping import ConflictPolicy, DeletionPolicy, Direction, FieldMapping, Side, TableMapping, TableSpec
+from coupler.domain.mapping import (
+    ConflictPolicy,
+    DeletionPolicy,
+    Direction,
+    FieldMapping,
+    Side,
+    TableMapping,
+    TableSpec,
+)
 from coupler.domain.timeutil import format_iso
 from coupler.ports.connector import Connector
 from coupler.ports.store import StateStore

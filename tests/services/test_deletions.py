@@ -91,3 +91,15 @@ def test_skipped_records_are_listed_with_both_sides_and_can_be_retried(world: Wo
     assert world.coupler.skipped() == []
     report = world.coupler.sync_modified()[0]
     assert report.ok and report.job.counters.modified == 1
+
+
+def test_a_parked_conflict_goes_with_its_coupling(world: World) -> None:
+    key = world.customer("C001")
+    assert world.coupler.sync_full("CUSTOMER").ok
+    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    assert coupling is not None
+    world.erp.put("customers", {"id": key, "displayName": "Local"})
+    world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM"})
+    assert world.coupler.sync_modified()[0].job.counters.conflicts == 1
+    assert world.coupler.decouple("CUSTOMER", ["C001"]).ok
+    assert world.coupler.conflicts() == []

@@ -15,6 +15,7 @@ class SyncResult(StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
     CONFLICT = "conflict"  # parked: waits for a user to resolve it; neither retried nor ever skipped
+    PENDING = "pending"  # this direction still has to carry changes back (set by the other direction's pass)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -141,6 +142,13 @@ class Coupling:
             failure_count=count,
             skipped=count >= 2,
         )
+
+    def awaiting(self, direction: Direction) -> Coupling:
+        """The coupling with changes that ``direction`` must still carry: its next pass looks at the pair whatever
+        its watermark says, even after a crash."""
+        if direction is Direction.TO_INTEGRATION:
+            return replace(self, to_integration_result=SyncResult.PENDING)
+        return replace(self, from_integration_result=SyncResult.PENDING)
 
     def conflicted(self, *, direction: Direction, job_id: str, message: str) -> Coupling:
         """The coupling with a parked conflict. Its modified-on stamps and fingerprint stay as they were, so both

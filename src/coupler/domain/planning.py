@@ -36,7 +36,10 @@ __all__ = [
 def source_changed(coupling: Coupling, direction: Direction, modified_on: datetime | None) -> bool:
     """Whether the source of ``direction`` needs synchronizing: it changed since the last sync, or failed last time
     (Business Central's rule)."""
-    return coupling.changed(direction.source, modified_on) or coupling.result(direction) is SyncResult.FAILURE
+    return coupling.changed(direction.source, modified_on) or coupling.result(direction) in _LOOK_AGAIN
+
+
+_LOOK_AGAIN = (SyncResult.FAILURE, SyncResult.PENDING)
 
 
 def _normal(value: Any) -> Any:

@@ -3,7 +3,8 @@ intents to create records (for crash safety). Values only; the state store persi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -88,3 +89,5 @@ class CreateIntent:
     source_key: str
     target_key: str
     at: datetime
+    values: Mapping[str, Any] = field(default_factory=dict)
+    """The target's values as sent, canonical (see fingerprint.canonical): what the created record held."""

@@ -38,8 +38,8 @@ class StateStore(ABC):
 
     @abstractmethod
     def failed_couplings(self, mapping: str, direction: Direction, *, after: str | None, limit: int) -> list[Coupling]:
-        """Couplings whose last result in ``direction`` was a failure and that are not skipped, ordered by local
-        key, starting after local key ``after``."""
+        """Couplings whose last result in ``direction`` was a failure (or that it must still carry back: pending)
+        and that are not skipped, ordered by local key, starting after local key ``after``."""
 
     @abstractmethod
     def list_couplings(
@@ -76,7 +76,7 @@ class StateStore(ABC):
 
     @abstractmethod
     def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:
-        """Delete couplings by local key; the number deleted."""
+        """Delete couplings by local key, with their parked conflicts; the number deleted."""
 
     @abstractmethod
     def stats(self, mapping: str) -> CouplingStats:

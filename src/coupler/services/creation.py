@@ -8,7 +8,7 @@ from typing import Any
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.errors import AlreadyCoupled
-from coupler.domain.fingerprint import encode
+from coupler.domain.fingerprint import canonical, encode, tracked_pairs
 from coupler.domain.fingerprint import of_mapping as fingerprint_of_mapping
 from coupler.domain.mapping import Side
 from coupler.domain.records import Record, WriteResult
@@ -60,7 +60,7 @@ class Creator:
             sources = self._read(run, run.source, [i.source_key for i in open_])
             targets = self._read(run, run.target, [i.target_key for i in open_])
             recovered = [
-                self._recovered(run, sources[i.source_key], targets[i.target_key])
+                self._recovered(run, i, sources[i.source_key], targets[i.target_key])
                 for i in open_
                 if i.source_key in sources and i.target_key in targets
             ]
@@ -78,19 +78,18 @@ class Creator:
         spec, columns = run.mapping.spec(side), run.mapping.columns(side)
         return {r.key: r for r in self.systems.connector(side).read(spec, keys, columns=columns)}
 
-    def _recovered(self, run: Pass, source: Record, target: Record) -> Coupling:
-        """A coupling for a record an interrupted run created; its fingerprint from both records as they are."""
-        local, integration = (source, target) if run.source is Side.LOCAL else (target, source)
-        return Coupling.created(
+    def _recovered(self, run: Pass, intent: CreateIntent, source: Record, target: Record) -> Coupling:
+        """A coupling for a record an interrupted run created. What was sent is the last synchronized state of
+        both sides; either side may have changed since, so both modified-ons are left unknown and the pair's
+        fields are compared with what was sent: each side's later changes still flow (or conflict)."""
+        target_side = run.target
+        fingerprint = {f.pair: [intent.values.get(f.field(target_side) or "")] * 2 for f in tracked_pairs(run.mapping)}
+        return Coupling(
             mapping=run.mapping.name,
-            direction=run.direction,
-            source_key=source.key,
-            target_key=target.key,
-            source_modified_on=source.modified_on,
-            target_modified_on=target.modified_on,
-            job_id=run.job_id,
-            at=self.systems.clock(),
-            fingerprint=encode(fingerprint_of_mapping(run.mapping, local.values, integration.values)),
+            local_key=source.key if run.source is Side.LOCAL else target.key,
+            integration_key=target.key if run.source is Side.LOCAL else source.key,
+            coupled_at=self.systems.clock(),
+            fingerprint=encode(fingerprint),
         )
 
     def insert(
@@ -120,9 +119,14 @@ class Creator:
             self.systems.store.add_intents(
                 [
                     CreateIntent(
-                        mapping=run.mapping.name, direction=run.direction, source_key=s.key, target_key=k, at=now
+                        mapping=run.mapping.name,
+                        direction=run.direction,
+                        source_key=source.key,
+                        target_key=key,
+                        at=now,
+                        values={k: canonical(v) for k, v in row.items() if k != spec.key},
                     )
-                    for s, k in zip(built, keys, strict=True)
+                    for source, key, row in zip(built, keys, rows, strict=True)
                 ]
             )
         written = iter(zip(target.insert(spec, rows), rows, strict=True) if rows else [])

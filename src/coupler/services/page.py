@@ -180,12 +180,13 @@ class PageSync:
     ) -> Coupling:
         """The coupling after a successful pass. While the target holds changes of its own that the reverse pass
         must still carry back, its old modified-on is kept so that the reverse pass looks at it."""
-        if plan.pending and not run.forced:
+        awaiting = plan.pending and not run.forced
+        if awaiting:
             target_on = coupling.modified_on(run.target)
         local_on, integration_on = stamps(run.source, source.modified_on, target_on)
         if coupling.in_conflict and not plan.conflicts:
             batch.settled.append((run.mapping.name, coupling.local_key))
-        return coupling.succeeded(
+        synced = coupling.succeeded(
             direction=run.direction,
             job_id=run.job_id,
             at=self.systems.clock(),
@@ -194,6 +195,9 @@ class PageSync:
             fingerprint=encode(plan.fingerprint) if plan.fingerprint is not None else None,
             settles=run.forced,
         )
+        if awaiting and run.mapping.direction.allows(Direction.from_source(run.target)):
+            synced = synced.awaiting(Direction.from_source(run.target))  # the target's own changes go back next
+        return synced
 
     def _park(self, run: Pass, coupling: Coupling, source: Record, plan: Plan, batch: Batch) -> Coupling:
         """Park a conflict: nothing is written; it waits in `coupler conflicts` until a user resolves it."""

@@ -41,8 +41,8 @@ class Synchronizer:
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=kind, direction=mapping.direction)
         full = kind is JobKind.FULL
         with recorder.stopping_on_error():
-            for direction in mapping.direction.one_way:
-                run = Pass(
+            runs = [
+                Pass(
                     mapping=mapping,
                     direction=direction,
                     recorder=recorder,
@@ -52,7 +52,11 @@ class Synchronizer:
                         self.systems.store.list_record_failures(mapping.name, side=direction.source, limit=1)
                     ),
                 )
+                for direction in mapping.direction.one_way
+            ]
+            for run in runs:  # first, in both directions, couple what an interrupted run created but did not couple
                 self.pages.creator.recover(run)
+            for run in runs:
                 since = None if full else self.systems.store.watermark(mapping.name, run.source)
                 propagate_reported_deletions(self.systems, run, since)
                 if not full:
@@ -94,7 +98,8 @@ class Synchronizer:
         return self.systems.lengths(direction.target, mapping.spec(direction.target).table)
 
     def _retry_failed(self, run: Pass) -> None:
-        """Records whose last sync failed (and are not skipped) are retried first, as Business Central does."""
+        """Records whose last sync failed (and are not skipped) are retried first, as Business Central does, with
+        the pairs the other direction left with changes to carry back (even when older than the watermark)."""
         after: str | None = None
         while batch := self.systems.store.failed_couplings(
             run.mapping.name, run.direction, after=after, limit=self.systems.batch_size

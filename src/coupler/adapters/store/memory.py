@@ -70,7 +70,8 @@ class InMemoryStateStore(StateStore):
         directions = Direction(direction).one_way
 
         def failed(c: Coupling) -> bool:
-            return not c.skipped and any(c.result(d) is SyncResult.FAILURE for d in directions)
+            look_again = (SyncResult.FAILURE, SyncResult.PENDING)
+            return not c.skipped and any(c.result(d) in look_again for d in directions)
 
         return self._page(mapping, failed, after, limit)
 
@@ -185,6 +186,8 @@ class InMemoryStateStore(StateStore):
                 if coupling is not None:
                     del state.by_integration[coupling.integration_key]
                     removed += 1
+            settled = [(mapping, key) for key in local_keys]  # a parked conflict goes with its coupling
+            self._state.write(StateWrites.of(conflicts=(), settled=settled, failures=(), cleared=(), deletions=()))
             return removed
 
     def stats(self, mapping: str) -> CouplingStats:

@@ -161,8 +161,8 @@ couplings = Table(
             f"ix_coupler_couplings_{direction}_failures",
             "mapping",
             "local_key",
-            sqlite_where=text(f"{direction}_result = 'failure'"),
-            postgresql_where=text(f"{direction}_result = 'failure'"),
+            sqlite_where=text(f"{direction}_result IN ('failure', 'pending')"),
+            postgresql_where=text(f"{direction}_result IN ('failure', 'pending')"),
         )
         for direction in ("to_integration", "from_integration")
     ),

@@ -56,6 +56,11 @@ _COUPLING_COLUMNS = [_C[name] for name in COUPLING_FIELDS]
 _JOB_COLUMNS = [schema.jobs.c[name] for name in JOB_FIELDS]
 _ERROR_COLUMNS = [schema.job_errors.c[name] for name in ERROR_FIELDS]
 _FAILURE = SyncResult.FAILURE.value
+# literal values (as in the partial indexes' predicates), so that those indexes apply
+_LOOK_AGAIN: list[ColumnElement[str]] = [
+    literal_column(f"'{SyncResult.FAILURE.value}'"),
+    literal_column(f"'{SyncResult.PENDING.value}'"),
+]
 
 
 def open_state_store(url: str, **engine_options: Any) -> SqlStateStore:
@@ -118,8 +123,8 @@ class SqlStateStore(StateStore):
 
     def failed_couplings(self, mapping: str, direction: Direction, *, after: str | None, limit: int) -> list[Coupling]:
         # literal values, so that the partial indexes on failed couplings apply
-        to_failed = _C.to_integration_result == literal_column(f"'{_FAILURE}'")
-        from_failed = _C.from_integration_result == literal_column(f"'{_FAILURE}'")
+        to_failed = _C.to_integration_result.in_(_LOOK_AGAIN)
+        from_failed = _C.from_integration_result.in_(_LOOK_AGAIN)
         direction = Direction(direction)
         if direction is Direction.TO_INTEGRATION:
             failed: ColumnElement[bool] = to_failed
@@ -225,9 +230,13 @@ class SqlStateStore(StateStore):
     def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:
         removed = 0
         with self._engine.begin() as conn:
+            conflicts = schema.conflicts.c
             for chunk in chunks(list(dict.fromkeys(local_keys))):
                 stmt = delete(schema.couplings).where(_C.mapping == mapping, key_in(conn, _C.local_key, chunk))
                 removed += conn.execute(stmt).rowcount
+                # a parked conflict belongs to its coupling: it goes with it
+                parked = conflicts.mapping == mapping, key_in(conn, conflicts.local_key, chunk)
+                conn.execute(delete(schema.conflicts).where(*parked))
         return removed
 
     def stats(self, mapping: str) -> CouplingStats:

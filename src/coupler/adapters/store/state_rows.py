@@ -129,7 +129,8 @@ def intent_batch_values(mapping: str, direction: Direction, batch: Sequence[Crea
         "mapping": mapping,
         "direction": Direction(direction).value,
         "pairs": json.dumps(
-            [[i.source_key, i.target_key, to_utc(i.at).isoformat()] for i in batch], separators=(",", ":")
+            [[i.source_key, i.target_key, to_utc(i.at).isoformat(), dict(i.values)] for i in batch],
+            separators=(",", ":"),
         ),
         "at": min(i.at for i in batch),
     }
@@ -140,7 +141,12 @@ def intents_from_row(row: Sequence[Any]) -> list[CreateIntent]:
     way = _DIRECTIONS[direction]
     return [
         CreateIntent(
-            mapping=mapping, direction=way, source_key=source, target_key=target, at=datetime.fromisoformat(at)
+            mapping=mapping,
+            direction=way,
+            source_key=source,
+            target_key=target,
+            at=datetime.fromisoformat(at),
+            values=values,
         )
-        for source, target, at in json.loads(pairs)
+        for source, target, at, values in json.loads(pairs)
     ]

@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("mapping", "integration_key", name="uq_coupler_couplings_mapping_integration_key"),
     )
     for direction in ("to_integration", "from_integration"):
-        where = sa.text(f"{direction}_result = 'failure'")
+        where = sa.text(f"{direction}_result IN ('failure', 'pending')")
         op.create_index(
             f"ix_coupler_couplings_{direction}_failures",
             "coupler_couplings",
