@@ -10,23 +10,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsed
 from rich.progress import Progress as RichBar
 from rich.table import Table
 
+from coupler.domain.jobs import Counters
 from coupler.services.context import Progress
 from coupler.services.recorder import JobReport
 
 __all__ = ["COUNTERS", "BarProgress", "counts", "print_reports", "table"]
 
-COUNTERS = (
-    "inserted",
-    "modified",
-    "deleted",
-    "unchanged",
-    "skipped",
-    "failed",
-    "coupled",
-    "uncoupled",
-    "conflicts",
-    "unmatched",
-)
+COUNTERS = tuple(Counters().as_dict())
 
 
 class BarProgress(Progress):

@@ -39,25 +39,7 @@ COUPLING_FIELDS = (
 )
 """The coupling columns, in the order ``coupling_from_row`` reads them."""
 
-JOB_FIELDS = (
-    "id",
-    "mapping",
-    "kind",
-    "direction",
-    "started_at",
-    "finished_at",
-    "inserted",
-    "modified",
-    "deleted",
-    "unchanged",
-    "skipped",
-    "failed",
-    "coupled",
-    "uncoupled",
-    "conflicts",
-    "unmatched",
-    "message",
-)
+JOB_FIELDS = ("id", "mapping", "kind", "direction", "started_at", "finished_at", *Counters().as_dict(), "message")
 
 ERROR_FIELDS = ("id", "job_id", "mapping", "local_key", "integration_key", "message", "detail", "at")
 

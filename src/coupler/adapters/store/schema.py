@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from coupler.domain.jobs import Counters
+
 _ResultProcessor = Callable[[Any], Any]
 
 __all__ = [
@@ -62,18 +64,8 @@ NAME_LENGTH = 200
 KEY_LENGTH = 400
 JOB_ID_LENGTH = 64
 
-COUNTER_COLUMNS = (
-    "inserted",
-    "modified",
-    "deleted",
-    "unchanged",
-    "skipped",
-    "failed",
-    "coupled",
-    "uncoupled",
-    "conflicts",
-    "unmatched",
-)
+COUNTER_COLUMNS = tuple(Counters().as_dict())
+"""One column per job counter, named like the counter."""
 
 metadata = MetaData(
     naming_convention={
