@@ -84,13 +84,6 @@ class Coupling:
             return self.to_integration_job
         return self.from_integration_job
 
-    @property
-    def last_job(self) -> str | None:
-        return self.to_integration_job or self.from_integration_job
-
-    def handled_in(self, job_id: str) -> bool:
-        return job_id in (self.to_integration_job, self.from_integration_job)
-
     def changed(self, side: Side, modified_on: datetime | None) -> bool:
         """Whether a record of ``side`` changed since the last sync, judged by its modified-on."""
         stored = self.modified_on(side)
