@@ -15,7 +15,8 @@ since that side's watermark). The rules (update_conflict = none):
 - any conflict parks the pair: nothing is written, the base and the stamps stay; a parked pair is looked at again
   when a side is edited (or by a full run);
 - otherwise every field takes the value of the side that changed it (both sides agree: no update is lost), that is
-  the new base, and when the local side changed, the one-way credit flows to the integration side too;
+  the new base, and when the local side changed, the one-way credit flows to the integration side too; when only
+  the integration side was read, the local side's own changes wait, marked, for the next run (eventual agreement);
 - an uncoupled record gets a counterpart, coupled to it, when it is due or the run is full;
 - a coupled record whose partner is gone, when it is looked at: with deletion policy none it fails (nothing is
   written); with remove-coupling its coupling is removed, and it stays uncoupled until it is due again (or gets a
@@ -171,7 +172,10 @@ def synced(state: State, *, full: bool, policy: DeletionPolicy) -> list[State]:
     if not looked_at:
         return [state.read()]
     if local is not None and integration is not None:
-        return [_merged(state, local, integration, winners={})]
+        merged = _merged(state, local, integration, winners={})
+        if merged.parked or (state.changed(Side.LOCAL) and (state.due(Side.LOCAL) or full)):
+            return [merged]
+        return [_carried_back(state, local, integration)]
     survivor = Side.LOCAL if local is not None else Side.INTEGRATION
     if policy is DeletionPolicy.REMOVE_COUPLING:
         alone = State().with_side(survivor, state.row(survivor), CLEAN)
@@ -182,15 +186,17 @@ def synced(state: State, *, full: bool, policy: DeletionPolicy) -> list[State]:
     return [state.read()]  # policy none: the record fails, nothing is written
 
 
-def resolved(state: State, use: Side) -> State:
+def resolved(state: State, use: Side) -> list[State]:
     """A parked conflict resolved: ``use``'s values win the parked fields; every other change merges as usual, and
-    the pair is looked at in both directions whatever changed (so the credit flows too)."""
+    the pair is looked at in both directions whatever changed (so the credit flows too). No outcome for a state
+    whose base would make other fields conflict too: it could not have parked exactly these."""
     assert state.coupled and state.parked and state.local is not None and state.integration is not None
     winner = state.row(use)
     assert winner is not None
     merged = _merged(state, state.local, state.integration, winners={f: winner.get(f) for f in state.parked})
-    assert not merged.parked and merged.local is not None and merged.integration is not None
-    return replace(merged, integration=replace(merged.integration, credit=merged.local.credit))
+    if merged.parked or merged.local is None or merged.integration is None:
+        return []
+    return [replace(merged, integration=replace(merged.integration, credit=merged.local.credit))]
 
 
 def _created_from(side: Side, row: Row) -> State:
@@ -220,6 +226,24 @@ def _merged(state: State, local: Row, integration: Row, *, winners: dict[str, An
         integration=replace(integration, **values, credit=credit),
         coupled=True,
         base=tuple(values[f] for f in BIDIRECTIONAL),
+    )
+
+
+def _carried_back(state: State, local: Row, integration: Row) -> State:
+    """Only the integration side was read (the second pass): its changes reach the local side; the local side's own
+    changes wait, marked, for the next run's first pass (whatever its watermark says)."""
+    base = state.base
+    assert base is not None
+    values = {f: integration.get(f) for f, last in zip(BIDIRECTIONAL, base, strict=True) if local.get(f) == last}
+    new_base = tuple(values.get(f, last) for f, last in zip(BIDIRECTIONAL, base, strict=True))
+    waiting = state.changed(Side.LOCAL) or new_base != replace(local, **values).bidirectional()
+    return replace(
+        state,
+        local=replace(local, **values),
+        base=new_base,
+        local_flags=EDITED if waiting else CLEAN,
+        integration_flags=CLEAN,
+        parked=frozenset(),
     )
 
 

@@ -207,7 +207,7 @@ class Runner:
         self.stats["resolved"] += 1
 
         def outcome(state: State, seen: Seen, identity: Identity) -> list[State]:
-            return [resolved(state, op.use)] if identity is chosen else [state]
+            return resolved(state, op.use) if identity is chosen else [state]
 
         self.observe(outcome, current_conflicts=False)
 

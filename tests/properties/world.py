@@ -109,18 +109,20 @@ class Crash(BaseException):
 
 
 class Fuse:
-    """Counts coupler's writes (both systems and the store) and blows at the N-th: before or after it is carried
-    out. A killed process does nothing after that, not even its ``finally`` blocks' writes."""
+    """Counts coupler's writes (both systems and the store; or only the calls named ``only``, e.g.
+    "local.insert") and blows at the N-th: before or after it is carried out. A killed process does nothing after
+    that, not even its ``finally`` blocks' writes."""
 
     def __init__(self) -> None:
         self.countdown: int | None = None
         self.after = False
         self.kill = False
+        self.only: str | None = None
         self.blown = False
         self.lock_held = False
 
-    def arm(self, at: int, *, after: bool, kill: bool) -> None:
-        self.countdown, self.after, self.kill, self.blown = at, after, kill, False
+    def arm(self, at: int, *, after: bool, kill: bool, only: str | None = None) -> None:
+        self.countdown, self.after, self.kill, self.only, self.blown = at, after, kill, only, False
 
     def disarm(self) -> None:
         self.countdown = None
@@ -128,7 +130,8 @@ class Fuse:
     def call(self, name: str, write: bool, action: Callable[[], Any]) -> Any:
         if self.blown and self.kill:
             raise Crash(f"dead: {name}")
-        if not write or self.countdown is None:
+        counted = name == self.only if self.only else write
+        if not counted or self.countdown is None:
             return self._track(name, action())
         self.countdown -= 1
         if self.countdown > 0:
@@ -139,18 +142,18 @@ class Fuse:
         raise Crash(f"killed {'after' if self.after else 'before'} {name}")
 
     def _track(self, name: str, result: Any) -> Any:
-        if name == "acquire_lock" and result:
+        if name == "store.acquire_lock" and result:
             self.lock_held = True
-        elif name == "release_lock":
+        elif name == "store.release_lock":
             self.lock_held = False
         return result
 
 
 class Guarded:
-    """A connector or state store whose every call goes through the fuse."""
+    """A connector or state store (``label``: local, integration or store) whose every call goes through the fuse."""
 
-    def __init__(self, target: Connector | StateStore, fuse: Fuse, writes: frozenset[str]) -> None:
-        self._target, self._fuse, self._writes = target, fuse, writes
+    def __init__(self, target: Connector | StateStore, fuse: Fuse, label: str, writes: frozenset[str]) -> None:
+        self._target, self._fuse, self._label, self._writes = target, fuse, label, writes
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._target, name)
@@ -158,7 +161,7 @@ class Guarded:
             return attribute
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return self._fuse.call(name, name in self._writes, lambda: attribute(*args, **kwargs))
+            return self._fuse.call(f"{self._label}.{name}", name in self._writes, lambda: attribute(*args, **kwargs))
 
         return call
 
@@ -179,9 +182,9 @@ class World:
     def _process(self) -> Coupler:
         self.fuse = Fuse()
         systems = Systems(
-            local=Guarded(self.local, self.fuse, CONNECTOR_WRITES),  # type: ignore[arg-type]
-            integration=Guarded(self.integration, self.fuse, CONNECTOR_WRITES),  # type: ignore[arg-type]
-            store=Guarded(self.store, self.fuse, STORE_WRITES),  # type: ignore[arg-type]
+            local=Guarded(self.local, self.fuse, "local", CONNECTOR_WRITES),  # type: ignore[arg-type]
+            integration=Guarded(self.integration, self.fuse, "integration", CONNECTOR_WRITES),  # type: ignore[arg-type]
+            store=Guarded(self.store, self.fuse, "store", STORE_WRITES),  # type: ignore[arg-type]
             mappings=[self.mapping],
             batch_size=2,
             overlap_ms=1000,

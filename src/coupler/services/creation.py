@@ -57,13 +57,10 @@ class Creator:
         while intents := store.intents(mapping.name, run.direction, limit=self.systems.batch_size):
             coupled = store.couplings(mapping.name, run.source, [i.source_key for i in intents])
             open_ = [i for i in intents if i.source_key not in coupled]
-            sources = self._read(run, run.source, [i.source_key for i in open_])
             targets = self._read(run, run.target, [i.target_key for i in open_])
-            recovered = [
-                self._recovered(run, i, sources[i.source_key], targets[i.target_key])
-                for i in open_
-                if i.source_key in sources and i.target_key in targets
-            ]
+            # a created record is coupled even if its source was deleted since: the deletion policy then decides,
+            # as for any coupled record whose partner is gone (it never silently comes back as a new record)
+            recovered = [self._recovered(run, i, targets[i.target_key]) for i in open_ if i.target_key in targets]
             self.couple(run, recovered)
             if recovered:
                 run.recorder.notice(
@@ -78,7 +75,7 @@ class Creator:
         spec, columns = run.mapping.spec(side), run.mapping.columns(side)
         return {r.key: r for r in self.systems.connector(side).read(spec, keys, columns=columns)}
 
-    def _recovered(self, run: Pass, intent: CreateIntent, source: Record, target: Record) -> Coupling:
+    def _recovered(self, run: Pass, intent: CreateIntent, target: Record) -> Coupling:
         """A coupling for a record an interrupted run created. What was sent is the last synchronized state of
         both sides; either side may have changed since, so both modified-ons are left unknown and the pair's
         fields are compared with what was sent: each side's later changes still flow (or conflict)."""
@@ -86,8 +83,8 @@ class Creator:
         fingerprint = {f.pair: [intent.values.get(f.field(target_side) or "")] * 2 for f in tracked_pairs(run.mapping)}
         return Coupling(
             mapping=run.mapping.name,
-            local_key=source.key if run.source is Side.LOCAL else target.key,
-            integration_key=target.key if run.source is Side.LOCAL else source.key,
+            local_key=intent.source_key if run.source is Side.LOCAL else target.key,
+            integration_key=target.key if run.source is Side.LOCAL else intent.source_key,
             coupled_at=self.systems.clock(),
             fingerprint=encode(fingerprint),
         )

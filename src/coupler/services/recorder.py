@@ -52,7 +52,12 @@ class JobRecorder:
         job = Job(id=str(uuid.uuid4()), mapping=mapping, kind=kind, direction=direction, started_at=systems.clock())
         recorder = cls(systems=systems, job=job)
         recorder._lock()
-        systems.store.add_job(job)
+        try:
+            systems.store.add_job(job)
+        except BaseException:
+            with suppress(Exception):  # nothing was done: free the mapping for the next run
+                systems.store.release_lock(recorder.lock_name, job.id)
+            raise
         return recorder
 
     def _lock(self) -> None:
