@@ -16,7 +16,7 @@ since that side's watermark). The rules (update_conflict = none):
   when a side is edited (or by a full run);
 - otherwise every field takes the value of the side that changed it (both sides agree: no update is lost), that is
   the new base, and when the local side changed, the one-way credit flows to the integration side too; when only
-  the integration side was read, the local side's own changes wait, marked, for the next run (eventual agreement);
+  the integration side was read, the local side's own changes may wait, marked, for the next run;
 - an uncoupled record gets a counterpart, coupled to it, when it is due or the run is full;
 - a coupled record whose partner is gone, when it is looked at: with deletion policy none it fails (nothing is
   written); with remove-coupling its coupling is removed, and it stays uncoupled until it is due again (or gets a
@@ -173,9 +173,12 @@ def synced(state: State, *, full: bool, policy: DeletionPolicy) -> list[State]:
         return [state.read()]
     if local is not None and integration is not None:
         merged = _merged(state, local, integration, winners={})
+        if merged.parked and state.due(Side.INTEGRATION):
+            # parked by the first pass, the second skips the pair: a "carry back" mark it had stays for later runs
+            return [merged, replace(merged, integration_flags=state.integration_flags)]
         if merged.parked or (state.changed(Side.LOCAL) and (state.due(Side.LOCAL) or full)):
             return [merged]
-        return [_carried_back(state, local, integration)]
+        return [merged, _carried_back(state, local, integration)]
     survivor = Side.LOCAL if local is not None else Side.INTEGRATION
     if policy is DeletionPolicy.REMOVE_COUPLING:
         alone = State().with_side(survivor, state.row(survivor), CLEAN)
@@ -231,16 +234,24 @@ def _merged(state: State, local: Row, integration: Row, *, winners: dict[str, An
 
 def _carried_back(state: State, local: Row, integration: Row) -> State:
     """Only the integration side was read (the second pass): its changes reach the local side; the local side's own
-    changes wait, marked, for the next run's first pass (whatever its watermark says)."""
+    changes may wait, marked, for the next run's first pass (whatever its watermark says). The model allows it (the
+    pair does agree in the end); the quiet end does not (a run that writes nothing must leave nothing to do)."""
     base = state.base
     assert base is not None
-    values = {f: integration.get(f) for f, last in zip(BIDIRECTIONAL, base, strict=True) if local.get(f) == last}
-    new_base = tuple(values.get(f, last) for f, last in zip(BIDIRECTIONAL, base, strict=True))
-    waiting = state.changed(Side.LOCAL) or new_base != replace(local, **values).bidirectional()
+    values: dict[str, Any] = {}  # what the local side gets
+    new_base: list[Any] = []
+    for field, last in zip(BIDIRECTIONAL, base, strict=True):
+        mine, theirs = local.get(field), integration.get(field)
+        if mine != theirs and mine != last:  # the local side's own change: it waits
+            new_base.append(last)
+            continue
+        values[field] = theirs
+        new_base.append(theirs)
+    waiting = state.changed(Side.LOCAL)
     return replace(
         state,
         local=replace(local, **values),
-        base=new_base,
+        base=tuple(new_base),
         local_flags=EDITED if waiting else CLEAN,
         integration_flags=CLEAN,
         parked=frozenset(),

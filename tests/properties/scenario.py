@@ -40,6 +40,7 @@ SIDES = (Side.LOCAL, Side.INTEGRATION)
 RUN_TIME = timedelta(minutes=1)  # far more logical time than one small run takes
 STEP = timedelta(seconds=10)  # between two operations: more than the overlap window, so runs are deterministic
 Outcome = Callable[["State", "Seen", "Identity"], list["State"]]
+LOCK_CALLS = ("store.acquire_lock", "store.release_lock")
 PAIRS = {f"{COLUMNS[Side.LOCAL][f]}|{COLUMNS[Side.INTEGRATION][f]}": f for f in BIDIRECTIONAL}
 
 
@@ -83,15 +84,17 @@ class Sync:
 
 @dataclass(frozen=True)
 class CrashingSync:
-    """A run that dies at its ``at``-th write (before or after carrying it out); ``kill``: nothing at all runs
-    after that (no job closing, no lock release), as with SIGKILL; ``recover``: the restarted process runs the
-    same synchronization at once, before users change anything."""
+    """A run that dies at its ``at``-th write, or ``at``-th ``call`` (e.g. "integration.insert"), before or after
+    carrying it out. ``kill``: nothing at all runs after that (no job closing, no lock release), as with SIGKILL;
+    otherwise the exception (no CouplerError) unwinds the run as Ctrl-C would. ``recover``: the restarted process
+    runs the same synchronization at once, before users change anything."""
 
     full: bool
     at: int
     after: bool
     kill: bool
     recover: bool
+    call: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class Runner:
 
     def crashing_sync(self, op: CrashingSync) -> None:
         fuse = self.world.fuse
-        fuse.arm(op.at, after=op.after, kill=op.kill)
+        fuse.arm(op.at, after=op.after, kill=op.kill, only=op.call)
         try:
             self._run(full=op.full)
         except Crash:
@@ -188,7 +191,8 @@ class Runner:
             fuse.disarm()
             self.observe(lambda state, seen, _: synced(state, full=op.full, policy=self.policy), current_conflicts=True)
             return
-        if fuse.lock_held:  # killed, or died before its job was recorded: the lock waits for its time to live
+        if fuse.lock_held:  # killed (or died taking or releasing it): the lock waits for its time to live
+            assert op.kill or fuse.blown_at in LOCK_CALLS, f"a run stopped at {fuse.blown_at} kept the mapping's lock"
             self.dead_lock_since = self.world.clock.now
         self.world.restart()
         self.observe(lambda state, seen, _: after_crash(state, seen, full=op.full, policy=self.policy))

@@ -15,6 +15,17 @@ values = st.sampled_from(["a", "b", "c", None])
 sides = st.sampled_from([Side.LOCAL, Side.INTEGRATION])
 picks = st.integers(min_value=0, max_value=1)
 
+CALLS = [
+    "local.insert",
+    "integration.insert",
+    "local.update",
+    "integration.update",
+    "store.add_job",
+    "store.save",
+    "store.add_couplings",
+    "store.set_watermark",
+]
+
 KINDS: dict[str, st.SearchStrategy[Operation]] = {
     "create": st.builds(Create, side=sides, name=values, city=values, credit=values),
     "edit": st.builds(Edit, side=sides, pick=picks, field=st.sampled_from(EDITABLE), value=values),
@@ -23,13 +34,24 @@ KINDS: dict[str, st.SearchStrategy[Operation]] = {
     ),
     "delete": st.builds(Delete, side=sides, pick=picks),
     "sync": st.builds(Sync, full=st.booleans()),
-    "crash": st.builds(
-        CrashingSync,
-        full=st.booleans(),
-        at=st.integers(min_value=1, max_value=12),
-        after=st.booleans(),
-        kill=st.booleans(),
-        recover=st.booleans(),
+    "crash": st.one_of(
+        st.builds(
+            CrashingSync,
+            full=st.booleans(),
+            at=st.integers(min_value=1, max_value=12),
+            after=st.booleans(),
+            kill=st.booleans(),
+            recover=st.booleans(),
+        ),
+        st.builds(  # at a chosen kind of write: where a crash hurts most
+            CrashingSync,
+            full=st.booleans(),
+            at=st.integers(min_value=1, max_value=2),
+            after=st.booleans(),
+            kill=st.booleans(),
+            recover=st.booleans(),
+            call=st.sampled_from(CALLS),
+        ),
     ),
     "resolve": st.builds(Resolve, pick=picks, use=sides),
 }

@@ -134,6 +134,25 @@ def test_a_change_held_while_parked_flows_once_a_user_settles_the_conflict(
     assert records(world, settled_by, "T1")[0]["city"] == "Bergen"
 
 
+def test_the_run_that_settles_a_conflict_carries_both_sides_changes(make_world: MakeWorld) -> None:
+    """Both sides changed the name (parked); a user then gives the account its last synchronized name back, so only
+    the local side changed it. The next run reads only the account (the parked local record is older than its
+    watermark): its second pass settles the conflict but leaves the local name, marked pending, for the next run's
+    first pass. That run writes nothing and still leaves the pair disagreeing: a quiet run is not a settled one."""
+    world = make_world()
+    world.insert(LOCAL, customer("T1"))
+    run(world)
+    world.update(LOCAL, key_of(world, LOCAL, "T1"), "name", "Mine")
+    world.update(INTEGRATION, key_of(world, INTEGRATION, "T1"), "name", "Theirs")
+    run(world)
+    world.update(INTEGRATION, key_of(world, INTEGRATION, "T1"), "name", "Acme")
+    run(world)
+    assert world.coupler.conflicts() == []
+    assert records(world, INTEGRATION, "T1")[0]["name"] == "Mine"
+    [report] = run(world)
+    assert report.job.counters.modified == 0
+
+
 def test_removing_a_coupling_takes_its_parked_conflict_with_it(make_world: MakeWorld) -> None:
     """With deletion_conflict = remove-coupling, a parked pair whose local record is deleted loses its coupling when
     the account changes, but the parked conflict stays listed, naming a coupling that no longer exists (and
@@ -163,6 +182,31 @@ class _JobNotRecorded(InMemoryStateStore):
             self.failed = True
             raise ConnectorError("the state store went away")
         super().add_job(job)
+
+
+class _EndNotRecorded(InMemoryStateStore):
+    """A state store that fails once to record a job's end."""
+
+    failed = False
+
+    def save(self, *, job: Job | None = None, **writes: Any) -> None:
+        if job is not None and job.finished_at is not None and not self.failed:
+            self.failed = True
+            raise ConnectorError("the state store went away")
+        super().save(job=job, **writes)
+
+
+def test_a_run_that_cannot_record_its_end_releases_the_mapping_lock() -> None:
+    """JobRecorder.finish saves the finished job, then releases the lock: when the save fails, the lock stays held
+    and every run for five minutes is refused as if another run were synchronizing the mapping."""
+    with counted_uuids():
+        world = MemoryWorld(DeletionPolicy.NONE, LogicalClock())
+        world.store = _EndNotRecorded()
+        world.restart()
+        with pytest.raises(ConnectorError):
+            world.coupler.sync_modified()
+        [report] = run(world)
+        assert report.job.finished_at is not None
 
 
 def test_a_run_that_cannot_record_its_job_releases_the_mapping_lock() -> None:

@@ -7,13 +7,16 @@ value), and a further run writes nothing."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import event, given
+from hypothesis import event, example, given
 
 from coupler.domain.mapping import DeletionPolicy
 from properties.conftest import profile
+from properties.found import FOUND
 from properties.scenario import Operation, Runner
 from properties.strategies import operations
 from properties.world import LogicalClock, MemoryWorld, SqliteWorld, counted_uuids
@@ -21,8 +24,16 @@ from properties.world import LogicalClock, MemoryWorld, SqliteWorld, counted_uui
 POLICIES = [DeletionPolicy.NONE, DeletionPolicy.REMOVE_COUPLING]
 
 
+def found(test: Callable[..., Any]) -> Callable[..., Any]:
+    """Replay every scenario found so far before the generated ones."""
+    for scenario in FOUND.values():
+        test = example(steps=scenario)(test)
+    return test
+
+
 @pytest.mark.parametrize("policy", POLICIES)
 @profile(examples=400)
+@found
 @given(steps=operations())
 def test_in_memory(policy: DeletionPolicy, steps: list[Operation]) -> None:
     with counted_uuids():

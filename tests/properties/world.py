@@ -119,6 +119,7 @@ class Fuse:
         self.kill = False
         self.only: str | None = None
         self.blown = False
+        self.blown_at: str | None = None
         self.lock_held = False
 
     def arm(self, at: int, *, after: bool, kill: bool, only: str | None = None) -> None:
@@ -136,7 +137,7 @@ class Fuse:
         self.countdown -= 1
         if self.countdown > 0:
             return self._track(name, action())
-        self.countdown, self.blown = None, True
+        self.countdown, self.blown, self.blown_at = None, True, name
         if self.after:
             self._track(name, action())
         raise Crash(f"killed {'after' if self.after else 'before'} {name}")

@@ -148,7 +148,10 @@ class JobRecorder:
     def finish(self, message: str | None = None) -> JobReport:
         text = "\n".join([*([message] if message else []), *self.notices]) or None
         self.job = self.job.finish(at=self.systems.clock(), counters=self.counters, message=text)
-        self.store.save(errors=self.pending_errors, job=self.job)
-        self.pending_errors = []
-        self.store.release_lock(self.lock_name, self.job.id)
+        try:
+            self.store.save(errors=self.pending_errors, job=self.job)
+            self.pending_errors = []
+        finally:  # even when the job cannot be recorded, the mapping is free for the next run
+            with suppress(Exception):
+                self.store.release_lock(self.lock_name, self.job.id)
         return JobReport(job=self.job, errors=tuple(self.errors))

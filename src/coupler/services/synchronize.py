@@ -63,6 +63,8 @@ class Synchronizer:
                     self._retry_failed(run)
                     self._retry_failed_creations(run)
                 self._changed_records(run, full=full)
+            if len(runs) == 2:  # what the second pass left pending for the first goes now, not a run later
+                self._retry_failed(runs[0])
         return recorder.finish()
 
     def sync_couplings(
