@@ -22,6 +22,8 @@ Fingerprint = dict[str, list[Any]]
 
 def canonical(value: Any) -> Any:
     """A JSON-ready value that equals another exactly when ``values_equal`` holds for same-typed values."""
+    if type(value) is str:  # the common case first
+        return value or None
     if value is None or value == "":
         return None
     if isinstance(value, str):
@@ -48,8 +50,12 @@ def of(pairs: Iterable[FieldMapping], local: Mapping[str, Any], integration: Map
 
 def of_mapping(mapping: TableMapping, local: Mapping[str, Any], integration: Mapping[str, Any]) -> Fingerprint:
     """The fingerprint of every tracked pair of ``mapping`` (the fast path: names resolved once per mapping)."""
-    names = _pairs_of(mapping)[1]
-    return {pair: [canonical(local.get(lf)), canonical(integration.get(inf))] for pair, lf, inf in names}
+    fingerprint: Fingerprint = {}
+    for pair, local_name, integration_name in _pairs_of(mapping)[1]:
+        value, other = local.get(local_name), integration.get(integration_name)
+        first = canonical(value)
+        fingerprint[pair] = [first, first if other is value else canonical(other)]  # copied values: once
+    return fingerprint
 
 
 _CACHE: dict[int, tuple[TableMapping, tuple[tuple[FieldMapping, ...], tuple[tuple[str, str, str], ...]]]] = {}
@@ -68,7 +74,9 @@ def _pairs_of(mapping: TableMapping) -> tuple[tuple[FieldMapping, ...], tuple[tu
 
 
 def encode(fingerprint: Fingerprint) -> str:
-    return json.dumps(fingerprint, separators=(",", ":"), ensure_ascii=False)
+    """JSON; a pair whose two values are equal (the usual case) is stored once, as a bare value."""
+    compact = {pair: local if local == other else [local, other] for pair, (local, other) in fingerprint.items()}
+    return json.dumps(compact, separators=(",", ":"), ensure_ascii=False)
 
 
 def decode(text: str | None) -> Fingerprint | None:
@@ -78,4 +86,7 @@ def decode(text: str | None) -> Fingerprint | None:
         data = json.loads(text)
     except ValueError:
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    # canonical values are never lists: a bare value is a pair whose two sides were equal
+    return {pair: values if isinstance(values, list) else [values, values] for pair, values in data.items()}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import Any
 
 from coupler.domain.coupling import Coupling
@@ -131,7 +130,16 @@ class Creator:
         for index, result in enumerate(results):
             if result is None:
                 inserted, row = next(written)
-                result = replace(inserted, index=index, extra={**inserted.extra, "values": row})
+                result = WriteResult(  # dataclasses.replace is several times slower on this hot path
+                    index=index,
+                    key=inserted.key,
+                    modified_on=inserted.modified_on,
+                    version=inserted.version,
+                    error=inserted.error,
+                    detail=inserted.detail,
+                    retryable=inserted.retryable,
+                    extra={**inserted.extra, "values": row},
+                )
             out.append(result)
         return out
 

@@ -142,8 +142,14 @@ class SqlConnector(Connector):
         with self._connect() as conn:
             for target, wanted in ((sa.func.lower(column), texts), (column, others)):
                 for chunk in chunks(wanted, self._chunk_size):
-                    rows.update((row[0], row) for row in conn.execute(select.where(base, target.in_(chunk))))
+                    rows.update((row[0], row) for row in conn.execute(select.where(base, target.in_(chunk))).all())
         return self._records(plan, [rows[key] for key in sorted(rows)], columns)
+
+    def count(self, spec: TableSpec) -> int | None:
+        plan = self._plan(spec)
+        where = filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)
+        with self._connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(plan.table).where(where)).scalar_one())
 
     # writes ------------------------------------------------------------------------------------------------
     def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
@@ -337,7 +343,7 @@ class SqlConnector(Connector):
                 limit = page_size - len(carry)
                 where = phase.where if cursor is None else sa.and_(phase.where, cursor)
                 with self._connect() as conn:
-                    rows: list[_Row] = list(conn.execute(select.where(where).order_by(*phase.order).limit(limit)))
+                    rows: list[_Row] = list(conn.execute(select.where(where).order_by(*phase.order).limit(limit)).all())
                 page = carry + rows if carry else rows
                 if len(rows) < limit:
                     carry = page

@@ -32,10 +32,19 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import TypeEngine
 
 from coupler.adapters.store import schema
-from coupler.adapters.store.rows import COUPLING_FIELDS, coupling_values
+from coupler.adapters.store.rows import COUPLING_FIELDS, coupling_from_row, coupling_values
 from coupler.domain.coupling import Coupling
 
-__all__ = ["CHUNK", "chunks", "delete_rows", "insert_couplings", "key_in", "update_couplings", "upsert_rows"]
+__all__ = [
+    "CHUNK",
+    "chunks",
+    "delete_rows",
+    "insert_couplings",
+    "key_in",
+    "select_couplings",
+    "update_couplings",
+    "upsert_rows",
+]
 
 CHUNK = 500
 """Keys per ``IN (...)`` query."""
@@ -84,11 +93,34 @@ def insert_couplings(conn: Connection, couplings: Sequence[Coupling]) -> None:
     if _is_postgresql(conn):
         conn.execute(_PG_INSERT, _columns(couplings))
     elif conn.dialect.name == "sqlite":  # the hot path of a full sync: straight to the driver, values as stored
-        rows = [tuple(_sqlite_value(v) for v in coupling_values(c).values()) for c in couplings]
-        conn.exec_driver_sql(_SQLITE_INSERT, rows)
+        conn.exec_driver_sql(_SQLITE_INSERT, [_sqlite_row(c) for c in couplings])
     else:
         conn.execute(insert(schema.couplings), [coupling_values(c) for c in couplings])
 
+
+def select_couplings(conn: Connection, mapping: str, by_local: bool, keys: list[str]) -> list[Coupling]:
+    """The couplings of ``keys`` (local keys when ``by_local``, else integration keys): one query per chunk."""
+    column = _C.local_key if by_local else _C.integration_key
+    if conn.dialect.name != "sqlite":
+        select_columns = select(*(_C[name] for name in COUPLING_FIELDS))
+        found: list[Coupling] = []
+        for chunk in chunks(keys):
+            rows = conn.execute(select_columns.where(_C.mapping == mapping, key_in(conn, column, chunk))).all()
+            found.extend(coupling_from_row(row) for row in rows)
+        return found
+    # the hot path of every page: straight to the driver, converting the four timestamps as the column type would
+    stamp = schema.sqlite_utc
+    found = []
+    for chunk in chunks(keys):
+        sql = f"{_SQLITE_SELECT} {column.name} IN ({', '.join('?' * len(chunk))})"
+        for row in conn.exec_driver_sql(sql, (mapping, *chunk)).all():
+            found.append(
+                coupling_from_row((*row[:3], stamp(row[3]), stamp(row[4]), stamp(row[5]), stamp(row[6]), *row[7:]))
+            )
+    return found
+
+
+_SQLITE_SELECT = f"SELECT {', '.join(COUPLING_FIELDS)} FROM {schema.couplings.name} WHERE mapping = ? AND"
 
 _SQLITE_INSERT = (
     f"INSERT INTO {schema.couplings.name} ({', '.join(COUPLING_FIELDS)}) "
@@ -96,11 +128,41 @@ _SQLITE_INSERT = (
 )
 
 
+def _sqlite_row(c: Coupling) -> tuple[Any, ...]:
+    """``coupling_values(c)`` in COUPLING_FIELDS order, bound as SQLite stores them (see ``_sqlite_value``)."""
+    stamp = _sqlite_stamp
+    return (
+        c.mapping,
+        c.local_key,
+        c.integration_key,
+        stamp(c.coupled_at),
+        stamp(c.local_modified_on),
+        stamp(c.integration_modified_on),
+        stamp(c.last_synced_at),
+        None if c.to_integration_result is None else c.to_integration_result.value,
+        c.to_integration_job,
+        None if c.from_integration_result is None else c.from_integration_result.value,
+        c.from_integration_job,
+        c.last_error,
+        c.failure_count,
+        int(c.skipped),
+        c.fingerprint,
+    )
+
+
+def _sqlite_stamp(value: datetime | None) -> str | None:
+    """``YYYY-MM-DD HH:MM:SS.ffffff`` in UTC, as SQLAlchemy's SQLite dialect stores a datetime (years 1000-9999)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
 def _sqlite_value(value: Any) -> Any:
     """A bind value exactly as SQLAlchemy's SQLite dialect stores it (UTC datetimes as text, booleans as 0/1)."""
     if isinstance(value, datetime):
-        v = value.astimezone(UTC) if value.tzinfo is not None and value.tzinfo is not UTC else value
-        return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+        return _sqlite_stamp(value)
     if isinstance(value, bool):
         return int(value)
     return value

@@ -147,7 +147,7 @@ class InMemoryStateStore(StateStore):
                 state = self._mappings.get(c.mapping)
                 if state is not None and c.local_key in state.by_local:
                     state.put(c)
-            next_id = len(self._errors) + 1
+            next_id = (self._errors[-1].id or 0) + 1 if self._errors else 1  # ids stay unique after deletions
             self._errors.extend(replace(e, id=next_id + i, at=to_utc(e.at)) for i, e in enumerate(errors))
 
     def _check_save(self, couplings: Sequence[Coupling], errors: Sequence[JobError], job: Job | None) -> None:
@@ -291,6 +291,13 @@ class InMemoryStateStore(StateStore):
             chosen = [j for j in self._jobs.values() if mapping is None or j.mapping == mapping]
         chosen.sort(key=lambda j: (j.started_at, j.id), reverse=True)
         return [_snapshot(j) for j in chosen[:limit]]
+
+    def delete_errors(self, *, before: datetime, mapping: str | None = None) -> int:
+        with self._lock:
+            kept = [e for e in self._errors if not (e.at < before and (mapping is None or e.mapping == mapping))]
+            deleted = len(self._errors) - len(kept)
+            self._errors[:] = kept
+            return deleted
 
     def errors(
         self,

@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 
 from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store import locks, schema, sql_state
-from coupler.adapters.store.bulk import CHUNK, chunks, insert_couplings, key_in, update_couplings
+from coupler.adapters.store.bulk import CHUNK, chunks, insert_couplings, key_in, select_couplings, update_couplings
 from coupler.adapters.store.migrate import upgrade
 from coupler.adapters.store.rows import (
     COUPLING_FIELDS,
@@ -110,16 +110,9 @@ class SqlStateStore(StateStore):
     # couplings ---------------------------------------------------------------------------------------------
     def couplings(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, Coupling]:
         local = Side(side) is Side.LOCAL
-        column = _C.local_key if local else _C.integration_key
-        found: dict[str, Coupling] = {}
         with self._engine.connect() as conn:
-            for chunk in chunks(list(dict.fromkeys(keys))):
-                where = (_C.mapping == mapping, key_in(conn, column, chunk))
-                rows = conn.execute(select(*_COUPLING_COLUMNS).where(*where))
-                for row in rows:
-                    coupling = coupling_from_row(row)
-                    found[coupling.local_key if local else coupling.integration_key] = coupling
-        return found
+            found = select_couplings(conn, mapping, local, list(dict.fromkeys(keys)))
+        return {c.local_key if local else c.integration_key: c for c in found}
 
     def failed_couplings(self, mapping: str, direction: Direction, *, after: str | None, limit: int) -> list[Coupling]:
         # literal values, so that the partial indexes on failed couplings apply
@@ -147,7 +140,7 @@ class SqlStateStore(StateStore):
             where = and_(where, _C.local_key > after)
         stmt = select(*_COUPLING_COLUMNS).where(where).order_by(_C.local_key).limit(limit)
         with self._engine.connect() as conn:
-            return [coupling_from_row(row) for row in conn.execute(stmt)]
+            return [coupling_from_row(row) for row in conn.execute(stmt).all()]
 
     def add_couplings(self, couplings: Sequence[Coupling]) -> None:
         if not couplings:
@@ -380,6 +373,14 @@ class SqlStateStore(StateStore):
             stmt = stmt.where(or_(e.local_key == key, e.integration_key == key))
         with self._engine.connect() as conn:
             return [error_from_row(row) for row in conn.execute(stmt)]
+
+    def delete_errors(self, *, before: datetime, mapping: str | None = None) -> int:
+        e = schema.job_errors.c
+        stmt = delete(schema.job_errors).where(e.at < before)
+        if mapping is not None:
+            stmt = stmt.where(e.mapping == mapping)
+        with self._engine.begin() as conn:
+            return conn.execute(stmt).rowcount
 
     def close(self) -> None:
         self._engine.dispose()
