@@ -1,0 +1,50 @@
+"""How the test servers expose SQLite tables: one entity set per table, named by the server's table config."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["BcCompany", "BcTable", "DataverseTable"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataverseTable:
+    """A Dataverse table (entity set ``accounts`` -> ``DataverseTable(table="account", key="accountid")``).
+
+    ``table`` is both the SQLite table and the logical name. A lookup column holds the target's GUID in SQLite;
+    the Web API reads it as ``_<name>_value`` and writes it with ``<name>@odata.bind`` (or
+    ``<name>_<target>@odata.bind`` when it has several targets, like ``parentcustomerid``)."""
+
+    table: str
+    key: str
+    modified_on: str = "modifiedon"
+    primary_name: str | None = None
+    lookups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Lookup column -> target entity sets (``{"ownerid": ("systemusers",)}``)."""
+    attribute_types: Mapping[str, str] = field(default_factory=dict)
+    """AttributeType overrides for the metadata (``{"statecode": "State", "creditlimit": "Money"}``)."""
+    booleans: frozenset[str] = frozenset()
+    """Integer columns holding 0/1 that the Web API shows as JSON booleans."""
+    change_tracking: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class BcTable:
+    """A Business Central API entity (entity set ``customers`` -> ``BcTable(table="customers",
+    entity_type="customer")``)."""
+
+    table: str
+    entity_type: str
+    key: str = "id"
+    modified_on: str = "lastModifiedDateTime"
+    booleans: frozenset[str] = frozenset()
+    edm_types: Mapping[str, str] = field(default_factory=dict)
+    """Edm type overrides for ``$metadata`` (``{"creditLimit": "Edm.Decimal"}``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BcCompany:
+    id: str
+    name: str
+    display_name: str = ""
