@@ -10,10 +10,20 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import (
@@ -108,10 +118,49 @@ class MappingModel(_Strict):
         return value
 
 
-class SystemModel(_Strict):
+class SqlSystemModel(_Strict):
     name: str
     kind: Literal["sql"] = "sql"
     url: str
+
+
+class _HttpSystemModel(_Strict):
+    """A service reached over HTTP; secrets are written as ``${VAR}`` references."""
+
+    name: str
+    url: str
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    authority: str | None = None
+    verify: bool | str = True
+    page_size: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+
+
+class DataverseSystemModel(_HttpSystemModel):
+    kind: Literal["dataverse"]
+
+
+class BusinessCentralSystemModel(_HttpSystemModel):
+    kind: Literal["business-central"]
+    company: str
+    username: str | None = None
+    password: str | None = None
+
+
+def _system_kind(value: Any) -> str:
+    kind = value.get("kind", "sql") if isinstance(value, dict) else getattr(value, "kind", "sql")
+    return str(kind)
+
+
+SystemModel = Annotated[
+    Annotated[SqlSystemModel, Tag("sql")]
+    | Annotated[DataverseSystemModel, Tag("dataverse")]
+    | Annotated[BusinessCentralSystemModel, Tag("business-central")],
+    Discriminator(_system_kind),
+]
+_SYSTEM_KINDS = ("sql", "dataverse", "business-central")
 
 
 class SyncModel(_Strict):
@@ -129,9 +178,22 @@ class FileModel(_Strict):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SystemConfig:
+    """One connected system. ``kind`` "sql" uses ``url`` only; "dataverse" and "business-central" use the rest
+    (secrets already read from the environment, kept out of ``repr``)."""
+
     name: str
     kind: str
     url: str
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = dataclass_field(default=None, repr=False)
+    authority: str | None = None
+    company: str | None = None
+    username: str | None = None
+    password: str | None = dataclass_field(default=None, repr=False)
+    verify: bool | str = True
+    page_size: int | None = None
+    batch_size: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -206,6 +268,8 @@ def _describe(path: Path, data: dict[str, Any], error: Any) -> str:
         name = mappings[index].get("name") if index < len(mappings) and isinstance(mappings[index], dict) else None
         label.append(f"mapping {name or f'#{index + 1}'}")
         location = location[2:]
+    if len(location) > 1 and location[0] in ("local", "integration") and location[1] in _SYSTEM_KINDS:
+        location = [location[0], *location[2:]]  # the connector kind the union chose is no key of the file
     key = ".".join(str(part) for part in location) or "(top level)"
     message = error["msg"]
     if error["type"] == "extra_forbidden":
@@ -374,9 +438,72 @@ def _find_cycle(by_name: dict[str, TableMapping]) -> list[str]:
     return []
 
 
-def _system(path: Path, key: str, model: SystemModel, base: Path, problems: list[str]) -> SystemConfig:
-    url = _url(path, f"{key}.url", model.url, base, problems, must_exist=True)
-    return SystemConfig(name=model.name, kind=model.kind, url=url)
+def _system(
+    path: Path,
+    key: str,
+    model: SqlSystemModel | DataverseSystemModel | BusinessCentralSystemModel,
+    base: Path,
+    problems: list[str],
+) -> SystemConfig:
+    if isinstance(model, SqlSystemModel):
+        url = _url(path, f"{key}.url", model.url, base, problems, must_exist=True)
+        return SystemConfig(name=model.name, kind=model.kind, url=url)
+    return _http_system(path, key, model, base, problems)
+
+
+def _http_system(
+    path: Path, key: str, model: DataverseSystemModel | BusinessCentralSystemModel, base: Path, problems: list[str]
+) -> SystemConfig:
+    """Check an HTTP service's settings: an http(s) URL, complete credentials, secrets as ``${VAR}`` references."""
+    where = f"{path}: key {key}"
+    url = model.url.strip()
+    if not re.match(r"^https?://[^/\s]+", url):
+        problems.append(f"{where}.url: not an http(s) URL: {url!r}")
+    secrets: dict[str, str | None] = {}
+    for name in ("client_secret", "password"):
+        raw = getattr(model, name, None)
+        if raw is None:
+            secrets[name] = None
+            continue
+        if not _ENV_REFERENCE.search(raw):
+            problems.append(
+                f"{where}.{name}: write the secret as an environment variable reference, like ${{MY_SECRET}}"
+            )
+            secrets[name] = None
+            continue
+        missing = [v for v in _ENV_REFERENCE.findall(raw) if v not in os.environ]
+        if missing:
+            problems.append(f"{where}.{name}: environment variable {', '.join(missing)} is not set")
+        secrets[name] = _ENV_REFERENCE.sub(lambda m: os.environ.get(m.group(1), ""), raw)
+    oauth = (model.tenant_id, model.client_id, model.client_secret)
+    basic = (getattr(model, "username", None), getattr(model, "password", None))
+    if isinstance(model, BusinessCentralSystemModel) and any(basic) and not any(oauth):
+        if not all(basic):
+            problems.append(f"{where}: basic authentication needs both username and password")
+    elif not all(oauth):
+        absent = [n for n, v in zip(("tenant_id", "client_id", "client_secret"), oauth, strict=True) if not v]
+        problems.append(f"{where}: {', '.join(absent)} missing: sign-in needs tenant_id, client_id and client_secret")
+    verify: bool | str = model.verify
+    if isinstance(verify, str):
+        ca = Path(verify) if Path(verify).is_absolute() else base / verify
+        if not ca.is_file():
+            problems.append(f"{where}.verify: no CA certificate file at {ca}")
+        verify = str(ca)
+    return SystemConfig(
+        name=model.name,
+        kind=model.kind,
+        url=url.rstrip("/"),
+        tenant_id=model.tenant_id,
+        client_id=model.client_id,
+        client_secret=secrets["client_secret"],
+        authority=model.authority,
+        company=getattr(model, "company", None),
+        username=getattr(model, "username", None),
+        password=secrets["password"],
+        verify=verify,
+        page_size=model.page_size,
+        batch_size=model.batch_size,
+    )
 
 
 def _url(path: Path, key: str, raw: str, base: Path, problems: list[str], *, must_exist: bool = False) -> str:

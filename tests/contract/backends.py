@@ -10,6 +10,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from coupler.adapters.connectors.business_central import HEADERS as BC_HEADERS
+from coupler.adapters.connectors.business_central import BusinessCentralConnector
+from coupler.adapters.connectors.dataverse import API_PATH, DataverseConnector
+from coupler.adapters.connectors.dataverse import HEADERS as DV_HEADERS
+from coupler.adapters.connectors.http_client import HttpClient
 from coupler.adapters.connectors.memory import Constraint, InMemoryConnector
 from coupler.adapters.connectors.sql import SqlConnector
 from coupler.domain.mapping import TableSpec
@@ -47,6 +52,7 @@ DATA_COLUMNS = tuple(c.name for c in COLUMNS)
 class Backend(ABC):
     name: str
     connector: Connector
+    system_columns: frozenset[str] = frozenset()  # columns the system adds to every table (Dataverse: modifiedby)
 
     @abstractmethod
     def set_modified_on(self, keys: Iterable[str], value: datetime | None) -> None:
@@ -156,3 +162,48 @@ POSTGRES_TRIGGERS = (
     f"""CREATE TRIGGER {TABLE}_stamp BEFORE INSERT OR UPDATE ON {TABLE}
     FOR EACH ROW EXECUTE FUNCTION {TABLE}_stamp()""",
 )
+
+
+COMPANY_ID = "6f1d0a2e-3c4b-4d5e-8f90-a1b2c3d4e5f6"
+
+
+class HttpBackend(SqlBackend):
+    """The SQLite contract table served by one of coupler.testing's local servers; the connector speaks HTTP to
+    it. Modified-on stamps are set in the SQLite file directly, as the SQL backend does."""
+
+    def __init__(self, kind: str, engine: sa.Engine) -> None:
+        from contextlib import ExitStack
+
+        from coupler.testing import BcCompany, BcTable, DataverseTable, business_central_app, dataverse_app, serve
+
+        super().__init__(engine)
+        self.sql_connector = self.connector
+        self.name = kind
+        self._stack = ExitStack()
+        url = engine.url.render_as_string(hide_password=False)
+        if kind == "dataverse":
+            app = dataverse_app(url, tables={TABLE: DataverseTable(table=TABLE, key=KEY, modified_on=MODIFIED_ON)})
+            base = self._stack.enter_context(serve(app))
+            client = HttpClient(str(base) + API_PATH, system="Dataverse test server", headers=DV_HEADERS)
+            self.connector = DataverseConnector(client, display_name="Dataverse test server")
+            self.system_columns = frozenset({"modifiedby"})
+        else:
+            app = business_central_app(
+                url,
+                companies=[BcCompany(id=COMPANY_ID, name="CRONUS USA, Inc.")],
+                tables={TABLE: BcTable(table=TABLE, entity_type=TABLE, key=KEY, modified_on=MODIFIED_ON)},
+            )
+            base = self._stack.enter_context(serve(app))
+            client = HttpClient(
+                f"{base}/v2.0/tenant/production/api/v2.0", system="Business Central test server", headers=BC_HEADERS
+            )
+            self.connector = BusinessCentralConnector(
+                client, company="CRONUS USA, Inc.", display_name="Business Central test server"
+            )
+
+    def close(self) -> None:
+        try:
+            self.connector.close()
+            self.sql_connector.close()
+        finally:
+            self._stack.close()

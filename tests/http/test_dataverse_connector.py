@@ -1,0 +1,292 @@
+"""The Dataverse connector against MockTransport answers written from the Web API's documented behaviour."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import pytest
+
+from coupler.adapters.connectors.dataverse import API_PATH, DataverseConnector
+from coupler.adapters.connectors.http_client import HttpClient
+from coupler.adapters.connectors.odata_batch import decode_multipart
+from coupler.domain.errors import ConfigurationError
+from coupler.domain.mapping import Condition, TableSpec
+from coupler.domain.records import RecordUpdate
+
+SPEC = TableSpec(table="accounts", key="accountid", modified_on="modifiedon")
+ME = "99999999-0000-0000-0000-000000000001"
+A1 = "0f8fad5b-d9cb-469f-a165-70867728950e"
+A2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+ATTRIBUTES = [
+    {"LogicalName": "accountid", "AttributeType": "Uniqueidentifier", "IsPrimaryId": True},
+    {
+        "LogicalName": "name",
+        "AttributeType": "String",
+        "MaxLength": 160,
+        "RequiredLevel": {"Value": "ApplicationRequired"},
+    },
+    {"LogicalName": "address1_city", "AttributeType": "String", "MaxLength": 80, "RequiredLevel": {"Value": "None"}},
+    {"LogicalName": "ownerid", "AttributeType": "Owner", "Targets": ["systemuser", "team"]},
+    {"LogicalName": "primarycontactid", "AttributeType": "Lookup", "Targets": ["contact"]},
+    {"LogicalName": "statecode", "AttributeType": "State"},
+    {"LogicalName": "modifiedon", "AttributeType": "DateTime"},
+    {"LogicalName": "modifiedby", "AttributeType": "Lookup", "Targets": ["systemuser"]},
+]
+SETS = {"systemuser": "systemusers", "team": "teams", "contact": "contacts", "account": "accounts"}
+
+
+class Service:
+    """Answers metadata itself and hands every other request to ``handle``; records what was sent."""
+
+    def __init__(self, handle: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.handle = handle
+        self.sent: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix(API_PATH)
+        if path == "EntityDefinitions":
+            text = request.url.params["$filter"]
+            name = text.split("'")[1]
+            if "EntitySetName" in text:
+                found = [{"LogicalName": "account", "PrimaryIdAttribute": "accountid"}] if name == "accounts" else []
+            else:
+                found = [{"LogicalName": name, "EntitySetName": SETS[name]}]
+            return httpx.Response(200, json={"value": found})
+        if path.startswith("EntityDefinitions(LogicalName='account')/Attributes"):
+            return httpx.Response(200, json={"value": ATTRIBUTES})
+        if path == "WhoAmI":
+            return httpx.Response(200, json={"UserId": ME})
+        self.sent.append(request)
+        return self.handle(request)
+
+
+def connector(handle: Callable[[httpx.Request], httpx.Response], **kw: Any) -> tuple[DataverseConnector, Service]:
+    service = Service(handle)
+    client = HttpClient("https://org.example" + API_PATH, system="Sales", transport=httpx.MockTransport(service))
+    return DataverseConnector(client, display_name="Sales", **kw), service
+
+
+def row(key: str, name: str, stamp: str = "2026-01-02T03:04:05Z", etag: str = 'W/"1"', **extra: Any) -> dict[str, Any]:
+    return {"@odata.etag": etag, "accountid": key, "name": name, "modifiedon": stamp, **extra}
+
+
+def test_describe_reads_attribute_metadata() -> None:
+    dv, _ = connector(lambda r: httpx.Response(500))
+    columns = dv.describe("accounts")
+    assert columns is not None
+    assert columns["accountid"].primary_key and columns["accountid"].type == "uuid"
+    assert columns["name"].type == "string" and columns["name"].max_length == 160 and not columns["name"].nullable
+    assert columns["address1_city"].nullable and columns["statecode"].type == "integer"
+    assert columns["ownerid"].type == "uuid"
+    assert dv.describe("nothing") is None
+
+
+def test_changed_since_filters_orders_pages_and_follows_next_link_untouched() -> None:
+    next_link = "https://org.example/api/data/v9.2/accounts?$skiptoken=%3Ccookie%20page%3D%222%22%3E"
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.headers["Prefer"] == "odata.maxpagesize=2"
+        if "skiptoken" in str(request.url):
+            return httpx.Response(200, json={"value": [row(A2, "Two", "2026-01-02T03:04:07Z", _ownerid_value=ME)]})
+        params = request.url.params
+        assert params["$filter"] == "(statecode eq 0) and (modifiedon gt 2026-01-01T00:00:00.000Z)"
+        assert params["$orderby"] == "modifiedon,accountid"
+        assert params["$select"].split(",") == [
+            "accountid",
+            "modifiedon",
+            "name",
+            "_ownerid_value",
+            "statecode",
+            "_modifiedby_value",
+        ]
+        rows = [
+            row(A1, "One", _ownerid_value=ME, statecode=0),
+            row("11111111-0000-0000-0000-000000000000", "Two", statecode=0),
+        ]
+        return httpx.Response(200, json={"value": rows, "@odata.nextLink": next_link})
+
+    dv, service = connector(handle)
+    spec = TableSpec(
+        table="accounts", key="accountid", modified_on="modifiedon", filter=(Condition(field="statecode", value=0),)
+    )
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    pages = list(dv.changed_since(spec, since, columns=["name", "ownerid"], page_size=2))
+
+    other = "11111111-0000-0000-0000-000000000000"
+    assert [[r.key for r in page] for page in pages] == [[A1, other]], "page 2's record has no statecode 0"
+    records = pages[0]
+    assert records[0].values == {"name": "One", "ownerid": ME}
+    assert records[0].version == 'W/"1"' and records[0].modified_on == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert str(service.sent[-1].url) == next_link, "the nextLink is followed as given"
+
+
+def test_read_many_keys_takes_few_requests() -> None:
+    keys = [f"{i:08d}-0000-0000-0000-000000000000" for i in range(600)]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.url.path.endswith("$batch")
+        parts = decode_requests(request)
+        answers = []
+        for line in parts:
+            asked = [k for k in keys if k in line]
+            answers.append((200, {"value": [row(k, f"N{k[:8]}") for k in asked]}))
+        return batch_answer(answers)
+
+    dv, service = connector(handle, max_filter_length=8000)
+    records = dv.read(SPEC, list(reversed(keys)), columns=["name"])
+
+    assert [r.key for r in records] == list(reversed(keys))
+    assert len(service.sent) == 1, "600 keys: one $batch of GETs, each an 'or' chain"
+    first = unquote(decode_requests(service.sent[0])[0])
+    assert "(accountid eq 00000599-0000-0000-0000-000000000000 or accountid eq 00000598-" in first
+
+
+def test_update_sends_if_match_and_a_412_is_a_retryable_error_for_that_record_only() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        parts = decode_requests(request)
+        assert 'If-Match: W/"5"' in parts[0] and "If-Match: *" in parts[1]
+        assert '"ownerid@odata.bind": "/systemusers(' + ME + ')"' in parts[0]
+        stale = {"error": {"code": "0x80060882", "message": "The version of the existing record doesn't match"}}
+        fresh = row(A2, "B", "2026-03-01T00:00:00Z", etag='W/"9"')
+        return batch_answer([(412, stale), (200, fresh)])
+
+    dv, _ = connector(handle)
+    results = dv.update(
+        SPEC,
+        [
+            RecordUpdate(key=A1, values={"name": "A", "ownerid": ME}, version='W/"5"'),
+            RecordUpdate(key=A2, values={"name": "B"}),
+        ],
+    )
+
+    assert (
+        not results[0].ok and results[0].retryable and "changed in Sales since it was read" in (results[0].error or "")
+    )
+    assert results[1].ok and results[1].version == 'W/"9"'
+    assert results[1].modified_on == datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_create_multiple_is_split_to_isolate_the_bad_row_and_the_others_land() -> None:
+    created: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("CreateMultiple"):
+            targets = json.loads(request.content)["Targets"]
+            assert all(t["@odata.type"] == "Microsoft.Dynamics.CRM.account" for t in targets)
+            if any(t["name"] == "" for t in targets):
+                error = {"error": {"code": "0x80040203", "message": "name: Required field is empty."}}
+                return httpx.Response(400, json=error)
+            created.extend(t["accountid"] for t in targets)
+            return httpx.Response(200, json={"Ids": [t["accountid"] for t in targets]})
+        return httpx.Response(200, json={"value": [row(k, "n", "2026-04-01T00:00:00Z") for k in created]})
+
+    dv, service = connector(handle)
+    keys = dv.new_keys(SPEC, 5)
+    assert keys is not None
+    rows = [{"accountid": k, "name": "" if i == 3 else f"N{i}"} for i, k in enumerate(keys)]
+    results = dv.insert(SPEC, rows)
+
+    assert [r.ok for r in results] == [True, True, True, False, True]
+    assert results[3].error == "name: Required field is empty. (0x80040203) (Sales, 400)"
+    assert [r.key for r in results] == keys
+    assert all(r.modified_on == datetime(2026, 4, 1, tzinfo=UTC) for r in results if r.ok)
+    assert len(service.sent) <= 8
+
+
+def test_insert_falls_back_to_batch_when_create_multiple_is_missing() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("CreateMultiple"):
+            return httpx.Response(404, json={"error": {"code": "0x8006088a", "message": "Resource not found"}})
+        if request.url.path.endswith("$batch"):
+            assert request.headers["Prefer"] == "odata.continue-on-error"
+            return batch_answer([(201, row(A1, "A", etag='W/"3"')), (400, {"error": {"message": "bad"}})])
+        return httpx.Response(200, json={"value": [row(A1, "A", etag='W/"3"')]})  # the stamps, read again
+
+    dv, _ = connector(handle)
+    results = dv.insert(SPEC, [{"accountid": A1, "name": "A"}, {"accountid": A2, "name": "B"}])
+    assert results[0].ok and results[0].version == 'W/"3"'
+    assert results[1].error == "bad (Sales, 400)"
+
+
+def test_unknown_columns_are_configuration_errors_naming_them() -> None:
+    dv, _ = connector(lambda r: httpx.Response(500))
+    with pytest.raises(ConfigurationError, match="colour"):
+        dv.insert(SPEC, [{"name": "x", "colour": "red"}])
+    with pytest.raises(ConfigurationError, match=r"(?s)accounts.*colour"):
+        next(
+            iter(
+                dv.changed_since(
+                    TableSpec(table="accounts", key="accountid", filter=(Condition(field="colour", value=1),)),
+                    None,
+                    columns=["name"],
+                    page_size=5,
+                )
+            )
+        )
+
+
+def test_deletions_come_from_change_tracking_delta_links() -> None:
+    delta1 = "https://org.example/api/data/v9.2/accounts?$deltatoken=1"
+    delta2 = "https://org.example/api/data/v9.2/accounts?$deltatoken=2"
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert "odata.track-changes" in request.headers["Prefer"]
+        if "deltatoken=1" in str(request.url):
+            removed = {
+                "@odata.context": "https://org.example/api/data/v9.2/$metadata#accounts/$deletedEntity",
+                "id": A1,
+                "reason": "deleted",
+            }
+            return httpx.Response(200, json={"value": [row(A2, "changed"), removed], "@odata.deltaLink": delta2})
+        if "deltatoken=2" in str(request.url):
+            return httpx.Response(410, json={"error": {"message": "expired"}})
+        return httpx.Response(200, json={"value": [row(A1, "a")], "@odata.deltaLink": delta1})
+
+    dv, _ = connector(handle)
+    assert dv.deletions(SPEC, None) is None, "the first call only starts tracking"
+    assert dv.deletions(SPEC, None) == [A1]
+    assert dv.deletions(SPEC, None) is None, "an expired token falls back"
+    assert dv.deletions(SPEC, None) is None, "and tracking starts over"
+
+
+def test_echo_rows_modified_by_coupler_are_recognised() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, json={"value": [row(A1, "a", _modifiedby_value=ME), row(A2, "b", _modifiedby_value="someone")]}
+        )
+
+    dv, _ = connector(handle)
+    dv.read(SPEC, [A1, A2], columns=["name"])
+    assert dv.modified_by_coupler(SPEC, A1) is True
+    assert dv.modified_by_coupler(SPEC, A2) is False
+    assert dv.modified_by_coupler(SPEC, "unknown") is None
+
+
+# multipart helpers ----------------------------------------------------------------------------------------------
+def decode_requests(request: httpx.Request) -> list[str]:
+    boundary = request.headers["Content-Type"].split("boundary=")[1]
+    text = request.content.decode()
+    return [p for p in text.split(f"--{boundary}")[1:] if not p.startswith("--")]
+
+
+def batch_answer(answers: list[tuple[int, Any]]) -> httpx.Response:
+    boundary = "batchresponse_1"
+    lines = []
+    for status, body in answers:
+        lines += [f"--{boundary}", "Content-Type: application/http", "Content-Transfer-Encoding: binary", ""]
+        lines += [f"HTTP/1.1 {status} X", "Content-Type: application/json", "", json.dumps(body)]
+    lines += [f"--{boundary}--", ""]
+    content = "\r\n".join(lines).encode()
+    return httpx.Response(200, content=content, headers={"Content-Type": f"multipart/mixed; boundary={boundary}"})
+
+
+def test_multipart_answers_decode_in_order() -> None:
+    response = batch_answer([(204, None), (404, {"error": {"message": "gone"}})])
+    results = decode_multipart(response.headers["Content-Type"], response.content)
+    assert [r.status for r in results] == [204, 404]
+    assert results[1].body == {"error": {"message": "gone"}}
