@@ -15,7 +15,7 @@ from typing import Any
 
 from coupler.demo import catalog
 
-__all__ = ["DEMO_MAPPINGS", "MappingTemplate", "render_config", "toml_value"]
+__all__ = ["DEMO_MAPPINGS", "MappingTemplate", "render_config", "render_mapping", "toml_value"]
 
 _HEADER = """\
 # coupler configuration for the demo, written by `coupler demo`. Every option is described in
@@ -216,9 +216,10 @@ def _commented(line: str, comment: str) -> str:
     return f"{line:<37}{comment}"
 
 
-def _mapping(template: MappingTemplate) -> list[str]:
+def render_mapping(template: MappingTemplate) -> list[str]:
+    """A table mapping as ``[[mappings]]`` lines, its comment (one ``#`` line per line) first."""
     lines = [
-        f"# {template.comment}",
+        *(f"# {line}" for line in template.comment.splitlines()),
         "[[mappings]]",
         f"name = {toml_value(template.name)}",
         _commented(f"direction = {toml_value(template.direction)}", _DIRECTIONS),
@@ -256,5 +257,5 @@ def render_config(
         f"url = {toml_value(crm_url)}",
     ]
     for template in DEMO_MAPPINGS:
-        lines.extend(["", *_mapping(template)])
+        lines.extend(["", *render_mapping(template)])
     return "\n".join(lines) + "\n"

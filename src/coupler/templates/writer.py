@@ -1,0 +1,46 @@
+"""Writing a configuration template to a file: `coupler init`'s use case, without the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+
+from coupler.domain.errors import UsageError
+from coupler.templates.bc_sales import render_bc_sales
+
+__all__ = ["CONFIG_FILE", "TEMPLATES", "TemplateExists", "UnknownTemplate", "write_template"]
+
+CONFIG_FILE = "coupler.toml"
+
+TEMPLATES: Mapping[str, Callable[[], str]] = MappingProxyType({"bc-sales": render_bc_sales})
+"""Template name -> the function that renders its coupler.toml."""
+
+
+class TemplateExists(UsageError):
+    """The configuration file already exists; use --force to replace it."""
+
+
+class UnknownTemplate(UsageError):
+    """No template has that name."""
+
+
+def write_template(name: str, path: Path, *, force: bool = False) -> Path:
+    """Write template ``name`` to ``path`` (a file, or a folder that gets coupler.toml); return the file written.
+
+    An existing file is replaced only with ``force``; missing folders are created.
+    """
+    render = TEMPLATES.get(name)
+    if render is None:
+        raise UnknownTemplate(f"no template named {name!r}; the templates are: {', '.join(sorted(TEMPLATES))}.")
+    target = path / CONFIG_FILE if path.is_dir() else path
+    if target.exists() and not force:
+        raise TemplateExists(f"{target} already exists; use --force to replace it.")
+    if target.exists() and not target.is_file():
+        raise UsageError(f"{target} is not a file; name a file or a folder to write {CONFIG_FILE} into.")
+    text = render()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = target.with_name(f".{target.name}.tmp")
+    scratch.write_text(text, encoding="utf-8")
+    scratch.replace(target)
+    return target
