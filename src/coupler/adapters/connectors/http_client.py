@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import ssl
 import threading
 import time
 from collections import deque
@@ -219,7 +220,11 @@ class HttpClient:
         self.base_url = base_url.rstrip("/") + "/"
         self._auth = auth or NoAuth()
         self._client = httpx.Client(
-            base_url=self.base_url, headers=dict(headers or {}), transport=transport, verify=verify, timeout=timeout
+            base_url=self.base_url,
+            headers=dict(headers or {}),
+            transport=transport,
+            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,  # a CA file
+            timeout=timeout,
         )
         self._pacer = pacer or Pacer(sleep=sleep)
         self._attempts = max(1, max_attempts)

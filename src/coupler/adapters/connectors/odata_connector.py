@@ -10,6 +10,7 @@ operation gets its own result, a stale ETag (412) is a retryable error for that 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -429,12 +430,16 @@ def detail_of(status: int, body: Any) -> str:
     return f"HTTP {status}: {text[:2000]}"
 
 
+_CORRELATION = re.compile(r"\s*CorrelationId:\s*[0-9A-Fa-f-]+\.?")
+"""Business Central's per-request id in an error message (the job log's detail keeps the whole answer)."""
+
+
 def error_message_of(outcome: PartResult) -> str:
     body = outcome.body
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error = body["error"]
         message = str(error.get("message") or "").strip().splitlines()
-        text = message[0] if message else "no message"
+        text = _CORRELATION.sub("", message[0]) if message else "no message"  # the same failure, the same message
         return f"{text} ({error['code']})" if error.get("code") else text
     if isinstance(body, str) and body.strip():
         return body.strip().splitlines()[0][:300]
