@@ -66,6 +66,20 @@ def test_an_inferred_deletion_waits_for_approval() -> None:
     assert world.coupler.deletions() == []
 
 
+def test_approving_a_deletion_after_decoupling_deletes_nothing() -> None:
+    world, key, account = coupled_world(delete=DeletePropagation.PROPAGATE)
+    world.crm.remove("account", account)
+    world.erp.put("customers", {"id": key, "displayName": "Changed"})
+    world.coupler.sync_modified()
+    assert [p.survivor_key for p in world.coupler.deletions()] == [key]
+    assert world.coupler.decouple("CUSTOMER", [key]).ok  # the user keeps the record as it is
+    approved = world.coupler.approve("CUSTOMER", everything=True)
+    assert approved.ok and approved.job.counters.deleted == 0
+    assert "no longer coupled" in (approved.job.message or "")
+    assert world.local_row(key)["displayName"] == "Changed", "the decoupled survivor is never deleted"
+    assert world.coupler.deletions() == []
+
+
 def test_restore_command_brings_a_deleted_partner_back() -> None:
     world, key, account = coupled_world()
     world.crm.remove("account", account)

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 
 from coupler.entrypoints import (
     cmd_attention,  # noqa: F401 - registers conflicts, resolve, skipped, retry, restore, deletions, approve
+    cmd_init,  # noqa: F401 - registers init
     cmd_match,  # noqa: F401 - registers match and review
     cmd_run,  # noqa: F401 - registers run
+    cmd_serve,  # noqa: F401 - registers serve
     commands,  # noqa: F401 - registers the commands
 )
 from coupler.entrypoints.shell import Exit, app, err

@@ -25,6 +25,7 @@ from coupler.entrypoints.shell import (
     out,
     session,
 )
+from coupler.services.api import Coupler
 
 __all__: list[str] = []
 
@@ -158,13 +159,44 @@ def couple(
 @app.command()
 def decouple(
     mapping: Annotated[str, typer.Argument(help="The table mapping.")],
-    keys: Annotated[list[str], typer.Argument(help="Records of either side (key or display key).")],
+    keys: Annotated[list[str] | None, typer.Argument(help="Records of either side (key or display key).")] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Decouple every coupled record of the mapping (asks first).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --all: do not ask for confirmation.")] = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Remove couplings; the records themselves stay untouched."""
-    with session(config, as_json) as coupler:
-        finish([coupler.decouple(mapping, keys)], as_json)
+    """Remove couplings (of the records named, or --all of the mapping); the records themselves stay untouched."""
+    with session(config, as_json, progress=everything) as coupler:
+        if not everything:
+            if yes:
+                raise UsageError("--yes confirms --all; give --all to decouple every record.")
+            if not keys:
+                raise UsageError("name the records to decouple, or use --all to decouple every record.")
+            finish([coupler.decouple(mapping, keys)], as_json)
+            return
+        if keys:
+            raise UsageError("--all decouples every record; give keys or --all, not both.")
+        if not yes and not _confirm_decouple_all(coupler, mapping, as_json):
+            err.print("Cancelled: nothing was decoupled.")
+            raise Exit(1)
+        finish([coupler.decouple_all(mapping)], as_json)
+
+
+def _confirm_decouple_all(coupler: Coupler, mapping: str, as_json: bool) -> bool:
+    name = coupler.systems.mapping(mapping).name
+    if as_json:
+        raise UsageError("--all with --json does not ask for confirmation: add --yes.")
+    overview = next(o for o in coupler.mappings() if o.name == name)
+    question = (
+        f"Decouple all {overview.stats.couplings} coupled records of {overview.name}? The records stay as they "
+        "are, but their couplings, synchronization state and parked conflicts are removed."
+    )
+    try:
+        return bool(typer.confirm(question, default=False, err=True))
+    except typer.Abort:  # no answer (end of input)
+        return False
 
 
 @app.command()

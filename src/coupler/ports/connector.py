@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from coupler.domain.mapping import TableSpec
+from coupler.domain.mapping import Condition, Operator, TableSpec
 from coupler.domain.records import Record, RecordUpdate, WriteResult
 
 __all__ = ["ColumnInfo", "Connector"]
@@ -84,6 +84,43 @@ class Connector(ABC):
         lookup of match-based coupling (one query per chunk of values, never one per value). Text is compared
         case-insensitively when ``case_sensitive`` is false; None values match nothing."""
 
+    def search(
+        self,
+        spec: TableSpec,
+        fields: Sequence[str],
+        text: str,
+        *,
+        columns: Sequence[str],
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Record]:
+        """Records matching the spec's filter whose value in one of ``fields`` starts with ``text``, compared
+        case-insensitively (NULLs never match), with keys after ``after``, in key order, at most ``limit``: the
+        search of the records list.
+
+        This default asks ``find`` for the text as typed, lower-cased, upper-cased and capitalized (one query per
+        field and spelling), so other mixes of case are missed; connectors that can fold case in a query (the SQL
+        and in-memory ones) override it with one query."""
+        spellings = dict.fromkeys(
+            [text, text.lower(), text.upper(), text[:1].upper() + text[1:].lower(), text[:1].upper() + text[1:]]
+        )
+        cursor = (Condition(field=spec.key, op=Operator.GT, value=after),) if after is not None else ()
+        found: dict[str, Record] = {}
+        for field in dict.fromkeys(fields):
+            for spelling in spellings:
+                prefix = Condition(field=field, op=Operator.STARTSWITH, value=spelling)
+                narrowed = replace(spec, filter=(*spec.filter, prefix, *cursor))
+                for record in self.find(narrowed, {}, columns=columns, limit=limit):
+                    found.setdefault(record.key, record)
+        numeric = all(key.lstrip("-").isdigit() for key in found)
+        ordered = sorted(found, key=int) if numeric else sorted(found)
+        return [found[key] for key in ordered[:limit]]
+
+    def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
+        """How many records ``search`` would find without a limit, or None when the system cannot count them
+        cheaply (the default)."""
+        return None
+
     @abstractmethod
     def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
         """``count`` keys for records about to be inserted, chosen before the insert (GUIDs), or None when the
@@ -103,6 +140,11 @@ class Connector(ABC):
     @abstractmethod
     def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
         """Delete records; one result per key, in order."""
+
+    def count(self, spec: TableSpec) -> int | None:
+        """How many records match the spec's filter, or None when the system cannot count cheaply (the records
+        list then shows no total)."""
+        return None
 
     def deletions(self, spec: TableSpec, since: datetime | None) -> list[str] | None:
         """Keys of records the system reports deleted after ``since`` (a deleted-entries feed, like Dataverse's

@@ -166,5 +166,9 @@ class StateStore(ABC):
     ) -> list[JobError]:
         """Job errors, the most recent first; ``key`` keeps those of the record with that local or integration key."""
 
+    @abstractmethod
+    def delete_errors(self, *, before: datetime, mapping: str | None = None) -> int:
+        """Delete the job errors recorded before ``before`` (of one mapping or all); the number deleted."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

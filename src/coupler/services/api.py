@@ -15,6 +15,16 @@ from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, PendingDeletion
 from coupler.services.attention import Attention, SkippedRecord
+from coupler.services.browse import BrowsePage, RecordFilter, browse
+from coupler.services.card import (
+    IntegrationMatch,
+    RecordCard,
+    SyncOptions,
+    record_card,
+    record_names,
+    search_integration,
+    sync_options,
+)
 from coupler.services.check import CheckReport, check_systems
 from coupler.services.context import Systems
 from coupler.services.coupling import CouplingService
@@ -53,6 +63,10 @@ class Coupler:
 
     def decouple(self, mapping: str, refs: Sequence[str]) -> JobReport:
         return self._coupling.decouple(mapping, refs)
+
+    def decouple_all(self, mapping: str) -> JobReport:
+        """Decouple every coupled record of the mapping (one job, batch by batch); the records stay as they are."""
+        return self._coupling.decouple_all(mapping)
 
     def match(
         self,
@@ -143,6 +157,19 @@ class Coupler:
             raise RecordNotFound(f"{status.mapping}: {ref!r} names no record of either side.")
         return status
 
+    def browse(
+        self,
+        mapping: str,
+        *,
+        search: str | None = None,
+        filter: RecordFilter = RecordFilter.ALL,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> BrowsePage:
+        """A page of a mapping's local records with their coupling state; ``after`` is the previous page's
+        ``next_after`` (keyset paging)."""
+        return browse(self.systems, mapping, search=search, filter=filter, after=after, limit=limit)
+
     def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
         name = self.systems.mapping(mapping).name if mapping else None
         return self.systems.store.jobs(limit=limit, mapping=name)
@@ -152,6 +179,31 @@ class Coupler:
             raise RecordNotFound(f"No job has the id {job_id!r}; `coupler jobs` lists them.")
         name = self.systems.mapping(mapping).name if mapping else None
         return self.systems.store.errors(job_id=job_id, mapping=name, limit=limit)
+
+    # the record card and its dialogs (web app) --------------------------------------------------------------
+    def card(self, mapping: str, ref: str) -> RecordCard:
+        """The record card: both records side by side per field mapping, with direction and differences."""
+        return record_card(self.systems, mapping, ref)
+
+    def sync_options(self, mapping: str, refs: Sequence[str]) -> SyncOptions:
+        """What the Synchronize now dialog offers for these records: directions, default, warnings, merge."""
+        return sync_options(self.systems, mapping, refs)
+
+    def search_integration(self, mapping: str, query: str, *, limit: int = 10) -> list[IntegrationMatch]:
+        """Integration records for the Set up coupling lookup (within the filter; exact or prefix on the name)."""
+        return search_integration(self.systems, mapping, query, limit=limit)
+
+    def names(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, str]:
+        """How a user knows these records of ``side``: key -> display key (or the key itself)."""
+        return record_names(self.systems, mapping, side, keys)
+
+    def delete_errors(self, *, older_than_days: int, mapping: str | None = None) -> int:
+        """Delete the job errors recorded more than ``older_than_days`` days ago; how many were deleted."""
+        if older_than_days < 0:
+            raise UsageError(f"older_than_days must be 0 or more, not {older_than_days}.")
+        name = self.systems.mapping(mapping).name if mapping else None
+        before = self.systems.clock() - timedelta(days=older_than_days)
+        return self.systems.store.delete_errors(before=before, mapping=name)
 
     # what needs attention ----------------------------------------------------------------------------------
     def conflicts(self, mapping: str | None = None, *, limit: int = 100) -> list[Conflict]:

@@ -159,11 +159,37 @@ class Attention:
             pending = [p for p in pending if p.survivor_key in wanted]
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.DELETE, direction="-")
         with recorder.stopping_on_error():
+            pending = self._still_coupled(mapping, pending, recorder)
             for side in (Side.LOCAL, Side.INTEGRATION):
                 chosen = [p for p in pending if p.side is side.other]  # the survivor lives on ``side``
                 if chosen:
                     self._delete(mapping, side, chosen, recorder)
         return recorder.finish()
+
+    def _still_coupled(
+        self, mapping: TableMapping, pending: Sequence[PendingDeletion], recorder: JobRecorder
+    ) -> list[PendingDeletion]:
+        """The pending deletions whose pair is still coupled. A pair decoupled since (or coupled anew) is no longer
+        one record: its survivor is never deleted, and the stale entry is dropped."""
+        store = self.systems.store
+        local_keys = [p.survivor_key if p.side is Side.INTEGRATION else p.deleted_key for p in pending]
+        couplings = store.couplings(mapping.name, Side.LOCAL, local_keys)
+        valid: list[PendingDeletion] = []
+        stale: list[PendingDeletion] = []
+        for deletion, local_key in zip(pending, local_keys, strict=True):
+            coupling = couplings.get(local_key)
+            ok = coupling is not None and coupling.key(deletion.side) == deletion.deleted_key
+            (valid if ok else stale).append(deletion)
+        for side in (Side.LOCAL, Side.INTEGRATION):
+            keys = [p.deleted_key for p in stale if p.side is side]
+            if keys:
+                store.remove_pending_deletions(mapping.name, side, keys)
+        if stale:
+            recorder.notice(
+                f"{len(stale)} pending deletion(s) dropped without deleting anything: their records are no longer "
+                "coupled."
+            )
+        return valid
 
     def _delete(
         self, mapping: TableMapping, side: Side, pending: Sequence[PendingDeletion], recorder: JobRecorder

@@ -84,6 +84,27 @@ class CouplingService:
             recorder.counters.uncoupled += self.systems.store.remove_couplings(mapping.name, local_keys)
         return recorder.finish()
 
+    def decouple_all(self, name: str) -> JobReport:
+        """Decouple every coupled record of the mapping (Business Central's *Decouple all*); the records stay as
+        they are. One job, batch by batch in local key order: each batch's couplings go with their parked conflicts
+        in one transaction and the job's counters are saved right after, so a job stopped half-way (a system gone,
+        a stop request) has removed whole batches and says how many."""
+        mapping = self.systems.mapping(name)
+        store, progress = self.systems.store, self.systems.progress
+        recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.DECOUPLE, direction="-")
+        with recorder.stopping_on_error():
+            progress.start(f"Decoupling {mapping.name}", store.stats(mapping.name).couplings)
+            after: str | None = None
+            while batch := store.list_couplings(mapping.name, after=after, limit=self.systems.batch_size):
+                if self.systems.stop is not None and self.systems.stop.is_set():
+                    return recorder.finish(f"Stopped on request after decoupling {recorder.counters.uncoupled}.")
+                keys = [c.local_key for c in batch]
+                recorder.counters.uncoupled += store.remove_couplings(mapping.name, keys)
+                recorder.flush()
+                progress.advance(len(keys))
+                after = keys[-1]
+        return recorder.finish(f"Decoupled every record of {mapping.name} ({recorder.counters.uncoupled}).")
+
     def _uncoupled(self, mapping: TableMapping, side: Side, ref: str) -> Record:
         record = require_record(self.systems, mapping, side, ref)
         spec = mapping.spec(side)

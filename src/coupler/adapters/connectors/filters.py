@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import Condition, Operator
 
-__all__ = ["column_of", "condition_clause", "filter_clause"]
+__all__ = ["column_of", "condition_clause", "filter_clause", "prefix_clause"]
 
 Clause = ColumnElement[bool]
 
@@ -43,6 +43,16 @@ def condition_clause(table: sa.Table, condition: Condition, *, dialect: str, tab
     if build is None:  # pragma: no cover - every Operator has a builder
         raise ConfigurationError(f"unsupported filter operator {condition.op!r}")
     return build(column, condition.value, dialect)
+
+
+def prefix_clause(table: sa.Table, fields: Iterable[str], text: str, *, table_name: str | None = None) -> Clause:
+    """Any of ``fields`` starts with ``text``, whatever the letter case: ``lower(field) LIKE lower(text) || '%'``
+    (escaped), ``OR``-ed. Both sides go through the database's own ``lower``, so they fold alike (SQLite folds ASCII
+    letters only, PostgreSQL by its locale); NULL never matches."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    pattern = sa.func.lower(sa.literal(escaped + "%", sa.String))
+    columns = [column_of(table, name, table_name=table_name) for name in fields]
+    return sa.or_(sa.false(), *(sa.func.lower(_as_text(c)).like(pattern, escape="\\") for c in columns))
 
 
 def _as_text(column: sa.Column[object]) -> ColumnElement[str]:

@@ -9,6 +9,7 @@ A table declared ``versioned`` gives each record a version (an ETag) and refuses
 from __future__ import annotations
 
 import heapq
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -170,6 +171,11 @@ class InMemoryConnector(Connector):
             data = self._resolve(spec, columns)
             return [self._record(data, spec, data.rows[k], columns) for k in dict.fromkeys(keys) if k in data.rows]
 
+    def count(self, spec: TableSpec) -> int | None:
+        with self._lock:
+            data = self._resolve(spec, ())
+            return sum(1 for row in data.rows.values() if spec.matches(row))
+
     def changed_since(
         self,
         spec: TableSpec,
@@ -220,6 +226,31 @@ class InMemoryConnector(Connector):
                 for _, row in sorted(data.rows.items())
                 if row[field] is not None and _folded(row[field], case_sensitive) in wanted and spec.matches(row)
             ]
+
+    def search(
+        self,
+        spec: TableSpec,
+        fields: Sequence[str],
+        text: str,
+        *,
+        columns: Sequence[str],
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Record]:
+        folded = text.lower()
+        with self._lock:
+            data = self._resolve(spec, [*columns, *fields])
+            found = [
+                row
+                for key, row in sorted(data.rows.items())
+                if (after is None or key > after)
+                and any(row[f] is not None and str(row[f]).lower().startswith(folded) for f in fields)
+                and spec.matches(row)
+            ]
+            return [self._record(data, spec, row, columns) for row in found[:limit]]
+
+    def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
+        return len(self.search(spec, fields, text, columns=(), limit=sys.maxsize))
 
     def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
         self._check_up()

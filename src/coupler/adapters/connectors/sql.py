@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError, StatementError
 
-from coupler.adapters.connectors.filters import filter_clause
+from coupler.adapters.connectors.filters import filter_clause, prefix_clause
 from coupler.adapters.connectors.sql_batches import Writer, chunks, write_isolating
 from coupler.adapters.connectors.sql_errors import is_retryable
 from coupler.adapters.connectors.sql_schema import TablePlan, column_info, is_invalid, read_timestamp
@@ -145,9 +145,45 @@ class SqlConnector(Connector):
                     rows.update((row[0], row) for row in conn.execute(select.where(base, target.in_(chunk))).all())
         return self._records(plan, [rows[key] for key in sorted(rows)], columns)
 
+    def search(
+        self,
+        spec: TableSpec,
+        fields: Sequence[str],
+        text: str,
+        *,
+        columns: Sequence[str],
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Record]:
+        """One query (see ``filters.prefix_clause``), a keyset on the key."""
+        plan = self._plan(spec)
+        if not fields:
+            return []
+        where = [
+            filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table),
+            prefix_clause(plan.table, fields, text, table_name=spec.table),
+        ]
+        if after is not None:
+            cursor = plan.key_value(after)
+            if is_invalid(cursor):
+                return []
+            where.append(plan.key > cursor)
+        stmt = self._select(plan, columns).where(*where).order_by(plan.key).limit(limit)
+        with self._connect() as conn:
+            rows = conn.execute(stmt).all()
+        return self._records(plan, rows, columns)
+
+    def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
+        return self._count(spec, (fields, text)) if fields else 0
+
     def count(self, spec: TableSpec) -> int | None:
+        return self._count(spec, None)
+
+    def _count(self, spec: TableSpec, prefix: tuple[Sequence[str], str] | None) -> int:
         plan = self._plan(spec)
         where = filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)
+        if prefix is not None:
+            where = sa.and_(where, prefix_clause(plan.table, prefix[0], prefix[1], table_name=spec.table))
         with self._connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(plan.table).where(where)).scalar_one())
 

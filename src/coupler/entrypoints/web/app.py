@@ -1,0 +1,53 @@
+"""The app factory: the pages, the JSON API under /api, the static files, security, and one Coupler per app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI
+from fastapi.concurrency import run_in_threadpool
+from fastapi.staticfiles import StaticFiles
+
+from coupler.entrypoints.web import api, pages
+from coupler.entrypoints.web.api_errors import install_error_handlers
+from coupler.entrypoints.web.deps import WebState, verify_csrf
+from coupler.entrypoints.web.security import Guard, install_security
+
+__all__ = ["STATIC_DIR", "create_app"]
+
+STATIC_DIR = Path(__file__).with_name("static")
+
+
+def create_app(config: Path | None = None, *, token: str | None = None, host: str = "127.0.0.1") -> FastAPI:
+    """The web app for the configuration at ``config`` (default: as the CLI finds it), bound to ``host``.
+
+    Beyond loopback a ``token`` is required (UsageError otherwise). The systems are opened at startup; when they
+    cannot be reached the app starts anyway and ``WebState.connection()`` says what is wrong.
+    """
+    guard = Guard(host=host, token=token)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = WebState(Path(config) if config else None)
+        await run_in_threadpool(state.start)
+        app.state.web = state
+        try:
+            yield
+        finally:
+            await run_in_threadpool(state.close)
+
+    app = FastAPI(
+        title="coupler",
+        summary="Couple and synchronize records between an ERP and a CRM.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app, getattr(pages, "render_error", None))
+    install_security(app, guard)
+    csrf = [Depends(verify_csrf)]
+    app.include_router(api.router, prefix="/api", dependencies=csrf)
+    app.include_router(pages.router, dependencies=csrf)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+    return app

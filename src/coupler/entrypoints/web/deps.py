@@ -1,0 +1,149 @@
+"""What every route works with: the app's WebState, its shared Coupler, and the CSRF check for unsafe requests."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from coupler.bootstrap import open_coupler
+from coupler.domain.errors import ConnectorError, CouplerError
+from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_COOKIE
+from coupler.entrypoints.web.tasks import TaskRunner
+from coupler.services.api import Coupler
+from coupler.services.context import Progress
+
+__all__ = [
+    "Connection",
+    "CouplerDep",
+    "StateDep",
+    "WebState",
+    "csrf_token",
+    "get_coupler",
+    "get_state",
+    "verify_csrf",
+]
+
+CONNECTION_TTL_SECONDS = 5.0
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Connection:
+    """Whether both systems and the state store answer and the mapped tables exist; what is wrong if not."""
+
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+
+
+class WebState:
+    """The app's state: the configuration, the Coupler shared by requests, the background tasks."""
+
+    def __init__(self, config_path: Path | None, *, workers: int = 2) -> None:
+        self.config_path = config_path
+        self.tasks = TaskRunner(self._open, workers=workers)
+        self._coupler: Coupler | None = None
+        self._problem: str | None = None
+        self._lock = threading.Lock()
+        self._checked: tuple[float, Connection] | None = None
+
+    def _open(self, progress: Progress | None = None) -> Coupler:
+        return open_coupler(self.config_path, progress=progress)
+
+    def start(self) -> None:
+        """Open the shared Coupler; when that fails the app still starts and ``connection()`` says why."""
+        with self._lock:
+            self._connect()
+
+    def _connect(self) -> Coupler | None:
+        if self._coupler is None:
+            try:
+                self._coupler = self._open()
+                self._problem = None
+            except CouplerError as error:
+                self._problem = error.message
+        return self._coupler
+
+    @property
+    def coupler(self) -> Coupler:
+        """The shared Coupler; ConnectorError (503) naming the problem while the systems cannot be opened."""
+        with self._lock:
+            coupler = self._connect()
+            if coupler is None:
+                raise ConnectorError(f"coupler cannot reach its systems: {self._problem}")
+            return coupler
+
+    def connection(self) -> Connection:
+        """Both systems answer and every mapped table and column exists (checked at most every few seconds)."""
+        now = time.monotonic()
+        with self._lock:
+            if self._checked is not None and now - self._checked[0] < CONNECTION_TTL_SECONDS:
+                return self._checked[1]
+            coupler = self._connect()
+            if coupler is None:
+                result = Connection(ok=False, problems=[self._problem or "coupler cannot reach its systems"])
+            else:
+                try:
+                    report = coupler.check()
+                except CouplerError as error:
+                    result = Connection(ok=False, problems=[error.message])
+                else:
+                    problems = [f"{s.name} ({s.role}): {s.message}" for s in report.systems if not s.ok]
+                    result = Connection(ok=report.ok, problems=problems + list(report.problems))
+            self._checked = (now, result)
+            return result
+
+    def close(self) -> None:
+        self.tasks.shutdown(wait=True)
+        with self._lock:
+            if self._coupler is not None:
+                self._coupler.close()
+                self._coupler = None
+
+
+def get_state(request: Request) -> WebState:
+    state: WebState = request.app.state.web
+    return state
+
+
+def get_coupler(request: Request) -> Coupler:
+    return get_state(request).coupler
+
+
+StateDep = Annotated[WebState, Depends(get_state)]
+CouplerDep = Annotated[Coupler, Depends(get_coupler)]
+
+
+def csrf_token(request: Request) -> str:
+    """The token a form sends back as the field ``csrf_token`` (or htmx as the header ``X-CSRF-Token``)."""
+    token: str = request.state.csrf
+    return token
+
+
+def _exempt(request: Request) -> bool:
+    """A script's call to the JSON API: a bearer token, or no cookie of coupler's at all."""
+    if not request.url.path.startswith("/api"):
+        return False
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return True
+    return SESSION_COOKIE not in request.cookies and CSRF_COOKIE not in request.cookies
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse (403) an unsafe request whose CSRF token is missing or does not match the cookie."""
+    if request.method in SAFE_METHODS or _exempt(request):
+        return
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(_FORM_TYPES):
+        value = (await request.form()).get("csrf_token")
+        sent = value if isinstance(value, str) else None
+    expected = request.cookies.get(CSRF_COOKIE)
+    if not sent or not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise HTTPException(
+            status_code=403, detail="The form's CSRF token is missing or out of date: reload the page and try again."
+        )

@@ -1,0 +1,161 @@
+"""Long work in the background: each task runs on a thread pool with a Coupler of its own and reports progress."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from coupler.domain.errors import CouplerError
+from coupler.domain.jobs import Counters
+from coupler.domain.timeutil import utcnow
+from coupler.services.api import Coupler
+from coupler.services.context import Progress
+from coupler.services.recorder import JobReport
+
+__all__ = ["Task", "TaskProgress", "TaskRunner", "TaskState", "Work", "summarize"]
+
+log = logging.getLogger(__name__)
+
+TaskState = Literal["running", "done", "failed"]
+Work = Callable[[Coupler, "TaskProgress"], "list[JobReport] | JobReport"]
+Opener = Callable[[Progress], Coupler]
+
+# what a summary names, in this order: (counter, words)
+_SUMMARY = (
+    ("coupled", "coupled"),
+    ("inserted", "created"),
+    ("modified", "synchronized"),
+    ("unchanged", "unchanged"),
+    ("deleted", "deleted"),
+    ("uncoupled", "decoupled"),
+    ("unmatched", "unmatched"),
+    ("skipped", "skipped"),
+    ("conflicts", "in conflict"),
+    ("failed", "failed"),
+)
+
+
+@dataclass(kw_only=True)
+class Task:
+    """A snapshot of one piece of background work (``TaskRunner.get`` hands out copies)."""
+
+    id: str
+    label: str
+    state: TaskState = "running"
+    stage: str | None = None
+    done: int = 0
+    total: int | None = None
+    job_ids: list[str] = field(default_factory=list)
+    message: str | None = None
+    error: str | None = None
+    started_at: datetime = field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+
+def summarize(reports: list[JobReport]) -> str:
+    """'12 synchronized, 1 failed' over every report's counters ('nothing to do' when all are zero)."""
+    total = Counters()
+    for report in reports:
+        total.add(report.job.counters)
+    counts = total.as_dict()
+    parts = [f"{counts[name]} {words}" for name, words in _SUMMARY if counts[name]]
+    return ", ".join(parts) if parts else "nothing to do"
+
+
+class TaskProgress(Progress):
+    """Feeds a task's stage and counts from the services' progress calls."""
+
+    def __init__(self, runner: TaskRunner, task_id: str) -> None:
+        self._runner = runner
+        self._task_id = task_id
+
+    def start(self, label: str, total: int | None = None) -> None:
+        self._runner._update(self._task_id, stage=label, total=total)
+
+    def advance(self, count: int) -> None:
+        self._runner._advance(self._task_id, count)
+
+
+class TaskRunner:
+    """Runs work on a ``ThreadPoolExecutor``; keeps the latest ``keep`` tasks for the progress pages."""
+
+    def __init__(self, open_coupler: Opener, *, workers: int = 2, keep: int = 200) -> None:
+        self._open = open_coupler
+        self._keep = keep
+        self._tasks: OrderedDict[str, Task] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="coupler-task")
+
+    def submit(self, label: str, work: Work) -> Task:
+        task = Task(id=uuid.uuid4().hex, label=label)
+        with self._lock:
+            self._tasks[task.id] = task
+            while len(self._tasks) > self._keep:
+                oldest = next(iter(self._tasks))
+                if not self._tasks[oldest].finished:
+                    break
+                del self._tasks[oldest]
+            snapshot = replace(task, job_ids=list(task.job_ids))
+        self._pool.submit(self._run, task.id, work)
+        return snapshot
+
+    def get(self, task_id: str) -> Task | None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            return replace(task, job_ids=list(task.job_ids)) if task else None
+
+    def recent(self, limit: int = 20) -> list[Task]:
+        """The latest tasks, newest first."""
+        with self._lock:
+            tasks = list(self._tasks.values())[-limit:] if limit > 0 else []
+            return [replace(t, job_ids=list(t.job_ids)) for t in reversed(tasks)]
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+    # the worker side ---------------------------------------------------------------------------------------
+    def _run(self, task_id: str, work: Work) -> None:
+        progress = TaskProgress(self, task_id)
+        try:
+            with self._open(progress) as coupler:
+                result = work(coupler, progress)
+        except CouplerError as error:
+            self._update(task_id, state="failed", error=error.message, finished_at=utcnow())
+            return
+        except Exception as error:  # the job runner's last resort: the task fails with a message, the pool lives on
+            log.exception("background task %s failed", task_id)
+            message = f"internal error: {type(error).__name__}: {error}"
+            self._update(task_id, state="failed", error=message, finished_at=utcnow())
+            return
+        reports = result if isinstance(result, list) else [result]
+        self._update(
+            task_id,
+            state="done",
+            job_ids=[r.job.id for r in reports],
+            message=summarize(reports),
+            finished_at=utcnow(),
+        )
+
+    def _update(self, task_id: str, **changes: object) -> None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is not None:
+                for name, value in changes.items():
+                    setattr(task, name, value)
+
+    def _advance(self, task_id: str, count: int) -> None:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is not None:
+                task.done += count

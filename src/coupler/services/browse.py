@@ -1,0 +1,320 @@
+"""The records list of a table mapping: local records with their coupling state, searched, filtered and paged.
+
+Pages are keysets on the local key (``after``), never offsets, so page 1,000 of 100,000 records costs what page 1
+costs. Two ways to fill a page:
+
+- driven by the local system (filter ``all`` or ``uncoupled``, or any search): one query per page of local records
+  (the mapping's filter, the search, ``key > after``, ordered by key), then their couplings in one store query;
+  ``uncoupled`` keeps reading pages until it has enough (at most ``MAX_SCAN`` records per call);
+- driven by the state store (``coupled``, ``failed``, ``skipped``, ``conflict`` without a search): the store's
+  keyset queries, then the local records for those keys in one read.
+
+Search is a prefix of the display key or of the name (the mapping's first local field), whatever the letter case:
+one ``Connector.search`` query per page (``lower(field) LIKE 'text%'`` on SQL), in key order after ``after``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from coupler.domain.coupling import Coupling, SyncResult
+from coupler.domain.errors import UsageError
+from coupler.domain.mapping import Condition, Direction, Operator, Side, TableMapping
+from coupler.domain.records import Record
+from coupler.domain.state import RecordFailure
+from coupler.ports.store import CouplingStats, StateStore
+from coupler.services.context import Systems
+
+__all__ = ["MAX_LIMIT", "MAX_SCAN", "BrowsePage", "BrowseRow", "RecordFilter", "browse"]
+
+MAX_LIMIT = 500
+MAX_SCAN = 20_000  # local records read at most in one call while looking for uncoupled ones
+_STORE_BATCH = 500
+
+
+class RecordFilter(StrEnum):
+    ALL = "all"
+    COUPLED = "coupled"
+    UNCOUPLED = "uncoupled"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BrowseRow:
+    """One local record and its coupling state (``record`` is None when a coupled local record is gone)."""
+
+    key: str
+    display: str | None
+    name: Any
+    record: Record | None
+    coupling: Coupling | None
+    failure: RecordFailure | None = None
+
+    @property
+    def coupled(self) -> bool:
+        return self.coupling is not None
+
+    @property
+    def integration_key(self) -> str | None:
+        return self.coupling.integration_key if self.coupling else None
+
+    @property
+    def last_synced_at(self) -> datetime | None:
+        return self.coupling.last_synced_at if self.coupling else None
+
+    @property
+    def result(self) -> SyncResult | None:
+        """The worst last result of either direction: conflict, failure, pending, success (None: never synced)."""
+        if self.coupling is None:
+            return SyncResult.FAILURE if self.failure is not None else None
+        results = {self.coupling.to_integration_result, self.coupling.from_integration_result}
+        for worst in (SyncResult.CONFLICT, SyncResult.FAILURE, SyncResult.PENDING, SyncResult.SUCCESS):
+            if worst in results:
+                return worst
+        return None
+
+    @property
+    def skipped(self) -> bool:
+        return bool(self.coupling.skipped if self.coupling else self.failure and self.failure.skipped)
+
+    @property
+    def in_conflict(self) -> bool:
+        return self.result is SyncResult.CONFLICT
+
+    @property
+    def last_error(self) -> str | None:
+        if self.coupling is not None:
+            return self.coupling.last_error
+        return self.failure.message if self.failure else None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BrowsePage:
+    mapping: str
+    filter: RecordFilter
+    search: str | None
+    rows: tuple[BrowseRow, ...]
+    next_after: str | None
+    """The ``after`` of the next page; None on the last page."""
+    total: int | None
+    """Records matching the filter and search, when known cheaply (None otherwise)."""
+    stats: CouplingStats
+    fields: tuple[str, ...]
+    """The local columns each row's record holds, in the mapping's order."""
+
+
+def browse(
+    systems: Systems,
+    name: str,
+    *,
+    search: str | None = None,
+    filter: RecordFilter = RecordFilter.ALL,
+    after: str | None = None,
+    limit: int = 50,
+) -> BrowsePage:
+    """A page of ``name``'s local records with their coupling state (see the module's docstring)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise UsageError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}.")
+    mapping = systems.mapping(name)
+    search = (search or "").strip() or None
+    stats = systems.store.stats(mapping.name)
+    if search is None and filter not in (RecordFilter.ALL, RecordFilter.UNCOUPLED):
+        rows, next_after = _from_store(systems, mapping, filter, after, limit)
+        total = {
+            RecordFilter.COUPLED: stats.couplings,
+            RecordFilter.SKIPPED: stats.skipped,
+            RecordFilter.CONFLICT: stats.conflicts,
+        }.get(filter)
+    else:
+        rows, next_after = _from_local(systems, mapping, filter, search, after, limit)
+        total = _local_total(systems, mapping, filter, search, stats)
+    return BrowsePage(
+        mapping=mapping.name,
+        filter=filter,
+        search=search,
+        rows=tuple(rows),
+        next_after=next_after,
+        total=total,
+        stats=stats,
+        fields=mapping.columns(Side.LOCAL),
+    )
+
+
+# driven by the local system ----------------------------------------------------------------------------------
+def _search_fields(mapping: TableMapping) -> list[str]:
+    """The local fields a search looks at: the display key (else the key) and the name."""
+    spec = mapping.spec(Side.LOCAL)
+    return list(dict.fromkeys(f for f in (spec.display_key or spec.key, _name_field(mapping)) if f))
+
+
+def _name_field(mapping: TableMapping) -> str | None:
+    return next((f.local for f in mapping.fields if f.local and f.enabled and not f.has_constant), None)
+
+
+def _local_page(
+    systems: Systems, mapping: TableMapping, search: str | None, after: str | None, size: int
+) -> list[Record]:
+    """Up to ``size`` local records after ``after`` in key order matching the filter and the search."""
+    spec = mapping.spec(Side.LOCAL)
+    columns = mapping.columns(Side.LOCAL)
+    if search is not None:
+        return systems.local.search(spec, _search_fields(mapping), search, columns=columns, after=after, limit=size)
+    cursor = (Condition(field=spec.key, op=Operator.GT, value=after),) if after is not None else ()
+    return systems.local.find(replace(spec, filter=(*spec.filter, *cursor)), {}, columns=columns, limit=size)
+
+
+def _from_local(
+    systems: Systems,
+    mapping: TableMapping,
+    filter: RecordFilter,
+    search: str | None,
+    after: str | None,
+    limit: int,
+) -> tuple[list[BrowseRow], str | None]:
+    rows: list[BrowseRow] = []
+    scanned = 0
+    cursor = after
+    size = limit + 1 if filter is RecordFilter.ALL else max(limit * 2, 100)
+    while True:
+        records = _local_page(systems, mapping, search, cursor, size)
+        scanned += len(records)
+        rows.extend(row for row in _rows(systems, mapping, records) if _keeps(filter, row))
+        if len(rows) > limit:
+            return rows[:limit], rows[limit - 1].key
+        if len(records) < size:
+            return rows, None
+        cursor = records[-1].key
+        if scanned >= MAX_SCAN:  # enough for one call: the next page goes on after the last record read
+            return rows, cursor
+
+
+def _keeps(filter: RecordFilter, row: BrowseRow) -> bool:
+    if filter is RecordFilter.ALL:
+        return True
+    if filter is RecordFilter.UNCOUPLED:
+        return not row.coupled
+    if filter is RecordFilter.COUPLED:
+        return row.coupled
+    if filter is RecordFilter.SKIPPED:
+        return row.skipped
+    if filter is RecordFilter.CONFLICT:
+        return row.in_conflict
+    return row.result is SyncResult.FAILURE and not row.skipped
+
+
+def _local_total(
+    systems: Systems, mapping: TableMapping, filter: RecordFilter, search: str | None, stats: CouplingStats
+) -> int | None:
+    spec = mapping.spec(Side.LOCAL)
+    if search is None:
+        count = systems.local.count(spec)
+        if count is None or filter is RecordFilter.ALL:
+            return count
+        return max(count - stats.couplings, 0) if filter is RecordFilter.UNCOUPLED else None
+    if filter is RecordFilter.ALL:
+        return systems.local.search_count(spec, _search_fields(mapping), search)
+    return None
+
+
+# driven by the state store -----------------------------------------------------------------------------------
+def _from_store(
+    systems: Systems, mapping: TableMapping, filter: RecordFilter, after: str | None, limit: int
+) -> tuple[list[BrowseRow], str | None]:
+    store = systems.store
+    name = mapping.name
+    couplings: list[Coupling] = []
+    failures: list[RecordFailure] = []
+    want = limit + 1
+    if filter is RecordFilter.COUPLED:
+        couplings = store.list_couplings(name, after=after, limit=want)
+    elif filter is RecordFilter.SKIPPED:
+        couplings = store.list_couplings(name, after=after, limit=want, skipped=True)
+        failures = store.list_record_failures(name, side=Side.LOCAL, skipped=True, after=after, limit=want)
+    elif filter is RecordFilter.CONFLICT:
+        keys = [c.local_key for c in store.conflicts(name, after=after, limit=want)]
+        by_key = store.couplings(name, Side.LOCAL, keys)
+        couplings = [by_key[k] for k in keys if k in by_key]
+    else:
+        streams = (_failed(store, name, d, after) for d in mapping.direction.one_way)
+        couplings = _first(_merge(*streams), want)
+        failures = store.list_record_failures(name, side=Side.LOCAL, skipped=False, after=after, limit=want)
+    items: dict[str, Coupling | RecordFailure] = {c.local_key: c for c in couplings}
+    for entry in failures:
+        items.setdefault(entry.key, entry)
+    keys = sorted(items)[:want]
+    records = {r.key: r for r in _read_local(systems, mapping, keys[:limit])}
+    rows = []
+    for key in keys[:limit]:
+        item = items[key]
+        coupling = item if isinstance(item, Coupling) else None
+        failure = item if isinstance(item, RecordFailure) else None
+        record = records.get(key)
+        display = _display(mapping, record) if record else None
+        name_value = record.get(_name_field(mapping) or "") if record else None
+        rows.append(
+            BrowseRow(key=key, display=display, name=name_value, record=record, coupling=coupling, failure=failure)
+        )
+    return rows, (rows[-1].key if len(keys) > limit else None)
+
+
+def _failed(store: StateStore, name: str, direction: Direction, after: str | None) -> Iterator[Coupling]:
+    """Couplings whose last result in ``direction`` is a failure (not pending), in local key order, lazily."""
+    cursor = after
+    while True:
+        batch = store.failed_couplings(name, direction, after=cursor, limit=_STORE_BATCH)
+        yield from (c for c in batch if c.result(direction) is SyncResult.FAILURE)
+        if len(batch) < _STORE_BATCH:
+            return
+        cursor = batch[-1].local_key
+
+
+def _merge(*streams: Iterable[Coupling]) -> Iterator[Coupling]:
+    last = None
+    for coupling in heapq.merge(*streams, key=lambda c: c.local_key):
+        if coupling.local_key != last:
+            last = coupling.local_key
+            yield coupling
+
+
+def _first(items: Iterator[Coupling], count: int) -> list[Coupling]:
+    return [item for _, item in zip(range(count), items, strict=False)]
+
+
+# rows --------------------------------------------------------------------------------------------------------
+def _read_local(systems: Systems, mapping: TableMapping, keys: Sequence[str]) -> list[Record]:
+    if not keys:
+        return []
+    spec = replace(mapping.spec(Side.LOCAL), filter=())
+    return systems.local.read(spec, keys, columns=mapping.columns(Side.LOCAL))
+
+
+def _display(mapping: TableMapping, record: Record) -> str | None:
+    display_key = mapping.spec(Side.LOCAL).display_key
+    value = record.get(display_key) if display_key else None
+    return str(value) if value is not None else None
+
+
+def _rows(systems: Systems, mapping: TableMapping, records: Sequence[Record]) -> list[BrowseRow]:
+    keys = [r.key for r in records]
+    couplings = systems.store.couplings(mapping.name, Side.LOCAL, keys) if keys else {}
+    uncoupled = [k for k in keys if k not in couplings]
+    failures = systems.store.record_failures(mapping.name, Side.LOCAL, uncoupled) if uncoupled else {}
+    name_field = _name_field(mapping)
+    return [
+        BrowseRow(
+            key=record.key,
+            display=_display(mapping, record),
+            name=record.get(name_field) if name_field else None,
+            record=record,
+            coupling=couplings.get(record.key),
+            failure=failures.get(record.key),
+        )
+        for record in records
+    ]
