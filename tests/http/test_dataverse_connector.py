@@ -22,6 +22,7 @@ SPEC = TableSpec(table="accounts", key="accountid", modified_on="modifiedon")
 ME = "99999999-0000-0000-0000-000000000001"
 A1 = "0f8fad5b-d9cb-469f-a165-70867728950e"
 A2 = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+A3 = "5a1c7e2b-3f4d-4e6a-8b9c-0d1e2f3a4b5c"
 ATTRIBUTES = [
     {"LogicalName": "accountid", "AttributeType": "Uniqueidentifier", "IsPrimaryId": True},
     {
@@ -46,6 +47,8 @@ class Service:
     def __init__(self, handle: Callable[[httpx.Request], httpx.Response]) -> None:
         self.handle = handle
         self.sent: list[httpx.Request] = []
+        self.who_am_i = 0
+        self.user: str | None = ME
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix(API_PATH)
@@ -60,7 +63,8 @@ class Service:
         if path.startswith("EntityDefinitions(LogicalName='account')/Attributes"):
             return httpx.Response(200, json={"value": ATTRIBUTES})
         if path == "WhoAmI":
-            return httpx.Response(200, json={"UserId": ME})
+            self.who_am_i += 1
+            return httpx.Response(200, json={"UserId": self.user} if self.user else {})
         self.sent.append(request)
         return self.handle(request)
 
@@ -123,6 +127,28 @@ def test_changed_since_filters_orders_pages_and_follows_next_link_untouched() ->
     assert records[0].values == {"name": "One", "ownerid": ME}
     assert records[0].version == 'W/"1"' and records[0].modified_on == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert str(service.sent[-1].url) == next_link, "the nextLink is followed as given"
+
+
+def test_a_synchronization_read_asks_for_big_pages_and_a_small_read_for_what_it_takes() -> None:
+    stamps = [f"2026-01-02T03:{i // 60:02d}:{i % 60:02d}Z" for i in range(2500)]
+    keys = [f"{i:08d}-0000-0000-0000-000000000000" for i in range(2500)]
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        size = int(request.headers["Prefer"].removeprefix("odata.maxpagesize="))
+        rows = [row(k, "n", s) for k, s in zip(keys[:size], stamps[:size], strict=True)]
+        more = {"@odata.nextLink": "https://org.example/api/data/v9.2/accounts?$skiptoken=x"} if size < 2500 else {}
+        return httpx.Response(200, json={"value": rows, **more})
+
+    dv, service = connector(handle, page_size=5000)
+    pages = list(dv.changed_since(SPEC, None, columns=["name"], page_size=1000))
+    assert [len(p) for p in pages] == [1000, 1000, 500], "the engine still gets pages of its own size"
+    assert [p[0].key for p in pages] == [keys[0], keys[1000], keys[2000]]
+    assert [r.headers["Prefer"] for r in service.sent] == ["odata.maxpagesize=5000"], "2500 records, one request"
+
+    service.sent.clear()
+    first = next(iter(dv.changed_since(SPEC, None, columns=["name"], page_size=25)))
+    assert len(first) == 25
+    assert [r.headers["Prefer"] for r in service.sent] == ["odata.maxpagesize=25"], "a first look fetches 25"
 
 
 def test_read_many_keys_takes_few_requests() -> None:
@@ -254,17 +280,29 @@ def test_deletions_come_from_change_tracking_delta_links() -> None:
     assert dv.deletions(SPEC, None) is None, "and tracking starts over"
 
 
-def test_echo_rows_modified_by_coupler_are_recognised() -> None:
+def test_records_last_modified_by_coupler_are_marked() -> None:
     def handle(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            200, json={"value": [row(A1, "a", _modifiedby_value=ME), row(A2, "b", _modifiedby_value="someone")]}
-        )
+        assert "_modifiedby_value" in request.url.params["$select"].split(",")
+        rows = [row(A1, "a", _modifiedby_value=ME.upper()), row(A2, "b", _modifiedby_value=A1), row(A3, "c")]
+        return httpx.Response(200, json={"value": rows})
 
-    dv, _ = connector(handle)
-    dv.read(SPEC, [A1, A2], columns=["name"])
-    assert dv.modified_by_coupler(SPEC, A1) is True
-    assert dv.modified_by_coupler(SPEC, A2) is False
-    assert dv.modified_by_coupler(SPEC, "unknown") is None
+    dv, service = connector(handle)
+    found = {r.key: r.modified_by_self for r in dv.read(SPEC, [A1, A2, A3], columns=["name"])}
+    assert found == {A1: True, A2: False, A3: False}
+    pages = list(dv.changed_since(SPEC, None, columns=["name"], page_size=10))
+    assert [r.modified_by_self for r in pages[0]] == [True, False, False]
+    assert [r.url.path.removeprefix(API_PATH) for r in service.sent] == ["accounts", "accounts"]
+    assert service.who_am_i == 1, "WhoAmI is asked once per connector"
+
+
+def test_a_refused_who_am_i_only_leaves_records_unmarked() -> None:
+    service = Service(lambda r: httpx.Response(200, json={"value": [row(A1, "a", _modifiedby_value=ME)]}))
+    service.user = None  # WhoAmI answers without a UserId
+    client = HttpClient("https://org.example" + API_PATH, system="Sales", transport=httpx.MockTransport(service))
+    dv = DataverseConnector(client, display_name="Sales")
+    assert [r.modified_by_self for r in dv.read(SPEC, [A1], columns=["name"])] == [False]
+    assert [r.modified_by_self for r in dv.read(SPEC, [A1], columns=["name"])] == [False]
+    assert service.who_am_i == 1, "a refused WhoAmI is not asked again"
 
 
 # multipart helpers ----------------------------------------------------------------------------------------------

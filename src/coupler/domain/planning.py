@@ -6,7 +6,7 @@ Pure functions over records and couplings; the services do the reading and writi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -26,6 +26,7 @@ __all__ = [
     "Transfer",
     "conflicting_fields",
     "differences",
+    "echo",
     "plan_pair",
     "source_changed",
     "transfer",
@@ -40,6 +41,32 @@ def source_changed(coupling: Coupling, direction: Direction, modified_on: dateti
 
 
 _LOOK_AGAIN = (SyncResult.FAILURE, SyncResult.PENDING)
+
+
+def echo(mapping: TableMapping, coupling: Coupling, direction: Direction, source: Record) -> Coupling | None:
+    """The coupling as it is once ``source`` is recognised as an echo of coupler's own write, or None.
+
+    An echo: the source's system says coupler's own user made its last change (``modified_by_self``), and every
+    tracked field pair still holds, on the source's side, the value the fingerprint stored at the last
+    synchronization, so nothing changed that could flow. Its new modified-on is then stored, and the pair costs
+    no read of its partner and no write. Anything else is looked at as usual: a change by any other user, a value
+    that differs from the fingerprint (a plugin that rewrote a field under coupler's user), a pair without a full
+    fingerprint, and a pair that failed, waits to carry changes back, is parked or skipped."""
+    if not source.modified_by_self or source.modified_on is None or coupling.skipped or coupling.in_conflict:
+        return None
+    if coupling.result(direction) in _LOOK_AGAIN or not coupling.changed(direction.source, source.modified_on):
+        return None
+    old = decode(coupling.fingerprint)
+    if not old:
+        return None
+    side = 0 if direction.source is Side.LOCAL else 1
+    for pair in tracked_pairs(mapping):
+        name, last = pair.field(direction.source) or "", old.get(pair.pair)
+        if last is None or name not in source.values or canonical(source.values[name]) != last[side]:
+            return None
+    if direction.source is Side.LOCAL:
+        return replace(coupling, local_modified_on=source.modified_on)
+    return replace(coupling, integration_modified_on=source.modified_on)
 
 
 def _normal(value: Any) -> Any:

@@ -12,10 +12,14 @@ __all__ = ["Record", "RecordUpdate", "WriteResult"]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Record:
+    """``modified_by_self``: the system says coupler's own user made the record's last change (Dataverse's
+    ``modifiedby``); connectors that cannot tell leave it False."""
+
     key: str
     modified_on: datetime | None
     values: Mapping[str, Any]
     version: str | None = None
+    modified_by_self: bool = False
 
     def get(self, name: str) -> Any:
         return self.values.get(name)

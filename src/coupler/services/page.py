@@ -3,7 +3,8 @@
 Per page: the couplings (one query), the coupled targets (one read), the plans, the target's updates and creations
 (one batch each), then couplings, conflicts, failures, pending deletions, errors and the job's counters in one
 transaction. After every write the target's new modified-on and the pair's fingerprint are stored, so coupler's own
-writes are never read back as changes.
+writes are never read back as changes; a source record that its system says coupler changed last, and that still
+holds its fingerprint's values, is an echo too (``planning.echo``): only its new modified-on is stored.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.fingerprint import encode
 from coupler.domain.mapping import DeletePropagation, DeletionPolicy, Direction
-from coupler.domain.planning import Action, Plan, plan_pair, source_changed
+from coupler.domain.planning import Action, Plan, echo, plan_pair, source_changed
 from coupler.domain.records import Record, RecordUpdate, WriteResult
 from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
 from coupler.domain.transfer import MissingReference
@@ -63,7 +64,8 @@ class PageSync:
             _flush(run, batch, with_created=False)
             self.creator.couple(run, batch.created)
             self.systems.store.drop_intents(run.mapping.name, run.direction, [k for _, _, k in batch.done_intents])
-        self.systems.progress.advance(done)
+        if run.counted:
+            self.systems.progress.advance(done)
 
     def restore(self, run: Pass, couplings: Sequence[Coupling]) -> None:
         """Re-create the missing targets of these couplings from their sources (which must still exist)."""
@@ -100,16 +102,18 @@ class PageSync:
             if coupling is None:
                 if run.create:
                     batch.creations.append(record)
-            elif self._handled(run, coupling):
+            elif self.handled(run, coupling):
                 continue
             elif run.manual:
                 pairs.append((record, replace(coupling, skipped=False)))
+            elif not run.reconsider and (seen := echo(run.mapping, coupling, run.direction, record)) is not None:
+                batch.couplings.append(seen)  # coupler's own write read back: no partner read, no write
             elif run.reconsider or source_changed(coupling, run.direction, record.modified_on):
                 pairs.append((record, coupling))
         return pairs
 
     @staticmethod
-    def _handled(run: Pass, coupling: Coupling) -> bool:
+    def handled(run: Pass, coupling: Coupling) -> bool:
         """Already done in this job: by this pass, or failed or parked in the other pass (reported once). When
         resolving a conflict the reverse pass still runs: the side chosen for some fields may be its source."""
         if coupling.job(run.direction) == run.job_id:

@@ -37,6 +37,8 @@ class Pass:
     lengths: Mapping[str, int] = field(default_factory=dict)
     earlier_failures: bool = True
     """Whether uncoupled records of this source may have failed creations on record (else no need to look)."""
+    counted: bool = True
+    """Whether the records this pass handles advance the progress shown (False when the caller counts them)."""
     moves: Transfer = field(init=False)
 
     def __post_init__(self) -> None:

@@ -8,9 +8,10 @@ source's records changed since its watermark, page by page, and hands each page 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 
-from coupler.domain.coupling import Coupling
+from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import RunStopped
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
@@ -57,14 +58,17 @@ class Synchronizer:
             for run in runs:  # first, in both directions, couple what an interrupted run created but did not couple
                 self.pages.creator.recover(run)
             for run in runs:
+                self._start(run, full=full)
                 since = None if full else self.systems.store.watermark(mapping.name, run.source)
                 propagate_reported_deletions(self.systems, run, since)
                 if not full:
-                    self._retry_failed(run)
+                    self._retry_failed(run, failures_only=True)
                     self._retry_failed_creations(run)
                 self._changed_records(run, full=full)
+                if not full:  # pairs left to carry back that the changed records did not bring along
+                    self._retry_failed(run)
             if len(runs) == 2:  # what the second pass left pending for the first goes now, not a run later
-                self._retry_failed(runs[0])
+                self._retry_failed(replace(runs[0], counted=False))
         return recorder.finish()
 
     def sync_couplings(
@@ -81,6 +85,8 @@ class Synchronizer:
         if direction is not None:
             mapping.require(direction)
         directions = (direction,) if direction else mapping.direction.one_way
+        progress = self.systems.progress
+        progress.start(f"{mapping.name} {(direction or mapping.direction).value}", len(couplings))
         for chunk in _chunks(couplings, self.systems.batch_size):
             for one_way in directions:
                 run = Pass(
@@ -92,22 +98,40 @@ class Synchronizer:
                     reconsider=bool(winners),
                     winners=winners or {},
                     lengths=self._lengths(mapping, one_way),
+                    counted=False,
                 )
                 self._process_couplings(run, chunk)
+            progress.advance(len(chunk))  # a record is done when every pass has handled it
 
     # passes ------------------------------------------------------------------------------------------------
+    def _start(self, run: Pass, *, full: bool) -> None:
+        """Announce the pass; a full one reads every source record, so its total is their count (when the source
+        can count cheaply)."""
+        source = self.systems.connector(run.source)
+        total = source.count(run.mapping.spec(run.source)) if full else None
+        self.systems.progress.start(f"{run.mapping.name} {run.direction.value}", total)
+
     def _lengths(self, mapping: TableMapping, direction: Direction) -> dict[str, int]:
         return self.systems.lengths(direction.target, mapping.spec(direction.target).table)
 
-    def _retry_failed(self, run: Pass) -> None:
-        """Records whose last sync failed (and are not skipped) are retried first, as Business Central does, with
-        the pairs the other direction left with changes to carry back (even when older than the watermark)."""
+    def _retry_failed(self, run: Pass, *, failures_only: bool = False) -> None:
+        """Records whose last sync failed (and are not skipped) are retried first, as Business Central does
+        (``failures_only``); the pairs the other direction left with changes to carry back (even when older than
+        the watermark) go after the changed records, which usually bring them along: then they cost no read of
+        their own. Pairs this job has already handled in this direction are not read again."""
         after: str | None = None
         while batch := self.systems.store.failed_couplings(
             run.mapping.name, run.direction, after=after, limit=self.systems.batch_size
         ):
-            self._process_couplings(run, batch)
             after = batch[-1].local_key
+            wanted = [
+                c
+                for c in batch
+                if not self.pages.handled(run, c)
+                and not (failures_only and c.result(run.direction) is SyncResult.PENDING)
+            ]
+            if wanted:
+                self._process_couplings(run, wanted)
 
     def _retry_failed_creations(self, run: Pass) -> None:
         """Uncoupled records whose counterpart could not be created last time are tried again."""
@@ -159,7 +183,6 @@ class Synchronizer:
         settled = systems.clock() - timedelta(milliseconds=systems.overlap_ms)
         watermark = None if full else systems.store.watermark(name, side)
         connector = systems.connector(side)
-        systems.progress.start(f"{name} {run.direction.value}")
         pages = connector.changed_since(
             run.mapping.spec(side), watermark, columns=run.mapping.columns(side), page_size=systems.batch_size
         )

@@ -12,13 +12,13 @@
   record's ETag when it was read, else ``*``, which also stops an update from creating a record).
 - Deletions: change tracking. The first call takes a delta link for the table (and answers None: nothing is known
   yet); each later call reads the delta and returns the removed ids. An expired token starts over (None).
-- Echo: the rows' ``_modifiedby_value`` is kept from every read; ``modified_by_coupler`` compares it with the
-  connector's own application user (``WhoAmI``).
+- Echo: every record read says whether coupler's own application user (``WhoAmI``, asked once) made its last
+  change (``Record.modified_by_self``, from ``_modifiedby_value``), so the engine recognises its own writes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from coupler.adapters.connectors.http_client import HttpClient, error_message
 from coupler.adapters.connectors.odata import literal
 from coupler.adapters.connectors.odata_batch import BatchPart, PartResult, decode_multipart, encode_multipart
 from coupler.adapters.connectors.odata_connector import EntityInfo, ODataConnector, Row, detail_of
-from coupler.domain.errors import ConnectorError, PermanentConnectorError
+from coupler.domain.errors import PermanentConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.records import WriteResult
 from coupler.ports.connector import ColumnInfo
@@ -58,7 +58,7 @@ _TYPES = {
     "Customer": "uuid",
 }
 _UNSUPPORTED = {404, 405, 501}
-_TRACKED_MEMORY = 200_000
+_MODIFIED_BY = "_modifiedby_value"
 
 
 class DataverseConnector(ODataConnector):
@@ -87,7 +87,7 @@ class DataverseConnector(ODataConnector):
         self._delta: dict[str, str] = {}
         self._untracked: set[str] = set()
         self._user_id: str | None = None
-        self._modified_by: dict[tuple[str, str], str | None] = {}
+        self._user_unknown = False  # WhoAmI was refused: records are not marked
 
     # system ------------------------------------------------------------------------------------------------
     def ping(self) -> None:
@@ -98,15 +98,9 @@ class DataverseConnector(ODataConnector):
         if self._user_id is None:
             answer = self.client.get_json("WhoAmI", what="asking who coupler signs in as (WhoAmI)")
             if not isinstance(answer, dict) or not answer.get("UserId"):
-                raise ConnectorError(f"{self.display_name}: WhoAmI gave no UserId")
+                raise PermanentConnectorError(f"{self.display_name}: WhoAmI gave no UserId")
             self._user_id = str(answer["UserId"]).lower()
         return self._user_id
-
-    def modified_by_coupler(self, spec: TableSpec, key: str) -> bool | None:
-        """Whether the record was last modified by coupler's application user, as of the last read of it; None when
-        the table has no ``modifiedby`` or the record was not read."""
-        by = self._modified_by.get((spec.table, key))
-        return None if by is None else by.lower() == self.app_user_id()
 
     # metadata ----------------------------------------------------------------------------------------------
     def _load_entity(self, table: str) -> EntityInfo | None:
@@ -195,20 +189,22 @@ class DataverseConnector(ODataConnector):
         reference = text if "(" in text else f"{self._set_of(target)}({text})"
         return {f"{nav}@odata.bind": f"/{reference}"}
 
-    def _seen(self, entity: EntityInfo, rows: Sequence[Row]) -> None:
-        if "modifiedby" not in entity.columns:
-            return
-        if len(self._modified_by) > _TRACKED_MEMORY:
-            self._modified_by.clear()
-        prop, key = "_modifiedby_value", entity.prop(entity.key)
-        for row in rows:
-            if prop in row:
-                self._modified_by[(entity.entity_set, str(row.get(key)))] = row[prop]
+    def _by_self(self, entity: EntityInfo, rows: Sequence[Row]) -> Callable[[Row], bool] | None:
+        """Rows whose ``_modifiedby_value`` is coupler's application user (asked of WhoAmI once, when a read first
+        holds rows with a modifier; a refused WhoAmI only means that no record is marked)."""
+        if "modifiedby" not in entity.columns or self._user_unknown or not any(r.get(_MODIFIED_BY) for r in rows):
+            return None
+        try:
+            me = self.app_user_id()
+        except PermanentConnectorError:
+            self._user_unknown = True
+            return None
+        return lambda row: str(row.get(_MODIFIED_BY) or "").lower() == me
 
     def _params(self, entity: EntityInfo, spec: TableSpec, *args: Any, **kwargs: Any) -> dict[str, str]:
         params = super()._params(entity, spec, *args, **kwargs)
-        if "modifiedby" in entity.columns and "_modifiedby_value" not in params["$select"].split(","):
-            params["$select"] += ",_modifiedby_value"
+        if "modifiedby" in entity.columns and _MODIFIED_BY not in params["$select"].split(","):
+            params["$select"] += f",{_MODIFIED_BY}"
         return params
 
     def _send_batch(self, parts: Sequence[BatchPart], *, what: str) -> list[PartResult]:
