@@ -73,8 +73,14 @@ def test_synchronize_one_record_choosing_a_direction(page: Page, screenshots: Pa
 
 def test_match_select_several_and_synchronize_them(page: Page, screenshots: Path) -> None:
     page.goto("/mappings/CUSTOMER/records")
+    page.get_by_role("button", name="Match-based coupling").click()  # nothing selected: says what to do
+    expect(page.get_by_role("alert")).to_contain_text("Select the records to match first")
+    page.goto("/mappings/CUSTOMER/records")
+    page.get_by_role("checkbox", name="Select all records on this page").check()
     page.get_by_role("button", name="Match-based coupling").click()
+    expect(page.locator("section.progress")).to_contain_text("Match-based coupling of 34 CUSTOMER records")
     expect(page.locator("section.progress")).to_contain_text("done", timeout=30_000)
+    expect(page.locator("section.progress")).to_contain_text("14 coupled")
     expect(page.locator("section.progress").get_by_role("link", name="Open the job")).to_be_visible()
     page.get_by_label("Show").select_option("coupled")
     expect(page.get_by_role("checkbox", name="Select C00090")).to_be_visible()

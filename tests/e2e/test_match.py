@@ -153,3 +153,24 @@ def test_match_on_an_unknown_field_or_without_fields_is_a_usage_error(demo: Demo
     demo.coupler("match", "CUSTOMER", "--on", "displayName", "--sync-after", "sideways", expect=2)
     demo.coupler("match", "NOPE", "--on", "displayName", expect=2)
     assert demo.query(demo.state, "SELECT count(*) AS n FROM coupler_couplings")[0]["n"] == 0
+
+
+def test_match_on_a_selection_couples_only_the_records_named(demo: Demo) -> None:
+    pairs, lonely = _expected_pairs(demo)
+    numbers = {str(c["id"]): c["number"] for c in _active_customers(demo)}
+    chosen = sorted(pairs)[:2]
+    first, second = (numbers[local] for local, _ in chosen)
+
+    result = demo.coupler("match", "CUSTOMER", first, chosen[1][0], lonely[0], "--on", "displayName", expect=1)
+
+    assert "CUSTOMER: 2 matched and coupled, 1 unmatched of 3 selected uncoupled local records." in result.stdout
+    assert f"local record {lonely[0]}: no match" in result.stdout
+    assert _couplings(demo) == set(chosen), f"only {first} and {second} were selected"
+
+    again = demo.coupler("match", "CUSTOMER", first, "--on", "displayName", "--json").json()
+    assert again["counters"]["coupled"] == 0
+    assert again["message"].endswith("of 0 selected uncoupled local records (1 selected record already coupled).")
+
+    unknown = demo.coupler("match", "CUSTOMER", first, "C99999", "--on", "displayName", expect=2)
+    assert "no local record in" in unknown.stderr and "'C99999'" in unknown.stderr
+    assert _couplings(demo) == set(chosen)

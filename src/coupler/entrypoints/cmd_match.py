@@ -25,6 +25,13 @@ class SyncAfterChoice(StrEnum):
 @app.command()
 def match(
     mapping: Annotated[str, typer.Argument(help="The table mapping, e.g. CUSTOMER.")],
+    refs: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Only these local records (key or display key); default: every uncoupled local record.",
+            show_default=False,
+        ),
+    ] = None,
     on: Annotated[
         list[str] | None,
         typer.Option(
@@ -48,14 +55,18 @@ def match(
 ) -> None:
     """Couple uncoupled local records with the integration records holding the same values (match-based coupling).
 
-    Exit code 1 when some records stay unmatched; the job's errors say why (no match, ambiguous, already coupled).
+    Give record keys to match only those records (Business Central's Match-Based Coupling on a selection); records
+    already coupled are left out. Exit code 1 when some records stay unmatched; the job's errors say why (no match,
+    ambiguous, already coupled).
     """
     groups = [[name.strip() for name in item.split(",") if name.strip()] for item in on] if on is not None else None
     after: SyncAfter = None
     if sync_after is not None:
         after = "both" if sync_after is SyncAfterChoice.both else Side(sync_after.value)
     with session(config, as_json, progress=True) as coupler:
-        report = coupler.match(mapping, groups=groups, create_missing=create_missing, sync_after=after)
+        report = coupler.match(
+            mapping, groups=groups, create_missing=create_missing, sync_after=after, refs=refs or None
+        )
         finish([report], as_json)
         if report.job.counters.unmatched:
             raise Exit(1)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichBar
 from rich.table import Table
 
@@ -20,12 +20,15 @@ COUNTERS = tuple(Counters().as_dict())
 
 
 class BarProgress(Progress):
-    """A rich progress bar; one line per stretch of work (mapping and direction)."""
+    """A rich progress bar; one line per stretch of work (mapping and direction). With a total (a full
+    synchronization, a match, a selection, decouple all) it shows how far it is in percent; without one (an
+    incremental run) it pulses and counts the records done."""
 
     def __init__(self, console: Console) -> None:
         self.bar = RichBar(
             TextColumn("{task.description}"),
             BarColumn(),
+            TaskProgressColumn(),
             MofNCompleteColumn(),
             TextColumn("records"),
             TimeElapsedColumn(),

@@ -16,24 +16,19 @@ from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, PendingDeletion
 from coupler.services.attention import Attention, SkippedRecord
 from coupler.services.browse import BrowsePage, RecordFilter, browse
-from coupler.services.card import (
-    IntegrationMatch,
-    RecordCard,
-    SyncOptions,
-    record_card,
-    record_names,
-    search_integration,
-    sync_options,
-)
+from coupler.services.card import RecordCard, record_card
 from coupler.services.check import CheckReport, check_systems
 from coupler.services.context import Systems
 from coupler.services.coupling import CouplingService
+from coupler.services.integration_search import IntegrationMatch, search_integration
 from coupler.services.matching import Matcher, SyncAfter
 from coupler.services.queries import MappingOverview, RecordStatus, mapping_overview, record_status
+from coupler.services.record_names import record_names
 from coupler.services.recorder import JobRecorder, JobReport
 from coupler.services.records import resolve_couplings
 from coupler.services.review import Advice, Recommendation, recommend, review
 from coupler.services.schedule import MappingRun, Round, Scheduler, run_once
+from coupler.services.sync_options import SyncOptions, sync_options
 from coupler.services.synchronize import Synchronizer
 
 __all__ = ["Coupler"]
@@ -75,10 +70,13 @@ class Coupler:
         groups: Sequence[Sequence[str]] | None = None,
         create_missing: bool = False,
         sync_after: SyncAfter = None,
+        refs: Sequence[str] | None = None,
     ) -> JobReport:
-        """Match-based coupling of the uncoupled local records: ``groups`` of local field names tried in order
-        (default: the field mappings' match priorities)."""
-        return Matcher(self.systems).match(mapping, groups=groups, create_missing=create_missing, sync_after=sync_after)
+        """Match-based coupling of the uncoupled local records, or of those ``refs`` names (local primary or display
+        keys): ``groups`` of local field names tried in order (default: the field mappings' match priorities)."""
+        return Matcher(self.systems).match(
+            mapping, groups=groups, create_missing=create_missing, sync_after=sync_after, refs=refs
+        )
 
     def review(self, mapping: str | None = None) -> list[Recommendation]:
         """What to run first per mapping (full synchronization, match-based coupling or nothing)."""

@@ -1,7 +1,8 @@
 """Match-based coupling: couple the uncoupled local records with the integration records holding the same values.
 
-For each page of uncoupled local records (the local filter applied), each group of fields is tried in order with one
-batch lookup of the integration table (its filter applied) per page and group. Exactly one uncoupled integration
+It takes every uncoupled local record (the local filter applied), or only those a user selected (``refs``, see
+``services.match_selection``). For each page of them, each group of fields is tried in order with one batch lookup
+of the integration table (its filter applied) per page and group. Exactly one uncoupled integration
 record matching on every non-empty field of the group couples; none, several, or a match already coupled (before or
 earlier in this job) tries the next group. Records still unmatched are reported with the reason, or get a new
 integration counterpart with ``create_missing``. The new couplings can be synchronized right after.
@@ -9,7 +10,7 @@ integration counterpart with ``create_missing``. The new couplings can be synchr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from coupler.services.context import Systems
 from coupler.services.creation import Creator
 from coupler.services.lookups import LookupResolver
 from coupler.services.match_rules import MatchGroup, match_groups, match_key
+from coupler.services.match_selection import chunks, select_uncoupled
 from coupler.services.passes import Pass
 from coupler.services.recorder import JobRecorder, JobReport
 from coupler.services.synchronize import Synchronizer
@@ -40,6 +42,10 @@ class _Job:
     local_columns: tuple[str, ...]
     integration_columns: tuple[str, ...]
     creating: Pass | None
+    selection: list[Record] | None = None
+    """The uncoupled records a user selected (None: every uncoupled local record)."""
+    already_coupled: int = 0
+    """Selected records left out because they are coupled."""
     seen: int = 0
     matched: list[Coupling] = field(default_factory=list)
 
@@ -70,10 +76,15 @@ class Matcher:
         groups: Sequence[Sequence[str]] | None = None,
         create_missing: bool = False,
         sync_after: SyncAfter = None,
+        refs: Sequence[str] | None = None,
     ) -> JobReport:
-        """Couple the mapping's uncoupled local records by matching values; see the module's docstring."""
+        """Couple the mapping's uncoupled local records (or those of ``refs``, local primary or display keys) by
+        matching values; see the module's docstring. An unknown reference raises RecordNotFound and a record
+        outside the local filter RecordError, before any job starts."""
         mapping = self.systems.mapping(name)
         chosen = match_groups(mapping, groups)
+        local_columns = _columns(mapping.columns(Side.LOCAL), *(g.local_fields for g in chosen))
+        selected = select_uncoupled(self.systems, mapping, refs, columns=local_columns) if refs is not None else None
         if create_missing:
             mapping.require(Direction.TO_INTEGRATION)
         direction = Direction.from_source(sync_after) if isinstance(sync_after, Side) else None
@@ -89,7 +100,7 @@ class Matcher:
                 mapping=mapping,
                 groups=chosen,
                 recorder=recorder,
-                local_columns=_columns(mapping.columns(Side.LOCAL), *(g.local_fields for g in chosen)),
+                local_columns=local_columns,
                 integration_columns=_columns(
                     mapping.columns(Side.INTEGRATION), *(g.integration_fields for g in chosen)
                 ),
@@ -97,19 +108,29 @@ class Matcher:
                 if create_missing
                 else None,
             )
+            if selected is not None:
+                job.selection, job.already_coupled = selected.records, selected.coupled
             self._run(job)
             if sync_after is not None and job.matched:
                 Synchronizer(self.systems).sync_couplings(mapping, job.matched, direction=direction, recorder=recorder)
         return recorder.finish(_summary(job))
 
     # the pages ---------------------------------------------------------------------------------------------
-    def _run(self, job: _Job) -> None:
+    def _pages(self, job: _Job) -> Iterator[list[Record]]:
+        """The local records to look at, page by page, after announcing how many there are (when known)."""
         systems = self.systems
-        systems.progress.start(f"{job.name} match")
-        pages = systems.local.changed_since(
+        if job.selection is not None:
+            systems.progress.start(f"{job.name} match", len(job.selection))
+            yield from chunks(job.selection, systems.batch_size)
+            return
+        systems.progress.start(f"{job.name} match", systems.local.count(job.mapping.local))
+        yield from systems.local.changed_since(
             job.mapping.local, None, columns=job.local_columns, page_size=systems.batch_size
         )
-        for page in pages:
+
+    def _run(self, job: _Job) -> None:
+        systems = self.systems
+        for page in self._pages(job):
             coupled = systems.store.couplings(job.name, Side.LOCAL, [r.key for r in page])
             uncoupled = [r for r in page if r.key not in coupled]
             job.seen += len(uncoupled)
@@ -289,4 +310,9 @@ def _summary(job: _Job) -> str:
         parts.append(f"{counters.failed} failed")
     if job.creating is None:
         parts.append(f"{counters.unmatched} unmatched")
-    return f"{job.name}: {', '.join(parts)} of {job.seen} uncoupled local records."
+    if job.selection is None:
+        return f"{job.name}: {', '.join(parts)} of {job.seen} uncoupled local records."
+    left_out = ""
+    if job.already_coupled:
+        left_out = f" ({job.already_coupled} selected record{'s' if job.already_coupled > 1 else ''} already coupled)"
+    return f"{job.name}: {', '.join(parts)} of {job.seen} selected uncoupled local records{left_out}."

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from coupler.entrypoints.web.api_card_models import CardOut, IntegrationMatchOut, SyncOptionsOut
 from coupler.entrypoints.web.api_models import MAX_REFS, Ref
 from coupler.entrypoints.web.deps import CouplerDep
-from coupler.services.card import MAX_QUERY
+from coupler.services.integration_search import MAX_QUERY
 
 __all__ = ["router"]
 

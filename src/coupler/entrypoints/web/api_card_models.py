@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field
 
 from coupler.domain.mapping import Direction, Side
 from coupler.entrypoints.web.api_models import ConflictOut, CouplingOut, JobErrorOut, RecordOut
-from coupler.services.card import CardField, IntegrationMatch, RecordCard, SyncChoice, SyncOption, SyncOptions
+from coupler.services.card import CardField, RecordCard
+from coupler.services.integration_search import IntegrationMatch
+from coupler.services.sync_options import SyncChoice, SyncOption, SyncOptions
 
 __all__ = ["CardFieldOut", "CardOut", "IntegrationMatchOut", "SyncOptionOut", "SyncOptionsOut"]
 

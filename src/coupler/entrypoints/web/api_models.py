@@ -125,6 +125,13 @@ class MatchIn(_In):
     )
     create_missing: bool = False
     sync_after: Literal["local", "integration", "both"] | None = None
+    refs: list[Ref] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_TASK_REFS,
+        description="Only these local records (key or display key); default: every uncoupled local record. An "
+        "unknown one fails the task, naming it.",
+    )
 
 
 # responses ---------------------------------------------------------------------------------------------------
@@ -543,8 +550,9 @@ class TaskOut(BaseModel):
     label: str
     state: Literal["running", "done", "failed"]
     stage: str | None
-    done: int
-    total: int | None
+    done: int = Field(description="Records done in the current stage.")
+    total: int | None = Field(description="Records in the current stage, when known.")
+    percent: int | None = Field(description="How far the current stage is (0-100), when its total is known.")
     job_ids: list[str]
     message: str | None
     error: str | None
@@ -560,6 +568,7 @@ class TaskOut(BaseModel):
             stage=t.stage,
             done=t.done,
             total=t.total,
+            percent=t.percent,
             job_ids=list(t.job_ids),
             message=t.message,
             error=t.error,

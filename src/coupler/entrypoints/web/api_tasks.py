@@ -76,16 +76,20 @@ def sync_full(body: SyncFullIn, state: StateDep, coupler: CouplerDep) -> TaskOut
 
 @router.post("/match", response_model=TaskOut, status_code=202)
 def match(body: MatchIn, state: StateDep, coupler: CouplerDep) -> TaskOut:
-    """Match-based coupling of the uncoupled local records, optionally creating the rest and synchronizing."""
+    """Match-based coupling of the uncoupled local records (or of those ``refs`` names), optionally creating the
+    rest and synchronizing."""
     name = coupler.systems.mapping(body.mapping).name
-    groups = body.groups
+    groups, refs = body.groups, body.refs
     sync_after: SyncAfter = None if body.sync_after is None else _SYNC_AFTER[body.sync_after]
     create_missing = body.create_missing
 
     def work(c: Coupler, _: TaskProgress) -> JobReport:
-        return c.match(name, groups=groups, create_missing=create_missing, sync_after=sync_after)
+        return c.match(name, groups=groups, create_missing=create_missing, sync_after=sync_after, refs=refs)
 
-    return _submit(state, f"Match-based coupling of {name}", work)
+    label = (
+        f"Match-based coupling of {name}" if refs is None else f"Match-based coupling of {len(refs)} {name} record(s)"
+    )
+    return _submit(state, label, work)
 
 
 @router.post("/decouple-all", response_model=TaskOut, status_code=202)

@@ -15,6 +15,7 @@ from coupler.entrypoints.web.pages_common import Notice, coupler_of, redirect, r
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.recorder import JobReport
+from coupler.services.review import Advice
 
 __all__ = ["router"]
 
@@ -87,7 +88,7 @@ def sync_full(request: Request, name: str, force: Annotated[bool, Form()] = Fals
     mapping = coupler.systems.mapping(name).name
     if not force:
         review = coupler.review(mapping)[0]
-        if review.advice.value == "match" and review.couplings == 0:
+        if review.advice is Advice.MATCH and review.couplings == 0:
             notice = Notice(
                 kind="warning",
                 text=f"{mapping}: {review.reason}. A full synchronization now would duplicate the records both "

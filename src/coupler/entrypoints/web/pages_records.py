@@ -17,8 +17,8 @@ from coupler.entrypoints.web.pages_common import Notice, coupler_of, redirect, r
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.browse import RecordFilter
-from coupler.services.card import SyncChoice
 from coupler.services.recorder import JobReport
+from coupler.services.sync_options import SyncChoice
 
 __all__ = ["BACKGROUND_FROM", "router"]
 
@@ -106,14 +106,29 @@ def decouple_selection(request: Request, name: str, ref: Refs) -> Response:
 
 
 @router.post("/mappings/{name}/records/match")
-def match_selection(request: Request, name: str) -> Response:
-    """Match-based coupling from the list: couples the mapping's uncoupled records that match, in the background."""
+def match_selection(request: Request, name: str, ref: Refs) -> Response:
+    """Match-based coupling of the selected records, in the background (the coupled ones are left out); every
+    uncoupled record is matched from the table mapping's page."""
     mapping = coupler_of(request).systems.mapping(name).name
+    if not any(r.strip() for r in ref):
+        return _problem(
+            request,
+            UsageError(
+                f"Select the records to match first, or run match-based coupling of every uncoupled record from the "
+                f"{mapping} table mapping page."
+            ),
+            _records_path(mapping),
+        )
+    try:
+        refs = _selection(ref)
+    except CouplerError as error:
+        return _problem(request, error, _records_path(mapping))
 
     def work(c: Coupler, progress: TaskProgress) -> JobReport:
-        return c.match(mapping)
+        return c.match(mapping, refs=refs)
 
-    task = get_state(request).tasks.submit(f"Match-based coupling of {mapping}", work)
+    count = f"{len(refs)} {mapping} record{'' if len(refs) == 1 else 's'}"
+    task = get_state(request).tasks.submit(f"Match-based coupling of {count}", work)
     return redirect(_records_path(mapping), task=task.id)
 
 

@@ -62,6 +62,15 @@ class Task:
     def finished(self) -> bool:
         return self.state != "running"
 
+    @property
+    def percent(self) -> int | None:
+        """How far the current stage is, 0 to 100, when its total is known (None: show an indeterminate bar)."""
+        if self.total is None:
+            return None
+        if self.total <= 0:
+            return 100
+        return min(100, self.done * 100 // self.total)
+
 
 def summarize(reports: list[JobReport]) -> str:
     """'12 synchronized, 1 failed' over every report's counters ('nothing to do' when all are zero)."""
@@ -74,14 +83,15 @@ def summarize(reports: list[JobReport]) -> str:
 
 
 class TaskProgress(Progress):
-    """Feeds a task's stage and counts from the services' progress calls."""
+    """Feeds a task's stage and counts from the services' progress calls: each stage (a pass, a batch of work)
+    starts counting from zero, with its total when the services know it."""
 
     def __init__(self, runner: TaskRunner, task_id: str) -> None:
         self._runner = runner
         self._task_id = task_id
 
     def start(self, label: str, total: int | None = None) -> None:
-        self._runner._update(self._task_id, stage=label, total=total)
+        self._runner._update(self._task_id, stage=label, total=total, done=0)
 
     def advance(self, count: int) -> None:
         self._runner._advance(self._task_id, count)
