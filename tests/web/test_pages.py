@@ -85,3 +85,21 @@ def test_bad_form_input_and_a_missing_csrf_token_are_refused(client: TestClient,
     assert forged.status_code == 403 and "CSRF" in forged.text
     confirm = client.post("/mappings/CUSTOMER/decouple-all", data={"csrf_token": csrf, "confirm": "x"}, headers=HTML)
     assert confirm.status_code == 422 and "type its name" in confirm.text
+
+
+def test_pages_offer_no_connected_actions_and_say_why_while_a_system_does_not_answer(config: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from coupler.entrypoints.web.app import create_app
+
+    from .conftest import BASE_URL
+
+    config.write_text(config.read_text().replace("crm.db", "missing/crm.db"))
+    with TestClient(create_app(config), base_url=BASE_URL, headers={"Accept": "text/html"}) as offline:
+        page = offline.get("/")
+        assert page.status_code == 200
+        assert "Not connected." in page.text and "crm.db" in page.text
+        mapping = offline.get("/mappings/CUSTOMER")
+        assert "Not connected." in mapping.text
+        for action in ("Run full synchronization", "Run match-based coupling", "Synchronize modified records"):
+            assert action not in mapping.text, action
