@@ -89,3 +89,18 @@ def test_the_command_uses_the_configured_match_fields() -> None:
     assert recommendation.advice is Advice.MATCH
     assert recommendation.command == "coupler match CUSTOMER"
     assert world.coupler.match("CUSTOMER").job.counters.coupled == 1
+
+
+def test_records_a_one_way_mapping_never_copies_call_for_nothing() -> None:
+    from coupler.domain.mapping import Direction
+
+    mapping = customer_mapping()
+    fields = tuple(replace(f, direction=None) for f in mapping.fields)
+    world = make_world(replace(mapping, direction=Direction.FROM_INTEGRATION, fields=fields))
+    world.customer("C001")  # only the local side holds records; the mapping only copies integration records
+
+    [recommendation] = world.coupler.review()
+
+    assert recommendation.advice is Advice.NOTHING
+    assert recommendation.reason == "the integration table is empty and the mapping never copies records into it"
+    assert recommendation.command is None

@@ -140,3 +140,25 @@ def test_percent_is_capped_and_an_empty_total_is_complete() -> None:
     assert Task(id="t", label="x", done=0, total=0).percent == 100
     assert Task(id="t", label="x", done=1, total=3).percent == 33
     assert Task(id="t", label="x", done=1).percent is None
+
+
+def test_a_finished_task_tells_the_page_to_refresh_the_counts_it_changed(
+    client: TestClient, wait_task: Callable[[str], dict[str, object]]
+) -> None:
+    runner = _state(client).tasks
+    release = threading.Event()
+
+    def work(coupler: Coupler, progress: TaskProgress) -> Any:
+        release.wait(10)
+        return coupler.decouple_all("CUSTOMER")
+
+    task = runner.submit("Decouple all", work)
+    polled = {**HTML, "hx-request": "true"}
+    running = client.get(f"/tasks/{task.id}", headers=polled)
+    assert "HX-Trigger" not in running.headers
+    release.set()
+    wait_task(task.id)
+    finished = client.get(f"/tasks/{task.id}", headers=polled)
+    assert finished.headers["HX-Trigger"] == "task-finished"
+    page = client.get("/mappings/CUSTOMER", headers=HTML).text
+    assert 'id="coupling-counts"' in page and 'hx-trigger="task-finished from:body"' in page

@@ -62,7 +62,7 @@ def recommend(systems: Systems, name: str) -> Recommendation:
     couplings = systems.store.stats(mapping.name).couplings
     local = _count(systems, mapping, Side.LOCAL, couplings)
     integration = _count(systems, mapping, Side.INTEGRATION, couplings)
-    advice, reason = _advise(local, integration, couplings)
+    advice, reason = _advise(local, integration, couplings, sources={d.source for d in mapping.direction.one_way})
     return Recommendation(
         mapping=mapping.name,
         advice=advice,
@@ -83,11 +83,14 @@ def _command(mapping: TableMapping, advice: Advice) -> str | None:
     return None
 
 
-def _advise(local: SideCount, integration: SideCount, couplings: int) -> tuple[Advice, str]:
+def _advise(local: SideCount, integration: SideCount, couplings: int, *, sources: set[Side]) -> tuple[Advice, str]:
+    """``sources``: the sides the mapping copies records from (a full synchronization creates their counterparts)."""
     if not local.count and not integration.count:
         return Advice.NOTHING, "both tables are empty"
     if not integration.count or not local.count:
         empty = Side.INTEGRATION if not integration.count else Side.LOCAL
+        if empty.other not in sources:
+            return Advice.NOTHING, f"the {empty.value} table is empty and the mapping never copies records into it"
         return Advice.FULL_SYNC, f"the {empty.value} table is empty"
     if local.exceeds(couplings) and integration.exceeds(couplings):
         if not couplings:
@@ -96,6 +99,10 @@ def _advise(local: SideCount, integration: SideCount, couplings: int) -> tuple[A
         return Advice.MATCH, f"both sides hold more records than the {couplings} coupling{plural}"
     if local.exceeds(couplings) or integration.exceeds(couplings):
         side = Side.LOCAL if local.exceeds(couplings) else Side.INTEGRATION
+        if side not in sources:
+            return Advice.NOTHING, (
+                f"only the {side.value} side has uncoupled records, and the mapping never copies records from it"
+            )
         return Advice.FULL_SYNC, f"only the {side.value} side has uncoupled records"
     return Advice.NOTHING, "every record is coupled"
 

@@ -165,8 +165,11 @@ def task_page(request: Request, task_id: str) -> Response:
             status=404,
             notices=[Notice(kind="error", text=f"No background task has the id {task_id!r}.")],
         )
-    template = "_task.html" if request.headers.get("hx-request") == "true" else "task.html"
-    return render(request, template, {"task": task})
+    polled = request.headers.get("hx-request") == "true"
+    response = render(request, "_task.html" if polled else "task.html", {"task": task})
+    if polled and task.finished:  # the page refreshes what the work changed (e.g. a mapping's coupling counts)
+        response.headers["HX-Trigger"] = "task-finished"
+    return response
 
 
 # the synchronization log, errors ------------------------------------------------------------------------------
