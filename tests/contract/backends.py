@@ -53,6 +53,7 @@ class Backend(ABC):
     name: str
     connector: Connector
     system_columns: frozenset[str] = frozenset()  # columns the system adds to every table (Dataverse: modifiedby)
+    keeps_deletions = False  # whether the system keeps a deleted-entries feed (``Connector.deletions``)
 
     @abstractmethod
     def set_modified_on(self, keys: Iterable[str], value: datetime | None) -> None:
@@ -64,6 +65,7 @@ class Backend(ABC):
 
 class MemoryBackend(Backend):
     name = "memory"
+    keeps_deletions = True
 
     def __init__(self) -> None:
         self.memory = InMemoryConnector()
@@ -82,6 +84,7 @@ class MemoryBackend(Backend):
             },
         )
         self.connector = self.memory
+        self.memory.report_deletions = True
 
     def set_modified_on(self, keys: Iterable[str], value: datetime | None) -> None:
         self.memory.set_modified_on(TABLE, keys, value)
@@ -187,6 +190,7 @@ class HttpBackend(SqlBackend):
             client = HttpClient(str(base) + API_PATH, system="Dataverse test server", headers=DV_HEADERS)
             self.connector = DataverseConnector(client, display_name="Dataverse test server")
             self.system_columns = frozenset({"modifiedby"})
+            self.keeps_deletions = True
         else:
             app = business_central_app(
                 url,

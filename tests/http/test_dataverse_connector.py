@@ -14,9 +14,10 @@ import pytest
 from coupler.adapters.connectors.dataverse import API_PATH, DataverseConnector
 from coupler.adapters.connectors.http_client import HttpClient
 from coupler.adapters.connectors.odata_batch import decode_multipart
-from coupler.domain.errors import ConfigurationError
+from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.domain.mapping import Condition, TableSpec
 from coupler.domain.records import RecordUpdate
+from coupler.ports.connector import Deletions
 
 SPEC = TableSpec(table="accounts", key="accountid", modified_on="modifiedon")
 ME = "99999999-0000-0000-0000-000000000001"
@@ -257,27 +258,43 @@ def test_unknown_columns_are_configuration_errors_naming_them() -> None:
 
 
 def test_deletions_come_from_change_tracking_delta_links() -> None:
-    delta1 = "https://org.example/api/data/v9.2/accounts?$deltatoken=1"
-    delta2 = "https://org.example/api/data/v9.2/accounts?$deltatoken=2"
+    delta1 = "https://elsewhere.example/api/data/v9.2/accounts?$select=accountid&$deltatoken=1%2101%2F02%2F2026"
+    delta2 = "https://elsewhere.example/api/data/v9.2/accounts?$deltatoken=2"
 
     def handle(request: httpx.Request) -> httpx.Response:
         assert "odata.track-changes" in request.headers["Prefer"]
-        if "deltatoken=1" in str(request.url):
+        token = request.url.params.get("$deltatoken")
+        if token == "1!01/02/2026":
             removed = {
                 "@odata.context": "https://org.example/api/data/v9.2/$metadata#accounts/$deletedEntity",
                 "id": A1,
                 "reason": "deleted",
             }
             return httpx.Response(200, json={"value": [row(A2, "changed"), removed], "@odata.deltaLink": delta2})
-        if "deltatoken=2" in str(request.url):
+        if token == "2":
             return httpx.Response(410, json={"error": {"message": "expired"}})
+        assert token is None
         return httpx.Response(200, json={"value": [row(A1, "a")], "@odata.deltaLink": delta1})
 
+    dv, service = connector(handle)
+    start = dv.deletions(SPEC, None)
+    assert start == Deletions(cursor="accounts:1!01/02/2026", restarted=True), "the first call only starts tracking"
+    first = dv.deletions(SPEC, None, cursor=start.cursor)
+    assert first == Deletions(keys=(A1,), cursor="accounts:2")
+    assert dv.deletions(SPEC, None, cursor=start.cursor) == first, "a token can be read again"
+    assert dv.deletions(SPEC, None, cursor=first.cursor) == start, "an expired token starts over at once"
+    assert dv.deletions(SPEC, None, cursor="contacts:2") == start, "and so does a cursor of another table"
+    hosts = {r.url.host for r in service.sent}
+    assert hosts == {"org.example"}, "the cursor holds no URL: every request goes to the configured service"
+
+
+def test_deletions_refused_for_lack_of_privilege_raise_instead_of_starting_over() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(403, json={"error": {"message": "Principal user is missing prvReadAccount"}})
+
     dv, _ = connector(handle)
-    assert dv.deletions(SPEC, None) is None, "the first call only starts tracking"
-    assert dv.deletions(SPEC, None) == [A1]
-    assert dv.deletions(SPEC, None) is None, "an expired token falls back"
-    assert dv.deletions(SPEC, None) is None, "and tracking starts over"
+    with pytest.raises(PermanentConnectorError, match="prvReadAccount"):
+        dv.deletions(SPEC, None, cursor="accounts:7")
 
 
 def test_records_last_modified_by_coupler_are_marked() -> None:

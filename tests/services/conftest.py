@@ -78,7 +78,7 @@ class World:
         return next(r for r in self.crm.rows("account") if r["accountid"] == key)
 
 
-def make_world(mapping: TableMapping) -> World:
+def make_world(mapping: TableMapping, *, crm_class: type[InMemoryConnector] = InMemoryConnector) -> World:
     erp = InMemoryConnector(display_name="ERP")
     erp.add_table(
         "customers",
@@ -86,7 +86,7 @@ def make_world(mapping: TableMapping) -> World:
         ["number", "displayName", "phoneNumber", "creditLimit", "website", "blocked"],
         modified_on="lastModifiedDateTime",
     )
-    crm = InMemoryConnector(display_name="CRM")
+    crm = crm_class(display_name="CRM")
     crm.add_table(
         "account",
         "accountid",

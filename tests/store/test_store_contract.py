@@ -373,6 +373,32 @@ def test_watermarks_are_kept_per_mapping_and_side(store: StateStore) -> None:
     assert store.watermark("customers", Side.LOCAL) is None
 
 
+def test_deletions_cursors_are_kept_per_mapping_and_side_apart_from_the_watermark(store: StateStore) -> None:
+    mark = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+    assert store.deletions_cursor("customers", Side.INTEGRATION) is None
+    store.set_watermark("customers", Side.INTEGRATION, mark)
+
+    store.set_deletions_cursor("customers", Side.INTEGRATION, "accounts:41!03/01/2024 08:00:00")
+    store.set_deletions_cursor("vendors", Side.INTEGRATION, "accounts:7!03/01/2024 08:00:00")
+    store.set_deletions_cursor("customers", Side.LOCAL, "x" * 5000)  # opaque and unbounded (a long token)
+
+    assert store.deletions_cursor("customers", Side.INTEGRATION) == "accounts:41!03/01/2024 08:00:00"
+    assert store.deletions_cursor("vendors", Side.INTEGRATION) == "accounts:7!03/01/2024 08:00:00"
+    assert store.deletions_cursor("customers", Side.LOCAL) == "x" * 5000
+    assert store.watermark("customers", Side.INTEGRATION) == mark, "the watermark is left alone"
+    assert store.watermark("vendors", Side.INTEGRATION) is None
+
+    store.set_watermark("customers", Side.INTEGRATION, mark + timedelta(hours=1))
+    assert store.deletions_cursor("customers", Side.INTEGRATION) == "accounts:41!03/01/2024 08:00:00", (
+        "and a new watermark leaves the cursor alone"
+    )
+    store.set_deletions_cursor("customers", Side.INTEGRATION, "accounts:42!03/01/2024 09:00:00")
+    assert store.deletions_cursor("customers", Side.INTEGRATION) == "accounts:42!03/01/2024 09:00:00"
+    store.set_deletions_cursor("customers", Side.INTEGRATION, None)
+    assert store.deletions_cursor("customers", Side.INTEGRATION) is None
+    assert store.watermark("customers", Side.INTEGRATION) == mark + timedelta(hours=1)
+
+
 # jobs and errors ----------------------------------------------------------------------------------------------------
 def test_jobs_round_trip_and_come_newest_first(store: StateStore) -> None:
     counters = Counters(inserted=1, modified=2, deleted=3, unchanged=4, skipped=5, failed=6, coupled=7, uncoupled=8)

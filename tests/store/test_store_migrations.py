@@ -76,7 +76,7 @@ def test_migrations_build_the_declared_schema(blank_url: str) -> None:
 
         assert differences(engine) == []
         assert own_tables(engine) == {*metadata.tables, VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == "0002"
+        assert current_revision(engine) == head_revision() == "0003"
 
 
 def test_the_comparison_sees_a_schema_that_differs(blank_url: str) -> None:
@@ -132,7 +132,7 @@ def test_upgrading_from_0001_keeps_the_jobs_and_counts_them_unmatched_zero(blank
 
         upgrade(engine)
 
-        assert current_revision(engine) == "0002"
+        assert current_revision(engine) == head_revision()
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
@@ -206,3 +206,38 @@ def test_the_migrations_folder_is_self_contained() -> None:
     assert "versions/0002_conflicts_failures_deletions_intents_locks.py" in files
     assert not [f for f in files if f.endswith(".ini")]
     assert migrations_config().get_main_option("script_location") == str(MIGRATIONS)
+
+
+def test_upgrading_from_0002_keeps_the_watermarks_with_no_deletions_cursor(blank_url: str) -> None:
+    mark = utcnow()
+    with engine_for(blank_url) as engine:
+        upgrade(engine, "0002")
+        assert "deletions_cursor" not in {c["name"] for c in inspect(engine).get_columns("coupler_watermarks")}
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO coupler_watermarks (mapping, side, value) VALUES ('m', 'local', :at)").bindparams(
+                    bindparam("at", mark, type_=UtcDateTime())
+                ),
+            )
+
+        upgrade(engine)
+
+        assert current_revision(engine) == head_revision() == "0003"
+        assert differences(engine) == []
+    store = open_state_store(blank_url)
+    try:
+        assert store.watermark("m", Side.LOCAL) == mark
+        assert store.deletions_cursor("m", Side.LOCAL) is None
+    finally:
+        store.close()
+
+
+def test_downgrading_to_0002_removes_the_deletions_cursor(blank_url: str) -> None:
+    with engine_for(blank_url) as engine:
+        upgrade(engine)
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0002")
+        assert "deletions_cursor" not in {c["name"] for c in inspect(engine).get_columns("coupler_watermarks")}
+        assert current_revision(engine) == "0002"
+        upgrade(engine)
+        assert differences(engine) == []

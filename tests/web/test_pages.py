@@ -3,8 +3,14 @@ bad input and missing CSRF tokens get a clear message and a 4xx, never a traceba
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
+
+from coupler.entrypoints.web.app import create_app
+
+from .conftest import BASE_URL
 
 HTML = {"accept": "text/html"}
 
@@ -88,12 +94,6 @@ def test_bad_form_input_and_a_missing_csrf_token_are_refused(client: TestClient,
 
 
 def test_pages_offer_no_connected_actions_and_say_why_while_a_system_does_not_answer(config: Path) -> None:
-    from starlette.testclient import TestClient
-
-    from coupler.entrypoints.web.app import create_app
-
-    from .conftest import BASE_URL
-
     config.write_text(config.read_text().replace("crm.db", "missing/crm.db"))
     with TestClient(create_app(config), base_url=BASE_URL, headers={"Accept": "text/html"}) as offline:
         page = offline.get("/")

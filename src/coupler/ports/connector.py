@@ -16,7 +16,7 @@ from typing import Any
 from coupler.domain.mapping import Condition, Operator, TableSpec
 from coupler.domain.records import Record, RecordUpdate, WriteResult
 
-__all__ = ["ColumnInfo", "Connector"]
+__all__ = ["ColumnInfo", "Connector", "Deletions"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -26,6 +26,17 @@ class ColumnInfo:
     nullable: bool = True
     max_length: int | None = None
     primary_key: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Deletions:
+    """What a deleted-entries feed reported: the ``keys`` deleted since the cursor passed in, and the opaque
+    ``cursor`` to pass next time (None: the next call starts over). ``restarted`` is True when tracking started
+    over (no cursor was passed, or the one passed had expired): deletions before that point are not known."""
+
+    keys: tuple[str, ...] = ()
+    cursor: str | None = None
+    restarted: bool = False
 
 
 class Connector(ABC):
@@ -146,9 +157,14 @@ class Connector(ABC):
         list then shows no total)."""
         return None
 
-    def deletions(self, spec: TableSpec, since: datetime | None) -> list[str] | None:
-        """Keys of records the system reports deleted after ``since`` (a deleted-entries feed, like Dataverse's
-        change tracking), or None when it keeps no such record: then a deletion is only noticed as a missing
+    def deletions(self, spec: TableSpec, since: datetime | None, *, cursor: str | None = None) -> Deletions | None:
+        """The records the system reports deleted (a deleted-entries feed, like Dataverse's change tracking) since
+        ``cursor``, the one a previous call returned; without a cursor, tracking starts (a system that can may
+        report those deleted after ``since``). The caller stores the returned cursor once it has handled the
+        keys, so that reading the same cursor again reports them again. A cursor the system no longer knows (an
+        expired token) starts over: a fresh cursor, no keys, ``restarted``.
+
+        None when the system keeps no such record (the default): then a deletion is only noticed as a missing
         partner, and waits for approval."""
         return None
 

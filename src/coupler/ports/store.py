@@ -144,6 +144,16 @@ class StateStore(ABC):
     @abstractmethod
     def set_watermark(self, mapping: str, side: Side, value: datetime | None) -> None: ...
 
+    # deleted-entries feeds -----------------------------------------------------------------------------------
+    @abstractmethod
+    def deletions_cursor(self, mapping: str, side: Side) -> str | None:
+        """Where the ``side`` system's deleted-entries feed was last read for the mapping (the connector's opaque
+        cursor, e.g. a Dataverse delta token), or None."""
+
+    @abstractmethod
+    def set_deletions_cursor(self, mapping: str, side: Side, cursor: str | None) -> None:
+        """Keep the feed's cursor (None forgets it); the watermark is left as it is."""
+
     # jobs and errors ---------------------------------------------------------------------------------------
     @abstractmethod
     def add_job(self, job: Job) -> None: ...

@@ -10,8 +10,11 @@
   are isolated and the others land. Where CreateMultiple is not available, a ``$batch`` with continue-on-error.
 - Updates and deletes: ``$batch`` of PATCH / DELETE with continue-on-error; each PATCH carries ``If-Match`` (the
   record's ETag when it was read, else ``*``, which also stops an update from creating a record).
-- Deletions: change tracking. The first call takes a delta link for the table (and answers None: nothing is known
-  yet); each later call reads the delta and returns the removed ids. An expired token starts over (None).
+- Deletions: change tracking. Without a cursor, a call reads the table's keys with ``Prefer: odata.track-changes``
+  and answers no keys and a cursor (``<entity set>:<delta token>``, kept by the engine in the state store); a call
+  with the cursor reads the delta and answers the removed ids and the next cursor. An expired token (or a cursor
+  of another table) starts over: a fresh cursor and no keys. The cursor holds no URL: the delta request is always
+  built against the configured service.
 - Echo: every record read says whether coupler's own application user (``WhoAmI``, asked once) made its last
   change (``Record.modified_by_self``, from ``_modifiedby_value``), so the engine recognises its own writes.
 """
@@ -31,7 +34,7 @@ from coupler.adapters.connectors.odata_connector import EntityInfo, ODataConnect
 from coupler.domain.errors import PermanentConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.records import WriteResult
-from coupler.ports.connector import ColumnInfo
+from coupler.ports.connector import ColumnInfo, Deletions
 
 __all__ = ["API_PATH", "DataverseConnector"]
 
@@ -84,7 +87,6 @@ class DataverseConnector(ODataConnector):
         )
         self._sets: dict[str, str] = {}  # logical name -> entity set name
         self._create_multiple: dict[str, bool] = {}
-        self._delta: dict[str, str] = {}
         self._untracked: set[str] = set()
         self._user_id: str | None = None
         self._user_unknown = False  # WhoAmI was refused: records are not marked
@@ -299,29 +301,34 @@ class DataverseConnector(ODataConnector):
                 errors[index] = (self._part_error(spec, None, outcome), detail_of(outcome.status, outcome.body))
 
     # deletions ---------------------------------------------------------------------------------------------
-    def deletions(self, spec: TableSpec, since: datetime | None) -> list[str] | None:
+    def deletions(self, spec: TableSpec, since: datetime | None, *, cursor: str | None = None) -> Deletions | None:
         entity = self._entity(spec)
         if spec.table in self._untracked:
             return None
-        link = self._delta.pop(spec.table, None)
         headers = {"Prefer": "odata.track-changes, odata.maxpagesize=5000"}
         what = f"reading the changes of {spec.table}"
-        if link is None:
-            params = {"$select": entity.prop(entity.key)}
-            response = self.client.request("GET", entity.entity_set, params=params, headers=headers, what=what)
-            if not response.is_success:
-                self._untracked.add(spec.table)  # change tracking is not enabled for the table
-                return None
-            self._follow(entity, response, headers, what)
+        params = {"$select": entity.prop(entity.key)}
+        set_name, _, token = (cursor or "").partition(":")
+        if token and set_name == entity.entity_set:
+            delta = {**params, "$deltatoken": token}
+            response = self.client.request("GET", entity.entity_set, params=delta, headers=headers, what=what)
+            if response.status_code in (401, 403):
+                self.client.check(response, what=what)  # not an expired token: coupler may not read the table
+            if response.is_success:
+                removed, link = self._follow(response, headers, what)
+                return Deletions(keys=tuple(removed), cursor=_cursor(entity, link))
+            # the token expired (or tracking was turned off and on): start over
+        response = self.client.request("GET", entity.entity_set, params=params, headers=headers, what=what)
+        if not response.is_success:
+            self._untracked.add(spec.table)  # change tracking is not enabled for the table
             return None
-        response = self.client.request("GET", link, headers=headers, what=what)
-        if not response.is_success:  # the token expired (or tracking was turned off): start over
-            return None
-        return self._follow(entity, response, headers, what)
+        _, link = self._follow(response, headers, what)
+        return Deletions(cursor=_cursor(entity, link), restarted=True)
 
-    def _follow(self, entity: EntityInfo, response: httpx.Response, headers: Mapping[str, str], what: str) -> list[str]:
-        """Page through a change-tracking answer; keep its delta link; the ids of removed records."""
+    def _follow(self, response: httpx.Response, headers: Mapping[str, str], what: str) -> tuple[list[str], str | None]:
+        """Page through a change-tracking answer: the ids of removed records and the delta link."""
         removed: list[str] = []
+        delta: str | None = None
         answer = response.json()
         while True:
             for row in answer.get("value") or []:
@@ -329,11 +336,17 @@ class DataverseConnector(ODataConnector):
                 if deleted and row.get("id"):
                     removed.append(str(row["id"]))
             if answer.get("@odata.deltaLink"):
-                self._delta[entity.entity_set] = str(answer["@odata.deltaLink"])
+                delta = str(answer["@odata.deltaLink"])
             link = answer.get("@odata.nextLink")
             if not link:
-                return removed
+                return removed, delta
             answer = self.client.get_json(str(link), headers=headers, what=what)
+
+
+def _cursor(entity: EntityInfo, delta_link: str | None) -> str | None:
+    """``<entity set>:<delta token>`` from a delta link (None when the answer had none: the next call starts over)."""
+    token = httpx.URL(delta_link).params.get("$deltatoken") if delta_link else None
+    return f"{entity.entity_set}:{token}" if token else None
 
 
 def _reason(response: httpx.Response, system: str) -> str:

@@ -21,7 +21,7 @@ from coupler.domain.errors import ConfigurationError, RetryableConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.records import Record, RecordUpdate, WriteResult
 from coupler.domain.timeutil import utcnow
-from coupler.ports.connector import ColumnInfo, Connector
+from coupler.ports.connector import ColumnInfo, Connector, Deletions
 
 __all__ = ["Constraint", "InMemoryConnector", "MillisecondClock"]
 
@@ -84,8 +84,10 @@ class InMemoryConnector(Connector):
         self._tables: dict[str, _Table] = {}
         self._lock = threading.RLock()
         self.down = False
-        self.report_deletions = False
         """Set to make every call fail with a retryable error, as an unreachable system would."""
+        self.report_deletions = False
+        """Set to keep a deleted-entries feed (``deletions``), as Dataverse's change tracking does."""
+        self._feed_epoch = 0  # bumped by ``expire_deletion_cursors``: older cursors are unknown
 
     # set-up and direct edits -----------------------------------------------------------------------------------
     def add_table(
@@ -320,15 +322,28 @@ class InMemoryConnector(Connector):
                     results.append(WriteResult(index=index, key=key))
             return results
 
-    def deletions(self, spec: TableSpec, since: datetime | None) -> list[str] | None:
-        """The fake keeps a deleted-entries feed when ``report_deletions`` is set, as Dataverse's change tracking
-        does; otherwise, like a plain database, it reports none (None)."""
+    def deletions(self, spec: TableSpec, since: datetime | None, *, cursor: str | None = None) -> Deletions | None:
+        """The fake keeps a deleted-entries feed when ``report_deletions`` is set; otherwise, like a plain database,
+        it reports none (None). A cursor is a position in the table's deletion log; without one, the deletions
+        after ``since`` are reported (all when None). An unknown or expired cursor starts over."""
         self._check_up()
         if not self.report_deletions:
             return None
         with self._lock:
             data = self._get(spec.table)
-            return [key for at, key in data.deleted if since is None or at > since]
+            fresh = f"{self._feed_epoch}:{len(data.deleted)}"
+            if cursor is None:
+                keys = [key for at, key in data.deleted if since is None or at > since]
+                return Deletions(keys=tuple(keys), cursor=fresh, restarted=True)
+            epoch, _, position = cursor.partition(":")
+            if epoch != str(self._feed_epoch) or not position.isdigit() or int(position) > len(data.deleted):
+                return Deletions(cursor=fresh, restarted=True)
+            return Deletions(keys=tuple(key for _, key in data.deleted[int(position) :]), cursor=fresh)
+
+    def expire_deletion_cursors(self) -> None:
+        """Every cursor handed out so far is expired, as a Dataverse delta token is after its retention period."""
+        with self._lock:
+            self._feed_epoch += 1
 
     # internals -----------------------------------------------------------------------------------------------
     def _check_up(self) -> None:

@@ -45,6 +45,7 @@ class InMemoryStateStore(StateStore):
         self._lock = threading.RLock()
         self._mappings: dict[str, _Couplings] = {}
         self._watermarks: dict[tuple[str, Side], datetime | None] = {}
+        self._cursors: dict[tuple[str, Side], str] = {}
         self._jobs: dict[str, Job] = {}
         self._errors: list[JobError] = []
         self._state = MemoryState()
@@ -273,6 +274,18 @@ class InMemoryStateStore(StateStore):
     def set_watermark(self, mapping: str, side: Side, value: datetime | None) -> None:
         with self._lock:
             self._watermarks[(mapping, Side(side))] = None if value is None else to_utc(value)
+
+    # deleted-entries feeds -----------------------------------------------------------------------------------
+    def deletions_cursor(self, mapping: str, side: Side) -> str | None:
+        with self._lock:
+            return self._cursors.get((mapping, Side(side)))
+
+    def set_deletions_cursor(self, mapping: str, side: Side, cursor: str | None) -> None:
+        with self._lock:
+            if cursor is None:
+                self._cursors.pop((mapping, Side(side)), None)
+            else:
+                self._cursors[(mapping, Side(side))] = cursor
 
     # jobs and errors ---------------------------------------------------------------------------------------
     def add_job(self, job: Job) -> None:

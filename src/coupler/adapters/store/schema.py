@@ -173,6 +173,7 @@ watermarks = Table(
     Column("mapping", _name(), primary_key=True),
     Column("side", String(16), primary_key=True),
     Column("value", UtcDateTime()),
+    Column("deletions_cursor", Text),  # the connector's opaque deleted-entries feed cursor (a delta token)
 )
 
 jobs = Table(

@@ -334,6 +334,19 @@ class SqlStateStore(StateStore):
             row = {"mapping": mapping, "side": Side(side).value, "value": value}
             _upsert(conn, schema.watermarks, row, ("mapping", "side"))
 
+    # deleted-entries feeds -----------------------------------------------------------------------------------
+    def deletions_cursor(self, mapping: str, side: Side) -> str | None:
+        w = schema.watermarks.c
+        stmt = select(w.deletions_cursor).where(w.mapping == mapping, w.side == Side(side).value)
+        with self._engine.connect() as conn:
+            cursor: str | None = conn.scalar(stmt)
+        return cursor
+
+    def set_deletions_cursor(self, mapping: str, side: Side, cursor: str | None) -> None:
+        with self._engine.begin() as conn:
+            row = {"mapping": mapping, "side": Side(side).value, "deletions_cursor": cursor}
+            _upsert(conn, schema.watermarks, row, ("mapping", "side"))  # leaves the watermark as it is
+
     # jobs and errors ---------------------------------------------------------------------------------------
     def add_job(self, job: Job) -> None:
         try:
