@@ -345,3 +345,9 @@ def test_multipart_answers_decode_in_order() -> None:
     results = decode_multipart(response.headers["Content-Type"], response.content)
     assert [r.status for r in results] == [204, 404]
     assert results[1].body == {"error": {"message": "gone"}}
+
+
+def test_record_url_opens_the_record_in_the_dynamics_web_client() -> None:
+    dv, _ = connector(lambda r: httpx.Response(500))
+    assert dv.record_url(SPEC, A1) == f"https://org.example/main.aspx?pagetype=entityrecord&etn=account&id={A1}"
+    assert dv.record_url(TableSpec(table="nothing", key="id"), A1) is None, "no page for a table it does not have"

@@ -157,3 +157,14 @@ def test_search_integration_empty_text_lists_the_first_records_and_limits_apply(
         world.coupler.search_integration("CUSTOMER", "x" * 201)
     with pytest.raises(UsageError, match="between 1 and 100"):
         world.coupler.search_integration("CUSTOMER", "x", limit=0)
+
+
+def test_card_links_the_coupled_record_where_the_integration_system_has_a_page_for_it(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _key, account = _coupled(world)
+    assert world.coupler.card("CUSTOMER", "C001").integration_url is None, "the in-memory CRM has no pages"
+    monkeypatch.setattr(world.crm, "record_url", lambda spec, key: f"https://crm.example/{spec.table}/{key}")
+    assert world.coupler.card("CUSTOMER", "C001").integration_url == f"https://crm.example/account/{account}"
+    world.customer("C002")
+    assert world.coupler.card("CUSTOMER", "C002").integration_url is None, "nothing to open before coupling"

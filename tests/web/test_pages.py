@@ -103,3 +103,15 @@ def test_pages_offer_no_connected_actions_and_say_why_while_a_system_does_not_an
         assert "Not connected." in mapping.text
         for action in ("Run full synchronization", "Run match-based coupling", "Synchronize modified records"):
             assert action not in mapping.text, action
+
+
+def test_the_card_opens_the_coupled_record_in_the_integration_system_when_it_has_a_page(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    coupler = client.app.state.web.coupler  # type: ignore[attr-defined]
+    assert coupler.match("CUSTOMER").job.counters.coupled
+    page = client.get("/mappings/CUSTOMER/records/C00070", headers=HTML).text
+    assert 'href="#integration-record">Open the coupled record' in page, "the SQL CRM has no pages of its own"
+    monkeypatch.setattr(coupler.systems.integration, "record_url", lambda spec, key: f"https://crm.example/{key}")
+    page = client.get("/mappings/CUSTOMER/records/C00070", headers=HTML).text
+    assert 'href="https://crm.example/' in page and 'target="_blank" rel="noopener noreferrer"' in page

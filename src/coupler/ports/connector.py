@@ -168,5 +168,10 @@ class Connector(ABC):
         partner, and waits for approval."""
         return None
 
+    def record_url(self, spec: TableSpec, key: str) -> str | None:
+        """Where a person opens the record in the system's own application (the "Open the coupled record" of
+        Business Central's pages), or None when the system has no such page."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -59,6 +59,8 @@ class RecordCard:
     conflict: Conflict | None
     fields: tuple[CardField, ...]
     errors: tuple[JobError, ...]
+    integration_url: str | None = None
+    """Where the coupled integration record opens in the integration system's own application, if it has one."""
 
     @property
     def coupled(self) -> bool:
@@ -97,6 +99,11 @@ def record_card(systems: Systems, name: str, ref: str) -> RecordCard:
         conflict=conflict,
         fields=fields,
         errors=status.errors,
+        integration_url=(
+            systems.integration.record_url(mapping.integration, status.coupling.integration_key)
+            if status.coupling is not None
+            else None
+        ),
     )
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -31,7 +32,7 @@ from coupler.adapters.connectors.http_client import HttpClient, error_message
 from coupler.adapters.connectors.odata import literal
 from coupler.adapters.connectors.odata_batch import BatchPart, PartResult, decode_multipart, encode_multipart
 from coupler.adapters.connectors.odata_connector import EntityInfo, ODataConnector, Row, detail_of
-from coupler.domain.errors import PermanentConnectorError
+from coupler.domain.errors import CouplerError, PermanentConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.records import WriteResult
 from coupler.ports.connector import ColumnInfo, Deletions
@@ -94,6 +95,16 @@ class DataverseConnector(ODataConnector):
     # system ------------------------------------------------------------------------------------------------
     def ping(self) -> None:
         self.app_user_id()
+
+    def record_url(self, spec: TableSpec, key: str) -> str | None:
+        """The record's form in the Dynamics 365 web client: ``<org>/main.aspx?pagetype=entityrecord&etn=...``."""
+        try:
+            entity = self._entity(spec)
+        except CouplerError:
+            return None
+        org = self.client.base_url.removesuffix(API_PATH.lstrip("/")).rstrip("/")
+        query = urlencode({"pagetype": "entityrecord", "etn": entity.type_name, "id": key})
+        return f"{org}/main.aspx?{query}"
 
     def app_user_id(self) -> str:
         """The id of coupler's own application user (``WhoAmI``)."""
