@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -241,3 +243,18 @@ def test_downgrading_to_0002_removes_the_deletions_cursor(blank_url: str) -> Non
         assert current_revision(engine) == "0002"
         upgrade(engine)
         assert differences(engine) == []
+
+
+def test_state_stores_opened_from_several_threads_at_once_all_migrate(tmp_path: Path) -> None:
+    """The web app opens a store per background task: Alembic's process-wide environment must not be entered twice."""
+
+    def open_and_close(index: int) -> str | None:
+        store = open_state_store(f"sqlite:///{tmp_path / f'state{index}.db'}")
+        try:
+            return current_revision(store.engine)
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        revisions = list(pool.map(open_and_close, range(16)))
+    assert revisions == [head_revision()] * 16

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -27,14 +29,24 @@ def migrations_config(connection: Connection | None = None) -> Config:
     return config
 
 
+_ALEMBIC = threading.Lock()
+"""Alembic's migration environment lives in module globals: one migration run at a time per process (a web app
+opens a state store per background task, possibly several at once)."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database to ``revision``; nothing happens when it is there already."""
-    with engine.begin() as connection:
+    """Migrate the database to ``revision``; nothing happens when it is there already (checked without Alembic's
+    environment, so opening an up-to-date store is cheap and safe from any thread)."""
+    if revision == "head" and current_revision(engine) == head_revision():
+        return
+    with _ALEMBIC, engine.begin() as connection:
         command.upgrade(migrations_config(connection), revision)
 
 
+@cache
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(migrations_config()).get_current_head()
+    with _ALEMBIC:
+        return ScriptDirectory.from_config(migrations_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
