@@ -30,8 +30,10 @@ import httpx
 
 from coupler.adapters.connectors.http_client import HttpClient, error_message
 from coupler.adapters.connectors.odata import literal
+from coupler.adapters.connectors.odata_answers import detail_of
 from coupler.adapters.connectors.odata_batch import BatchPart, PartResult, decode_multipart, encode_multipart
-from coupler.adapters.connectors.odata_connector import EntityInfo, ODataConnector, Row, detail_of
+from coupler.adapters.connectors.odata_connector import ODataConnector
+from coupler.adapters.connectors.odata_entity import EntityInfo, Row
 from coupler.domain.errors import CouplerError, PermanentConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.records import WriteResult

@@ -12,19 +12,9 @@ from fastapi import APIRouter, Path, Query
 
 from coupler.entrypoints.web import api_attention, api_card, api_tasks
 from coupler.entrypoints.web.api_errors import ErrorBody
-from coupler.entrypoints.web.api_models import (
-    ConnectionOut,
-    CoupleIn,
-    CreateIn,
-    JobReportOut,
-    MappingDetailOut,
-    MappingOut,
-    RecommendationOut,
-    RecordsPageOut,
-    RecordStatusOut,
-    RefsIn,
-    SyncIn,
-)
+from coupler.entrypoints.web.api_job_models import JobReportOut
+from coupler.entrypoints.web.api_models import ConnectionOut, MappingDetailOut, MappingOut, RecommendationOut, RefsIn
+from coupler.entrypoints.web.api_record_models import CoupleIn, CreateIn, RecordsPageOut, RecordStatusOut, SyncIn
 from coupler.entrypoints.web.deps import CouplerDep, StateDep
 from coupler.services.browse import MAX_LIMIT, RecordFilter
 

@@ -7,18 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from coupler.domain.errors import RecordNotFound, UsageError
-from coupler.entrypoints.web.api_models import (
-    ConflictOut,
-    DeletedOut,
-    DeletionOut,
-    JobErrorOut,
-    JobOut,
-    JobReportOut,
-    RefsIn,
-    ResolveIn,
-    SelectionIn,
-    SkippedOut,
-)
+from coupler.entrypoints.web.api_attention_models import ConflictOut, DeletionOut, ResolveIn, SelectionIn, SkippedOut
+from coupler.entrypoints.web.api_job_models import JobErrorOut, JobOut, JobReportOut
+from coupler.entrypoints.web.api_models import DeletedOut, RefsIn
 from coupler.entrypoints.web.deps import CouplerDep
 from coupler.services.recorder import JobReport
 

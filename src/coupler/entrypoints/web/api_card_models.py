@@ -7,7 +7,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from coupler.domain.mapping import Direction, Side
-from coupler.entrypoints.web.api_models import ConflictOut, CouplingOut, JobErrorOut, RecordOut
+from coupler.entrypoints.web.api_attention_models import ConflictOut
+from coupler.entrypoints.web.api_job_models import JobErrorOut
+from coupler.entrypoints.web.api_record_models import CouplingOut, RecordOut
 from coupler.services.card import CardField, RecordCard
 from coupler.services.integration_search import IntegrationMatch
 from coupler.services.sync_options import SyncChoice, SyncOption, SyncOptions

@@ -9,7 +9,14 @@ from fastapi import APIRouter, Path, Query
 
 from coupler.domain.errors import RecordNotFound
 from coupler.domain.mapping import Side
-from coupler.entrypoints.web.api_models import DecoupleAllIn, MatchIn, SyncFullIn, SyncModifiedIn, TaskOut, TaskSyncIn
+from coupler.entrypoints.web.api_task_models import (
+    DecoupleAllIn,
+    MatchIn,
+    SyncFullIn,
+    SyncModifiedIn,
+    TaskOut,
+    TaskSyncIn,
+)
 from coupler.entrypoints.web.deps import CouplerDep, StateDep
 from coupler.entrypoints.web.tasks import TaskProgress, Work
 from coupler.services.api import Coupler

@@ -1,0 +1,109 @@
+"""Loading and validating coupler.toml into domain mappings and connection settings.
+
+A broken file gives a ConfigurationError with one message per problem, each naming the file, the mapping and the key.
+The file's shape is in ``files``, building the mappings in ``mappings`` and the connected systems in ``systems``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from coupler.config.files import SYSTEM_KINDS, FileModel
+from coupler.config.mappings import build_mapping, check_mappings
+from coupler.config.systems import SystemConfig, build_system, build_url
+from coupler.domain.errors import ConfigurationError
+from coupler.domain.mapping import TableMapping
+
+__all__ = ["AppConfig", "SystemConfig", "default_config_path", "load_config", "parse_config"]
+
+CONFIG_ENV = "COUPLER_CONFIG"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AppConfig:
+    path: Path
+    state_url: str
+    local: SystemConfig
+    integration: SystemConfig
+    mappings: tuple[TableMapping, ...]
+    batch_size: int = 1000
+    overlap_ms: int = 1000
+
+    def mapping(self, name: str) -> TableMapping:
+        for mapping in self.mappings:
+            if mapping.name == name.upper():
+                return mapping
+        from coupler.domain.errors import UnknownMapping
+
+        known = ", ".join(m.name for m in self.mappings)
+        raise UnknownMapping(f"{self.path.name}: no table mapping named {name!r}; the mappings are: {known}.")
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV) or "coupler.toml")
+
+
+def load_config(path: Path | None = None) -> AppConfig:
+    path = path or default_config_path()
+    if not path.is_file():
+        raise ConfigurationError(
+            f"{path}: no configuration file here. Create one with `coupler demo DIR`, or pass --config PATH "
+            f"(or set {CONFIG_ENV})."
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(data, path=path)
+
+
+def parse_config(data: dict[str, Any], *, path: Path) -> AppConfig:
+    try:
+        model = FileModel.model_validate(data)
+    except ValidationError as error:
+        raise ConfigurationError(problems=[_describe(path, data, e) for e in error.errors()]) from None
+    problems: list[str] = []
+    mappings = tuple(build_mapping(path, m, problems) for m in model.mappings)
+    problems.extend(check_mappings(path, mappings))
+    base = path.resolve().parent
+    local = build_system(path, "local", model.local, base, problems)
+    integration = build_system(path, "integration", model.integration, base, problems)
+    state_url = build_url(path, "state", model.state or "sqlite:///coupler-state.db", base, problems)
+    if problems:
+        raise ConfigurationError(problems=problems)
+    return AppConfig(
+        path=path,
+        state_url=state_url,
+        local=local,
+        integration=integration,
+        mappings=mappings,
+        batch_size=model.sync.batch_size,
+        overlap_ms=model.sync.overlap_ms,
+    )
+
+
+def _describe(path: Path, data: dict[str, Any], error: Any) -> str:
+    location = list(error["loc"])
+    label = []
+    if location and location[0] == "mappings" and len(location) > 1 and isinstance(location[1], int):
+        index = location[1]
+        mappings = data.get("mappings") or []
+        name = mappings[index].get("name") if index < len(mappings) and isinstance(mappings[index], dict) else None
+        label.append(f"mapping {name or f'#{index + 1}'}")
+        location = location[2:]
+    if len(location) > 1 and location[0] in ("local", "integration") and location[1] in SYSTEM_KINDS:
+        location = [location[0], *location[2:]]  # the connector kind the union chose is no key of the file
+    key = ".".join(str(part) for part in location) or "(top level)"
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "missing":
+        message = "required key is missing"
+    where = ", ".join([*label, f"key {key}"])
+    return f"{path}: {where}: {message}"

@@ -1,0 +1,160 @@
+"""The shape of coupler.toml as pydantic models: keys, types and defaults, unknown keys refused.
+
+Checks that span several keys or mappings, and building the domain objects, live in the sibling modules.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+
+from coupler.domain.mapping import ConflictPolicy, DeletePropagation, DeletionPolicy, Direction, Operator
+
+__all__ = [
+    "SYSTEM_KINDS",
+    "BusinessCentralSystemModel",
+    "ConditionModel",
+    "DataverseSystemModel",
+    "FieldModel",
+    "FileModel",
+    "MappingModel",
+    "SideModel",
+    "SqlSystemModel",
+    "SyncModel",
+    "SystemModel",
+    "TransformModel",
+]
+
+_NAME = re.compile(r"^[A-Z0-9][A-Z0-9_\- ]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConditionModel(_Strict):
+    field: str
+    op: Operator = Operator.EQ
+    value: Any = None
+
+    @model_validator(mode="after")
+    def _value_fits_the_operator(self) -> ConditionModel:
+        if self.op in (Operator.IN, Operator.NOT_IN) and not isinstance(self.value, list):
+            raise ValueError(f"{self.op.value} needs a list of values, like value = [1, 2]")
+        if self.op not in (Operator.IS_NULL, Operator.NOT_NULL, Operator.EQ, Operator.NE) and self.value is None:
+            raise ValueError(f"{self.op.value} needs a value")
+        return self
+
+
+class SideModel(_Strict):
+    table: str
+    key: str
+    display_key: str | None = None
+    modified_on: str | None = None
+    filter: list[ConditionModel] = Field(default_factory=list)
+
+
+class TransformModel(BaseModel):
+    """One transformation step: ``kind`` and its own settings (checked by coupler.domain.transforms)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    kind: str
+    direction: Direction | None = None
+
+
+class FieldModel(_Strict):
+    local: str | None = None
+    integration: str | None = None
+    direction: Direction | None = None
+    enabled: bool = True
+    constant: Any = None
+    match: int | None = Field(default=None, ge=1)
+    case_sensitive: bool = False
+    lookup: str | None = None
+    lookup_local_by: str | None = None
+    lookup_integration_by: str | None = None
+    clear_on_failed_lookup: bool = False
+    not_null: bool = False
+    transform: list[TransformModel] = Field(default_factory=list)
+    options: dict[str, int | str] | None = None
+
+
+class MappingModel(_Strict):
+    name: str
+    direction: Direction
+    sync_only_coupled: bool = True
+    depends_on: list[str] = Field(default_factory=list)
+    update_conflict: ConflictPolicy = ConflictPolicy.NONE
+    deletion_conflict: DeletionPolicy = DeletionPolicy.NONE
+    delete: DeletePropagation = DeletePropagation.IGNORE
+    local: SideModel
+    integration: SideModel
+    fields: list[FieldModel] = Field(min_length=1)
+
+    @field_validator("name")
+    @classmethod
+    def _upper_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError("a mapping name is written in capitals, like CUSTOMER or ITEM-PRODUCT")
+        return value
+
+
+class SqlSystemModel(_Strict):
+    name: str
+    kind: Literal["sql"] = "sql"
+    url: str
+
+
+class _HttpSystemModel(_Strict):
+    """A service reached over HTTP; secrets are written as ``${VAR}`` references."""
+
+    name: str
+    url: str
+    tenant_id: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    authority: str | None = None
+    verify: bool | str = True
+    page_size: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+
+
+class DataverseSystemModel(_HttpSystemModel):
+    kind: Literal["dataverse"]
+
+
+class BusinessCentralSystemModel(_HttpSystemModel):
+    kind: Literal["business-central"]
+    company: str
+    username: str | None = None
+    password: str | None = None
+
+
+def _system_kind(value: Any) -> str:
+    kind = value.get("kind", "sql") if isinstance(value, dict) else getattr(value, "kind", "sql")
+    return str(kind)
+
+
+SystemModel = Annotated[
+    Annotated[SqlSystemModel, Tag("sql")]
+    | Annotated[DataverseSystemModel, Tag("dataverse")]
+    | Annotated[BusinessCentralSystemModel, Tag("business-central")],
+    Discriminator(_system_kind),
+]
+
+SYSTEM_KINDS = ("sql", "dataverse", "business-central")
+
+
+class SyncModel(_Strict):
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    overlap_ms: int = Field(default=1000, ge=0, le=3_600_000)
+
+
+class FileModel(_Strict):
+    state: str | None = None
+    local: SystemModel
+    integration: SystemModel
+    sync: SyncModel = Field(default_factory=SyncModel)
+    mappings: list[MappingModel] = Field(min_length=1)
