@@ -25,7 +25,7 @@ from coupler.domain.transforms import TransformError
 from coupler.services.context import Systems
 from coupler.services.creation import Creator
 from coupler.services.lookups import LookupResolver
-from coupler.services.passes import Batch, Pass, stamps
+from coupler.services.passes import CREATED_MEMORY, Batch, Pass, stamps
 
 __all__ = ["PageSync"]
 
@@ -60,6 +60,7 @@ class PageSync:
         try:
             _flush(run, batch, with_created=True)
             run.recorder.counters.coupled += len(batch.created)
+            _remember_created(run, batch.created)
         except AlreadyCoupled:  # a concurrent change took a key: couple one by one, the others still land
             _flush(run, batch, with_created=False)
             self.creator.couple(run, batch.created)
@@ -95,6 +96,11 @@ class PageSync:
 
     # choosing what to look at ------------------------------------------------------------------------------
     def _select(self, run: Pass, records: Sequence[Record], batch: Batch) -> list[tuple[Record, Coupling]]:
+        if run.just_created:  # read back as the other pass wrote them a moment ago: in sync, nothing to look up
+            fresh = run.just_created
+            records = [r for r in records if r.modified_on is None or fresh.get(r.key) != r.modified_on]
+            if not records:
+                return []
         couplings = self.systems.store.couplings(run.mapping.name, run.source, [r.key for r in records])
         pairs: list[tuple[Record, Coupling]] = []
         for record in records:
@@ -338,6 +344,16 @@ class PageSync:
             batch.withdrawn.append(coupling.key(run.target))
             restored = self.creator.coupling_for(run, source, result, batch.resolved)
             batch.recoupled.append(replace(restored, coupled_at=coupling.coupled_at))
+
+
+def _remember_created(run: Pass, created: Sequence[Coupling]) -> None:
+    """Note the records just created in the target (as saved), so that the job's other pass, which reads them back
+    from that side, knows them without a state-store lookup."""
+    room = CREATED_MEMORY - len(run.created)
+    for coupling in created[: max(room, 0)]:
+        stamp = coupling.modified_on(run.target)
+        if stamp is not None:
+            run.created[coupling.key(run.target)] = stamp
 
 
 def _flush(run: Pass, batch: Batch, *, with_created: bool) -> None:

@@ -14,7 +14,10 @@ from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
 from coupler.domain.transfer import Resolved
 from coupler.services.recorder import JobRecorder
 
-__all__ = ["Batch", "Pass", "stamps"]
+__all__ = ["CREATED_MEMORY", "Batch", "Pass", "stamps"]
+
+CREATED_MEMORY = 250_000
+"""How many created records a pass remembers for the job's other pass (about 25 MB per 100,000)."""
 
 
 @dataclass(kw_only=True)
@@ -39,6 +42,10 @@ class Pass:
     """Whether uncoupled records of this source may have failed creations on record (else no need to look)."""
     counted: bool = True
     """Whether the records this pass handles advance the progress shown (False when the caller counts them)."""
+    created: dict[str, datetime] = field(default_factory=dict)
+    """Records this pass created in its target (key -> modified-on as written), up to ``CREATED_MEMORY`` of them."""
+    just_created: Mapping[str, datetime] = field(default_factory=dict)
+    """Source records the job's other pass created a moment ago: read back unchanged, they need no look at all."""
     moves: Transfer = field(init=False)
 
     def __post_init__(self) -> None:

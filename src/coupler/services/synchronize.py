@@ -57,7 +57,9 @@ class Synchronizer:
             ]
             for run in runs:  # first, in both directions, couple what an interrupted run created but did not couple
                 self.pages.creator.recover(run)
-            for run in runs:
+            for index, run in enumerate(runs):
+                if index:  # what the first pass created is read back here: known, so not looked up again
+                    run.just_created = runs[0].created
                 self._start(run, full=full)
                 since = None if full else self.systems.store.watermark(mapping.name, run.source)
                 propagate_reported_deletions(self.systems, run, since)

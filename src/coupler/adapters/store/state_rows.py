@@ -125,11 +125,15 @@ def deletion_from_row(row: Sequence[Any]) -> PendingDeletion:
 
 def intent_batch_values(mapping: str, direction: Direction, batch: Sequence[CreateIntent]) -> dict[str, Any]:
     """One row for a batch of intents of one mapping and direction: the (source, target) key pairs as JSON."""
+    stamps = {id(at): to_utc(at).isoformat() for at in {id(i.at): i.at for i in batch}.values()}  # usually one
     return {
         "mapping": mapping,
         "direction": Direction(direction).value,
         "pairs": json.dumps(
-            [[i.source_key, i.target_key, to_utc(i.at).isoformat(), dict(i.values)] for i in batch],
+            [
+                [i.source_key, i.target_key, stamps[id(i.at)], i.values if type(i.values) is dict else dict(i.values)]
+                for i in batch
+            ],
             separators=(",", ":"),
         ),
         "at": min(i.at for i in batch),
