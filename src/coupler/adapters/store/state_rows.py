@@ -125,13 +125,13 @@ def deletion_from_row(row: Sequence[Any]) -> PendingDeletion:
 
 def intent_batch_values(mapping: str, direction: Direction, batch: Sequence[CreateIntent]) -> dict[str, Any]:
     """One row for a batch of intents of one mapping and direction: the (source, target) key pairs as JSON."""
-    stamps = {id(at): to_utc(at).isoformat() for at in {id(i.at): i.at for i in batch}.values()}  # usually one
+    stamps = {at: to_utc(at).isoformat() for at in {i.at for i in batch}}  # one per batch, usually
     return {
         "mapping": mapping,
         "direction": Direction(direction).value,
         "pairs": json.dumps(
             [
-                [i.source_key, i.target_key, stamps[id(i.at)], i.values if type(i.values) is dict else dict(i.values)]
+                [i.source_key, i.target_key, stamps[i.at], i.values if type(i.values) is dict else dict(i.values)]
                 for i in batch
             ],
             separators=(",", ":"),
