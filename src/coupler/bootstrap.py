@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coupler.adapters.connectors.sql import SqlConnector
+from coupler.adapters.connectors.sql.connector import SqlConnector
 from coupler.adapters.engines import create_sql_engine
-from coupler.adapters.store.sql import open_state_store
+from coupler.adapters.store.sql.store import open_state_store
 from coupler.adapters.transform_plugins import resolve_mappings
 from coupler.config import AppConfig, SystemConfig, load_config
 from coupler.domain.errors import ConfigurationError, CouplerError
 from coupler.ports.connector import Connector
 from coupler.services.api import Coupler
-from coupler.services.check import schema_problems
 from coupler.services.context import Progress, Systems
+from coupler.services.views.check import schema_problems
 
 __all__ = ["build", "open_coupler"]
 

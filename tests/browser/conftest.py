@@ -46,7 +46,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(demo: Path) -> Iterator[str]:
     """`coupler serve` on the demo, on a free port; yields its base URL once it answers."""
     port = _free_port()
-    command = [sys.executable, "-c", "from coupler.entrypoints.cli import run; run()", "serve", "--port", str(port)]
+    command = [sys.executable, "-c", "from coupler.entrypoints.cli.app import run; run()", "serve", "--port", str(port)]
     command += ["--config", str(demo / "coupler.toml")]
     env = {k: v for k, v in os.environ.items() if k != "COUPLER_WEB_TOKEN"}
     log = demo / "serve.log"

@@ -15,8 +15,8 @@ from coupler.adapters.connectors.business_central import BusinessCentralConnecto
 from coupler.adapters.connectors.dataverse import API_PATH, DataverseConnector
 from coupler.adapters.connectors.dataverse import HEADERS as DV_HEADERS
 from coupler.adapters.connectors.http_client import HttpClient
-from coupler.adapters.connectors.memory import Constraint, InMemoryConnector
-from coupler.adapters.connectors.sql import SqlConnector
+from coupler.adapters.connectors.memory.connector import Constraint, InMemoryConnector
+from coupler.adapters.connectors.sql.connector import SqlConnector
 from coupler.domain.mapping import TableSpec
 from coupler.domain.timeutil import format_iso
 from coupler.ports.connector import ColumnInfo, Connector

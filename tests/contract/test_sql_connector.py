@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from contract.backends import DATA_COLUMNS, KEY, SPEC, TABLE, SqlBackend
-from coupler.adapters.connectors.sql import SqlConnector
+from coupler.adapters.connectors.sql.connector import SqlConnector
 from coupler.domain.errors import ConfigurationError, ConnectorError, RetryableConnectorError
 from coupler.domain.mapping import Condition, TableSpec
 from coupler.domain.records import RecordUpdate

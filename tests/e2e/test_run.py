@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from coupler.domain.errors import UsageError
-from coupler.entrypoints.cmd_run import parse_duration
+from coupler.entrypoints.cli.commands.run import parse_duration
 
 from .support import Demo, coupler_command
 

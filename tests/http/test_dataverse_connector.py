@@ -13,7 +13,7 @@ import pytest
 
 from coupler.adapters.connectors.dataverse import API_PATH, DataverseConnector
 from coupler.adapters.connectors.http_client import HttpClient
-from coupler.adapters.connectors.odata_batch import decode_multipart
+from coupler.adapters.connectors.odata.batch import decode_multipart
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.domain.mapping import Condition, TableSpec
 from coupler.domain.records import RecordUpdate

@@ -25,7 +25,7 @@ from coupler.demo.crm_schema import crm_metadata
 from coupler.demo.erp_schema import erp_metadata
 from coupler.domain.mapping import Side
 from coupler.services.api import Coupler
-from coupler.services.recorder import JobReport
+from coupler.services.engine.recorder import JobReport
 from coupler.testing import Faults, ServedUrl
 
 __all__ = [

@@ -17,7 +17,7 @@ from coupler.domain.errors import MappingBusy
 from coupler.domain.fingerprint import canonical
 from coupler.domain.mapping import DeletionPolicy, Side
 from coupler.domain.state import Conflict
-from coupler.services.recorder import LOCK_TTL, JobReport
+from coupler.services.engine.recorder import LOCK_TTL, JobReport
 from properties.model import (
     BIDIRECTIONAL,
     Row,

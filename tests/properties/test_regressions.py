@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from coupler.adapters.store.memory import InMemoryStateStore
+from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.errors import ConnectorError
 from coupler.domain.jobs import Job
 from coupler.domain.mapping import DeletionPolicy, Side
-from coupler.services.recorder import LOCK_TTL, JobReport
+from coupler.services.engine.recorder import LOCK_TTL, JobReport
 from properties.world import MAPPING, Crash, LogicalClock, MemoryWorld, SqliteWorld, World, counted_uuids
 
 LOCAL, INTEGRATION = Side.LOCAL, Side.INTEGRATION

@@ -17,11 +17,11 @@ from unittest import mock
 
 import sqlalchemy as sa
 
-from coupler.adapters.connectors.memory import InMemoryConnector
-from coupler.adapters.connectors.sql import SqlConnector
+from coupler.adapters.connectors.memory.connector import InMemoryConnector
+from coupler.adapters.connectors.sql.connector import SqlConnector
 from coupler.adapters.engines import create_sql_engine
-from coupler.adapters.store.memory import InMemoryStateStore
-from coupler.adapters.store.sql import open_state_store
+from coupler.adapters.store.memory.store import InMemoryStateStore
+from coupler.adapters.store.sql.store import open_state_store
 from coupler.domain.mapping import (
     ConflictPolicy,
     DeletionPolicy,

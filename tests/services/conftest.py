@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from coupler.adapters.connectors.memory import InMemoryConnector
-from coupler.adapters.store.memory import InMemoryStateStore
+from coupler.adapters.connectors.memory.connector import InMemoryConnector
+from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.mapping import Condition, Direction, FieldMapping, Operator, TableMapping, TableSpec
 from coupler.services.api import Coupler
 from coupler.services.context import Systems

@@ -6,7 +6,7 @@ import pytest
 
 from coupler.domain.errors import RecordNotFound, UnknownMapping, UsageError
 from coupler.domain.mapping import Direction, Side
-from coupler.services.sync_options import SyncChoice
+from coupler.services.views.sync_options import SyncChoice
 
 from .conftest import World, customer_mapping, make_world
 

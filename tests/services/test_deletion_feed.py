@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from coupler.adapters.connectors.memory import InMemoryConnector
-from coupler.adapters.store.memory import InMemoryStateStore
+from coupler.adapters.connectors.memory.connector import InMemoryConnector
+from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.mapping import DeletePropagation, Side, TableSpec
 from coupler.domain.records import WriteResult
 from coupler.ports.connector import Deletions

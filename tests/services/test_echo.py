@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from coupler.adapters.connectors.memory import InMemoryConnector
-from coupler.adapters.store.memory import InMemoryStateStore
+from coupler.adapters.connectors.memory.connector import InMemoryConnector
+from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Side, TableSpec
 from coupler.domain.records import Record, RecordUpdate, WriteResult

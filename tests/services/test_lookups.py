@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from coupler.adapters.connectors.memory import InMemoryConnector
-from coupler.adapters.store.memory import InMemoryStateStore
+from coupler.adapters.connectors.memory.connector import InMemoryConnector
+from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.mapping import Direction, FieldMapping, Lookup, Side, TableMapping, TableSpec
-from coupler.domain.transforms import Transform
+from coupler.domain.transforms.pipeline import Transform
 from coupler.services.api import Coupler
 from coupler.services.context import Systems
 

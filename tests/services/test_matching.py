@@ -14,7 +14,7 @@ from coupler.domain.errors import RetryableConnectorError, UsageError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Lookup, Side, TableMapping
 from coupler.domain.records import Record
-from coupler.services.recorder import JobReport
+from coupler.services.engine.recorder import JobReport
 
 from .conftest import World, customer_mapping, make_world
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from coupler.services.review import Advice, SideCount
+from coupler.services.views.review import Advice, SideCount
 
 from .conftest import World, customer_mapping, make_world
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from coupler.adapters.connectors.memory import InMemoryConnector
-from coupler.adapters.store.memory import InMemoryStateStore
+from coupler.adapters.connectors.memory.connector import InMemoryConnector
+from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.errors import RetryableConnectorError, UnknownMapping, UsageError
 from coupler.domain.jobs import Job, JobKind
 from coupler.domain.mapping import Direction, FieldMapping, TableMapping, TableSpec
@@ -20,9 +20,9 @@ from coupler.domain.timeutil import utcnow
 from coupler.ports.connector import ColumnInfo
 from coupler.services.api import Coupler
 from coupler.services.context import Systems
-from coupler.services.recorder import JobRecorder
-from coupler.services.schedule import MappingRun, Outcome, Round, Scheduler, run_once
-from coupler.services.synchronize import Synchronizer
+from coupler.services.engine.recorder import JobRecorder
+from coupler.services.engine.schedule import MappingRun, Outcome, Round, Scheduler, run_once
+from coupler.services.engine.synchronize import Synchronizer
 
 from .conftest import World, customer_mapping, make_world
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from coupler.adapters.store import InMemoryStateStore, SqlStateStore, open_state_store
-from coupler.adapters.store.schema import metadata
+from coupler.adapters.store.sql.schema import metadata
 from coupler.ports.store import StateStore
 from pgdb import fresh_pg_database
 

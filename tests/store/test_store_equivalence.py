@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coupler.adapters.store import InMemoryStateStore, SqlStateStore, open_state_store
-from coupler.adapters.store.schema import metadata
+from coupler.adapters.store.sql.schema import metadata
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, ConflictField, CreateIntent, PendingDeletion, RecordFailure

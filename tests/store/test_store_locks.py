@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from coupler.adapters.store import SqlStateStore, open_state_store
-from coupler.adapters.store.schema import locks
+from coupler.adapters.store.sql.schema import locks
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 RACERS = 16

@@ -16,14 +16,14 @@ from sqlalchemy import Column, Engine, Integer, MetaData, bindparam, event, insp
 
 from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store import open_state_store
-from coupler.adapters.store.migrate import (
+from coupler.adapters.store.sql.migrate import (
     MIGRATIONS,
     current_revision,
     head_revision,
     migrations_config,
     upgrade,
 )
-from coupler.adapters.store.schema import VERSION_TABLE, UtcDateTime, is_own_name, metadata
+from coupler.adapters.store.sql.schema import VERSION_TABLE, UtcDateTime, is_own_name, metadata
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Side
 from coupler.domain.timeutil import utcnow

@@ -261,7 +261,7 @@ def test_conflict_fields_are_stored_as_json_text(sql_store: SqlStateStore) -> No
 def test_a_state_store_that_stops_answering_is_a_passing_failure_named_as_such(pg_url: object) -> None:
     import sqlalchemy as sa
 
-    from coupler.adapters.store.sql import open_state_store
+    from coupler.adapters.store.sql.store import open_state_store
     from coupler.domain.errors import RetryableConnectorError
 
     url = pg_url  # a fresh database of the shared test server

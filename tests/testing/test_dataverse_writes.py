@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from coupler.testing import DEFAULT_APP_USER_ID
-from coupler.testing.dataverse import INTERACTIVE_USER_ID
+from coupler.testing.dataverse.server import INTERACTIVE_USER_ID
 from testing.conftest import Running
 
 

@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import pytest
 
-from coupler.adapters.connectors.memory import InMemoryConnector, MillisecondClock
+from coupler.adapters.connectors.memory.connector import InMemoryConnector, MillisecondClock
 from coupler.domain.errors import ConfigurationError, RetryableConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.records import RecordUpdate

@@ -13,7 +13,7 @@ import pytest
 from coupler.config import AppConfig, load_config, parse_config
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import Direction, Operator, TableMapping
-from coupler.domain.transforms import apply_transforms
+from coupler.domain.transforms.pipeline import apply_transforms
 from coupler.templates import write_template
 from coupler.templates.bc_sales import BC_SALES, render_bc_sales
 

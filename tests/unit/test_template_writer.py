@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from coupler.domain.errors import UsageError
-from coupler.entrypoints.cmd_init import TemplateChoice
+from coupler.entrypoints.cli.commands.init import TemplateChoice
 from coupler.templates import TEMPLATES, TemplateExists, UnknownTemplate, write_template
 from coupler.templates.bc_sales import render_bc_sales
 

@@ -20,7 +20,7 @@ from coupler.adapters.transform_plugins import (
 )
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import Direction, FieldMapping, TableMapping, TableSpec
-from coupler.domain.transforms import Transform, compile_transforms
+from coupler.domain.transforms.pipeline import Transform, compile_transforms
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from coupler.domain.mapping import Direction
-from coupler.domain.transforms import (
+from coupler.domain.transforms.pipeline import (
     IDENTITY,
     KINDS,
     Transform,

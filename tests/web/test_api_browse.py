@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from coupler.adapters.connectors.sql import SqlConnector
+from coupler.adapters.connectors.sql.connector import SqlConnector
 from coupler.adapters.engines import create_sql_engine
 from coupler.adapters.store import InMemoryStateStore
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Direction, FieldMapping, TableMapping, TableSpec
-from coupler.services.browse import RecordFilter, browse
 from coupler.services.context import Systems
+from coupler.services.views.browse import RecordFilter, browse
 
 ROWS = 100_000
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 
-COUPLER = [sys.executable, "-m", "coupler.entrypoints.cli"]
+COUPLER = [sys.executable, "-m", "coupler.entrypoints.cli.app"]
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    code = "from coupler.entrypoints.cli import run; run()"
+    code = "from coupler.entrypoints.cli.app import run; run()"
     environment = {k: v for k, v in os.environ.items() if k not in ("COUPLER_WEB_TOKEN", "COUPLER_CONFIG")}
     return subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60, env=environment | (env or {})
@@ -38,7 +38,7 @@ def test_serve_answers_on_loopback(config: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    code = "from coupler.entrypoints.cli import run; run()"
+    code = "from coupler.entrypoints.cli.app import run; run()"
     server = subprocess.Popen(
         [sys.executable, "-c", code, "serve", "--port", str(port), "--config", str(config)],
         stdout=subprocess.PIPE,

@@ -7,7 +7,7 @@ A distribution registers a function of one value, e.g. in its pyproject.toml::
 
 and a field mapping uses it with ``transform = [{ kind = "python", name = "vat_number" }]``. The configuration
 layer calls :func:`resolve_transforms` (or :func:`resolve_mappings`) once, which loads each named function and puts
-it into its step's params as ``function``, where :func:`coupler.domain.transforms.compile_transforms` finds it.
+it into its step's params as ``function``, where :func:`coupler.domain.transforms.pipeline.compile_transforms` finds it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import TableMapping
-from coupler.domain.transforms import Transform
+from coupler.domain.transforms.pipeline import Transform
 
 __all__ = ["GROUP", "available_transforms", "load_transform", "resolve_mappings", "resolve_transforms"]
 

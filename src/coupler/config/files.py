@@ -57,7 +57,7 @@ class SideModel(_Strict):
 
 
 class TransformModel(BaseModel):
-    """One transformation step: ``kind`` and its own settings (checked by coupler.domain.transforms)."""
+    """One transformation step: ``kind`` and its own settings (checked by coupler.domain.transforms.pipeline)."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     kind: str

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from coupler.config.files import FieldModel, MappingModel, SideModel
 from coupler.domain.mapping import Condition, Direction, FieldMapping, Lookup, TableMapping, TableSpec
-from coupler.domain.transforms import Transform, TransformError, check_transform
+from coupler.domain.transforms.pipeline import Transform, TransformError, check_transform
 
 __all__ = ["build_mapping", "check_mappings"]
 

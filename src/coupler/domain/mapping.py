@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from coupler.domain.errors import UsageError
-from coupler.domain.transforms import Transform
+from coupler.domain.transforms.pipeline import Transform
 
 __all__ = [
     "Condition",

@@ -12,7 +12,7 @@ from typing import Any
 
 from coupler.domain.errors import RecordError
 from coupler.domain.mapping import Direction, FieldMapping, TableMapping
-from coupler.domain.transforms import IDENTITY, TransformError, compile_transforms
+from coupler.domain.transforms.pipeline import IDENTITY, TransformError, compile_transforms
 
 __all__ = ["MissingReference", "Move", "Transfer", "transfer"]
 

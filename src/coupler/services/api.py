@@ -14,22 +14,22 @@ from coupler.domain.errors import RecordNotFound, UsageError
 from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, PendingDeletion
-from coupler.services.attention import Attention, SkippedRecord
-from coupler.services.browse import BrowsePage, RecordFilter, browse
-from coupler.services.card import RecordCard, record_card
-from coupler.services.check import CheckReport, check_systems
 from coupler.services.context import Systems
-from coupler.services.coupling import CouplingService
-from coupler.services.integration_search import IntegrationMatch, search_integration
-from coupler.services.matching import Matcher, SyncAfter
-from coupler.services.queries import MappingOverview, RecordStatus, mapping_overview, record_status
-from coupler.services.record_names import record_names
-from coupler.services.recorder import JobRecorder, JobReport
+from coupler.services.engine.recorder import JobRecorder, JobReport
+from coupler.services.engine.schedule import MappingRun, Round, Scheduler, run_once
+from coupler.services.engine.synchronize import Synchronizer
+from coupler.services.operations.attention import Attention, SkippedRecord
+from coupler.services.operations.coupling import CouplingService
+from coupler.services.operations.matching import Matcher, SyncAfter
 from coupler.services.records import resolve_couplings
-from coupler.services.review import Advice, Recommendation, recommend, review
-from coupler.services.schedule import MappingRun, Round, Scheduler, run_once
-from coupler.services.sync_options import SyncOptions, sync_options
-from coupler.services.synchronize import Synchronizer
+from coupler.services.views.browse import BrowsePage, RecordFilter, browse
+from coupler.services.views.card import RecordCard, record_card
+from coupler.services.views.check import CheckReport, check_systems
+from coupler.services.views.integration_search import IntegrationMatch, search_integration
+from coupler.services.views.queries import MappingOverview, RecordStatus, mapping_overview, record_status
+from coupler.services.views.record_names import record_names
+from coupler.services.views.review import Advice, Recommendation, recommend, review
+from coupler.services.views.sync_options import SyncOptions, sync_options
 
 __all__ = ["Coupler"]
 

@@ -7,8 +7,8 @@ Nothing in coupler's runtime imports this package.
 from __future__ import annotations
 
 from coupler.testing.auth import AnyOf, BasicAuth
-from coupler.testing.business_central import business_central_app
-from coupler.testing.dataverse import DEFAULT_APP_USER_ID, dataverse_app
+from coupler.testing.business_central.server import business_central_app
+from coupler.testing.dataverse.server import DEFAULT_APP_USER_ID, dataverse_app
 from coupler.testing.faults import Faults
 from coupler.testing.oauth import TokenIssuer, oauth_app
 from coupler.testing.serving import ServedUrl, serve

@@ -11,8 +11,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-from coupler.testing.business_central import business_central_app
-from coupler.testing.dataverse import dataverse_app
+from coupler.testing.business_central.server import business_central_app
+from coupler.testing.dataverse.server import dataverse_app
 from coupler.testing.demo import DEMO_BC_TABLES, DEMO_COMPANY, DEMO_DATAVERSE_TABLES
 from coupler.testing.oauth import TokenIssuer, oauth_app
 from coupler.testing.serving import serve

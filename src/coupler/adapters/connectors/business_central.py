@@ -21,10 +21,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from coupler.adapters.connectors.http_client import HttpClient
-from coupler.adapters.connectors.odata import is_guid
-from coupler.adapters.connectors.odata_batch import BatchPart, PartResult, decode_json_batch, encode_json_batch
-from coupler.adapters.connectors.odata_connector import ODataConnector
-from coupler.adapters.connectors.odata_entity import EntityInfo
+from coupler.adapters.connectors.odata.batch import BatchPart, PartResult, decode_json_batch, encode_json_batch
+from coupler.adapters.connectors.odata.connector import ODataConnector
+from coupler.adapters.connectors.odata.entity import EntityInfo
+from coupler.adapters.connectors.odata.query import is_guid
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.records import WriteResult

@@ -29,11 +29,11 @@ from urllib.parse import urlencode
 import httpx
 
 from coupler.adapters.connectors.http_client import HttpClient, error_message
-from coupler.adapters.connectors.odata import literal
-from coupler.adapters.connectors.odata_answers import detail_of
-from coupler.adapters.connectors.odata_batch import BatchPart, PartResult, decode_multipart, encode_multipart
-from coupler.adapters.connectors.odata_connector import ODataConnector
-from coupler.adapters.connectors.odata_entity import EntityInfo, Row
+from coupler.adapters.connectors.odata.answers import detail_of
+from coupler.adapters.connectors.odata.batch import BatchPart, PartResult, decode_multipart, encode_multipart
+from coupler.adapters.connectors.odata.connector import ODataConnector
+from coupler.adapters.connectors.odata.entity import EntityInfo, Row
+from coupler.adapters.connectors.odata.query import literal
 from coupler.domain.errors import CouplerError, PermanentConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.records import WriteResult

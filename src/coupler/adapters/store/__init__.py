@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coupler.adapters.store.memory import InMemoryStateStore
-from coupler.adapters.store.sql import SqlStateStore, open_state_store
+from coupler.adapters.store.memory.store import InMemoryStateStore
+from coupler.adapters.store.sql.store import SqlStateStore, open_state_store
 
 __all__ = ["InMemoryStateStore", "SqlStateStore", "open_state_store"]

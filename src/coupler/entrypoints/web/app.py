@@ -10,9 +10,10 @@ from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
-from coupler.entrypoints.web import api, pages
-from coupler.entrypoints.web.api_errors import install_error_handlers
+from coupler.entrypoints.web.api import routes as api
 from coupler.entrypoints.web.deps import WebState, verify_csrf
+from coupler.entrypoints.web.errors import install_error_handlers
+from coupler.entrypoints.web.pages import routes as pages
 from coupler.entrypoints.web.security import Guard, install_security
 
 __all__ = ["STATIC_DIR", "create_app"]

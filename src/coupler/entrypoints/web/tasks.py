@@ -17,7 +17,7 @@ from coupler.domain.jobs import Counters
 from coupler.domain.timeutil import utcnow
 from coupler.services.api import Coupler
 from coupler.services.context import Progress
-from coupler.services.recorder import JobReport
+from coupler.services.engine.recorder import JobReport
 
 __all__ = ["Task", "TaskProgress", "TaskRunner", "TaskState", "Work", "summarize"]
 

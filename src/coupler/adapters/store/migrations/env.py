@@ -1,14 +1,14 @@
 """Alembic environment for coupler's state store.
 
-Run programmatically by ``coupler.adapters.store.migrate``: the connection comes in ``config.attributes``. Logging is
-left alone (no ``fileConfig``). A ``sqlalchemy.url`` main option is honoured for ad-hoc command-line use."""
+Run programmatically by ``coupler.adapters.store.sql.migrate``: the connection comes in ``config.attributes``.
+Logging is left alone (no ``fileConfig``). A ``sqlalchemy.url`` main option is honoured for ad-hoc command-line use."""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from coupler.adapters.store.schema import VERSION_TABLE, is_own_name, metadata
+from coupler.adapters.store.sql.schema import VERSION_TABLE, is_own_name, metadata
 
 
 def _run(connection: Connection) -> None:

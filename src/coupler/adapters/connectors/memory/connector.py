@@ -1,0 +1,285 @@
+"""An in-memory connector with the SQL connector's semantics, for users' tests and coupler's own.
+
+Tables are declared with ``add_table``; the connector stamps modified-on from its clock on every insert and update
+(like a database trigger) and checks per-column constraint callbacks (like NOT NULL and CHECK constraints). The
+helpers ``rows``, ``put`` and ``remove`` read and edit the data directly, as a user of the system would.
+A table declared ``versioned`` gives each record a version (an ETag) and refuses updates with a stale one.
+"""
+
+from __future__ import annotations
+
+import heapq
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from coupler.adapters.connectors.memory.tables import Constraint, MemoryTable, MillisecondClock, TableStore
+from coupler.domain.errors import ConfigurationError, RetryableConnectorError
+from coupler.domain.mapping import TableSpec
+from coupler.domain.records import Record, RecordUpdate, WriteResult
+from coupler.ports.connector import ColumnInfo, Connector, Deletions
+
+__all__ = ["Constraint", "InMemoryConnector", "MillisecondClock"]
+
+
+class InMemoryConnector(TableStore, Connector):
+    """Tables of dict rows keyed by string keys; every method keeps the SQL connector's semantics. The tables and
+    the helpers that edit them directly are ``TableStore``'s; the port methods are here."""
+
+    def __init__(self, *, display_name: str = "memory", clock: Callable[[], datetime] | None = None) -> None:
+        super().__init__(display_name=display_name, clock=clock)
+        self.down = False
+        """Set to make every call fail with a retryable error, as an unreachable system would."""
+        self.report_deletions = False
+        """Set to keep a deleted-entries feed (``deletions``), as Dataverse's change tracking does."""
+        self._feed_epoch = 0  # bumped by ``expire_deletion_cursors``: older cursors are unknown
+
+    # the port ------------------------------------------------------------------------------------------------
+    def ping(self) -> None:
+        self._check_up()
+
+    def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
+        self._check_up()
+        with self._lock:
+            data = self._tables.get(table)
+            return dict(data.columns) if data is not None else None
+
+    def read(self, spec: TableSpec, keys: Sequence[str], *, columns: Sequence[str]) -> list[Record]:
+        with self._lock:
+            data = self._resolve(spec, columns)
+            return [self._record(data, spec, data.rows[k], columns) for k in dict.fromkeys(keys) if k in data.rows]
+
+    def count(self, spec: TableSpec) -> int | None:
+        with self._lock:
+            data = self._resolve(spec, ())
+            return sum(1 for row in data.rows.values() if spec.matches(row))
+
+    def changed_since(
+        self,
+        spec: TableSpec,
+        since: datetime | None,
+        *,
+        columns: Sequence[str],
+        page_size: int,
+    ) -> Iterator[list[Record]]:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        with self._lock:
+            data = self._resolve(spec, columns)
+        return self._pages(data, spec, since, columns, page_size)
+
+    def find(
+        self,
+        spec: TableSpec,
+        criteria: Mapping[str, Any],
+        *,
+        columns: Sequence[str],
+        limit: int = 100,
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        with self._lock:
+            data = self._resolve(spec, columns)
+            data.check_columns(criteria)
+            found = [
+                row
+                for key, row in sorted(data.rows.items())
+                if spec.matches(row) and all(_equal(row[c], v, case_sensitive) for c, v in criteria.items())
+            ]
+            return [self._record(data, spec, row, columns) for row in found[:limit]]
+
+    def find_any(
+        self,
+        spec: TableSpec,
+        field: str,
+        values: Sequence[Any],
+        *,
+        columns: Sequence[str],
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        with self._lock:
+            data = self._resolve(spec, [*columns, field])
+            wanted = {_folded(value, case_sensitive) for value in values if value is not None}
+            return [
+                self._record(data, spec, row, columns)
+                for _, row in sorted(data.rows.items())
+                if row[field] is not None and _folded(row[field], case_sensitive) in wanted and spec.matches(row)
+            ]
+
+    def search(
+        self,
+        spec: TableSpec,
+        fields: Sequence[str],
+        text: str,
+        *,
+        columns: Sequence[str],
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Record]:
+        folded = text.lower()
+        with self._lock:
+            data = self._resolve(spec, [*columns, *fields])
+            found = [
+                row
+                for key, row in sorted(data.rows.items())
+                if (after is None or key > after)
+                and any(row[f] is not None and str(row[f]).lower().startswith(folded) for f in fields)
+                and spec.matches(row)
+            ]
+            return [self._record(data, spec, row, columns) for row in found[:limit]]
+
+    def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
+        return len(self.search(spec, fields, text, columns=(), limit=sys.maxsize))
+
+    def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
+        self._check_up()
+        with self._lock:
+            data = self._get(spec.table)
+            return [data.key_factory() for _ in range(count)]
+
+    def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        with self._lock:
+            data = self._resolve(spec, ())
+            data.check_columns({name for row in rows for name in row})
+            results = []
+            for index, values in enumerate(rows):
+                row = dict.fromkeys(data.columns) | dict(values)
+                key = data.key_factory() if row[data.key] is None else str(row[data.key])
+                row[data.key] = key
+                problem = data.violation(row)
+                if key in data.rows:
+                    problem = (f"{data.name}: record {key} already exists", f"duplicate key {key}")
+                if problem is not None:
+                    results.append(WriteResult(index=index, error=problem[0], detail=problem[1]))
+                    continue
+                data.rows[key] = row
+                results.append(self._written(data, index, key, row))
+            return results
+
+    def update(self, spec: TableSpec, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        with self._lock:
+            data = self._resolve(spec, ())
+            data.check_columns({name for update in updates for name in update.values})
+            results = []
+            for index, update in enumerate(updates):
+                current = data.rows.get(update.key)
+                if current is None:
+                    results.append(_failed(index, update.key, f"record {update.key} does not exist in {data.name}"))
+                    continue
+                if data.versioned and update.version is not None and update.version != str(data.versions[update.key]):
+                    message = f"record {update.key} of {data.name} was changed since it was read (stale version)"
+                    results.append(_failed(index, update.key, message, retryable=True))
+                    continue
+                row = current | dict(update.values)
+                key = str(row[data.key])
+                problem = data.violation(row)
+                if key != update.key and key in data.rows:
+                    problem = (f"{data.name}: record {key} already exists", f"duplicate key {key}")
+                if problem is not None:
+                    results.append(_failed(index, update.key, *problem))
+                    continue
+                if key != update.key:
+                    del data.rows[update.key]
+                    data.versions.pop(update.key, None)
+                row[data.key] = key
+                data.rows[key] = row
+                results.append(self._written(data, index, key, row))
+            return results
+
+    def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
+        with self._lock:
+            data = self._resolve(spec, ())
+            results = []
+            for index, key in enumerate(keys):
+                if data.rows.pop(key, None) is None:
+                    results.append(_failed(index, key, f"record {key} does not exist in {data.name}"))
+                else:
+                    data.versions.pop(key, None)
+                    data.deleted.append((self._clock(), key))
+                    results.append(WriteResult(index=index, key=key))
+            return results
+
+    def deletions(self, spec: TableSpec, since: datetime | None, *, cursor: str | None = None) -> Deletions | None:
+        """The fake keeps a deleted-entries feed when ``report_deletions`` is set; otherwise, like a plain database,
+        it reports none (None). A cursor is a position in the table's deletion log; without one, the deletions
+        after ``since`` are reported (all when None). An unknown or expired cursor starts over."""
+        self._check_up()
+        if not self.report_deletions:
+            return None
+        with self._lock:
+            data = self._get(spec.table)
+            fresh = f"{self._feed_epoch}:{len(data.deleted)}"
+            if cursor is None:
+                keys = [key for at, key in data.deleted if since is None or at > since]
+                return Deletions(keys=tuple(keys), cursor=fresh, restarted=True)
+            epoch, _, position = cursor.partition(":")
+            if epoch != str(self._feed_epoch) or not position.isdigit() or int(position) > len(data.deleted):
+                return Deletions(cursor=fresh, restarted=True)
+            return Deletions(keys=tuple(key for _, key in data.deleted[int(position) :]), cursor=fresh)
+
+    def expire_deletion_cursors(self) -> None:
+        """Every cursor handed out so far is expired, as a Dataverse delta token is after its retention period."""
+        with self._lock:
+            self._feed_epoch += 1
+
+    # internals -----------------------------------------------------------------------------------------------
+    def _check_up(self) -> None:
+        if self.down:
+            raise RetryableConnectorError(f"{self.display_name} is unavailable")
+
+    def _resolve(self, spec: TableSpec, columns: Iterable[str]) -> MemoryTable:
+        self._check_up()
+        data = self._get(spec.table)
+        data.check_columns([spec.key, *columns, *(c.field for c in spec.filter)])
+        if spec.key != data.key:
+            raise ConfigurationError(f"the key of table {data.name!r} is {data.key!r}, not {spec.key!r}")
+        if spec.modified_on not in (None, data.modified_on):
+            raise ConfigurationError(f"the modified-on column of table {data.name!r} is {data.modified_on!r}")
+        return data
+
+    def _pages(
+        self, data: MemoryTable, spec: TableSpec, since: datetime | None, columns: Sequence[str], page_size: int
+    ) -> Iterator[list[Record]]:
+        stamp = spec.modified_on
+        after: tuple[Any, ...] | None = None
+        while True:
+            with self._lock:
+                self._check_up()
+                candidates = []
+                for key, row in data.rows.items():
+                    if stamp is None:
+                        position: tuple[Any, ...] = (key,)
+                    elif row[stamp] is None:
+                        if since is not None:
+                            continue
+                        position = (0, _EPOCH, key)
+                    elif since is None or row[stamp] > since:
+                        position = (1, row[stamp], key)
+                    else:
+                        continue
+                    if (after is None or position > after) and spec.matches(row):
+                        candidates.append((position, row))
+                page = heapq.nsmallest(page_size, candidates, key=lambda item: item[0])
+                records = [self._record(data, spec, row, columns) for _, row in page]
+            if records:
+                yield records
+            if len(page) < page_size:
+                return
+            after = page[-1][0]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _equal(actual: Any, expected: Any, case_sensitive: bool) -> bool:
+    if not case_sensitive and isinstance(actual, str) and isinstance(expected, str):
+        return actual.lower() == expected.lower()
+    return bool(actual == expected)
+
+
+def _folded(value: Any, case_sensitive: bool) -> Any:
+    return value.lower() if not case_sensitive and isinstance(value, str) else value
+
+
+def _failed(index: int, key: str, error: str, detail: str | None = None, *, retryable: bool = False) -> WriteResult:
+    return WriteResult(index=index, key=key, error=error, detail=detail, retryable=retryable)

@@ -1,0 +1,1 @@
+"""What the OData connectors share: queries, paged reads, ``$batch`` and the services' answers."""

@@ -1,0 +1,1 @@
+"""The SQL connector: any database SQLAlchemy opens, one statement per batch."""

@@ -1,0 +1,1 @@
+"""The in-memory state store: the fake every service test runs against."""

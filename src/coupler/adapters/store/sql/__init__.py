@@ -1,0 +1,1 @@
+"""The state store in SQLite or PostgreSQL (SQLAlchemy Core, Alembic migrations)."""

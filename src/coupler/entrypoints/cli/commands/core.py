@@ -1,0 +1,302 @@
+"""The core commands: demo, check, mappings, couple, decouple, sync, status, jobs, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from coupler.domain.errors import CouplerError, UsageError
+from coupler.domain.mapping import Direction, Side
+from coupler.entrypoints.cli import views
+from coupler.entrypoints.cli.render import counts, table
+from coupler.entrypoints.cli.shell import (
+    ConfigOption,
+    DirectionChoice,
+    Exit,
+    JsonOption,
+    SideChoice,
+    app,
+    emit,
+    err,
+    fail,
+    finish,
+    out,
+    session,
+)
+from coupler.services.api import Coupler
+
+__all__: list[str] = []
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder for erp.db, crm.db and coupler.toml.")],
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing demo.")] = False,
+    tour: Annotated[bool, typer.Option("--tour", help="Then run a short tour: couple, create, sync, log.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create the embedded demo: a Business Central-like ERP and a Dynamics 365 Sales-like CRM, and a config."""
+    from coupler.demo import create_demo
+    from coupler.entrypoints.cli.tour import run_tour
+
+    try:
+        result = create_demo(directory, force=force)
+    except CouplerError as error:
+        fail(error, 2, as_json)
+    config = result.config
+    if as_json and not tour:
+        emit(True, {"config": str(config), "erp": str(result.erp), "crm": str(result.crm)}, lambda: None)
+        return
+    if not as_json:
+        out.print(f"Created the demo in {directory}: {result.erp.name}, {result.crm.name}, {config.name}.")
+    if tour:
+        with session(config, as_json) as coupler:
+            run_tour(coupler, out, as_json=as_json)
+        return
+    out.print("Try next:")
+    for line in (
+        f"cd {directory}",
+        "coupler check",
+        "coupler mappings",
+        "coupler sync CURRENCY --full",
+        "coupler couple CUSTOMER --help",
+        "coupler sync",
+        "coupler jobs",
+    ):
+        out.print(f"  {line}")
+
+
+@app.command()
+def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Connect to both systems and the state store and verify every mapped table and column exists."""
+    with session(config, as_json, validate=False) as coupler:
+        report = coupler.check()
+
+        def human() -> None:
+            out.print(table("Connections", ["role", "system", "status"], _status_rows(report)))
+            for problem in report.problems:
+                err.print(f"[red]error:[/red] {problem}", soft_wrap=True)
+            if report.ok:
+                out.print("All mapped tables and columns exist.")
+
+        emit(as_json, views.check_view(report), human)
+        if report.problems:
+            raise Exit(2)
+        if not report.ok:
+            raise Exit(1)
+
+
+def _status_rows(report: Any) -> list[list[str]]:
+    return [[s.role, s.name, "ok" if s.ok else f"FAILED: {s.message}"] for s in report.systems]
+
+
+@app.command()
+def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """The table mappings with direction, and counts of couplings, failed, skipped and errors."""
+    with session(config, as_json) as coupler:
+        rows = [views.overview_view(o) for o in coupler.mappings()]
+
+        def attention(row: dict[str, Any]) -> str:
+            names = ("failed", "skipped", "conflicts", "pending_deletions", "errors")
+            return ", ".join(f"{row[n]} {n.replace('_', ' ')}" for n in names if row[n]) or "-"
+
+        lines = [
+            [
+                r["name"],
+                r["direction"],
+                f"{r['local_table']} <-> {r['integration_table']}",
+                r["couplings"],
+                attention(r),
+            ]
+            for r in rows
+        ]
+        columns = ["mapping", "direction", "tables", "couplings", "needs attention"]
+        emit(as_json, rows, lambda: out.print(table("Table mappings", columns, lines)))
+
+
+@app.command()
+def couple(
+    mapping: Annotated[str, typer.Argument(help="The table mapping, e.g. CUSTOMER.")],
+    local: Annotated[
+        str,
+        typer.Argument(
+            help="The local record (key or display key); with --create --from integration, the integration record."
+        ),
+    ],
+    integration: Annotated[str | None, typer.Argument(help="The integration record (key or display key).")] = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the counterpart from this record and couple it.")
+    ] = False,
+    source: Annotated[
+        SideChoice | None, typer.Option("--from", help="With --create: the side of the given record (local).")
+    ] = None,
+    sync_after: Annotated[
+        SideChoice | None, typer.Option("--sync-after", help="Synchronize right after, using this side's data.")
+    ] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Couple two existing records, or create the counterpart of one (--create) and couple it."""
+    with session(config, as_json) as coupler:
+        if create:
+            if integration is not None:
+                raise UsageError("--create takes one record; leave out the second key.")
+            if sync_after is not None:
+                raise UsageError("--sync-after does not apply to --create: the new record is made from this one.")
+            report = coupler.create(mapping, local, source=Side(source.value) if source else Side.LOCAL)
+        else:
+            if source is not None:
+                raise UsageError("--from applies to --create only.")
+            if integration is None:
+                raise UsageError("give both the local and the integration record, or --create.")
+            after = Side(sync_after.value) if sync_after else None
+            report = coupler.couple(mapping, local, integration, sync_after=after)
+        finish([report], as_json)
+
+
+@app.command()
+def decouple(
+    mapping: Annotated[str, typer.Argument(help="The table mapping.")],
+    keys: Annotated[list[str] | None, typer.Argument(help="Records of either side (key or display key).")] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Decouple every coupled record of the mapping (asks first).")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --all: do not ask for confirmation.")] = False,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Remove couplings (of the records named, or --all of the mapping); the records themselves stay untouched."""
+    with session(config, as_json, progress=everything) as coupler:
+        if not everything:
+            if yes:
+                raise UsageError("--yes confirms --all; give --all to decouple every record.")
+            if not keys:
+                raise UsageError("name the records to decouple, or use --all to decouple every record.")
+            finish([coupler.decouple(mapping, keys)], as_json)
+            return
+        if keys:
+            raise UsageError("--all decouples every record; give keys or --all, not both.")
+        if not yes and not _confirm_decouple_all(coupler, mapping, as_json):
+            err.print("Cancelled: nothing was decoupled.")
+            raise Exit(1)
+        finish([coupler.decouple_all(mapping)], as_json)
+
+
+def _confirm_decouple_all(coupler: Coupler, mapping: str, as_json: bool) -> bool:
+    name = coupler.systems.mapping(mapping).name
+    if as_json:
+        raise UsageError("--all with --json does not ask for confirmation: add --yes.")
+    overview = next(o for o in coupler.mappings() if o.name == name)
+    question = (
+        f"Decouple all {overview.stats.couplings} coupled records of {overview.name}? The records stay as they "
+        "are, but their couplings, synchronization state and parked conflicts are removed."
+    )
+    try:
+        return bool(typer.confirm(question, default=False, err=True))
+    except typer.Abort:  # no answer (end of input)
+        return False
+
+
+@app.command()
+def sync(
+    mapping: Annotated[str | None, typer.Argument(help="The table mapping (all mappings when left out).")] = None,
+    keys: Annotated[list[str] | None, typer.Argument(help="Coupled records to synchronize now.")] = None,
+    direction: Annotated[
+        DirectionChoice | None, typer.Option("--direction", "-d", help="Force this direction.")
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Full synchronization of the mapping.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --full: run even where matching first is recommended.")
+    ] = False,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Synchronize: modified records (incremental), --full, or the given records now."""
+    with session(config, as_json, progress=True) as coupler:
+        chosen = Direction(direction.value) if direction else None
+        if keys:
+            if full or mapping is None:
+                raise UsageError("--full works on a whole mapping; give keys or --full, not both.")
+            reports = [coupler.sync(mapping, keys, direction=chosen)]
+        elif direction is not None:
+            raise UsageError("--direction applies to the records given by key.")
+        elif full:
+            if mapping is None:
+                raise UsageError("--full needs a mapping.")
+            reports = [coupler.sync_full(mapping, force=force)]
+        else:
+            reports = coupler.sync_modified([mapping] if mapping else None)
+        finish(reports, as_json, many=not keys and not full)
+
+
+@app.command()
+def status(
+    mapping: Annotated[str, typer.Argument(help="The table mapping.")],
+    key: Annotated[str, typer.Argument(help="A record of either side (key or display key).")],
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A record's coupling and its last synchronization state."""
+    with session(config, as_json) as coupler:
+        data = views.status_view(coupler.status(mapping, key))
+        emit(as_json, data, lambda: _print_status(data))
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    coupling = data["coupling"]
+    if coupling is None:
+        out.print(f"{data['mapping']} {data['ref']}: not coupled.")
+        return
+    rows = [
+        ["local key", coupling["local_key"]],
+        ["integration key", coupling["integration_key"]],
+        ["coupled at", coupling["coupled_at"]],
+        ["last synchronized", coupling["last_synced_at"]],
+        [
+            "to integration",
+            f"{coupling['to_integration']['result'] or '-'} (job {coupling['to_integration']['job'] or '-'})",
+        ],
+        [
+            "from integration",
+            f"{coupling['from_integration']['result'] or '-'} (job {coupling['from_integration']['job'] or '-'})",
+        ],
+        ["skipped", "yes" if coupling["skipped"] else "no"],
+        ["last error", coupling["last_error"]],
+        ["local record", "exists" if data["local"] else "MISSING"],
+        ["integration record", "exists" if data["integration"] else "MISSING"],
+    ]
+    out.print(table(f"{data['mapping']} {data['ref']}", ["", ""], rows))
+
+
+@app.command()
+def jobs(
+    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many jobs.")] = 20,
+    mapping: Annotated[str | None, typer.Option("--mapping", help="Only this mapping's jobs.")] = None,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The synchronization log: recent jobs with their counters."""
+    with session(config, as_json) as coupler:
+        rows = [views.job_view(j) for j in coupler.jobs(limit=last, mapping=mapping)]
+        columns = ["id", "mapping", "kind", "direction", "started", "records"]
+        human = [
+            [r["id"], r["mapping"], r["kind"], r["direction"], r["started_at"], counts(r["counters"])] for r in rows
+        ]
+        emit(as_json, rows, lambda: out.print(table("Jobs", columns, human)))
+
+
+@app.command()
+def errors(
+    job: Annotated[str | None, typer.Argument(help="A job id (all recent errors when left out).")] = None,
+    mapping: Annotated[str | None, typer.Option("--mapping", help="Only this mapping's errors.")] = None,
+    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many errors.")] = 50,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Per-record errors of a job (or the most recent ones)."""
+    with session(config, as_json) as coupler:
+        rows = [views.error_view(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
+        columns = ["at", "mapping", "local_key", "integration_key", "message"]
+        emit(as_json, rows, lambda: out.print(table("Errors", columns, ([r[c] for c in columns] for r in rows))))

@@ -1,0 +1,176 @@
+"""`coupler run`: synchronize modified records of every mapping at an interval until stopped.
+
+Ctrl-C or SIGTERM asks for a clean stop: the page in hand is finished and saved, its job is closed as stopped, and
+the command exits 0. A second signal stops at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from coupler.domain.errors import UsageError
+from coupler.domain.timeutil import format_iso
+from coupler.entrypoints.cli import views
+from coupler.entrypoints.cli.render import counts
+from coupler.entrypoints.cli.shell import ConfigOption, Exit, JsonOption, app, err, fail, out, session
+from coupler.services.engine.schedule import MappingRun, Outcome, Round
+
+__all__ = ["parse_duration"]
+
+DEFAULT_EVERY = timedelta(minutes=5)
+ERRORS_PER_ROUND = 5
+_UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30s``, ``5m``, ``1h``, ``1h30m``, ``2d``: whole numbers with units, largest first."""
+    match = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or match is None:
+        raise UsageError(f"--every: {text!r} is not a duration; use a number with a unit, e.g. 30s, 5m, 1h or 1h30m.")
+    seconds = sum(int(value) * unit for value, unit in zip(match.groups(), _UNITS.values(), strict=True) if value)
+    if seconds <= 0:
+        raise UsageError(f"--every: {text!r} is no time at all; the interval must be at least 1s.")
+    return timedelta(seconds=seconds)
+
+
+@app.command("run")
+def run_command(
+    mappings: Annotated[
+        list[str] | None, typer.Argument(metavar="MAPPING", help="Only these table mappings (all by default).")
+    ] = None,
+    every: Annotated[
+        str | None, typer.Option("--every", help="Time between rounds: 30s, 5m, 1h, 1h30m (default 5m).")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
+    config: ConfigOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Synchronize modified records of every mapping in dependency order, again and again, until stopped."""
+    try:
+        if once and every is not None:
+            raise UsageError("--once runs a single round; leave out --every.")
+        interval = parse_duration(every) if every is not None else DEFAULT_EVERY
+    except UsageError as error:
+        fail(error, 2, as_json)
+    printer = RoundPrinter(as_json=as_json)
+    stop = threading.Event()
+    with session(config, as_json) as coupler, stop_on_signals(stop):
+        coupler.schedule(interval, stop=stop, mappings=mappings or None, rounds=1 if once else None, on_round=printer)
+    if stop.is_set():
+        err.print(f"Stopped cleanly after {printer.rounds} round{'s' if printer.rounds != 1 else ''}.")
+    elif once and printer.failed:
+        raise Exit(1)
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """While inside, SIGINT (Ctrl-C) and SIGTERM set ``stop``; a second signal interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may handle signals
+        yield
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        # os.write: safe in a signal handler, unlike a buffered stream the interrupted code may be writing to
+        os.write(2, b"Stopping: finishing the page in hand (signal again to stop at once).\n")
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class RoundPrinter:
+    """Shows each round as it ends: a line on stdout (a JSON object per line with --json), and, with --json at a
+    terminal, the same line for people on stderr."""
+
+    def __init__(self, *, as_json: bool) -> None:
+        self.as_json = as_json
+        self.rounds = 0
+        self.failed = False
+
+    def __call__(self, done: Round) -> None:
+        self.rounds += 1
+        self.failed = self.failed or any(_failed(run) for run in done.runs)
+        if self.as_json:
+            sys.stdout.write(json.dumps(round_view(done), default=str) + "\n")
+            sys.stdout.flush()
+            if err.is_terminal:
+                self.show(err, done)
+        else:
+            self.show(out, done)
+
+    @staticmethod
+    def show(console: Console, done: Round) -> None:
+        line = Text(f"{format_iso(done.started_at)} round {done.number}: ")
+        for index, run in enumerate(done.runs):
+            line.append(" · " if index else "")
+            line.append(run.mapping, style="bold")
+            line.append(" ")
+            line.append(*_outcome(run))
+        if not done.runs:
+            line.append("stopped before any mapping ran")
+        console.print(line, soft_wrap=True)
+        shown = 0
+        for run in done.runs:
+            if run.message and run.outcome is not Outcome.BUSY:
+                console.print(Text(f"  {run.mapping} {run.outcome.value}: {run.message}", style="red"), soft_wrap=True)
+            if run.report is None:
+                continue
+            errors = run.report.errors[: max(ERRORS_PER_ROUND - shown, 0)]
+            for error in errors:
+                console.print(Text(f"  error {error.mapping}: {error.message}"), soft_wrap=True)
+            shown += len(errors)
+            more = max(run.report.job.counters.failed, len(run.report.errors)) - len(errors)
+            if more > 0:
+                console.print(Text(f"  ... {more} more errors of {run.mapping}: coupler errors {run.report.job.id}"))
+
+
+def _outcome(run: MappingRun) -> tuple[str, str]:
+    """The text after the mapping's name, and its style."""
+    done = counts(run.report.job.counters.as_dict()) if run.report is not None else None
+    if run.outcome is Outcome.DONE and run.report is not None and done is not None:
+        return done, "" if run.report.ok else "yellow"
+    text = f"{run.outcome.value} ({done})" if done and run.report and run.report.job.counters.total else None
+    return text or run.outcome.value, "red" if run.outcome is Outcome.FAILED else "yellow"
+
+
+def _failed(run: MappingRun) -> bool:
+    return run.outcome is Outcome.FAILED or (run.outcome is Outcome.DONE and not run.ok)
+
+
+def round_view(done: Round) -> dict[str, Any]:
+    return {
+        "round": done.number,
+        "started_at": format_iso(done.started_at),
+        "finished_at": format_iso(done.finished_at),
+        "stopped": done.stopped,
+        "mappings": [
+            {
+                "mapping": run.mapping,
+                "outcome": run.outcome.value,
+                "message": run.message,
+                "job": views.report_view(run.report) if run.report else None,
+            }
+            for run in done.runs
+        ],
+    }

@@ -1,0 +1,116 @@
+"""What every `coupler` command shares: the Typer app, consoles, common options, sessions, output and exit codes.
+
+Exit codes: 0 done, 1 some records failed (the rest done) or a system failed, 2 the request cannot be carried out.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from coupler.bootstrap import open_coupler
+from coupler.domain.errors import ConfigurationError, CouplerError, RecordError, UsageError
+from coupler.entrypoints.cli import views
+from coupler.entrypoints.cli.render import BarProgress, print_reports
+from coupler.services.api import Coupler
+from coupler.services.engine.recorder import JobReport
+
+__all__ = [
+    "ConfigOption",
+    "DirectionChoice",
+    "Exit",
+    "JsonOption",
+    "SideChoice",
+    "app",
+    "emit",
+    "err",
+    "fail",
+    "finish",
+    "out",
+    "session",
+]
+
+app = typer.Typer(
+    name="coupler",
+    help="Couple records between an ERP and a CRM and keep them synchronized.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="The configuration file (default ./coupler.toml or $COUPLER_CONFIG)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable JSON on stdout.")]
+
+
+class SideChoice(StrEnum):
+    local = "local"
+    integration = "integration"
+
+
+class DirectionChoice(StrEnum):
+    to_integration = "to-integration"
+    from_integration = "from-integration"
+
+
+class Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    else:
+        human()
+
+
+@contextmanager
+def session(config: Path | None, as_json: bool, *, progress: bool = False, validate: bool = True) -> Iterator[Coupler]:
+    """Open coupler for one command and turn its errors into clear messages and exit codes."""
+    bar = BarProgress(err) if progress and not as_json and err.is_terminal else None
+    coupler: Coupler | None = None
+    try:
+        coupler = open_coupler(config, progress=bar, validate=validate)
+        yield coupler
+    except (ConfigurationError, UsageError, RecordError) as error:
+        fail(error, 2, as_json)  # nothing was done: the request itself cannot be carried out
+    except CouplerError as error:
+        fail(error, 1, as_json)
+    finally:
+        if bar is not None:
+            bar.stop()
+        if coupler is not None:
+            coupler.close()
+
+
+def fail(error: CouplerError, code: int, as_json: bool) -> None:
+    problems = getattr(error, "problems", None) or [error.message]
+    if as_json:
+        sys.stdout.write(json.dumps({"error": type(error).__name__, "problems": problems}, indent=2) + "\n")
+    for problem in problems:
+        err.print(f"[red]error:[/red] {problem}", soft_wrap=True)
+    raise Exit(code)
+
+
+def finish(reports: Sequence[JobReport], as_json: bool, *, many: bool = False) -> None:
+    """Print the jobs' summary (JSON: one object, or a list for commands that may run several jobs)."""
+    if as_json:
+        data: Any = [views.report_view(r) for r in reports]
+        emit(True, data if many else data[0], lambda: None)
+    else:
+        print_reports(out, reports)
+    if any(not r.ok for r in reports):
+        raise Exit(1)

@@ -1,0 +1,281 @@
+"""The pages around the records: integration table mappings (with their actions), background tasks, the
+synchronization log, errors, skipped records and conflicts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from coupler.domain.errors import CouplerError, UsageError
+from coupler.domain.mapping import Side
+from coupler.entrypoints.web.deps import get_state
+from coupler.entrypoints.web.pages.common import Notice, coupler_of, redirect, render
+from coupler.entrypoints.web.tasks import TaskProgress
+from coupler.services.api import Coupler
+from coupler.services.engine.recorder import JobReport
+from coupler.services.views.review import Advice
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+Mapping = Annotated[str, Form(max_length=80)]
+Refs = Annotated[list[str], Form(default_factory=list)]
+
+
+def _failed(request: Request, error: CouplerError, back: str) -> HTMLResponse:
+    from coupler.entrypoints.web.errors import status_of
+
+    notice = Notice(kind="error", text=error.message)
+    return render(
+        request, "error.html", {"back": back, "status": status_of(error)}, status=status_of(error), notices=[notice]
+    )
+
+
+def _side(value: str) -> Side:
+    try:
+        return Side(value)
+    except ValueError:
+        raise UsageError(f"use must be 'local' or 'integration', not {value!r}.") from None
+
+
+# integration table mappings ----------------------------------------------------------------------------------
+@router.get("/", response_class=HTMLResponse)
+def mappings_page(request: Request) -> Response:
+    state = get_state(request)
+    overviews, reviews, problem = [], {}, None
+    try:
+        coupler = state.coupler
+        overviews = coupler.mappings()
+        if state.connection().ok:
+            reviews = {r.mapping: r for r in coupler.review()}
+    except CouplerError as error:
+        problem = Notice(kind="error", text=error.message)
+    context = {"nav": "mappings", "overviews": overviews, "reviews": reviews, "task": _task(request)}
+    return render(request, "mappings.html", context, notices=[problem] if problem else [])
+
+
+@router.get("/mappings/{name}", response_class=HTMLResponse)
+def mapping_page(request: Request, name: str) -> Response:
+    coupler = coupler_of(request)
+    mapping = coupler.systems.mapping(name)
+    overview = next(o for o in coupler.mappings() if o.name == mapping.name)
+    review = coupler.review(mapping.name)[0] if get_state(request).connection().ok else None
+    context = {"nav": "mappings", "overview": overview, "mapping": mapping, "review": review, "task": _task(request)}
+    return render(request, "mapping.html", context)
+
+
+def _background(request: Request, name: str, label: str, back: str, work: object) -> Response:
+    task = get_state(request).tasks.submit(label, work)  # type: ignore[arg-type]
+    return redirect(back, task=task.id)
+
+
+@router.post("/mappings/{name}/sync-modified")
+def sync_modified(request: Request, name: str, back: Annotated[str, Form()] = "/") -> Response:
+    mapping = coupler_of(request).systems.mapping(name).name
+
+    def work(coupler: Coupler, progress: TaskProgress) -> list[JobReport]:
+        return coupler.sync_modified([mapping])
+
+    return _background(request, mapping, f"Synchronize modified records of {mapping}", _back(back), work)
+
+
+@router.post("/mappings/{name}/full")
+def sync_full(request: Request, name: str, force: Annotated[bool, Form()] = False) -> Response:
+    coupler = coupler_of(request)
+    mapping = coupler.systems.mapping(name).name
+    if not force:
+        review = coupler.review(mapping)[0]
+        if review.advice is Advice.MATCH and review.couplings == 0:
+            notice = Notice(
+                kind="warning",
+                text=f"{mapping}: {review.reason}. A full synchronization now would duplicate the records both "
+                "sides share: run match-based coupling first, or confirm to create every uncoupled record anyway.",
+            )
+            context = {"nav": "mappings", "mapping": coupler.systems.mapping(mapping), "review": review}
+            return render(request, "confirm_full.html", context, status=409, notices=[notice])
+
+    def work(c: Coupler, progress: TaskProgress) -> JobReport:
+        return c.sync_full(mapping, force=force)
+
+    return _background(request, mapping, f"Full synchronization of {mapping}", f"/mappings/{mapping}", work)
+
+
+@router.post("/mappings/{name}/match")
+def match(
+    request: Request,
+    name: str,
+    create_missing: Annotated[bool, Form()] = False,
+    sync_after: Annotated[str, Form(max_length=20)] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    mapping = coupler_of(request).systems.mapping(name).name
+    choices = {"": None, "local": Side.LOCAL, "integration": Side.INTEGRATION, "both": "both"}
+    if sync_after not in choices:
+        return _failed(
+            request,
+            UsageError(f"sync_after must be local, integration or both, not {sync_after!r}."),
+            f"/mappings/{mapping}",
+        )
+    after = choices[sync_after]
+
+    def work(c: Coupler, progress: TaskProgress) -> JobReport:
+        return c.match(mapping, create_missing=create_missing, sync_after=after)  # type: ignore[arg-type]
+
+    return _background(
+        request, mapping, f"Match-based coupling of {mapping}", _back(back or f"/mappings/{mapping}"), work
+    )
+
+
+@router.post("/mappings/{name}/decouple-all")
+def decouple_all(request: Request, name: str, confirm: Annotated[str, Form(max_length=80)] = "") -> Response:
+    coupler = coupler_of(request)
+    mapping = coupler.systems.mapping(name).name
+    if confirm.strip().upper() != mapping:
+        error = UsageError(f"To decouple every record of {mapping}, type its name ({mapping}) in the confirmation box.")
+        return _failed(request, error, f"/mappings/{mapping}")
+
+    def work(c: Coupler, progress: TaskProgress) -> JobReport:
+        return c.decouple_all(mapping)
+
+    return _background(request, mapping, f"Decouple all records of {mapping}", f"/mappings/{mapping}", work)
+
+
+def _back(path: str) -> str:
+    """Only a path of this site to go back to."""
+    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
+
+
+# background tasks --------------------------------------------------------------------------------------------
+def _task(request: Request) -> object:
+    task_id = request.query_params.get("task")
+    return get_state(request).tasks.get(task_id) if task_id and len(task_id) <= 64 else None
+
+
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+def task_page(request: Request, task_id: str) -> Response:
+    task = get_state(request).tasks.get(task_id)
+    if task is None:
+        return render(
+            request,
+            "error.html",
+            {"status": 404},
+            status=404,
+            notices=[Notice(kind="error", text=f"No background task has the id {task_id!r}.")],
+        )
+    polled = request.headers.get("hx-request") == "true"
+    response = render(request, "_task.html" if polled else "task.html", {"task": task})
+    if polled and task.finished:  # the page refreshes what the work changed (e.g. a mapping's coupling counts)
+        response.headers["HX-Trigger"] = "task-finished"
+    return response
+
+
+# the synchronization log, errors ------------------------------------------------------------------------------
+@router.get("/jobs", response_class=HTMLResponse)
+def jobs_page(
+    request: Request,
+    mapping: Annotated[str, Query(max_length=80)] = "",
+    kind: Annotated[str, Query(max_length=20)] = "",
+    problems: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Response:
+    coupler = coupler_of(request)
+    jobs = coupler.jobs(limit=limit, mapping=mapping or None)
+    if kind:
+        jobs = [j for j in jobs if j.kind.value == kind]
+    if problems:
+        jobs = [j for j in jobs if j.counters.failed or j.counters.conflicts or j.counters.unmatched]
+    context = {
+        "nav": "jobs",
+        "jobs": jobs,
+        "mapping": mapping,
+        "kind": kind,
+        "problems": problems,
+        "limit": limit,
+        "mappings": [m.name for m in coupler.systems.mappings],
+        "kinds": [
+            "incremental",
+            "full",
+            "manual",
+            "couple",
+            "create",
+            "decouple",
+            "match",
+            "resolve",
+            "restore",
+            "delete",
+        ],
+    }
+    return render(request, "jobs.html", context)
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: str) -> Response:
+    coupler = coupler_of(request)
+    errors = coupler.errors(job_id, limit=500)
+    job = coupler.systems.store.job(job_id)
+    return render(request, "job.html", {"nav": "jobs", "job": job, "errors": _named_errors(coupler, errors)})
+
+
+@router.get("/errors", response_class=HTMLResponse)
+def errors_page(
+    request: Request,
+    mapping: Annotated[str, Query(max_length=80)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    coupler = coupler_of(request)
+    errors = coupler.errors(mapping=mapping or None, limit=limit)
+    context = {
+        "nav": "errors",
+        "errors": _named_errors(coupler, errors),
+        "mapping": mapping,
+        "limit": limit,
+        "mappings": [m.name for m in coupler.systems.mappings],
+        "can_delete": hasattr(coupler, "delete_errors"),
+    }
+    return render(request, "errors.html", context)
+
+
+@router.post("/errors/delete")
+def delete_errors(request: Request, days: Annotated[int, Form(ge=0, le=36500)]) -> Response:
+    coupler = coupler_of(request)
+    remover = getattr(coupler, "delete_errors", None)
+    if remover is None:
+        return _failed(request, UsageError("Deleting old entries is not available in this version."), "/errors")
+    try:
+        removed = remover(older_than_days=days)
+    except CouplerError as error:
+        return _failed(request, error, "/errors")
+    notice = Notice(kind="ok", text=f"Deleted {removed} entries older than {days} days.")
+    return render(
+        request,
+        "errors.html",
+        {"nav": "errors", "errors": [], "mappings": [], "mapping": "", "limit": 100, "can_delete": True},
+        notices=[notice],
+    )
+
+
+def _named_errors(coupler: Coupler, errors: list) -> list[tuple[object, str | None, str | None]]:  # type: ignore[type-arg]
+    """Each error with how a user knows its local and integration records."""
+    names: dict[tuple[str, Side], dict[str, str]] = {}
+    for side in (Side.LOCAL, Side.INTEGRATION):
+        by_mapping: dict[str, list[str]] = {}
+        for error in errors:
+            key = error.local_key if side is Side.LOCAL else error.integration_key
+            if key:
+                by_mapping.setdefault(error.mapping, []).append(key)
+        for mapping, keys in by_mapping.items():
+            try:
+                names[(mapping, side)] = coupler.names(mapping, side, keys)
+            except CouplerError:
+                names[(mapping, side)] = {}
+    return [
+        (
+            e,
+            names.get((e.mapping, Side.LOCAL), {}).get(e.local_key or "", e.local_key),
+            names.get((e.mapping, Side.INTEGRATION), {}).get(e.integration_key or "", e.integration_key),
+        )
+        for e in errors
+    ]

@@ -1,0 +1,1 @@
+"""The JSON shapes of coupler's results (pydantic models)."""

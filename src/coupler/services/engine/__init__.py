@@ -1,0 +1,1 @@
+"""The synchronization engine: jobs, one-way runs, chunks of records, creation, lookups, deletions."""

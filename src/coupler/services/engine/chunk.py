@@ -1,0 +1,389 @@
+"""Synchronizing one page of source records in one direction: plan every pair, write in batches, save the state.
+
+Per page: the couplings (one query), the coupled targets (one read), the plans, the target's updates and creations
+(one batch each), then couplings, conflicts, failures, pending deletions, errors and the job's counters in one
+transaction. After every write the target's new modified-on and the pair's fingerprint are stored, so coupler's own
+writes are never read back as changes; a source record that its system says coupler changed last, and that still
+holds its fingerprint's values, is an echo too (``planning.echo``): only its new modified-on is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from coupler.domain.coupling import Coupling, SyncResult
+from coupler.domain.errors import AlreadyCoupled
+from coupler.domain.fingerprint import encode
+from coupler.domain.mapping import DeletePropagation, DeletionPolicy, Direction
+from coupler.domain.planning import Action, Plan, echo, plan_pair, source_changed
+from coupler.domain.records import Record, RecordUpdate, WriteResult
+from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
+from coupler.domain.transfer import MissingReference
+from coupler.domain.transforms.pipeline import TransformError
+from coupler.services.context import Systems
+from coupler.services.engine.creation import Creator
+from coupler.services.engine.lookups import LookupResolver
+from coupler.services.engine.passes import CREATED_MEMORY, Batch, Pass, stamps
+
+__all__ = ["PageSync"]
+
+
+class PageSync:
+    def __init__(self, systems: Systems) -> None:
+        self.systems = systems
+        self.creator = Creator(systems)
+        self.lookups = LookupResolver(systems)
+
+    def process(self, run: Pass, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        batch = Batch()
+        pairs = self._select(run, records, batch)
+        batch.resolved = self.lookups.resolve(run.moves, run.direction, [*(r for r, _ in pairs), *batch.creations])
+        targets = self._targets(run, [coupling for _, coupling in pairs])
+        for record, coupling in pairs:
+            self._plan(run, coupling, record, targets.get(coupling.key(run.target)), batch)
+        self._write_updates(run, batch)
+        self._create(run, batch)
+        self._restore(run, batch)
+        self._save(run, batch, len(records))
+
+    def _save(self, run: Pass, batch: Batch, done: int) -> None:
+        if batch.decoupled:
+            self.systems.store.remove_couplings(run.mapping.name, batch.decoupled)
+        if batch.recoupled:
+            self.systems.store.add_couplings(batch.recoupled)
+        if batch.withdrawn:
+            self.systems.store.remove_pending_deletions(run.mapping.name, run.target, batch.withdrawn)
+        try:
+            _flush(run, batch, with_created=True)
+            run.recorder.counters.coupled += len(batch.created)
+            _remember_created(run, batch.created)
+        except AlreadyCoupled:  # a concurrent change took a key: couple one by one, the others still land
+            _flush(run, batch, with_created=False)
+            self.creator.couple(run, batch.created)
+            self.systems.store.drop_intents(run.mapping.name, run.direction, [k for _, _, k in batch.done_intents])
+        if run.counted:
+            self.systems.progress.advance(done)
+
+    def restore(self, run: Pass, couplings: Sequence[Coupling]) -> None:
+        """Re-create the missing targets of these couplings from their sources (which must still exist)."""
+        if not couplings:
+            return
+        source_spec, target_spec = run.mapping.spec(run.source), run.mapping.spec(run.target)
+        sources = {
+            r.key: r
+            for r in self.systems.connector(run.source).read(
+                source_spec, [c.key(run.source) for c in couplings], columns=run.mapping.columns(run.source)
+            )
+        }
+        present = {
+            r.key
+            for r in self.systems.connector(run.target).read(
+                target_spec, [c.key(run.target) for c in couplings], columns=(target_spec.key,)
+            )
+        }
+        batch = Batch()
+        for coupling in couplings:
+            source = sources.get(coupling.key(run.source))
+            if source is not None and coupling.key(run.target) not in present:
+                batch.restorations.append((coupling, source))
+        batch.resolved = self.lookups.resolve(run.moves, run.direction, [source for _, source in batch.restorations])
+        self._restore(run, batch)
+        self._save(run, batch, 0)
+
+    # choosing what to look at ------------------------------------------------------------------------------
+    def _select(self, run: Pass, records: Sequence[Record], batch: Batch) -> list[tuple[Record, Coupling]]:
+        if run.just_created:  # read back as the other pass wrote them a moment ago: in sync, nothing to look up
+            fresh = run.just_created
+            records = [r for r in records if r.modified_on is None or fresh.get(r.key) != r.modified_on]
+            if not records:
+                return []
+        couplings = self.systems.store.couplings(run.mapping.name, run.source, [r.key for r in records])
+        pairs: list[tuple[Record, Coupling]] = []
+        for record in records:
+            coupling = couplings.get(record.key)
+            if coupling is None:
+                if run.create:
+                    batch.creations.append(record)
+            elif self.handled(run, coupling):
+                continue
+            elif run.manual:
+                pairs.append((record, replace(coupling, skipped=False)))
+            elif not run.reconsider and (seen := echo(run.mapping, coupling, run.direction, record)) is not None:
+                batch.couplings.append(seen)  # coupler's own write read back: no partner read, no write
+            elif run.reconsider or source_changed(coupling, run.direction, record.modified_on):
+                pairs.append((record, coupling))
+        return pairs
+
+    @staticmethod
+    def handled(run: Pass, coupling: Coupling) -> bool:
+        """Already done in this job: by this pass, or failed or parked in the other pass (reported once). When
+        resolving a conflict the reverse pass still runs: the side chosen for some fields may be its source."""
+        if coupling.job(run.direction) == run.job_id:
+            return True
+        if run.reconsider:
+            return False
+        reverse = Direction.from_source(run.target)
+        return coupling.job(reverse) == run.job_id and coupling.result(reverse) in (
+            SyncResult.FAILURE,
+            SyncResult.CONFLICT,
+        )
+
+    def _targets(self, run: Pass, couplings: Sequence[Coupling]) -> dict[str, Record]:
+        if not couplings:
+            return {}
+        spec, columns = run.mapping.spec(run.target), run.mapping.columns(run.target)
+        keys = [c.key(run.target) for c in couplings]
+        return {r.key: r for r in self.systems.connector(run.target).read(spec, keys, columns=columns)}
+
+    # planning ----------------------------------------------------------------------------------------------
+    def _plan(self, run: Pass, coupling: Coupling, source: Record, target: Record | None, batch: Batch) -> None:
+        try:
+            plan = plan_pair(
+                mapping=run.mapping,
+                coupling=coupling,
+                direction=run.direction,
+                source=source,
+                target=target,
+                forced=run.forced,
+                moves=run.moves,
+                winners=run.winners,
+                reconsider=run.reconsider,
+                resolved=batch.resolved,
+            )
+        except (TransformError, MissingReference) as error:
+            waiting = isinstance(error, MissingReference)  # retried until the referenced record is coupled
+            message = f"{run.label(source)}: {error}"
+            batch.couplings.append(self.fail(run, coupling, message, retryable=waiting))
+            return
+        counters = run.recorder.counters
+        if plan.action is Action.IN_SYNC:
+            return
+        if plan.action is Action.SKIPPED:
+            counters.skipped += 1
+        elif plan.action is Action.TARGET_MISSING:
+            self._partner_missing(run, coupling, source, batch)
+        elif plan.action is Action.CONFLICT and not plan.values:
+            batch.couplings.append(self._park(run, coupling, source, plan, batch))
+        elif plan.action is Action.UNCHANGED:
+            assert target is not None
+            counters.unchanged += 1
+            stored = self._synced(run, coupling, source, target.modified_on, plan, batch)
+            if _state(stored) != _state(coupling):
+                batch.couplings.append(stored)
+        else:
+            assert target is not None
+            batch.updates.append(RecordUpdate(key=target.key, values=plan.values, version=target.version))
+            batch.updated.append((coupling, source, plan))
+
+    def _synced(
+        self,
+        run: Pass,
+        coupling: Coupling,
+        source: Record,
+        target_on: datetime | None,
+        plan: Plan,
+        batch: Batch,
+    ) -> Coupling:
+        """The coupling after a successful pass. While the target holds changes of its own that the reverse pass
+        must still carry back, its old modified-on is kept so that the reverse pass looks at it."""
+        awaiting = plan.pending and not run.forced
+        if awaiting:
+            target_on = coupling.modified_on(run.target)
+        local_on, integration_on = stamps(run.source, source.modified_on, target_on)
+        if coupling.in_conflict and not plan.conflicts:
+            batch.settled.append((run.mapping.name, coupling.local_key))
+        synced = coupling.succeeded(
+            direction=run.direction,
+            job_id=run.job_id,
+            at=self.systems.clock(),
+            local_modified_on=local_on,
+            integration_modified_on=integration_on,
+            fingerprint=encode(plan.fingerprint) if plan.fingerprint is not None else None,
+            settles=run.forced,
+        )
+        if awaiting and run.mapping.direction.allows(Direction.from_source(run.target)):
+            synced = synced.awaiting(Direction.from_source(run.target))  # the target's own changes go back next
+        return synced
+
+    def _park(self, run: Pass, coupling: Coupling, source: Record, plan: Plan, batch: Batch) -> Coupling:
+        """Park a conflict: nothing is written; it waits in `coupler conflicts` until a user resolves it."""
+        if not (coupling.in_conflict and run.job_id in (coupling.to_integration_job, coupling.from_integration_job)):
+            run.recorder.counters.conflicts += 1  # once per record and job, whichever pass finds it
+        message = f"{run.label(source)}: {plan.message}"
+        if not (coupling.in_conflict and coupling.last_error == message):  # new: say it once, not every run
+            run.recorder.error(message=message, local_key=coupling.local_key, integration_key=coupling.integration_key)
+        batch.conflicts.append(
+            Conflict(
+                mapping=run.mapping.name,
+                local_key=coupling.local_key,
+                integration_key=coupling.integration_key,
+                fields=plan.conflicts,
+                detected_at=self.systems.clock(),
+                job_id=run.job_id,
+            )
+        )
+        return coupling.conflicted(direction=run.direction, job_id=run.job_id, message=message)
+
+    def _partner_missing(self, run: Pass, coupling: Coupling, source: Record, batch: Batch) -> None:
+        """The coupled target no longer exists: the mapping's deletion policy decides."""
+        mapping, counters = run.mapping, run.recorder.counters
+        gone = coupling.key(run.target)
+        if mapping.delete is DeletePropagation.PROPAGATE:
+            counters.skipped += 1
+            message = (
+                f"{run.label(source)}: its {run.target.value} record {gone} no longer exists; deleting it "
+                "too waits for approval (coupler deletions, coupler approve)."
+            )
+            run.recorder.error(message=message, local_key=coupling.local_key, integration_key=coupling.integration_key)
+            # marked (never skipped for it), so that this job reports it once, and later runs look again
+            batch.couplings.append(
+                coupling.failed(direction=run.direction, job_id=run.job_id, message=message, retryable=True)
+            )
+            batch.deletions.append(
+                PendingDeletion(
+                    mapping=mapping.name,
+                    side=run.target,
+                    deleted_key=gone,
+                    survivor_key=source.key,
+                    detected_at=self.systems.clock(),
+                    job_id=run.job_id,
+                )
+            )
+        elif mapping.deletion_conflict is DeletionPolicy.RESTORE:
+            batch.restorations.append((coupling, source))
+        elif mapping.deletion_conflict is DeletionPolicy.REMOVE_COUPLING:
+            counters.uncoupled += 1
+            batch.decoupled.append(coupling.local_key)
+        else:
+            message = (
+                f"{run.label(source)}: cannot be synchronized because it is coupled to a deleted "
+                f"{run.target.value} record ({gone})."
+            )
+            batch.couplings.append(self.fail(run, coupling, message))
+
+    def fail(
+        self, run: Pass, coupling: Coupling, message: str, detail: str | None = None, *, retryable: bool = False
+    ) -> Coupling:
+        run.recorder.counters.failed += 1
+        run.recorder.error(
+            message=message, local_key=coupling.local_key, integration_key=coupling.integration_key, detail=detail
+        )
+        return coupling.failed(direction=run.direction, job_id=run.job_id, message=message, retryable=retryable)
+
+    # writing -----------------------------------------------------------------------------------------------
+    def _write_updates(self, run: Pass, batch: Batch) -> None:
+        if not batch.updates:
+            return
+        target = self.systems.connector(run.target)
+        results = target.update(run.mapping.spec(run.target), batch.updates)
+        for (coupling, source, plan), result in zip(batch.updated, results, strict=True):
+            if not result.ok:
+                message = reject_message(run, source, result)
+                batch.couplings.append(self.fail(run, coupling, message, result.detail, retryable=result.retryable))
+                continue
+            run.recorder.counters.modified += 1
+            if plan.overwritten:
+                fields = ", ".join(pair.replace("|", "/") for pair in plan.overwritten)
+                run.recorder.notice(
+                    f"{run.label(source)}: overwrote {fields}, changed in the {run.target.value} system since the "
+                    "last synchronization."
+                )
+            synced = self._synced(run, coupling, source, result.modified_on, plan, batch)
+            if plan.action is Action.CONFLICT:  # a partial resolution: the remaining fields stay parked
+                synced = replace(coupling, fingerprint=synced.fingerprint)
+                synced = self._park(run, synced, source, plan, batch)
+            batch.couplings.append(synced)
+
+    def _create(self, run: Pass, batch: Batch) -> None:
+        if not batch.creations:
+            return
+        store, mapping = self.systems.store, run.mapping
+        keys = [r.key for r in batch.creations]
+        known = store.record_failures(mapping.name, run.source, keys) if run.earlier_failures else {}
+        sources = [r for r in batch.creations if run.manual or not (r.key in known and known[r.key].skipped)]
+        run.recorder.counters.skipped += len(batch.creations) - len(sources)
+        results, batch.created = self.creator.prepare(run, sources, batch.resolved)
+        batch.done_intents = [(mapping.name, run.direction, source.key) for source in sources]
+        for source, result in results:
+            if result.ok:
+                if source.key in known:
+                    batch.cleared.append((mapping.name, run.source, source.key))
+                continue
+            message = reject_message(run, source, result)
+            run.recorder.counters.failed += 1
+            run.recorder.error(message=message, detail=result.detail, **{f"{run.source.value}_key": source.key})
+            previous = known.get(source.key)
+            now = self.systems.clock()
+            batch.failures.append(
+                previous.again(message=message, job_id=run.job_id, at=now, retryable=result.retryable)
+                if previous
+                else RecordFailure(
+                    mapping=mapping.name, side=run.source, key=source.key, message=message, job_id=run.job_id, at=now
+                )
+            )
+
+    def _restore(self, run: Pass, batch: Batch) -> None:
+        """Deletion policy "restore": re-create the missing target from the survivor and re-couple it; a deletion
+        of the survivor waiting for approval is withdrawn (the user keeps the pair)."""
+        if not batch.restorations:
+            return
+        sources = [source for _, source in batch.restorations]
+        results = self.creator.insert(run, sources, batch.resolved)
+        for (coupling, source), result in zip(batch.restorations, results, strict=True):
+            if not result.ok or result.key is None:
+                reason = result.error or "no reason given"
+                message = f"{run.label(source)}: its deleted partner could not be restored: {reason}"
+                batch.couplings.append(self.fail(run, coupling, message, result.detail))
+                continue
+            run.recorder.counters.inserted += 1
+            batch.decoupled.append(coupling.local_key)
+            batch.withdrawn.append(coupling.key(run.target))
+            restored = self.creator.coupling_for(run, source, result, batch.resolved)
+            batch.recoupled.append(replace(restored, coupled_at=coupling.coupled_at))
+
+
+def _remember_created(run: Pass, created: Sequence[Coupling]) -> None:
+    """Note the records just created in the target (as saved), so that the job's other pass, which reads them back
+    from that side, knows them without a state-store lookup."""
+    room = CREATED_MEMORY - len(run.created)
+    for coupling in created[: max(room, 0)]:
+        stamp = coupling.modified_on(run.target)
+        if stamp is not None:
+            run.created[coupling.key(run.target)] = stamp
+
+
+def _flush(run: Pass, batch: Batch, *, with_created: bool) -> None:
+    run.recorder.flush(
+        batch.couplings,
+        conflicts=batch.conflicts,
+        settled=batch.settled,
+        failures=batch.failures,
+        cleared=batch.cleared,
+        deletions=batch.deletions,
+        new_couplings=batch.created if with_created else (),
+        done_intents=batch.done_intents if with_created else (),
+    )
+
+
+def reject_message(run: Pass, source: Record, result: WriteResult) -> str:
+    reason = result.error or "no reason given"
+    if result.extra.get("stage") == "values":  # never sent: its values could not be built
+        return f"{run.label(source)}: {reason}"
+    return f"{run.label(source)}: the {run.target.value} system rejected the record: {reason}"
+
+
+def _state(coupling: Coupling) -> tuple[object, ...]:
+    """What a sync changes in a coupling, job ids and times aside."""
+    return (
+        coupling.local_modified_on,
+        coupling.integration_modified_on,
+        coupling.to_integration_result,
+        coupling.from_integration_result,
+        coupling.last_error,
+        coupling.skipped,
+        coupling.fingerprint,
+    )

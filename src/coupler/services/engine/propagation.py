@@ -1,0 +1,84 @@
+"""Propagating deletions the source system reports (a deleted-entries feed): the coupled partner is deleted too.
+
+Only for mappings with ``delete = "propagate"``. A deletion that is only inferred from a missing record is never
+applied here: it waits in the pending-deletions list for a user's approval (see page.py and attention.py).
+
+The feed's cursor (a Dataverse delta token) is kept in the state store per mapping and side, so change tracking
+goes on across runs and processes. It is saved only once every deletion it reported is handled (the partner
+deleted, or the failure recorded as a pending deletion to approve): a run that stops in between reads the same
+deletions again, and deleting a partner already gone costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from coupler.domain.coupling import Coupling
+from coupler.domain.mapping import DeletePropagation
+from coupler.domain.state import PendingDeletion
+from coupler.services.context import Systems
+from coupler.services.engine.passes import Pass
+
+__all__ = ["propagate_reported_deletions"]
+
+
+def propagate_reported_deletions(systems: Systems, run: Pass, since: datetime | None) -> None:
+    mapping, store = run.mapping, systems.store
+    if mapping.delete is not DeletePropagation.PROPAGATE:
+        return
+    cursor = store.deletions_cursor(mapping.name, run.source)
+    reported = systems.connector(run.source).deletions(mapping.spec(run.source), since, cursor=cursor)
+    if reported is None:
+        return
+    if reported.restarted and cursor is not None:
+        run.recorder.notice(
+            f"The {run.source.value} system's deleted-entries feed of {mapping.spec(run.source).table} started over "
+            "(its cursor expired): records deleted meanwhile are noticed as missing partners and wait for approval."
+        )
+    deleted = list(dict.fromkeys(reported.keys))
+    for start in range(0, len(deleted), systems.batch_size):
+        _delete_partners(systems, run, deleted[start : start + systems.batch_size])
+    if reported.cursor != cursor:
+        store.set_deletions_cursor(mapping.name, run.source, reported.cursor)
+
+
+def _delete_partners(systems: Systems, run: Pass, chunk: Sequence[str]) -> None:
+    """Delete the partners of one batch of reported deletions; a partner that cannot be deleted waits in the
+    pending-deletions list (approving it tries again)."""
+    mapping, store, counters = run.mapping, systems.store, run.recorder.counters
+    couplings = store.couplings(mapping.name, run.source, chunk)
+    if not couplings:
+        return
+    partners = [c.key(run.target) for c in couplings.values()]
+    results = systems.connector(run.target).delete(mapping.spec(run.target), partners)
+    gone: list[Coupling] = []
+    waiting: list[PendingDeletion] = []
+    for coupling, result in zip(couplings.values(), results, strict=True):
+        missing = not result.ok and "does not exist" in (result.error or "")
+        if result.ok or missing:
+            gone.append(coupling)
+            counters.deleted += 0 if missing else 1
+            continue
+        counters.failed += 1
+        run.recorder.error(
+            message=f"The {run.source.value} record {coupling.key(run.source)} was deleted; deleting its "
+            f"{run.target.value} partner {coupling.key(run.target)} failed: {result.error}. It waits for approval "
+            "(coupler deletions, coupler approve).",
+            local_key=coupling.local_key,
+            integration_key=coupling.integration_key,
+        )
+        waiting.append(
+            PendingDeletion(
+                mapping=mapping.name,
+                side=run.source,
+                deleted_key=coupling.key(run.source),
+                survivor_key=coupling.key(run.target),
+                detected_at=systems.clock(),
+                job_id=run.job_id,
+                reported=True,
+            )
+        )
+    counters.uncoupled += store.remove_couplings(mapping.name, [c.local_key for c in gone])
+    store.remove_pending_deletions(mapping.name, run.source, [c.key(run.source) for c in gone])
+    run.recorder.flush(deletions=waiting)

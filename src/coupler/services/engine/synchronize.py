@@ -1,0 +1,204 @@
+"""The synchronizer: incremental (watermark-based), full and manual synchronization of table mappings.
+
+A run takes each of the mapping's one-way passes in turn (local->integration first). A pass first retries what
+failed last time (coupled records and uncoupled ones whose counterpart could not be created), then reads the
+source's records changed since its watermark, page by page, and hands each page to PageSync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+from coupler.domain.coupling import Coupling, SyncResult
+from coupler.domain.errors import RunStopped
+from coupler.domain.jobs import JobKind
+from coupler.domain.mapping import Direction, Side, TableMapping
+from coupler.services.context import Systems
+from coupler.services.engine.chunk import PageSync
+from coupler.services.engine.passes import Pass
+from coupler.services.engine.propagation import propagate_reported_deletions
+from coupler.services.engine.recorder import JobRecorder, JobReport
+
+__all__ = ["Synchronizer"]
+
+
+class Synchronizer:
+    def __init__(self, systems: Systems) -> None:
+        self.systems = systems
+        self.pages = PageSync(systems)
+
+    # entry points ------------------------------------------------------------------------------------------
+    def sync_modified(self, names: Sequence[str] | None = None) -> list[JobReport]:
+        """Synchronize modified records of the mappings (all by default) in dependency order."""
+        return [self.run_mapping(m, kind=JobKind.INCREMENTAL) for m in self.systems.in_dependency_order(names)]
+
+    def sync_full(self, name: str) -> JobReport:
+        """Every record of the mapping; uncoupled records get a new counterpart and a coupling."""
+        return self.run_mapping(self.systems.mapping(name), kind=JobKind.FULL)
+
+    def run_mapping(self, mapping: TableMapping, *, kind: JobKind) -> JobReport:
+        recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=kind, direction=mapping.direction)
+        full = kind is JobKind.FULL
+        with recorder.stopping_on_error():
+            runs = [
+                Pass(
+                    mapping=mapping,
+                    direction=direction,
+                    recorder=recorder,
+                    create=full or not mapping.sync_only_coupled,
+                    lengths=self._lengths(mapping, direction),
+                    earlier_failures=bool(
+                        self.systems.store.list_record_failures(mapping.name, side=direction.source, limit=1)
+                    ),
+                )
+                for direction in mapping.direction.one_way
+            ]
+            for run in runs:  # first, in both directions, couple what an interrupted run created but did not couple
+                self.pages.creator.recover(run)
+            for index, run in enumerate(runs):
+                if index:  # what the first pass created is read back here: known, so not looked up again
+                    run.just_created = runs[0].created
+                self._start(run, full=full)
+                since = None if full else self.systems.store.watermark(mapping.name, run.source)
+                propagate_reported_deletions(self.systems, run, since)
+                if not full:
+                    self._retry_failed(run, failures_only=True)
+                    self._retry_failed_creations(run)
+                self._changed_records(run, full=full)
+                if not full:  # pairs left to carry back that the changed records did not bring along
+                    self._retry_failed(run)
+            if len(runs) == 2:  # what the second pass left pending for the first goes now, not a run later
+                self._retry_failed(replace(runs[0], counted=False))
+        return recorder.finish()
+
+    def sync_couplings(
+        self,
+        mapping: TableMapping,
+        couplings: Sequence[Coupling],
+        *,
+        direction: Direction | None,
+        recorder: JobRecorder,
+        winners: Mapping[str, Side] | None = None,
+    ) -> None:
+        """ "Synchronize now" for coupled records: forced in ``direction``, or by the change rules in both passes.
+        ``winners`` resolves parked conflicts field by field (the pairs are looked at again whatever changed)."""
+        if direction is not None:
+            mapping.require(direction)
+        directions = (direction,) if direction else mapping.direction.one_way
+        progress = self.systems.progress
+        progress.start(f"{mapping.name} {(direction or mapping.direction).value}", len(couplings))
+        for chunk in _chunks(couplings, self.systems.batch_size):
+            for one_way in directions:
+                run = Pass(
+                    mapping=mapping,
+                    direction=one_way,
+                    recorder=recorder,
+                    forced=direction is not None,
+                    manual=True,
+                    reconsider=bool(winners),
+                    winners=winners or {},
+                    lengths=self._lengths(mapping, one_way),
+                    counted=False,
+                )
+                self._process_couplings(run, chunk)
+            progress.advance(len(chunk))  # a record is done when every pass has handled it
+
+    # passes ------------------------------------------------------------------------------------------------
+    def _start(self, run: Pass, *, full: bool) -> None:
+        """Announce the pass; a full one reads every source record, so its total is their count (when the source
+        can count cheaply)."""
+        source = self.systems.connector(run.source)
+        total = source.count(run.mapping.spec(run.source)) if full else None
+        self.systems.progress.start(f"{run.mapping.name} {run.direction.value}", total)
+
+    def _lengths(self, mapping: TableMapping, direction: Direction) -> dict[str, int]:
+        return self.systems.lengths(direction.target, mapping.spec(direction.target).table)
+
+    def _retry_failed(self, run: Pass, *, failures_only: bool = False) -> None:
+        """Records whose last sync failed (and are not skipped) are retried first, as Business Central does
+        (``failures_only``); the pairs the other direction left with changes to carry back (even when older than
+        the watermark) go after the changed records, which usually bring them along: then they cost no read of
+        their own. Pairs this job has already handled in this direction are not read again."""
+        after: str | None = None
+        while batch := self.systems.store.failed_couplings(
+            run.mapping.name, run.direction, after=after, limit=self.systems.batch_size
+        ):
+            after = batch[-1].local_key
+            wanted = [
+                c
+                for c in batch
+                if not self.pages.handled(run, c)
+                and not (failures_only and c.result(run.direction) is SyncResult.PENDING)
+            ]
+            if wanted:
+                self._process_couplings(run, wanted)
+
+    def _retry_failed_creations(self, run: Pass) -> None:
+        """Uncoupled records whose counterpart could not be created last time are tried again."""
+        store, spec = self.systems.store, run.mapping.spec(run.source)
+        after: str | None = None
+        retry = Pass(
+            mapping=run.mapping, direction=run.direction, recorder=run.recorder, create=True, lengths=run.lengths
+        )
+        while failures := store.list_record_failures(
+            run.mapping.name, side=run.source, skipped=False, after=after, limit=self.systems.batch_size
+        ):
+            keys = [f.key for f in failures]
+            records = self.systems.connector(run.source).read(spec, keys, columns=run.mapping.columns(run.source))
+            found = {r.key for r in records}
+            coupled = store.couplings(run.mapping.name, run.source, keys)
+            settled = [(run.mapping.name, run.source, k) for k in keys if k not in found or k in coupled]
+            if settled:  # the record is gone, or was coupled meanwhile: nothing left to create
+                run.recorder.flush(cleared=settled)
+            self.pages.process(retry, [r for r in records if spec.matches(r.values)])
+            after = keys[-1]
+
+    def _process_couplings(self, run: Pass, couplings: Sequence[Coupling]) -> None:
+        """Synchronize these couplings' source records (as the couplings are now: an earlier pass may have
+        changed them)."""
+        keys = [c.key(run.source) for c in couplings]
+        wanted = self.systems.store.couplings(run.mapping.name, run.source, keys)
+        spec = run.mapping.spec(run.source)
+        records = self.systems.connector(run.source).read(spec, list(wanted), columns=run.mapping.columns(run.source))
+        found = {r.key for r in records}
+        failed = [
+            self.pages.fail(run, c, f"The {run.source.value} record {key} no longer exists.")
+            for key, c in wanted.items()
+            if key not in found
+        ]
+        if failed:
+            run.recorder.flush(failed)
+        self.pages.process(run, records)
+
+    def _changed_records(self, run: Pass, *, full: bool) -> None:
+        """Read the source's records changed since its watermark, page by page, and advance the watermark.
+
+        The watermark is the point up to which every change has been seen: the highest modified-on read, but never
+        later than the pass's start minus the overlap window (a record stamped just before the read began may
+        commit, or carry a skewed clock, after it). Records read twice are recognised by their coupling and cost
+        no write; records that failed are retried from the state store, not by holding the watermark back.
+        """
+        systems = self.systems
+        name, side = run.mapping.name, run.source
+        settled = systems.clock() - timedelta(milliseconds=systems.overlap_ms)
+        watermark = None if full else systems.store.watermark(name, side)
+        connector = systems.connector(side)
+        pages = connector.changed_since(
+            run.mapping.spec(side), watermark, columns=run.mapping.columns(side), page_size=systems.batch_size
+        )
+        for page in pages:
+            self.pages.process(run, page)
+            seen = max((r.modified_on for r in page if r.modified_on), default=None)
+            mark = min(seen, settled) if seen is not None else None
+            if mark is not None and (watermark is None or mark > watermark):
+                systems.store.set_watermark(name, side, mark)
+                watermark = mark
+            if systems.stop is not None and systems.stop.is_set():  # a clean stop: this page is done and saved
+                raise RunStopped()
+
+
+def _chunks(items: Sequence[Coupling], size: int) -> Iterable[Sequence[Coupling]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,1 @@
+"""Coupling operations: couple, create, decouple, match-based coupling, and settling what needs attention."""

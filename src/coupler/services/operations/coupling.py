@@ -1,0 +1,124 @@
+"""Coupling, creating-and-coupling and decoupling records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from coupler.domain.coupling import Coupling
+from coupler.domain.errors import AlreadyCoupled, RecordError
+from coupler.domain.jobs import JobKind
+from coupler.domain.mapping import Direction, Side, TableMapping
+from coupler.domain.records import Record
+from coupler.services.context import Systems
+from coupler.services.engine.chunk import reject_message
+from coupler.services.engine.creation import Creator
+from coupler.services.engine.lookups import LookupResolver
+from coupler.services.engine.passes import Pass
+from coupler.services.engine.recorder import JobRecorder, JobReport
+from coupler.services.engine.synchronize import Synchronizer
+from coupler.services.records import require_record, resolve_couplings
+
+__all__ = ["CouplingService"]
+
+
+class CouplingService:
+    def __init__(self, systems: Systems) -> None:
+        self.systems = systems
+
+    def couple(self, name: str, local_ref: str, integration_ref: str, *, sync_after: Side | None = None) -> JobReport:
+        """Couple two existing records; optionally synchronize right after, using ``sync_after``'s data."""
+        mapping = self.systems.mapping(name)
+        local = self._uncoupled(mapping, Side.LOCAL, local_ref)
+        integration = self._uncoupled(mapping, Side.INTEGRATION, integration_ref)
+        direction = mapping.require(Direction.from_source(sync_after)) if sync_after else None
+        recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.COUPLE, direction="-")
+        with recorder.stopping_on_error():
+            coupling = Coupling(
+                mapping=mapping.name,
+                local_key=local.key,
+                integration_key=integration.key,
+                coupled_at=self.systems.clock(),
+            )
+            self.systems.store.add_couplings([coupling])
+            recorder.counters.coupled += 1
+            if direction is not None:
+                Synchronizer(self.systems).sync_couplings(mapping, [coupling], direction=direction, recorder=recorder)
+        return recorder.finish(f"Coupled {local_ref} with {integration_ref}.")
+
+    def create(self, name: str, ref: str, *, source: Side = Side.LOCAL) -> JobReport:
+        """Create the counterpart of a ``source`` record on the other side from the mapped fields (transformations
+        and lookups applied), and couple it."""
+        mapping = self.systems.mapping(name)
+        direction = mapping.require(Direction.from_source(source))
+        record = self._uncoupled(mapping, source, ref)
+        recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.CREATE, direction=direction)
+        with recorder.stopping_on_error():
+            lengths = self.systems.lengths(direction.target, mapping.spec(direction.target).table)
+            run = Pass(mapping=mapping, direction=direction, recorder=recorder, manual=True, lengths=lengths)
+            resolved = LookupResolver(self.systems).resolve(run.moves, direction, [record])
+            [(_, result)] = Creator(self.systems).create(run, [record], resolved)
+            if not result.ok or result.key is None:
+                recorder.counters.failed += 1
+                recorder.error(
+                    message=reject_message(run, record, result),
+                    detail=result.detail,
+                    **{f"{source.value}_key": record.key},
+                )
+                return recorder.finish()
+        target = direction.target.value
+        return recorder.finish(f"Created {target} record {result.key} from {ref} and coupled them.")
+
+    def decouple(self, name: str, refs: Sequence[str]) -> JobReport:
+        """Remove couplings; the records themselves stay untouched. Unknown or uncoupled references are reported."""
+        mapping = self.systems.mapping(name)
+        recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.DECOUPLE, direction="-")
+        with recorder.stopping_on_error():
+            local_keys = []
+            for item in resolve_couplings(self.systems, mapping, refs):
+                if item.coupling is None:
+                    recorder.counters.failed += 1
+                    what = "is not coupled" if item.record else "names no record of either side"
+                    recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
+                    continue
+                local_keys.append(item.coupling.local_key)
+            recorder.counters.uncoupled += self.systems.store.remove_couplings(mapping.name, local_keys)
+        return recorder.finish()
+
+    def decouple_all(self, name: str) -> JobReport:
+        """Decouple every coupled record of the mapping (Business Central's *Decouple all*); the records stay as
+        they are. One job, batch by batch in local key order: each batch's couplings go with their parked conflicts
+        in one transaction and the job's counters are saved right after, so a job stopped half-way (a system gone,
+        a stop request) has removed whole batches and says how many."""
+        mapping = self.systems.mapping(name)
+        store, progress = self.systems.store, self.systems.progress
+        recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.DECOUPLE, direction="-")
+        with recorder.stopping_on_error():
+            progress.start(f"Decoupling {mapping.name}", store.stats(mapping.name).couplings)
+            after: str | None = None
+            while batch := store.list_couplings(mapping.name, after=after, limit=self.systems.batch_size):
+                if self.systems.stop is not None and self.systems.stop.is_set():
+                    return recorder.finish(f"Stopped on request after decoupling {recorder.counters.uncoupled}.")
+                keys = [c.local_key for c in batch]
+                recorder.counters.uncoupled += store.remove_couplings(mapping.name, keys)
+                recorder.flush()
+                progress.advance(len(keys))
+                after = keys[-1]
+        return recorder.finish(f"Decoupled every record of {mapping.name} ({recorder.counters.uncoupled}).")
+
+    def _uncoupled(self, mapping: TableMapping, side: Side, ref: str) -> Record:
+        record = require_record(self.systems, mapping, side, ref)
+        spec = mapping.spec(side)
+        if not spec.matches(record.values):
+            conditions = ", ".join(f"{c.field} {c.op.value} {c.value!r}" for c in spec.filter)
+            raise RecordError(
+                f"{mapping.name}: the {side.value} record {ref!r} does not match the mapping's {side.value} filter "
+                f"({conditions}), so it cannot be coupled."
+            )
+        existing = self.systems.store.coupling(mapping.name, side, record.key)
+        if existing is not None:
+            partner = existing.key(side.other)
+            raise AlreadyCoupled(
+                f"{mapping.name}: cannot couple {side.value} record {ref!r}: it is already coupled to "
+                f"{side.other.value} record {partner}. Decouple it first."
+            )
+        return record

@@ -1,0 +1,1 @@
+"""A local Business Central API v2.0 over SQLite."""

@@ -1,0 +1,62 @@
+"""Business Central's ``$metadata``: an EDMX document with an EntityType (key, properties with Type, MaxLength,
+Nullable) and an EntitySet per served entity."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import quoteattr
+
+from coupler.testing.http import Request, Response
+
+if TYPE_CHECKING:
+    from coupler.testing.business_central.server import BusinessCentralServer
+
+__all__ = ["handle"]
+
+_EDM = {"string": "Edm.String", "integer": "Edm.Int32", "real": "Edm.Decimal"}
+
+
+def handle(server: BusinessCentralServer, request: Request) -> Response:
+    types = [
+        '<EntityType Name="company"><Key><PropertyRef Name="id"/></Key>'
+        '<Property Name="id" Type="Edm.Guid" Nullable="false"/>'
+        '<Property Name="name" Type="Edm.String" MaxLength="30"/>'
+        '<Property Name="displayName" Type="Edm.String" MaxLength="250"/></EntityType>'
+    ]
+    sets = ['<EntitySet Name="companies" EntityType="Microsoft.NAV.company"/>']
+    for name, entity in server.tables.items():
+        meta = server.store.tables[entity.table]
+        properties = []
+        for column in meta.columns.values():
+            edm = _EDM[column.kind]
+            if column.primary_key:
+                edm = "Edm.Guid"
+            elif column.name == meta.modified_on:
+                edm = "Edm.DateTimeOffset"
+            elif column.name in entity.booleans:
+                edm = "Edm.Boolean"
+            edm = entity.edm_types.get(column.name, edm)
+            attributes = f"Name={quoteattr(column.name)} Type={quoteattr(edm)}"
+            if edm == "Edm.String" and column.max_length is not None:
+                attributes += f' MaxLength="{column.max_length}"'
+            if not column.nullable:
+                attributes += ' Nullable="false"'
+            properties.append(f"<Property {attributes}/>")
+        types.append(
+            f"<EntityType Name={quoteattr(entity.entity_type)}><Key><PropertyRef Name={quoteattr(meta.key)}/></Key>"
+            + "".join(properties)
+            + "</EntityType>"
+        )
+        sets.append(
+            f"<EntitySet Name={quoteattr(name)} EntityType={quoteattr('Microsoft.NAV.' + entity.entity_type)}/>"
+        )
+    document = (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<edmx:Edmx Version="4.0" xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx"><edmx:DataServices>'
+        '<Schema Namespace="Microsoft.NAV" xmlns="http://docs.oasis-open.org/odata/ns/edm">'
+        + "".join(types)
+        + '<EntityContainer Name="NAV">'
+        + "".join(sets)
+        + "</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>"
+    )
+    return Response(status=200, body=document.encode(), headers={"content-type": "application/xml"})

@@ -1,0 +1,1 @@
+"""A local Dataverse Web API over SQLite."""
