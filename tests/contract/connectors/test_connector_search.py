@@ -1,0 +1,84 @@
+"""The connector contract for the records list's search: a prefix of any of the fields, whatever the letter case,
+within the spec's filter, in key order after a key (every connector: in-memory, SQLite, PostgreSQL, HTTP)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from contract.connectors.backends import KEY, SPEC, Backend
+from coupler.domain.errors import ConfigurationError
+from coupler.domain.mapping import Condition, TableSpec
+
+ROWS = (
+    {KEY: "a", "name": "Alpha", "city": "Berlin", "credit_limit": 0},
+    {KEY: "b", "name": "alpine", "city": "Bern", "credit_limit": 100},
+    {KEY: "c", "name": "Beta 50%_off", "city": None, "credit_limit": 250},
+    {KEY: "d", "name": "Gamma", "city": "Paris", "credit_limit": None},
+    {KEY: "e", "name": "ALPS", "city": "Bern", "credit_limit": 5},
+)
+
+
+@pytest.fixture
+def backend_with_rows(backend: Backend) -> Backend:
+    assert all(r.ok for r in backend.connector.insert(SPEC, ROWS))
+    return backend
+
+
+def _keys(
+    backend: Backend,
+    fields: list[str],
+    text: str,
+    *,
+    spec: TableSpec = SPEC,
+    after: str | None = None,
+    limit: int = 100,
+) -> list[str]:
+    found = backend.connector.search(spec, fields, text, columns=["name", "city"], after=after, limit=limit)
+    return [record.key for record in found]
+
+
+@pytest.mark.parametrize("text", ["alp", "ALP", "Alp"])
+def test_search_finds_a_prefix_whatever_the_letter_case(backend_with_rows: Backend, text: str) -> None:
+    assert _keys(backend_with_rows, ["name"], text) == ["a", "b", "e"]
+
+
+def test_search_returns_the_requested_columns_and_looks_in_every_field(backend_with_rows: Backend) -> None:
+    [record] = backend_with_rows.connector.search(SPEC, ["name"], "gam", columns=["name", "city"])
+    assert record.key == "d" and {"name": "Gamma", "city": "Paris"}.items() <= record.values.items()
+    assert _keys(backend_with_rows, ["name", "city"], "be") == ["a", "b", "c", "e"], "Berlin, Bern, Beta, Bern"
+    assert _keys(backend_with_rows, ["city"], "par") == ["d"]
+    assert _keys(backend_with_rows, ["name"], "pha") == [], "a prefix, not a substring"
+
+
+def test_search_pages_by_key_and_respects_the_limit_and_the_filter(backend_with_rows: Backend) -> None:
+    assert _keys(backend_with_rows, ["name"], "alp", after="a") == ["b", "e"]
+    assert _keys(backend_with_rows, ["name"], "alp", after="e") == []
+    assert _keys(backend_with_rows, ["name"], "alp", limit=2) == ["a", "b"]
+    in_bern = replace(SPEC, filter=(Condition(field="city", value="Bern"),))
+    assert _keys(backend_with_rows, ["name"], "alp", spec=in_bern) == ["b", "e"]
+
+
+def test_search_takes_wildcards_literally_and_never_matches_null(backend_with_rows: Backend) -> None:
+    assert _keys(backend_with_rows, ["name"], "beta 50%_") == ["c"]
+    assert _keys(backend_with_rows, ["name"], "beta 5_") == []
+    assert _keys(backend_with_rows, ["name"], "%") == []
+    assert _keys(backend_with_rows, ["city"], "") == ["a", "b", "d", "e"], "every non-NULL value starts with ''"
+
+
+def test_search_on_an_unknown_column_names_it(backend_with_rows: Backend) -> None:
+    with pytest.raises(ConfigurationError, match="nope"):
+        backend_with_rows.connector.search(SPEC, ["nope"], "x", columns=["name"])
+
+
+def test_search_count_counts_what_search_finds_or_says_it_cannot(backend_with_rows: Backend) -> None:
+    connector = backend_with_rows.connector
+    in_bern = replace(SPEC, filter=(Condition(field="city", value="Bern"),))
+    cases = [(SPEC, ["name"], "ALP"), (SPEC, ["name", "city"], "be"), (in_bern, ["name"], "alp"), (SPEC, ["name"], "x")]
+    for spec, fields, text in cases:
+        counted = connector.search_count(spec, fields, text)
+        found = connector.search(spec, fields, text, columns=["name"], limit=1000)
+        assert counted is None or counted == len(found), (fields, text, counted, len(found))
+    if backend_with_rows.name in ("memory", "sqlite", "postgresql"):  # the connectors that count a search cheaply
+        assert connector.search_count(SPEC, ["name"], "alp") == 3

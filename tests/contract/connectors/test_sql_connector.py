@@ -1,0 +1,167 @@
+"""What only the SQL connector does: database-assigned integer keys, naive date-time stamps, reflection once,
+error translation (locked database, unreachable server) and batch bisection."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from contract.connectors.backends import DATA_COLUMNS, KEY, SPEC, TABLE, SqlBackend
+from coupler.adapters.connectors.sql.connector import SqlConnector
+from coupler.domain.errors import ConfigurationError, ConnectorError, RetryableConnectorError
+from coupler.domain.mapping import Condition, TableSpec
+from coupler.domain.records import RecordUpdate
+
+ITEM = TableSpec(table="item", key="id", modified_on="changed_at")
+T0 = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    if request.param == "sqlite":
+        made = sa.create_engine(f"sqlite:///{tmp_path / 'items.sqlite'}")
+    else:
+        made = sa.create_engine(request.getfixturevalue("pg_url"))
+    metadata = sa.MetaData()
+    sa.Table(
+        "item",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("code", sa.String(20), nullable=False, unique=True),
+        sa.Column("changed_at", sa.DateTime()),  # naive UTC, no trigger: the rows carry their own stamps
+        sa.Column("weight", sa.Integer),
+    )
+    with made.begin() as conn:
+        metadata.drop_all(conn)
+        metadata.create_all(conn)
+    yield made
+    made.dispose()
+
+
+def test_the_database_assigns_integer_keys_in_row_order(engine: sa.Engine) -> None:
+    connector = SqlConnector(engine)
+    rows = [{"code": f"C{i}", "changed_at": T0} for i in range(5)]
+    rows[2]["code"] = None
+
+    results = connector.insert(ITEM, rows)
+
+    assert [r.ok for r in results] == [True, True, False, True, True]
+    assert "code" in (results[2].error or "")
+    keys = [int(r.key or 0) for r in results if r.ok]
+    assert keys == sorted(keys) and len(set(keys)) == 4
+    records = connector.read(ITEM, [str(k) for k in keys], columns=["id", "code"])
+    expected = zip(keys, ["C0", "C1", "C3", "C4"], strict=True)
+    assert [(r.key, r.values["code"]) for r in records] == [(str(k), code) for k, code in expected]
+
+
+def test_keys_that_cannot_be_integers_do_not_exist(engine: sa.Engine) -> None:
+    connector = SqlConnector(engine)
+    assert connector.insert(ITEM, [{"code": "A"}])[0].ok
+
+    assert connector.read(ITEM, ["abc"], columns=["code"]) == []
+    assert connector.update(ITEM, [RecordUpdate(key="abc", values={"weight": 1})])[0].error == (
+        "record abc does not exist in item"
+    )
+    assert connector.delete(ITEM, ["abc", "999"])[1].error == "record 999 does not exist in item"
+
+
+def test_naive_datetime_stamps_are_utc(engine: sa.Engine) -> None:
+    connector = SqlConnector(engine)
+    stamps = [T0.replace(tzinfo=None) + timedelta(seconds=i) for i in range(3)]
+    results = connector.insert(ITEM, [{"code": f"C{i}", "changed_at": s} for i, s in enumerate(stamps)])
+
+    assert [r.modified_on for r in results] == [s.replace(tzinfo=UTC) for s in stamps]
+    pages = list(connector.changed_since(ITEM, T0, columns=["code", "changed_at"], page_size=10))
+    assert [r.values["code"] for page in pages for r in page] == ["C1", "C2"]
+    assert pages[0][0].values["changed_at"] == T0 + timedelta(seconds=1)
+
+
+def test_a_batch_with_a_few_bad_rows_lands_every_good_row(tmp_path: Path) -> None:
+    backend = SqlBackend(sa.create_engine(f"sqlite:///{tmp_path / 'many.sqlite'}"))
+    bad = {17, 500, 999}
+    rows = [{KEY: f"k{i:04d}", "name": None if i in bad else f"n{i}"} for i in range(1000)]
+
+    results = backend.connector.insert(SPEC, rows)
+
+    assert {r.index for r in results if not r.ok} == bad
+    assert len(backend.connector.read(SPEC, [row[KEY] for row in rows], columns=["name"])) == 997
+    backend.close()
+
+
+def test_tables_are_reflected_once(tmp_path: Path) -> None:
+    backend = SqlBackend(sa.create_engine(f"sqlite:///{tmp_path / 'reflect.sqlite'}"))
+    statements: list[str] = []
+    sa.event.listen(backend.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    connector = backend.connector
+
+    connector.describe(TABLE)
+    reflecting = len(statements)
+    connector.read(SPEC, ["x"], columns=DATA_COLUMNS)
+    connector.find(SPEC, {"name": "x"}, columns=DATA_COLUMNS)
+
+    assert reflecting > 0
+    assert len(statements) == reflecting + 2
+    backend.close()
+
+
+def test_filter_values_are_bound_not_spliced(tmp_path: Path) -> None:
+    backend = SqlBackend(sa.create_engine(f"sqlite:///{tmp_path / 'bound.sqlite'}"))
+    evil = "x'; DROP TABLE customer; --"
+    assert backend.connector.insert(SPEC, [{KEY: "a", "name": evil}, {KEY: "b", "name": "b"}])[0].ok
+    spec = TableSpec(table=TABLE, key=KEY, modified_on="modified_on", filter=(Condition(field="name", value=evil),))
+
+    pages = list(backend.connector.changed_since(spec, None, columns=["name"], page_size=10))
+
+    assert [r.key for page in pages for r in page] == ["a"]
+    assert backend.connector.describe(TABLE) is not None
+    backend.close()
+
+
+def test_unknown_tables_and_unusable_stamp_columns_are_configuration_errors(tmp_path: Path) -> None:
+    backend = SqlBackend(sa.create_engine(f"sqlite:///{tmp_path / 'config.sqlite'}"))
+
+    with pytest.raises(ConfigurationError, match="nowhere"):
+        backend.connector.read(TableSpec(table="nowhere", key="id"), ["1"], columns=[])
+    with pytest.raises(ConfigurationError, match="credit_limit"):
+        backend.connector.read(TableSpec(table=TABLE, key=KEY, modified_on="credit_limit"), ["1"], columns=[])
+    backend.close()
+
+
+def test_a_locked_database_is_a_retryable_error(tmp_path: Path) -> None:
+    path = tmp_path / "locked.sqlite"
+    backend = SqlBackend(sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.05}))
+    backend.connector.describe(TABLE)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(RetryableConnectorError, match="locked"):
+            backend.connector.insert(SPEC, [{KEY: "a", "name": "A"}])
+        with pytest.raises(RetryableConnectorError, match="locked"):
+            backend.connector.read(SPEC, ["a"], columns=["name"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert backend.connector.insert(SPEC, [{KEY: "a", "name": "A"}])[0].ok
+    backend.close()
+
+
+def test_ping(tmp_path: Path) -> None:
+    SqlConnector(sa.create_engine(f"sqlite:///{tmp_path / 'ping.sqlite'}")).ping()
+    unreachable = SqlConnector(
+        sa.create_engine(
+            "postgresql+psycopg://coupler:s3cr3t-pw@127.0.0.1:1/nothing", connect_args={"connect_timeout": 2}
+        ),
+        display_name="CRM database",
+    )
+
+    with pytest.raises(ConnectorError) as raised:
+        unreachable.ping()
+
+    message = str(raised.value)
+    assert message.startswith("CRM database (postgresql+psycopg://coupler:***@127.0.0.1:1/nothing) does not answer")
+    assert "s3cr3t" not in message

@@ -1,0 +1,137 @@
+"""The state store contract for pending deletions, intents to create and locks. Every test runs against memory,
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from contract.store.state_values import (
+    FROM,
+    INTEGRATION,
+    LOCAL,
+    PLUS_TWO,
+    T0,
+    TO,
+    deletion,
+    intent,
+)
+from coupler.domain.mapping import Direction, Side
+from coupler.ports.store import StateStore
+
+
+# pending deletions ----------------------------------------------------------------------------------------------
+def test_pending_deletions_round_trip_oldest_first(store: StateStore) -> None:
+    late = deletion("L1", at=T0 + timedelta(hours=2), reported=True)
+    early = deletion("I1", INTEGRATION, at=datetime(2024, 5, 6, 8, 8, 9, 123456, tzinfo=PLUS_TWO))
+    middle = deletion("V1", mapping="vendors", at=T0 + timedelta(hours=1))
+    tie_b, tie_a = deletion("b", at=T0 + timedelta(hours=3)), deletion("a", at=T0 + timedelta(hours=3))
+
+    store.save(deletions=[late, early, middle, tie_b, tie_a])
+
+    listed = store.pending_deletions()
+    assert listed == [early, middle, late, tie_a, tie_b]
+    assert listed[0].detected_at == datetime(2024, 5, 6, 6, 8, 9, 123456, tzinfo=UTC)
+    assert listed[0].detected_at.utcoffset() == timedelta(0)
+    assert listed[0].side is Side.INTEGRATION
+    assert listed[2].reported is True
+    assert listed[0].reported is False
+    assert store.pending_deletions("customers", limit=2) == [early, late]
+    assert store.pending_deletions("nobody") == []
+
+
+def test_a_pending_deletion_replaces_the_one_of_the_same_deleted_record(store: StateStore) -> None:
+    store.save(deletions=[deletion("K1"), deletion("K1", INTEGRATION)])
+    newer = replace(deletion("K1", at=T0 + timedelta(days=1)), survivor_key="other", reported=True)
+
+    store.save(deletions=[newer])
+
+    assert store.pending_deletions() == [deletion("K1", INTEGRATION), newer]
+
+
+def test_pending_deletions_are_removed_by_mapping_side_and_key(store: StateStore) -> None:
+    keys = [f"K{i:04d}" for i in range(1100)]
+    store.save(deletions=[deletion(k) for k in keys] + [deletion("K0000", INTEGRATION)])
+
+    assert store.remove_pending_deletions("customers", LOCAL, [*keys[:1050], "K0000", "missing"]) == 1050
+    assert store.remove_pending_deletions("customers", LOCAL, []) == 0
+    assert store.remove_pending_deletions("vendors", LOCAL, keys) == 0
+
+    left = store.pending_deletions(limit=10_000)
+    assert [(d.side, d.deleted_key) for d in left] == [(INTEGRATION, "K0000")] + [(LOCAL, k) for k in keys[1050:]]
+
+
+# intents to create ----------------------------------------------------------------------------------------------
+def test_intents_are_kept_per_mapping_and_direction_oldest_first(store: StateStore) -> None:
+    later = intent("a", at=T0 + timedelta(seconds=1))
+    store.add_intents([later, intent("c"), intent("b"), intent("a", FROM), intent("a", mapping="vendors")])
+    store.add_intents([])
+
+    assert store.intents("customers", TO) == [intent("b"), intent("c"), later]
+    assert store.intents("customers", TO, limit=2) == [intent("b"), intent("c")]
+    assert store.intents("customers", FROM) == [intent("a", FROM)]
+    assert store.intents("vendors", TO) == [intent("a", mapping="vendors")]
+    assert store.intents("nobody", TO) == []
+    assert store.intents("customers", TO)[0].direction is Direction.TO_INTEGRATION
+
+
+def test_an_intent_round_trips_in_utc_and_replaces_one_of_the_same_source(store: StateStore) -> None:
+    store.add_intents([intent("a")])
+    again = replace(intent("a", at=datetime(2024, 5, 6, 9, 0, tzinfo=PLUS_TWO)), target_key="t-new")
+
+    store.add_intents([again, replace(again, target_key="t-last")])
+
+    stored = store.intents("customers", TO)
+    assert stored == [replace(again, target_key="t-last")]
+    assert stored[0].at == datetime(2024, 5, 6, 7, 0, tzinfo=UTC)
+    assert stored[0].at.utcoffset() == timedelta(0)
+
+
+def test_dropped_intents_are_gone(store: StateStore) -> None:
+    keys = [f"K{i:04d}" for i in range(1100)]
+    store.add_intents([intent(k) for k in keys] + [intent("K0000", FROM)])
+
+    store.drop_intents("customers", TO, [*keys[:1050], "missing", "K0000"])
+    store.drop_intents("customers", TO, [])
+    store.drop_intents("vendors", TO, keys)
+
+    assert [i.source_key for i in store.intents("customers", TO, limit=10_000)] == keys[1050:]
+    assert store.intents("customers", FROM) == [intent("K0000", FROM)]
+
+
+# locks ----------------------------------------------------------------------------------------------------------
+def test_a_free_lock_is_taken_and_refused_to_another_owner(store: StateStore) -> None:
+    until = T0 + timedelta(minutes=5)
+
+    assert store.acquire_lock("sync:customers", "worker-a", until=until, now=T0)
+    assert not store.acquire_lock("sync:customers", "worker-b", until=until, now=T0 + timedelta(minutes=1))
+    assert store.acquire_lock("sync:vendors", "worker-b", until=until, now=T0)
+
+
+def test_the_owner_extends_its_lock(store: StateStore) -> None:
+    assert store.acquire_lock("sync", "a", until=T0 + timedelta(minutes=5), now=T0)
+    assert store.acquire_lock("sync", "a", until=T0 + timedelta(minutes=20), now=T0 + timedelta(minutes=4))
+
+    assert not store.acquire_lock("sync", "b", until=T0 + timedelta(hours=1), now=T0 + timedelta(minutes=10))
+    assert store.acquire_lock("sync", "b", until=T0 + timedelta(hours=1), now=T0 + timedelta(minutes=21))
+
+
+def test_an_expired_lock_is_taken_over_but_not_at_the_moment_it_expires(store: StateStore) -> None:
+    until = datetime(2024, 5, 6, 9, 13, 9, 123456, tzinfo=PLUS_TWO)  # T0 + 5 minutes
+    assert store.acquire_lock("sync", "a", until=until, now=T0)
+
+    assert not store.acquire_lock("sync", "b", until=T0 + timedelta(hours=1), now=T0 + timedelta(minutes=5))
+    assert store.acquire_lock("sync", "b", until=T0 + timedelta(hours=1), now=until + timedelta(microseconds=1))
+    assert not store.acquire_lock("sync", "a", until=T0 + timedelta(hours=2), now=T0 + timedelta(minutes=6))
+
+
+def test_only_the_owner_releases_a_lock(store: StateStore) -> None:
+    until = T0 + timedelta(minutes=5)
+    store.acquire_lock("sync", "a", until=until, now=T0)
+
+    store.release_lock("sync", "b")
+    store.release_lock("unknown", "a")
+    assert not store.acquire_lock("sync", "b", until=until, now=T0)
+
+    store.release_lock("sync", "a")
+    assert store.acquire_lock("sync", "b", until=until, now=T0)
