@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from coupler.testing.http import ODataError, Request, Response, json_response, parse_target
 
 if TYPE_CHECKING:
-    from coupler.testing.business_central.server import BusinessCentralServer
+    from coupler.testing.business_central.ops import BusinessCentralOps
 
 __all__ = ["MAX_OPERATIONS", "handle"]
 
@@ -21,7 +21,7 @@ class _RolledBack(Exception):
     pass
 
 
-def handle(server: BusinessCentralServer, request: Request, base: str) -> Response:
+def handle(server: BusinessCentralOps, request: Request, base: str) -> Response:
     """``base`` is the path the batch was posted under (``companies(<id>)/`` or empty), which relative URLs of
     its requests start from."""
     if request.method != "POST":
@@ -45,7 +45,7 @@ def handle(server: BusinessCentralServer, request: Request, base: str) -> Respon
     )
 
 
-def _atomic(server: BusinessCentralServer, inner: list[Request]) -> list[Response]:
+def _atomic(server: BusinessCentralOps, inner: list[Request]) -> list[Response]:
     responses: list[Response] = []
     try:
         with server.store.transaction() as conn:
@@ -63,7 +63,7 @@ def _atomic(server: BusinessCentralServer, inner: list[Request]) -> list[Respons
     return responses
 
 
-def _run(server: BusinessCentralServer, request: Request, conn: Any) -> Response:
+def _run(server: BusinessCentralOps, request: Request, conn: Any) -> Response:
     try:
         return server.execute(request, conn)
     except ODataError as error:

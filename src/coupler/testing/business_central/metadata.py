@@ -9,14 +9,14 @@ from xml.sax.saxutils import quoteattr
 from coupler.testing.http import Request, Response
 
 if TYPE_CHECKING:
-    from coupler.testing.business_central.server import BusinessCentralServer
+    from coupler.testing.business_central.ops import BusinessCentralOps
 
 __all__ = ["handle"]
 
 _EDM = {"string": "Edm.String", "integer": "Edm.Int32", "real": "Edm.Decimal"}
 
 
-def handle(server: BusinessCentralServer, request: Request) -> Response:
+def handle(server: BusinessCentralOps, request: Request) -> Response:
     types = [
         '<EntityType Name="company"><Key><PropertyRef Name="id"/></Key>'
         '<Property Name="id" Type="Edm.Guid" Nullable="false"/>'

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from coupler.testing.http import ODataError, Request, Response, parse_target, prefer
 
 if TYPE_CHECKING:
-    from coupler.testing.dataverse.server import DataverseServer
+    from coupler.testing.dataverse.ops import DataverseOps
 
 __all__ = ["MAX_OPERATIONS", "Part", "handle", "split_multipart"]
 
@@ -35,7 +35,7 @@ class _Failed(Exception):
         self.content_id = content_id
 
 
-def handle(server: DataverseServer, request: Request) -> Response:
+def handle(server: DataverseOps, request: Request) -> Response:
     if request.method != "POST":
         raise ODataError(405, "0x80060888", "$batch takes POST.")
     parts = split_multipart(request.header("content-type") or "", request.body)
@@ -64,7 +64,7 @@ def handle(server: DataverseServer, request: Request) -> Response:
     return Response(status=200, body=payload, headers=headers)
 
 
-def _run_changeset(server: DataverseServer, request: Request, parts: list[Part]) -> tuple[bytes, bool]:
+def _run_changeset(server: DataverseOps, request: Request, parts: list[Part]) -> tuple[bytes, bool]:
     entity_ids: dict[str, str] = {}
     responses: list[tuple[Response, str | None]] = []
     try:
@@ -90,7 +90,7 @@ def _run_changeset(server: DataverseServer, request: Request, parts: list[Part])
     return body + f"--{boundary}--\r\n".encode(), False
 
 
-def _run(server: DataverseServer, batch: Request, inner: Request, conn: object) -> Response:
+def _run(server: DataverseOps, batch: Request, inner: Request, conn: object) -> Response:
     try:
         return server.execute(inner, conn)  # type: ignore[arg-type]
     except ODataError as error:

@@ -10,7 +10,7 @@ from coupler.testing.http import ODataError, Request, Response, json_response
 
 if TYPE_CHECKING:
     from coupler.testing.dataverse.entities import EntitySet
-    from coupler.testing.dataverse.server import DataverseServer
+    from coupler.testing.dataverse.ops import DataverseOps
 
 __all__ = ["handle"]
 
@@ -18,7 +18,7 @@ _ACTIONS = ("CreateMultiple", "UpdateMultiple", "UpsertMultiple")
 
 
 def handle(
-    server: DataverseServer, entity_set: EntitySet, action: str, request: Request, conn: sa.Connection | None
+    server: DataverseOps, entity_set: EntitySet, action: str, request: Request, conn: sa.Connection | None
 ) -> Response:
     name = action.removeprefix("Microsoft.Dynamics.CRM.")
     if name not in _ACTIONS:

@@ -12,12 +12,13 @@ from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 
+from coupler.testing.dataverse.paging import MAX_PAGE_SIZE, next_link, skiptoken_values
 from coupler.testing.http import ODataError, Request, Response, json_response, prefer
 from coupler.testing.query import Query, fetch_page
 
 if TYPE_CHECKING:
     from coupler.testing.dataverse.entities import EntitySet
-    from coupler.testing.dataverse.server import DataverseServer
+    from coupler.testing.dataverse.ops import DataverseOps
 
 __all__ = ["RETENTION", "handle"]
 
@@ -26,7 +27,7 @@ _FORMAT = "%m/%d/%Y %H:%M:%S"
 _REJECTED = ("$filter", "$orderby", "$top", "$expand", "$count")
 
 
-def handle(server: DataverseServer, entity_set: EntitySet, request: Request) -> Response:
+def handle(server: DataverseOps, entity_set: EntitySet, request: Request) -> Response:
     if not entity_set.config.change_tracking:
         raise ODataError(400, "0x80072491", f"Change tracking is not enabled for the entity '{entity_set.logical}'.")
     rejected = [name for name in _REJECTED if name in request.query]
@@ -45,9 +46,8 @@ def handle(server: DataverseServer, entity_set: EntitySet, request: Request) -> 
 
 
 def _initial(
-    server: DataverseServer, entity_set: EntitySet, request: Request, query: Query, conn: sa.Connection
+    server: DataverseOps, entity_set: EntitySet, request: Request, query: Query, conn: sa.Connection
 ) -> Response:
-    from coupler.testing.dataverse.server import MAX_PAGE_SIZE, next_link, skiptoken_values
 
     preferences = prefer(request)
     size = min(int(preferences.get("odata.maxpagesize") or MAX_PAGE_SIZE), MAX_PAGE_SIZE)
@@ -69,7 +69,7 @@ def _initial(
 
 
 def _changes(
-    server: DataverseServer, entity_set: EntitySet, request: Request, query: Query, conn: sa.Connection
+    server: DataverseOps, entity_set: EntitySet, request: Request, query: Query, conn: sa.Connection
 ) -> Response:
     version, issued = _parse_token(request.query["$deltatoken"])
     if version < server.expired_below or datetime.now(UTC) - issued > RETENTION:

@@ -10,7 +10,7 @@ from coupler.testing.http import ODataError, Request, Response, json_response
 
 if TYPE_CHECKING:
     from coupler.testing.dataverse.entities import EntitySet
-    from coupler.testing.dataverse.server import DataverseServer
+    from coupler.testing.dataverse.ops import DataverseOps
 
 __all__ = ["handle"]
 
@@ -19,7 +19,7 @@ _FILTER = re.compile(r"^\s*(EntitySetName|LogicalName)\s+eq\s+'([^']*)'\s*$")
 _KINDS = {"string": "String", "integer": "Integer", "real": "Decimal"}
 
 
-def handle(server: DataverseServer, request: Request) -> Response:
+def handle(server: DataverseOps, request: Request) -> Response:
     if request.method != "GET":
         raise ODataError(405, "0x80060888", "The metadata is read-only here.")
     match = _DEFINITION.match(request.path)
@@ -59,7 +59,7 @@ def _definition(entity_set: EntitySet) -> dict[str, Any]:
     }
 
 
-def _attributes(server: DataverseServer, entity_set: EntitySet) -> list[dict[str, Any]]:
+def _attributes(server: DataverseOps, entity_set: EntitySet) -> list[dict[str, Any]]:
     config = entity_set.config
     attributes = []
     for column in entity_set.meta.columns.values():

@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 
@@ -23,10 +22,11 @@ from coupler.testing.dataverse import bulk as dataverse_bulk
 from coupler.testing.dataverse import delta as dataverse_delta
 from coupler.testing.dataverse import metadata as dataverse_metadata
 from coupler.testing.dataverse.entities import EntitySet, write_error
+from coupler.testing.dataverse.paging import MAX_PAGE_SIZE, next_link, page_size, skiptoken_values
 from coupler.testing.faults import Faults, fault_middleware
 from coupler.testing.http import ODataError, Request, Response, asgi_app, json_response, prefer
 from coupler.testing.odata_keys import EntityPath, parse_path
-from coupler.testing.query import decode_cookie, encode_cookie, fetch_page, parse_query
+from coupler.testing.query import fetch_page, parse_query
 from coupler.testing.store import Store, StoreError
 from coupler.testing.tables import DataverseTable
 
@@ -36,9 +36,7 @@ DEFAULT_APP_USER_ID = "a0a0a0a0-0000-4000-8000-00000000c0de"
 """The systemuserid of the application user requests are made as (coupler's own writes)."""
 INTERACTIVE_USER_ID = "b1b1b1b1-0000-4000-8000-000000000001"
 """The user other writes are reported as (the sqlite3 shell, the demo)."""
-MAX_PAGE_SIZE = 5000
 ROOT = re.compile(r"^/api/data/v9\.2(?=/|$)")
-_COOKIE = re.compile(r'pagingcookie="([^"]*)"')
 
 
 def dataverse_app(
@@ -137,7 +135,7 @@ class DataverseServer:
         size = MAX_PAGE_SIZE
         applied = {}
         if "odata.maxpagesize" in preferences:
-            size = _page_size(preferences["odata.maxpagesize"])
+            size = page_size(preferences["odata.maxpagesize"])
             applied["preference-applied"] = f"odata.maxpagesize={size}"
         elif query.top is not None:
             size = min(query.top, MAX_PAGE_SIZE)
@@ -307,32 +305,3 @@ def check_etag(if_match: str | None, row: Mapping[str, Any]) -> None:
 def not_found(entity_set: EntitySet, target: EntityPath) -> ODataError:
     shown = target.key or ",".join(f"{k}={v}" for k, v in (target.alternate or {}).items())
     return ODataError(404, "0x80040217", f"{entity_set.logical} With Id = {shown} Does Not Exist")
-
-
-def _page_size(text: str) -> int:
-    try:
-        size = int(text)
-    except ValueError:
-        raise ODataError(400, "0x80060888", f"odata.maxpagesize must be an integer, not '{text}'.") from None
-    if size < 1:
-        raise ODataError(400, "0x80060888", "odata.maxpagesize must be at least 1.")
-    return min(size, MAX_PAGE_SIZE)
-
-
-def skiptoken_values(token: str) -> tuple[list[Any], int]:
-    """The sort values of the last row served and that page's number."""
-    match = _COOKIE.search(token)
-    payload = decode_cookie(match.group(1) if match else token)
-    values, page = payload.get("after"), payload.get("page", 1)
-    if not isinstance(values, list) or not isinstance(page, int):
-        raise ODataError(400, "0x80060888", "The $skiptoken is not a paging cookie this server issued.")
-    return values, page
-
-
-def next_link(request: Request, entity_set: str, options: Mapping[str, str], last: list[Any], page: int) -> str:
-    """The original request with a paging cookie for the page after ``last`` (page number ``page``)."""
-    cookie = encode_cookie({"after": last, "page": page})
-    token = f'<cookie pagenumber="{page}" pagingcookie="{cookie}" istracking="False" />'
-    rest = {k: v for k, v in options.items() if k != "$skiptoken"}
-    rest["$skiptoken"] = token
-    return f"{request.root}{entity_set}?{urlencode(rest, quote_via=quote, safe='$,()')}"
