@@ -117,3 +117,71 @@ def test_the_csrf_token_helper_is_what_the_cookie_holds(client: TestClient) -> N
             csrf = "abc"
 
     assert csrf_token(Probe()) == "abc"  # type: ignore[arg-type]
+
+
+def _log_in(client: TestClient) -> str:
+    client.get("/login")
+    csrf = client.cookies["coupler_csrf"]
+    client.post("/login", data={"token": TOKEN, "csrf_token": csrf, "next": "/"}, follow_redirects=False)
+    return client.cookies["coupler_session"]
+
+
+def test_logging_out_revokes_the_session_on_the_server(guarded: TestClient) -> None:
+    session = _log_in(guarded)
+    assert guarded.get("/api/connection").status_code == 200
+    csrf = guarded.cookies["coupler_csrf"]
+    assert guarded.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    guarded.cookies.set("coupler_session", session)  # a copy of the cookie kept from before the logout
+    assert guarded.get("/api/connection").status_code == 401
+
+
+def test_a_session_ends_when_its_lifetime_is_over(config: Path) -> None:
+    from coupler.entrypoints.web import security
+
+    now = [1000.0]
+    app = create_app(config, host="0.0.0.0", token=TOKEN)
+    guard: security.Guard = app.state.guard
+    guard.clock = lambda: now[0]
+    with TestClient(app, base_url="http://10.0.0.5") as client:
+        _log_in(client)
+        assert client.get("/api/connection").status_code == 200
+        now[0] += security.SESSION_LIFETIME + 1
+        assert client.get("/api/connection").status_code == 401
+
+
+def test_failed_sign_ins_are_throttled_per_client(config: Path) -> None:
+    from coupler.entrypoints.web import security
+
+    now = [1000.0]
+    app = create_app(config, host="0.0.0.0", token=TOKEN)
+    guard: security.Guard = app.state.guard
+    guard.throttle = security.Throttle(limit=5, window=60.0, clock=lambda: now[0])
+    wrong = {"Authorization": "Bearer wrong-wrong-wrong"}
+    right = {"Authorization": f"Bearer {TOKEN}"}
+    with TestClient(app, base_url="http://10.0.0.5") as client:
+        assert [client.get("/api/mappings", headers=wrong).status_code for _ in range(5)] == [401] * 5
+        refused = client.get("/api/mappings", headers=right)  # even the right token waits: no more guessing
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+        assert "Too many failed sign-ins" in refused.json()["detail"]
+        assert client.get("/login").status_code == 429  # the login form is throttled too
+        assert client.post("/login", data={"token": TOKEN, "next": "/"}).status_code == 429
+        now[0] += 61
+        assert client.get("/api/mappings", headers=right).status_code == 200
+
+
+def test_the_throttle_forgets_old_failures_and_keeps_few_clients() -> None:
+    from coupler.entrypoints.web.security import Throttle
+
+    now = [0.0]
+    throttle = Throttle(limit=2, window=10.0, max_clients=3, clock=lambda: now[0])
+    throttle.failed("a")
+    assert throttle.retry_after("a") is None
+    throttle.failed("a")
+    assert throttle.retry_after("a") == 10
+    now[0] = 4.0
+    assert throttle.retry_after("a") == 6 and throttle.retry_after("b") is None
+    for client in ("b", "c", "d"):
+        throttle.failed(client)
+    assert throttle.retry_after("a") is None, "the oldest client is forgotten past max_clients"
+    now[0] = 100.0
+    assert all(throttle.retry_after(c) is None for c in "abcd")

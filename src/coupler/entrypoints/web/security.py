@@ -12,6 +12,9 @@ import hmac
 import html
 import ipaddress
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -27,6 +30,7 @@ __all__ = [
     "SESSION_COOKIE",
     "TOKEN_ENV",
     "Guard",
+    "Throttle",
     "install_security",
     "is_loopback",
     "login_router",
@@ -39,8 +43,55 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _OPEN_PATHS = ("/login", "/logout", "/static/")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _MIN_TOKEN_LENGTH = 8
+SESSION_LIFETIME = 12 * 3600.0
+"""Seconds a browser session stays valid after login (a logout ends it at once)."""
+MAX_SESSIONS = 1000
+"""Live sessions kept at most; past that the oldest is ended (memory stays bounded)."""
 
 Next = Callable[[Request], Awaitable[Response]]
+
+
+class Throttle:
+    """Failed sign-ins per client: after ``limit`` failures within ``window`` seconds, the client is refused (429
+    with Retry-After) until the oldest of them is older than the window, whatever it sends, so that guessing the
+    token costs ``window / limit`` seconds a try. Clients tracked at most: ``max_clients`` (oldest forgotten)."""
+
+    def __init__(
+        self,
+        *,
+        limit: int = 5,
+        window: float = 60.0,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window, self.max_clients, self.clock = limit, window, max_clients, clock
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(client, ()) if now - t < self.window]
+        if kept:
+            self._failures[client] = kept
+        else:
+            self._failures.pop(client, None)
+        return kept
+
+    def retry_after(self, client: str) -> int | None:
+        """Seconds until ``client`` may try again, or None when it may try now."""
+        with self._lock:
+            now = self.clock()
+            recent = self._recent(client, now)
+            if len(recent) < self.limit:
+                return None
+            return max(1, int(recent[0] + self.window - now + 0.999))
+
+    def failed(self, client: str) -> None:
+        with self._lock:
+            now = self.clock()
+            self._failures[client] = [*self._recent(client, now), now]
+            self._failures.move_to_end(client)
+            while len(self._failures) > self.max_clients:
+                self._failures.popitem(last=False)
 
 
 def is_loopback(host: str) -> bool:
@@ -60,7 +111,12 @@ class Guard:
 
     host: str = "127.0.0.1"
     token: str | None = None
+    throttle: Throttle = field(default_factory=Throttle)
+    clock: Callable[[], float] = time.monotonic
     _key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    _sessions: OrderedDict[str, float] = field(default_factory=OrderedDict, repr=False)
+    """Live sessions: nonce -> when it expires. Kept on the server, so that a logout revokes a copied cookie."""
+    _sessions_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
         if self.token is not None and len(self.token) < _MIN_TOKEN_LENGTH:
@@ -81,13 +137,30 @@ class Guard:
 
     def new_session(self) -> str:
         nonce = secrets.token_urlsafe(24)
+        with self._sessions_lock:
+            self._sessions[nonce] = self.clock() + SESSION_LIFETIME
+            while len(self._sessions) > MAX_SESSIONS:
+                self._sessions.popitem(last=False)
         return f"{nonce}.{self._sign(nonce)}"
 
     def session_valid(self, value: str | None) -> bool:
         if not value or "." not in value or self.token is None:
             return False
         nonce, _, signature = value.partition(".")
-        return hmac.compare_digest(signature, self._sign(nonce))
+        if not hmac.compare_digest(signature, self._sign(nonce)):
+            return False
+        with self._sessions_lock:
+            until = self._sessions.get(nonce)
+            if until is not None and until <= self.clock():
+                del self._sessions[nonce]
+                until = None
+        return until is not None
+
+    def end_session(self, value: str | None) -> None:
+        """Revoke the session (logout): the cookie is refused from now on, wherever a copy of it is."""
+        if value and "." in value:
+            with self._sessions_lock:
+                self._sessions.pop(value.partition(".")[0], None)
 
     def _sign(self, nonce: str) -> str:
         secret = hashlib.sha256(self._key + (self.token or "").encode()).digest()
@@ -144,9 +217,14 @@ def install_security(app: FastAPI, guard: Guard) -> None:
         if guard.cross_site(request):
             return _problem(403, "Cross-site request refused: use coupler's own pages.", "cross_site")
         path = request.url.path
+        client = _client(request)
+        if guard.login_required and path != "/logout" and (wait := guard.throttle.retry_after(client)) is not None:
+            message = f"Too many failed sign-ins from this address; try again in {wait} s."
+            return _problem(429, message, "throttled", {"Retry-After": str(wait)})
         if not path.startswith(_OPEN_PATHS):
             verdict = guard.authenticated(request)
             if verdict is False:
+                guard.throttle.failed(client)
                 message = "The access token is wrong or the session has expired; log in again."
                 return _problem(401, message, "unauthorized", {"WWW-Authenticate": "Bearer"})
             if verdict is None:
@@ -166,6 +244,11 @@ def install_security(app: FastAPI, guard: Guard) -> None:
         return response
 
     app.include_router(login_router)
+
+
+def _client(request: Request) -> str:
+    """Who is asking, as far as throttling goes: the peer's address."""
+    return request.client.host if request.client else "unknown"
 
 
 def _set_cookie(response: Response, request: Request, name: str, value: str, *, samesite: str) -> None:
@@ -230,6 +313,7 @@ def login(
     if not expected or not hmac.compare_digest(csrf_token.encode(), expected.encode()):
         return _login_page(request, next, "The form had expired; please try again.", status=403)
     if not guard.token_matches(token):
+        guard.throttle.failed(_client(request))
         return _login_page(request, next, "That access token is not right.", status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     _set_cookie(response, request, SESSION_COOKIE, guard.new_session(), samesite="lax")
@@ -238,6 +322,8 @@ def login(
 
 @login_router.post("/logout")
 def logout(request: Request) -> Response:
+    guard: Guard = request.app.state.guard
+    guard.end_session(request.cookies.get(SESSION_COOKIE))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
