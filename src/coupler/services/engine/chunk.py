@@ -14,9 +14,10 @@ from dataclasses import replace
 from datetime import datetime
 
 from coupler.domain.coupling import Coupling, SyncResult
+from coupler.domain.deletions import MissingPartner, on_missing_partner
 from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.fingerprint import encode
-from coupler.domain.mapping import DeletePropagation, DeletionPolicy, Direction
+from coupler.domain.mapping import Direction
 from coupler.domain.planning import Action, Plan, echo, plan_pair, source_changed
 from coupler.domain.records import Record, RecordUpdate, WriteResult
 from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
@@ -229,10 +230,11 @@ class PageSync:
         return coupling.conflicted(direction=run.direction, job_id=run.job_id, message=message)
 
     def _partner_missing(self, run: Pass, coupling: Coupling, source: Record, batch: Batch) -> None:
-        """The coupled target no longer exists: the mapping's deletion policy decides."""
+        """The coupled target no longer exists: the mapping's deletion policy decides (``on_missing_partner``)."""
         mapping, counters = run.mapping, run.recorder.counters
         gone = coupling.key(run.target)
-        if mapping.delete is DeletePropagation.PROPAGATE:
+        decision = on_missing_partner(mapping)
+        if decision is MissingPartner.AWAIT_APPROVAL:
             counters.skipped += 1
             message = (
                 f"{run.label(source)}: its {run.target.value} record {gone} no longer exists; deleting it "
@@ -253,12 +255,12 @@ class PageSync:
                     job_id=run.job_id,
                 )
             )
-        elif mapping.deletion_conflict is DeletionPolicy.RESTORE:
+        elif decision is MissingPartner.RESTORE:
             batch.restorations.append((coupling, source))
-        elif mapping.deletion_conflict is DeletionPolicy.REMOVE_COUPLING:
+        elif decision is MissingPartner.DECOUPLE:
             counters.uncoupled += 1
             batch.decoupled.append(coupling.local_key)
-        else:
+        else:  # MissingPartner.FAIL
             message = (
                 f"{run.label(source)}: cannot be synchronized because it is coupled to a deleted "
                 f"{run.target.value} record ({gone})."
