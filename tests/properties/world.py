@@ -81,17 +81,31 @@ def customer_mapping(policy: DeletionPolicy) -> TableMapping:
 
 
 class LogicalClock:
-    """Millisecond time that moves 1 ms on every reading (so no two stamps tie) and jumps when told."""
+    """Millisecond time that moves 1 ms on every reading (so no two stamps tie, unless ``frozen``) and jumps when
+    told."""
 
     def __init__(self) -> None:
         self.now = datetime(2025, 1, 1, tzinfo=UTC)
+        self._frozen = False
 
     def __call__(self) -> datetime:
-        self.now += timedelta(milliseconds=1)
+        if not self._frozen:
+            self.now += timedelta(milliseconds=1)
         return self.now
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """Every reading inside gives one time, as a database's ``now()`` does for all rows of one statement (or
+        of one transaction): what is written inside shares one modified-on."""
+        self.now += timedelta(milliseconds=1)
+        self._frozen = True
+        try:
+            yield
+        finally:
+            self._frozen = False
 
 
 @contextmanager

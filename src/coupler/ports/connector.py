@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from coupler.domain.mapping import Condition, Operator, TableSpec
-from coupler.domain.records import Record, RecordUpdate, WriteResult
+from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 
 __all__ = ["ColumnInfo", "Connector", "Deletions"]
 
@@ -60,13 +60,16 @@ class Connector(ABC):
     def changed_since(
         self,
         spec: TableSpec,
-        since: datetime | None,
+        since: ChangeCursor | None,
         *,
         columns: Sequence[str],
         page_size: int,
     ) -> Iterator[list[Record]]:
-        """Pages of records matching the spec's filter whose modified-on is after ``since`` (all when None),
-        ordered by modified-on then key. Pages are read lazily: nothing holds the whole table."""
+        """Pages of records matching the spec's filter that come after the cursor ``since`` (all when None),
+        ordered by modified-on then key: those stamped later than its stamp, and those stamped exactly its stamp
+        whose key comes after its key (compared in the key column's own type, as the order is). A connector that
+        cannot compare keys in the system's own order returns every record stamped exactly the stamp again
+        (never fewer). Pages are read lazily: nothing holds the whole table."""
 
     @abstractmethod
     def find(

@@ -10,6 +10,7 @@ from datetime import datetime
 from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.records import ChangeCursor
 from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
 
 __all__ = ["CouplingStats", "StateStore"]
@@ -139,10 +140,12 @@ class StateStore(ABC):
 
     # watermarks --------------------------------------------------------------------------------------------
     @abstractmethod
-    def watermark(self, mapping: str, side: Side) -> datetime | None: ...
+    def watermark(self, mapping: str, side: Side) -> ChangeCursor | None:
+        """Where reading the ``side`` system's changes resumes for the mapping (stamp and key), or None."""
 
     @abstractmethod
-    def set_watermark(self, mapping: str, side: Side, value: datetime | None) -> None: ...
+    def set_watermark(self, mapping: str, side: Side, cursor: ChangeCursor | None) -> None:
+        """Keep the cursor, stamp and key together (None forgets it); the deletions cursor is left as it is."""
 
     # deleted-entries feeds -----------------------------------------------------------------------------------
     @abstractmethod

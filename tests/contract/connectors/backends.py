@@ -54,6 +54,7 @@ class Backend(ABC):
     connector: Connector
     system_columns: frozenset[str] = frozenset()  # columns the system adds to every table (Dataverse: modifiedby)
     keeps_deletions = False  # whether the system keeps a deleted-entries feed (``Connector.deletions``)
+    keyset = True  # whether a change read resumes after a cursor's key (False: its whole stamp is read again)
 
     @abstractmethod
     def set_modified_on(self, keys: Iterable[str], value: datetime | None) -> None:
@@ -182,6 +183,7 @@ class HttpBackend(SqlBackend):
         super().__init__(engine)
         self.sql_connector = self.connector
         self.name = kind
+        self.keyset = False  # OData filters cannot compare GUID keys in the service's order
         self._stack = ExitStack()
         url = engine.url.render_as_string(hide_password=False)
         if kind == "dataverse":

@@ -11,7 +11,7 @@ import pytest
 from contract.connectors.backends import DATA_COLUMNS, KEY, MODIFIED_ON, SPEC, TABLE, Backend
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import Condition, Operator
-from coupler.domain.records import Record, RecordUpdate
+from coupler.domain.records import ChangeCursor, Record, RecordUpdate
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
 
@@ -23,8 +23,12 @@ def seed(backend: Backend, count: int, **values: Any) -> list[str]:
     return [row[KEY] for row in rows]
 
 
-def changed(backend: Backend, since: datetime | None, page_size: int = 100, spec: Any = SPEC) -> list[list[Record]]:
-    return list(backend.connector.changed_since(spec, since, columns=DATA_COLUMNS, page_size=page_size))
+def changed(
+    backend: Backend, since: datetime | None, page_size: int = 100, spec: Any = SPEC, *, key: str | None = None
+) -> list[list[Record]]:
+    """The pages read after the cursor (``since``, ``key``), or of everything when ``since`` is None."""
+    cursor = None if since is None else ChangeCursor(stamp=since, key=key)
+    return list(backend.connector.changed_since(spec, cursor, columns=DATA_COLUMNS, page_size=page_size))
 
 
 def keys_of(pages: list[list[Record]]) -> list[str]:
@@ -98,6 +102,22 @@ def test_changed_since_pages_through_ties_without_gaps_or_repeats(backend: Backe
     assert [len(page) for page in pages] == [3] * 7 + [2]
     assert keys_of(pages) == keys
     assert keys_of(changed(backend, T0, page_size=4)) == keys[10:]
+
+
+def test_changed_since_a_cursor_with_a_key_resumes_among_the_records_of_its_stamp(backend: Backend) -> None:
+    """A run that stopped after a page ending inside records that share one stamp resumes with the rest of them:
+    after the key in the system's own order, or (a service whose key order a filter cannot reach) with all of
+    them again; never past them."""
+    keys = seed(backend, 12)
+    backend.set_modified_on([keys[0]], T0 - timedelta(seconds=1))
+    backend.set_modified_on(keys[1:9], T0)
+    backend.set_modified_on(keys[9:], T0 + timedelta(seconds=1))
+
+    resumed = keys_of(changed(backend, T0, page_size=3, key=keys[4]))
+
+    assert resumed == (keys[5:] if backend.keyset else keys[1:])
+    assert keys_of(changed(backend, T0, key=keys[8])) == (keys[9:] if backend.keyset else keys[1:])
+    assert keys_of(changed(backend, T0)) == keys[9:], "no key: every record of the stamp was seen"
 
 
 def test_records_never_stamped_come_first_and_only_when_reading_everything(backend: Backend) -> None:

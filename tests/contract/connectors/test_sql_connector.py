@@ -15,7 +15,7 @@ from contract.connectors.backends import DATA_COLUMNS, KEY, SPEC, TABLE, SqlBack
 from coupler.adapters.connectors.sql.connector import SqlConnector
 from coupler.domain.errors import ConfigurationError, ConnectorError, RetryableConnectorError
 from coupler.domain.mapping import Condition, TableSpec
-from coupler.domain.records import RecordUpdate
+from coupler.domain.records import ChangeCursor, RecordUpdate
 
 ITEM = TableSpec(table="item", key="id", modified_on="changed_at")
 T0 = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
@@ -76,9 +76,25 @@ def test_naive_datetime_stamps_are_utc(engine: sa.Engine) -> None:
     results = connector.insert(ITEM, [{"code": f"C{i}", "changed_at": s} for i, s in enumerate(stamps)])
 
     assert [r.modified_on for r in results] == [s.replace(tzinfo=UTC) for s in stamps]
-    pages = list(connector.changed_since(ITEM, T0, columns=["code", "changed_at"], page_size=10))
+    pages = list(connector.changed_since(ITEM, ChangeCursor(stamp=T0), columns=["code", "changed_at"], page_size=10))
     assert [r.values["code"] for page in pages for r in page] == ["C1", "C2"]
     assert pages[0][0].values["changed_at"] == T0 + timedelta(seconds=1)
+
+
+def test_a_cursor_key_is_compared_in_the_key_columns_own_type(engine: sa.Engine) -> None:
+    """Integer keys resume after 9 in number order (10, 11, 12), as the read is ordered, not in text order."""
+    connector = SqlConnector(engine)
+    results = connector.insert(ITEM, [{"code": f"C{i}", "changed_at": T0.replace(tzinfo=None)} for i in range(12)])
+    keys = [r.key for r in results]
+    assert keys == [str(i) for i in range(1, 13)]
+
+    def resumed(key: str) -> list[str]:
+        cursor = ChangeCursor(stamp=T0, key=key)
+        return [r.key for page in connector.changed_since(ITEM, cursor, columns=["code"], page_size=2) for r in page]
+
+    assert resumed("9") == ["10", "11", "12"]
+    assert resumed("12") == []
+    assert resumed("not a number") == keys, "a key the column cannot hold: the whole stamp again, nothing skipped"
 
 
 def test_a_batch_with_a_few_bad_rows_lands_every_good_row(tmp_path: Path) -> None:

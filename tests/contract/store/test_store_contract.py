@@ -11,6 +11,7 @@ from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.records import ChangeCursor
 from coupler.ports.store import CouplingStats, StateStore
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
@@ -354,8 +355,8 @@ def test_stats_count_couplings_failures_skips_and_errors(store: StateStore) -> N
 # watermarks ---------------------------------------------------------------------------------------------------------
 def test_watermarks_are_kept_per_mapping_and_side(store: StateStore) -> None:
     assert store.watermark("customers", Side.LOCAL) is None
-    first = datetime(2024, 1, 1, 0, 0, 0, 1, tzinfo=UTC)
-    second = datetime(2024, 1, 2, 12, 30, 0, 999999, tzinfo=timezone(timedelta(hours=-5)))
+    first = ChangeCursor(stamp=datetime(2024, 1, 1, 0, 0, 0, 1, tzinfo=UTC))
+    second = ChangeCursor(stamp=datetime(2024, 1, 2, 12, 30, 0, 999999, tzinfo=timezone(timedelta(hours=-5))))
 
     store.set_watermark("customers", Side.LOCAL, first)
     store.set_watermark("customers", Side.INTEGRATION, first)
@@ -364,7 +365,8 @@ def test_watermarks_are_kept_per_mapping_and_side(store: StateStore) -> None:
 
     local = store.watermark("customers", Side.LOCAL)
     assert local == second
-    assert_utc(local)
+    assert local is not None and local.key is None
+    assert_utc(local.stamp)
     assert store.watermark("customers", Side.INTEGRATION) == first
     assert store.watermark("vendors", Side.LOCAL) is None
     assert store.watermark("vendors", Side.INTEGRATION) is None
@@ -373,8 +375,26 @@ def test_watermarks_are_kept_per_mapping_and_side(store: StateStore) -> None:
     assert store.watermark("customers", Side.LOCAL) is None
 
 
+def test_a_watermark_keeps_its_key_beside_its_stamp(store: StateStore) -> None:
+    """The keyset position of the last record read (a run stopped among records sharing one stamp resumes after
+    it); a later watermark with no key replaces both."""
+    stamp = datetime(2024, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
+    key = "0f8fad5b-d9cb-469f-a165-70867728950e" + "é" * 300  # as long as a coupled key may be
+    store.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=stamp, key=key))
+    store.set_watermark("customers", Side.INTEGRATION, ChangeCursor(stamp=stamp, key="10"))
+
+    assert store.watermark("customers", Side.LOCAL) == ChangeCursor(stamp=stamp, key=key)
+    assert store.watermark("customers", Side.INTEGRATION) == ChangeCursor(stamp=stamp, key="10")
+
+    store.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=stamp + timedelta(seconds=1)))
+    assert store.watermark("customers", Side.LOCAL) == ChangeCursor(stamp=stamp + timedelta(seconds=1))
+    store.set_watermark("customers", Side.INTEGRATION, None)
+    assert store.watermark("customers", Side.INTEGRATION) is None
+
+
 def test_deletions_cursors_are_kept_per_mapping_and_side_apart_from_the_watermark(store: StateStore) -> None:
-    mark = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
+    mark = ChangeCursor(stamp=datetime(2024, 3, 1, 8, 0, tzinfo=UTC), key="k7")
+    later = ChangeCursor(stamp=mark.stamp + timedelta(hours=1))
     assert store.deletions_cursor("customers", Side.INTEGRATION) is None
     store.set_watermark("customers", Side.INTEGRATION, mark)
 
@@ -388,7 +408,7 @@ def test_deletions_cursors_are_kept_per_mapping_and_side_apart_from_the_watermar
     assert store.watermark("customers", Side.INTEGRATION) == mark, "the watermark is left alone"
     assert store.watermark("vendors", Side.INTEGRATION) is None
 
-    store.set_watermark("customers", Side.INTEGRATION, mark + timedelta(hours=1))
+    store.set_watermark("customers", Side.INTEGRATION, later)
     assert store.deletions_cursor("customers", Side.INTEGRATION) == "accounts:41!03/01/2024 08:00:00", (
         "and a new watermark leaves the cursor alone"
     )
@@ -396,7 +416,7 @@ def test_deletions_cursors_are_kept_per_mapping_and_side_apart_from_the_watermar
     assert store.deletions_cursor("customers", Side.INTEGRATION) == "accounts:42!03/01/2024 09:00:00"
     store.set_deletions_cursor("customers", Side.INTEGRATION, None)
     assert store.deletions_cursor("customers", Side.INTEGRATION) is None
-    assert store.watermark("customers", Side.INTEGRATION) == mark + timedelta(hours=1)
+    assert store.watermark("customers", Side.INTEGRATION) == later
 
 
 # jobs and errors ----------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from coupler.adapters.store.sql.migrate import (
 from coupler.adapters.store.sql.schema import VERSION_TABLE, UtcDateTime, is_own_name, metadata
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Side
+from coupler.domain.records import ChangeCursor
 from coupler.domain.timeutil import utcnow
 
 
@@ -78,7 +79,7 @@ def test_migrations_build_the_declared_schema(blank_url: str) -> None:
 
         assert differences(engine) == []
         assert own_tables(engine) == {*metadata.tables, VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == "0003"
+        assert current_revision(engine) == head_revision() == "0004"
 
 
 def test_the_comparison_sees_a_schema_that_differs(blank_url: str) -> None:
@@ -224,14 +225,51 @@ def test_upgrading_from_0002_keeps_the_watermarks_with_no_deletions_cursor(blank
 
         upgrade(engine)
 
-        assert current_revision(engine) == head_revision() == "0003"
+        assert current_revision(engine) == head_revision() == "0004"
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
-        assert store.watermark("m", Side.LOCAL) == mark
+        assert store.watermark("m", Side.LOCAL) == ChangeCursor(stamp=mark)
         assert store.deletions_cursor("m", Side.LOCAL) is None
     finally:
         store.close()
+
+
+def test_upgrading_from_0003_keeps_each_watermark_as_a_cursor_that_has_seen_its_whole_stamp(blank_url: str) -> None:
+    mark = utcnow()
+    with engine_for(blank_url) as engine:
+        upgrade(engine, "0003")
+        assert "last_key" not in {c["name"] for c in inspect(engine).get_columns("coupler_watermarks")}
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO coupler_watermarks (mapping, side, value, deletions_cursor) "
+                    "VALUES ('m', 'integration', :at, 'token')"
+                ).bindparams(bindparam("at", mark, type_=UtcDateTime())),
+            )
+
+        upgrade(engine)
+
+        assert current_revision(engine) == head_revision() == "0004"
+        assert differences(engine) == []
+    store = open_state_store(blank_url)
+    try:
+        assert store.watermark("m", Side.INTEGRATION) == ChangeCursor(stamp=mark, key=None)
+        assert store.deletions_cursor("m", Side.INTEGRATION) == "token"
+    finally:
+        store.close()
+
+
+def test_downgrading_to_0003_removes_the_watermarks_key(blank_url: str) -> None:
+    with engine_for(blank_url) as engine:
+        upgrade(engine)
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0003")
+        assert "last_key" not in {c["name"] for c in inspect(engine).get_columns("coupler_watermarks")}
+        assert "deletions_cursor" in {c["name"] for c in inspect(engine).get_columns("coupler_watermarks")}
+        assert current_revision(engine) == "0003"
+        upgrade(engine)
+        assert differences(engine) == []
 
 
 def test_downgrading_to_0002_removes_the_deletions_cursor(blank_url: str) -> None:

@@ -17,6 +17,7 @@ from coupler.adapters.store import SqlStateStore, open_state_store
 from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.records import ChangeCursor
 from coupler.domain.state import Conflict, ConflictField, PendingDeletion, RecordFailure
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
@@ -133,7 +134,7 @@ def test_sqlite_stores_utc_text_and_reads_back_aware_utc(sqlite_file_url: str) -
     store = open_state_store(sqlite_file_url)
     try:
         plus_two = datetime(2024, 5, 6, 9, 8, 9, 5, tzinfo=timezone(timedelta(hours=2)))
-        store.set_watermark("customers", Side.LOCAL, plus_two)
+        store.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=plus_two))
         with store.engine.connect() as conn:
             raw = conn.execute(text("SELECT value FROM coupler_watermarks")).scalar_one()
         read = store.watermark("customers", Side.LOCAL)
@@ -141,9 +142,9 @@ def test_sqlite_stores_utc_text_and_reads_back_aware_utc(sqlite_file_url: str) -
         store.close()
 
     assert raw == "2024-05-06 07:08:09.000005"
-    assert read == datetime(2024, 5, 6, 7, 8, 9, 5, tzinfo=UTC)
     assert read is not None
-    assert read.tzinfo is UTC
+    assert read.stamp == datetime(2024, 5, 6, 7, 8, 9, 5, tzinfo=UTC)
+    assert read.stamp.tzinfo is UTC
 
 
 def test_a_failed_sqlite_transaction_leaves_nothing_behind(sqlite_file_url: str) -> None:
@@ -168,7 +169,7 @@ def test_two_processes_worth_of_stores_write_one_sqlite_file(sqlite_file_url: st
         try:
             for batch in range(20):
                 store.add_couplings([coupling(f"{prefix}{batch:02d}-{i:02d}") for i in range(50)])
-                store.set_watermark("customers", Side.LOCAL, T0 + timedelta(seconds=batch))
+                store.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=T0 + timedelta(seconds=batch)))
         except BaseException as exc:  # reported below
             failures.append(exc)
 

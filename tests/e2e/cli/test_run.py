@@ -196,3 +196,39 @@ def test_two_full_runs_of_one_mapping_at_once_exactly_one_writes(demo: Demo) -> 
     assert again["counters"]["inserted"] == 0, "the one run created every counterpart, once"
     assert len(demo.query(demo.crm, "SELECT accountid FROM account")) > accounts
     assert _duplicates(demo) == []
+
+
+# a run stopped between two pages ----------------------------------------------------------------------------------
+def test_a_run_stopped_after_its_first_page_leaves_no_edit_of_a_multi_row_update_behind(demo: Demo) -> None:
+    """Issue 11's reproduction: one UPDATE gives every customer one modified-on; a run reading pages of 5 is
+    stopped by SIGTERM after its first page; the next run carries every other customer's city across."""
+    _couple_what_customers_refer_to(demo)
+    demo.coupler("match", "CUSTOMER", "--sync-after", "local", expect=None)
+    couplings = "SELECT integration_key FROM coupler_couplings WHERE mapping = 'CUSTOMER'"
+    accounts = [row["integration_key"] for row in demo.query(demo.state, couplings)]
+    assert len(accounts) > 10
+    with demo.config.open("a", encoding="utf-8") as config:
+        config.write("\n[sync]\nbatch_size = 5\n")
+    assert demo.execute(demo.erp, "UPDATE customers SET city = 'Tie'") > 10  # one statement: one shared stamp
+    time.sleep(1.2)  # the run starts past the overlap window: its watermark may reach the shared stamp
+
+    running = "SELECT count(*) AS n FROM coupler_jobs WHERE mapping = 'CUSTOMER' AND finished_at IS NULL"
+    with _crm_write_lock(demo.crm):  # the run waits at its first write to the CRM, in its first page
+        process = _start(demo, "run", "CUSTOMER", "--once", "--json")
+        try:
+            _wait_for(lambda: demo.query(demo.state, running)[0]["n"] == 1, "the CUSTOMER job to start")
+            process.send_signal(signal.SIGTERM)
+        except BaseException:
+            process.kill()
+            raise
+    code, stdout, stderr = _finished(process)
+    assert code == 0 and "Stopped cleanly" in stderr, stderr
+    [round_] = [json.loads(line) for line in stdout.splitlines()]
+    [stopped] = round_["mappings"]
+    assert stopped["outcome"] == "stopped"
+    first = stopped["job"]["counters"]["modified"]
+    assert 0 < first < len(accounts), "stopped between two pages"
+
+    [report] = demo.coupler("sync", "CUSTOMER", "--json").json()
+    assert report["counters"]["modified"] == len(accounts) - first, "every account the first page did not reach"
+    assert {demo.account_by_id(account)["address1_city"] for account in accounts} == {"Tie"}

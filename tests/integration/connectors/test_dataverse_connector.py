@@ -16,7 +16,7 @@ from coupler.adapters.connectors.http_client import HttpClient
 from coupler.adapters.connectors.odata.batch import decode_multipart
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.domain.mapping import Condition, TableSpec
-from coupler.domain.records import RecordUpdate
+from coupler.domain.records import ChangeCursor, RecordUpdate
 from coupler.ports.connector import Deletions
 
 SPEC = TableSpec(table="accounts", key="accountid", modified_on="modifiedon")
@@ -119,7 +119,7 @@ def test_changed_since_filters_orders_pages_and_follows_next_link_untouched() ->
     spec = TableSpec(
         table="accounts", key="accountid", modified_on="modifiedon", filter=(Condition(field="statecode", value=0),)
     )
-    since = datetime(2026, 1, 1, tzinfo=UTC)
+    since = ChangeCursor(stamp=datetime(2026, 1, 1, tzinfo=UTC))
     pages = list(dv.changed_since(spec, since, columns=["name", "ownerid"], page_size=2))
 
     other = "11111111-0000-0000-0000-000000000000"
@@ -128,6 +128,22 @@ def test_changed_since_filters_orders_pages_and_follows_next_link_untouched() ->
     assert records[0].values == {"name": "One", "ownerid": ME}
     assert records[0].version == 'W/"1"' and records[0].modified_on == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     assert str(service.sent[-1].url) == next_link, "the nextLink is followed as given"
+
+
+def test_a_cursor_with_a_key_resumes_with_ge_on_its_stamp_and_reads_that_stamp_again() -> None:
+    """A filter cannot compare GUIDs in Dataverse's own order: the records sharing the cursor's stamp are read
+    again, whatever their key; what a service returns from before the stamp is dropped."""
+    stamp = "2026-01-02T03:04:05Z"
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.url.params["$filter"] == "modifiedon ge 2026-01-02T03:04:05.000Z"
+        rows = [row(A3, "Earlier", "2026-01-02T03:04:04Z"), row(A1, "One", stamp), row(A2, "Two", stamp)]
+        return httpx.Response(200, json={"value": [*rows, row(A3, "Later", "2026-01-02T03:04:06Z")]})
+
+    dv, _ = connector(handle)
+    cursor = ChangeCursor(stamp=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), key=A2)
+    pages = list(dv.changed_since(SPEC, cursor, columns=["name"], page_size=10))
+    assert [r.values["name"] for page in pages for r in page] == ["One", "Two", "Later"]
 
 
 def test_a_synchronization_read_asks_for_big_pages_and_a_small_read_for_what_it_takes() -> None:

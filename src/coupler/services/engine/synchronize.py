@@ -15,6 +15,7 @@ from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import RunStopped
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
+from coupler.domain.records import ChangeCursor
 from coupler.services.context import Systems
 from coupler.services.engine.chunk import PageSync
 from coupler.services.engine.passes import Pass
@@ -62,7 +63,7 @@ class Synchronizer:
                     run.just_created = runs[0].created
                 self._start(run, full=full)
                 since = None if full else self.systems.store.watermark(mapping.name, run.source)
-                propagate_reported_deletions(self.systems, run, since)
+                propagate_reported_deletions(self.systems, run, since.stamp if since else None)
                 if not full:
                     self._retry_failed(run, failures_only=True)
                     self._retry_failed_creations(run)
@@ -175,10 +176,12 @@ class Synchronizer:
     def _changed_records(self, run: Pass, *, full: bool) -> None:
         """Read the source's records changed since its watermark, page by page, and advance the watermark.
 
-        The watermark is the point up to which every change has been seen: the highest modified-on read, but never
-        later than the pass's start minus the overlap window (a record stamped just before the read began may
-        commit, or carry a skewed clock, after it). Records read twice are recognised by their coupling and cost
-        no write; records that failed are retried from the state store, not by holding the watermark back.
+        The watermark is the change cursor up to which every change has been seen: the keyset position (modified-on
+        and key) of the last record of the last page handled, so that a run stopped between two pages that share a
+        modified-on resumes among them. It never goes past the pass's start minus the overlap window (a record
+        stamped just before the read began may commit, or carry a skewed clock, after it): a page ending later
+        leaves it there, with no key. Records read twice are recognised by their coupling and cost no write;
+        records that failed are retried from the state store, not by holding the watermark back.
         """
         systems = self.systems
         name, side = run.mapping.name, run.source
@@ -190,11 +193,10 @@ class Synchronizer:
         )
         for page in pages:
             self.pages.process(run, page)
-            seen = max((r.modified_on for r in page if r.modified_on), default=None)
-            mark = min(seen, settled) if seen is not None else None
-            if mark is not None and (watermark is None or mark > watermark):
-                systems.store.set_watermark(name, side, mark)
-                watermark = mark
+            cursor = ChangeCursor.after(page[-1], settled=settled) if page else None
+            if cursor is not None and cursor != watermark:
+                systems.store.set_watermark(name, side, cursor)
+                watermark = cursor
             if systems.stop is not None and systems.stop.is_set():  # a clean stop: this page is done and saved
                 raise RunStopped()
 

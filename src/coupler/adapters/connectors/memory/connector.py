@@ -17,7 +17,7 @@ from typing import Any
 from coupler.adapters.connectors.memory.tables import Constraint, MemoryTable, MillisecondClock, TableStore
 from coupler.domain.errors import ConfigurationError, RetryableConnectorError
 from coupler.domain.mapping import TableSpec
-from coupler.domain.records import Record, RecordUpdate, WriteResult
+from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 from coupler.ports.connector import ColumnInfo, Connector, Deletions
 
 __all__ = ["Constraint", "InMemoryConnector", "MillisecondClock"]
@@ -58,7 +58,7 @@ class InMemoryConnector(TableStore, Connector):
     def changed_since(
         self,
         spec: TableSpec,
-        since: datetime | None,
+        since: ChangeCursor | None,
         *,
         columns: Sequence[str],
         page_size: int,
@@ -238,7 +238,7 @@ class InMemoryConnector(TableStore, Connector):
         return data
 
     def _pages(
-        self, data: MemoryTable, spec: TableSpec, since: datetime | None, columns: Sequence[str], page_size: int
+        self, data: MemoryTable, spec: TableSpec, since: ChangeCursor | None, columns: Sequence[str], page_size: int
     ) -> Iterator[list[Record]]:
         stamp = spec.modified_on
         after: tuple[Any, ...] | None = None
@@ -253,7 +253,7 @@ class InMemoryConnector(TableStore, Connector):
                         if since is not None:
                             continue
                         position = (0, _EPOCH, key)
-                    elif since is None or row[stamp] > since:
+                    elif since is None or _beyond(since, row[stamp], key):
                         position = (1, row[stamp], key)
                     else:
                         continue
@@ -269,6 +269,11 @@ class InMemoryConnector(TableStore, Connector):
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _beyond(cursor: ChangeCursor, stamp: datetime, key: str) -> bool:
+    """Whether the position (stamp, key) comes after the cursor (keys compare as the strings they are here)."""
+    return stamp > cursor.stamp or (stamp == cursor.stamp and cursor.key is not None and key > cursor.key)
 
 
 def _equal(actual: Any, expected: Any, case_sensitive: bool) -> bool:

@@ -29,7 +29,7 @@ from coupler.adapters.connectors.odata.query import (
 )
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.domain.mapping import TableSpec
-from coupler.domain.records import Record
+from coupler.domain.records import ChangeCursor, Record
 from coupler.domain.timeutil import parse_timestamp
 from coupler.ports.connector import ColumnInfo, Connector
 
@@ -94,34 +94,37 @@ class ODataReader(Connector, ABC):
     def changed_since(
         self,
         spec: TableSpec,
-        since: datetime | None,
+        since: ChangeCursor | None,
         *,
         columns: Sequence[str],
         page_size: int,
     ) -> Iterator[list[Record]]:
+        """The service orders GUID keys its own way (SQL Server's ``uniqueidentifier`` order), which a ``$filter``
+        cannot compare with: a cursor with a key resumes with ``ge`` on its stamp, so the records sharing that stamp
+        are read again (those already synchronized cost no write) and none is skipped."""
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         return self._changed(spec, since, columns, page_size)
 
     def _changed(
-        self, spec: TableSpec, since: datetime | None, columns: Sequence[str], page_size: int
+        self, spec: TableSpec, since: ChangeCursor | None, columns: Sequence[str], page_size: int
     ) -> Iterator[list[Record]]:
         entity = self._entity(spec)
         extra = []
         order = [entity.prop(entity.key)]
+        inclusive = since is not None and since.key is not None  # the cursor's stamp is read again
         if spec.modified_on:
             self._check(entity, spec, [spec.modified_on])
             order.insert(0, entity.prop(spec.modified_on))
             if since is not None:
-                extra.append(f"{entity.prop(spec.modified_on)} gt {literal(since)}")
+                extra.append(f"{entity.prop(spec.modified_on)} {'ge' if inclusive else 'gt'} {literal(since.stamp)}")
         params = self._params(entity, spec, columns, extra, order=order)
         page: list[Record] = []
         fetch = self._fetch_size(page_size)
         for rows in self._pages(self._collection(entity), params, fetch, what=f"reading {spec.table}"):
             for start in range(0, len(rows), page_size):  # records are built one engine page at a time
                 for record in self._records(entity, spec, rows[start : start + page_size], columns, apply_filter=True):
-                    stale = record.modified_on is None or record.modified_on <= since if since is not None else False
-                    if spec.modified_on and stale:
+                    if spec.modified_on and since is not None and _before(record, since.stamp, inclusive=inclusive):
                         continue
                     page.append(record)
                     if len(page) == page_size:
@@ -325,6 +328,13 @@ class ODataReader(Connector, ABC):
                 )
             outcomes.extend(answers)
         return outcomes
+
+
+def _before(record: Record, stamp: datetime, *, inclusive: bool) -> bool:
+    """Whether a record the service returned is stamped before a change read's start (or has no stamp)."""
+    if record.modified_on is None:
+        return True
+    return record.modified_on < stamp if inclusive else record.modified_on <= stamp
 
 
 def _fold(value: Any) -> Any:

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,7 +22,7 @@ from coupler.adapters.connectors.sql.filters import filter_clause, prefix_clause
 from coupler.adapters.connectors.sql.schema import TablePlan, column_info, is_invalid, read_timestamp
 from coupler.domain.errors import ConfigurationError, ConnectorError, PermanentConnectorError, RetryableConnectorError
 from coupler.domain.mapping import TableSpec
-from coupler.domain.records import Record
+from coupler.domain.records import ChangeCursor, Record
 from coupler.ports.connector import ColumnInfo, Connector
 
 __all__ = ["SqlReader"]
@@ -84,7 +83,7 @@ class SqlReader(Connector):
     def changed_since(
         self,
         spec: TableSpec,
-        since: datetime | None,
+        since: ChangeCursor | None,
         *,
         columns: Sequence[str],
         page_size: int,
@@ -243,9 +242,9 @@ class SqlReader(Connector):
             append(Record(key=str(row[0]), modified_on=modified_on, values=values))
         return records
 
-    def _phases(self, plan: TablePlan, base: Clause, since: datetime | None) -> list[_Phase]:
+    def _phases(self, plan: TablePlan, base: Clause, since: ChangeCursor | None) -> list[_Phase]:
         """The keyset scans that make up a change read, in order: records never stamped first (only when reading
-        everything), then by (modified-on, key)."""
+        everything), then by (modified-on, key), after the cursor ``since`` when there is one."""
         key, modified_on = plan.key, plan.modified_on
 
         def after_key(row: _Row) -> Clause:
@@ -255,15 +254,25 @@ class SqlReader(Connector):
         if modified_on is None:
             return [_Phase(where=base, order=(key,), after=after_key)]
 
-        def after_stamp(row: _Row) -> Clause:
+        def after(stamp: Any, last: Any) -> Clause:
             # "mod >= m" is implied by the rest; it lets a (mod, key) index serve the scan in order.
-            stamp, last = row[1], row[0]
             return sa.and_(modified_on >= stamp, sa.or_(modified_on > stamp, sa.and_(modified_on == stamp, key > last)))
+
+        def after_stamp(row: _Row) -> Clause:
+            return after(row[1], row[0])
 
         order = (modified_on, key)
         if since is not None:
-            changed = sa.and_(base, modified_on > plan.bind_timestamp(since))
-            return [_Phase(where=changed, order=order, after=after_stamp)]
+            stamp = plan.bind_timestamp(since.stamp)
+            last = None if since.key is None else plan.key_value(since.key)
+            changed: Clause
+            if since.key is None:
+                changed = modified_on > stamp
+            elif is_invalid(last):  # a key the column cannot hold: read the whole stamp again rather than skip
+                changed = modified_on >= stamp
+            else:
+                changed = after(stamp, last)
+            return [_Phase(where=sa.and_(base, changed), order=order, after=after_stamp)]
         return [
             _Phase(where=sa.and_(base, modified_on.is_(None)), order=(key,), after=after_key),
             _Phase(where=sa.and_(base, modified_on.is_not(None)), order=order, after=after_stamp),

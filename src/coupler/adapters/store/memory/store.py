@@ -13,6 +13,7 @@ from coupler.adapters.store.taken_keys import TakenKey, already_coupled, duplica
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.records import ChangeCursor
 from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
 from coupler.domain.timeutil import to_utc
 from coupler.ports.store import CouplingStats, StateStore
@@ -44,7 +45,7 @@ class InMemoryStateStore(StateStore):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._mappings: dict[str, _Couplings] = {}
-        self._watermarks: dict[tuple[str, Side], datetime | None] = {}
+        self._watermarks: dict[tuple[str, Side], ChangeCursor | None] = {}
         self._cursors: dict[tuple[str, Side], str] = {}
         self._jobs: dict[str, Job] = {}
         self._errors: list[JobError] = []
@@ -267,13 +268,14 @@ class InMemoryStateStore(StateStore):
             self._state.release_lock(name, owner)
 
     # watermarks --------------------------------------------------------------------------------------------
-    def watermark(self, mapping: str, side: Side) -> datetime | None:
+    def watermark(self, mapping: str, side: Side) -> ChangeCursor | None:
         with self._lock:
             return self._watermarks.get((mapping, Side(side)))
 
-    def set_watermark(self, mapping: str, side: Side, value: datetime | None) -> None:
+    def set_watermark(self, mapping: str, side: Side, cursor: ChangeCursor | None) -> None:
         with self._lock:
-            self._watermarks[(mapping, Side(side))] = None if value is None else to_utc(value)
+            at = None if cursor is None else replace(cursor, stamp=to_utc(cursor.stamp))
+            self._watermarks[(mapping, Side(side))] = at
 
     # deleted-entries feeds -----------------------------------------------------------------------------------
     def deletions_cursor(self, mapping: str, side: Side) -> str | None:

@@ -172,7 +172,8 @@ watermarks = Table(
     metadata,
     Column("mapping", _name(), primary_key=True),
     Column("side", String(16), primary_key=True),
-    Column("value", UtcDateTime()),
+    Column("value", UtcDateTime()),  # the change cursor's stamp ...
+    Column("last_key", _key()),  # ... and key: the last record read at that stamp (NULL: all of them)
     Column("deletions_cursor", Text),  # the connector's opaque deleted-entries feed cursor (a delta token)
 )
 

@@ -30,6 +30,7 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.errors import ConnectorError, RetryableConnectorError
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.records import ChangeCursor
 from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
 
 __all__ = ["SqlStateStore", "open_state_store"]
@@ -184,16 +185,23 @@ class SqlStateStore(SqlCouplings):
             locks.release_lock(conn, name, owner)
 
     # watermarks --------------------------------------------------------------------------------------------
-    def watermark(self, mapping: str, side: Side) -> datetime | None:
+    def watermark(self, mapping: str, side: Side) -> ChangeCursor | None:
         w = schema.watermarks.c
-        stmt = select(w.value).where(w.mapping == mapping, w.side == Side(side).value)
+        stmt = select(w.value, w.last_key).where(w.mapping == mapping, w.side == Side(side).value)
         with self._engine.connect() as conn:
-            value: datetime | None = conn.scalar(stmt)
-        return value
+            row = conn.execute(stmt).first()
+        if row is None or row.value is None:
+            return None
+        return ChangeCursor(stamp=row.value, key=row.last_key)
 
-    def set_watermark(self, mapping: str, side: Side, value: datetime | None) -> None:
+    def set_watermark(self, mapping: str, side: Side, cursor: ChangeCursor | None) -> None:
         with self._engine.begin() as conn:
-            row = {"mapping": mapping, "side": Side(side).value, "value": value}
+            row = {
+                "mapping": mapping,
+                "side": Side(side).value,
+                "value": None if cursor is None else cursor.stamp,
+                "last_key": None if cursor is None else cursor.key,
+            }
             _upsert(conn, schema.watermarks, row, ("mapping", "side"))
 
     # deleted-entries feeds -----------------------------------------------------------------------------------
