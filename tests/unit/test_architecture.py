@@ -1,10 +1,12 @@
-"""The layers point inward (entrypoints -> bootstrap -> config/demo -> adapters -> services -> ports -> domain)."""
+"""The layers point inward (entrypoints -> bootstrap -> config/demo -> adapters -> services -> ports -> domain), and
+inside services the API and the read models and coupling operations sit over the synchronization engine."""
 
 from __future__ import annotations
 
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import coupler
@@ -22,8 +24,16 @@ def test_import_linter_contracts_hold() -> None:
         cwd=ROOT,
         check=False,
     )
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 kept, 0 broken" in result.stdout
+    assert f"{len(contracts)} kept, 0 broken" in result.stdout
+
+
+def test_inside_services_the_engine_sits_below_the_read_models_and_the_operations() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    [services] = [c for c in config["contracts"] if c.get("containers") == ["coupler.services"]]
+    assert services["type"] == "layers"
+    assert services["layers"][:3] == ["api", "views | operations", "engine"]
 
 
 def test_domain_imports_only_the_standard_library_and_itself() -> None:

@@ -54,6 +54,8 @@ class Counters:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Job:
+    """One run over one mapping (a synchronization, a coupling, a match...) with what it counted."""
+
     id: str
     mapping: str
     kind: JobKind
@@ -75,6 +77,8 @@ class Job:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class JobError:
+    """A record a job could not process, and why; a key is None when it is not known."""
+
     job_id: str
     mapping: str
     local_key: str | None

@@ -26,6 +26,8 @@ __all__ = [
 
 
 class Side(StrEnum):
+    """One of the two coupled systems: the local one (the ERP) or the integration one (the CRM)."""
+
     LOCAL = "local"
     INTEGRATION = "integration"
 
@@ -35,6 +37,8 @@ class Side(StrEnum):
 
 
 class Direction(StrEnum):
+    """Which way data flows between the systems: both ways, to the integration system, or from it."""
+
     BIDIRECTIONAL = "bidirectional"
     TO_INTEGRATION = "to-integration"
     FROM_INTEGRATION = "from-integration"

@@ -1,6 +1,8 @@
-"""The Python API: every operation a user can run, over one set of connected systems.
+"""The Python API: what a script runs over one set of connected systems (``coupler.open_coupler`` opens one).
 
 The CLI, the web app and scripts call this; it holds no business logic of its own beyond delegating to services.
+The web app's page-only reads (a page of records, the record card, its dialogs) are in
+``coupler.services.views.page_queries``.
 """
 
 from __future__ import annotations
@@ -22,19 +24,20 @@ from coupler.services.operations.attention import Attention, SkippedRecord
 from coupler.services.operations.coupling import CouplingService
 from coupler.services.operations.matching import Matcher, SyncAfter
 from coupler.services.records import resolve_couplings
-from coupler.services.views.browse import BrowsePage, RecordFilter, browse
-from coupler.services.views.card import RecordCard, record_card
 from coupler.services.views.check import CheckReport, check_systems
-from coupler.services.views.integration_search import IntegrationMatch, search_integration
 from coupler.services.views.queries import MappingOverview, RecordStatus, mapping_overview, record_status
-from coupler.services.views.record_names import record_names
-from coupler.services.views.review import Advice, Recommendation, recommend, review
-from coupler.services.views.sync_options import SyncOptions, sync_options
+from coupler.services.views.review import Advice, recommend
 
 __all__ = ["Coupler"]
 
 
 class Coupler:
+    """Couple records 1:1 between the local system (the ERP) and the integration system (the CRM) and keep them
+    synchronized. Mappings are named case-insensitively; records by either side's primary or display key.
+
+    Every job-running method returns a ``JobReport``; per-record problems are counted in it, not raised. Holds
+    connections: use it as a context manager, or call ``close()``."""
+
     def __init__(self, systems: Systems, *, origin: str = "coupler.toml") -> None:
         self.systems = systems
         self.origin = origin
@@ -44,19 +47,24 @@ class Coupler:
 
     # connection --------------------------------------------------------------------------------------------
     def check(self) -> CheckReport:
+        """Ping both systems and the state store, and list the mapped tables and columns that are missing."""
         return check_systems(self.systems, self.origin)
 
     def mappings(self) -> list[MappingOverview]:
+        """The mappings in dependency order, with their coupling statistics."""
         return mapping_overview(self.systems)
 
     # coupling ----------------------------------------------------------------------------------------------
     def couple(self, mapping: str, local: str, integration: str, *, sync_after: Side | None = None) -> JobReport:
+        """Couple two existing records; with ``sync_after``, then synchronize them, forced, from that side."""
         return self._coupling.couple(mapping, local, integration, sync_after=sync_after)
 
     def create(self, mapping: str, ref: str, *, source: Side = Side.LOCAL) -> JobReport:
+        """Create the counterpart of the ``source`` record ``ref`` and couple the two."""
         return self._coupling.create(mapping, ref, source=source)
 
     def decouple(self, mapping: str, refs: Sequence[str]) -> JobReport:
+        """Remove the couplings of the records named; the records stay as they are."""
         return self._coupling.decouple(mapping, refs)
 
     def decouple_all(self, mapping: str) -> JobReport:
@@ -77,12 +85,6 @@ class Coupler:
         return Matcher(self.systems).match(
             mapping, groups=groups, create_missing=create_missing, sync_after=sync_after, refs=refs
         )
-
-    def review(self, mapping: str | None = None) -> list[Recommendation]:
-        """What to run first per mapping (full synchronization, match-based coupling or nothing)."""
-        if mapping is not None:
-            return [recommend(self.systems, mapping)]
-        return review(self.systems)
 
     # synchronization ---------------------------------------------------------------------------------------
     def sync(self, mapping: str, refs: Sequence[str], *, direction: Direction | None = None) -> JobReport:
@@ -109,6 +111,7 @@ class Coupler:
         return recorder.finish()
 
     def sync_modified(self, mappings: Sequence[str] | None = None) -> list[JobReport]:
+        """Incremental synchronization of the mappings (all by default) in dependency order, one job each."""
         return self._sync.sync_modified(mappings)
 
     def sync_full(self, mapping: str, *, force: bool = False) -> JobReport:
@@ -150,50 +153,23 @@ class Coupler:
 
     # reading -----------------------------------------------------------------------------------------------
     def status(self, mapping: str, ref: str) -> RecordStatus:
+        """The coupling of the record named and both records (either may be gone), with its recent errors."""
         status = record_status(self.systems, mapping, ref)
         if status.coupling is None and status.local is None and status.integration is None:
             raise RecordNotFound(f"{status.mapping}: {ref!r} names no record of either side.")
         return status
 
-    def browse(
-        self,
-        mapping: str,
-        *,
-        search: str | None = None,
-        filter: RecordFilter = RecordFilter.ALL,
-        after: str | None = None,
-        limit: int = 50,
-    ) -> BrowsePage:
-        """A page of a mapping's local records with their coupling state; ``after`` is the previous page's
-        ``next_after`` (keyset paging)."""
-        return browse(self.systems, mapping, search=search, filter=filter, after=after, limit=limit)
-
     def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
+        """The job log, most recent first."""
         name = self.systems.mapping(mapping).name if mapping else None
         return self.systems.store.jobs(limit=limit, mapping=name)
 
     def errors(self, job_id: str | None = None, *, mapping: str | None = None, limit: int = 100) -> list[JobError]:
+        """Per-record errors (of one job, or of every job), most recent first."""
         if job_id is not None and self.systems.store.job(job_id) is None:
             raise RecordNotFound(f"No job has the id {job_id!r}; `coupler jobs` lists them.")
         name = self.systems.mapping(mapping).name if mapping else None
         return self.systems.store.errors(job_id=job_id, mapping=name, limit=limit)
-
-    # the record card and its dialogs (web app) --------------------------------------------------------------
-    def card(self, mapping: str, ref: str) -> RecordCard:
-        """The record card: both records side by side per field mapping, with direction and differences."""
-        return record_card(self.systems, mapping, ref)
-
-    def sync_options(self, mapping: str, refs: Sequence[str]) -> SyncOptions:
-        """What the Synchronize now dialog offers for these records: directions, default, warnings, merge."""
-        return sync_options(self.systems, mapping, refs)
-
-    def search_integration(self, mapping: str, query: str, *, limit: int = 10) -> list[IntegrationMatch]:
-        """Integration records for the Set up coupling lookup (within the filter; exact or prefix on the name)."""
-        return search_integration(self.systems, mapping, query, limit=limit)
-
-    def names(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, str]:
-        """How a user knows these records of ``side``: key -> display key (or the key itself)."""
-        return record_names(self.systems, mapping, side, keys)
 
     def delete_errors(self, *, older_than_days: int, mapping: str | None = None) -> int:
         """Delete the job errors recorded more than ``older_than_days`` days ago; how many were deleted."""
@@ -213,22 +189,28 @@ class Coupler:
         return self._attention.resolve(mapping, ref, use=use, fields=fields)
 
     def skipped(self, mapping: str | None = None) -> list[SkippedRecord]:
+        """Skipped records (of every mapping by default), with both sides and the error."""
         return self._attention.skipped(mapping)
 
     def retry(self, mapping: str, refs: Sequence[str] = (), *, everything: bool = False) -> JobReport:
+        """Take skipped records (or all of the mapping's) back into synchronization."""
         return self._attention.retry(mapping, refs, everything=everything)
 
     def restore(self, mapping: str, refs: Sequence[str]) -> JobReport:
+        """Re-create the deleted side of coupled records and couple them again."""
         return self._attention.restore(mapping, refs)
 
     def deletions(self, mapping: str | None = None) -> list[PendingDeletion]:
+        """Deletions waiting for approval (of every mapping by default)."""
         return self._attention.deletions(mapping)
 
     def approve(self, mapping: str, refs: Sequence[str] = (), *, everything: bool = False) -> JobReport:
+        """Carry out pending deletions: delete the survivors and their couplings."""
         return self._attention.approve(mapping, refs, everything=everything)
 
     # lifetime ----------------------------------------------------------------------------------------------
     def close(self) -> None:
+        """Release the connections to both systems and the state store (the context manager calls it)."""
         self.systems.local.close()
         self.systems.integration.close()
         self.systems.store.close()

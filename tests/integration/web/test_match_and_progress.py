@@ -13,13 +13,14 @@ from coupler.domain.mapping import Side
 from coupler.entrypoints.web.deps import WebState
 from coupler.entrypoints.web.tasks import Task, TaskProgress
 from coupler.services.api import Coupler
+from coupler.services.views.page_queries import PageQueries
 
 HTML = {"accept": "text/html"}
 
 
 def _coupled(coupler: Coupler) -> set[str]:
     couplings = coupler.systems.store.list_couplings("CUSTOMER", limit=1000)
-    names = coupler.names("CUSTOMER", Side.LOCAL, [c.local_key for c in couplings])
+    names = PageQueries(coupler.systems).names("CUSTOMER", Side.LOCAL, [c.local_key for c in couplings])
     return set(names.values())
 
 

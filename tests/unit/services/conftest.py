@@ -12,6 +12,7 @@ from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.mapping import Condition, Direction, FieldMapping, Operator, TableMapping, TableSpec
 from coupler.services.api import Coupler
 from coupler.services.context import Systems
+from coupler.services.views.page_queries import PageQueries
 
 
 def customer_mapping(direction: Direction = Direction.BIDIRECTIONAL, *, only_coupled: bool = True) -> TableMapping:
@@ -63,6 +64,11 @@ class World:
     crm: InMemoryConnector
     store: InMemoryStateStore
     coupler: Coupler
+
+    @property
+    def queries(self) -> PageQueries:
+        """The web app's read models over the same systems."""
+        return PageQueries(self.coupler.systems)
 
     def customer(self, number: str, **values: Any) -> str:
         row = {"number": number, "displayName": f"Customer {number}", "phoneNumber": "1", "blocked": ""}

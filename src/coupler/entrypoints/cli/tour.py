@@ -19,6 +19,7 @@ from coupler.entrypoints.cli.commands.match import review_view
 from coupler.entrypoints.cli.render import counts, print_reports, table
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
+from coupler.services.views.page_queries import PageQueries
 
 __all__ = ["run_tour"]
 
@@ -59,7 +60,7 @@ def run_tour(coupler: Coupler, console: Console, *, as_json: bool) -> None:
         console.rule("$ coupler check", align="left")
         rows = [[s.role, s.name, "ok" if s.ok else s.message] for s in report.systems]
         console.print(table("Connections", ["role", "system", "status"], rows))
-    advice = [review_view(r) for r in coupler.review()]
+    advice = [review_view(r) for r in PageQueries(coupler.systems).review()]
     steps.append({"command": "coupler review", "review": advice})
     if not as_json:
         console.rule("$ coupler review", align="left")

@@ -1,4 +1,5 @@
-"""What every route works with: the app's WebState, its shared Coupler, and the CSRF check for unsafe requests."""
+"""What every route works with: the app's WebState, its shared Coupler and page queries, and the CSRF check for unsafe
+requests."""
 
 from __future__ import annotations
 
@@ -17,14 +18,17 @@ from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_
 from coupler.entrypoints.web.tasks import TaskRunner
 from coupler.services.api import Coupler
 from coupler.services.context import Progress
+from coupler.services.views.page_queries import PageQueries
 
 __all__ = [
     "Connection",
     "CouplerDep",
+    "QueriesDep",
     "StateDep",
     "WebState",
     "csrf_token",
     "get_coupler",
+    "get_queries",
     "get_state",
     "verify_csrf",
 ]
@@ -78,6 +82,11 @@ class WebState:
                 raise ConnectorError(f"coupler cannot reach its systems: {self._problem}")
             return coupler
 
+    @property
+    def queries(self) -> PageQueries:
+        """The pages' read models over the shared Coupler's systems; ConnectorError (503) as for ``coupler``."""
+        return PageQueries(self.coupler.systems)
+
     def connection(self) -> Connection:
         """Both systems answer and every mapped table and column exists (checked at most every few seconds)."""
         now = time.monotonic()
@@ -115,8 +124,13 @@ def get_coupler(request: Request) -> Coupler:
     return get_state(request).coupler
 
 
+def get_queries(request: Request) -> PageQueries:
+    return get_state(request).queries
+
+
 StateDep = Annotated[WebState, Depends(get_state)]
 CouplerDep = Annotated[Coupler, Depends(get_coupler)]
+QueriesDep = Annotated[PageQueries, Depends(get_queries)]
 
 
 def csrf_token(request: Request) -> str:

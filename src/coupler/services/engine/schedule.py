@@ -58,6 +58,8 @@ class MappingRun:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Round:
+    """One round of a schedule: every mapping's turn, in dependency order."""
+
     number: int
     started_at: datetime
     finished_at: datetime

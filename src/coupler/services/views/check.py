@@ -22,6 +22,8 @@ class SystemStatus:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CheckReport:
+    """Whether both systems and the state store answer, and what the configuration names that they lack."""
+
     systems: tuple[SystemStatus, ...]
     problems: tuple[str, ...]
 

@@ -17,6 +17,8 @@ __all__ = ["MappingOverview", "RecordStatus", "mapping_overview", "record_status
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MappingOverview:
+    """A table mapping with its coupling statistics."""
+
     mapping: TableMapping
     stats: CouplingStats
 
@@ -31,6 +33,8 @@ class MappingOverview:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RecordStatus:
+    """A record named by ``ref``: its coupling, both records (None when gone) and its recent errors."""
+
     mapping: str
     ref: str
     coupling: Coupling | None

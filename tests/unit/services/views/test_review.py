@@ -11,7 +11,7 @@ from unit.services.conftest import World, customer_mapping, make_world
 
 
 def test_both_sides_empty_needs_nothing(world: World) -> None:
-    [recommendation] = world.coupler.review()
+    [recommendation] = world.queries.review()
 
     assert recommendation.advice is Advice.NOTHING
     assert recommendation.reason == "both tables are empty"
@@ -21,7 +21,7 @@ def test_both_sides_empty_needs_nothing(world: World) -> None:
 def test_one_empty_side_calls_for_a_full_synchronization(world: World) -> None:
     world.customer("C001")
 
-    [recommendation] = world.coupler.review()
+    [recommendation] = world.queries.review()
 
     assert recommendation.advice is Advice.FULL_SYNC
     assert recommendation.reason == "the integration table is empty"
@@ -36,7 +36,7 @@ def test_data_on_both_sides_calls_for_match_based_coupling_first(world: World) -
     world.account("Statecode one", statecode=1)  # outside the integration filter: not counted
     world.customer("C999", blocked="All")  # outside the local filter
 
-    [recommendation] = world.coupler.review("customer")
+    [recommendation] = world.queries.review("customer")
 
     assert recommendation.advice is Advice.MATCH
     assert recommendation.reason == "both sides hold records and none is coupled"
@@ -49,7 +49,7 @@ def test_fewer_couplings_than_the_smaller_side_still_calls_for_matching(world: W
     accounts = [world.account(f"Company {n}") for n in range(5)]
     world.coupler.couple("CUSTOMER", keys[0], accounts[0])
 
-    [recommendation] = world.coupler.review()
+    [recommendation] = world.queries.review()
 
     assert recommendation.advice is Advice.MATCH
     assert recommendation.reason == "both sides hold more records than the 1 coupling"
@@ -64,7 +64,7 @@ def test_once_matched_only_records_of_one_side_are_left(world: World, extra_acco
         world.account(f"Only in the CRM {n}")
     assert world.coupler.match("CUSTOMER", groups=[["displayName"]]).job.counters.coupled == 7
 
-    [recommendation] = world.coupler.review()
+    [recommendation] = world.queries.review()
 
     assert recommendation.couplings == 7
     assert recommendation.local == SideCount(count=7), "read on while the records do not outnumber the couplings"
@@ -83,7 +83,7 @@ def test_the_command_uses_the_configured_match_fields() -> None:
     world.customer("C001")
     world.account("Customer C001")
 
-    [recommendation] = world.coupler.review()
+    [recommendation] = world.queries.review()
 
     assert recommendation.advice is Advice.MATCH
     assert recommendation.command == "coupler match CUSTOMER"
@@ -98,7 +98,7 @@ def test_records_a_one_way_mapping_never_copies_call_for_nothing() -> None:
     world = make_world(replace(mapping, direction=Direction.FROM_INTEGRATION, fields=fields))
     world.customer("C001")  # only the local side holds records; the mapping only copies integration records
 
-    [recommendation] = world.coupler.review()
+    [recommendation] = world.queries.review()
 
     assert recommendation.advice is Advice.NOTHING
     assert recommendation.reason == "the integration table is empty and the mapping never copies records into it"

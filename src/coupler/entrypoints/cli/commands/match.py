@@ -11,6 +11,7 @@ from coupler.domain.mapping import Side
 from coupler.entrypoints.cli.render import table
 from coupler.entrypoints.cli.shell import ConfigOption, Exit, JsonOption, app, emit, finish, out, session
 from coupler.services.operations.matching import SyncAfter
+from coupler.services.views.page_queries import PageQueries
 from coupler.services.views.review import Advice, Recommendation
 
 __all__ = ["review_view"]
@@ -76,7 +77,7 @@ def match(
 def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """What to run first for each mapping: full synchronization, match-based coupling, or nothing."""
     with session(config, as_json) as coupler:
-        rows = [review_view(r) for r in coupler.review()]
+        rows = [review_view(r) for r in PageQueries(coupler.systems).review()]
 
         def human() -> None:
             columns = ["mapping", "local", "integration", "couplings", "recommendation", "why"]

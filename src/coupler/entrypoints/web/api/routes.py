@@ -1,7 +1,7 @@
 """The JSON REST API under /api: every action of the pages, for scripts (OpenAPI schema at /openapi.json).
 
-Routes only translate: they validate the input (pydantic), call the Coupler and shape its answer. Errors go through
-``api_errors`` (unknown mapping or record: 404; refused: 409/422; systems unreachable: 503).
+Routes only translate: they validate the input (pydantic), call the Coupler (or the pages' queries) and shape its
+answer. Errors go through ``api_errors`` (unknown mapping or record: 404; refused: 409/422; systems unreachable: 503).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi import APIRouter, Path, Query
 from coupler.entrypoints.web.api import attention as api_attention
 from coupler.entrypoints.web.api import card as api_card
 from coupler.entrypoints.web.api import tasks as api_tasks
-from coupler.entrypoints.web.deps import CouplerDep, StateDep
+from coupler.entrypoints.web.deps import CouplerDep, QueriesDep, StateDep
 from coupler.entrypoints.web.errors import ErrorBody
 from coupler.entrypoints.web.schemas.common import (
     ConnectionOut,
@@ -70,28 +70,28 @@ def mapping(mapping: MappingName, coupler: CouplerDep) -> MappingDetailOut:
 
 
 @router.get("/review", response_model=list[RecommendationOut], tags=["mappings"])
-def review(coupler: CouplerDep) -> list[RecommendationOut]:
+def review(queries: QueriesDep) -> list[RecommendationOut]:
     """Per mapping, what to run first: a full synchronization, match-based coupling, or nothing."""
-    return [RecommendationOut.of(r) for r in coupler.review()]
+    return [RecommendationOut.of(r) for r in queries.review()]
 
 
 @router.get("/mappings/{mapping}/review", response_model=RecommendationOut, tags=["mappings"])
-def review_mapping(mapping: MappingName, coupler: CouplerDep) -> RecommendationOut:
-    return RecommendationOut.of(coupler.review(mapping)[0])
+def review_mapping(mapping: MappingName, queries: QueriesDep) -> RecommendationOut:
+    return RecommendationOut.of(queries.review(mapping)[0])
 
 
 # records -----------------------------------------------------------------------------------------------------
 @router.get("/mappings/{mapping}/records", response_model=RecordsPageOut, tags=["records"])
 def records(
     mapping: MappingName,
-    coupler: CouplerDep,
+    queries: QueriesDep,
     search: Annotated[str | None, Query(max_length=100, description="Display key prefix or name text.")] = None,
     filter: Annotated[RecordFilter, Query(description="Which records by coupling state.")] = RecordFilter.ALL,
     after: Annotated[str | None, Query(max_length=250, description="The previous page's `next_after`.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
 ) -> RecordsPageOut:
     """A page of the mapping's local records with their coupling state (keyset paging on the local key)."""
-    page = coupler.browse(mapping, search=search, filter=filter, after=after, limit=limit)
+    page = queries.browse(mapping, search=search, filter=filter, after=after, limit=limit)
     return RecordsPageOut.of(page)
 
 

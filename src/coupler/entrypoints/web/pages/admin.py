@@ -11,10 +11,11 @@ from fastapi.responses import HTMLResponse, Response
 from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Side
 from coupler.entrypoints.web.deps import get_state
-from coupler.entrypoints.web.pages.common import Notice, coupler_of, redirect, render
+from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
+from coupler.services.views.page_queries import PageQueries
 from coupler.services.views.review import Advice
 
 __all__ = ["router"]
@@ -50,7 +51,7 @@ def mappings_page(request: Request) -> Response:
         coupler = state.coupler
         overviews = coupler.mappings()
         if state.connection().ok:
-            reviews = {r.mapping: r for r in coupler.review()}
+            reviews = {r.mapping: r for r in state.queries.review()}
     except CouplerError as error:
         problem = Notice(kind="error", text=error.message)
     context = {"nav": "mappings", "overviews": overviews, "reviews": reviews, "task": _task(request)}
@@ -62,7 +63,7 @@ def mapping_page(request: Request, name: str) -> Response:
     coupler = coupler_of(request)
     mapping = coupler.systems.mapping(name)
     overview = next(o for o in coupler.mappings() if o.name == mapping.name)
-    review = coupler.review(mapping.name)[0] if get_state(request).connection().ok else None
+    review = queries_of(request).review(mapping.name)[0] if get_state(request).connection().ok else None
     context = {"nav": "mappings", "overview": overview, "mapping": mapping, "review": review, "task": _task(request)}
     return render(request, "mapping.html", context)
 
@@ -87,7 +88,7 @@ def sync_full(request: Request, name: str, force: Annotated[bool, Form()] = Fals
     coupler = coupler_of(request)
     mapping = coupler.systems.mapping(name).name
     if not force:
-        review = coupler.review(mapping)[0]
+        review = queries_of(request).review(mapping)[0]
         if review.advice is Advice.MATCH and review.couplings == 0:
             notice = Notice(
                 kind="warning",
@@ -216,7 +217,8 @@ def job_page(request: Request, job_id: str) -> Response:
     coupler = coupler_of(request)
     errors = coupler.errors(job_id, limit=500)
     job = coupler.systems.store.job(job_id)
-    return render(request, "job.html", {"nav": "jobs", "job": job, "errors": _named_errors(coupler, errors)})
+    named = _named_errors(queries_of(request), errors)
+    return render(request, "job.html", {"nav": "jobs", "job": job, "errors": named})
 
 
 @router.get("/errors", response_class=HTMLResponse)
@@ -229,7 +231,7 @@ def errors_page(
     errors = coupler.errors(mapping=mapping or None, limit=limit)
     context = {
         "nav": "errors",
-        "errors": _named_errors(coupler, errors),
+        "errors": _named_errors(queries_of(request), errors),
         "mapping": mapping,
         "limit": limit,
         "mappings": [m.name for m in coupler.systems.mappings],
@@ -257,7 +259,7 @@ def delete_errors(request: Request, days: Annotated[int, Form(ge=0, le=36500)]) 
     )
 
 
-def _named_errors(coupler: Coupler, errors: list) -> list[tuple[object, str | None, str | None]]:  # type: ignore[type-arg]
+def _named_errors(queries: PageQueries, errors: list) -> list[tuple[object, str | None, str | None]]:  # type: ignore[type-arg]
     """Each error with how a user knows its local and integration records."""
     names: dict[tuple[str, Side], dict[str, str]] = {}
     for side in (Side.LOCAL, Side.INTEGRATION):
@@ -268,7 +270,7 @@ def _named_errors(coupler: Coupler, errors: list) -> list[tuple[object, str | No
                 by_mapping.setdefault(error.mapping, []).append(key)
         for mapping, keys in by_mapping.items():
             try:
-                names[(mapping, side)] = coupler.names(mapping, side, keys)
+                names[(mapping, side)] = queries.names(mapping, side, keys)
             except CouplerError:
                 names[(mapping, side)] = {}
     return [

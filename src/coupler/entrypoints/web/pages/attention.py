@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, Response
 from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Side
 from coupler.entrypoints.web.errors import status_of
-from coupler.entrypoints.web.pages.common import Notice, coupler_of, redirect, render
-from coupler.services.api import Coupler
+from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
+from coupler.services.views.page_queries import PageQueries
 
 __all__ = ["router"]
 
@@ -28,7 +28,7 @@ def _problem(request: Request, error: CouplerError, back: str) -> HTMLResponse:
     return render(request, "error.html", {"back": back, "status": status}, status=status, notices=[notice])
 
 
-def _names(coupler: Coupler, rows: list[tuple[str, str | None, str | None]]) -> dict[tuple[str, str], str]:
+def _names(queries: PageQueries, rows: list[tuple[str, str | None, str | None]]) -> dict[tuple[str, str], str]:
     """(mapping, key) -> how a user knows the record, for the local and integration keys of the rows."""
     named: dict[tuple[str, str], str] = {}
     for side in (Side.LOCAL, Side.INTEGRATION):
@@ -38,7 +38,7 @@ def _names(coupler: Coupler, rows: list[tuple[str, str | None, str | None]]) -> 
             if key:
                 by_mapping.setdefault(mapping, []).append(key)
         for mapping, keys in by_mapping.items():
-            for key, name in coupler.names(mapping, side, keys).items():
+            for key, name in queries.names(mapping, side, keys).items():
                 named[(mapping, key)] = name
     return named
 
@@ -48,7 +48,7 @@ def _names(coupler: Coupler, rows: list[tuple[str, str | None, str | None]]) -> 
 def skipped_page(request: Request, mapping: Annotated[str, Query(max_length=80)] = "") -> Response:
     coupler = coupler_of(request)
     skipped = coupler.skipped(mapping or None)
-    names = _names(coupler, [(s.mapping, s.local_key, s.integration_key) for s in skipped])
+    names = _names(queries_of(request), [(s.mapping, s.local_key, s.integration_key) for s in skipped])
     context = {
         "nav": "skipped",
         "skipped": skipped,
@@ -86,7 +86,7 @@ def skipped_action(request: Request, action: str, mapping: Name, key: Key = "") 
 def conflicts_page(request: Request, mapping: Annotated[str, Query(max_length=80)] = "") -> Response:
     coupler = coupler_of(request)
     conflicts = coupler.conflicts(mapping or None)
-    names = _names(coupler, [(c.mapping, c.local_key, c.integration_key) for c in conflicts])
+    names = _names(queries_of(request), [(c.mapping, c.local_key, c.integration_key) for c in conflicts])
     context = {
         "nav": "conflicts",
         "conflicts": conflicts,

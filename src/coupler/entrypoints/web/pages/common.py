@@ -20,11 +20,13 @@ from coupler.entrypoints.web.deps import Connection, csrf_token, get_state
 from coupler.entrypoints.web.tasks import summarize
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
+from coupler.services.views.page_queries import PageQueries
 
 __all__ = [
     "Notice",
     "coupler_of",
     "job_notice",
+    "queries_of",
     "redirect",
     "render",
     "render_error",
@@ -67,6 +69,10 @@ def connection_of(request: Request) -> Connection:
 
 def coupler_of(request: Request) -> Coupler:
     return get_state(request).coupler
+
+
+def queries_of(request: Request) -> PageQueries:
+    return get_state(request).queries
 
 
 def render(

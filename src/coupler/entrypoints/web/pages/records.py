@@ -13,7 +13,7 @@ from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Side
 from coupler.entrypoints.web.deps import get_state
 from coupler.entrypoints.web.errors import status_of
-from coupler.entrypoints.web.pages.common import Notice, coupler_of, redirect, render
+from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
@@ -65,15 +65,15 @@ def records_page(
     after: Annotated[str, Query(max_length=200)] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    coupler = coupler_of(request)
-    mapping = coupler.systems.mapping(name)
+    queries = queries_of(request)
+    mapping = queries.systems.mapping(name)
     try:
         chosen = RecordFilter(filter)
     except ValueError:
         known = ", ".join(f.value for f in RecordFilter)
         raise UsageError(f"filter must be one of {known}, not {filter!r}.") from None
-    page = coupler.browse(mapping.name, search=q or None, filter=chosen, after=after or None, limit=limit)
-    names = coupler.names(mapping.name, Side.INTEGRATION, [r.integration_key for r in page.rows if r.integration_key])
+    page = queries.browse(mapping.name, search=q or None, filter=chosen, after=after or None, limit=limit)
+    names = queries.names(mapping.name, Side.INTEGRATION, [r.integration_key for r in page.rows if r.integration_key])
     context = {
         "nav": "mappings",
         "mapping": mapping,
@@ -135,8 +135,7 @@ def match_selection(request: Request, name: str, ref: Refs) -> Response:
 # the record card ---------------------------------------------------------------------------------------------
 @router.get("/mappings/{name}/records/{ref}", response_class=HTMLResponse)
 def card_page(request: Request, name: str, ref: str) -> Response:
-    coupler = coupler_of(request)
-    card = coupler.card(name, ref)
+    card = queries_of(request).card(name, ref)
     return render(request, "card.html", {"nav": "mappings", "card": card, "mapping": card.mapping})
 
 
@@ -154,15 +153,15 @@ def decouple_one(request: Request, name: str, ref: str) -> Response:
 # the Set up coupling dialog ----------------------------------------------------------------------------------
 @router.get("/mappings/{name}/records/{ref}/couple", response_class=HTMLResponse)
 def couple_dialog(request: Request, name: str, ref: str) -> Response:
-    coupler = coupler_of(request)
-    card = coupler.card(name, ref)
+    queries = queries_of(request)
+    card = queries.card(name, ref)
     if card.local is None:
         raise UsageError(f"{card.mapping.name}: {ref!r} is not a local record; open the local record's card.")
     query = card.local_name or ""
-    matches = coupler.search_integration(card.mapping.name, query)
+    matches = queries.search_integration(card.mapping.name, query)
     if not matches and card.fields:  # the number names nothing there: try the first mapped value (the name)
         query = str(next((f.local_value for f in card.fields if f.local_value not in (None, "")), ""))[:200]
-        matches = coupler.search_integration(card.mapping.name, query)
+        matches = queries.search_integration(card.mapping.name, query)
     template = "_couple_dialog.html" if request.headers.get("hx-request") == "true" else "couple.html"
     context = {"nav": "mappings", "card": card, "mapping": card.mapping, "matches": matches, "q": query}
     return render(request, template, context)
@@ -171,9 +170,9 @@ def couple_dialog(request: Request, name: str, ref: str) -> Response:
 @router.get("/mappings/{name}/lookup", response_class=HTMLResponse)
 def lookup(request: Request, name: str, q: Text = "", ref: Text = "") -> Response:
     """The Set up coupling lookup's results as the user types (an htmx fragment)."""
-    coupler = coupler_of(request)
-    mapping = coupler.systems.mapping(name)
-    matches = coupler.search_integration(mapping.name, q)
+    queries = queries_of(request)
+    mapping = queries.systems.mapping(name)
+    matches = queries.search_integration(mapping.name, q)
     context = {"matches": matches, "mapping": mapping, "q": q, "local_ref": ref}
     return render(request, "_lookup_results.html", context)
 
@@ -181,9 +180,9 @@ def lookup(request: Request, name: str, q: Text = "", ref: Text = "") -> Respons
 @router.get("/mappings/{name}/records/{ref}/couple/fields", response_class=HTMLResponse)
 def couple_fields(request: Request, name: str, ref: str, integration: Text = "") -> Response:
     """The Set up coupling dialog's fields part for the integration record picked (an htmx fragment)."""
-    coupler = coupler_of(request)
-    card = coupler.card(name, ref)
-    found = coupler.search_integration(card.mapping.name, integration, limit=1) if integration else []
+    queries = queries_of(request)
+    card = queries.card(name, ref)
+    found = queries.search_integration(card.mapping.name, integration, limit=1) if integration else []
     chosen = found[0] if found and found[0].key == integration else None
     return render(request, "_couple_fields.html", {"card": card, "matches": found, "chosen": chosen})
 
@@ -224,13 +223,13 @@ def couple(
 # the Synchronize now dialog ----------------------------------------------------------------------------------
 @router.get("/mappings/{name}/sync", response_class=HTMLResponse)
 def sync_dialog(request: Request, name: str, ref: Annotated[list[str], Query(default_factory=list)]) -> Response:
-    coupler = coupler_of(request)
-    mapping = coupler.systems.mapping(name)
+    queries = queries_of(request)
+    mapping = queries.systems.mapping(name)
     refs = _selection(ref)
-    options = coupler.sync_options(mapping.name, refs)
+    options = queries.sync_options(mapping.name, refs)
     back = _card_path(mapping.name, refs[0]) if len(refs) == 1 else _records_path(mapping.name)
     template = "_sync_dialog.html" if request.headers.get("hx-request") == "true" else "sync.html"
-    names = coupler.names(mapping.name, Side.LOCAL, refs) if len(refs) == 1 else {}
+    names = queries.names(mapping.name, Side.LOCAL, refs) if len(refs) == 1 else {}
     context = {"nav": "mappings", "mapping": mapping, "options": options, "refs": refs, "back": back, "names": names}
     return render(request, template, context)
 

@@ -1,0 +1,62 @@
+"""The web app's query object: the read models behind its pages and dialogs, over the same systems as the Coupler.
+
+The Python API (``coupler.Coupler``) keeps what a script needs; what only a page shows (a page of records, the record
+card, the Synchronize now dialog, the Set up coupling lookup, records' names, the review) is read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from coupler.domain.mapping import Side
+from coupler.services.context import Systems
+from coupler.services.views.browse import BrowsePage, RecordFilter, browse
+from coupler.services.views.card import RecordCard, record_card
+from coupler.services.views.integration_search import IntegrationMatch, search_integration
+from coupler.services.views.record_names import record_names
+from coupler.services.views.review import Recommendation, recommend, review
+from coupler.services.views.sync_options import SyncOptions, sync_options
+
+__all__ = ["PageQueries"]
+
+
+class PageQueries:
+    """Reads for the pages; it writes nothing, so one instance serves every request."""
+
+    def __init__(self, systems: Systems) -> None:
+        self.systems = systems
+
+    def browse(
+        self,
+        mapping: str,
+        *,
+        search: str | None = None,
+        filter: RecordFilter = RecordFilter.ALL,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> BrowsePage:
+        """A page of a mapping's local records with their coupling state; ``after`` is the previous page's
+        ``next_after`` (keyset paging)."""
+        return browse(self.systems, mapping, search=search, filter=filter, after=after, limit=limit)
+
+    def card(self, mapping: str, ref: str) -> RecordCard:
+        """The record card: both records side by side per field mapping, with direction and differences."""
+        return record_card(self.systems, mapping, ref)
+
+    def sync_options(self, mapping: str, refs: Sequence[str]) -> SyncOptions:
+        """What the Synchronize now dialog offers for these records: directions, default, warnings, merge."""
+        return sync_options(self.systems, mapping, refs)
+
+    def search_integration(self, mapping: str, query: str, *, limit: int = 10) -> list[IntegrationMatch]:
+        """Integration records for the Set up coupling lookup (within the filter; exact or prefix on the name)."""
+        return search_integration(self.systems, mapping, query, limit=limit)
+
+    def names(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, str]:
+        """How a user knows these records of ``side``: key -> display key (or the key itself)."""
+        return record_names(self.systems, mapping, side, keys)
+
+    def review(self, mapping: str | None = None) -> list[Recommendation]:
+        """What to run first per mapping (full synchronization, match-based coupling or nothing)."""
+        if mapping is not None:
+            return [recommend(self.systems, mapping)]
+        return review(self.systems)
