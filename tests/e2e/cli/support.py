@@ -112,6 +112,14 @@ class Demo:
         """`coupler ARGS --config DIR/coupler.toml` run from outside the demo folder."""
         return run_coupler(*args, "--config", self.config, cwd=cwd or self.directory.parent, env=env, expect=expect)
 
+    def configure(self, mapping: str, key: str, value: str) -> None:
+        """Change one of a mapping's policies in coupler.toml (``update_conflict = "none"`` ...)."""
+        text = self.config.read_text(encoding="utf-8")
+        head, sep, rest = text.partition(f'name = "{mapping}"\n')
+        assert sep, mapping
+        old = next(line for line in rest.splitlines() if line.startswith(f"{key} = "))
+        self.config.write_text(head + sep + rest.replace(old, f'{key} = "{value}"', 1), encoding="utf-8")
+
     def couple_references(self) -> None:
         """Couple what the CUSTOMER mapping looks up, so that customers can be synchronized: the salespeople
         (matched by e-mail, then updated from the CRM) and the currencies (EUR matched, the others created)."""

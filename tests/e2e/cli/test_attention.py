@@ -13,20 +13,14 @@ from .support import Demo, Result
 pytestmark = pytest.mark.e2e
 
 
-def _set(demo: Demo, mapping: str, key: str, value: str) -> None:
-    """Change one of a mapping's policies in the demo's coupler.toml (``update_conflict = "none"`` ...)."""
-    text = demo.config.read_text(encoding="utf-8")
-    head, sep, rest = text.partition(f'name = "{mapping}"\n')
-    assert sep, mapping
-    old = next(line for line in rest.splitlines() if line.startswith(f"{key} = "))
-    demo.config.write_text(head + sep + rest.replace(old, f'{key} = "{value}"', 1), encoding="utf-8")
-
-
 def _coupled_customer(demo: Demo) -> tuple[str, str, str]:
     """(number, customer id, account id) of a customer coupled and synchronized with its account. The salespeople and
     the currencies it looks up are coupled first."""
     assert (
-        demo.coupler("match", "SALESPEOPLE", "--sync-after", "integration", "--json").json()["counters"]["coupled"] == 6
+        demo.coupler("match", "SALESPEOPLE", "--sync-after", "integration", "--json").json()["job"]["counters"][
+            "coupled"
+        ]
+        == 6
     )
     demo.coupler("match", "CURRENCY", expect=1)  # EUR on both sides, the others unmatched
     demo.coupler("sync", "CURRENCY", "--full")
@@ -35,8 +29,8 @@ def _coupled_customer(demo: Demo) -> tuple[str, str, str]:
     return number, str(demo.customer(number)["id"]), str(demo.account(name)["accountid"])
 
 
-def _jobs(result: Result) -> dict[str, dict[str, Any]]:
-    return {job["mapping"]: job for job in result.json()}
+def _reports(result: Result) -> dict[str, dict[str, Any]]:
+    return {report["job"]["mapping"]: report for report in result.json()}
 
 
 def _couplings(demo: Demo) -> list[dict[str, Any]]:
@@ -51,9 +45,12 @@ def test_changes_to_different_fields_on_both_sides_merge(demo: Demo) -> None:
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
     demo.execute(demo.crm, "UPDATE account SET telephone1 = '+44 1904 000000' WHERE accountid = ?", (account_id,))
 
-    jobs = _jobs(demo.coupler("sync", "--json"))
+    reports = _reports(demo.coupler("sync", "--json"))
 
-    assert (jobs["CUSTOMER"]["counters"]["modified"], jobs["CUSTOMER"]["counters"]["conflicts"]) == (2, 0)
+    assert (
+        reports["CUSTOMER"]["job"]["counters"]["modified"],
+        reports["CUSTOMER"]["job"]["counters"]["conflicts"],
+    ) == (2, 0)
     customer, account = demo.customer(number), demo.account_by_id(account_id)
     assert (customer["city"], customer["phoneNumber"]) == ("York", "+44 1904 000000")
     assert (account["address1_city"], account["telephone1"]) == ("York", "+44 1904 000000")
@@ -71,8 +68,8 @@ def test_a_conflict_is_parked_and_resolved_field_by_field(demo: Demo) -> None:
 
     first = demo.coupler("sync", "CUSTOMER", "--json", expect=1).json()
 
-    [job] = first
-    assert (job["counters"]["conflicts"], job["counters"]["modified"]) == (1, 0)
+    [report] = first
+    assert (report["job"]["counters"]["conflicts"], report["job"]["counters"]["modified"]) == (1, 0)
     assert (demo.customer(number), demo.account_by_id(account_id)) == parked, "a parked conflict writes nothing"
     [conflict] = demo.coupler("conflicts", "--json").json()
     assert (conflict["mapping"], conflict["local_key"], conflict["integration_key"]) == (
@@ -80,9 +77,10 @@ def test_a_conflict_is_parked_and_resolved_field_by_field(demo: Demo) -> None:
         customer_id,
         account_id,
     )
-    assert conflict["job_id"] == job["id"]
+    assert conflict["job_id"] == report["job"]["id"]
     assert conflict["fields"] == [
         {
+            "pair": "city|address1_city",
             "local_field": "city",
             "integration_field": "address1_city",
             "local_value": "York",
@@ -91,6 +89,7 @@ def test_a_conflict_is_parked_and_resolved_field_by_field(demo: Demo) -> None:
             "last_integration": before["city"],
         },
         {
+            "pair": "phoneNumber|telephone1",
             "local_field": "phoneNumber",
             "integration_field": "telephone1",
             "local_value": "+44 1904 000001",
@@ -101,12 +100,14 @@ def test_a_conflict_is_parked_and_resolved_field_by_field(demo: Demo) -> None:
     ]
     demo.execute(demo.erp, "UPDATE customers SET postalCode = 'YO1 7HH' WHERE id = ?", (customer_id,))
     [again] = demo.coupler("sync", "CUSTOMER", "--json", expect=1).json()
-    assert again["counters"]["conflicts"] == 1 and again["errors"] == [], "still parked; its error is logged once"
+    assert again["job"]["counters"]["conflicts"] == 1 and again["errors"] == [], (
+        "still parked; its error is logged once"
+    )
     assert demo.account_by_id(account_id) == parked[1], "still nothing written"
 
     city = demo.coupler("resolve", "CUSTOMER", number, "--use", "local", "--field", "city", "--json", expect=1).json()
 
-    assert city["kind"] == "resolve"
+    assert city["job"]["kind"] == "resolve"
     assert demo.account_by_id(account_id)["address1_city"] == "York"
     [left] = demo.coupler("conflicts", "--json").json()
     assert [f["local_field"] for f in left["fields"]] == ["phoneNumber"], "the other field stays parked"
@@ -123,20 +124,22 @@ def test_a_conflict_is_parked_and_resolved_field_by_field(demo: Demo) -> None:
     assert (customer["phoneNumber"], account["telephone1"]) == ("+44 1482 000002", "+44 1482 000002")
     # the changes that did not conflict were merged once the conflict was settled
     assert (account["websiteurl"], customer["email"]) == ("www.york.example", "hull@example.com")
-    jobs = _jobs(demo.coupler("sync", "--json"))
-    assert all(job["counters"]["modified"] == job["counters"]["failed"] == 0 for job in jobs.values()), jobs
+    reports = _reports(demo.coupler("sync", "--json"))
+    assert all(
+        report["job"]["counters"]["modified"] == report["job"]["counters"]["failed"] == 0 for report in reports.values()
+    ), reports
 
 
 @pytest.mark.parametrize(("policy", "city"), [("local-wins", "York"), ("integration-wins", "Hull")])
 def test_an_update_conflict_policy_picks_the_winner(demo: Demo, policy: str, city: str) -> None:
-    _set(demo, "CUSTOMER", "update_conflict", policy)
+    demo.configure("CUSTOMER", "update_conflict", policy)
     number, customer_id, account_id = _coupled_customer(demo)
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
     demo.execute(demo.crm, "UPDATE account SET address1_city = 'Hull' WHERE accountid = ?", (account_id,))
 
-    [job] = demo.coupler("sync", "CUSTOMER", "--json").json()
+    [report] = demo.coupler("sync", "CUSTOMER", "--json").json()
 
-    assert (job["counters"]["conflicts"], job["counters"]["modified"]) == (0, 1)
+    assert (report["job"]["counters"]["conflicts"], report["job"]["counters"]["modified"]) == (0, 1)
     assert demo.customer(number)["city"] == demo.account_by_id(account_id)["address1_city"] == city
     assert demo.coupler("conflicts", "--json").json() == []
 
@@ -145,20 +148,20 @@ def test_an_update_conflict_policy_picks_the_winner(demo: Demo, policy: str, cit
 
 
 def test_a_deleted_account_waits_for_approval_to_delete_its_customer(demo: Demo) -> None:
-    _set(demo, "CUSTOMER", "delete", "propagate")
+    demo.configure("CUSTOMER", "delete", "propagate")
     number, customer_id, account_id = _coupled_customer(demo)
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
 
-    [job] = demo.coupler("sync", "CUSTOMER", "--json").json()
+    [report] = demo.coupler("sync", "CUSTOMER", "--json").json()
 
-    assert job["counters"]["failed"] == 0 and job["counters"]["deleted"] == 0
-    assert "waits for approval" in job["errors"][0]["message"]
+    assert report["job"]["counters"]["failed"] == 0 and report["job"]["counters"]["deleted"] == 0
+    assert "waits for approval" in report["errors"][0]["message"]
     assert demo.customer(number)["city"] == "York", "nothing is deleted before approval"
     [pending] = demo.coupler("deletions", "--json").json()
-    assert {k: pending[k] for k in ("mapping", "deleted_side", "deleted_key", "survivor_key", "reported")} == {
+    assert {k: pending[k] for k in ("mapping", "side", "deleted_key", "survivor_key", "reported")} == {
         "mapping": "CUSTOMER",
-        "deleted_side": "integration",
+        "side": "integration",
         "deleted_key": account_id,
         "survivor_key": customer_id,
         "reported": False,
@@ -167,7 +170,11 @@ def test_a_deleted_account_waits_for_approval_to_delete_its_customer(demo: Demo)
 
     approved = demo.coupler("approve", "CUSTOMER", customer_id, "--json").json()
 
-    assert (approved["kind"], approved["counters"]["deleted"], approved["counters"]["uncoupled"]) == ("delete", 1, 1)
+    assert (
+        approved["job"]["kind"],
+        approved["job"]["counters"]["deleted"],
+        approved["job"]["counters"]["uncoupled"],
+    ) == ("delete", 1, 1)
     assert demo.query(demo.erp, "SELECT * FROM customers WHERE id = ?", (customer_id,)) == []
     assert _couplings(demo) == []
     assert demo.coupler("deletions", "--json").json() == []
@@ -176,22 +183,22 @@ def test_a_deleted_account_waits_for_approval_to_delete_its_customer(demo: Demo)
 def test_a_missing_partner_is_reported_once_per_job(demo: Demo) -> None:
     """A coupling that failed last time is retried first; the same run then reads the record again if it changed.
     A partner found missing in the retry must not be reported (and counted) a second time."""
-    _set(demo, "CUSTOMER", "delete", "propagate")
+    demo.configure("CUSTOMER", "delete", "propagate")
     _, customer_id, account_id = _coupled_customer(demo)
     demo.execute(demo.erp, "UPDATE customers SET email = 'not an email' WHERE id = ?", (customer_id,), checks=False)
     demo.coupler("sync", "CUSTOMER", expect=1)  # rejected by the CRM: the coupling's last result is a failure
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
 
-    [job] = demo.coupler("sync", "CUSTOMER", "--json").json()
+    [report] = demo.coupler("sync", "CUSTOMER", "--json").json()
 
     assert len(demo.coupler("deletions", "--json").json()) == 1
-    assert [e["message"] for e in job["errors"]].count(job["errors"][0]["message"]) == 1, job["errors"]
-    assert job["counters"]["skipped"] == 1, job["counters"]
+    assert [e["message"] for e in report["errors"]].count(report["errors"][0]["message"]) == 1, report["errors"]
+    assert report["job"]["counters"]["skipped"] == 1, report["job"]["counters"]
 
 
 def test_approve_takes_either_key_like_the_other_commands(demo: Demo) -> None:
-    _set(demo, "CUSTOMER", "delete", "propagate")
+    demo.configure("CUSTOMER", "delete", "propagate")
     number, customer_id, account_id = _coupled_customer(demo)
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
@@ -199,12 +206,12 @@ def test_approve_takes_either_key_like_the_other_commands(demo: Demo) -> None:
 
     approved = demo.coupler("approve", "CUSTOMER", number, "--json").json()  # the customer's number
 
-    assert approved["counters"]["deleted"] == 1
+    assert approved["job"]["counters"]["deleted"] == 1
     assert demo.query(demo.erp, "SELECT * FROM customers WHERE id = ?", (customer_id,)) == []
 
 
 def test_a_pending_deletion_can_be_refused_by_restoring_the_record(demo: Demo) -> None:
-    _set(demo, "CUSTOMER", "delete", "propagate")
+    demo.configure("CUSTOMER", "delete", "propagate")
     number, customer_id, account_id = _coupled_customer(demo)
     name = demo.customer(number)["displayName"]
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
@@ -214,7 +221,7 @@ def test_a_pending_deletion_can_be_refused_by_restoring_the_record(demo: Demo) -
 
     restored = demo.coupler("restore", "CUSTOMER", number, "--json").json()
 
-    assert restored["counters"]["inserted"] == 1
+    assert restored["job"]["counters"]["inserted"] == 1
     account = demo.account(name)
     assert [c["integration_key"] for c in _couplings(demo)] == [account["accountid"]]
     assert demo.coupler("deletions", "--json").json() == [], "the restored record is no longer to be deleted"
@@ -223,20 +230,20 @@ def test_a_pending_deletion_can_be_refused_by_restoring_the_record(demo: Demo) -
 
 
 def test_deletion_conflict_restore_recreates_a_deleted_account(demo: Demo) -> None:
-    _set(demo, "CUSTOMER", "deletion_conflict", "restore")
+    demo.configure("CUSTOMER", "deletion_conflict", "restore")
     number, customer_id, account_id = _coupled_customer(demo)
     customer = demo.customer(number)
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
 
-    [job] = demo.coupler("sync", "CUSTOMER", "--json").json()
+    [report] = demo.coupler("sync", "CUSTOMER", "--json").json()
 
-    assert (job["counters"]["inserted"], job["counters"]["failed"]) == (1, 0)
+    assert (report["job"]["counters"]["inserted"], report["job"]["counters"]["failed"]) == (1, 0)
     account = demo.account(customer["displayName"])
     assert account["accountid"] != account_id and account["address1_city"] == "York"
     assert [(c["local_key"], c["integration_key"]) for c in _couplings(demo)] == [(customer_id, account["accountid"])]
-    jobs = _jobs(demo.coupler("sync", "--json"))
-    assert jobs["CUSTOMER"]["counters"]["inserted"] == jobs["CUSTOMER"]["counters"]["failed"] == 0
+    reports = _reports(demo.coupler("sync", "--json"))
+    assert reports["CUSTOMER"]["job"]["counters"]["inserted"] == reports["CUSTOMER"]["job"]["counters"]["failed"] == 0
 
 
 # skipped records --------------------------------------------------------------------------------------------------
@@ -249,7 +256,7 @@ def test_a_record_rejected_twice_is_skipped_until_it_is_retried(demo: Demo) -> N
 
     for _ in range(2):  # the second run retries it first, as a failed record
         [failed] = demo.coupler("sync", "CUSTOMER", "--json", expect=1).json()
-        assert failed["counters"]["failed"] == 1
+        assert failed["job"]["counters"]["failed"] == 1
 
     [skipped] = demo.coupler("skipped", "--json").json()
     assert {k: v for k, v in skipped.items() if k != "error"} == {
@@ -265,14 +272,16 @@ def test_a_record_rejected_twice_is_skipped_until_it_is_retried(demo: Demo) -> N
 
     demo.execute(demo.erp, "UPDATE customers SET email = 'orders@example.com' WHERE id = ?", (customer_id,))
     [still] = demo.coupler("sync", "CUSTOMER", "--json").json()
-    assert (still["counters"]["skipped"], still["counters"]["modified"]) == (1, 0), "left out, even when it changes"
+    assert (still["job"]["counters"]["skipped"], still["job"]["counters"]["modified"]) == (1, 0), (
+        "left out, even when it changes"
+    )
 
     retried = demo.coupler("retry", "CUSTOMER", number, "--json").json()
 
-    assert "1 skipped record will be retried by the next run." in retried["message"]
+    assert "1 skipped record will be retried by the next run." in retried["job"]["message"]
     assert demo.coupler("skipped", "--json").json() == []
-    [job] = demo.coupler("sync", "CUSTOMER", "--json").json()
-    assert (job["counters"]["modified"], job["counters"]["failed"]) == (1, 0)
+    [report] = demo.coupler("sync", "CUSTOMER", "--json").json()
+    assert (report["job"]["counters"]["modified"], report["job"]["counters"]["failed"]) == (1, 0)
     assert demo.account_by_id(account_id)["emailaddress1"] == "orders@example.com"
 
 
@@ -291,7 +300,7 @@ def test_restore_recreates_the_deleted_partner_of_a_skipped_record(demo: Demo) -
 
     restored = demo.coupler("restore", "CUSTOMER", number, "--json").json()
 
-    assert (restored["kind"], restored["counters"]["inserted"]) == ("restore", 1)
+    assert (restored["job"]["kind"], restored["job"]["counters"]["inserted"]) == ("restore", 1)
     account = demo.account(customer["displayName"])
     assert account["address1_city"] == "York" and account["accountid"] != account_id
     assert [c["integration_key"] for c in _couplings(demo)] == [account["accountid"]]
@@ -316,7 +325,7 @@ def test_an_uncoupled_record_that_cannot_be_created_twice_is_skipped(demo: Demo)
         (None, account_id, False, True)
     ]
     again = demo.coupler("sync", "CUSTOMER", "--full", "--json").json()
-    assert again["counters"]["skipped"] == 1 and again["counters"]["failed"] == 0
+    assert again["job"]["counters"]["skipped"] == 1 and again["job"]["counters"]["failed"] == 0
 
     demo.coupler("retry", "CUSTOMER", "--all")
     assert demo.coupler("skipped", "--json").json() == []
@@ -332,8 +341,8 @@ def test_retry_takes_an_uncoupled_skipped_record_by_its_key(demo: Demo) -> None:
 
     retried = demo.coupler("retry", "CUSTOMER", account_id, "--json").json()  # exit 0: nothing failed
 
-    assert retried["counters"]["failed"] == 0 and retried["errors"] == [], retried["errors"]
-    assert "1 skipped record will be retried by the next run." in retried["message"]
+    assert retried["job"]["counters"]["failed"] == 0 and retried["errors"] == [], retried["errors"]
+    assert "1 skipped record will be retried by the next run." in retried["job"]["message"]
     assert demo.coupler("skipped", "--json").json() == []
 
 
@@ -357,8 +366,8 @@ def test_the_first_synchronization_after_coupling_overwrites_without_a_warning(d
 
     report = demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local", "--json").json()
 
-    assert report["counters"]["modified"] == 1
-    assert "overwrote" not in (report["message"] or ""), report["message"]
+    assert report["job"]["counters"]["modified"] == 1
+    assert "overwrote" not in (report["job"]["message"] or ""), report["job"]["message"]
 
 
 def test_a_forced_synchronization_names_each_overwritten_field_once(demo: Demo) -> None:
@@ -370,7 +379,7 @@ def test_a_forced_synchronization_names_each_overwritten_field_once(demo: Demo) 
 
     report = demo.coupler("sync", "CUSTOMER", number, "--direction", "to-integration", "--json").json()
 
-    assert report["counters"]["modified"] == 1
-    message = report["message"] or ""
+    assert report["job"]["counters"]["modified"] == 1
+    message = report["job"]["message"] or ""
     assert "overwrote" in message and "phoneNumber/telephone1" in message
     assert message.count("currencyCode/transactioncurrencyid") == 1, message

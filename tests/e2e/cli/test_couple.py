@@ -56,15 +56,15 @@ def test_create_and_couple_a_new_account(demo: Demo) -> None:
 
     report = demo.coupler("couple", "CUSTOMER", number, "--create", "--json").json()
 
-    assert report["kind"] == "create"
-    assert report["direction"] == "to-integration"
-    assert report["counters"]["inserted"] == 1 and report["counters"]["coupled"] == 1
+    assert report["job"]["kind"] == "create"
+    assert report["job"]["direction"] == "to-integration"
+    assert report["job"]["counters"]["inserted"] == 1 and report["job"]["counters"]["coupled"] == 1
     assert demo.query(demo.crm, "SELECT count(*) AS n FROM account")[0]["n"] == accounts_before + 1
     account = demo.account(customer["displayName"])
     _assert_account_holds(customer, account)
     assert account["customertypecode"] == 3, "the mapping's constant"
     assert account["accountnumber"] is None, "a disabled field mapping is not copied"
-    assert account["accountid"] in report["message"]
+    assert account["accountid"] in report["job"]["message"]
     assert _couplings(demo) == [(customer["id"], account["accountid"])]
 
 
@@ -112,8 +112,8 @@ def test_decouple_by_key_leaves_both_records_untouched(demo: Demo) -> None:
 
     report = demo.coupler("decouple", "CUSTOMER", name, "--json").json()
 
-    assert report["kind"] == "decouple"
-    assert report["counters"]["uncoupled"] == 1 and report["counters"]["failed"] == 0
+    assert report["job"]["kind"] == "decouple"
+    assert report["job"]["counters"]["uncoupled"] == 1 and report["job"]["counters"]["failed"] == 0
     status = demo.coupler("status", "CUSTOMER", number)
     assert f"CUSTOMER {number}: not coupled." in status.stdout
     assert demo.customer(number) == customer

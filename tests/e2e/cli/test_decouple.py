@@ -69,7 +69,7 @@ def test_decouple_all_with_yes_and_json_and_bad_combinations(demo: Demo) -> None
     assert _couplings(demo, "CURRENCY") == currencies
 
     report = demo.coupler("decouple", "CURRENCY", "--all", "--yes", "--json").json()
-    assert (report["kind"], report["counters"]["uncoupled"], report["counters"]["failed"]) == (
+    assert (report["job"]["kind"], report["job"]["counters"]["uncoupled"], report["job"]["counters"]["failed"]) == (
         "decouple",
         currencies,
         0,

@@ -81,6 +81,6 @@ def test_demo_tour_json(tmp_path: Path) -> None:
     status = next(step["status"] for step in data["steps"] if step["command"].startswith("coupler status"))
     assert status["coupled"] is True
     for step in data["steps"]:
-        for job in step.get("jobs", []):
-            assert job["mapping"] and job["counters"]["failed"] == 0, job
+        for report in step.get("jobs", []):
+            assert report["job"]["mapping"] and report["job"]["counters"]["failed"] == 0, report
     assert data["jobs"] and all("counters" in job for job in data["jobs"])

@@ -32,13 +32,14 @@ def test_mappings_json_lists_the_five_mappings_with_counts(demo: Demo) -> None:
     assert [m["name"] for m in data] == MAPPINGS  # dependency order
     by_name = {m["name"]: m for m in data}
     assert by_name["CUSTOMER"]["direction"] == "bidirectional"
-    assert by_name["CUSTOMER"]["local_table"] == "customers"
-    assert by_name["CUSTOMER"]["integration_table"] == "account"
+    assert by_name["CUSTOMER"]["local"]["table"] == "customers"
+    assert by_name["CUSTOMER"]["integration"]["table"] == "account"
     assert by_name["CUSTOMER"]["depends_on"] == ["SALESPEOPLE", "CURRENCY"]
     assert by_name["CURRENCY"]["direction"] == "to-integration"
     assert by_name["SALESPEOPLE"]["direction"] == "from-integration"
     for mapping in data:
-        assert (mapping["couplings"], mapping["failed"], mapping["skipped"], mapping["errors"]) == (0, 0, 0, 0)
+        counts = mapping["counts"]
+        assert (counts["couplings"], counts["failed"], counts["skipped"], counts["errors"]) == (0, 0, 0, 0)
 
 
 def test_config_found_in_the_working_directory(demo: Demo) -> None:
@@ -55,7 +56,7 @@ def test_config_named_by_the_environment(demo: Demo) -> None:
 
     report = run_coupler("couple", "CUSTOMER", number, name, "--json", cwd=outside, env=env, expect=0).json()
 
-    assert report["counters"]["coupled"] == 1
+    assert report["job"]["counters"]["coupled"] == 1
     couplings = demo.query(demo.state, "SELECT local_key, integration_key FROM coupler_couplings")
     assert couplings == [{"local_key": demo.customer(number)["id"], "integration_key": demo.account(name)["accountid"]}]
     assert not (outside / "coupler-state.db").exists()

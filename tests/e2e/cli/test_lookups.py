@@ -18,19 +18,19 @@ pytestmark = pytest.mark.e2e
 
 def _couple_salespeople(demo: Demo) -> None:
     report = demo.coupler("match", "SALESPEOPLE", "--json").json()
-    assert report["counters"]["coupled"] == 6, report
+    assert report["job"]["counters"]["coupled"] == 6, report
 
 
 def _match_currencies(demo: Demo) -> None:
     """EUR is on both sides; GBP, DKK and CAD stay unmatched (exit 1) until a full synchronization creates them."""
     report = demo.coupler("match", "CURRENCY", "--json", expect=1).json()
-    assert report["counters"]["coupled"] == 1, report
+    assert report["job"]["counters"]["coupled"] == 1, report
 
 
 def _couple_currencies(demo: Demo) -> None:
     _match_currencies(demo)
     report = demo.coupler("sync", "CURRENCY", "--full", "--json").json()
-    assert report["counters"]["inserted"] == 3, report
+    assert report["job"]["counters"]["inserted"] == 3, report
 
 
 def _user_id(demo: Demo, code: str) -> str:
@@ -77,7 +77,7 @@ def test_the_salesperson_reaches_the_owner_once_salespeople_are_coupled(demo: De
 
     created = demo.coupler("couple", "CUSTOMER", customer["number"], "--create", "--json").json()
 
-    assert (created["counters"]["inserted"], created["counters"]["failed"]) == (1, 0)
+    assert (created["job"]["counters"]["inserted"], created["job"]["counters"]["failed"]) == (1, 0)
     account = demo.account(customer["displayName"])
     assert account["ownerid"] == _user_id(demo, customer["salespersonCode"])
 
@@ -111,19 +111,22 @@ def test_a_customer_whose_salesperson_is_not_coupled_waits_and_then_goes_through
 
     for _ in range(2):  # it fails on every run until the salesperson is coupled, but is never skipped
         again = demo.coupler("sync", "CUSTOMER", "--json", expect=1).json()
-        [job] = again
-        assert job["counters"]["failed"] == 1 and "SALESPEOPLE" in job["errors"][0]["message"]
+        [report] = again
+        assert report["job"]["counters"]["failed"] == 1 and "SALESPEOPLE" in report["errors"][0]["message"]
     status = demo.coupler("status", "CUSTOMER", number, "--json").json()["coupling"]
-    assert status["skipped"] is False and status["to_integration"]["result"] == "failure"
+    assert status["skipped"] is False and status["to_integration_result"] == "failure"
     assert demo.coupler("skipped", "--json").json() == []
 
     _couple_salespeople(demo)
-    jobs = {job["mapping"]: job for job in demo.coupler("sync", "--json").json()}
+    reports = {report["job"]["mapping"]: report for report in demo.coupler("sync", "--json").json()}
 
-    assert (jobs["CUSTOMER"]["counters"]["modified"], jobs["CUSTOMER"]["counters"]["failed"]) == (1, 0)
+    assert (reports["CUSTOMER"]["job"]["counters"]["modified"], reports["CUSTOMER"]["job"]["counters"]["failed"]) == (
+        1,
+        0,
+    )
     assert demo.account(name)["ownerid"] == _user_id(demo, other)
     status = demo.coupler("status", "CUSTOMER", number, "--json").json()["coupling"]
-    assert status["to_integration"]["result"] == "success" and status["last_error"] is None
+    assert status["to_integration_result"] == "success" and status["last_error"] is None
 
 
 def test_payment_terms_become_the_option_value_and_back(demo: Demo) -> None:

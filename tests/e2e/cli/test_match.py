@@ -62,7 +62,7 @@ def test_match_on_the_name_couples_the_shared_customers_and_reports_the_rest(dem
     assert _rows(demo) == before, "matching writes no record"
 
     again = demo.coupler("match", "CUSTOMER", "--on", "displayName", "--json", expect=1).json()
-    assert (again["counters"]["coupled"], again["counters"]["unmatched"]) == (0, len(lonely))
+    assert (again["job"]["counters"]["coupled"], again["job"]["counters"]["unmatched"]) == (0, len(lonely))
 
 
 def _account_names(demo: Demo) -> set[str]:
@@ -75,13 +75,13 @@ def test_match_json_lists_each_unmatched_record_with_the_reason(demo: Demo) -> N
 
     report = demo.coupler("match", "CUSTOMER", "--on", "displayName", "--json", expect=1).json()
 
-    assert report["kind"] == "match" and report["direction"] == "-"
-    assert report["counters"]["coupled"] == len(pairs)
-    assert report["counters"]["unmatched"] == len(lonely) and report["counters"]["failed"] == 0
+    assert report["job"]["kind"] == "match" and report["job"]["direction"] == "-"
+    assert report["job"]["counters"]["coupled"] == len(pairs)
+    assert report["job"]["counters"]["unmatched"] == len(lonely) and report["job"]["counters"]["failed"] == 0
     assert sorted(numbers[e["local_key"]] for e in report["errors"]) == lonely
     assert all(e["message"].endswith(": no match") for e in report["errors"])
     jobs = demo.coupler("jobs", "--json").json()
-    assert jobs[0]["id"] == report["id"] and jobs[0]["counters"]["unmatched"] == len(lonely)
+    assert jobs[0]["id"] == report["job"]["id"] and jobs[0]["counters"]["unmatched"] == len(lonely)
 
 
 def test_match_then_synchronize_with_the_local_data(demo: Demo) -> None:
@@ -92,9 +92,9 @@ def test_match_then_synchronize_with_the_local_data(demo: Demo) -> None:
         "match", "CUSTOMER", "--on", "displayName", "--sync-after", "local", "--json", expect=1
     ).json()
 
-    assert report["direction"] == "to-integration"
-    assert report["counters"]["coupled"] == len(pairs) and report["counters"]["failed"] == 0
-    assert report["counters"]["modified"] >= 3, "the names in capitals and the phones written differently"
+    assert report["job"]["direction"] == "to-integration"
+    assert report["job"]["counters"]["coupled"] == len(pairs) and report["job"]["counters"]["failed"] == 0
+    assert report["job"]["counters"]["modified"] >= 3, "the names in capitals and the phones written differently"
     for local_key, account_id in pairs:
         customer = demo.query(demo.erp, "SELECT * FROM customers WHERE id = ?", (local_key,))[0]
         account = demo.account_by_id(account_id)
@@ -109,13 +109,13 @@ def test_match_creating_the_missing_accounts_couples_every_active_customer(demo:
 
     report = demo.coupler("match", "CUSTOMER", "--on", "displayName", "--create-missing", "--json").json()
 
-    counters = report["counters"]
+    counters = report["job"]["counters"]
     assert (counters["coupled"], counters["inserted"], counters["unmatched"]) == (
         len(pairs) + len(lonely),
         len(lonely),
         0,
     )
-    assert report["direction"] == "to-integration"
+    assert report["job"]["direction"] == "to-integration"
     assert len(_couplings(demo)) == len(_active_customers(demo))
     assert len(demo.query(demo.crm, "SELECT accountid FROM account")) == accounts_before + len(lonely)
     assert pairs <= _couplings(demo)
@@ -168,8 +168,10 @@ def test_match_on_a_selection_couples_only_the_records_named(demo: Demo) -> None
     assert _couplings(demo) == set(chosen), f"only {first} and {second} were selected"
 
     again = demo.coupler("match", "CUSTOMER", first, "--on", "displayName", "--json").json()
-    assert again["counters"]["coupled"] == 0
-    assert again["message"].endswith("of 0 selected uncoupled local records (1 selected record already coupled).")
+    assert again["job"]["counters"]["coupled"] == 0
+    assert again["job"]["message"].endswith(
+        "of 0 selected uncoupled local records (1 selected record already coupled)."
+    )
 
     unknown = demo.coupler("match", "CUSTOMER", first, "C99999", "--on", "displayName", expect=2)
     assert "no local record in" in unknown.stderr and "'C99999'" in unknown.stderr

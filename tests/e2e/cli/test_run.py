@@ -89,7 +89,8 @@ def test_run_once_synchronizes_every_mapping_in_dependency_order(demo: Demo) -> 
     assert [m["mapping"] for m in round_["mappings"]] == MAPPINGS
     assert {m["outcome"] for m in round_["mappings"]} == {"done"}
     customer = next(m for m in round_["mappings"] if m["mapping"] == "CUSTOMER")
-    assert customer["job"]["kind"] == "incremental" and customer["job"]["counters"]["modified"] == 0
+    job = customer["report"]["job"]
+    assert job["kind"] == "incremental" and job["counters"]["modified"] == 0
 
     only = demo.coupler("run", "customer", "--once", "--json").stdout.splitlines()
     assert [m["mapping"] for m in json.loads(only[0])["mappings"]] == ["CUSTOMER"]
@@ -139,11 +140,14 @@ def test_run_every_second_carries_an_edit_across_and_stops_cleanly_on_a_signal(
     rounds = [json.loads(line) for line in stdout.splitlines()]
     assert [r["round"] for r in rounds] == list(range(1, len(rounds) + 1))
     customer = [m for r in rounds for m in r["mappings"] if m["mapping"] == "CUSTOMER"]
-    assert sum(m["job"]["counters"]["modified"] for m in customer if m["job"]) == 1, "written once, by one round"
+    reports = [m["report"] for m in customer if m["report"]]
+    assert sum(r["job"]["counters"]["modified"] for r in reports) == 1, "written once, by one round"
 
     jobs = demo.coupler("jobs", "--mapping", "CUSTOMER", "--last", "100", "--json").json()
     incremental = [j for j in jobs if j["kind"] == "incremental"]
-    assert {j["id"] for j in incremental} == {m["job"]["id"] for m in customer}, "each round's job is in the log"
+    assert {j["id"] for j in incremental} == {m["report"]["job"]["id"] for m in customer}, (
+        "each round's job is in the log"
+    )
     assert all(j["finished_at"] is not None for j in jobs), "every job is closed, the stopped one too"
     assert sum(j["counters"]["modified"] for j in incremental) == 1
 
@@ -187,13 +191,13 @@ def test_two_full_runs_of_one_mapping_at_once_exactly_one_writes(demo: Demo) -> 
     code, stdout, stderr = _finished(worker)
     assert code in (0, 1), stderr  # 1: some records failed or are in conflict, which is the demo's data
     report = json.loads(stdout)
-    assert report["kind"] == "full" and report["counters"]["inserted"] > 0
+    assert report["job"]["kind"] == "full" and report["job"]["counters"]["inserted"] > 0
     assert _duplicates(demo) == []
     full_jobs = [j for j in demo.coupler("jobs", "--mapping", "CUSTOMER", "--json").json() if j["kind"] == "full"]
-    assert [j["id"] for j in full_jobs] == [report["id"]], "the refused run left no job"
+    assert [j["id"] for j in full_jobs] == [report["job"]["id"]], "the refused run left no job"
 
     again = demo.coupler("sync", "CUSTOMER", "--full", "--json", expect=None).json()
-    assert again["counters"]["inserted"] == 0, "the one run created every counterpart, once"
+    assert again["job"]["counters"]["inserted"] == 0, "the one run created every counterpart, once"
     assert len(demo.query(demo.crm, "SELECT accountid FROM account")) > accounts
     assert _duplicates(demo) == []
 

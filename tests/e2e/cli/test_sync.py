@@ -21,7 +21,8 @@ def _couple(demo: Demo, number: str, name: str) -> None:
     demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local")
 
 
-def _assert_wrote_nothing(jobs: list[dict[str, Any]]) -> None:
+def _assert_wrote_nothing(reports: list[dict[str, Any]]) -> None:
+    jobs = [r["job"] for r in reports]
     assert [j["mapping"] for j in jobs] == ["SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT", "ITEM-PRODUCT"]
     for job in jobs:
         assert job["kind"] == "incremental"
@@ -72,10 +73,11 @@ def test_conflict_is_parked_until_a_user_resolves_it(demo: Demo) -> None:
     assert demo.customer(number) == customer, "a conflict writes nothing"
     assert demo.account_by_id(account_id) == account, "a conflict writes nothing"
     status = demo.coupler("status", "CUSTOMER", number, "--json").json()
-    assert status["coupling"]["to_integration"]["result"] == "conflict"
+    assert status["coupling"]["to_integration_result"] == "conflict"
     [parked] = demo.coupler("conflicts", "--json").json()
     assert parked["fields"] == [
         {
+            "pair": "city|address1_city",
             "local_field": "city",
             "integration_field": "address1_city",
             "local_value": "York",
@@ -89,7 +91,7 @@ def test_conflict_is_parked_until_a_user_resolves_it(demo: Demo) -> None:
 
     resolved = demo.coupler("resolve", "CUSTOMER", number, "--use", "integration", "--json").json()
 
-    assert resolved["kind"] == "resolve" and resolved["counters"]["modified"] == 1
+    assert resolved["job"]["kind"] == "resolve" and resolved["job"]["counters"]["modified"] == 1
     assert demo.customer(number)["city"] == "Hull"
     assert demo.account_by_id(account_id)["address1_city"] == "Hull"
     assert demo.coupler("conflicts", "--json").json() == []
@@ -104,8 +106,8 @@ def test_a_forced_direction_overwrites_and_says_what_it_overwrote(demo: Demo) ->
 
     report = demo.coupler("sync", "CUSTOMER", number, "--direction", "to-integration", "--json").json()
 
-    assert report["counters"]["modified"] == 1
-    assert "overwrote city/address1_city" in report["message"]
+    assert report["job"]["counters"]["modified"] == 1
+    assert "overwrote city/address1_city" in report["job"]["message"]
     assert demo.account_by_id(account_id)["address1_city"] == demo.customer(number)["city"]
 
 
@@ -117,8 +119,8 @@ def test_full_sync_of_currencies_creates_what_the_crm_lacks(demo: Demo) -> None:
 
     report = demo.coupler("sync", "CURRENCY", "--full", "--force", "--json", expect=1).json()
 
-    counters = report["counters"]
-    assert (report["kind"], report["direction"]) == ("full", "to-integration")
+    counters = report["job"]["counters"]
+    assert (report["job"]["kind"], report["job"]["direction"]) == ("full", "to-integration")
     assert counters["inserted"] == counters["coupled"] == len(codes) - len(shared)
     assert counters["failed"] == len(shared)
     rejected = sorted(e["message"] for e in report["errors"])

@@ -26,12 +26,12 @@ def test_the_cli_checks_reviews_matches_and_synchronizes_over_http(http_demo: Ht
     review = {r["mapping"]: r["advice"] for r in _json(coupler("review", "--json"))}
     assert review["CUSTOMER"] == "match-based coupling"
     matched = _json(coupler("match", "SALESPEOPLE", "--sync-after", "integration", "--json"))
-    assert matched["counters"]["coupled"] == 6
+    assert matched["job"]["counters"]["coupled"] == 6
     coupler("match", "CURRENCY", "--json", expect=1)  # three currencies only the ERP has: unmatched
     full = _json(coupler("sync", "CURRENCY", "--full", "--json"))
-    assert (full["counters"]["inserted"], full["counters"]["coupled"]) == (3, 3)
+    assert (full["job"]["counters"]["inserted"], full["job"]["counters"]["coupled"]) == (3, 3)
     quiet = _json(coupler("sync", "CURRENCY", "--json"))
-    assert all(job["counters"]["modified"] == job["counters"]["inserted"] == 0 for job in quiet)
+    assert all(r["job"]["counters"]["modified"] == r["job"]["counters"]["inserted"] == 0 for r in quiet)
     assert http_demo.requests_served > 0
 
 

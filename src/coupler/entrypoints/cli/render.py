@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -11,6 +12,7 @@ from rich.progress import Progress as RichBar
 from rich.table import Table
 
 from coupler.domain.jobs import Counters
+from coupler.domain.timeutil import format_iso
 from coupler.services.context import Progress
 from coupler.services.engine.recorder import JobReport
 
@@ -52,12 +54,19 @@ class BarProgress(Progress):
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
+    """Cells as text: None empty, times in ISO 8601 UTC with milliseconds."""
     result = Table(title=title, title_justify="left")
     for column in columns:
         result.add_column(column, overflow="fold")
     for row in rows:
-        result.add_row(*("" if cell is None else str(cell) for cell in row))
+        result.add_row(*(_text(cell) for cell in row))
     return result
+
+
+def _text(cell: Any) -> str:
+    if cell is None:
+        return ""
+    return format_iso(cell) if isinstance(cell, datetime) else str(cell)
 
 
 def counts(values: dict[str, int]) -> str:

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic_core import to_jsonable_python
 from rich.console import Console
 
 from coupler.bootstrap import open_coupler
 from coupler.domain.errors import ConfigurationError, CouplerError, RecordError, UsageError
-from coupler.entrypoints.cli import views
 from coupler.entrypoints.cli.render import BarProgress, print_reports
+from coupler.entrypoints.schemas.jobs import JobReportOut
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
 
@@ -71,8 +72,10 @@ class Exit(Exception):
 
 
 def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
+    """With --json, ``data`` on stdout: a response model of ``coupler.entrypoints.schemas`` (the REST API's for the
+    same result), a list of them, or plain JSON values; otherwise ``human()`` prints it for people."""
     if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(to_jsonable_python(data), indent=2) + "\n")
     else:
         human()
 
@@ -108,7 +111,7 @@ def fail(error: CouplerError, code: int, as_json: bool) -> None:
 def finish(reports: Sequence[JobReport], as_json: bool, *, many: bool = False) -> None:
     """Print the jobs' summary (JSON: one object, or a list for commands that may run several jobs)."""
     if as_json:
-        data: Any = [views.report_view(r) for r in reports]
+        data = [JobReportOut.of(r) for r in reports]
         emit(True, data if many else data[0], lambda: None)
     else:
         print_reports(out, reports)

@@ -14,9 +14,10 @@ from typing import Any
 from rich.console import Console
 
 from coupler.domain.mapping import Side
-from coupler.entrypoints.cli import views
-from coupler.entrypoints.cli.commands.match import review_view
 from coupler.entrypoints.cli.render import counts, print_reports, table
+from coupler.entrypoints.schemas.jobs import JobOut, JobReportOut
+from coupler.entrypoints.schemas.mappings import RecommendationOut
+from coupler.entrypoints.schemas.records import RecordStatusOut
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
 from coupler.services.views.page_queries import PageQueries
@@ -50,7 +51,7 @@ def run_tour(coupler: Coupler, console: Console, *, as_json: bool) -> None:
     steps: list[dict[str, Any]] = []
 
     def step(command: str, reports: list[JobReport]) -> None:
-        steps.append({"command": command, "jobs": [views.report_view(r) for r in reports]})
+        steps.append({"command": command, "jobs": [JobReportOut.of(r).model_dump(mode="json") for r in reports]})
         if not as_json:
             console.rule(f"$ {command}", align="left")
             print_reports(console, reports)
@@ -60,11 +61,11 @@ def run_tour(coupler: Coupler, console: Console, *, as_json: bool) -> None:
         console.rule("$ coupler check", align="left")
         rows = [[s.role, s.name, "ok" if s.ok else s.message] for s in report.systems]
         console.print(table("Connections", ["role", "system", "status"], rows))
-    advice = [review_view(r) for r in PageQueries(coupler.systems).review()]
-    steps.append({"command": "coupler review", "review": advice})
+    advice = [RecommendationOut.of(r) for r in PageQueries(coupler.systems).review()]
+    steps.append({"command": "coupler review", "review": [r.model_dump(mode="json") for r in advice]})
     if not as_json:
         console.rule("$ coupler review", align="left")
-        rows = [[r["mapping"], r["advice"], r["command"] or ""] for r in advice]
+        rows = [[r.mapping, r.advice, r.command or ""] for r in advice]
         console.print(table("Full synchronization review", ["mapping", "recommendation", "command"], rows))
     # the records both sides already hold are coupled first, so that the full synchronizations do not duplicate them
     step(
@@ -89,14 +90,16 @@ def run_tour(coupler: Coupler, console: Console, *, as_json: bool) -> None:
     step("coupler sync", coupler.sync_modified())
     if customer:
         status = coupler.status("CUSTOMER", customer)
-        steps.append({"command": f"coupler status CUSTOMER {customer}", "status": views.status_view(status)})
+        shown = RecordStatusOut.of(status).model_dump(mode="json")
+        steps.append({"command": f"coupler status CUSTOMER {customer}", "status": shown})
         if not as_json:
             console.rule(f"$ coupler status CUSTOMER {customer}", align="left")
             coupling = status.coupling
             console.print(f"coupled to {coupling.integration_key if coupling else '-'}")
     jobs = coupler.jobs(limit=20)
     if as_json:
-        sys.stdout.write(json.dumps({"steps": steps, "jobs": [views.job_view(j) for j in jobs]}, indent=2) + "\n")
+        logged = [JobOut.of(j).model_dump(mode="json") for j in jobs]
+        sys.stdout.write(json.dumps({"steps": steps, "jobs": logged}, indent=2) + "\n")
         return
     console.rule("$ coupler jobs", align="left")
     job_rows = [[j.mapping, j.kind.value, j.direction, counts(j.counters.as_dict())] for j in jobs]

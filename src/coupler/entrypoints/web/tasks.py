@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Literal
 
 from coupler.domain.errors import CouplerError
-from coupler.domain.jobs import Counters
 from coupler.domain.timeutil import utcnow
+from coupler.entrypoints.schemas.jobs import summarize
 from coupler.services.api import Coupler
 from coupler.services.context import Progress
 from coupler.services.engine.recorder import JobReport
@@ -26,20 +26,6 @@ log = logging.getLogger(__name__)
 TaskState = Literal["running", "done", "failed"]
 Work = Callable[[Coupler, "TaskProgress"], "list[JobReport] | JobReport"]
 Opener = Callable[[Progress], Coupler]
-
-# what a summary names, in this order: (counter, words)
-_SUMMARY = (
-    ("coupled", "coupled"),
-    ("inserted", "created"),
-    ("modified", "synchronized"),
-    ("unchanged", "unchanged"),
-    ("deleted", "deleted"),
-    ("uncoupled", "decoupled"),
-    ("unmatched", "unmatched"),
-    ("skipped", "skipped"),
-    ("conflicts", "in conflict"),
-    ("failed", "failed"),
-)
 
 
 @dataclass(kw_only=True)
@@ -70,16 +56,6 @@ class Task:
         if self.total <= 0:
             return 100
         return min(100, self.done * 100 // self.total)
-
-
-def summarize(reports: list[JobReport]) -> str:
-    """'12 synchronized, 1 failed' over every report's counters ('nothing to do' when all are zero)."""
-    total = Counters()
-    for report in reports:
-        total.add(report.job.counters)
-    counts = total.as_dict()
-    parts = [f"{counts[name]} {words}" for name, words in _SUMMARY if counts[name]]
-    return ", ".join(parts) if parts else "nothing to do"
 
 
 class TaskProgress(Progress):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Direction, Side
-from coupler.entrypoints.cli import views
 from coupler.entrypoints.cli.render import counts, table
 from coupler.entrypoints.cli.shell import (
     ConfigOption,
@@ -25,6 +24,10 @@ from coupler.entrypoints.cli.shell import (
     out,
     session,
 )
+from coupler.entrypoints.schemas.check import CheckOut
+from coupler.entrypoints.schemas.jobs import JobErrorOut, JobOut
+from coupler.entrypoints.schemas.mappings import CountsOut, MappingOut
+from coupler.entrypoints.schemas.records import RecordStatusOut
 from coupler.services.api import Coupler
 
 __all__: list[str] = []
@@ -72,48 +75,45 @@ def demo(
 def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Connect to both systems and the state store and verify every mapped table and column exists."""
     with session(config, as_json, validate=False) as coupler:
-        report = coupler.check()
+        report = CheckOut.of(coupler.check())
 
         def human() -> None:
-            out.print(table("Connections", ["role", "system", "status"], _status_rows(report)))
+            rows = [[s.role, s.name, "ok" if s.ok else f"FAILED: {s.message}"] for s in report.systems]
+            out.print(table("Connections", ["role", "system", "status"], rows))
             for problem in report.problems:
                 err.print(f"[red]error:[/red] {problem}", soft_wrap=True)
             if report.ok:
                 out.print("All mapped tables and columns exist.")
 
-        emit(as_json, views.check_view(report), human)
+        emit(as_json, report, human)
         if report.problems:
             raise Exit(2)
         if not report.ok:
             raise Exit(1)
 
 
-def _status_rows(report: Any) -> list[list[str]]:
-    return [[s.role, s.name, "ok" if s.ok else f"FAILED: {s.message}"] for s in report.systems]
-
-
 @app.command()
 def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """The table mappings with direction, and counts of couplings, failed, skipped and errors."""
     with session(config, as_json) as coupler:
-        rows = [views.overview_view(o) for o in coupler.mappings()]
-
-        def attention(row: dict[str, Any]) -> str:
-            names = ("failed", "skipped", "conflicts", "pending_deletions", "errors")
-            return ", ".join(f"{row[n]} {n.replace('_', ' ')}" for n in names if row[n]) or "-"
-
+        rows = [MappingOut.of(o) for o in coupler.mappings()]
         lines = [
             [
-                r["name"],
-                r["direction"],
-                f"{r['local_table']} <-> {r['integration_table']}",
-                r["couplings"],
-                attention(r),
+                m.name,
+                m.direction,
+                f"{m.local.table} <-> {m.integration.table}",
+                m.counts.couplings,
+                _attention(m.counts),
             ]
-            for r in rows
+            for m in rows
         ]
         columns = ["mapping", "direction", "tables", "couplings", "needs attention"]
         emit(as_json, rows, lambda: out.print(table("Table mappings", columns, lines)))
+
+
+def _attention(counts: CountsOut) -> str:
+    names = ("failed", "skipped", "conflicts", "pending_deletions", "errors")
+    return ", ".join(f"{getattr(counts, n)} {n.replace('_', ' ')}" for n in names if getattr(counts, n)) or "-"
 
 
 @app.command()
@@ -240,34 +240,28 @@ def status(
 ) -> None:
     """A record's coupling and its last synchronization state."""
     with session(config, as_json) as coupler:
-        data = views.status_view(coupler.status(mapping, key))
-        emit(as_json, data, lambda: _print_status(data))
+        status = RecordStatusOut.of(coupler.status(mapping, key))
+        emit(as_json, status, lambda: _print_status(status))
 
 
-def _print_status(data: dict[str, Any]) -> None:
-    coupling = data["coupling"]
+def _print_status(status: RecordStatusOut) -> None:
+    coupling = status.coupling
     if coupling is None:
-        out.print(f"{data['mapping']} {data['ref']}: not coupled.")
+        out.print(f"{status.mapping} {status.ref}: not coupled.")
         return
-    rows = [
-        ["local key", coupling["local_key"]],
-        ["integration key", coupling["integration_key"]],
-        ["coupled at", coupling["coupled_at"]],
-        ["last synchronized", coupling["last_synced_at"]],
-        [
-            "to integration",
-            f"{coupling['to_integration']['result'] or '-'} (job {coupling['to_integration']['job'] or '-'})",
-        ],
-        [
-            "from integration",
-            f"{coupling['from_integration']['result'] or '-'} (job {coupling['from_integration']['job'] or '-'})",
-        ],
-        ["skipped", "yes" if coupling["skipped"] else "no"],
-        ["last error", coupling["last_error"]],
-        ["local record", "exists" if data["local"] else "MISSING"],
-        ["integration record", "exists" if data["integration"] else "MISSING"],
+    rows: list[list[object]] = [
+        ["local key", coupling.local_key],
+        ["integration key", coupling.integration_key],
+        ["coupled at", coupling.coupled_at],
+        ["last synchronized", coupling.last_synced_at],
+        ["to integration", f"{coupling.to_integration_result or '-'} (job {coupling.to_integration_job or '-'})"],
+        ["from integration", f"{coupling.from_integration_result or '-'} (job {coupling.from_integration_job or '-'})"],
+        ["skipped", "yes" if coupling.skipped else "no"],
+        ["last error", coupling.last_error],
+        ["local record", "exists" if status.local else "MISSING"],
+        ["integration record", "exists" if status.integration else "MISSING"],
     ]
-    out.print(table(f"{data['mapping']} {data['ref']}", ["", ""], rows))
+    out.print(table(f"{status.mapping} {status.ref}", ["", ""], rows))
 
 
 @app.command()
@@ -279,11 +273,9 @@ def jobs(
 ) -> None:
     """The synchronization log: recent jobs with their counters."""
     with session(config, as_json) as coupler:
-        rows = [views.job_view(j) for j in coupler.jobs(limit=last, mapping=mapping)]
+        rows = [JobOut.of(j) for j in coupler.jobs(limit=last, mapping=mapping)]
         columns = ["id", "mapping", "kind", "direction", "started", "records"]
-        human = [
-            [r["id"], r["mapping"], r["kind"], r["direction"], r["started_at"], counts(r["counters"])] for r in rows
-        ]
+        human = [[j.id, j.mapping, j.kind, j.direction, j.started_at, counts(j.counters.model_dump())] for j in rows]
         emit(as_json, rows, lambda: out.print(table("Jobs", columns, human)))
 
 
@@ -297,6 +289,7 @@ def errors(
 ) -> None:
     """Per-record errors of a job (or the most recent ones)."""
     with session(config, as_json) as coupler:
-        rows = [views.error_view(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
+        rows = [JobErrorOut.of(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
         columns = ["at", "mapping", "local_key", "integration_key", "message"]
-        emit(as_json, rows, lambda: out.print(table("Errors", columns, ([r[c] for c in columns] for r in rows))))
+        human = ([getattr(e, c) for c in columns] for e in rows)
+        emit(as_json, rows, lambda: out.print(table("Errors", columns, human)))

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from coupler.domain.mapping import Side
 from coupler.entrypoints.cli.render import table
 from coupler.entrypoints.cli.shell import ConfigOption, Exit, JsonOption, app, emit, finish, out, session
+from coupler.entrypoints.schemas.mappings import RecommendationOut, SideCountOut
 from coupler.services.operations.matching import SyncAfter
 from coupler.services.views.page_queries import PageQueries
-from coupler.services.views.review import Advice, Recommendation
+from coupler.services.views.review import Advice
 
-__all__ = ["review_view"]
+__all__: list[str] = []
 
 
 class SyncAfterChoice(StrEnum):
@@ -77,37 +78,22 @@ def match(
 def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """What to run first for each mapping: full synchronization, match-based coupling, or nothing."""
     with session(config, as_json) as coupler:
-        rows = [review_view(r) for r in PageQueries(coupler.systems).review()]
+        rows = [RecommendationOut.of(r) for r in PageQueries(coupler.systems).review()]
 
         def human() -> None:
             columns = ["mapping", "local", "integration", "couplings", "recommendation", "why"]
-            cells = (
-                [r["mapping"], _count(r["local"]), _count(r["integration"]), r["couplings"], r["advice"], r["reason"]]
-                for r in rows
-            )
+            cells = ([r.mapping, _count(r.local), _count(r.integration), r.couplings, r.advice, r.reason] for r in rows)
             out.print(table("Full synchronization review", columns, cells))
-            if any(r["advice"] == Advice.MATCH for r in rows):
+            if any(r.advice is Advice.MATCH for r in rows):
                 out.print(
                     "Match first where advised: a full synchronization creates a counterpart for every uncoupled "
                     "record, so it would duplicate the records both sides share."
                 )
-            for command in (r["command"] for r in rows if r["command"]):
+            for command in (r.command for r in rows if r.command):
                 out.print(f"  {command}")
 
         emit(as_json, rows, human)
 
 
-def review_view(recommendation: Recommendation) -> dict[str, Any]:
-    return {
-        "mapping": recommendation.mapping,
-        "advice": recommendation.advice.value,
-        "reason": recommendation.reason,
-        "local": {"records": recommendation.local.count, "more": recommendation.local.more},
-        "integration": {"records": recommendation.integration.count, "more": recommendation.integration.more},
-        "couplings": recommendation.couplings,
-        "command": recommendation.command,
-    }
-
-
-def _count(side: dict[str, Any]) -> str:
-    return f"{side['records']}+" if side["more"] else str(side["records"])
+def _count(side: SideCountOut) -> str:
+    return f"{side.records}+" if side.more else str(side.records)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -24,9 +24,9 @@ from rich.text import Text
 
 from coupler.domain.errors import UsageError
 from coupler.domain.timeutil import format_iso
-from coupler.entrypoints.cli import views
 from coupler.entrypoints.cli.render import counts
 from coupler.entrypoints.cli.shell import ConfigOption, Exit, JsonOption, app, err, fail, out, session
+from coupler.entrypoints.schemas.jobs import RoundOut
 from coupler.services.engine.schedule import MappingRun, Outcome, Round
 
 __all__ = ["parse_duration"]
@@ -112,7 +112,7 @@ class RoundPrinter:
         self.rounds += 1
         self.failed = self.failed or any(_failed(run) for run in done.runs)
         if self.as_json:
-            sys.stdout.write(json.dumps(round_view(done), default=str) + "\n")
+            sys.stdout.write(json.dumps(RoundOut.of(done).model_dump(mode="json")) + "\n")
             sys.stdout.flush()
             if err.is_terminal:
                 self.show(err, done)
@@ -156,21 +156,3 @@ def _outcome(run: MappingRun) -> tuple[str, str]:
 
 def _failed(run: MappingRun) -> bool:
     return run.outcome is Outcome.FAILED or (run.outcome is Outcome.DONE and not run.ok)
-
-
-def round_view(done: Round) -> dict[str, Any]:
-    return {
-        "round": done.number,
-        "started_at": format_iso(done.started_at),
-        "finished_at": format_iso(done.finished_at),
-        "stopped": done.stopped,
-        "mappings": [
-            {
-                "mapping": run.mapping,
-                "outcome": run.outcome.value,
-                "message": run.message,
-                "job": views.report_view(run.report) if run.report else None,
-            }
-            for run in done.runs
-        ],
-    }

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from coupler.domain.errors import RecordNotFound, UsageError
+from coupler.entrypoints.schemas.attention import ConflictOut, DeletionOut, SkippedOut
+from coupler.entrypoints.schemas.jobs import JobErrorOut, JobOut, JobReportOut
 from coupler.entrypoints.web.deps import CouplerDep
-from coupler.entrypoints.web.schemas.attention import ConflictOut, DeletionOut, ResolveIn, SelectionIn, SkippedOut
+from coupler.entrypoints.web.schemas.attention import ResolveIn, SelectionIn
 from coupler.entrypoints.web.schemas.common import DeletedOut, RefsIn
-from coupler.entrypoints.web.schemas.jobs import JobErrorOut, JobOut, JobReportOut
 from coupler.services.engine.recorder import JobReport
 
 __all__ = ["router"]

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from coupler.entrypoints.schemas.card import CardOut, IntegrationMatchOut, SyncOptionsOut
 from coupler.entrypoints.web.deps import QueriesDep
-from coupler.entrypoints.web.schemas.card import CardOut, IntegrationMatchOut, SyncOptionsOut
 from coupler.entrypoints.web.schemas.common import MAX_REFS, Ref
 from coupler.services.views.integration_search import MAX_QUERY
 

@@ -10,20 +10,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from coupler.entrypoints.schemas.jobs import JobReportOut
+from coupler.entrypoints.schemas.mappings import MappingDetailOut, MappingOut, RecommendationOut
+from coupler.entrypoints.schemas.records import RecordsPageOut, RecordStatusOut
 from coupler.entrypoints.web.api import attention as api_attention
 from coupler.entrypoints.web.api import card as api_card
 from coupler.entrypoints.web.api import tasks as api_tasks
 from coupler.entrypoints.web.deps import CouplerDep, QueriesDep, StateDep
 from coupler.entrypoints.web.errors import ErrorBody
-from coupler.entrypoints.web.schemas.common import (
-    ConnectionOut,
-    MappingDetailOut,
-    MappingOut,
-    RecommendationOut,
-    RefsIn,
-)
-from coupler.entrypoints.web.schemas.jobs import JobReportOut
-from coupler.entrypoints.web.schemas.records import CoupleIn, CreateIn, RecordsPageOut, RecordStatusOut, SyncIn
+from coupler.entrypoints.web.schemas.common import ConnectionOut, RefsIn
+from coupler.entrypoints.web.schemas.records import CoupleIn, CreateIn, SyncIn
 from coupler.services.views.browse import MAX_LIMIT, RecordFilter
 
 __all__ = ["router"]
@@ -66,7 +62,7 @@ def mapping(mapping: MappingName, coupler: CouplerDep) -> MappingDetailOut:
     """One table mapping with its field mappings."""
     name = coupler.systems.mapping(mapping).name
     overview = next(m for m in coupler.mappings() if m.name == name)
-    return MappingDetailOut.detailed(overview)
+    return MappingDetailOut.of(overview)
 
 
 @router.get("/review", response_model=list[RecommendationOut], tags=["mappings"])

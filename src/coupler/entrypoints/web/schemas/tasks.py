@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from coupler.domain.mapping import Direction
+from coupler.entrypoints.schemas.base import Out, Time
 from coupler.entrypoints.web.schemas.common import MAX_TASK_REFS, Name, Ref, StrictIn
 from coupler.entrypoints.web.tasks import Task
 
@@ -49,7 +49,7 @@ class MatchIn(StrictIn):
     )
 
 
-class TaskOut(BaseModel):
+class TaskOut(Out):
     id: str
     label: str
     state: Literal["running", "done", "failed"]
@@ -60,22 +60,9 @@ class TaskOut(BaseModel):
     job_ids: list[str]
     message: str | None
     error: str | None
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: Time
+    finished_at: Time | None
 
     @classmethod
-    def of(cls, t: Task) -> TaskOut:
-        return cls(
-            id=t.id,
-            label=t.label,
-            state=t.state,
-            stage=t.stage,
-            done=t.done,
-            total=t.total,
-            percent=t.percent,
-            job_ids=list(t.job_ids),
-            message=t.message,
-            error=t.error,
-            started_at=t.started_at,
-            finished_at=t.finished_at,
-        )
+    def of(cls, task: Task) -> TaskOut:
+        return cls.model_validate(task)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from coupler.domain.mapping import Direction, Side
-from coupler.entrypoints.web.schemas.attention import ConflictOut
-from coupler.entrypoints.web.schemas.jobs import JobErrorOut
-from coupler.entrypoints.web.schemas.records import CouplingOut, RecordOut
+from coupler.entrypoints.schemas.attention import ConflictOut
+from coupler.entrypoints.schemas.base import Out, Value
+from coupler.entrypoints.schemas.jobs import JobErrorOut
+from coupler.entrypoints.schemas.records import CouplingOut, RecordOut
 from coupler.services.views.card import CardField, RecordCard
 from coupler.services.views.integration_search import IntegrationMatch
 from coupler.services.views.sync_options import SyncChoice, SyncOption, SyncOptions
@@ -17,33 +16,23 @@ from coupler.services.views.sync_options import SyncChoice, SyncOption, SyncOpti
 __all__ = ["CardFieldOut", "CardOut", "IntegrationMatchOut", "SyncOptionOut", "SyncOptionsOut"]
 
 
-class CardFieldOut(BaseModel):
+class CardFieldOut(Out):
     pair: str = Field(description="'local|integration' field names: the field mapping's identity.")
     local_field: str | None
     integration_field: str | None
     direction: Direction
-    local_value: Any = Field(None, description="The local value (a constant's value when the field is a constant).")
-    integration_value: Any = None
+    local_value: Value = Field(None, description="The local value (a constant's value when the field is a constant).")
+    integration_value: Value = None
     differs: bool = Field(description="The field's source would write something other than what its target holds.")
     changed: list[Side] = Field(description="The sides that changed the field since the last synchronization.")
     note: str | None = Field(None, description="A constant, a lookup, or why the value cannot be computed.")
 
     @classmethod
     def of(cls, field: CardField) -> CardFieldOut:
-        return cls(
-            pair=field.pair,
-            local_field=field.local_field,
-            integration_field=field.integration_field,
-            direction=field.direction,
-            local_value=field.local_value,
-            integration_value=field.integration_value,
-            differs=field.differs,
-            changed=list(field.changed),
-            note=field.note,
-        )
+        return cls.model_validate(field)
 
 
-class CardOut(BaseModel):
+class CardOut(Out):
     mapping: str
     ref: str
     coupled: bool
@@ -73,7 +62,7 @@ class CardOut(BaseModel):
         )
 
 
-class SyncOptionOut(BaseModel):
+class SyncOptionOut(Out):
     choice: SyncChoice
     direction: Direction | None = Field(
         description="What to send as `direction` to POST /api/mappings/{mapping}/sync (null: merge by the rules)."
@@ -86,7 +75,7 @@ class SyncOptionOut(BaseModel):
         return cls(choice=option.choice, direction=option.choice.direction, label=option.label, warning=option.warning)
 
 
-class SyncOptionsOut(BaseModel):
+class SyncOptionsOut(Out):
     mapping: str
     options: list[SyncOptionOut] = Field(description="The choices offered, in display order.")
     default: SyncChoice = Field(description="The choice to preselect: by which side changed.")
@@ -110,15 +99,13 @@ class SyncOptionsOut(BaseModel):
         )
 
 
-class IntegrationMatchOut(BaseModel):
+class IntegrationMatchOut(Out):
     key: str
     name: str = Field(description="The integration record's display name (or key).")
     exact: bool = Field(description="The name or key equals the search text (any case).")
     coupled_to: str | None = Field(None, description="The local record it is already coupled to, if any.")
-    values: dict[str, Any]
+    values: dict[str, Value]
 
     @classmethod
     def of(cls, match: IntegrationMatch) -> IntegrationMatchOut:
-        return cls(
-            key=match.key, name=match.name, exact=match.exact, coupled_to=match.coupled_to, values=dict(match.values)
-        )
+        return cls.model_validate(match)

@@ -1,0 +1,27 @@
+"""The JSON shape of the connection check: each system's answer and every mapped table or column that is missing."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from coupler.entrypoints.schemas.base import Out
+from coupler.services.views.check import CheckReport
+
+__all__ = ["CheckOut", "SystemStatusOut"]
+
+
+class SystemStatusOut(Out):
+    role: str = Field(description="local, integration or state.")
+    name: str
+    ok: bool
+    message: str
+
+
+class CheckOut(Out):
+    ok: bool = Field(description="Both systems and the state store answer; every mapped table and column exists.")
+    systems: list[SystemStatusOut]
+    problems: list[str] = Field(description="What is wrong, one line each.")
+
+    @classmethod
+    def of(cls, report: CheckReport) -> CheckOut:
+        return cls.model_validate(report)
