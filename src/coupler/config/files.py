@@ -77,9 +77,9 @@ class TransformModel(BaseModel):
 class FieldModel(_Strict):
     local: str | None = None
     integration: str | None = None
+    constant: Any = None
     direction: Direction | None = None
     enabled: bool = True
-    constant: Any = None
     match: int | None = Field(default=None, ge=1)
     case_sensitive: bool = False
     lookup: str | None = None

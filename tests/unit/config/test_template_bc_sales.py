@@ -266,8 +266,8 @@ def test_the_guide_documents_every_field() -> None:
         body = section[1].split("\n## ", 1)[0]
         rows = [line for line in body.splitlines() if line.startswith("| ")]
         for field in mapping.fields:
-            entry = field.entry or {}
-            wanted = [f"`{entry[k]}`" for k in ("local", "integration") if k in entry]
+            names = (field.entry.local, field.entry.integration) if field.entry else ()
+            wanted = [f"`{name}`" for name in names if name is not None]
             bc_name = field.bc.split(" ")[0]
             assert any(bc_name in row and all(w in row for w in wanted) for row in rows), (
                 f"docs/bc-sales.md, {mapping.name}: no table row for {field.bc} ({', '.join(wanted) or 'not mapped'})"
