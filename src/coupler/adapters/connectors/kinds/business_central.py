@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from coupler.adapters.connectors.business_central import HEADERS, BusinessCentralConnector
 from coupler.adapters.connectors.http_client import Auth, BasicAuth
-from coupler.adapters.connectors.kinds.http import HttpServiceSettings, given
+from coupler.adapters.connectors.kinds.http_service import HttpServiceSettings, given
 from coupler.adapters.connectors.kinds.kind import ConnectorKind
 from coupler.adapters.settings import Place
 from coupler.ports.connector import Connector

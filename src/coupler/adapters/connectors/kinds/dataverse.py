@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from coupler.adapters.connectors.dataverse import API_PATH, HEADERS, DataverseConnector
-from coupler.adapters.connectors.kinds.http import HttpServiceSettings
+from coupler.adapters.connectors.kinds.http_service import HttpServiceSettings
 from coupler.adapters.connectors.kinds.kind import ConnectorKind
 from coupler.ports.connector import Connector
 
