@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coupler.adapters.connectors.sql.connector import SqlConnector
-from coupler.adapters.engines import create_sql_engine
+from coupler.adapters.connectors.kinds import ConnectorSettings, connector_kind
 from coupler.adapters.store.sql.store import open_state_store
 from coupler.adapters.transform_plugins import resolve_mappings
-from coupler.config import AppConfig, SystemConfig, load_config
+from coupler.config import AppConfig, load_config
 from coupler.domain.errors import ConfigurationError, CouplerError
 from coupler.ports.connector import Connector
 from coupler.services.api import Coupler
@@ -60,45 +59,6 @@ def build(config: AppConfig, *, progress: Progress | None = None, validate: bool
     return app
 
 
-def _connector(system: SystemConfig) -> Connector:
-    if system.kind == "sql":
-        return SqlConnector(create_sql_engine(system.url), display_name=system.name)
-    if system.kind in ("dataverse", "business-central"):
-        return _http_connector(system)
-    raise ConfigurationError(f"unknown connector kind {system.kind!r}")
-
-
-def _http_connector(system: SystemConfig) -> Connector:
-    """A Dataverse or Business Central connector with its pooled client, sign-in and pacer."""
-    from coupler.adapters.connectors import business_central, dataverse, http_client
-
-    dv = system.kind == "dataverse"
-    auth: http_client.Auth
-    if system.username and system.password and not system.client_id:
-        auth = http_client.BasicAuth(system.username, system.password)
-    else:
-        org = system.url.split("/api/", 1)[0]
-        auth = http_client.MsalAuth(
-            system=system.name,
-            tenant_id=system.tenant_id or "",
-            client_id=system.client_id or "",
-            client_secret=system.client_secret or "",
-            scope=f"{org}/.default" if dv else "https://api.businesscentral.dynamics.com/.default",
-            authority=system.authority or "https://login.microsoftonline.com",
-            verify=system.verify,
-        )
-    base = system.url + dataverse.API_PATH if dv and "/api/data/" not in system.url else system.url
-    client = http_client.HttpClient(
-        base,
-        system=system.name,
-        auth=auth,
-        headers=dataverse.HEADERS if dv else business_central.HEADERS,
-        verify=system.verify,
-        pacer=http_client.Pacer(concurrency=52 if dv else 5),
-    )
-    sizes = {k: v for k, v in (("page_size", system.page_size), ("batch_size", system.batch_size)) if v}
-    if dv:
-        return dataverse.DataverseConnector(client, display_name=system.name, **sizes)
-    return business_central.BusinessCentralConnector(
-        client, company=system.company or "", display_name=system.name, **sizes
-    )
+def _connector(system: ConnectorSettings) -> Connector:
+    """The connector of the system's kind (a built-in one or one registered by entry point), built from its settings."""
+    return connector_kind(system.kind).build(system)

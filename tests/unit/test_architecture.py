@@ -1,5 +1,6 @@
-"""The layers point inward (entrypoints -> bootstrap -> config/demo -> adapters -> services -> ports -> domain), and
-inside services the API and the read models and coupling operations sit over the synchronization engine."""
+"""The layers point inward (entrypoints -> bootstrap -> templates/demo -> config -> adapters -> services -> ports ->
+domain), and inside services the API and the read models and coupling operations sit over the synchronization
+engine."""
 
 from __future__ import annotations
 

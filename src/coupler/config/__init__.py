@@ -1,7 +1,8 @@
 """Loading and validating coupler.toml into domain mappings and connection settings.
 
 A broken file gives a ConfigurationError with one message per problem, each naming the file, the mapping and the key.
-The file's shape is in ``files``, building the mappings in ``mappings`` and the connected systems in ``systems``.
+The file's shape is in ``files`` and building the mappings in ``mappings``; each connected system's settings are
+those of its connector kind (coupler.adapters.connectors.kinds), which resolve their own secrets and paths.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from coupler.config.files import SYSTEM_KINDS, FileModel
+from coupler.adapters.connectors.kinds import ConnectorSettings
+from coupler.adapters.settings import Place
+from coupler.config.files import FileModel
 from coupler.config.mappings import build_mapping, check_mappings
-from coupler.config.systems import SystemConfig, build_system, build_url
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import TableMapping
 
-__all__ = ["AppConfig", "SystemConfig", "default_config_path", "load_config", "parse_config"]
+__all__ = ["AppConfig", "default_config_path", "load_config", "parse_config"]
 
 CONFIG_ENV = "COUPLER_CONFIG"
 
@@ -29,8 +31,8 @@ CONFIG_ENV = "COUPLER_CONFIG"
 class AppConfig:
     path: Path
     state_url: str
-    local: SystemConfig
-    integration: SystemConfig
+    local: ConnectorSettings
+    integration: ConnectorSettings
     mappings: tuple[TableMapping, ...]
     batch_size: int = 1000
     overlap_ms: int = 1000
@@ -71,10 +73,11 @@ def parse_config(data: dict[str, Any], *, path: Path) -> AppConfig:
     problems: list[str] = []
     mappings = tuple(build_mapping(path, m, problems) for m in model.mappings)
     problems.extend(check_mappings(path, mappings))
-    base = path.resolve().parent
-    local = build_system(path, "local", model.local, base, problems)
-    integration = build_system(path, "integration", model.integration, base, problems)
-    state_url = build_url(path, "state", model.state or "sqlite:///coupler-state.db", base, problems)
+    folder = path.resolve().parent
+    local = model.local.resolved(Place(path=path, key="local", folder=folder, problems=problems))
+    integration = model.integration.resolved(Place(path=path, key="integration", folder=folder, problems=problems))
+    state = Place(path=path, key="state", folder=folder, problems=problems)
+    state_url = state.database_url(model.state or "sqlite:///coupler-state.db")
     if problems:
         raise ConfigurationError(problems=problems)
     return AppConfig(
@@ -97,8 +100,6 @@ def _describe(path: Path, data: dict[str, Any], error: Any) -> str:
         name = mappings[index].get("name") if index < len(mappings) and isinstance(mappings[index], dict) else None
         label.append(f"mapping {name or f'#{index + 1}'}")
         location = location[2:]
-    if len(location) > 1 and location[0] in ("local", "integration") and location[1] in SYSTEM_KINDS:
-        location = [location[0], *location[2:]]  # the connector kind the union chose is no key of the file
     key = ".".join(str(part) for part in location) or "(top level)"
     message = error["msg"]
     if error["type"] == "extra_forbidden":

@@ -1,29 +1,39 @@
 """The shape of coupler.toml as pydantic models: keys, types and defaults, unknown keys refused.
 
+``[local]`` and ``[integration]`` are checked against the settings class of their connector kind
+(coupler.adapters.connectors.kinds), so a kind registered by a distribution is checked like a built-in one.
+
 Checks that span several keys or mappings, and building the domain objects, live in the sibling modules.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from coupler.adapters.connectors.kinds import ConnectorSettings, UnknownConnectorKind, connector_kind
+from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import ConflictPolicy, DeletePropagation, DeletionPolicy, Direction, Operator
 
 __all__ = [
-    "SYSTEM_KINDS",
-    "BusinessCentralSystemModel",
     "ConditionModel",
-    "DataverseSystemModel",
     "FieldModel",
     "FileModel",
     "MappingModel",
     "SideModel",
-    "SqlSystemModel",
     "SyncModel",
-    "SystemModel",
     "TransformModel",
 ]
 
@@ -67,9 +77,9 @@ class TransformModel(BaseModel):
 class FieldModel(_Strict):
     local: str | None = None
     integration: str | None = None
+    constant: Any = None
     direction: Direction | None = None
     enabled: bool = True
-    constant: Any = None
     match: int | None = Field(default=None, ge=1)
     case_sensitive: bool = False
     lookup: str | None = None
@@ -101,52 +111,6 @@ class MappingModel(_Strict):
         return value
 
 
-class SqlSystemModel(_Strict):
-    name: str
-    kind: Literal["sql"] = "sql"
-    url: str
-
-
-class _HttpSystemModel(_Strict):
-    """A service reached over HTTP; secrets are written as ``${VAR}`` references."""
-
-    name: str
-    url: str
-    tenant_id: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = None
-    authority: str | None = None
-    verify: bool | str = True
-    page_size: int | None = Field(default=None, ge=1)
-    batch_size: int | None = Field(default=None, ge=1)
-
-
-class DataverseSystemModel(_HttpSystemModel):
-    kind: Literal["dataverse"]
-
-
-class BusinessCentralSystemModel(_HttpSystemModel):
-    kind: Literal["business-central"]
-    company: str
-    username: str | None = None
-    password: str | None = None
-
-
-def _system_kind(value: Any) -> str:
-    kind = value.get("kind", "sql") if isinstance(value, dict) else getattr(value, "kind", "sql")
-    return str(kind)
-
-
-SystemModel = Annotated[
-    Annotated[SqlSystemModel, Tag("sql")]
-    | Annotated[DataverseSystemModel, Tag("dataverse")]
-    | Annotated[BusinessCentralSystemModel, Tag("business-central")],
-    Discriminator(_system_kind),
-]
-
-SYSTEM_KINDS = ("sql", "dataverse", "business-central")
-
-
 class SyncModel(_Strict):
     batch_size: int = Field(default=1000, ge=1, le=100_000)
     overlap_ms: int = Field(default=1000, ge=0, le=3_600_000)
@@ -154,7 +118,24 @@ class SyncModel(_Strict):
 
 class FileModel(_Strict):
     state: str | None = None
-    local: SystemModel
-    integration: SystemModel
+    local: SerializeAsAny[ConnectorSettings]
+    integration: SerializeAsAny[ConnectorSettings]
     sync: SyncModel = Field(default_factory=SyncModel)
     mappings: list[MappingModel] = Field(min_length=1)
+
+    @field_validator("local", "integration", mode="wrap")
+    @classmethod
+    def _settings_of_its_kind(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> ConnectorSettings:
+        """A system's table is checked against the settings class of its ``kind`` (sql when not written)."""
+        kind = value.get("kind", "sql") if isinstance(value, dict) else getattr(value, "kind", "sql")
+        try:
+            settings = connector_kind(str(kind)).settings
+        except ConfigurationError as error:
+            name = value.get("name") if isinstance(value, dict) else None
+            if isinstance(error, UnknownConnectorKind):
+                error = UnknownConnectorKind(error.name, system=name if isinstance(name, str) else None)
+            problem = PydanticCustomError("connector_kind", "{problem}", {"problem": str(error)})
+            raise ValidationError.from_exception_data(
+                "connector kind", [InitErrorDetails(type=problem, loc=("kind",), input=kind)]
+            ) from None
+        return settings.model_validate(value)  # type: ignore[no-any-return]

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from sqlalchemy import MetaData, create_engine, func, select
 from sqlalchemy.pool import NullPool
 
-from coupler.demo.config_template import render_config
+from coupler.demo.config_template import render_demo_config
 from coupler.demo.crm_schema import crm_metadata
 from coupler.demo.data import demo_data
 from coupler.demo.erp_schema import erp_metadata
@@ -90,7 +90,7 @@ def create_demo(directory: Path, *, force: bool = False, seed: int = 7) -> DemoR
         built = {name: Path(scratch) / name for name in targets}
         erp_counts = _write_database(built[ERP_FILE], erp_metadata(), data.erp)
         crm_counts = _write_database(built[CRM_FILE], crm_metadata(), data.crm)
-        built[CONFIG_FILE].write_text(render_config(), encoding="utf-8")
+        built[CONFIG_FILE].write_text(render_demo_config(), encoding="utf-8")
         for path in (*_database_files(state), *_database_files(targets[ERP_FILE]), *_database_files(targets[CRM_FILE])):
             path.unlink(missing_ok=True)
         for name, path in built.items():

@@ -6,6 +6,6 @@ Central's default mappings. Nothing happens at import time.
 
 from __future__ import annotations
 
-from coupler.templates.writer import CONFIG_FILE, TEMPLATES, TemplateExists, UnknownTemplate, write_template
+from coupler.templates.catalog import CONFIG_FILE, TEMPLATES, TemplateExists, UnknownTemplate, write_template
 
 __all__ = ["CONFIG_FILE", "TEMPLATES", "TemplateExists", "UnknownTemplate", "write_template"]

@@ -3,23 +3,30 @@
 Local is a Business Central environment reached through its API v2.0 (entity and field names of that API);
 integration is a Dataverse organization reached through its Web API (entity sets and attribute logical names).
 Every field Business Central maps by default has an entry, ``BcField``: the field as Business Central names it, the
-entry written to the config, or, when the API v2.0 entity has no such field, None and the reason. The file is
-rendered by the demo's TOML writer (``coupler.demo.config_template``), a comment line above each field.
+field model written to the config, or, when the API v2.0 entity has no such field, None and the reason. The file is
+built as the configuration models coupler.config validates (``bc_sales_config``) and written by its TOML writer, a
+comment line above each field.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from coupler.demo.config_template import MappingTemplate, render_mapping, toml_value
+from pydantic import SecretStr
 
-__all__ = ["BC_SALES", "BcField", "BcMapping", "render_bc_sales"]
+from coupler.adapters.connectors.kinds.business_central import BusinessCentralSettings
+from coupler.adapters.connectors.kinds.dataverse import DataverseSettings
+from coupler.config.files import ConditionModel, FieldModel, FileModel, MappingModel, SideModel, TransformModel
+from coupler.config.writer import Comments, commented_mapping, render_config
+from coupler.domain.mapping import Direction, Operator
 
-_SENDS = {"direction": "to-integration"}
-_GETS = {"direction": "from-integration"}
+__all__ = ["BC_SALES", "BC_SALES_COMMENTS", "BcField", "BcMapping", "bc_sales_config", "render_bc_sales"]
+
+_SENDS: dict[str, Any] = {"direction": Direction.TO_INTEGRATION}
+_GETS: dict[str, Any] = {"direction": Direction.FROM_INTEGRATION}
 _FIRST_NAME = r"^\s*(\S+)\s+.*$|^.*$"
 _MIDDLE_NAME = r"^\s*\S+\s+(.*?)\s*\S+\s*$|^.*$"
 _SURNAME = r"^.*?(\S*)\s*$"
@@ -29,61 +36,60 @@ _WIDTH = 112
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BcField:
     """One of Business Central's default field mappings: ``bc`` names it as Business Central does ("Post Code
-    <-> address1_postalcode"); ``entry`` is the config's field entry, or None with ``note`` saying why not."""
+    <-> address1_postalcode"); ``entry`` is the config's field, or None with ``note`` saying why not."""
 
     bc: str
     note: str
-    entry: Mapping[str, Any] | None = None
+    entry: FieldModel | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BcMapping:
-    """A table mapping with its fields documented one by one."""
+    """A table mapping with its fields documented one by one, and the comments that document them in the file."""
 
-    template: MappingTemplate
+    mapping: MappingModel
+    comments: Comments
     fields: tuple[BcField, ...]
 
     @property
     def name(self) -> str:
-        return self.template.name
+        return self.mapping.name
 
 
-def _mapping(*, fields: Sequence[BcField], **settings: Any) -> BcMapping:
-    lines: list[Mapping[str, Any] | str] = []
+def _mapping(*, comment: str, fields: Sequence[BcField], **settings: Any) -> BcMapping:
+    entries: list[FieldModel | str] = []
     for field in fields:
-        wrapped = textwrap.wrap(f"{field.bc}: {field.note}", width=_WIDTH, subsequent_indent="  ")
-        lines.extend(f"# {line}" for line in wrapped)
+        entries.extend(textwrap.wrap(f"{field.bc}: {field.note}", width=_WIDTH, subsequent_indent="  "))
         if field.entry is not None:
-            lines.append(field.entry)
-    return BcMapping(template=MappingTemplate(fields=tuple(lines), **settings), fields=tuple(fields))
+            entries.append(field.entry)
+    mapping, comments = commented_mapping(comment=comment, fields=entries, **settings)
+    return BcMapping(mapping=mapping, comments=comments, fields=tuple(fields))
 
 
-def _f(local: str, integration: str, **extra: Any) -> dict[str, Any]:
-    return {"local": local, "integration": integration, **extra}
+def _f(local: str, integration: str, **extra: Any) -> FieldModel:
+    return FieldModel(local=local, integration=integration, **extra)
 
 
-def _eq(field: str, value: Any) -> dict[str, Any]:
-    return {"field": field, "op": "eq", "value": value}
+def _eq(field: str, value: Any) -> ConditionModel:
+    return ConditionModel(field=field, op=Operator.EQ, value=value)
 
 
-def _bc(entity_set: str, display_key: str, *conditions: Mapping[str, Any]) -> dict[str, Any]:
-    side: dict[str, Any] = {
-        "table": entity_set,
-        "key": "id",
-        "display_key": display_key,
-        "modified_on": "lastModifiedDateTime",
-    }
-    return {**side, "filter": list(conditions)} if conditions else side
+def _side(table: str, key: str, display_key: str, modified_on: str, conditions: Sequence[ConditionModel]) -> SideModel:
+    filtered = {"filter": list(conditions)} if conditions else {}
+    return SideModel(table=table, key=key, display_key=display_key, modified_on=modified_on, **filtered)
 
 
-def _dv(entity_set: str, key: str, display_key: str, *conditions: Mapping[str, Any]) -> dict[str, Any]:
-    side: dict[str, Any] = {"table": entity_set, "key": key, "display_key": display_key, "modified_on": "modifiedon"}
-    return {**side, "filter": list(conditions)} if conditions else side
+def _bc(entity_set: str, display_key: str, *conditions: ConditionModel) -> SideModel:
+    return _side(entity_set, "id", display_key, "lastModifiedDateTime", conditions)
 
 
-def _name_part(integration: str, pattern: str, replacement: str) -> dict[str, Any]:
+def _dv(entity_set: str, key: str, display_key: str, *conditions: ConditionModel) -> SideModel:
+    return _side(entity_set, key, display_key, "modifiedon", conditions)
+
+
+def _name_part(integration: str, pattern: str, replacement: str) -> FieldModel:
     step = {"kind": "replace", "pattern": pattern, "replacement": replacement, "count": 1}
-    return _f("displayName", integration, **_SENDS, transform=[step])
+    return _f("displayName", integration, **_SENDS, transform=[TransformModel.model_validate(step)])
 
 
 _NOT_IN_CUSTOMER_API = "not mapped, the API v2.0 customer entity has no such field"
@@ -94,7 +100,7 @@ SALESPEOPLE = _mapping(
     comment="Salespeople come from Sales' users: enabled, licensed people, not integration (application) users.\n"
     "Business Central needs a code for a new salesperson, which coupler does not invent: couple the salespeople\n"
     "Business Central already has with `coupler match SALESPEOPLE` (by e-mail) before synchronizing.",
-    direction="from-integration",
+    direction=Direction.FROM_INTEGRATION,
     local=_bc("salespeoplePurchasers", "code"),
     integration=_dv(
         "systemusers",
@@ -119,7 +125,7 @@ CURRENCY = _mapping(
     name="CURRENCY",
     comment="Currencies are kept in Business Central and sent to Sales. Business Central's local currency is not in\n"
     "its currencies list: a blank currency code means Sales' base currency.",
-    direction="to-integration",
+    direction=Direction.TO_INTEGRATION,
     local=_bc("currencies", "code"),
     integration=_dv("transactioncurrencies", "transactioncurrencyid", "isocurrencycode"),
     fields=(
@@ -137,7 +143,7 @@ CUSTOMER = _mapping(
     name="CUSTOMER",
     comment='Customers that are not blocked (blocked is " ") <-> active accounts (statecode 0) of type Customer\n'
     "(customertypecode 3).",
-    direction="bidirectional",
+    direction=Direction.BIDIRECTIONAL,
     depends_on=("SALESPEOPLE", "CURRENCY"),
     local=_bc("customers", "number", _eq("blocked", " ")),
     integration=_dv("accounts", "accountid", "name", _eq("statecode", 0), _eq("customertypecode", 3)),
@@ -200,7 +206,7 @@ CUSTOMER = _mapping(
         BcField(
             bc="(constant) -> customertypecode",
             note="an account created from a customer is of type Customer (3)",
-            entry={"integration": "customertypecode", "constant": 3, **_SENDS},
+            entry=FieldModel(integration="customertypecode", constant=3, **_SENDS),
         ),
         BcField(
             bc="Payment Terms Code <-> paymenttermscode",
@@ -233,11 +239,17 @@ CONTACT = _mapping(
     name="CONTACT",
     comment="Contact persons of a company <-> active contacts with a parent account. Contacts outside these filters\n"
     "are left alone instead of failing on every run as in Business Central.",
-    direction="bidirectional",
+    direction=Direction.BIDIRECTIONAL,
     depends_on=("CUSTOMER",),
-    local=_bc("contacts", "number", _eq("type", "Person"), {"field": "companyNumber", "op": "ne", "value": ""}),
+    local=_bc(
+        "contacts", "number", _eq("type", "Person"), ConditionModel(field="companyNumber", op=Operator.NE, value="")
+    ),
     integration=_dv(
-        "contacts", "contactid", "fullname", _eq("statecode", 0), {"field": "parentcustomerid", "op": "not_null"}
+        "contacts",
+        "contactid",
+        "fullname",
+        _eq("statecode", 0),
+        ConditionModel(field="parentcustomerid", op=Operator.NOT_NULL),
     ),
     fields=(
         BcField(
@@ -296,7 +308,7 @@ ITEM_PRODUCT = _mapping(
     comment="Items that are not blocked <-> active products (bidirectional in Business Central's code; its docs call\n"
     "it to-integration): costs and inventory go to Sales only. Sales needs a unit group on a new product\n"
     "(defaultuomscheduleid, Business Central's UNIT OF MEASURE mapping), which this template does not map.",
-    direction="bidirectional",
+    direction=Direction.BIDIRECTIONAL,
     local=_bc("items", "number", _eq("blocked", False)),
     integration=_dv("products", "productid", "productnumber", _eq("statecode", 0)),
     fields=(
@@ -315,7 +327,7 @@ ITEM_PRODUCT = _mapping(
         BcField(
             bc="(constant) -> producttypecode",
             note="a product created from an item is a Sales Inventory product (1)",
-            entry={"integration": "producttypecode", "constant": 1, **_SENDS},
+            entry=FieldModel(integration="producttypecode", constant=1, **_SENDS),
         ),
         BcField(bc="Gross Weight -> stockweight", note="not mapped, the API v2.0 item entity has no weight"),
         BcField(bc="Unit Volume -> stockvolume", note="not mapped, the API v2.0 item entity has no volume"),
@@ -326,56 +338,81 @@ BC_SALES = (SALESPEOPLE, CURRENCY, CUSTOMER, CONTACT, ITEM_PRODUCT)
 """The five table mappings in the order they synchronize: what a mapping looks up comes first."""
 
 _HEADER = """\
-# coupler configuration for Business Central <-> Dynamics 365 Sales, written by `coupler init --template bc-sales`.
-# The mappings are Business Central's defaults for Sales, field by field (docs/bc-sales.md); every option is
-# described in docs/configuration.md.
-#
-# local is a Business Central environment, reached through its API v2.0: tables are entity sets (customers,
-# contacts ...) and fields are the API's (displayName, addressLine1 ...). integration is a Dataverse organization
-# (the platform of Dynamics 365 Sales), reached through its Web API: tables are entity sets (accounts, contacts ...)
-# and fields are attribute logical names; a lookup is named by its attribute (ownerid, parentcustomerid).
-#
-# Fill in the URLs, the company and the app registrations below. Secrets stay out of this file: they are read
-# from the environment variables named as ${NAME} when the file is loaded.
-#
-# Nothing is coupled yet: with sync_only_coupled = true records are only synchronized once they are coupled.
-# Start with `coupler check`, then `coupler review`: it says which mappings to match first and which to
-# synchronize in full."""
+coupler configuration for Business Central <-> Dynamics 365 Sales, written by `coupler init --template bc-sales`.
+The mappings are Business Central's defaults for Sales, field by field (docs/bc-sales.md); every option is
+described in docs/configuration.md.
 
-_SYSTEMS = """\
-[local]
-name = "Business Central"
-kind = "business-central"
-# https://api.businesscentral.dynamics.com/v2.0/<tenant>/<environment>/api/v2.0
-# (on premises: https://<host>:7048/<instance>/api/v2.0)
-url = "https://api.businesscentral.dynamics.com/v2.0/00000000-0000-0000-0000-000000000000/production/api/v2.0"
-company = "CRONUS USA, Inc."                  # the company's name or id
-# OAuth client credentials of an app registered on Business Central's "Microsoft Entra Applications" page
-tenant_id = "00000000-0000-0000-0000-000000000000"
-client_id = "11111111-1111-1111-1111-111111111111"
-client_secret = "${BC_CLIENT_SECRET}"
-# on premises, basic auth with a web service access key instead of the three lines above:
-# username = "ADMIN"
-# password = "${BC_WEB_SERVICE_KEY}"
-# authority = "https://login.microsoftonline.com"
-# verify = "path/to/ca.pem"                  # a CA file for a server with a private certificate
+local is a Business Central environment, reached through its API v2.0: tables are entity sets (customers,
+contacts ...) and fields are the API's (displayName, addressLine1 ...). integration is a Dataverse organization
+(the platform of Dynamics 365 Sales), reached through its Web API: tables are entity sets (accounts, contacts ...)
+and fields are attribute logical names; a lookup is named by its attribute (ownerid, parentcustomerid).
 
-[integration]
-name = "Dynamics 365 Sales"
-kind = "dataverse"
-url = "https://contoso.crm.dynamics.com"     # the organization's URL; /api/data/v9.2 is appended
-# OAuth client credentials of an app registered as an application user in Dataverse
-tenant_id = "00000000-0000-0000-0000-000000000000"
-client_id = "11111111-1111-1111-1111-111111111111"
-client_secret = "${DATAVERSE_CLIENT_SECRET}"
-# authority = "https://login.microsoftonline.com"
-# page_size = 5000                           # records per page read
-# batch_size = 1000                          # records per write request"""
+Fill in the URLs, the company and the app registrations below. Secrets stay out of this file: they are read
+from the environment variables named as ${NAME} when the file is loaded.
+
+Nothing is coupled yet: with sync_only_coupled = true records are only synchronized once they are coupled.
+Start with `coupler check`, then `coupler review`: it says which mappings to match first and which to
+synchronize in full.
+"""
+
+_LOCAL = BusinessCentralSettings(
+    name="Business Central",
+    url="https://api.businesscentral.dynamics.com/v2.0/00000000-0000-0000-0000-000000000000/production/api/v2.0",
+    tenant_id="00000000-0000-0000-0000-000000000000",
+    client_id="11111111-1111-1111-1111-111111111111",
+    client_secret=SecretStr("${BC_CLIENT_SECRET}"),
+    company="CRONUS USA, Inc.",
+)
+_INTEGRATION = DataverseSettings(
+    name="Dynamics 365 Sales",
+    url="https://contoso.crm.dynamics.com",
+    tenant_id="00000000-0000-0000-0000-000000000000",
+    client_id="11111111-1111-1111-1111-111111111111",
+    client_secret=SecretStr("${DATAVERSE_CLIENT_SECRET}"),
+)
+_BC_URLS = """\
+https://api.businesscentral.dynamics.com/v2.0/<tenant>/<environment>/api/v2.0
+(on premises: https://<host>:7048/<instance>/api/v2.0)"""
+_BC_APP = 'OAuth client credentials of an app registered on Business Central\'s "Microsoft Entra Applications" page'
+_BC_ALTERNATIVES = """\
+on premises, basic auth with a web service access key instead of tenant_id, client_id and client_secret:
+username = "ADMIN"
+password = "${BC_WEB_SERVICE_KEY}"
+authority = "https://login.microsoftonline.com"
+verify = "path/to/ca.pem"                  # a CA file for a server with a private certificate"""
+_DV_APP = "OAuth client credentials of an app registered as an application user in Dataverse"
+_DV_OPTIONS = """\
+authority = "https://login.microsoftonline.com"
+page_size = 5000                           # records per page read
+batch_size = 1000                          # records per write request"""
+_SYSTEMS = Comments(
+    above={
+        (): _HEADER,
+        ("local", "url"): _BC_URLS,
+        ("local", "tenant_id"): _BC_APP,
+        ("integration", "tenant_id"): _DV_APP,
+    },
+    beside={
+        ("local", "company"): "the company's name or id",
+        ("integration", "url"): "the organization's URL; /api/data/v9.2 is appended",
+    },
+    below={("local",): _BC_ALTERNATIVES, ("integration",): _DV_OPTIONS},
+)
+
+BC_SALES_COMMENTS = Comments.merge(_SYSTEMS, *(mapping.comments for mapping in BC_SALES))
+"""The file's comments: its head, the systems' settings and the ones commented out, each mapping's and field's."""
+
+
+def bc_sales_config(*, state_url: str = "sqlite:///coupler-state.db") -> FileModel:
+    """The template's configuration: both systems (placeholders to fill in) and the five mappings."""
+    return FileModel(
+        state=state_url,
+        local=_LOCAL,
+        integration=_INTEGRATION,
+        mappings=[mapping.mapping for mapping in BC_SALES],
+    )
 
 
 def render_bc_sales(*, state_url: str = "sqlite:///coupler-state.db") -> str:
     """The whole coupler.toml of the template."""
-    lines = [_HEADER, f"state = {toml_value(state_url)}", "", _SYSTEMS]
-    for mapping in BC_SALES:
-        lines.extend(["", *render_mapping(mapping.template)])
-    return "\n".join(lines) + "\n"
+    return render_config(bc_sales_config(state_url=state_url), BC_SALES_COMMENTS)

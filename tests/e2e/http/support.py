@@ -1,6 +1,6 @@
 """The demo behind the local Dataverse and Business Central servers: config, scenario, and database snapshots.
 
-``http_config`` writes the demo's own mappings (``DEMO_MAPPINGS``) with the CRM tables named as Dataverse entity sets
+``http_config`` writes the demo's own mappings (``demo_config``) with the CRM tables named as Dataverse entity sets
 and both sides reached over HTTP, signed in through the OAuth stub with msal. ``run_scenario`` runs the demo's sync
 scenarios through the Python API and returns each step's counters, so the same scenario can run over HTTP and over
 the SQL connectors and be compared. ``snapshot`` reads a database as a user sees it: keys, modified-on stamps and
@@ -19,8 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
+from coupler.adapters.connectors.kinds.business_central import BusinessCentralSettings
+from coupler.adapters.connectors.kinds.dataverse import DataverseSettings
 from coupler.bootstrap import open_coupler
-from coupler.demo.config_template import DEMO_MAPPINGS, render_mapping
+from coupler.config.writer import render_config
+from coupler.demo.config_template import DEMO_COMMENTS, demo_config
 from coupler.demo.crm_schema import crm_metadata
 from coupler.demo.erp_schema import erp_metadata
 from coupler.domain.mapping import Side
@@ -57,34 +62,32 @@ ENTITY_SETS = {
 
 def http_config(*, erp: str, crm: str, oauth: str, ca_file: Path, company: str, state: str) -> str:
     """The demo's coupler.toml with both sides over HTTP (secrets as ${VAR} references)."""
-    lines = [
-        f'state = "{state}"',
-        "",
-        "[local]",
-        'name = "Business Central (test server)"',
-        'kind = "business-central"',
-        f'url = "{erp}/v2.0/{TENANT}/production/api/v2.0"',
-        f'company = "{company}"',
-        f'tenant_id = "{TENANT}"',
-        f'client_id = "{BC_CLIENT}"',
-        'client_secret = "${HTTP_E2E_BC_SECRET}"',
-        f'authority = "{oauth}"',
-        f'verify = "{ca_file}"',
-        "",
-        "[integration]",
-        'name = "Dynamics 365 Sales (test server)"',
-        'kind = "dataverse"',
-        f'url = "{crm}"',
-        f'tenant_id = "{TENANT}"',
-        f'client_id = "{DV_CLIENT}"',
-        'client_secret = "${HTTP_E2E_DATAVERSE_SECRET}"',
-        f'authority = "{oauth}"',
-        f'verify = "{ca_file}"',
+    sign_in = {"tenant_id": TENANT, "authority": oauth, "verify": str(ca_file)}
+    local = BusinessCentralSettings(
+        name="Business Central (test server)",
+        url=f"{erp}/v2.0/{TENANT}/production/api/v2.0",
+        company=company,
+        client_id=BC_CLIENT,
+        client_secret=SecretStr("${HTTP_E2E_BC_SECRET}"),
+        **sign_in,
+    )
+    integration = DataverseSettings(
+        name="Dynamics 365 Sales (test server)",
+        url=crm,
+        client_id=DV_CLIENT,
+        client_secret=SecretStr("${HTTP_E2E_DATAVERSE_SECRET}"),
+        **sign_in,
+    )
+    demo = demo_config(state_url=state)
+    mappings = [
+        m.model_copy(
+            update={"integration": m.integration.model_copy(update={"table": ENTITY_SETS[m.integration.table]})}
+        )
+        for m in demo.mappings
     ]
-    for template in DEMO_MAPPINGS:
-        integration = {**template.integration, "table": ENTITY_SETS[template.integration["table"]]}
-        lines.extend(["", *render_mapping(dataclasses.replace(template, integration=integration))])
-    return "\n".join(lines) + "\n"
+    config = demo.model_copy(update={"local": local, "integration": integration, "mappings": mappings})
+    body = {path: text for path, text in DEMO_COMMENTS.above.items() if path != ()}  # the head is about the SQL demo
+    return render_config(config, dataclasses.replace(DEMO_COMMENTS, above=body))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,8 @@ import pytest
 
 from coupler.adapters.connectors.business_central import BusinessCentralConnector
 from coupler.adapters.connectors.dataverse import DataverseConnector
+from coupler.adapters.connectors.kinds.business_central import BusinessCentralSettings
+from coupler.adapters.connectors.kinds.dataverse import DataverseSettings
 from coupler.bootstrap import _connector
 from coupler.config import load_config
 from coupler.domain.errors import ConfigurationError
@@ -52,9 +54,12 @@ def test_http_systems_load_with_secrets_from_the_environment(tmp_path: Path, mon
     monkeypatch.setenv("BC_KEY", "bc-s3cret")
     config = load_config(write(tmp_path))
 
-    assert config.integration.kind == "dataverse" and config.integration.client_secret == "dv-s3cret"
+    assert isinstance(config.integration, DataverseSettings) and config.integration.client_secret
+    assert config.integration.kind == "dataverse"
+    assert config.integration.client_secret.get_secret_value() == "dv-s3cret"
     assert config.integration.page_size == 2000
-    assert config.local.company == "CRONUS USA, Inc." and config.local.password == "bc-s3cret"
+    assert isinstance(config.local, BusinessCentralSettings) and config.local.password
+    assert config.local.company == "CRONUS USA, Inc." and config.local.password.get_secret_value() == "bc-s3cret"
     assert "s3cret" not in repr(config), "secrets stay out of repr"
     integration, local = _connector(config.integration), _connector(config.local)
     try:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from coupler.adapters.connectors.kinds.business_central import BusinessCentralSettings
+from coupler.adapters.connectors.kinds.dataverse import DataverseSettings
 from coupler.config import AppConfig, load_config, parse_config
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import Direction, Operator, TableMapping
@@ -264,8 +266,8 @@ def test_the_guide_documents_every_field() -> None:
         body = section[1].split("\n## ", 1)[0]
         rows = [line for line in body.splitlines() if line.startswith("| ")]
         for field in mapping.fields:
-            entry = field.entry or {}
-            wanted = [f"`{entry[k]}`" for k in ("local", "integration") if k in entry]
+            names = (field.entry.local, field.entry.integration) if field.entry else ()
+            wanted = [f"`{name}`" for name in names if name is not None]
             bc_name = field.bc.split(" ")[0]
             assert any(bc_name in row and all(w in row for w in wanted) for row in rows), (
                 f"docs/bc-sales.md, {mapping.name}: no table row for {field.bc} ({', '.join(wanted) or 'not mapped'})"
@@ -286,9 +288,13 @@ def test_the_written_file_loads_once_the_secrets_are_set(tmp_path: Path, monkeyp
     monkeypatch.setenv("BC_CLIENT_SECRET", "bc-secret-value")
     monkeypatch.setenv("DATAVERSE_CLIENT_SECRET", "dv-secret-value")
     config = load_config(written)
-    assert (config.local.kind, config.integration.kind) == ("business-central", "dataverse")
-    assert config.local.company == "CRONUS USA, Inc."
-    assert (config.local.client_secret, config.integration.client_secret) == ("bc-secret-value", "dv-secret-value")
+    local, integration = config.local, config.integration
+    assert isinstance(local, BusinessCentralSettings) and isinstance(integration, DataverseSettings)
+    assert (local.kind, integration.kind) == ("business-central", "dataverse")
+    assert local.company == "CRONUS USA, Inc."
+    assert local.client_secret and integration.client_secret
+    secrets = (local.client_secret.get_secret_value(), integration.client_secret.get_secret_value())
+    assert secrets == ("bc-secret-value", "dv-secret-value")
     assert "secret-value" not in repr(config.local) + repr(config.integration)
     assert [m.name for m in config.mappings] == list(TABLES)
 
@@ -304,5 +310,6 @@ def test_the_on_premises_alternative_loads(tmp_path: Path, monkeypatch: pytest.M
     config_file.write_text(local + "[integration]" + rest, encoding="utf-8")
     monkeypatch.setenv("BC_WEB_SERVICE_KEY", "key-value")
     monkeypatch.setenv("DATAVERSE_CLIENT_SECRET", "dv-secret-value")
-    config = load_config(config_file)
-    assert (config.local.username, config.local.password, config.local.client_id) == ("ADMIN", "key-value", None)
+    local = load_config(config_file).local
+    assert isinstance(local, BusinessCentralSettings) and local.password
+    assert (local.username, local.password.get_secret_value(), local.client_id) == ("ADMIN", "key-value", None)

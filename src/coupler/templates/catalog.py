@@ -1,4 +1,7 @@
-"""Writing a configuration template to a file: `coupler init`'s use case, without the command line."""
+"""The templates `coupler init` offers, and writing one to a file: its use case, without the command line.
+
+Each template builds the configuration models and renders them with coupler.config's TOML writer.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,58 @@
+"""The ``business-central`` kind: a Business Central company reached through the API v2.0, signed in to with OAuth
+client credentials or, on premises, basic authentication with a web service access key."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import SecretStr
+
+from coupler.adapters.connectors.business_central import HEADERS, BusinessCentralConnector
+from coupler.adapters.connectors.http_client import Auth, BasicAuth
+from coupler.adapters.connectors.kinds.http_service import HttpServiceSettings, given
+from coupler.adapters.connectors.kinds.kind import ConnectorKind
+from coupler.adapters.settings import Place
+from coupler.ports.connector import Connector
+
+__all__ = ["BUSINESS_CENTRAL", "BusinessCentralSettings", "connect_business_central"]
+
+SCOPE = "https://api.businesscentral.dynamics.com/.default"
+
+
+class BusinessCentralSettings(HttpServiceSettings):
+    """``url``: the environment's API v2.0 URL; ``company``: the company's name or id. On premises, ``username`` and
+    ``password`` (a web service access key, as a ``${VAR}`` reference) instead of the OAuth client credentials."""
+
+    secrets: ClassVar[tuple[str, ...]] = ("client_secret", "password")
+
+    kind: Literal["business-central"] = "business-central"
+    company: str
+    username: str | None = None
+    password: SecretStr | None = None
+
+    @property
+    def basic(self) -> bool:
+        """Whether to sign in with basic authentication: a user name or password, and no OAuth credentials."""
+        oauth = (self.tenant_id, self.client_id, self.client_secret)
+        return (given(self.username) or given(self.password)) and not any(given(value) for value in oauth)
+
+    def check_sign_in(self, place: Place) -> None:
+        if not self.basic:
+            super().check_sign_in(place)
+        elif not (given(self.username) and given(self.password)):
+            place.problem("basic authentication needs both username and password")
+
+    def auth(self, *, scope: str) -> Auth:
+        if self.username and self.password and not given(self.client_id):
+            return BasicAuth(self.username, self.password.get_secret_value())
+        return super().auth(scope=scope)
+
+
+def connect_business_central(settings: BusinessCentralSettings) -> Connector:
+    client = settings.client(settings.url, auth=settings.auth(scope=SCOPE), headers=HEADERS, concurrency=5)
+    return BusinessCentralConnector(client, company=settings.company, display_name=settings.name, **settings.sizes)
+
+
+BUSINESS_CENTRAL = ConnectorKind(
+    name="business-central", settings=BusinessCentralSettings, connect=connect_business_central
+)
