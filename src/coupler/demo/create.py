@@ -16,10 +16,10 @@ from sqlalchemy import MetaData, create_engine, func, select
 from sqlalchemy.pool import NullPool
 
 from coupler.demo.config_template import render_demo_config
-from coupler.demo.crm_schema import crm_metadata
+from coupler.demo.crm.schema import crm_metadata
 from coupler.demo.data import demo_data
-from coupler.demo.erp_schema import erp_metadata
-from coupler.demo.seed import Row
+from coupler.demo.erp.schema import erp_metadata
+from coupler.demo.erp.seed import Row
 from coupler.demo.triggers import install_triggers
 from coupler.domain.errors import CouplerError
 

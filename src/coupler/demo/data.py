@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from coupler.demo.seed import Row, Seeder
-from coupler.demo.seed_crm import seed_crm
+from coupler.demo.crm.seed import seed_crm
+from coupler.demo.erp.seed import Row, Seeder
 
 __all__ = ["DemoData", "demo_data"]
 

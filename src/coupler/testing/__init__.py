@@ -11,8 +11,8 @@ from coupler.testing.business_central.server import business_central_app
 from coupler.testing.dataverse.server import DEFAULT_APP_USER_ID, dataverse_app
 from coupler.testing.faults import Faults
 from coupler.testing.oauth import TokenIssuer, oauth_app
+from coupler.testing.odata.tables import BcCompany, BcTable, DataverseTable
 from coupler.testing.serving import ServedUrl, serve
-from coupler.testing.tables import BcCompany, BcTable, DataverseTable
 from coupler.testing.tls import TlsFiles, make_tls_files
 
 __all__ = [

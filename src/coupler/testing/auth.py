@@ -6,7 +6,7 @@ import base64
 import binascii
 from typing import Protocol
 
-from coupler.testing.http import ODataError, Request
+from coupler.testing.odata.http import ODataError, Request
 
 __all__ = ["AnyOf", "Authenticator", "BasicAuth", "check_auth"]
 

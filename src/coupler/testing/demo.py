@@ -3,7 +3,7 @@ Central server (entity set -> table), named as the real services name them."""
 
 from __future__ import annotations
 
-from coupler.testing.tables import BcCompany, BcTable, DataverseTable
+from coupler.testing.odata.tables import BcCompany, BcTable, DataverseTable
 
 __all__ = ["DEMO_BC_TABLES", "DEMO_COMPANY", "DEMO_DATAVERSE_TABLES"]
 

@@ -26,8 +26,8 @@ from coupler.adapters.connectors.kinds.dataverse import DataverseSettings
 from coupler.bootstrap import open_coupler
 from coupler.config.writer import render_config
 from coupler.demo.config_template import DEMO_COMMENTS, demo_config
-from coupler.demo.crm_schema import crm_metadata
-from coupler.demo.erp_schema import erp_metadata
+from coupler.demo.crm.schema import crm_metadata
+from coupler.demo.erp.schema import erp_metadata
 from coupler.domain.mapping import Side
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport

@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from coupler.testing.http import ODataError, Request, Response, json_response, parse_target
+from coupler.testing.odata.http import ODataError, Request, Response, json_response, parse_target
 
 if TYPE_CHECKING:
     from coupler.testing.business_central.ops import BusinessCentralOps

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
-from coupler.testing.http import Request, Response
+from coupler.testing.odata.http import Request, Response
 
 if TYPE_CHECKING:
     from coupler.testing.business_central.ops import BusinessCentralOps

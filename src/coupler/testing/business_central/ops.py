@@ -8,9 +8,9 @@ from typing import Protocol
 
 import sqlalchemy as sa
 
-from coupler.testing.http import Request, Response
-from coupler.testing.store import Store
-from coupler.testing.tables import BcTable
+from coupler.testing.odata.http import Request, Response
+from coupler.testing.odata.store import Store
+from coupler.testing.odata.tables import BcTable
 
 __all__ = ["BusinessCentralOps"]
 

@@ -25,11 +25,11 @@ from coupler.testing.auth import Authenticator, check_auth
 from coupler.testing.business_central import batch as business_central_batch
 from coupler.testing.business_central import metadata as business_central_metadata
 from coupler.testing.faults import Faults, fault_middleware
-from coupler.testing.http import ODataError, Request, Response, asgi_app, json_response, prefer
-from coupler.testing.odata_keys import parse_path
-from coupler.testing.query import decode_cookie, encode_cookie, fetch_page, parse_query
-from coupler.testing.store import Store, StoreError, TableMeta
-from coupler.testing.tables import BcCompany, BcTable
+from coupler.testing.odata.http import ODataError, Request, Response, asgi_app, json_response, prefer
+from coupler.testing.odata.keys import parse_path
+from coupler.testing.odata.query import decode_cookie, encode_cookie, fetch_page, parse_query
+from coupler.testing.odata.store import Store, StoreError, TableMeta
+from coupler.testing.odata.tables import BcCompany, BcTable
 
 __all__ = ["BusinessCentralServer", "business_central_app"]
 

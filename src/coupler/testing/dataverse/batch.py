@@ -10,7 +10,7 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from coupler.testing.http import ODataError, Request, Response, parse_target, prefer
+from coupler.testing.odata.http import ODataError, Request, Response, parse_target, prefer
 
 if TYPE_CHECKING:
     from coupler.testing.dataverse.ops import DataverseOps

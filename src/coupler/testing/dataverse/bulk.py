@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from coupler.testing.http import ODataError, Request, Response, json_response
+from coupler.testing.odata.http import ODataError, Request, Response, json_response
 
 if TYPE_CHECKING:
     from coupler.testing.dataverse.entities import EntitySet

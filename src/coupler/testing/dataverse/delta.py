@@ -13,8 +13,8 @@ from urllib.parse import quote, urlencode
 import sqlalchemy as sa
 
 from coupler.testing.dataverse.paging import MAX_PAGE_SIZE, next_link, skiptoken_values
-from coupler.testing.http import ODataError, Request, Response, json_response, prefer
-from coupler.testing.query import Query, fetch_page
+from coupler.testing.odata.http import ODataError, Request, Response, json_response, prefer
+from coupler.testing.odata.query import Query, fetch_page
 
 if TYPE_CHECKING:
     from coupler.testing.dataverse.entities import EntitySet

@@ -7,9 +7,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from coupler.testing.http import ODataError
-from coupler.testing.store import StoreError, TableMeta
-from coupler.testing.tables import DataverseTable
+from coupler.testing.odata.http import ODataError
+from coupler.testing.odata.store import StoreError, TableMeta
+from coupler.testing.odata.tables import DataverseTable
 
 __all__ = ["MODIFIED_BY", "VERSION", "EntitySet", "write_error"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from coupler.testing.http import ODataError, Request, Response, json_response
+from coupler.testing.odata.http import ODataError, Request, Response, json_response
 
 if TYPE_CHECKING:
     from coupler.testing.dataverse.entities import EntitySet

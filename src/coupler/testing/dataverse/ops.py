@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from coupler.testing.dataverse.entities import EntitySet
 from coupler.testing.faults import Faults
-from coupler.testing.http import Request, Response
-from coupler.testing.store import Store
+from coupler.testing.odata.http import Request, Response
+from coupler.testing.odata.store import Store
 
 __all__ = ["DataverseOps"]
 

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from coupler.testing.http import ODataError, Request
-from coupler.testing.query import decode_cookie, encode_cookie
+from coupler.testing.odata.http import ODataError, Request
+from coupler.testing.odata.query import decode_cookie, encode_cookie
 
 __all__ = ["MAX_PAGE_SIZE", "next_link", "page_size", "skiptoken_values"]
 

@@ -24,11 +24,11 @@ from coupler.testing.dataverse import metadata as dataverse_metadata
 from coupler.testing.dataverse.entities import EntitySet, write_error
 from coupler.testing.dataverse.paging import MAX_PAGE_SIZE, next_link, page_size, skiptoken_values
 from coupler.testing.faults import Faults, fault_middleware
-from coupler.testing.http import ODataError, Request, Response, asgi_app, json_response, prefer
-from coupler.testing.odata_keys import EntityPath, parse_path
-from coupler.testing.query import fetch_page, parse_query
-from coupler.testing.store import Store, StoreError
-from coupler.testing.tables import DataverseTable
+from coupler.testing.odata.http import ODataError, Request, Response, asgi_app, json_response, prefer
+from coupler.testing.odata.keys import EntityPath, parse_path
+from coupler.testing.odata.query import fetch_page, parse_query
+from coupler.testing.odata.store import Store, StoreError
+from coupler.testing.odata.tables import DataverseTable
 
 __all__ = ["DEFAULT_APP_USER_ID", "INTERACTIVE_USER_ID", "DataverseServer", "dataverse_app"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from coupler.testing.http import ODataError
+from coupler.testing.odata.http import ODataError
 
 __all__ = ["EntityPath", "parse_path"]
 

@@ -15,8 +15,8 @@ from odata_query import exceptions as odata_errors
 from odata_query.grammar import ODataLexer, ODataParser
 from odata_query.sqlalchemy.core import AstToSqlAlchemyCoreVisitor
 
-from coupler.testing.http import ODataError
-from coupler.testing.store import Store, format_timestamp
+from coupler.testing.odata.http import ODataError
+from coupler.testing.odata.store import Store, format_timestamp
 
 __all__ = ["Query", "decode_cookie", "encode_cookie", "fetch_page", "parse_query"]
 

@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from coupler.demo import catalog
-from coupler.demo.crm_schema import CUSTOMER_TYPE_CUSTOMER
-from coupler.demo.seed import Row, Seeder
+from coupler.demo.crm.schema import CUSTOMER_TYPE_CUSTOMER
+from coupler.demo.erp.seed import Row, Seeder
 
 __all__ = ["MATCHED_ACCOUNTS", "seed_crm"]
 

@@ -1,0 +1,1 @@
+"""What both test servers share: HTTP plumbing, entity paths, OData queries and paging, the SQLite store."""
