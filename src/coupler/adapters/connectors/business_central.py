@@ -22,7 +22,13 @@ from typing import Any
 
 from coupler.adapters.connectors.http_client import HttpClient
 from coupler.adapters.connectors.odata import is_guid
-from coupler.adapters.connectors.odata_batch import BatchPart, PartResult, decode_json_batch, encode_json_batch
+from coupler.adapters.connectors.odata_batch import (
+    BatchPart,
+    PartResult,
+    decode_json_batch,
+    encode_json_batch,
+    reads_only,
+)
 from coupler.adapters.connectors.odata_connector import ODataConnector
 from coupler.adapters.connectors.odata_entity import EntityInfo
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
@@ -115,7 +121,9 @@ class BusinessCentralConnector(ODataConnector):
     def _send_batch(self, parts: Sequence[BatchPart], *, what: str) -> list[PartResult]:
         body = encode_json_batch(parts)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        response = self.client.request("POST", "$batch", json=body, headers=headers, what=what, idempotent=False)
+        response = self.client.request(
+            "POST", "$batch", json=body, headers=headers, what=what, idempotent=reads_only(parts)
+        )
         self.client.check(response, what=what)
         try:
             return decode_json_batch(response.json(), len(parts))
