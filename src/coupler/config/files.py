@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_val
 from coupler.domain.mapping import ConflictPolicy, DeletePropagation, DeletionPolicy, Direction, Operator
 
 __all__ = [
+    "MAPPING_NAME_LENGTH",
     "SYSTEM_KINDS",
     "BusinessCentralSystemModel",
     "ConditionModel",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Z0-9][A-Z0-9_\- ]*$")
+MAPPING_NAME_LENGTH = 100
+"""The longest mapping name: the state store keeps names (and lock names made from them) in columns of 200."""
 
 
 class _Strict(BaseModel):
@@ -98,6 +101,8 @@ class MappingModel(_Strict):
     def _upper_name(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError("a mapping name is written in capitals, like CUSTOMER or ITEM-PRODUCT")
+        if len(value) > MAPPING_NAME_LENGTH:
+            raise ValueError(f"a mapping name has at most {MAPPING_NAME_LENGTH} characters; this one has {len(value)}")
         return value
 
 

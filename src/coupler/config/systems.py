@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from pathlib import Path
 
+from coupler.adapters.engines import driver_problem
 from coupler.config.files import BusinessCentralSystemModel, DataverseSystemModel, SqlSystemModel
 
 __all__ = ["SystemConfig", "build_system", "build_url"]
@@ -128,6 +129,9 @@ def build_url(path: Path, key: str, raw: str, base: Path, problems: list[str], *
         url = make_url(_ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], raw))
     except ArgumentError:
         problems.append(f"{path}: key {key}: not a database URL (like sqlite:///file.db or postgresql://host/db)")
+        return raw
+    if (problem := driver_problem(url)) is not None:
+        problems.append(f"{path}: key {key}: {problem}")
         return raw
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         database = Path(url.database)

@@ -29,6 +29,9 @@ from coupler.services.api import Coupler
 
 __all__: list[str] = []
 
+MAX_LAST = 100_000
+"""The most jobs or errors one listing shows (``--last``)."""
+
 
 @app.command()
 def demo(
@@ -272,8 +275,8 @@ def _print_status(data: dict[str, Any]) -> None:
 
 @app.command()
 def jobs(
-    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many jobs.")] = 20,
-    mapping: Annotated[str | None, typer.Option("--mapping", help="Only this mapping's jobs.")] = None,
+    last: Annotated[int, typer.Option("--last", "-n", min=1, max=MAX_LAST, help="How many jobs.")] = 20,
+    mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="Only this mapping's jobs.")] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -290,8 +293,8 @@ def jobs(
 @app.command()
 def errors(
     job: Annotated[str | None, typer.Argument(help="A job id (all recent errors when left out).")] = None,
-    mapping: Annotated[str | None, typer.Option("--mapping", help="Only this mapping's errors.")] = None,
-    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many errors.")] = 50,
+    mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="Only this mapping's errors.")] = None,
+    last: Annotated[int, typer.Option("--last", "-n", min=1, max=MAX_LAST, help="How many errors.")] = 50,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:

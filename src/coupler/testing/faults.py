@@ -203,9 +203,9 @@ def fault_middleware(app: ASGIApp, faults: Faults, *, flavour: str = "dataverse"
         text = None
         if faults.aiming:  # read the request to match it, then hand the app the same messages
             messages = await _read_all(receive)
-            body = b"".join(m.get("body", b"") for m in messages).decode("utf-8", "replace")
+            content = b"".join(m.get("body", b"") for m in messages).decode("utf-8", "replace")
             query = scope.get("query_string", b"").decode("latin-1")
-            text = f"{scope['method']} {scope['path']}{'?' + query if query else ''}\n{body}"
+            text = f"{scope['method']} {scope['path']}{'?' + query if query else ''}\n{content}"
             receive = _replay(messages)
         decision = faults.decide(text)
         if decision.delay:
