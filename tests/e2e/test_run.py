@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from coupler.adapters.store.sql import open_state_store
 from coupler.domain.errors import UsageError
+from coupler.domain.timeutil import utcnow
 from coupler.entrypoints.cmd_run import parse_duration
 
 from .support import Demo, coupler_command
@@ -196,3 +198,28 @@ def test_two_full_runs_of_one_mapping_at_once_exactly_one_writes(demo: Demo) -> 
     assert again["counters"]["inserted"] == 0, "the one run created every counterpart, once"
     assert len(demo.query(demo.crm, "SELECT accountid FROM account")) > accounts
     assert _duplicates(demo) == []
+
+
+def test_sync_of_every_mapping_reports_a_busy_one_and_runs_the_others(demo: Demo) -> None:
+    number, account_id = _couple_a_customer(demo)
+    demo.execute(demo.erp, "UPDATE currencies SET symbol = 'Dkr' WHERE code = 'DKK'")
+    demo.execute(demo.erp, "UPDATE customers SET city = 'Leeds' WHERE number = ?", (number,))
+    store = open_state_store(f"sqlite:///{demo.state}")
+    try:  # another run holds CUSTOMER (a `coupler sync CUSTOMER --full` on another machine, say)
+        now = utcnow()
+        assert store.acquire_lock("mapping:CUSTOMER", "another-run", until=now + timedelta(minutes=5), now=now)
+    finally:
+        store.close()
+
+    result = demo.coupler("sync", "--json", expect=1)
+    reports = result.json()
+    assert [r["mapping"] for r in reports] == [m for m in MAPPINGS if m != "CUSTOMER"], "the others all ran"
+    assert all(r["kind"] == "incremental" and r["message"] is None for r in reports)
+    currency = next(r for r in reports if r["mapping"] == "CURRENCY")
+    assert currency["counters"]["modified"] == 1
+    assert "error: CUSTOMER is being synchronized by another run" in result.stderr
+    assert _city(demo, account_id) != "Leeds", "nothing of the busy mapping was written"
+
+    human = demo.coupler("sync", expect=1)
+    assert "CONTACT" in human.stdout and "ITEM-PRODUCT" in human.stdout and "CUSTOMER" not in human.stdout
+    assert "error: CUSTOMER is being synchronized by another run" in human.stderr

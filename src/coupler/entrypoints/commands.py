@@ -22,6 +22,7 @@ from coupler.entrypoints.shell import (
     err,
     fail,
     finish,
+    finish_round,
     out,
     session,
 )
@@ -229,9 +230,10 @@ def sync(
             if mapping is None:
                 raise UsageError("--full needs a mapping.")
             reports = [coupler.sync_full(mapping, force=force)]
-        else:
-            reports = coupler.sync_modified([mapping] if mapping else None)
-        finish(reports, as_json, many=not keys and not full)
+        else:  # one job per mapping, as `coupler run --once`: a busy or failing mapping does not stop the others
+            finish_round(coupler.run_once([mapping] if mapping else None), as_json)
+            return
+        finish(reports, as_json)
 
 
 @app.command()
