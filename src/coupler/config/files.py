@@ -56,6 +56,7 @@ class SideModel(_Strict):
     key: str
     display_key: str | None = None
     modified_on: str | None = None
+    alternate_key: str | None = None
     filter: list[ConditionModel] = Field(default_factory=list)
 
 

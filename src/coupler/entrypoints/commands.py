@@ -82,6 +82,8 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             out.print(table("Connections", ["role", "system", "status"], _status_rows(report)))
             for problem in report.problems:
                 err.print(f"[red]error:[/red] {problem}", soft_wrap=True)
+            for warning in report.warnings:
+                err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
             if report.ok:
                 out.print("All mapped tables and columns exist.")
 

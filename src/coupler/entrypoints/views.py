@@ -116,4 +116,5 @@ def check_view(report: CheckReport) -> dict[str, Any]:
         "ok": report.ok,
         "systems": [{"role": s.role, "name": s.name, "ok": s.ok, "message": s.message} for s in report.systems],
         "problems": list(report.problems),
+        "warnings": list(report.warnings),
     }
