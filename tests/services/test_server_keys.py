@@ -49,6 +49,8 @@ class LosingAnswers(InMemoryConnector):
     dropped connection would."""
 
     unanswered: frozenset[int] = frozenset()
+    failing: frozenset[str] = frozenset()
+    """Names of records created, yet answered with an error (a 504 for one request of a batch, say)."""
     inserts = 0
 
     def insert(self, spec: TableSpec, rows: Sequence[dict[str, Any]]) -> list[WriteResult]:  # type: ignore[override]
@@ -56,7 +58,12 @@ class LosingAnswers(InMemoryConnector):
         self.inserts += 1
         if self.inserts - 1 in self.unanswered:
             raise RetryableConnectorError("ERP: creating records in customers failed after 1 attempt(s): dropped")
-        return results
+        return [
+            WriteResult(index=r.index, error="504 Gateway Timeout", retryable=True)
+            if row.get("displayName") in self.failing
+            else r
+            for r, row in zip(results, rows, strict=True)
+        ]
 
 
 class World:
@@ -196,3 +203,35 @@ def test_creating_one_record_by_hand_first_recovers_what_an_interrupted_run_crea
     assert report.ok and len(world.customers()) == 1
     assert world.couplings() == {account: world.customers()[0]["id"]}
     assert "found and coupled, not created again" in (report.job.message or "")
+
+
+def test_a_creation_answered_with_an_error_is_read_back_before_it_is_made_again() -> None:
+    world = World(_mapping())
+    accounts = _accounts(world, 3)
+    world.erp.failing = frozenset({"Account 1"})
+    first = world.coupler.sync_full("CUSTOMER")
+    assert first.job.counters.failed == 1 and len(world.customers()) == 3 and len(world.couplings()) == 2
+    assert [i.source_key for i in world.store.intents("CUSTOMER", FROM)] == [accounts[1]], "the failure's is kept"
+    world.erp.failing = frozenset()
+    world.coupler.sync_modified()
+    assert len(world.customers()) == 3, "the record the error answer hid was found, not created again"
+    assert sorted(world.couplings()) == sorted(accounts)
+    assert world.store.intents("CUSTOMER", FROM) == []
+
+
+def test_a_creation_refused_outright_is_made_on_the_next_attempt() -> None:
+    world = World(_mapping())
+    world.erp.add_table(
+        "customers",
+        "id",
+        ["number", "displayName", "city"],
+        modified_on="modified",
+        server_keys=True,
+        constraints={"city": lambda city: "no such city" if city == "Nowhere" else None},
+    )
+    [account] = _accounts(world, 1, address1_city="Nowhere")
+    assert world.coupler.sync_full("CUSTOMER").job.counters.failed == 1 and world.customers() == []
+    world.crm.put("account", {**world.crm.rows("account")[0], "address1_city": "Oslo"})
+    report = world.coupler.sync_modified()[0]
+    assert report.job.counters.inserted == 1 and world.couplings() == {account: world.customers()[0]["id"]}
+    assert "found and coupled" not in (report.job.message or "")

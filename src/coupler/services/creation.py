@@ -34,8 +34,9 @@ class Creator:
         recovered = self.recover(run)
         fresh = [source for source in sources if source.key not in recovered]
         results, created = self.prepare(run, fresh, resolved)
-        self.couple(run, created)
-        self.systems.store.drop_intents(run.mapping.name, run.direction, [s.key for s in sources])
+        self.couple(run, created)  # a failed creation keeps its intent, read back before the next attempt
+        done = [source.key for source, result in results if result.ok]
+        self.systems.store.drop_intents(run.mapping.name, run.direction, done)
         made = iter(results)
         return [
             (source, WriteResult(index=index, key=recovered[source.key]))
