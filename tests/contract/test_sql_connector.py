@@ -71,6 +71,21 @@ def test_a_table_whose_keys_the_database_assigns_is_found_again_by_its_unique_co
     assert not texts.connector.assigns_keys(SPEC) and texts.connector.alternate_key(SPEC) is None
 
 
+@pytest.mark.parametrize("key", ["id INTEGER PRIMARY KEY", "id INTEGER PRIMARY KEY AUTOINCREMENT"])
+def test_sqlite_numbers_the_rows_of_a_table_declared_by_hand(tmp_path: Path, key: str) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'notes.sqlite'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE note ({key}, title TEXT)")
+    connector = SqlConnector(engine)
+    note = TableSpec(table="note", key="id")
+
+    results = connector.insert(note, [{"title": "a"}, {"title": "b"}])
+
+    assert [(r.ok, r.key) for r in results] == [(True, "1"), (True, "2")]
+    assert connector.describe("note")["id"].primary_key  # type: ignore[index]
+    engine.dispose()
+
+
 def test_keys_that_cannot_be_integers_do_not_exist(engine: sa.Engine) -> None:
     connector = SqlConnector(engine)
     assert connector.insert(ITEM, [{"code": "A"}])[0].ok

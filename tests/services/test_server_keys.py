@@ -7,11 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from coupler.adapters.connectors.memory import InMemoryConnector
+from coupler.adapters.connectors.sql import SqlConnector
 from coupler.adapters.store.memory import InMemoryStateStore
 from coupler.domain.errors import RetryableConnectorError
 from coupler.domain.mapping import Direction, FieldMapping, Side, TableMapping, TableSpec
@@ -235,3 +238,44 @@ def test_a_creation_refused_outright_is_made_on_the_next_attempt() -> None:
     report = world.coupler.sync_modified()[0]
     assert report.job.counters.inserted == 1 and world.couplings() == {account: world.customers()[0]["id"]}
     assert "found and coupled" not in (report.job.message or "")
+
+
+class SqlLosingAnswers(SqlConnector):
+    """A database that numbers its customers itself; the answer of the first insert is lost."""
+
+    lost = False
+
+    def insert(self, spec: TableSpec, rows: Sequence[dict[str, Any]]) -> list[WriteResult]:  # type: ignore[override]
+        results = super().insert(spec, rows)
+        if not self.lost:
+            self.lost = True
+            raise RetryableConnectorError("ERP: the connection dropped after the commit")
+        return results
+
+
+def test_a_database_that_numbers_its_rows_finds_them_again_by_their_unique_column(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'erp.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE customers (id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, "
+            "displayName TEXT, city TEXT, modified TEXT)"
+        )
+    erp = SqlLosingAnswers(engine, display_name="ERP")
+    crm = InMemoryConnector(display_name="CRM")
+    crm.add_table("account", "accountid", ["name", "address1_city", "accountnumber"], modified_on="modifiedon")
+    accounts = [crm.put("account", {"name": f"Account {n}", "accountnumber": f"C{n:03}"}) for n in range(4)]
+    mapping = _mapping(match=False, number=True)  # no match field: the unique number is what finds a row again
+    store = InMemoryStateStore()
+    coupler = Coupler(Systems(local=erp, integration=crm, store=store, mappings=[mapping], batch_size=10))
+    assert erp.alternate_key(mapping.local) == "number" and unsafe_creations(coupler.systems, "x") == []
+
+    with pytest.raises(RetryableConnectorError):
+        coupler.sync_full("CUSTOMER")
+    coupler.sync_full("CUSTOMER")
+
+    with engine.connect() as conn:
+        rows = {number: key for key, number in conn.exec_driver_sql("SELECT id, number FROM customers")}
+    assert len(rows) == 4, "no row created twice"
+    couplings = {c.integration_key: c.local_key for c in store.list_couplings("CUSTOMER", limit=10)}
+    assert couplings == {account: str(rows[f"C{n:03}"]) for n, account in enumerate(accounts)}
+    engine.dispose()
