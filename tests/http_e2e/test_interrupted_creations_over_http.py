@@ -4,7 +4,10 @@ a run. Re-runs never create a record twice, on either side: the records the inte
 again by the values it sent and coupled, the others are created once.
 
 Accounts that exist in Sales only are created as customers by a full synchronization of CUSTOMER; with the
-Business Central connector sending 6 creations per ``$batch``, 17 of them take three batches.
+Business Central connector sending 6 creations per ``$batch``, 17 of them take three batches, all in one page (one
+insert). A batch that fails loses the answers of the batches before it in that insert too; a refused first batch
+leaves nothing created, and checks that the intents of records never created are dropped and the records created
+once.
 """
 
 from __future__ import annotations
