@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from coupler.adapters.engines import driver_problem
+
 __all__ = ["ENV_REFERENCE", "Place"]
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -81,6 +83,9 @@ class Place:
             url = make_url(ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], written))
         except ArgumentError:
             self.problem("not a database URL (like sqlite:///file.db or postgresql://host/db)", key=key)
+            return written
+        if (problem := driver_problem(url)) is not None:
+            self.problem(problem, key=key)
             return written
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             database = Path(url.database)

@@ -28,6 +28,7 @@ from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import ConflictPolicy, DeletePropagation, DeletionPolicy, Direction, Operator
 
 __all__ = [
+    "MAPPING_NAME_LENGTH",
     "ConditionModel",
     "FieldModel",
     "FileModel",
@@ -38,6 +39,8 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[A-Z0-9][A-Z0-9_\- ]*$")
+MAPPING_NAME_LENGTH = 100
+"""The longest mapping name: the state store keeps names (and lock names made from them) in columns of 200."""
 
 
 class _Strict(BaseModel):
@@ -63,6 +66,7 @@ class SideModel(_Strict):
     key: str
     display_key: str | None = None
     modified_on: str | None = None
+    alternate_key: str | None = None
     filter: list[ConditionModel] = Field(default_factory=list)
 
 
@@ -108,6 +112,8 @@ class MappingModel(_Strict):
     def _upper_name(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError("a mapping name is written in capitals, like CUSTOMER or ITEM-PRODUCT")
+        if len(value) > MAPPING_NAME_LENGTH:
+            raise ValueError(f"a mapping name has at most {MAPPING_NAME_LENGTH} characters; this one has {len(value)}")
         return value
 
 

@@ -90,6 +90,7 @@ def _spec(side: SideModel) -> TableSpec:
         modified_on=side.modified_on,
         display_key=side.display_key,
         filter=tuple(Condition(field=c.field, op=c.op, value=c.value) for c in side.filter),
+        alternate_key=side.alternate_key,
     )
 
 

@@ -45,7 +45,7 @@ Start with `coupler review`: it says which mappings to match first and which to 
 
 
 def _side(table: str, key: str, display_key: str, modified_on: str, *conditions: ConditionModel) -> SideModel:
-    filtered = {"filter": list(conditions)} if conditions else {}
+    filtered: dict[str, Any] = {"filter": list(conditions)} if conditions else {}
     return SideModel(table=table, key=key, display_key=display_key, modified_on=modified_on, **filtered)
 
 

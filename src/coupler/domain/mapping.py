@@ -167,6 +167,10 @@ class TableSpec:
     modified_on: str | None = None
     display_key: str | None = None
     filter: tuple[Condition, ...] = ()
+    alternate_key: str | None = None
+    """A column that names one record as its key does, with a value the writer chooses and the system keeps (a
+    customer number). Where the system assigns keys, a record created with a value in it is found again by it after
+    an interrupted creation; None leaves the choice to the connector (``Connector.alternate_key``)."""
 
     def matches(self, values: Mapping[str, Any]) -> bool:
         return matches_all(self.filter, values)
@@ -261,6 +265,15 @@ class TableMapping:
 
     def fields_for(self, direction: Direction) -> tuple[FieldMapping, ...]:
         return tuple(f for f in self.fields if f.flows(direction))
+
+    def match_fields(self, direction: Direction) -> tuple[str, ...]:
+        """The target's fields of the match fields (``match`` priorities) that flow in ``direction``, lowest
+        priority first: what tells two records apart, as `coupler match` pairs them."""
+        chosen = sorted(
+            (f for f in self.fields_for(direction) if f.match_priority is not None and not f.has_constant),
+            key=lambda f: f.match_priority or 0,
+        )
+        return tuple(dict.fromkeys(name for f in chosen if (name := f.field(direction.target))))
 
     def columns(self, side: Side) -> tuple[str, ...]:
         """Every column of ``side`` that coupler reads: key, modified-on, display key, mapped and filtered fields."""

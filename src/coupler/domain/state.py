@@ -3,14 +3,15 @@ intents to create records (for crash safety). Values only; the state store persi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from coupler.domain.fingerprint import canonical
 from coupler.domain.mapping import Direction, Side
 
-__all__ = ["Conflict", "ConflictField", "CreateIntent", "PendingDeletion", "RecordFailure"]
+__all__ = ["Conflict", "ConflictField", "CreateIntent", "FindAgain", "PendingDeletion", "RecordFailure"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -80,14 +81,73 @@ class PendingDeletion:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class FindAgain:
+    """How a record created where the system assigns keys is found again when the creation's answer never came (or
+    the run died before coupling it): the target's ``field`` holds ``value``, which coupler sent and the system
+    keeps. ``unique``: the field is an alternate key, one record holds the value; otherwise it is a match field,
+    and a record found by it must also hold every other value sent."""
+
+    field: str
+    value: str | int
+    unique: bool = False
+
+    @staticmethod
+    def choose(row: Mapping[str, Any], *, alternate_key: str | None, match_fields: Sequence[str]) -> FindAgain | None:
+        """How the record built as ``row`` can be found again: by the alternate key when the row gives it a value,
+        else by the first match field with a value; None when the row holds neither (then nothing can tell the
+        created record from others, and its creation cannot be made safe to repeat)."""
+        if alternate_key is not None and (value := _identifying(row.get(alternate_key))) is not None:
+            return FindAgain(field=alternate_key, value=value, unique=True)
+        for name in match_fields:
+            if (value := _identifying(row.get(name))) is not None:
+                return FindAgain(field=name, value=value)
+        return None
+
+    def holds(self, found: Mapping[str, Any], sent: Mapping[str, Any]) -> bool:
+        """Whether a record found by this value is the one created from ``sent`` (the canonical values of
+        ``CreateIntent.values``): any record with the value of an alternate key, else one that holds every value
+        sent (fields the record was read without aside). Text is compared ignoring case: a system may keep a code
+        in capitals."""
+        if not _same(canonical(found.get(self.field)), canonical(self.value)):
+            return False
+        return self.unique or all(_same(canonical(found[name]), value) for name, value in sent.items() if name in found)
+
+    def as_json(self) -> list[Any]:
+        return [self.field, self.value, self.unique]
+
+    @staticmethod
+    def from_json(data: Sequence[Any]) -> FindAgain:
+        field, value, unique = data
+        return FindAgain(field=field, value=value, unique=bool(unique))
+
+
+def _same(found: Any, sent: Any) -> bool:
+    if isinstance(found, str) and isinstance(sent, str):
+        return found.casefold() == sent.casefold()
+    return bool(found == sent)
+
+
+def _identifying(value: Any) -> str | int | None:
+    """A value that can name a record: non-blank text or a whole number."""
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CreateIntent:
-    """Written before a record is created with a key chosen in advance, so that after a crash the next run finds
-    the created record and couples it instead of creating it again."""
+    """Written before records are created, so that after a crash, or a creation whose answer never came, the next
+    run finds the created record and couples it instead of creating it again. ``target_key`` is the key chosen in
+    advance; where the system assigns keys it is None and ``find`` says how the record is found again (without
+    either, no intent is written)."""
 
     mapping: str
     direction: Direction
     source_key: str
-    target_key: str
+    target_key: str | None
     at: datetime
     values: Mapping[str, Any] = field(default_factory=dict)
     """The target's values as sent, canonical (see fingerprint.canonical): what the created record held."""
+    find: FindAgain | None = None

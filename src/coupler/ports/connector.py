@@ -139,7 +139,19 @@ class Connector(ABC):
     def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
         """``count`` keys for records about to be inserted, chosen before the insert (GUIDs), or None when the
         system assigns keys itself. Keys known in advance let coupler record its intent before it creates records,
-        so that a run interrupted between creating and coupling never creates them twice."""
+        so that a run interrupted between creating and coupling never creates them twice. Where the system assigns
+        keys, the intent names a value the record is found again by instead (see ``alternate_key``)."""
+
+    def assigns_keys(self, spec: TableSpec) -> bool:
+        """Whether the system assigns the keys of new records itself (``new_keys`` gives None)."""
+        return self.new_keys(spec, 0) is None
+
+    def alternate_key(self, spec: TableSpec) -> str | None:
+        """A column of ``spec.table`` that names one record as its key does, whose value a writer chooses and the
+        system keeps: where the system assigns keys, a record created with a value in it is found again by that
+        value after an unanswered or interrupted creation. The spec's own ``alternate_key`` when it names one (the
+        default gives only that); otherwise the system's, when it knows one (a unique column)."""
+        return spec.alternate_key
 
     @abstractmethod
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:

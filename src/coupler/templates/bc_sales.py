@@ -75,7 +75,7 @@ def _eq(field: str, value: Any) -> ConditionModel:
 
 
 def _side(table: str, key: str, display_key: str, modified_on: str, conditions: Sequence[ConditionModel]) -> SideModel:
-    filtered = {"filter": list(conditions)} if conditions else {}
+    filtered: dict[str, Any] = {"filter": list(conditions)} if conditions else {}
     return SideModel(table=table, key=key, display_key=display_key, modified_on=modified_on, **filtered)
 
 

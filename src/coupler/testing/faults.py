@@ -2,21 +2,23 @@
 
 ``Faults`` decides per HTTP request (a ``$batch`` is one request) whether it is throttled (429 with
 ``Retry-After``), refused (503), slowed down or dropped (the connection closes without an answer), and per
-written record whether it fails validation (400). ``expire_delta_tokens`` makes every delta token issued so far
-expired, as when change tracking's retention has passed.
+written record whether it fails validation (400). ``aim`` serves a fault to chosen requests only (the second
+``$batch`` that creates records, say), including an answer dropped after the server acted. ``expire_delta_tokens``
+makes every delta token issued so far expired, as when change tracking's retention has passed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 __all__ = ["Faults", "fault_middleware"]
 
@@ -31,9 +33,20 @@ class _Rejection:
     message: str
 
 
+@dataclass(kw_only=True)
+class _Aimed:
+    kind: str
+    pattern: re.Pattern[str]
+    skip: int
+    count: int
+
+
+AIMED_KINDS = ("drop", "drop-answer", "unavailable", "error")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Decision:
-    kind: str | None = None  # throttle | unavailable | drop
+    kind: str | None = None  # throttle | unavailable | drop | drop-answer | error
     retry_after: float | None = None
     delay: float = 0.0
 
@@ -57,6 +70,7 @@ class Faults:
             self._slow_count: int | None = 0
             self._seen = 0
             self._rejections: list[_Rejection] = []
+            self._aimed: list[_Aimed] = []
             self._expire_tokens = False
 
     def throttle(self, count: int = 1, *, every: int | None = None, retry_after: float | None = 1.0) -> None:
@@ -83,6 +97,25 @@ class Faults:
         with self._lock:
             self._drop = count
 
+    def aim(self, kind: str, *, matching: str, skip: int = 0, count: int = 1) -> None:
+        """Serve ``kind`` to the requests whose text (``METHOD path?query``, a line break, then the body) matches the
+        regular expression ``matching``, once ``skip`` of them have been let through, ``count`` times:
+
+        - ``drop``: the connection closes before the server acts;
+        - ``drop-answer``: the server acts (and commits), then the connection closes without its answer;
+        - ``unavailable``: 503, nothing done; ``error``: 500, nothing done.
+        """
+        if kind not in AIMED_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(AIMED_KINDS)}, not {kind!r}")
+        with self._lock:
+            self._aimed.append(_Aimed(kind=kind, pattern=re.compile(matching), skip=skip, count=count))
+
+    @property
+    def aiming(self) -> bool:
+        """Whether a fault waits for a chosen request (then the server reads each request's text first)."""
+        with self._lock:
+            return any(a.count > 0 for a in self._aimed)
+
     def reject(self, field: str, value: Any, *, entity_set: str | None = None, message: str | None = None) -> None:
         """Make every write of a record whose ``field`` is set to ``value`` fail validation (400)."""
         text = message or f"A validation error occurred. The value {value!r} of '{field}' is not allowed."
@@ -102,8 +135,17 @@ class Faults:
             return expire
 
     # -- used by the servers ---------------------------------------------------------------------------------
-    def decide(self) -> Decision:
+    def decide(self, text: str | None = None) -> Decision:
+        """What to do with the next request; ``text`` is its text when a fault is aimed (see ``aim``)."""
         with self._lock:
+            if text is not None:
+                for aimed in self._aimed:
+                    if aimed.count > 0 and aimed.pattern.search(text):
+                        if aimed.skip > 0:
+                            aimed.skip -= 1
+                            continue
+                        aimed.count -= 1
+                        return self._count(Decision(kind=aimed.kind))
             self._seen += 1
             delay = 0.0
             if self._slow and (self._slow_count is None or self._slow_count > 0):
@@ -140,12 +182,15 @@ _BODIES = {
     "dataverse": {
         "throttle": ("0x80072322", "Number of requests exceeded the limit of 6000 over time window of 300 seconds."),
         "unavailable": ("0x80040216", "The service is temporarily unavailable. Try again later."),
+        "error": ("0x80040265", "An unexpected error occurred."),
     },
     "business-central": {
         "throttle": ("Application_TooManyRequests", "Too many requests reached. Actual (6001). Maximum (6000)."),
         "unavailable": ("Application_ServiceUnavailable", "The service is temporarily unavailable."),
+        "error": ("Internal_ServerError", "Something went wrong. Try again later."),
     },
 }
+_STATUSES = {"throttle": 429, "unavailable": 503, "error": 500}
 
 
 def fault_middleware(app: ASGIApp, faults: Faults, *, flavour: str = "dataverse") -> ASGIApp:
@@ -155,15 +200,25 @@ def fault_middleware(app: ASGIApp, faults: Faults, *, flavour: str = "dataverse"
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        decision = faults.decide()
+        text = None
+        if faults.aiming:  # read the request to match it, then hand the app the same messages
+            messages = await _read_all(receive)
+            content = b"".join(m.get("body", b"") for m in messages).decode("utf-8", "replace")
+            query = scope.get("query_string", b"").decode("latin-1")
+            text = f"{scope['method']} {scope['path']}{'?' + query if query else ''}\n{content}"
+            receive = _replay(messages)
+        decision = faults.decide(text)
         if decision.delay:
             await asyncio.sleep(decision.delay)
         if decision.kind is None:
             await app(scope, receive, send)
         elif decision.kind == "drop":
             await _drop(send)
+        elif decision.kind == "drop-answer":
+            await app(scope, receive, _swallow)
+            await _drop(send)
         else:
-            status = 429 if decision.kind == "throttle" else 503
+            status = _STATUSES[decision.kind]
             code, message = _BODIES[flavour][decision.kind]
             headers = [(b"content-type", b"application/json")]
             if decision.retry_after is not None and status == 429:
@@ -173,6 +228,28 @@ def fault_middleware(app: ASGIApp, faults: Faults, *, flavour: str = "dataverse"
             await send({"type": "http.response.body", "body": body})
 
     return wrapped
+
+
+async def _read_all(receive: Receive) -> list[Message]:
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body"):
+            return messages
+
+
+def _replay(messages: list[Message]) -> Receive:
+    pending = iter(messages)
+
+    async def receive() -> Message:
+        return next(pending, {"type": "http.disconnect"})
+
+    return receive
+
+
+async def _swallow(message: Message) -> None:
+    """The answer of a request whose connection is dropped once the server has acted: never sent."""
 
 
 async def _drop(send: Send) -> None:

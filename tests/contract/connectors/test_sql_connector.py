@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -57,6 +58,32 @@ def test_the_database_assigns_integer_keys_in_row_order(engine: sa.Engine) -> No
     records = connector.read(ITEM, [str(k) for k in keys], columns=["id", "code"])
     expected = zip(keys, ["C0", "C1", "C3", "C4"], strict=True)
     assert [(r.key, r.values["code"]) for r in records] == [(str(k), code) for k, code in expected]
+
+
+def test_a_table_whose_keys_the_database_assigns_is_found_again_by_its_unique_column(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    connector = SqlConnector(engine)
+    assert connector.assigns_keys(ITEM) and connector.new_keys(ITEM, 2) is None
+    assert connector.alternate_key(ITEM) == "code", "the column a unique constraint covers alone"
+    assert connector.alternate_key(replace(ITEM, alternate_key="weight")) == "weight", "the spec's own comes first"
+    texts = SqlBackend(sa.create_engine(f"sqlite:///{tmp_path / 'texts.sqlite'}"))
+    assert not texts.connector.assigns_keys(SPEC) and texts.connector.alternate_key(SPEC) is None
+
+
+@pytest.mark.parametrize("key", ["id INTEGER PRIMARY KEY", "id INTEGER PRIMARY KEY AUTOINCREMENT"])
+def test_sqlite_numbers_the_rows_of_a_table_declared_by_hand(tmp_path: Path, key: str) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'notes.sqlite'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE note ({key}, title TEXT)")
+    connector = SqlConnector(engine)
+    note = TableSpec(table="note", key="id")
+
+    results = connector.insert(note, [{"title": "a"}, {"title": "b"}])
+
+    assert [(r.ok, r.key) for r in results] == [(True, "1"), (True, "2")]
+    assert connector.describe("note")["id"].primary_key  # type: ignore[index]
+    engine.dispose()
 
 
 def test_keys_that_cannot_be_integers_do_not_exist(engine: sa.Engine) -> None:

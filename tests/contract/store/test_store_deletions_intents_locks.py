@@ -17,6 +17,7 @@ from contract.store.state_values import (
     intent,
 )
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.state import FindAgain
 from coupler.ports.store import StateStore
 
 
@@ -85,6 +86,16 @@ def test_an_intent_round_trips_in_utc_and_replaces_one_of_the_same_source(store:
     assert stored == [replace(again, target_key="t-last")]
     assert stored[0].at == datetime(2024, 5, 6, 7, 0, tzinfo=UTC)
     assert stored[0].at.utcoffset() == timedelta(0)
+
+
+def test_an_intent_without_a_target_key_round_trips_with_the_value_it_is_found_again_by(store: StateStore) -> None:
+    """Where the target assigns keys, the intent names the value the created record is found again by."""
+    by_number = replace(intent("a"), target_key=None, find=FindAgain(field="number", value="C00010", unique=True))
+    by_name = replace(intent("b"), target_key=None, find=FindAgain(field="code", value=7))
+
+    store.add_intents([by_number, by_name, intent("c")])
+
+    assert store.intents("customers", TO) == [by_number, by_name, intent("c")]
 
 
 def test_dropped_intents_are_gone(store: StateStore) -> None:

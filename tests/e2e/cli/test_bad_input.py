@@ -212,3 +212,30 @@ def test_mappings_that_depend_on_each_other_are_a_configuration_error(demo: Demo
     assert any(
         "cycle: CURRENCY -> EXTRA -> CURRENCY" in p or "cycle: EXTRA -> CURRENCY -> EXTRA" in p for p in problems
     )
+
+
+def test_a_database_driver_that_is_not_installed_is_a_configuration_error(demo: Demo) -> None:
+    broken = _broken(demo, 'url = "sqlite:///erp.db"', 'url = "mysql://coupler@127.0.0.1/erp"')
+    [problem] = _problems(_run(demo, broken, "check"))
+    assert "key local.url" in problem and "MySQLdb" in problem and "pip install mysqlclient" in problem
+    unknown = _broken(demo, 'url = "sqlite:///crm.db"', 'url = "nosuchdb://127.0.0.1/crm"')
+    [problem] = _problems(_run(demo, unknown, "sync"))
+    assert "key integration.url" in problem and "nosuchdb://" in problem
+
+
+def test_a_mapping_name_too_long_for_the_state_store_is_a_configuration_error(demo: Demo) -> None:
+    name = "EXTRA-" + "X" * 184
+    extra = demo.directory / "long.toml"
+    mapping = EXTRA_MAPPING.format(depends_on="[]", transform='{ kind = "trim" }').replace("EXTRA", name)
+    extra.write_text(demo.config.read_text(encoding="utf-8") + mapping, encoding="utf-8")
+    [problem] = _problems(_run(demo, extra, "sync"))
+    assert f"mapping {name}, key name" in problem and "at most 100 characters; this one has 190" in problem
+    assert not (demo.directory / "coupler-state.db").exists(), "refused before anything ran"
+
+
+@pytest.mark.parametrize("command", ["jobs", "errors"])
+def test_a_count_out_of_range_is_a_usage_error(demo: Demo, command: str) -> None:
+    for value in ("99999999999999999999", "100001", "0"):
+        result = demo.coupler(command, "--last", value, expect=2)
+        assert "Invalid value for '--last'" in result.output and "internal error" not in result.output
+    assert demo.coupler(command, "--last", "100000", "--json", expect=0).json() == []

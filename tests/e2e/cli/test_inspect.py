@@ -67,3 +67,33 @@ def test_no_config_in_the_working_directory(demo: Demo) -> None:
     assert result.stdout == ""
     assert "coupler.toml: no configuration file here" in result.stderr
     assert "COUPLER_CONFIG" in result.stderr
+
+
+NOTES = """
+[[mappings]]
+name = "NOTES"
+direction = "from-integration"
+local = {{ table = "notes", key = "id", modified_on = "modified" }}
+integration = {{ table = "transactioncurrency", key = "transactioncurrencyid", modified_on = "modifiedon" }}
+fields = [{{ local = "title", integration = "currencyname" }}{more}]
+"""
+
+
+def test_check_warns_where_created_records_could_not_be_found_again(demo: Demo) -> None:
+    """The ERP numbers the notes itself: a note is found again after an interrupted creation only by a value sent to
+    its unique column (its alternate key) or to a match field."""
+    demo.execute(demo.erp, "CREATE TABLE notes (id INTEGER PRIMARY KEY, code TEXT UNIQUE, title TEXT, modified TEXT)")
+    config = demo.directory / "notes.toml"
+    config.write_text(demo.config.read_text(encoding="utf-8") + NOTES.format(more=""), encoding="utf-8")
+
+    result = run_coupler("check", "--json", "--config", config, cwd=demo.directory, expect=0)
+    [warning] = result.json()["warnings"]
+    assert "notes.toml: mapping NOTES, from-integration: CRONUS (demo Business Central) assigns" in warning
+    assert "assigns the keys of 'notes'" in warning and "its alternate key 'code' is not mapped" in warning
+    assert result.json()["ok"] is True
+    human = run_coupler("check", "--config", config, cwd=demo.directory, expect=0)
+    assert "warning: " in human.stderr and "mapping NOTES, from-integration" in human.stderr
+
+    sent = ', { local = "code", integration = "isocurrencycode" }'
+    config.write_text(demo.config.read_text(encoding="utf-8") + NOTES.format(more=sent), encoding="utf-8")
+    assert run_coupler("check", "--json", "--config", config, cwd=demo.directory, expect=0).json()["warnings"] == []

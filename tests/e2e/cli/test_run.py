@@ -17,7 +17,9 @@ from typing import Any
 
 import pytest
 
+from coupler.adapters.store.sql.store import open_state_store
 from coupler.domain.errors import UsageError
+from coupler.domain.timeutil import utcnow
 from coupler.entrypoints.cli.commands.run import parse_duration
 
 from .support import Demo, coupler_command
@@ -230,9 +232,34 @@ def test_a_run_stopped_after_its_first_page_leaves_no_edit_of_a_multi_row_update
     [round_] = [json.loads(line) for line in stdout.splitlines()]
     [stopped] = round_["mappings"]
     assert stopped["outcome"] == "stopped"
-    first = stopped["job"]["counters"]["modified"]
+    first = stopped["report"]["job"]["counters"]["modified"]
     assert 0 < first < len(accounts), "stopped between two pages"
 
     [report] = demo.coupler("sync", "CUSTOMER", "--json").json()
-    assert report["counters"]["modified"] == len(accounts) - first, "every account the first page did not reach"
+    assert report["job"]["counters"]["modified"] == len(accounts) - first, "every account the first page did not reach"
     assert {demo.account_by_id(account)["address1_city"] for account in accounts} == {"Tie"}
+
+
+def test_sync_of_every_mapping_reports_a_busy_one_and_runs_the_others(demo: Demo) -> None:
+    number, account_id = _couple_a_customer(demo)
+    demo.execute(demo.erp, "UPDATE currencies SET symbol = 'Dkr' WHERE code = 'DKK'")
+    demo.execute(demo.erp, "UPDATE customers SET city = 'Leeds' WHERE number = ?", (number,))
+    store = open_state_store(f"sqlite:///{demo.state}")
+    try:  # another run holds CUSTOMER (a `coupler sync CUSTOMER --full` on another machine, say)
+        now = utcnow()
+        assert store.acquire_lock("mapping:CUSTOMER", "another-run", until=now + timedelta(minutes=5), now=now)
+    finally:
+        store.close()
+
+    result = demo.coupler("sync", "--json", expect=1)
+    reports = result.json()
+    assert [r["job"]["mapping"] for r in reports] == [m for m in MAPPINGS if m != "CUSTOMER"], "the others all ran"
+    assert all(r["job"]["kind"] == "incremental" and r["job"]["message"] is None for r in reports)
+    currency = next(r for r in reports if r["job"]["mapping"] == "CURRENCY")
+    assert currency["job"]["counters"]["modified"] == 1
+    assert "error: CUSTOMER is being synchronized by another run" in result.stderr
+    assert _city(demo, account_id) != "Leeds", "nothing of the busy mapping was written"
+
+    human = demo.coupler("sync", expect=1)
+    assert "CONTACT" in human.stdout and "ITEM-PRODUCT" in human.stdout and "CUSTOMER" not in human.stdout
+    assert "error: CUSTOMER is being synchronized by another run" in human.stderr

@@ -215,7 +215,9 @@ def test_record_rejected_by_the_other_side(demo: Demo) -> None:
     job_id = by_local[bad_id]["job_id"]
     assert {e["job_id"] for e in listed} == {job_id}
 
+    assert demo.coupler("errors", "--json", "-m", "CUSTOMER").json() == listed
     jobs = {j["id"]: j for j in demo.coupler("jobs", "--json", "--mapping", "CUSTOMER").json()}
+    assert list(jobs) == [j["id"] for j in demo.coupler("jobs", "--json", "-m", "CUSTOMER").json()]
     job = jobs[job_id]
     assert (job["kind"], job["mapping"]) == ("incremental", "CUSTOMER")
     assert (job["counters"]["modified"], job["counters"]["failed"]) == (1, 2)

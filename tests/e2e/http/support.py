@@ -41,6 +41,7 @@ __all__ = [
     "TENANT",
     "HttpDemo",
     "Step",
+    "add_accounts",
     "http_config",
     "run_scenario",
     "snapshot",
@@ -150,6 +151,19 @@ def query(db: Path, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]
     with closing(sqlite3.connect(db, timeout=30)) as connection:
         connection.row_factory = sqlite3.Row
         return [dict(row) for row in connection.execute(sql, params)]
+
+
+def add_accounts(crm: Path, names: Sequence[str]) -> None:
+    """Active customer accounts that exist in Sales only (a Sales user created them), owned by a user who is a
+    salesperson, in the base currency."""
+    with closing(sqlite3.connect(crm, timeout=30)) as connection:
+        owner = connection.execute("SELECT ownerid FROM account WHERE ownerid IS NOT NULL LIMIT 1").fetchone()[0]
+        connection.executemany(
+            "INSERT INTO account (name, address1_city, address1_country, statecode, customertypecode, ownerid) "
+            "VALUES (?, 'Odense', 'DK', 0, 3, ?)",
+            [(name, owner) for name in names],
+        )
+        connection.commit()
 
 
 # The edits the scenario makes between runs, on records the demo always has (its data is seeded).

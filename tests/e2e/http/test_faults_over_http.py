@@ -15,7 +15,7 @@ from coupler.bootstrap import open_coupler
 from coupler.domain.mapping import Side
 
 from .conftest import ASGIApp
-from .support import HttpDemo, Step, execute, query, run_scenario, snapshot
+from .support import HttpDemo, Step, add_accounts, execute, query, run_scenario, snapshot
 
 
 def _progress(steps: list[Step]) -> list[tuple[str, str, int, int, int, int]]:
@@ -142,3 +142,27 @@ def test_a_record_changed_between_read_and_write_is_read_again_not_overwritten(
     parked = {(c.local_key, f.local_field, f.local_value, f.integration_value) for c in conflicts for f in c.fields}
     assert parked == {(customer["C00010"]["id"], "city", "Aarhus", "Aalborg")}
     assert all(r.job.counters.as_dict()["inserted"] == 0 for r in (*first, *second)), "nothing was created twice"
+
+
+READ_BATCH = r'(?s)^POST \S*\$batch\n.*(?:"method": ?"GET"|\nGET https?://)'
+"""A ``$batch`` of reads (Business Central's JSON form or Dataverse's multipart form): many keys read at once."""
+
+
+def test_a_dropped_connection_on_a_batch_of_reads_is_retried(http_demo: HttpDemo) -> None:
+    add_accounts(http_demo.crm, [f"Batch Reader {n:03}" for n in range(150)])
+    with http_demo.open() as coupler:
+        coupler.match("SALESPEOPLE", sync_after=Side.INTEGRATION)
+        coupler.match("CURRENCY", sync_after=Side.LOCAL)
+        coupler.sync_full("CURRENCY")
+        coupler.match("CUSTOMER", create_missing=True, sync_after=Side.LOCAL)
+        coupler.sync_full("CUSTOMER")
+        # every pair changes on both sides: each pass reads some 190 partners by key, more than one request holds
+        execute(http_demo.crm, "UPDATE account SET telephone1 = '+45 11 11 11 11'")
+        execute(http_demo.erp, "UPDATE customers SET website = 'www.example.com'")
+        for faults in (http_demo.bc_faults, http_demo.dv_faults):
+            faults.aim("drop", matching=READ_BATCH)
+        [report] = coupler.sync_modified(["CUSTOMER"])
+    dropped = http_demo.bc_faults.injected["drop"] + http_demo.dv_faults.injected["drop"]
+    assert dropped == 2, "each side's partners were read in a batch, whose connection dropped"
+    assert report.job.message is None, report.job.message
+    assert report.job.counters.as_dict()["modified"] >= 2 * 150

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -64,7 +65,9 @@ def test_describe_reads_the_edmx_metadata_and_bc_assigns_ids() -> None:
     assert columns["displayName"].max_length == 100 and not columns["displayName"].nullable
     assert columns["creditLimit"].type == "decimal" and columns["creditLimit"].nullable
     assert bc.describe("vendors") is None
-    assert bc.new_keys(SPEC, 2) is None
+    assert bc.new_keys(SPEC, 2) is None and bc.assigns_keys(SPEC)
+    assert bc.alternate_key(SPEC) == "number", "a created customer is found again by its number"
+    assert bc.alternate_key(replace(SPEC, alternate_key="displayName")) == "displayName"
 
 
 def test_an_unknown_company_names_the_known_ones() -> None:

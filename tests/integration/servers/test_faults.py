@@ -89,3 +89,42 @@ def test_requests_are_counted_per_server(dataverse: Running, bc: Running) -> Non
     bc.client.get("companies")
     assert dataverse.url.requests_served == 3
     assert bc.url.requests_served == 1
+
+
+def _batch(*requests: dict[str, object]) -> dict[str, object]:
+    return {"requests": [{"id": str(i), **r} for i, r in enumerate(requests, start=1)]}
+
+
+def _count(bc: Running, name: str) -> int:
+    found = bc.client.get(COMPANY + "customers", params={"$filter": f"displayName eq '{name}'"}).json()["value"]
+    return len(found)
+
+
+def test_an_aimed_fault_hits_the_chosen_request_only(bc: Running) -> None:
+    creating = r'"method": ?"POST"'
+    bc.faults.aim("drop-answer", matching=creating, skip=1)
+    reading = _batch({"method": "GET", "url": COMPANY + "customers?$top=1"})
+    assert bc.client.post("$batch", json=reading).status_code == 200, "a batch of reads is no match"
+    first = _batch({"method": "POST", "url": COMPANY + "customers", "body": {"displayName": "Aimed One"}})
+    assert bc.client.post("$batch", json=first).status_code == 200, "the first match is let through"
+    second = _batch({"method": "POST", "url": COMPANY + "customers", "body": {"displayName": "Aimed Two"}})
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        bc.client.post("$batch", json=second)
+    assert _count(bc, "Aimed Two") == 1, "the server acted before the connection dropped"
+    assert bc.faults.injected["drop-answer"] == 1 and not bc.faults.aiming
+    third = _batch({"method": "POST", "url": COMPANY + "customers", "body": {"displayName": "Aimed Three"}})
+    assert bc.client.post("$batch", json=third).status_code == 200, "count 1: the fault is spent"
+
+
+@pytest.mark.parametrize(("kind", "status"), [("error", 500), ("unavailable", 503)])
+def test_an_aimed_refusal_does_nothing(bc: Running, kind: str, status: int) -> None:
+    bc.faults.aim(kind, matching=r"Refused Ltd")
+    body = _batch({"method": "POST", "url": COMPANY + "customers", "body": {"displayName": "Refused Ltd"}})
+    assert bc.client.post("$batch", json=body).status_code == status
+    assert _count(bc, "Refused Ltd") == 0
+    bc.faults.aim("drop", matching=r"Refused Ltd")
+    with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+        bc.client.post("$batch", json=body)
+    assert _count(bc, "Refused Ltd") == 0
+    assert bc.client.post("$batch", json=body).status_code == 200
+    assert _count(bc, "Refused Ltd") == 1

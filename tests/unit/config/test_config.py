@@ -163,3 +163,13 @@ def test_the_source_side_needs_a_modified_on_column(tmp_path: Path) -> None:
         f"{tmp_path / 'coupler.toml'}: mapping CURRENCY, key local.modified_on: a to-integration mapping reads "
         "changes from the local side, which needs its modified-on column"
     ]
+
+
+def test_the_longest_mapping_name_fits_the_state_store() -> None:
+    """Mapping names, and the lock names made from them ("mapping:NAME"), fit every column that holds them."""
+    from coupler.adapters.store.sql import schema
+    from coupler.config.files import MAPPING_NAME_LENGTH
+
+    needed = len("mapping:") + MAPPING_NAME_LENGTH
+    columns = [c for t in schema.metadata.tables.values() for c in t.c if c.name in ("mapping", "name")]
+    assert columns and all(c.type.length >= needed for c in columns)

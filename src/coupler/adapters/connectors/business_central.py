@@ -9,7 +9,8 @@
 - Writes: JSON ``$batch`` requests of at most 100 operations: POST (201 with the record), PATCH with ``If-Match``
   (the record's ETag when it was read, else ``*``; BC requires it) and DELETE. Each operation has its own result;
   a stale ETag (412, ``Request_EntityChanged``) is a retryable error for that record.
-- The service assigns ``id`` (a GUID) itself: ``new_keys`` is None for an entity keyed by an ``Edm.Guid`` ``id``.
+- The service assigns ``id`` (a GUID) itself: ``new_keys`` is None for an entity keyed by an ``Edm.Guid`` ``id``,
+  and a record created there is found again by its ``number`` or ``code`` (``alternate_key``) when coupler sent one.
 - Deletions: Business Central keeps no deleted-entries feed reachable here (webhooks need a public endpoint), so
   ``deletions`` is None and a deleted record is noticed as a missing partner.
 """
@@ -21,7 +22,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from coupler.adapters.connectors.http_client import HttpClient
-from coupler.adapters.connectors.odata.batch import BatchPart, PartResult, decode_json_batch, encode_json_batch
+from coupler.adapters.connectors.odata.batch import (
+    BatchPart,
+    PartResult,
+    decode_json_batch,
+    encode_json_batch,
+    reads_only,
+)
 from coupler.adapters.connectors.odata.connector import ODataConnector
 from coupler.adapters.connectors.odata.entity import EntityInfo
 from coupler.adapters.connectors.odata.query import is_guid
@@ -45,6 +52,10 @@ _TYPES = {
     "Edm.Date": "date",
     "Edm.Guid": "uuid",
 }
+
+
+ALTERNATE_KEYS = ("number", "code")
+"""The fields that name a record of an API v2.0 entity besides its ``id`` (No. or Code), first found first."""
 
 
 class BusinessCentralConnector(ODataConnector):
@@ -115,7 +126,9 @@ class BusinessCentralConnector(ODataConnector):
     def _send_batch(self, parts: Sequence[BatchPart], *, what: str) -> list[PartResult]:
         body = encode_json_batch(parts)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        response = self.client.request("POST", "$batch", json=body, headers=headers, what=what, idempotent=False)
+        response = self.client.request(
+            "POST", "$batch", json=body, headers=headers, what=what, idempotent=reads_only(parts)
+        )
         self.client.check(response, what=what)
         try:
             return decode_json_batch(response.json(), len(parts))
@@ -123,6 +136,16 @@ class BusinessCentralConnector(ODataConnector):
             raise PermanentConnectorError(f"{self.display_name}: {what}: {error}") from None
 
     # inserts -----------------------------------------------------------------------------------------------
+    def alternate_key(self, spec: TableSpec) -> str | None:
+        """The spec's, or for an entity whose ``id`` the service assigns its ``number`` (customers, items,
+        contacts: the No.) or ``code`` (salespeople, currencies, payment terms), unique in the company."""
+        if spec.alternate_key:
+            return spec.alternate_key
+        entity = self._entity(spec)
+        if not entity.server_keys:
+            return None
+        return next((name for name in ALTERNATE_KEYS if name in entity.columns), None)
+
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         entity = self._entity(spec)
         self._check(entity, spec, sorted({name for row in rows for name in row}))

@@ -30,7 +30,13 @@ import httpx
 
 from coupler.adapters.connectors.http_client import HttpClient, error_message
 from coupler.adapters.connectors.odata.answers import detail_of
-from coupler.adapters.connectors.odata.batch import BatchPart, PartResult, decode_multipart, encode_multipart
+from coupler.adapters.connectors.odata.batch import (
+    BatchPart,
+    PartResult,
+    decode_multipart,
+    encode_multipart,
+    reads_only,
+)
 from coupler.adapters.connectors.odata.connector import ODataConnector
 from coupler.adapters.connectors.odata.entity import EntityInfo, Row
 from coupler.adapters.connectors.odata.query import literal
@@ -227,7 +233,9 @@ class DataverseConnector(ODataConnector):
         absolute = [BatchPart(method=p.method, url=root + p.url, headers=p.headers, body=p.body) for p in parts]
         content_type, body = encode_multipart(absolute)
         headers = {"Content-Type": content_type, "Prefer": "odata.continue-on-error"}
-        response = self.client.request("POST", "$batch", content=body, headers=headers, what=what, idempotent=False)
+        response = self.client.request(
+            "POST", "$batch", content=body, headers=headers, what=what, idempotent=reads_only(parts)
+        )
         self.client.check(response, what=what)
         try:
             return decode_multipart(response.headers.get("content-type", ""), response.content)

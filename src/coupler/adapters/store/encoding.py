@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import Conflict, ConflictField, CreateIntent, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, ConflictField, CreateIntent, FindAgain, PendingDeletion, RecordFailure
 from coupler.domain.timeutil import to_utc
 
 __all__ = [
@@ -124,14 +124,22 @@ def deletion_from_row(row: Sequence[Any]) -> PendingDeletion:
 
 
 def intent_batch_values(mapping: str, direction: Direction, batch: Sequence[CreateIntent]) -> dict[str, Any]:
-    """One row for a batch of intents of one mapping and direction: the (source, target) key pairs as JSON."""
+    """One row for a batch of intents of one mapping and direction, as JSON: per intent [source key, target key,
+    time, values], and where the target assigns keys (no target key) how the record is found again as a fifth
+    item [field, value, unique]."""
     stamps = {at: to_utc(at).isoformat() for at in {i.at for i in batch}}  # one per batch, usually
     return {
         "mapping": mapping,
         "direction": Direction(direction).value,
         "pairs": json.dumps(
             [
-                [i.source_key, i.target_key, stamps[i.at], i.values if type(i.values) is dict else dict(i.values)]
+                [
+                    i.source_key,
+                    i.target_key,
+                    stamps[i.at],
+                    i.values if type(i.values) is dict else dict(i.values),
+                    *([i.find.as_json()] if i.find is not None else []),
+                ]
                 for i in batch
             ],
             separators=(",", ":"),
@@ -151,6 +159,7 @@ def intents_from_row(row: Sequence[Any]) -> list[CreateIntent]:
             target_key=target,
             at=datetime.fromisoformat(at),
             values=values,
+            find=FindAgain.from_json(find[0]) if find else None,
         )
-        for source, target, at, values in json.loads(pairs)
+        for source, target, at, values, *find in json.loads(pairs)
     ]

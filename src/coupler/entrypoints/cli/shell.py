@@ -23,6 +23,7 @@ from coupler.entrypoints.cli.render import BarProgress, print_reports
 from coupler.entrypoints.schemas.jobs import JobReportOut
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
+from coupler.services.engine.schedule import MappingRun, Outcome
 
 __all__ = [
     "ConfigOption",
@@ -35,6 +36,7 @@ __all__ = [
     "err",
     "fail",
     "finish",
+    "finish_round",
     "out",
     "session",
 ]
@@ -108,12 +110,27 @@ def fail(error: CouplerError, code: int, as_json: bool) -> None:
     raise Exit(code)
 
 
-def finish(reports: Sequence[JobReport], as_json: bool, *, many: bool = False) -> None:
-    """Print the jobs' summary (JSON: one object, or a list for commands that may run several jobs)."""
+def finish(reports: Sequence[JobReport], as_json: bool) -> None:
+    """Print the job's summary (JSON: its report); commands that run a job per mapping use ``finish_round``."""
     if as_json:
-        data = [JobReportOut.of(r) for r in reports]
-        emit(True, data if many else data[0], lambda: None)
+        emit(True, JobReportOut.of(reports[0]), lambda: None)
     else:
         print_reports(out, reports)
     if any(not r.ok for r in reports):
+        raise Exit(1)
+
+
+def finish_round(runs: Sequence[MappingRun], as_json: bool) -> None:
+    """Print the jobs of a round of mappings (JSON: the list of their reports). A mapping another run holds (busy)
+    has no job: it is named on stderr, as is a failure that left no job. Exit 1 unless every mapping's job ran to
+    its end with nothing failed."""
+    reports = [run.report for run in runs if run.report is not None]
+    if as_json:
+        emit(True, [JobReportOut.of(r) for r in reports], lambda: None)
+    elif reports:
+        print_reports(out, reports)
+    for run in runs:
+        if run.report is None and run.message:
+            err.print(f"[red]error:[/red] {run.message}", soft_wrap=True)
+    if any(run.outcome is not Outcome.DONE or not run.ok for run in runs):
         raise Exit(1)

@@ -21,6 +21,9 @@ class CheckOut(Out):
     ok: bool = Field(description="Both systems and the state store answer; every mapped table and column exists.")
     systems: list[SystemStatusOut]
     problems: list[str] = Field(description="What is wrong, one line each.")
+    warnings: list[str] = Field(
+        description="What works but is not safe, one line each (e.g. creations that cannot be made idempotent)."
+    )
 
     @classmethod
     def of(cls, report: CheckReport) -> CheckOut:

@@ -309,7 +309,9 @@ class PageSync:
         sources = [r for r in batch.creations if run.manual or not (r.key in known and known[r.key].skipped)]
         run.recorder.counters.skipped += len(batch.creations) - len(sources)
         results, batch.created = self.creator.prepare(run, sources, batch.resolved)
-        batch.done_intents = [(mapping.name, run.direction, source.key) for source in sources]
+        # a failed creation keeps its intent: whether the system acted is not always known, so the next run reads
+        # the record back before it creates it again
+        batch.done_intents = [(mapping.name, run.direction, source.key) for source, result in results if result.ok]
         for source, result in results:
             if result.ok:
                 if source.key in known:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from coupler.domain.coupling import Coupling
@@ -11,7 +12,7 @@ from coupler.domain.fingerprint import canonical, encode, tracked_pairs
 from coupler.domain.fingerprint import of_mapping as fingerprint_of_mapping
 from coupler.domain.mapping import Side
 from coupler.domain.records import Record, WriteResult
-from coupler.domain.state import CreateIntent
+from coupler.domain.state import CreateIntent, FindAgain
 from coupler.domain.transfer import MissingReference, Resolved
 from coupler.domain.transforms.pipeline import TransformError
 from coupler.services.context import Systems
@@ -27,11 +28,22 @@ class Creator:
     def create(
         self, run: Pass, sources: Sequence[Record], resolved: Resolved | None = None
     ) -> list[tuple[Record, WriteResult]]:
-        """Create and couple the counterparts of uncoupled ``sources``; one result per source, in order."""
-        results, created = self.prepare(run, sources, resolved)
-        self.couple(run, created)
-        self.systems.store.drop_intents(run.mapping.name, run.direction, [s.key for s in sources])
-        return results
+        """Create and couple the counterparts of uncoupled ``sources``; one result per source, in order. What an
+        interrupted or unanswered creation left is recovered first: a source whose record it had created is coupled
+        to that record, not given a second one."""
+        recovered = self.recover(run)
+        fresh = [source for source in sources if source.key not in recovered]
+        results, created = self.prepare(run, fresh, resolved)
+        self.couple(run, created)  # a failed creation keeps its intent, read back before the next attempt
+        done = [source.key for source, result in results if result.ok]
+        self.systems.store.drop_intents(run.mapping.name, run.direction, done)
+        made = iter(results)
+        return [
+            (source, WriteResult(index=index, key=recovered[source.key]))
+            if source.key in recovered
+            else (source, replace(next(made)[1], index=index))
+            for index, source in enumerate(sources)
+        ]
 
     def prepare(
         self, run: Pass, sources: Sequence[Record], resolved: Resolved | None = None
@@ -49,30 +61,67 @@ class Creator:
         run.recorder.counters.inserted += len(created)
         return list(zip(sources, results, strict=True)), created
 
-    def recover(self, run: Pass) -> None:
-        """Finish what an interrupted run left: records created from an intent but never coupled are coupled now
-        (never created twice); intents whose record was not created, or is coupled already, are dropped."""
+    def recover(self, run: Pass) -> dict[str, str]:
+        """Finish what an interrupted run (or a creation whose answer never came) left: records created from an
+        intent but never coupled are coupled now, never created twice; intents whose record was not created, or
+        is coupled already, are dropped. Returns the target key of each source coupled here."""
         store, mapping = self.systems.store, run.mapping
+        coupled: dict[str, str] = {}
         while intents := store.intents(mapping.name, run.direction, limit=self.systems.batch_size):
-            coupled = store.couplings(mapping.name, run.source, [i.source_key for i in intents])
-            open_ = [i for i in intents if i.source_key not in coupled]
-            targets = self._read(run, run.target, [i.target_key for i in open_])
+            known = store.couplings(mapping.name, run.source, [i.source_key for i in intents])
+            open_ = [i for i in intents if i.source_key not in known]
+            found = self._created(run, open_)
             # a created record is coupled even if its source was deleted since: the deletion policy then decides,
             # as for any coupled record whose partner is gone (it never silently comes back as a new record)
-            recovered = [self._recovered(run, i, targets[i.target_key]) for i in open_ if i.target_key in targets]
-            self.couple(run, recovered)
+            recovered = [self._recovered(run, i, found[i.source_key]) for i in open_ if i.source_key in found]
+            added = self.couple(run, recovered)
             if recovered:
                 run.recorder.notice(
                     f"{len(recovered)} record(s) created by an interrupted run were found and coupled, "
                     "not created again."
                 )
+            coupled.update((c.key(run.source), c.key(run.target)) for c in added)
             store.drop_intents(mapping.name, run.direction, [i.source_key for i in intents])
+        return coupled
+
+    def _created(self, run: Pass, intents: Sequence[CreateIntent]) -> dict[str, Record]:
+        """The target records these intents created, by source key: read by the key chosen in advance, or found
+        again by the value the intent names."""
+        keyed = [i for i in intents if i.target_key is not None]
+        targets = self._read(run, run.target, [i.target_key for i in keyed if i.target_key is not None])
+        found = {i.source_key: targets[i.target_key] for i in keyed if i.target_key in targets}
+        by_field: dict[str, list[CreateIntent]] = {}
+        for intent in intents:
+            if intent.target_key is None and intent.find is not None:
+                by_field.setdefault(intent.find.field, []).append(intent)
+        for field, group in by_field.items():
+            found.update(self._found_again(run, field, group))
+        return found
 
     def _read(self, run: Pass, side: Side, keys: Sequence[str]) -> dict[str, Record]:
         if not keys:
             return {}
         spec, columns = run.mapping.spec(side), run.mapping.columns(side)
         return {r.key: r for r in self.systems.connector(side).read(spec, keys, columns=columns)}
+
+    def _found_again(self, run: Pass, field: str, intents: Sequence[CreateIntent]) -> dict[str, Record]:
+        """Records of the target holding the values these intents name in ``field`` (whatever the mapping's
+        filter: a record is created whether or not it falls in it), not coupled to another record, each given to
+        the first intent it answers (see ``FindAgain.holds``)."""
+        spec = replace(run.mapping.spec(run.target), filter=())
+        columns = list(dict.fromkeys([*run.mapping.columns(run.target), field]))
+        values = [i.find.value for i in intents if i.find is not None]
+        candidates = self.systems.connector(run.target).find_any(spec, field, values, columns=columns)
+        taken = self.systems.store.couplings(run.mapping.name, run.target, [c.key for c in candidates])
+        free = [c for c in candidates if c.key not in taken]
+        found: dict[str, Record] = {}
+        for intent in intents:
+            assert intent.find is not None
+            match = next((c for c in free if intent.find.holds(c.values, intent.values)), None)
+            if match is not None:
+                found[intent.source_key] = match
+                free.remove(match)
+        return found
 
     def _recovered(self, run: Pass, intent: CreateIntent, target: Record) -> Coupling:
         """A coupling for a record an interrupted run created. What was sent is the last synchronized state of
@@ -94,8 +143,8 @@ class Creator:
         """Insert the target records built from ``sources``; a source whose values cannot be built (a transform
         error, a reference not coupled yet) gets its error without an insert. One result per source, in order.
 
-        With ``intents``, where the target lets coupler choose keys, the keys are chosen and recorded in the state
-        store first, so that a crash between creating and coupling is recovered by ``recover``."""
+        With ``intents``, the intents are recorded in the state store first (see ``_intend``), so that a crash
+        between creating and coupling, or a creation whose answer never came, is recovered by ``recover``."""
         rows: list[dict[str, Any]] = []
         built: list[Record] = []
         results: list[WriteResult | None] = []
@@ -108,23 +157,8 @@ class Creator:
                 waiting = isinstance(error, MissingReference)
                 results.append(WriteResult(index=index, error=str(error), retryable=waiting, extra={"stage": "values"}))
         target, spec = self.systems.connector(run.target), run.mapping.spec(run.target)
-        if intents and rows and (keys := target.new_keys(spec, len(rows))) is not None:
-            now = self.systems.clock()
-            for row, key in zip(rows, keys, strict=True):
-                row[spec.key] = key
-            self.systems.store.add_intents(
-                [
-                    CreateIntent(
-                        mapping=run.mapping.name,
-                        direction=run.direction,
-                        source_key=source.key,
-                        target_key=key,
-                        at=now,
-                        values={k: canonical(v) for k, v in row.items() if k != spec.key},
-                    )
-                    for source, key, row in zip(built, keys, rows, strict=True)
-                ]
-            )
+        if intents and rows:
+            self._intend(run, built, rows)
         written = iter(zip(target.insert(spec, rows), rows, strict=True) if rows else [])
         out = []
         for index, result in enumerate(results):
@@ -142,6 +176,38 @@ class Creator:
                 )
             out.append(result)
         return out
+
+    def _intend(self, run: Pass, sources: Sequence[Record], rows: list[dict[str, Any]]) -> None:
+        """Record the intents to create ``rows`` from ``sources`` before anything is created: with the keys chosen
+        now (put in the rows) where the target lets coupler choose them, else with the value each record can be
+        found again by (a row with none gets no intent: its creation cannot be made safe to repeat)."""
+        target, spec = self.systems.connector(run.target), run.mapping.spec(run.target)
+        keys: Sequence[str | None] | None = target.new_keys(spec, len(rows))
+        finds: list[FindAgain | None] = [None] * len(rows)
+        if keys is None:
+            keys = [None] * len(rows)
+            alternate, match_fields = target.alternate_key(spec), run.mapping.match_fields(run.direction)
+            finds = [FindAgain.choose(row, alternate_key=alternate, match_fields=match_fields) for row in rows]
+        now = self.systems.clock()
+        intents = []
+        for source, row, key, find in zip(sources, rows, keys, finds, strict=True):
+            if key is not None:
+                row[spec.key] = key
+            elif find is None:
+                continue
+            intents.append(
+                CreateIntent(
+                    mapping=run.mapping.name,
+                    direction=run.direction,
+                    source_key=source.key,
+                    target_key=key,
+                    at=now,
+                    values={k: canonical(v) for k, v in row.items() if k != spec.key},
+                    find=find,
+                )
+            )
+        if intents:
+            self.systems.store.add_intents(intents)
 
     def coupling_for(
         self, run: Pass, source: Record, result: WriteResult, resolved: Resolved | None = None
@@ -162,21 +228,25 @@ class Creator:
             fingerprint=encode(fingerprint_of_mapping(run.mapping, local, integration)),
         )
 
-    def couple(self, run: Pass, created: Sequence[Coupling]) -> None:
-        """Add the couplings; one that became coupled meanwhile (a concurrent run) fails alone, named."""
+    def couple(self, run: Pass, created: Sequence[Coupling]) -> list[Coupling]:
+        """Add the couplings; one that became coupled meanwhile (a concurrent run) fails alone, named. Returns
+        those added."""
         store, counters = self.systems.store, run.recorder.counters
         try:
             store.add_couplings(created)
             counters.coupled += len(created)
-            return
+            return list(created)
         except AlreadyCoupled:
             pass
+        added = []
         for coupling in created:
             try:
                 store.add_couplings([coupling])
                 counters.coupled += 1
+                added.append(coupling)
             except AlreadyCoupled as error:
                 counters.failed += 1
                 run.recorder.error(
                     message=error.message, local_key=coupling.local_key, integration_key=coupling.integration_key
                 )
+        return added

@@ -1,4 +1,5 @@
-"""Checking the connection: both systems answer, and every mapped table and column exists."""
+"""Checking the connection: both systems answer, and every mapped table and column exists; and a warning for each
+table whose records cannot be created safely (see ``unsafe_creations``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from coupler.domain.errors import CouplerError
 from coupler.domain.mapping import Side, TableMapping
 from coupler.services.context import Systems
 
-__all__ = ["CheckReport", "SystemStatus", "check_systems", "schema_problems"]
+__all__ = ["CheckReport", "SystemStatus", "check_systems", "schema_problems", "unsafe_creations"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -26,6 +27,8 @@ class CheckReport:
 
     systems: tuple[SystemStatus, ...]
     problems: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+    """What works but is not safe (records whose creation cannot be made safe to repeat); never makes ``ok`` false."""
 
     @property
     def ok(self) -> bool:
@@ -40,6 +43,8 @@ def _named_columns(mapping: TableMapping, side: Side) -> Iterator[tuple[str, str
         yield f"{side.value}.modified_on", spec.modified_on
     if spec.display_key:
         yield f"{side.value}.display_key", spec.display_key
+    if spec.alternate_key:
+        yield f"{side.value}.alternate_key", spec.alternate_key
     for index, condition in enumerate(spec.filter):
         yield f"{side.value}.filter[{index}].field", condition.field
     for index, field in enumerate(mapping.fields):
@@ -71,6 +76,33 @@ def schema_problems(systems: Systems, origin: str) -> list[str]:
     return problems
 
 
+def unsafe_creations(systems: Systems, origin: str) -> list[str]:
+    """One warning per mapping and direction that creates records in a table whose system assigns the keys, when
+    the records sent hold no value to find a created record again by: no alternate key and no match field. A run
+    interrupted between creating such records and coupling them (a lost answer, a killed process) cannot tell them
+    from others, so the next run may create them again."""
+    warnings = []
+    for mapping in systems.mappings:
+        for direction in mapping.direction.one_way:
+            target = direction.target
+            connector, spec = systems.connector(target), mapping.spec(target)
+            if connector.describe(spec.table) is None or not connector.assigns_keys(spec):
+                continue
+            sent = {f.field(target) for f in mapping.fields_for(direction)}
+            alternate = connector.alternate_key(spec)
+            if alternate in sent or mapping.match_fields(direction):
+                continue
+            why = f"its alternate key {alternate!r} is not mapped" if alternate else "it has no alternate key"
+            warnings.append(
+                f"{origin}: mapping {mapping.name}, {direction.value}: {connector.display_name} assigns the keys of "
+                f"{spec.table!r}, and coupler sends no value to find a created record again by ({why}, and no "
+                f"field has `match`): a run interrupted between creating records there and coupling them may create "
+                f"them twice. Map a field {direction.value} to an alternate key ({target.value}.alternate_key), or "
+                "give a field `match = 1`."
+            )
+    return warnings
+
+
 def check_systems(systems: Systems, origin: str) -> CheckReport:
     statuses = []
     reachable = True
@@ -87,4 +119,5 @@ def check_systems(systems: Systems, origin: str) -> CheckReport:
     except CouplerError as error:
         statuses.append(SystemStatus(role="state", name="state store", ok=False, message=error.message))
     problems = schema_problems(systems, origin) if reachable else []
-    return CheckReport(systems=tuple(statuses), problems=tuple(problems))
+    warnings = unsafe_creations(systems, origin) if reachable and not problems else []
+    return CheckReport(systems=tuple(statuses), problems=tuple(problems), warnings=tuple(warnings))

@@ -135,7 +135,7 @@ class InMemoryConnector(TableStore, Connector):
         self._check_up()
         with self._lock:
             data = self._get(spec.table)
-            return [data.key_factory() for _ in range(count)]
+            return None if data.server_keys else [data.key_factory() for _ in range(count)]
 
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         with self._lock:

@@ -54,6 +54,7 @@ class MemoryTable:
     constraints: dict[str, Constraint]
     key_factory: Callable[[], str]
     versioned: bool
+    server_keys: bool = False
     rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     deleted: list[tuple[datetime, str]] = field(default_factory=list)
@@ -95,7 +96,10 @@ class TableStore:
         *,
         rows: Iterable[Mapping[str, Any]] = (),
         versioned: bool = False,
+        server_keys: bool = False,
     ) -> None:
+        """``server_keys``: the table assigns the keys of new records itself, as Business Central does (``new_keys``
+        is None); otherwise coupler may choose them."""
         infos = {c.name: c for c in (ColumnInfo(name=c, type="string") if isinstance(c, str) else c for c in columns)}
         infos[key] = replace(infos.get(key) or ColumnInfo(name=key, type="string"), nullable=False, primary_key=True)
         if modified_on and modified_on not in infos:
@@ -108,6 +112,7 @@ class TableStore:
             constraints=dict(constraints or {}),
             key_factory=key_factory,
             versioned=versioned,
+            server_keys=server_keys,
         )
         table.check_columns(table.constraints)
         with self._lock:

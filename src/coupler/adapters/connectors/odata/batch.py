@@ -11,7 +11,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BatchPart", "PartResult", "decode_json_batch", "decode_multipart", "encode_json_batch", "encode_multipart"]
+__all__ = [
+    "BatchPart",
+    "PartResult",
+    "decode_json_batch",
+    "decode_multipart",
+    "encode_json_batch",
+    "encode_multipart",
+    "reads_only",
+]
 
 _CRLF = "\r\n"
 
@@ -33,6 +41,12 @@ class PartResult:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
+
+
+def reads_only(parts: Sequence[BatchPart]) -> bool:
+    """Whether every request of a batch only reads: then the batch may be sent again after a dropped connection or
+    a 5xx, like a single GET (a batch that writes may have been carried out, and is never resent)."""
+    return all(part.method.upper() == "GET" for part in parts)
 
 
 def encode_multipart(parts: Sequence[BatchPart], *, changeset: bool = False) -> tuple[str, bytes]:

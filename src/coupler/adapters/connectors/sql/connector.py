@@ -37,6 +37,14 @@ class SqlConnector(SqlReader):
             return None
         return [str(plan.new_key()) for _ in range(count)]
 
+    def alternate_key(self, spec: TableSpec) -> str | None:
+        """The spec's, or for a table whose keys the database assigns the first column a unique constraint or
+        index covers alone."""
+        if spec.alternate_key:
+            return spec.alternate_key
+        plan = self._plan(spec)
+        return plan.unique_column if plan.generates_keys else None
+
     def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
         plan = self._plan(spec)
         plan.columns(sorted({name for row in rows for name in row}))

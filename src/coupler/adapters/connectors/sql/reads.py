@@ -196,6 +196,8 @@ class SqlReader(Connector):
                     table = sa.Table(bare, self._metadata, autoload_with=conn, schema=schema or None)
             except NoSuchTableError:
                 return None
+            for column in table.primary_key.columns:  # SQLite reflects `id INTEGER PRIMARY KEY` as nullable, which
+                column.nullable = False  # SQLAlchemy refuses as the key of a multi-row insert it numbers
             self._tables[name] = table
             return table
 

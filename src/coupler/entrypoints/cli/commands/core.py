@@ -21,6 +21,7 @@ from coupler.entrypoints.cli.shell import (
     err,
     fail,
     finish,
+    finish_round,
     out,
     session,
 )
@@ -31,6 +32,9 @@ from coupler.entrypoints.schemas.records import RecordStatusOut
 from coupler.services.api import Coupler
 
 __all__: list[str] = []
+
+MAX_LAST = 100_000
+"""The most jobs or errors one listing shows (``--last``)."""
 
 
 @app.command()
@@ -82,6 +86,8 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             out.print(table("Connections", ["role", "system", "status"], rows))
             for problem in report.problems:
                 err.print(f"[red]error:[/red] {problem}", soft_wrap=True)
+            for warning in report.warnings:
+                err.print(f"[yellow]warning:[/yellow] {warning}", soft_wrap=True)
             if report.ok:
                 out.print("All mapped tables and columns exist.")
 
@@ -226,9 +232,10 @@ def sync(
             if mapping is None:
                 raise UsageError("--full needs a mapping.")
             reports = [coupler.sync_full(mapping, force=force)]
-        else:
-            reports = coupler.sync_modified([mapping] if mapping else None)
-        finish(reports, as_json, many=not keys and not full)
+        else:  # one job per mapping, as `coupler run --once`: a busy or failing mapping does not stop the others
+            finish_round(coupler.run_once([mapping] if mapping else None), as_json)
+            return
+        finish(reports, as_json)
 
 
 @app.command()
@@ -266,8 +273,8 @@ def _print_status(status: RecordStatusOut) -> None:
 
 @app.command()
 def jobs(
-    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many jobs.")] = 20,
-    mapping: Annotated[str | None, typer.Option("--mapping", help="Only this mapping's jobs.")] = None,
+    last: Annotated[int, typer.Option("--last", "-n", min=1, max=MAX_LAST, help="How many jobs.")] = 20,
+    mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="Only this mapping's jobs.")] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -282,8 +289,8 @@ def jobs(
 @app.command()
 def errors(
     job: Annotated[str | None, typer.Argument(help="A job id (all recent errors when left out).")] = None,
-    mapping: Annotated[str | None, typer.Option("--mapping", help="Only this mapping's errors.")] = None,
-    last: Annotated[int, typer.Option("--last", "-n", min=1, help="How many errors.")] = 50,
+    mapping: Annotated[str | None, typer.Option("--mapping", "-m", help="Only this mapping's errors.")] = None,
+    last: Annotated[int, typer.Option("--last", "-n", min=1, max=MAX_LAST, help="How many errors.")] = 50,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
