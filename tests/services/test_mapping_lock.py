@@ -3,6 +3,9 @@ a run that lost it stops before writing, and two runs on one mapping never creat
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +18,7 @@ import pytest
 from coupler.adapters.store import open_state_store
 from coupler.domain.errors import LockLost, MappingBusy, RetryableConnectorError
 from coupler.domain.jobs import JobKind
+from coupler.domain.timeutil import format_iso
 from coupler.services.api import Coupler
 from coupler.services.lease import LOCK_TTL, Lease
 from coupler.services.recorder import JobRecorder
@@ -215,3 +219,66 @@ def test_a_job_dropped_without_finishing_stops_renewing_its_lock(world: World) -
     del recorder
     assert lease._stop.is_set(), "collected unfinished: the heartbeat no longer keeps the lock"
     lease.release()
+
+
+# a run that died ---------------------------------------------------------------------------------------------------
+def killed_run(world: World, **counters: int) -> str:
+    """A job that saved some progress, then its process died holding the mapping's lock; its job id."""
+    recorder = JobRecorder.start(world.coupler.systems, mapping="CUSTOMER", kind=JobKind.INCREMENTAL, direction="-")
+    for name, value in counters.items():
+        setattr(recorder.counters, name, value)
+    recorder.flush()
+    recorder.lease.stop_renewing()  # kill -9: nothing runs any more, not even a finally block
+    return recorder.job.id
+
+
+def test_the_job_of_a_run_that_died_is_closed_when_the_next_run_takes_over_its_expired_lock(world: World) -> None:
+    clock = ManualClock()
+    world.coupler.systems.clock = clock
+    dead = killed_run(world, modified=2)
+    [lock] = world.store.locks()
+    with pytest.raises(MappingBusy, match=f"CUSTOMER is being synchronized by another run \\(job {dead}, on host "):
+        world.coupler.sync_modified()
+
+    clock.advance(LOCK_TTL + timedelta(seconds=1))
+    [report] = world.coupler.sync_modified()
+
+    closed = world.store.job(dead)
+    assert closed is not None and closed.finished_at == lock.until, "stopped when its lock ran out, at the latest"
+    assert (
+        closed.message == f"Stopped before the end: the process ended (its lock expired at {format_iso(lock.until)})."
+    )
+    assert closed.counters.modified == 2, "the counters it saved"
+    assert report.job.finished_at is not None and report.job.message is None
+
+
+def test_unlock_releases_a_dead_run_s_lock_and_refuses_a_live_one_unless_forced(world: World) -> None:
+    store, now = world.store, datetime.now(UTC)
+    store.acquire_lock("mapping:CUSTOMER", "job-elsewhere", until=now + LOCK_TTL, now=now, host="erp-2", pid=4242)
+    with pytest.raises(MappingBusy, match=r"process 4242 on erp-2: coupler cannot tell from here whether it is"):
+        world.coupler.unlock("CUSTOMER")
+    [status] = world.coupler.locks()
+    assert (status.mapping, status.state, status.alive, status.job) == ("CUSTOMER", "held", None, None)
+
+    released = world.coupler.unlock("customer", force=True)
+    assert released is not None and released.lock.owner == "job-elsewhere"
+    assert world.coupler.locks() == [] and world.coupler.unlock("CUSTOMER") is None
+
+    dead = killed_run(world)
+    world.store.release_lock("mapping:CUSTOMER", dead)
+    store.acquire_lock(
+        "mapping:CUSTOMER", dead, until=now + LOCK_TTL, now=now, host=socket.gethostname(), pid=dead_pid()
+    )
+    [status] = world.coupler.locks()
+    assert (status.state, status.alive) == ("owner gone", False)
+    released = world.coupler.unlock("CUSTOMER")
+    assert released is not None and released.job is not None and released.job.finished_at is not None
+    assert released.job.message is not None
+    assert released.job.message.startswith("Stopped before the end: the process ended (its lock was released by an")
+
+
+def dead_pid() -> int:
+    """The id of a process of this machine that has ended."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid

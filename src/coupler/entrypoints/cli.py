@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from coupler.entrypoints import (
     cmd_attention,  # noqa: F401 - registers conflicts, resolve, skipped, retry, restore, deletions, approve
     cmd_init,  # noqa: F401 - registers init
+    cmd_locks,  # noqa: F401 - registers locks and unlock
     cmd_match,  # noqa: F401 - registers match and review
     cmd_run,  # noqa: F401 - registers run
     cmd_serve,  # noqa: F401 - registers serve

@@ -10,6 +10,7 @@ from coupler.domain.jobs import Job, JobError
 from coupler.domain.records import Record
 from coupler.domain.timeutil import format_iso
 from coupler.services.check import CheckReport
+from coupler.services.locks import LockStatus
 from coupler.services.queries import MappingOverview, RecordStatus
 from coupler.services.recorder import JobReport
 
@@ -18,6 +19,7 @@ __all__ = [
     "coupling_view",
     "error_view",
     "job_view",
+    "lock_view",
     "overview_view",
     "report_view",
     "status_view",
@@ -39,6 +41,21 @@ def job_view(job: Job) -> dict[str, Any]:
         "duration_seconds": job.duration_seconds,
         "counters": job.counters.as_dict(),
         "message": job.message,
+    }
+
+
+def lock_view(status: LockStatus) -> dict[str, Any]:
+    lock, job = status.lock, status.job
+    return {
+        "mapping": status.mapping,
+        "state": status.state,
+        "job_id": lock.owner,
+        "job": job_view(job) if job is not None else None,
+        "host": lock.host,
+        "pid": lock.pid,
+        "alive": status.alive,
+        "until": _time(lock.until),
+        "expired": status.expired,
     }
 
 

@@ -21,6 +21,7 @@ from coupler.services.check import CheckReport, check_systems
 from coupler.services.context import Systems
 from coupler.services.coupling import CouplingService
 from coupler.services.integration_search import IntegrationMatch, search_integration
+from coupler.services.locks import LockStatus, list_locks, unlock
 from coupler.services.matching import Matcher, SyncAfter
 from coupler.services.queries import MappingOverview, RecordStatus, mapping_overview, record_status
 from coupler.services.record_names import record_names
@@ -167,6 +168,15 @@ class Coupler:
         """A page of a mapping's local records with their coupling state; ``after`` is the previous page's
         ``next_after`` (keyset paging)."""
         return browse(self.systems, mapping, search=search, filter=filter, after=after, limit=limit)
+
+    def locks(self) -> list[LockStatus]:
+        """The mapping locks on record: the job and process holding each, until when, and whether it is gone."""
+        return list_locks(self.systems)
+
+    def unlock(self, mapping: str, *, force: bool = False) -> LockStatus | None:
+        """Release the lock of a run that is gone (closing its job as stopped); refused (MappingBusy) while the lock
+        is live and its owner may be running, unless ``force``. None when the mapping was not locked."""
+        return unlock(self.systems, mapping, force=force)
 
     def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
         name = self.systems.mapping(mapping).name if mapping else None

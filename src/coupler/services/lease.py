@@ -5,8 +5,9 @@ Two runs never write one mapping at once: the second is refused (MappingBusy). A
 lock, which expires after its time to live; the next run takes it over. A live run keeps it whatever it is doing:
 a daemon thread renews it every fifth of its time to live (on a connection of its own from the store's pool), also
 while the job waits on a 429's ``Retry-After`` or on a slow page. Before each write to either system and each save
-of a page the job checks that it still holds the lock; a run whose lock another run took over (its renewals failed
-for longer than the time to live) stops with LockLost instead of writing beside that run.
+of a page the job renews the lock once more, which proves it still holds it; a run whose lock another run took over
+(its renewals failed for longer than the time to live) or an administrator released stops with LockLost instead of
+writing beside the run that holds it now.
 
 The check sits in one place for the systems: while a job runs, ``Systems.connector`` hands out its connectors
 wrapped in ``LeasedConnector``, whose inserts, updates and deletes check the job's lease first (the lease is bound to
@@ -77,12 +78,13 @@ class Lease:
         return None
 
     def check(self) -> None:
-        """Raise LockLost unless this run still holds the lock without a break. A renewal due (the heartbeat could
-        not run, or the clock jumped) is made first, so a hold is proven before a write, never assumed."""
+        """Raise LockLost unless this run still holds the lock without a break: proven before each write by a
+        renewal (one conditional update: the lock still names this run), never assumed from the heartbeat's last
+        beat, so a lock taken over or released (``coupler unlock --force``) stops the run at its next write."""
         if self._stop.is_set():  # released, or abandoned by a job that was dropped: it guards nothing any more
             return
         with self._mutex:
-            if self._lost is None and self._clock() - self._renewed_at >= self.ttl / 5:
+            if self._lost is None:
                 self._renew()
             if self._lost is None and self._clock() > self._until:
                 self._lost = (
@@ -128,7 +130,7 @@ class Lease:
         if held:
             self._until, self._renewed_at, self._failure = now + self.ttl, now, None
         else:
-            self._lost = f"the lock on {self.mapping} was taken by another run"
+            self._lost = f"the lock on {self.mapping} was taken by another run (or released with `coupler unlock`)"
 
     # messages --------------------------------------------------------------------------------------------------
     def _current(self) -> Lock | None:
