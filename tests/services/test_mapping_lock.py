@@ -193,7 +193,7 @@ def test_a_run_that_cannot_renew_its_lock_for_as_long_as_it_lives_stops_before_w
             lease.check()
         store.down = False
         with pytest.raises(LockLost):
-            lease.check()  # once lost, never trusted again: another run may have written meanwhile
+            lease.check()  # lost for good: the run has stopped, it does not take up writing again
     finally:
         lease.release()
 
