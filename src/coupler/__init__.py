@@ -19,6 +19,7 @@ from coupler.domain.errors import (
     ConfigurationError,
     ConnectorError,
     CouplerError,
+    LockLost,
     MappingBusy,
     PermanentConnectorError,
     RecordError,
@@ -34,6 +35,7 @@ from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
 from coupler.services.engine.schedule import MappingRun, Round
 from coupler.services.operations.attention import SkippedRecord
+from coupler.services.operations.locks import LockStatus
 from coupler.services.views.check import CheckReport
 from coupler.services.views.queries import MappingOverview, RecordStatus
 
@@ -49,6 +51,8 @@ __all__ = [
     "Job",
     "JobError",
     "JobReport",
+    "LockLost",
+    "LockStatus",
     "MappingBusy",
     "MappingOverview",
     "MappingRun",

@@ -3,6 +3,7 @@ on PostgreSQL (both systems and coupler's state in one PostgreSQL database, as a
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -187,3 +188,86 @@ def test_unknown_columns_are_configuration_errors(setup: tuple[Coupler, sa.Engin
     assert caught.value.problems == [
         f"{path}: mapping CUSTOMER, key fields[1].local: table 'customers' of ERP has no column 'town'"
     ]
+
+
+def test_a_user_edit_committed_between_read_and_write_is_never_overwritten(
+    setup: tuple[Coupler, sa.Engine, sa.Engine],
+) -> None:
+    """coupler reads two changed customers and their accounts; just before its UPDATE of the accounts runs, a user
+    edits both accounts (the city of one, as coupler is about to; the name of the other). Neither edit is lost: the
+    conditional update leaves both accounts as the user made them, and the next run synchronizes them (the same
+    field changed on both sides is parked as a conflict, the other field flows back)."""
+    coupler, erp, crm = setup
+    assert coupler.sync_full("CUSTOMER").ok
+    _run_sql(erp, "UPDATE customers SET city = 'Bergen' WHERE number = 'C001'")
+    _run_sql(erp, "UPDATE customers SET city = 'Stavanger' WHERE number = 'C002'")
+    fired: list[str] = []
+
+    def users_edit(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if not fired and statement.lstrip().upper().startswith("UPDATE ACCOUNT"):
+            fired.append(statement)
+            _run_sql(crm, "UPDATE account SET address1_city = 'Trondheim' WHERE accountnumber = 'C001'")
+            _run_sql(crm, "UPDATE account SET name = 'Renamed in the CRM' WHERE accountnumber = 'C002'")
+
+    engine = coupler.systems.integration._engine  # type: ignore[attr-defined]
+    sa.event.listen(engine, "before_cursor_execute", users_edit)
+    try:
+        first = coupler.sync_modified()[0]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", users_edit)
+
+    assert fired, "the edits ran between coupler's read and its write"
+    assert (first.job.counters.modified, first.job.counters.failed) == (0, 2)
+    assert all("since it was read" in e.message for e in first.errors), first.errors
+    assert _one(crm, "SELECT address1_city FROM account WHERE accountnumber = 'C001'") == "Trondheim"
+    assert _one(crm, "SELECT address1_city FROM account WHERE accountnumber = 'C002'") == "Oslo"
+
+    second = coupler.sync_modified()[0]
+    assert second.job.counters.conflicts == 1, second.errors
+    assert [c.local_key for c in coupler.conflicts("CUSTOMER")] == ["00000000-0000-0000-0000-000000000001"]
+    assert _one(crm, "SELECT address1_city FROM account WHERE accountnumber = 'C001'") == "Trondheim"
+    assert _one(crm, "SELECT address1_city FROM account WHERE accountnumber = 'C002'") == "Stavanger"
+    assert _one(crm, "SELECT name FROM account WHERE accountnumber = 'C002'") == "Renamed in the CRM"
+    assert _one(erp, "SELECT name FROM customers WHERE number = 'C002'") == "Renamed in the CRM", "flowed back"
+    assert [r.job.counters.modified for r in coupler.sync_modified()] == [0]
+
+
+def test_a_user_edit_committed_right_after_coupler_wrote_is_not_taken_for_coupler_s_own(
+    setup: tuple[Coupler, sa.Engine, sa.Engine],
+) -> None:
+    """coupler writes an account, then reads back its modified-on to store as the pair's. A user's edit committed in
+    between would have its stamp stored as coupler's, so it would never be synchronized: the stamp is read in the
+    write's own transaction, and the user's edit (held back until that commits) is synchronized by the next run."""
+    coupler, erp, crm = setup
+    assert coupler.sync_full("CUSTOMER").ok
+    _run_sql(erp, "UPDATE customers SET city = 'Bergen' WHERE number = 'C001'")
+    seen: list[str] = []
+    edits: list[threading.Thread] = []
+
+    def users_edit(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        text = " ".join(statement.split())
+        if text.upper().startswith("UPDATE ACCOUNT"):
+            seen.append("update")
+        elif seen == ["update"] and text.startswith("SELECT account.accountid, account.modifiedon FROM account"):
+            seen.append("read back")
+            sql = "UPDATE account SET name = 'Renamed in the CRM' WHERE accountnumber = 'C001'"
+            edits.append(threading.Thread(target=_run_sql, args=(crm, sql)))
+            edits[0].start()
+            edits[0].join(timeout=1)  # it lands now, unless coupler's transaction holds the row
+
+    engine = coupler.systems.integration._engine  # type: ignore[attr-defined]
+    sa.event.listen(engine, "before_cursor_execute", users_edit)
+    try:
+        first = coupler.sync_modified()[0]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", users_edit)
+        for edit in edits:
+            edit.join(timeout=30)
+
+    assert seen == ["update", "read back"]
+    assert _one(crm, "SELECT name FROM account WHERE accountnumber = 'C001'") == "Renamed in the CRM"
+    second = coupler.sync_modified()[0]
+    modified = first.job.counters.modified + second.job.counters.modified
+    assert modified == 2, "the city went out; the user's edit is a change, not coupler's own write, and came back"
+    assert _one(erp, "SELECT name FROM customers WHERE number = 'C001'") == "Renamed in the CRM"
+    assert [r.job.counters.modified for r in coupler.sync_modified()] == [0]

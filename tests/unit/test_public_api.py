@@ -26,6 +26,8 @@ EXPORTED = {
     "Job",
     "JobError",
     "JobReport",
+    "LockLost",
+    "LockStatus",
     "MappingOverview",
     "MappingRun",
     "PendingDeletion",
@@ -70,6 +72,8 @@ COUPLER_METHODS = {
     "restore",
     "deletions",
     "approve",
+    "locks",
+    "unlock",
     "close",
 }
 

@@ -7,6 +7,7 @@ __all__ = [
     "ConfigurationError",
     "ConnectorError",
     "CouplerError",
+    "LockLost",
     "MappingBusy",
     "NotCoupled",
     "PermanentConnectorError",
@@ -61,6 +62,10 @@ class RunStopped(CouplerError):
 
 class MappingBusy(CouplerError):
     """Another run is synchronizing this mapping."""
+
+
+class LockLost(CouplerError):
+    """This run no longer holds its mapping's lock (another run took it): it stopped before writing anything more."""
 
 
 class RecordError(CouplerError):

@@ -1,5 +1,5 @@
 """State that coupler keeps beside couplings: parked conflicts, failures of uncoupled records, pending deletions,
-intents to create records (for crash safety). Values only; the state store persists them."""
+intents to create records (for crash safety), the locks runs hold. Values only; the state store persists them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 from coupler.domain.fingerprint import canonical
 from coupler.domain.mapping import Direction, Side
 
-__all__ = ["Conflict", "ConflictField", "CreateIntent", "FindAgain", "PendingDeletion", "RecordFailure"]
+__all__ = ["Conflict", "ConflictField", "CreateIntent", "FindAgain", "Lock", "PendingDeletion", "RecordFailure"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -151,3 +151,20 @@ class CreateIntent:
     values: Mapping[str, Any] = field(default_factory=dict)
     """The target's values as sent, canonical (see fingerprint.canonical): what the created record held."""
     find: FindAgain | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Lock:
+    """A named lock as the state store holds it: ``owner`` (a job id) holds it until ``until`` unless it renews it.
+    ``host`` and ``pid`` name the process that took it (None for a lock taken before coupler recorded them), so that
+    an administrator can tell a live owner from a dead one."""
+
+    name: str
+    owner: str
+    until: datetime
+    host: str | None = None
+    pid: int | None = None
+
+    def expired(self, now: datetime) -> bool:
+        """Whether another owner may take it at ``now`` (the moment ``until`` itself still belongs to the owner)."""
+        return self.until < now

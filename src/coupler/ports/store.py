@@ -11,7 +11,7 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
-from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, CreateIntent, Lock, PendingDeletion, RecordFailure
 
 __all__ = ["CouplingStats", "StateStore"]
 
@@ -130,13 +130,25 @@ class StateStore(ABC):
 
     # locks ---------------------------------------------------------------------------------------------------
     @abstractmethod
-    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+    def acquire_lock(
+        self, name: str, owner: str, *, until: datetime, now: datetime, host: str | None = None, pid: int | None = None
+    ) -> bool:
         """Take the lock ``name`` for ``owner`` until ``until``: True if it was free, expired (before ``now``) or
-        already ``owner``'s (then extended); False if another owner holds it."""
+        already ``owner``'s (then extended); False if another owner holds it. ``host`` and ``pid`` name the owner's
+        process (shown to administrators)."""
+
+    @abstractmethod
+    def renew_lock(self, name: str, owner: str, *, until: datetime) -> bool:
+        """Extend the lock to ``until`` if ``owner`` still holds it, expired or not: True then; False if it was
+        released or another owner took it (so ``owner`` has not held it without a break)."""
 
     @abstractmethod
     def release_lock(self, name: str, owner: str) -> None:
         """Release the lock if ``owner`` holds it."""
+
+    @abstractmethod
+    def locks(self) -> list[Lock]:
+        """Every lock on record (expired ones too, until they are taken over or released), ordered by name."""
 
     # watermarks --------------------------------------------------------------------------------------------
     @abstractmethod

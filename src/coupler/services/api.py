@@ -22,6 +22,7 @@ from coupler.services.engine.schedule import MappingRun, Round, Scheduler, run_o
 from coupler.services.engine.synchronize import Synchronizer
 from coupler.services.operations.attention import Attention, SkippedRecord
 from coupler.services.operations.coupling import CouplingService
+from coupler.services.operations.locks import LockStatus, list_locks, unlock
 from coupler.services.operations.matching import Matcher, SyncAfter
 from coupler.services.records import resolve_couplings
 from coupler.services.views.check import CheckReport, check_systems
@@ -158,6 +159,15 @@ class Coupler:
         if status.coupling is None and status.local is None and status.integration is None:
             raise RecordNotFound(f"{status.mapping}: {ref!r} names no record of either side.")
         return status
+
+    def locks(self) -> list[LockStatus]:
+        """The mapping locks on record: the job and process holding each, until when, and whether it is gone."""
+        return list_locks(self.systems)
+
+    def unlock(self, mapping: str, *, force: bool = False) -> LockStatus | None:
+        """Release the lock of a run that is gone (closing its job as stopped); refused (MappingBusy) while the lock
+        is live and its owner may be running, unless ``force``. None when the mapping was not locked."""
+        return unlock(self.systems, mapping, force=force)
 
     def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
         """The job log, most recent first."""

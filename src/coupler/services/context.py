@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from coupler.domain.errors import UnknownMapping
 from coupler.domain.mapping import Side, TableMapping
 from coupler.domain.timeutil import utcnow
 from coupler.ports.connector import Connector
 from coupler.ports.store import StateStore
+from coupler.services.lease import LOCK_TTL, guarded
 
 __all__ = ["Progress", "Systems"]
 
@@ -38,9 +39,12 @@ class Systems:
     progress: Progress = field(default_factory=Progress)
     stop: threading.Event | None = None
     """Set to stop cleanly: the synchronizer finishes the page in hand, then closes the job as stopped."""
+    lock_ttl: timedelta = LOCK_TTL
+    """How long a job's lock on its mapping lasts unrenewed (its heartbeat renews it every fifth of that)."""
 
     def connector(self, side: Side) -> Connector:
-        return self.local if side is Side.LOCAL else self.integration
+        """The ``side`` system; inside a job, its writes first check that the job still holds its lock."""
+        return guarded(self.local if side is Side.LOCAL else self.integration)
 
     def lengths(self, side: Side, table: str) -> dict[str, int]:
         """The maximum lengths of ``table``'s text columns on ``side`` (for truncating values to fit)."""

@@ -348,3 +348,32 @@ def test_delete_removes_records_and_reports_missing_ones(backend: Backend) -> No
     assert [(r.index, r.ok, r.key) for r in results] == [(0, True, keys[0]), (1, False, "missing"), (2, True, keys[2])]
     assert results[1].error == f"record missing does not exist in {TABLE}"
     assert [r.key for r in backend.connector.read(SPEC, keys, columns=["name"])] == [keys[1]]
+
+
+def test_an_update_given_the_version_read_refuses_a_record_changed_since_and_keeps_the_change(backend: Backend) -> None:
+    """Optimistic concurrency: coupler reads, a user edits one of the records, coupler writes with the versions it
+    read. The edited record is not written (a retryable error: read it again); the others are."""
+    keys = seed(backend, 3, city="Berlin")
+    backend.set_modified_on(keys, T0)
+    read = {r.key: r for r in backend.connector.read(SPEC, keys, columns=DATA_COLUMNS)}
+    assert all(read[key].version for key in keys), "records read by key carry a version"
+    [edit] = backend.connector.update(SPEC, [RecordUpdate(key=keys[1], values={"city": "Lyon"})])  # a user's
+    assert edit.ok
+
+    results = backend.connector.update(
+        SPEC, [RecordUpdate(key=key, values={"city": "Paris"}, version=read[key].version) for key in keys]
+    )
+
+    assert [(r.index, r.ok, r.key) for r in results] == [(0, True, keys[0]), (1, False, keys[1]), (2, True, keys[2])]
+    assert results[1].retryable and "since it was read" in (results[1].error or "")
+    now = {r.key: r for r in backend.connector.read(SPEC, keys, columns=DATA_COLUMNS)}
+    assert [now[key].values["city"] for key in keys] == ["Paris", "Lyon", "Paris"], "the user's change is kept"
+    assert now[keys[1]].modified_on == edit.modified_on
+    for result in (results[0], results[2]):
+        assert result.modified_on is not None and result.modified_on == now[result.key or ""].modified_on
+
+    [again] = backend.connector.update(
+        SPEC, [RecordUpdate(key=keys[1], values={"city": "Paris"}, version=now[keys[1]].version)]
+    )
+    assert again.ok, "read again, the record is written"
+    assert backend.connector.read(SPEC, [keys[1]], columns=["city"])[0].values["city"] == "Paris"

@@ -17,7 +17,7 @@ from contract.store.state_values import (
     intent,
 )
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import FindAgain
+from coupler.domain.state import FindAgain, Lock
 from coupler.ports.store import StateStore
 
 
@@ -146,3 +146,34 @@ def test_only_the_owner_releases_a_lock(store: StateStore) -> None:
 
     store.release_lock("sync", "a")
     assert store.acquire_lock("sync", "b", until=until, now=T0)
+
+
+def test_locks_are_listed_with_their_owners_process(store: StateStore) -> None:
+    assert store.locks() == []
+    store.acquire_lock("mapping:VENDOR", "job-2", until=T0 + timedelta(minutes=5), now=T0, host="erp-1", pid=4242)
+    store.acquire_lock("mapping:CUSTOMER", "job-1", until=T0, now=T0 - timedelta(minutes=5))
+
+    assert store.locks() == [
+        Lock(name="mapping:CUSTOMER", owner="job-1", until=T0),
+        Lock(name="mapping:VENDOR", owner="job-2", until=T0 + timedelta(minutes=5), host="erp-1", pid=4242),
+    ]
+    later = T0 + timedelta(minutes=1)
+    store.acquire_lock("mapping:CUSTOMER", "job-3", until=later + timedelta(minutes=5), now=later, host="h", pid=7)
+    assert store.locks()[0] == Lock(
+        name="mapping:CUSTOMER", owner="job-3", until=later + timedelta(minutes=5), host="h", pid=7
+    ), "who took over an expired lock is named, not its former owner"
+
+
+def test_only_the_owner_renews_a_lock_and_only_while_no_one_took_it(store: StateStore) -> None:
+    store.acquire_lock("sync", "a", until=T0 + timedelta(minutes=5), now=T0, host="h", pid=1)
+
+    assert store.renew_lock("sync", "a", until=T0 + timedelta(minutes=9))
+    assert not store.renew_lock("sync", "b", until=T0 + timedelta(hours=1))
+    assert store.locks() == [Lock(name="sync", owner="a", until=T0 + timedelta(minutes=9), host="h", pid=1)]
+    assert store.renew_lock("sync", "a", until=T0 + timedelta(minutes=20)), "expired but not taken: still a's"
+
+    assert store.acquire_lock("sync", "b", until=T0 + timedelta(hours=1), now=T0 + timedelta(minutes=21))
+    assert not store.renew_lock("sync", "a", until=T0 + timedelta(hours=2)), "taken over: a lost it"
+    store.release_lock("sync", "b")
+    assert not store.renew_lock("sync", "b", until=T0 + timedelta(hours=2)), "released: renewing does not take it"
+    assert store.locks() == []

@@ -27,6 +27,7 @@ from coupler.adapters.store.sql.schema import VERSION_TABLE, UtcDateTime, is_own
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Side
 from coupler.domain.records import ChangeCursor
+from coupler.domain.state import Lock
 from coupler.domain.timeutil import utcnow
 
 
@@ -79,7 +80,7 @@ def test_migrations_build_the_declared_schema(blank_url: str) -> None:
 
         assert differences(engine) == []
         assert own_tables(engine) == {*metadata.tables, VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == "0004"
+        assert current_revision(engine) == head_revision() == "0005"
 
 
 def test_the_comparison_sees_a_schema_that_differs(blank_url: str) -> None:
@@ -225,7 +226,7 @@ def test_upgrading_from_0002_keeps_the_watermarks_with_no_deletions_cursor(blank
 
         upgrade(engine)
 
-        assert current_revision(engine) == head_revision() == "0004"
+        assert current_revision(engine) == head_revision() == "0005"
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
@@ -250,7 +251,7 @@ def test_upgrading_from_0003_keeps_each_watermark_as_a_cursor_that_has_seen_its_
 
         upgrade(engine)
 
-        assert current_revision(engine) == head_revision() == "0004"
+        assert current_revision(engine) == head_revision() == "0005"
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
@@ -296,3 +297,34 @@ def test_state_stores_opened_from_several_threads_at_once_all_migrate(tmp_path: 
     with ThreadPoolExecutor(max_workers=8) as pool:
         revisions = list(pool.map(open_and_close, range(16)))
     assert revisions == [head_revision()] * 16
+
+
+def test_upgrading_from_0004_keeps_the_locks_with_no_owner_process(blank_url: str) -> None:
+    until = utcnow()
+    with engine_for(blank_url) as engine:
+        upgrade(engine, "0004")
+        assert "host" not in {c["name"] for c in inspect(engine).get_columns("coupler_locks")}
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO coupler_locks (name, owner, until) VALUES ('mapping:m', 'job-1', :at)").bindparams(
+                    bindparam("at", until, type_=UtcDateTime())
+                ),
+            )
+
+        upgrade(engine)
+
+        assert differences(engine) == []
+    store = open_state_store(blank_url)
+    try:
+        assert store.locks() == [Lock(name="mapping:m", owner="job-1", until=until)]
+    finally:
+        store.close()
+
+
+def test_downgrading_to_0004_removes_the_lock_owner_process(blank_url: str) -> None:
+    with engine_for(blank_url) as engine:
+        upgrade(engine)
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0004")
+        assert {c["name"] for c in inspect(engine).get_columns("coupler_locks")} == {"name", "owner", "until"}
+        assert current_revision(engine) == "0004"

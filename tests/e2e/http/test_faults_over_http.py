@@ -1,17 +1,22 @@
 """Faults over HTTP: a run under injected 429s and 503s finishes with every record synchronized and nothing
 duplicated; a record changed on the server between coupler's read and its write (412) is read again, never
-overwritten."""
+overwritten; a run waiting on Retry-After longer than its mapping lock lives keeps the lock, so a second run is
+refused rather than creating the same records."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+import threading
+import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from starlette.types import Message, Receive, Scope, Send
 
 from coupler.bootstrap import open_coupler
+from coupler.domain.errors import MappingBusy
 from coupler.domain.mapping import Side
 
 from .conftest import ASGIApp
@@ -166,3 +171,36 @@ def test_a_dropped_connection_on_a_batch_of_reads_is_retried(http_demo: HttpDemo
     assert dropped == 2, "each side's partners were read in a batch, whose connection dropped"
     assert report.job.message is None, report.job.message
     assert report.job.counters.as_dict()["modified"] >= 2 * 150
+
+
+def test_a_run_waiting_on_retry_after_longer_than_its_lock_lives_keeps_the_mapping(http_demo: HttpDemo) -> None:
+    """The full synchronization of CURRENCY (3 currencies to create in Sales) is answered 429 with a Retry-After of
+    1.6 s, four times as long as its lock lives; a second run started in the middle of the wait is refused, and the
+    currencies are created once."""
+    second: dict[str, BaseException | None] = {}
+
+    def another_run() -> None:
+        time.sleep(0.8)
+        with http_demo.open() as other:
+            try:
+                other.sync_full("CURRENCY", force=True)
+                second["error"] = None
+            except MappingBusy as error:
+                second["error"] = error
+
+    with http_demo.open() as coupler:
+        coupler.match("SALESPEOPLE", sync_after=Side.INTEGRATION)
+        coupler.match("CURRENCY")
+        coupler.systems.lock_ttl = timedelta(seconds=0.4)
+        http_demo.dv_faults.throttle(1, retry_after=1.6)
+        thread = threading.Thread(target=another_run)
+        thread.start()
+        report = coupler.sync_full("CURRENCY", force=True)
+        thread.join(timeout=60)
+
+    assert http_demo.dv_faults.injected["throttle"] == 1
+    assert report.job.duration_seconds is not None and report.job.duration_seconds >= 1.6, "it waited"
+    assert isinstance(second.get("error"), MappingBusy), second
+    assert report.ok and report.job.counters.inserted == 3
+    duplicated = "SELECT isocurrencycode AS c FROM transactioncurrency GROUP BY isocurrencycode HAVING count(*) > 1"
+    assert query(http_demo.crm, duplicated) == []

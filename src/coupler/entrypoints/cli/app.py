@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import coupler.entrypoints.cli.commands.attention  # conflicts, resolve, skipped, retry, restore, deletions, approve
 import coupler.entrypoints.cli.commands.core  # demo, check, mappings, couple, decouple, sync, status, jobs, errors
 import coupler.entrypoints.cli.commands.init  # init
+import coupler.entrypoints.cli.commands.locks  # locks and unlock
 import coupler.entrypoints.cli.commands.match  # match and review
 import coupler.entrypoints.cli.commands.run  # run
 import coupler.entrypoints.cli.commands.serve  # noqa: F401 - serve

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from coupler.domain.coupling import Coupling
-from coupler.domain.errors import CouplerError, MappingBusy
+from coupler.domain.errors import CouplerError
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, Lock, PendingDeletion, RecordFailure
+from coupler.domain.timeutil import format_iso
 from coupler.ports.store import StateStore
 from coupler.services.context import Systems
+from coupler.services.lease import LOCK_TTL, Lease
 
-__all__ = ["LOCK_TTL", "JobRecorder", "JobReport"]
-
-LOCK_TTL = timedelta(minutes=5)
+__all__ = ["LOCK_TTL", "JobRecorder", "JobReport", "close_dead_job"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -39,39 +40,31 @@ class JobReport:
 class JobRecorder:
     systems: Systems
     job: Job
+    lease: Lease
     counters: Counters = field(default_factory=Counters)
     errors: list[JobError] = field(default_factory=list)
     pending_errors: list[JobError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
-    locked_at: datetime = field(default=datetime.min.replace(tzinfo=UTC))
 
     @classmethod
     def start(cls, systems: Systems, *, mapping: str, kind: JobKind, direction: str) -> JobRecorder:
         """Start a job on ``mapping``, holding the mapping's lock until it finishes: two jobs never write the same
-        mapping at once (the second is refused with MappingBusy, naming the job that holds it)."""
+        mapping at once (the second is refused with MappingBusy, naming the job that holds it). The job of a run
+        that died holding the lock, found open, is closed as stopped."""
         job = Job(id=str(uuid.uuid4()), mapping=mapping, kind=kind, direction=direction, started_at=systems.clock())
-        recorder = cls(systems=systems, job=job)
-        recorder._lock()
+        lease = Lease(systems.store, mapping=mapping, owner=job.id, clock=systems.clock, ttl=systems.lock_ttl)
+        dead = lease.take()
         try:
+            if dead is not None:
+                reason = f"its lock expired at {format_iso(dead.until)}"
+                close_dead_job(systems.store, dead, at=dead.until, reason=reason)
             systems.store.add_job(job)
         except BaseException:
-            with suppress(Exception):  # nothing was done: free the mapping for the next run
-                systems.store.release_lock(recorder.lock_name, job.id)
+            lease.release()  # nothing was done: free the mapping for the next run
             raise
+        recorder = cls(systems=systems, job=job, lease=lease)
+        weakref.finalize(recorder, lease.stop_renewing)  # a job dropped unfinished lets its lock expire
         return recorder
-
-    def _lock(self) -> None:
-        now = self.systems.clock()
-        self.locked_at = now
-        if not self.store.acquire_lock(self.lock_name, self.job.id, until=now + LOCK_TTL, now=now):
-            raise MappingBusy(
-                f"{self.job.mapping} is being synchronized by another run; try again when it has finished "
-                f"(a run that died releases it after {int(LOCK_TTL.total_seconds() // 60)} minutes)."
-            )
-
-    @property
-    def lock_name(self) -> str:
-        return f"mapping:{self.job.mapping}"
 
     @property
     def store(self) -> StateStore:
@@ -117,8 +110,7 @@ class JobRecorder:
         """Save changed and new couplings and the rest of a page's state, new errors and the job's counters in one
         transaction."""
         progress = replace(self.job, counters=self.counters.copy())
-        if self.systems.clock() - self.locked_at > LOCK_TTL / 5:
-            self._lock()  # extend the lock while the job makes progress
+        self.lease.check()  # a run that lost its lock stops before saving anything more
         self.store.save(
             couplings=couplings,
             errors=self.pending_errors,
@@ -152,6 +144,18 @@ class JobRecorder:
             self.store.save(errors=self.pending_errors, job=self.job)
             self.pending_errors = []
         finally:  # even when the job cannot be recorded, the mapping is free for the next run
-            with suppress(Exception):
-                self.store.release_lock(self.lock_name, self.job.id)
+            self.lease.release()
         return JobReport(job=self.job, errors=tuple(self.errors))
+
+
+def close_dead_job(store: StateStore, lock: Lock, *, at: datetime, reason: str) -> Job | None:
+    """Close the job of a run that died holding ``lock`` (its process ended: killed, or its machine lost), if the
+    job is still open: as stopped ``at`` (when its lock expired, or was released), with the counters it last saved.
+    Returns the job closed, or None."""
+    job = store.job(lock.owner)
+    if job is None or job.finished_at is not None:
+        return None
+    message = f"Stopped before the end: the process ended ({reason})."
+    closed = job.finish(at=max(at, job.started_at), counters=job.counters, message=message)
+    store.save(job=closed)
+    return closed

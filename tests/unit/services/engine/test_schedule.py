@@ -245,7 +245,7 @@ def test_a_failing_mapping_is_reported_and_the_next_mapping_still_runs(setup: Se
 class UnreachableStore(InMemoryStateStore):
     """A state store that has gone away: every job fails to start."""
 
-    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime, **holder: object) -> bool:
         raise RetryableConnectorError("the state store does not answer")
 
     def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:

@@ -3,7 +3,8 @@
 Tables are declared with ``add_table``; the connector stamps modified-on from its clock on every insert and update
 (like a database trigger) and checks per-column constraint callbacks (like NOT NULL and CHECK constraints). The
 helpers ``rows``, ``put`` and ``remove`` read and edit the data directly, as a user of the system would.
-A table declared ``versioned`` gives each record a version (an ETag) and refuses updates with a stale one.
+Records carry a version and an update given a stale one is refused (a retryable error): a table declared
+``versioned`` counts versions (an ETag), the others use the modified-on, as the SQL connector does.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ class InMemoryConnector(TableStore, Connector):
                 if current is None:
                     results.append(_failed(index, update.key, f"record {update.key} does not exist in {data.name}"))
                     continue
-                if data.versioned and update.version is not None and update.version != str(data.versions[update.key]):
+                if update.version is not None and update.values and update.version != self._version(data, update.key):
                     message = f"record {update.key} of {data.name} was changed since it was read (stale version)"
                     results.append(_failed(index, update.key, message, retryable=True))
                     continue

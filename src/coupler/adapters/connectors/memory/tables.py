@@ -176,7 +176,11 @@ class TableStore:
         return WriteResult(index=index, key=key, modified_on=stamp, version=self._version(data, key))
 
     def _version(self, data: MemoryTable, key: str) -> str | None:
-        return str(data.versions[key]) if data.versioned else None
+        """A ``versioned`` table's counter (an ETag); else, as the SQL connector, the modified-on as text."""
+        if data.versioned:
+            return str(data.versions[key])
+        stamp = data.rows[key].get(data.modified_on) if data.modified_on else None
+        return None if stamp is None else (stamp.isoformat() if isinstance(stamp, datetime) else str(stamp))
 
     def _record(self, data: MemoryTable, spec: TableSpec, row: Mapping[str, Any], columns: Sequence[str]) -> Record:
         key = row[data.key]

@@ -2,20 +2,26 @@
 
 Tables are reflected lazily, once each. Reads page with keysets on (modified-on, key) and hold no cursor between
 pages; writes go in one executemany per batch and, when a batch fails, bisect it in fresh transactions so every
-good row lands and each bad row gets its own error. SQL tables have no ETag: ``RecordUpdate.version`` is ignored
-and records carry no version. A ``schema.table`` name reflects ``table`` in ``schema``.
+good row lands and each bad row gets its own error. A ``schema.table`` name reflects ``table`` in ``schema``.
+
+SQL tables have no ETag: a record's version is its modified-on as the database spells it (see
+``TablePlan.version``). An update given the version read makes itself conditional on it (``WHERE key = ? AND
+modified-on = ?``); a record changed since it was read is not written, and its result is a retryable error, so the
+engine reads it again. The modified-on of written records is read back in the write's own transaction, so a change
+committed right after coupler's write is never taken for coupler's own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from coupler.adapters.connectors.sql.batches import Writer, chunks, write_isolating
+from coupler.adapters.connectors.sql.batches import RowByRow, Writer, chunks, write_isolating
 from coupler.adapters.connectors.sql.reads import SqlReader
 from coupler.adapters.connectors.sql.schema import TablePlan, is_invalid, read_timestamp
 from coupler.domain.mapping import TableSpec
@@ -80,35 +86,51 @@ class SqlConnector(SqlReader):
     def update(self, spec: TableSpec, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
         plan = self._plan(spec)
         plan.columns(sorted({name for update in updates for name in update.values}))
-        key_param = "coupler_key_"
-        while key_param in plan.table.columns:
-            key_param += "_"
+        key_param, version_param = _free_name(plan, "coupler_key_"), _free_name(plan, "coupler_version_")
         missing: dict[int, str] = {}
-        groups: dict[tuple[str, ...], list[tuple[int, tuple[Any, Mapping[str, Any]]]]] = {}
+        groups: dict[tuple[tuple[str, ...], bool], list[tuple[int, _Change]]] = {}
         for index, update in enumerate(updates):
             native = plan.key_value(update.key)
             if is_invalid(native):
                 missing[index] = self._missing(plan, update.key)
-            else:
-                groups.setdefault(tuple(sorted(update.values)), []).append((index, (native, update.values)))
-        stmt = plan.table.update().where(plan.key == sa.bindparam(key_param))
+                continue
+            version = update.version if plan.version is not None and update.values else None
+            change = (native, update.values, version)
+            groups.setdefault((tuple(sorted(update.values)), version is not None), []).append((index, change))
+        plain = plan.table.update().where(plan.key == sa.bindparam(key_param))
+        checked = plain if plan.version is None else plain.where(plan.version == sa.bindparam(version_param))
         sane_rowcount = self._engine.dialect.supports_sane_multi_rowcount
+        stale: set[int] = set()
 
-        def write(
-            conn: Connection, batch: list[tuple[int, tuple[Any, Mapping[str, Any]]]]
-        ) -> tuple[dict[int, Any], dict[int, str]]:
+        def write(conn: Connection, batch: list[tuple[int, _Change]]) -> tuple[dict[int, Any], dict[int, str]]:
+            written = {index: values.get(plan.key.name, native) for index, (native, values, _) in batch}
+            conditional = batch[0][1][2] is not None
+            if conditional and len(batch) > 1 and not sane_rowcount:
+                raise RowByRow()  # only one statement per record tells which were changed since they were read
             matched = -1
             if batch[0][1][1]:
-                params = [{**values, key_param: native} for _, (native, values) in batch]
-                matched = conn.execute(stmt, params).rowcount
-            written = {index: values.get(plan.key.name, native) for index, (native, values) in batch}
-            if sane_rowcount and matched == len(batch):
+                params = [
+                    {**values, key_param: native, **({version_param: version} if conditional else {})}
+                    for _, (native, values, version) in batch
+                ]
+                matched = conn.execute(checked if conditional else plain, params).rowcount
+            if (sane_rowcount or len(batch) == 1) and matched == len(batch):
                 return written, {}
-            existing = self._stamps(conn, plan, [native for _, (native, _) in batch])
-            errors = {index: self._missing(plan, str(native)) for index, (native, _) in batch if native not in existing}
+            if conditional and len(batch) > 1:
+                raise RowByRow()  # some records changed since they were read: which ones, one at a time tells
+            existing = self._stamps(conn, plan, [native for _, (native, _, _) in batch])
+            errors = {
+                index: self._missing(plan, str(native)) for index, (native, _, _) in batch if native not in existing
+            }
+            if conditional:  # one record, which exists, and the update matched nothing: it changed since it was read
+                for index, (native, _, _) in batch:
+                    if native in existing:
+                        errors[index] = self._stale(plan, str(native))
+                        stale.add(index)
             return {index: key for index, key in written.items() if index not in errors}, errors
 
-        return self._write(plan, len(updates), groups.values(), write, missing, keys=[u.key for u in updates])
+        results = self._write(plan, len(updates), groups.values(), write, missing, keys=[u.key for u in updates])
+        return [replace(r, retryable=True) if r.index in stale else r for r in results]
 
     def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
         plan = self._plan(spec)
@@ -150,9 +172,16 @@ class SqlConnector(SqlReader):
     ) -> list[WriteResult]:
         """Write the batches isolating bad rows, then re-read the written rows' modified-on (triggers may set it)
         and answer one result per position: ``errors`` holds positions refused before writing."""
+        stamps: dict[Any, datetime | None] = {}
+
+        def write_and_read_back(conn: Connection, batch: list[tuple[int, T]]) -> tuple[dict[int, Any], dict[int, str]]:
+            done, refused = write(conn, batch)
+            if reread and done:  # in the write's transaction: the stamps of this write, not of a later one
+                stamps.update(self._stamps(conn, plan, done.values()))
+            return done, refused
+
         with self._connect() as conn:
-            written, failed = write_isolating(conn, plan.name, batches, write)
-            stamps = self._stamps(conn, plan, written.values()) if reread else {}
+            written, failed = write_isolating(conn, plan.name, batches, write_and_read_back)
         failed.update((index, (message, None)) for index, message in (errors or {}).items())
         results = []
         for index in range(count):
@@ -176,3 +205,19 @@ class SqlConnector(SqlReader):
 
     def _missing(self, plan: TablePlan, key: str) -> str:
         return f"record {key} does not exist in {plan.name}"
+
+    def _stale(self, plan: TablePlan, key: str) -> str:
+        return (
+            f"record {key} of {plan.name} changed in {self.display_name} since it was read (its modified-on "
+            "differs); it is read again and synchronized on the next attempt"
+        )
+
+
+_Change = tuple[Any, Mapping[str, Any], str | None]  # an update: the native key, the values, the version read
+
+
+def _free_name(plan: TablePlan, name: str) -> str:
+    """``name``, lengthened until no column of the table has it (a bind parameter beside the column values)."""
+    while name in plan.table.columns:
+        name += "_"
+    return name

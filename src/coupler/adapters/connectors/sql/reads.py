@@ -1,7 +1,8 @@
 """The reads of the SQL connector, through SQLAlchemy Core (no ORM); the writes are in ``sql.py``.
 
 Tables are reflected lazily, once each. Reads page with keysets on (modified-on, key) and hold no cursor between
-pages. A ``schema.table`` name reflects ``table`` in ``schema``.
+pages. A ``schema.table`` name reflects ``table`` in ``schema``. Records read by key carry a version (their
+modified-on as the database spells it) for the conditional update of a record read before it is written.
 """
 
 from __future__ import annotations
@@ -70,13 +71,16 @@ class SqlReader(Connector):
     # reads -------------------------------------------------------------------------------------------------
     def read(self, spec: TableSpec, keys: Sequence[str], *, columns: Sequence[str]) -> list[Record]:
         plan = self._plan(spec)
+        version = plan.version
         select = self._select(plan, columns)
+        if version is not None:
+            select = select.add_columns(version.label("coupler_version"))
         natives = plan.key_values(keys)
         found: dict[str, Record] = {}
         with self._connect() as conn:
             for chunk in chunks(natives, self._chunk_size):
                 rows = conn.execute(select.where(plan.key.in_(chunk))).all()
-                for record in self._records(plan, rows, columns):
+                for record in self._records(plan, rows, columns, versioned=version is not None):
                     found[record.key] = record
         return [found[key] for key in map(str, natives) if key in found]
 
@@ -230,18 +234,23 @@ class SqlReader(Connector):
         return sa.select(plan.key, modified_on, *labelled)
 
     @staticmethod
-    def _records(plan: TablePlan, rows: Sequence[_Row], columns: Sequence[str]) -> list[Record]:
+    def _records(
+        plan: TablePlan, rows: Sequence[_Row], columns: Sequence[str], *, versioned: bool = False
+    ) -> list[Record]:
+        """Records of rows as ``_select`` lines them up (``versioned``: followed by the version)."""
         names = tuple(columns)
         stamp = plan.modified_on.name if plan.modified_on is not None and plan.modified_on.name in names else None
         parse = read_timestamp
+        end = len(names) + 2
         records: list[Record] = []
         append = records.append
         for row in rows:
             modified_on = parse(row[1])
-            values = dict(zip(names, row[2:], strict=True))
+            values = dict(zip(names, row[2:end], strict=True))
             if stamp is not None:
                 values[stamp] = modified_on
-            append(Record(key=str(row[0]), modified_on=modified_on, values=values))
+            version = row[end] if versioned else None
+            append(Record(key=str(row[0]), modified_on=modified_on, values=values, version=version))
         return records
 
     def _phases(self, plan: TablePlan, base: Clause, since: ChangeCursor | None) -> list[_Phase]:

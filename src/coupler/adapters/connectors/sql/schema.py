@@ -136,6 +136,14 @@ class TablePlan:
         return value if self.key_type is uuid.UUID else str(value)
 
     # modified-on ---------------------------------------------------------------------------------------------
+    @property
+    def version(self) -> sa.ColumnElement[Any] | None:
+        """A record's version: its modified-on as the database spells it in text (exact, whatever the column's
+        type or the format it holds), which an update compares to make itself conditional; None without one."""
+        if self.modified_on is None:
+            return None
+        return sa.cast(self.modified_on, sa.String())
+
     def bind_timestamp(self, value: datetime) -> Any:
         """``value`` as the modified-on column stores it: ISO text, aware UTC, or naive UTC."""
         if self.modified_on is None or isinstance(self.modified_on.type, sa.String):

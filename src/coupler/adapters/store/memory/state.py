@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from coupler.adapters.store.encoding import decode_fields, encode_fields
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, CreateIntent, Lock, PendingDeletion, RecordFailure
 from coupler.domain.timeutil import to_utc
 
 __all__ = ["MemoryState", "StateWrites"]
@@ -60,7 +60,7 @@ class MemoryState:
         self._failures: dict[tuple[str, Side, str], RecordFailure] = {}
         self._deletions: dict[tuple[str, Side, str], PendingDeletion] = {}
         self._intents: dict[tuple[str, Direction, str], CreateIntent] = {}
-        self._locks: dict[str, tuple[str, datetime]] = {}
+        self._locks: dict[str, Lock] = {}
 
     def write(self, writes: StateWrites) -> None:
         """Replace, then remove: a key both stored and removed in one save ends up removed."""
@@ -128,17 +128,29 @@ class MemoryState:
         _remove(self._intents, [(mapping, direction, key) for key in source_keys])
 
     # locks -----------------------------------------------------------------------------------------------------
-    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+    def acquire_lock(
+        self, name: str, owner: str, *, until: datetime, now: datetime, host: str | None, pid: int | None
+    ) -> bool:
         held = self._locks.get(name)
-        if held is not None and held[0] != owner and not held[1] < to_utc(now):
+        if held is not None and held.owner != owner and not held.expired(to_utc(now)):
             return False
-        self._locks[name] = (owner, to_utc(until))
+        self._locks[name] = Lock(name=name, owner=owner, until=to_utc(until), host=host, pid=pid)
+        return True
+
+    def renew_lock(self, name: str, owner: str, *, until: datetime) -> bool:
+        held = self._locks.get(name)
+        if held is None or held.owner != owner:
+            return False
+        self._locks[name] = replace(held, until=to_utc(until))
         return True
 
     def release_lock(self, name: str, owner: str) -> None:
         held = self._locks.get(name)
-        if held is not None and held[0] == owner:
+        if held is not None and held.owner == owner:
             del self._locks[name]
+
+    def locks(self) -> list[Lock]:
+        return [self._locks[name] for name in sorted(self._locks)]
 
 
 def _stored_conflict(c: Conflict) -> Conflict:

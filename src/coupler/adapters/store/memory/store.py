@@ -14,7 +14,7 @@ from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
-from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, CreateIntent, Lock, PendingDeletion, RecordFailure
 from coupler.domain.timeutil import to_utc
 from coupler.ports.store import CouplingStats, StateStore
 
@@ -259,13 +259,23 @@ class InMemoryStateStore(StateStore):
             self._state.drop_intents(mapping, direction, source_keys)
 
     # locks -------------------------------------------------------------------------------------------------
-    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+    def acquire_lock(
+        self, name: str, owner: str, *, until: datetime, now: datetime, host: str | None = None, pid: int | None = None
+    ) -> bool:
         with self._lock:
-            return self._state.acquire_lock(name, owner, until=until, now=now)
+            return self._state.acquire_lock(name, owner, until=until, now=now, host=host, pid=pid)
+
+    def renew_lock(self, name: str, owner: str, *, until: datetime) -> bool:
+        with self._lock:
+            return self._state.renew_lock(name, owner, until=until)
 
     def release_lock(self, name: str, owner: str) -> None:
         with self._lock:
             self._state.release_lock(name, owner)
+
+    def locks(self) -> list[Lock]:
+        with self._lock:
+            return self._state.locks()
 
     # watermarks --------------------------------------------------------------------------------------------
     def watermark(self, mapping: str, side: Side) -> ChangeCursor | None:

@@ -63,6 +63,7 @@ def is_own_name(name: str | None, type_: str, parent_names: object) -> bool:
 NAME_LENGTH = 200
 KEY_LENGTH = 400
 JOB_ID_LENGTH = 64
+HOST_LENGTH = 255
 
 COUNTER_COLUMNS = tuple(Counters().as_dict())
 """One column per job counter, named like the counter."""
@@ -261,4 +262,6 @@ locks = Table(
     Column("name", _name(), primary_key=True),
     Column("owner", String(JOB_ID_LENGTH * 4), nullable=False),
     Column("until", UtcDateTime(), nullable=False),
+    Column("host", String(HOST_LENGTH), nullable=True),  # the owner's process, for `coupler locks` and `unlock`
+    Column("pid", Integer, nullable=True),
 )

@@ -31,7 +31,7 @@ from coupler.domain.errors import ConnectorError, RetryableConnectorError
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
-from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, CreateIntent, Lock, PendingDeletion, RecordFailure
 
 __all__ = ["SqlStateStore", "open_state_store"]
 
@@ -176,13 +176,23 @@ class SqlStateStore(SqlCouplings):
             sql_state.drop_intents(conn, mapping, direction, source_keys)
 
     # locks -------------------------------------------------------------------------------------------------
-    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+    def acquire_lock(
+        self, name: str, owner: str, *, until: datetime, now: datetime, host: str | None = None, pid: int | None = None
+    ) -> bool:
         with self._engine.begin() as conn:
-            return locks.acquire_lock(conn, name, owner, until=until, now=now)
+            return locks.acquire_lock(conn, name, owner, until=until, now=now, host=host, pid=pid)
+
+    def renew_lock(self, name: str, owner: str, *, until: datetime) -> bool:
+        with self._engine.begin() as conn:
+            return locks.renew_lock(conn, name, owner, until=until)
 
     def release_lock(self, name: str, owner: str) -> None:
         with self._engine.begin() as conn:
             locks.release_lock(conn, name, owner)
+
+    def locks(self) -> list[Lock]:
+        with self._engine.connect() as conn:
+            return locks.list_locks(conn)
 
     # watermarks --------------------------------------------------------------------------------------------
     def watermark(self, mapping: str, side: Side) -> ChangeCursor | None:
