@@ -1,6 +1,7 @@
-"""Synchronizing one page of source records in one direction: plan every pair, write in batches, save the state.
+"""Synchronizing one chunk of source records (a page as the connector read it) in one direction: plan every pair,
+write in batches, save the state.
 
-Per page: the couplings (one query), the coupled targets (one read), the plans, the target's updates and creations
+Per chunk: the couplings (one query), the coupled targets (one read), the plans, the target's updates and creations
 (one batch each), then couplings, conflicts, failures, pending deletions, errors and the job's counters in one
 transaction. After every write the target's new modified-on and the pair's fingerprint are stored, so coupler's own
 writes are never read back as changes; a source record that its system says coupler changed last, and that still
@@ -26,50 +27,50 @@ from coupler.domain.transforms.pipeline import TransformError
 from coupler.services.context import Systems
 from coupler.services.engine.creation import Creator
 from coupler.services.engine.lookups import LookupResolver
-from coupler.services.engine.passes import CREATED_MEMORY, Batch, Pass, stamps
+from coupler.services.engine.one_way import CREATED_MEMORY, ChunkWork, OneWayRun, stamps
 
-__all__ = ["PageSync"]
+__all__ = ["ChunkSync"]
 
 
-class PageSync:
+class ChunkSync:
     def __init__(self, systems: Systems) -> None:
         self.systems = systems
         self.creator = Creator(systems)
         self.lookups = LookupResolver(systems)
 
-    def process(self, run: Pass, records: Sequence[Record]) -> None:
+    def process(self, run: OneWayRun, records: Sequence[Record]) -> None:
         if not records:
             return
-        batch = Batch()
-        pairs = self._select(run, records, batch)
-        batch.resolved = self.lookups.resolve(run.moves, run.direction, [*(r for r, _ in pairs), *batch.creations])
+        work = ChunkWork()
+        pairs = self._select(run, records, work)
+        work.resolved = self.lookups.resolve(run.moves, run.direction, [*(r for r, _ in pairs), *work.creations])
         targets = self._targets(run, [coupling for _, coupling in pairs])
         for record, coupling in pairs:
-            self._plan(run, coupling, record, targets.get(coupling.key(run.target)), batch)
-        self._write_updates(run, batch)
-        self._create(run, batch)
-        self._restore(run, batch)
-        self._save(run, batch, len(records))
+            self._plan(run, coupling, record, targets.get(coupling.key(run.target)), work)
+        self._write_updates(run, work)
+        self._create(run, work)
+        self._restore(run, work)
+        self._save(run, work, len(records))
 
-    def _save(self, run: Pass, batch: Batch, done: int) -> None:
-        if batch.decoupled:
-            self.systems.store.remove_couplings(run.mapping.name, batch.decoupled)
-        if batch.recoupled:
-            self.systems.store.add_couplings(batch.recoupled)
-        if batch.withdrawn:
-            self.systems.store.remove_pending_deletions(run.mapping.name, run.target, batch.withdrawn)
+    def _save(self, run: OneWayRun, work: ChunkWork, done: int) -> None:
+        if work.decoupled:
+            self.systems.store.remove_couplings(run.mapping.name, work.decoupled)
+        if work.recoupled:
+            self.systems.store.add_couplings(work.recoupled)
+        if work.withdrawn:
+            self.systems.store.remove_pending_deletions(run.mapping.name, run.target, work.withdrawn)
         try:
-            _flush(run, batch, with_created=True)
-            run.recorder.counters.coupled += len(batch.created)
-            _remember_created(run, batch.created)
+            _flush(run, work, with_created=True)
+            run.recorder.counters.coupled += len(work.created)
+            _remember_created(run, work.created)
         except AlreadyCoupled:  # a concurrent change took a key: couple one by one, the others still land
-            _flush(run, batch, with_created=False)
-            self.creator.couple(run, batch.created)
-            self.systems.store.drop_intents(run.mapping.name, run.direction, [k for _, _, k in batch.done_intents])
+            _flush(run, work, with_created=False)
+            self.creator.couple(run, work.created)
+            self.systems.store.drop_intents(run.mapping.name, run.direction, [k for _, _, k in work.done_intents])
         if run.counted:
             self.systems.progress.advance(done)
 
-    def restore(self, run: Pass, couplings: Sequence[Coupling]) -> None:
+    def restore(self, run: OneWayRun, couplings: Sequence[Coupling]) -> None:
         """Re-create the missing targets of these couplings from their sources (which must still exist)."""
         if not couplings:
             return
@@ -86,17 +87,17 @@ class PageSync:
                 target_spec, [c.key(run.target) for c in couplings], columns=(target_spec.key,)
             )
         }
-        batch = Batch()
+        work = ChunkWork()
         for coupling in couplings:
             source = sources.get(coupling.key(run.source))
             if source is not None and coupling.key(run.target) not in present:
-                batch.restorations.append((coupling, source))
-        batch.resolved = self.lookups.resolve(run.moves, run.direction, [source for _, source in batch.restorations])
-        self._restore(run, batch)
-        self._save(run, batch, 0)
+                work.restorations.append((coupling, source))
+        work.resolved = self.lookups.resolve(run.moves, run.direction, [source for _, source in work.restorations])
+        self._restore(run, work)
+        self._save(run, work, 0)
 
     # choosing what to look at ------------------------------------------------------------------------------
-    def _select(self, run: Pass, records: Sequence[Record], batch: Batch) -> list[tuple[Record, Coupling]]:
+    def _select(self, run: OneWayRun, records: Sequence[Record], work: ChunkWork) -> list[tuple[Record, Coupling]]:
         if run.just_created:  # read back as the other pass wrote them a moment ago: in sync, nothing to look up
             fresh = run.just_created
             records = [r for r in records if r.modified_on is None or fresh.get(r.key) != r.modified_on]
@@ -108,19 +109,19 @@ class PageSync:
             coupling = couplings.get(record.key)
             if coupling is None:
                 if run.create:
-                    batch.creations.append(record)
+                    work.creations.append(record)
             elif self.handled(run, coupling):
                 continue
             elif run.manual:
                 pairs.append((record, replace(coupling, skipped=False)))
             elif not run.reconsider and (seen := echo(run.mapping, coupling, run.direction, record)) is not None:
-                batch.couplings.append(seen)  # coupler's own write read back: no partner read, no write
+                work.couplings.append(seen)  # coupler's own write read back: no partner read, no write
             elif run.reconsider or source_changed(coupling, run.direction, record.modified_on):
                 pairs.append((record, coupling))
         return pairs
 
     @staticmethod
-    def handled(run: Pass, coupling: Coupling) -> bool:
+    def handled(run: OneWayRun, coupling: Coupling) -> bool:
         """Already done in this job: by this pass, or failed or parked in the other pass (reported once). When
         resolving a conflict the reverse pass still runs: the side chosen for some fields may be its source."""
         if coupling.job(run.direction) == run.job_id:
@@ -133,7 +134,7 @@ class PageSync:
             SyncResult.CONFLICT,
         )
 
-    def _targets(self, run: Pass, couplings: Sequence[Coupling]) -> dict[str, Record]:
+    def _targets(self, run: OneWayRun, couplings: Sequence[Coupling]) -> dict[str, Record]:
         if not couplings:
             return {}
         spec, columns = run.mapping.spec(run.target), run.mapping.columns(run.target)
@@ -141,7 +142,7 @@ class PageSync:
         return {r.key: r for r in self.systems.connector(run.target).read(spec, keys, columns=columns)}
 
     # planning ----------------------------------------------------------------------------------------------
-    def _plan(self, run: Pass, coupling: Coupling, source: Record, target: Record | None, batch: Batch) -> None:
+    def _plan(self, run: OneWayRun, coupling: Coupling, source: Record, target: Record | None, work: ChunkWork) -> None:
         try:
             plan = plan_pair(
                 mapping=run.mapping,
@@ -153,12 +154,12 @@ class PageSync:
                 moves=run.moves,
                 winners=run.winners,
                 reconsider=run.reconsider,
-                resolved=batch.resolved,
+                resolved=work.resolved,
             )
         except (TransformError, MissingReference) as error:
             waiting = isinstance(error, MissingReference)  # retried until the referenced record is coupled
             message = f"{run.label(source)}: {error}"
-            batch.couplings.append(self.fail(run, coupling, message, retryable=waiting))
+            work.couplings.append(self.fail(run, coupling, message, retryable=waiting))
             return
         counters = run.recorder.counters
         if plan.action is Action.IN_SYNC:
@@ -166,28 +167,28 @@ class PageSync:
         if plan.action is Action.SKIPPED:
             counters.skipped += 1
         elif plan.action is Action.TARGET_MISSING:
-            self._partner_missing(run, coupling, source, batch)
+            self._partner_missing(run, coupling, source, work)
         elif plan.action is Action.CONFLICT and not plan.values:
-            batch.couplings.append(self._park(run, coupling, source, plan, batch))
+            work.couplings.append(self._park(run, coupling, source, plan, work))
         elif plan.action is Action.UNCHANGED:
             assert target is not None
             counters.unchanged += 1
-            stored = self._synced(run, coupling, source, target.modified_on, plan, batch)
+            stored = self._synced(run, coupling, source, target.modified_on, plan, work)
             if _state(stored) != _state(coupling):
-                batch.couplings.append(stored)
+                work.couplings.append(stored)
         else:
             assert target is not None
-            batch.updates.append(RecordUpdate(key=target.key, values=plan.values, version=target.version))
-            batch.updated.append((coupling, source, plan))
+            work.updates.append(RecordUpdate(key=target.key, values=plan.values, version=target.version))
+            work.updated.append((coupling, source, plan))
 
     def _synced(
         self,
-        run: Pass,
+        run: OneWayRun,
         coupling: Coupling,
         source: Record,
         target_on: datetime | None,
         plan: Plan,
-        batch: Batch,
+        work: ChunkWork,
     ) -> Coupling:
         """The coupling after a successful pass. While the target holds changes of its own that the reverse pass
         must still carry back, its old modified-on is kept so that the reverse pass looks at it."""
@@ -196,7 +197,7 @@ class PageSync:
             target_on = coupling.modified_on(run.target)
         local_on, integration_on = stamps(run.source, source.modified_on, target_on)
         if coupling.in_conflict and not plan.conflicts:
-            batch.settled.append((run.mapping.name, coupling.local_key))
+            work.settled.append((run.mapping.name, coupling.local_key))
         synced = coupling.succeeded(
             direction=run.direction,
             job_id=run.job_id,
@@ -210,14 +211,14 @@ class PageSync:
             synced = synced.awaiting(Direction.from_source(run.target))  # the target's own changes go back next
         return synced
 
-    def _park(self, run: Pass, coupling: Coupling, source: Record, plan: Plan, batch: Batch) -> Coupling:
+    def _park(self, run: OneWayRun, coupling: Coupling, source: Record, plan: Plan, work: ChunkWork) -> Coupling:
         """Park a conflict: nothing is written; it waits in `coupler conflicts` until a user resolves it."""
         if not (coupling.in_conflict and run.job_id in (coupling.to_integration_job, coupling.from_integration_job)):
             run.recorder.counters.conflicts += 1  # once per record and job, whichever pass finds it
         message = f"{run.label(source)}: {plan.message}"
         if not (coupling.in_conflict and coupling.last_error == message):  # new: say it once, not every run
             run.recorder.error(message=message, local_key=coupling.local_key, integration_key=coupling.integration_key)
-        batch.conflicts.append(
+        work.conflicts.append(
             Conflict(
                 mapping=run.mapping.name,
                 local_key=coupling.local_key,
@@ -229,7 +230,7 @@ class PageSync:
         )
         return coupling.conflicted(direction=run.direction, job_id=run.job_id, message=message)
 
-    def _partner_missing(self, run: Pass, coupling: Coupling, source: Record, batch: Batch) -> None:
+    def _partner_missing(self, run: OneWayRun, coupling: Coupling, source: Record, work: ChunkWork) -> None:
         """The coupled target no longer exists: the mapping's deletion policy decides (``on_missing_partner``)."""
         mapping, counters = run.mapping, run.recorder.counters
         gone = coupling.key(run.target)
@@ -242,10 +243,10 @@ class PageSync:
             )
             run.recorder.error(message=message, local_key=coupling.local_key, integration_key=coupling.integration_key)
             # marked (never skipped for it), so that this job reports it once, and later runs look again
-            batch.couplings.append(
+            work.couplings.append(
                 coupling.failed(direction=run.direction, job_id=run.job_id, message=message, retryable=True)
             )
-            batch.deletions.append(
+            work.deletions.append(
                 PendingDeletion(
                     mapping=mapping.name,
                     side=run.target,
@@ -256,19 +257,19 @@ class PageSync:
                 )
             )
         elif decision is MissingPartner.RESTORE:
-            batch.restorations.append((coupling, source))
+            work.restorations.append((coupling, source))
         elif decision is MissingPartner.DECOUPLE:
             counters.uncoupled += 1
-            batch.decoupled.append(coupling.local_key)
+            work.decoupled.append(coupling.local_key)
         else:  # MissingPartner.FAIL
             message = (
                 f"{run.label(source)}: cannot be synchronized because it is coupled to a deleted "
                 f"{run.target.value} record ({gone})."
             )
-            batch.couplings.append(self.fail(run, coupling, message))
+            work.couplings.append(self.fail(run, coupling, message))
 
     def fail(
-        self, run: Pass, coupling: Coupling, message: str, detail: str | None = None, *, retryable: bool = False
+        self, run: OneWayRun, coupling: Coupling, message: str, detail: str | None = None, *, retryable: bool = False
     ) -> Coupling:
         run.recorder.counters.failed += 1
         run.recorder.error(
@@ -277,15 +278,15 @@ class PageSync:
         return coupling.failed(direction=run.direction, job_id=run.job_id, message=message, retryable=retryable)
 
     # writing -----------------------------------------------------------------------------------------------
-    def _write_updates(self, run: Pass, batch: Batch) -> None:
-        if not batch.updates:
+    def _write_updates(self, run: OneWayRun, work: ChunkWork) -> None:
+        if not work.updates:
             return
         target = self.systems.connector(run.target)
-        results = target.update(run.mapping.spec(run.target), batch.updates)
-        for (coupling, source, plan), result in zip(batch.updated, results, strict=True):
+        results = target.update(run.mapping.spec(run.target), work.updates)
+        for (coupling, source, plan), result in zip(work.updated, results, strict=True):
             if not result.ok:
                 message = reject_message(run, source, result)
-                batch.couplings.append(self.fail(run, coupling, message, result.detail, retryable=result.retryable))
+                work.couplings.append(self.fail(run, coupling, message, result.detail, retryable=result.retryable))
                 continue
             run.recorder.counters.modified += 1
             if plan.overwritten:
@@ -294,35 +295,35 @@ class PageSync:
                     f"{run.label(source)}: overwrote {fields}, changed in the {run.target.value} system since the "
                     "last synchronization."
                 )
-            synced = self._synced(run, coupling, source, result.modified_on, plan, batch)
+            synced = self._synced(run, coupling, source, result.modified_on, plan, work)
             if plan.action is Action.CONFLICT:  # a partial resolution: the remaining fields stay parked
                 synced = replace(coupling, fingerprint=synced.fingerprint)
-                synced = self._park(run, synced, source, plan, batch)
-            batch.couplings.append(synced)
+                synced = self._park(run, synced, source, plan, work)
+            work.couplings.append(synced)
 
-    def _create(self, run: Pass, batch: Batch) -> None:
-        if not batch.creations:
+    def _create(self, run: OneWayRun, work: ChunkWork) -> None:
+        if not work.creations:
             return
         store, mapping = self.systems.store, run.mapping
-        keys = [r.key for r in batch.creations]
+        keys = [r.key for r in work.creations]
         known = store.record_failures(mapping.name, run.source, keys) if run.earlier_failures else {}
-        sources = [r for r in batch.creations if run.manual or not (r.key in known and known[r.key].skipped)]
-        run.recorder.counters.skipped += len(batch.creations) - len(sources)
-        results, batch.created = self.creator.prepare(run, sources, batch.resolved)
+        sources = [r for r in work.creations if run.manual or not (r.key in known and known[r.key].skipped)]
+        run.recorder.counters.skipped += len(work.creations) - len(sources)
+        results, work.created = self.creator.prepare(run, sources, work.resolved)
         # a failed creation keeps its intent: whether the system acted is not always known, so the next run reads
         # the record back before it creates it again
-        batch.done_intents = [(mapping.name, run.direction, source.key) for source, result in results if result.ok]
+        work.done_intents = [(mapping.name, run.direction, source.key) for source, result in results if result.ok]
         for source, result in results:
             if result.ok:
                 if source.key in known:
-                    batch.cleared.append((mapping.name, run.source, source.key))
+                    work.cleared.append((mapping.name, run.source, source.key))
                 continue
             message = reject_message(run, source, result)
             run.recorder.counters.failed += 1
             run.recorder.error(message=message, detail=result.detail, **{f"{run.source.value}_key": source.key})
             previous = known.get(source.key)
             now = self.systems.clock()
-            batch.failures.append(
+            work.failures.append(
                 previous.again(message=message, job_id=run.job_id, at=now, retryable=result.retryable)
                 if previous
                 else RecordFailure(
@@ -330,27 +331,27 @@ class PageSync:
                 )
             )
 
-    def _restore(self, run: Pass, batch: Batch) -> None:
+    def _restore(self, run: OneWayRun, work: ChunkWork) -> None:
         """Deletion policy "restore": re-create the missing target from the survivor and re-couple it; a deletion
         of the survivor waiting for approval is withdrawn (the user keeps the pair)."""
-        if not batch.restorations:
+        if not work.restorations:
             return
-        sources = [source for _, source in batch.restorations]
-        results = self.creator.insert(run, sources, batch.resolved)
-        for (coupling, source), result in zip(batch.restorations, results, strict=True):
+        sources = [source for _, source in work.restorations]
+        results = self.creator.insert(run, sources, work.resolved)
+        for (coupling, source), result in zip(work.restorations, results, strict=True):
             if not result.ok or result.key is None:
                 reason = result.error or "no reason given"
                 message = f"{run.label(source)}: its deleted partner could not be restored: {reason}"
-                batch.couplings.append(self.fail(run, coupling, message, result.detail))
+                work.couplings.append(self.fail(run, coupling, message, result.detail))
                 continue
             run.recorder.counters.inserted += 1
-            batch.decoupled.append(coupling.local_key)
-            batch.withdrawn.append(coupling.key(run.target))
-            restored = self.creator.coupling_for(run, source, result, batch.resolved)
-            batch.recoupled.append(replace(restored, coupled_at=coupling.coupled_at))
+            work.decoupled.append(coupling.local_key)
+            work.withdrawn.append(coupling.key(run.target))
+            restored = self.creator.coupling_for(run, source, result, work.resolved)
+            work.recoupled.append(replace(restored, coupled_at=coupling.coupled_at))
 
 
-def _remember_created(run: Pass, created: Sequence[Coupling]) -> None:
+def _remember_created(run: OneWayRun, created: Sequence[Coupling]) -> None:
     """Note the records just created in the target (as saved), so that the job's other pass, which reads them back
     from that side, knows them without a state-store lookup."""
     room = CREATED_MEMORY - len(run.created)
@@ -360,20 +361,20 @@ def _remember_created(run: Pass, created: Sequence[Coupling]) -> None:
             run.created[coupling.key(run.target)] = stamp
 
 
-def _flush(run: Pass, batch: Batch, *, with_created: bool) -> None:
+def _flush(run: OneWayRun, work: ChunkWork, *, with_created: bool) -> None:
     run.recorder.flush(
-        batch.couplings,
-        conflicts=batch.conflicts,
-        settled=batch.settled,
-        failures=batch.failures,
-        cleared=batch.cleared,
-        deletions=batch.deletions,
-        new_couplings=batch.created if with_created else (),
-        done_intents=batch.done_intents if with_created else (),
+        work.couplings,
+        conflicts=work.conflicts,
+        settled=work.settled,
+        failures=work.failures,
+        cleared=work.cleared,
+        deletions=work.deletions,
+        new_couplings=work.created if with_created else (),
+        done_intents=work.done_intents if with_created else (),
     )
 
 
-def reject_message(run: Pass, source: Record, result: WriteResult) -> str:
+def reject_message(run: OneWayRun, source: Record, result: WriteResult) -> str:
     reason = result.error or "no reason given"
     if result.extra.get("stage") == "values":  # never sent: its values could not be built
         return f"{run.label(source)}: {reason}"

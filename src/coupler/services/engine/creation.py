@@ -16,7 +16,7 @@ from coupler.domain.state import CreateIntent, FindAgain
 from coupler.domain.transfer import MissingReference, Resolved
 from coupler.domain.transforms.pipeline import TransformError
 from coupler.services.context import Systems
-from coupler.services.engine.passes import Pass
+from coupler.services.engine.one_way import OneWayRun
 
 __all__ = ["Creator"]
 
@@ -26,7 +26,7 @@ class Creator:
         self.systems = systems
 
     def create(
-        self, run: Pass, sources: Sequence[Record], resolved: Resolved | None = None
+        self, run: OneWayRun, sources: Sequence[Record], resolved: Resolved | None = None
     ) -> list[tuple[Record, WriteResult]]:
         """Create and couple the counterparts of uncoupled ``sources``; one result per source, in order. What an
         interrupted or unanswered creation left is recovered first: a source whose record it had created is coupled
@@ -46,7 +46,7 @@ class Creator:
         ]
 
     def prepare(
-        self, run: Pass, sources: Sequence[Record], resolved: Resolved | None = None
+        self, run: OneWayRun, sources: Sequence[Record], resolved: Resolved | None = None
     ) -> tuple[list[tuple[Record, WriteResult]], list[Coupling]]:
         """Create the counterparts (intents recorded first) and return the couplings to add, which the caller
         saves, e.g. together with the rest of its page in one transaction."""
@@ -61,7 +61,7 @@ class Creator:
         run.recorder.counters.inserted += len(created)
         return list(zip(sources, results, strict=True)), created
 
-    def recover(self, run: Pass) -> dict[str, str]:
+    def recover(self, run: OneWayRun) -> dict[str, str]:
         """Finish what an interrupted run (or a creation whose answer never came) left: records created from an
         intent but never coupled are coupled now, never created twice; intents whose record was not created, or
         is coupled already, are dropped. Returns the target key of each source coupled here."""
@@ -84,7 +84,7 @@ class Creator:
             store.drop_intents(mapping.name, run.direction, [i.source_key for i in intents])
         return coupled
 
-    def _created(self, run: Pass, intents: Sequence[CreateIntent]) -> dict[str, Record]:
+    def _created(self, run: OneWayRun, intents: Sequence[CreateIntent]) -> dict[str, Record]:
         """The target records these intents created, by source key: read by the key chosen in advance, or found
         again by the value the intent names."""
         keyed = [i for i in intents if i.target_key is not None]
@@ -98,13 +98,13 @@ class Creator:
             found.update(self._found_again(run, field, group))
         return found
 
-    def _read(self, run: Pass, side: Side, keys: Sequence[str]) -> dict[str, Record]:
+    def _read(self, run: OneWayRun, side: Side, keys: Sequence[str]) -> dict[str, Record]:
         if not keys:
             return {}
         spec, columns = run.mapping.spec(side), run.mapping.columns(side)
         return {r.key: r for r in self.systems.connector(side).read(spec, keys, columns=columns)}
 
-    def _found_again(self, run: Pass, field: str, intents: Sequence[CreateIntent]) -> dict[str, Record]:
+    def _found_again(self, run: OneWayRun, field: str, intents: Sequence[CreateIntent]) -> dict[str, Record]:
         """Records of the target holding the values these intents name in ``field`` (whatever the mapping's
         filter: a record is created whether or not it falls in it), not coupled to another record, each given to
         the first intent it answers (see ``FindAgain.holds``)."""
@@ -123,7 +123,7 @@ class Creator:
                 free.remove(match)
         return found
 
-    def _recovered(self, run: Pass, intent: CreateIntent, target: Record) -> Coupling:
+    def _recovered(self, run: OneWayRun, intent: CreateIntent, target: Record) -> Coupling:
         """A coupling for a record an interrupted run created. What was sent is the last synchronized state of
         both sides; either side may have changed since, so both modified-ons are left unknown and the pair's
         fields are compared with what was sent: each side's later changes still flow (or conflict)."""
@@ -138,7 +138,7 @@ class Creator:
         )
 
     def insert(
-        self, run: Pass, sources: Sequence[Record], resolved: Resolved | None = None, *, intents: bool = False
+        self, run: OneWayRun, sources: Sequence[Record], resolved: Resolved | None = None, *, intents: bool = False
     ) -> list[WriteResult]:
         """Insert the target records built from ``sources``; a source whose values cannot be built (a transform
         error, a reference not coupled yet) gets its error without an insert. One result per source, in order.
@@ -177,7 +177,7 @@ class Creator:
             out.append(result)
         return out
 
-    def _intend(self, run: Pass, sources: Sequence[Record], rows: list[dict[str, Any]]) -> None:
+    def _intend(self, run: OneWayRun, sources: Sequence[Record], rows: list[dict[str, Any]]) -> None:
         """Record the intents to create ``rows`` from ``sources`` before anything is created: with the keys chosen
         now (put in the rows) where the target lets coupler choose them, else with the value each record can be
         found again by (a row with none gets no intent: its creation cannot be made safe to repeat)."""
@@ -210,7 +210,7 @@ class Creator:
             self.systems.store.add_intents(intents)
 
     def coupling_for(
-        self, run: Pass, source: Record, result: WriteResult, resolved: Resolved | None = None
+        self, run: OneWayRun, source: Record, result: WriteResult, resolved: Resolved | None = None
     ) -> Coupling:
         """The coupling of ``source`` and the record just created from it: in sync, with its fingerprint."""
         assert result.key is not None
@@ -228,7 +228,7 @@ class Creator:
             fingerprint=encode(fingerprint_of_mapping(run.mapping, local, integration)),
         )
 
-    def couple(self, run: Pass, created: Sequence[Coupling]) -> list[Coupling]:
+    def couple(self, run: OneWayRun, created: Sequence[Coupling]) -> list[Coupling]:
         """Add the couplings; one that became coupled meanwhile (a concurrent run) fails alone, named. Returns
         those added."""
         store, counters = self.systems.store, run.recorder.counters

@@ -1,7 +1,7 @@
 """Propagating deletions the source system reports (a deleted-entries feed): the coupled partner is deleted too.
 
 Only for mappings with ``delete = "propagate"``. A deletion that is only inferred from a missing record is never
-applied here: it waits in the pending-deletions list for a user's approval (see page.py and attention.py).
+applied here: it waits in the pending-deletions list for a user's approval (see chunk.py and operations/attention.py).
 
 The feed's cursor (a Dataverse delta token) is kept in the state store per mapping and side, so change tracking
 goes on across runs and processes. It is saved only once every deletion it reported is handled (the partner
@@ -18,12 +18,12 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import DeletePropagation
 from coupler.domain.state import PendingDeletion
 from coupler.services.context import Systems
-from coupler.services.engine.passes import Pass
+from coupler.services.engine.one_way import OneWayRun
 
 __all__ = ["propagate_reported_deletions"]
 
 
-def propagate_reported_deletions(systems: Systems, run: Pass, since: datetime | None) -> None:
+def propagate_reported_deletions(systems: Systems, run: OneWayRun, since: datetime | None) -> None:
     mapping, store = run.mapping, systems.store
     if mapping.delete is not DeletePropagation.PROPAGATE:
         return
@@ -43,7 +43,7 @@ def propagate_reported_deletions(systems: Systems, run: Pass, since: datetime | 
         store.set_deletions_cursor(mapping.name, run.source, reported.cursor)
 
 
-def _delete_partners(systems: Systems, run: Pass, chunk: Sequence[str]) -> None:
+def _delete_partners(systems: Systems, run: OneWayRun, chunk: Sequence[str]) -> None:
     """Delete the partners of one batch of reported deletions; a partner that cannot be deleted waits in the
     pending-deletions list (approving it tries again)."""
     mapping, store, counters = run.mapping, systems.store, run.recorder.counters

@@ -2,7 +2,7 @@
 
 A run takes each of the mapping's one-way passes in turn (local->integration first). A pass first retries what
 failed last time (coupled records and uncoupled ones whose counterpart could not be created), then reads the
-source's records changed since its watermark, page by page, and hands each page to PageSync.
+source's records changed since its watermark, page by page, and hands each page to ChunkSync.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.domain.records import ChangeCursor
 from coupler.services.context import Systems
-from coupler.services.engine.chunk import PageSync
-from coupler.services.engine.passes import Pass
+from coupler.services.engine.chunk import ChunkSync
+from coupler.services.engine.one_way import Mode, OneWayRun
 from coupler.services.engine.propagation import propagate_reported_deletions
 from coupler.services.engine.recorder import JobRecorder, JobReport
 
@@ -28,7 +28,7 @@ __all__ = ["Synchronizer"]
 class Synchronizer:
     def __init__(self, systems: Systems) -> None:
         self.systems = systems
-        self.pages = PageSync(systems)
+        self.chunks = ChunkSync(systems)
 
     # entry points ------------------------------------------------------------------------------------------
     def sync_modified(self, names: Sequence[str] | None = None) -> list[JobReport]:
@@ -44,11 +44,11 @@ class Synchronizer:
         full = kind is JobKind.FULL
         with recorder.stopping_on_error():
             runs = [
-                Pass(
+                OneWayRun(
                     mapping=mapping,
                     direction=direction,
                     recorder=recorder,
-                    create=full or not mapping.sync_only_coupled,
+                    mode=Mode.FULL if full else Mode.CHANGES,
                     lengths=self._lengths(mapping, direction),
                     earlier_failures=bool(
                         self.systems.store.list_record_failures(mapping.name, side=direction.source, limit=1)
@@ -57,7 +57,7 @@ class Synchronizer:
                 for direction in mapping.direction.one_way
             ]
             for run in runs:  # first, in both directions, couple what an interrupted run created but did not couple
-                self.pages.creator.recover(run)
+                self.chunks.creator.recover(run)
             for index, run in enumerate(runs):
                 if index:  # what the first pass created is read back here: known, so not looked up again
                     run.just_created = runs[0].created
@@ -87,18 +87,19 @@ class Synchronizer:
         ``winners`` resolves parked conflicts field by field (the pairs are looked at again whatever changed)."""
         if direction is not None:
             mapping.require(direction)
+        if direction is not None and winners:
+            raise ValueError("a conflict is resolved by its fields' winners, not in a forced direction")
+        mode = Mode.RESOLVE if winners else Mode.FORCED if direction is not None else Mode.SYNC_NOW
         directions = (direction,) if direction else mapping.direction.one_way
         progress = self.systems.progress
         progress.start(f"{mapping.name} {(direction or mapping.direction).value}", len(couplings))
         for chunk in _chunks(couplings, self.systems.batch_size):
             for one_way in directions:
-                run = Pass(
+                run = OneWayRun(
                     mapping=mapping,
                     direction=one_way,
                     recorder=recorder,
-                    forced=direction is not None,
-                    manual=True,
-                    reconsider=bool(winners),
+                    mode=mode,
                     winners=winners or {},
                     lengths=self._lengths(mapping, one_way),
                     counted=False,
@@ -107,7 +108,7 @@ class Synchronizer:
             progress.advance(len(chunk))  # a record is done when every pass has handled it
 
     # passes ------------------------------------------------------------------------------------------------
-    def _start(self, run: Pass, *, full: bool) -> None:
+    def _start(self, run: OneWayRun, *, full: bool) -> None:
         """Announce the pass; a full one reads every source record, so its total is their count (when the source
         can count cheaply)."""
         source = self.systems.connector(run.source)
@@ -117,7 +118,7 @@ class Synchronizer:
     def _lengths(self, mapping: TableMapping, direction: Direction) -> dict[str, int]:
         return self.systems.lengths(direction.target, mapping.spec(direction.target).table)
 
-    def _retry_failed(self, run: Pass, *, failures_only: bool = False) -> None:
+    def _retry_failed(self, run: OneWayRun, *, failures_only: bool = False) -> None:
         """Records whose last sync failed (and are not skipped) are retried first, as Business Central does
         (``failures_only``); the pairs the other direction left with changes to carry back (even when older than
         the watermark) go after the changed records, which usually bring them along: then they cost no read of
@@ -130,18 +131,18 @@ class Synchronizer:
             wanted = [
                 c
                 for c in batch
-                if not self.pages.handled(run, c)
+                if not self.chunks.handled(run, c)
                 and not (failures_only and c.result(run.direction) is SyncResult.PENDING)
             ]
             if wanted:
                 self._process_couplings(run, wanted)
 
-    def _retry_failed_creations(self, run: Pass) -> None:
+    def _retry_failed_creations(self, run: OneWayRun) -> None:
         """Uncoupled records whose counterpart could not be created last time are tried again."""
         store, spec = self.systems.store, run.mapping.spec(run.source)
         after: str | None = None
-        retry = Pass(
-            mapping=run.mapping, direction=run.direction, recorder=run.recorder, create=True, lengths=run.lengths
+        retry = OneWayRun(
+            mapping=run.mapping, direction=run.direction, recorder=run.recorder, mode=Mode.CREATE, lengths=run.lengths
         )
         while failures := store.list_record_failures(
             run.mapping.name, side=run.source, skipped=False, after=after, limit=self.systems.batch_size
@@ -153,10 +154,10 @@ class Synchronizer:
             settled = [(run.mapping.name, run.source, k) for k in keys if k not in found or k in coupled]
             if settled:  # the record is gone, or was coupled meanwhile: nothing left to create
                 run.recorder.flush(cleared=settled)
-            self.pages.process(retry, [r for r in records if spec.matches(r.values)])
+            self.chunks.process(retry, [r for r in records if spec.matches(r.values)])
             after = keys[-1]
 
-    def _process_couplings(self, run: Pass, couplings: Sequence[Coupling]) -> None:
+    def _process_couplings(self, run: OneWayRun, couplings: Sequence[Coupling]) -> None:
         """Synchronize these couplings' source records (as the couplings are now: an earlier pass may have
         changed them)."""
         keys = [c.key(run.source) for c in couplings]
@@ -165,15 +166,15 @@ class Synchronizer:
         records = self.systems.connector(run.source).read(spec, list(wanted), columns=run.mapping.columns(run.source))
         found = {r.key for r in records}
         failed = [
-            self.pages.fail(run, c, f"The {run.source.value} record {key} no longer exists.")
+            self.chunks.fail(run, c, f"The {run.source.value} record {key} no longer exists.")
             for key, c in wanted.items()
             if key not in found
         ]
         if failed:
             run.recorder.flush(failed)
-        self.pages.process(run, records)
+        self.chunks.process(run, records)
 
-    def _changed_records(self, run: Pass, *, full: bool) -> None:
+    def _changed_records(self, run: OneWayRun, *, full: bool) -> None:
         """Read the source's records changed since its watermark, page by page, and advance the watermark.
 
         The watermark is the change cursor up to which every change has been seen: the keyset position (modified-on
@@ -192,7 +193,7 @@ class Synchronizer:
             run.mapping.spec(side), watermark, columns=run.mapping.columns(side), page_size=systems.batch_size
         )
         for page in pages:
-            self.pages.process(run, page)
+            self.chunks.process(run, page)
             cursor = ChangeCursor.after(page[-1], settled=settled) if page else None
             if cursor is not None and cursor != watermark:
                 systems.store.set_watermark(name, side, cursor)

@@ -12,8 +12,8 @@ from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
 from coupler.services.context import Systems
-from coupler.services.engine.chunk import PageSync
-from coupler.services.engine.passes import Pass
+from coupler.services.engine.chunk import ChunkSync
+from coupler.services.engine.one_way import Mode, OneWayRun
 from coupler.services.engine.recorder import JobRecorder, JobReport
 from coupler.services.engine.synchronize import Synchronizer
 from coupler.services.records import find_record, resolve_couplings
@@ -122,19 +122,19 @@ class Attention:
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.RESTORE, direction="-")
         with recorder.stopping_on_error():
             couplings = self._couplings(mapping, refs, recorder)
-            pages = PageSync(self.systems)
+            chunks = ChunkSync(self.systems)
             for survivor in (Side.LOCAL, Side.INTEGRATION):
                 direction = Direction.from_source(survivor)
                 if not mapping.direction.allows(direction):
                     continue
-                run = Pass(
+                run = OneWayRun(
                     mapping=mapping,
                     direction=direction,
                     recorder=recorder,
-                    manual=True,
+                    mode=Mode.SYNC_NOW,
                     lengths=self.systems.lengths(direction.target, mapping.spec(direction.target).table),
                 )
-                pages.restore(run, couplings)
+                chunks.restore(run, couplings)
         return recorder.finish()
 
     # pending deletions -------------------------------------------------------------------------------------

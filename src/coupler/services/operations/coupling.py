@@ -13,7 +13,7 @@ from coupler.services.context import Systems
 from coupler.services.engine.chunk import reject_message
 from coupler.services.engine.creation import Creator
 from coupler.services.engine.lookups import LookupResolver
-from coupler.services.engine.passes import Pass
+from coupler.services.engine.one_way import Mode, OneWayRun
 from coupler.services.engine.recorder import JobRecorder, JobReport
 from coupler.services.engine.synchronize import Synchronizer
 from coupler.services.records import require_record, resolve_couplings
@@ -54,7 +54,9 @@ class CouplingService:
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.CREATE, direction=direction)
         with recorder.stopping_on_error():
             lengths = self.systems.lengths(direction.target, mapping.spec(direction.target).table)
-            run = Pass(mapping=mapping, direction=direction, recorder=recorder, manual=True, lengths=lengths)
+            run = OneWayRun(
+                mapping=mapping, direction=direction, recorder=recorder, mode=Mode.SYNC_NOW, lengths=lengths
+            )
             resolved = LookupResolver(self.systems).resolve(run.moves, direction, [record])
             [(_, result)] = Creator(self.systems).create(run, [record], resolved)
             if not result.ok or result.key is None:

@@ -22,7 +22,7 @@ from coupler.domain.records import Record
 from coupler.services.context import Systems
 from coupler.services.engine.creation import Creator
 from coupler.services.engine.lookups import LookupResolver
-from coupler.services.engine.passes import Pass
+from coupler.services.engine.one_way import Mode, OneWayRun
 from coupler.services.engine.recorder import JobRecorder, JobReport
 from coupler.services.engine.synchronize import Synchronizer
 from coupler.services.operations.match_rules import MatchGroup, match_groups, match_key
@@ -41,7 +41,7 @@ class _Job:
     recorder: JobRecorder
     local_columns: tuple[str, ...]
     integration_columns: tuple[str, ...]
-    creating: Pass | None
+    creating: OneWayRun | None
     selection: list[Record] | None = None
     """The uncoupled records a user selected (None: every uncoupled local record)."""
     already_coupled: int = 0
@@ -104,7 +104,9 @@ class Matcher:
                 integration_columns=_columns(
                     mapping.columns(Side.INTEGRATION), *(g.integration_fields for g in chosen)
                 ),
-                creating=Pass(mapping=mapping, direction=Direction.TO_INTEGRATION, recorder=recorder, create=True)
+                creating=OneWayRun(
+                    mapping=mapping, direction=Direction.TO_INTEGRATION, recorder=recorder, mode=Mode.CREATE
+                )
                 if create_missing
                 else None,
             )

@@ -1,10 +1,12 @@
-"""One one-way pass of a synchronization, and what one page of it decides to write."""
+"""One one-way run of a job (a *pass*: local -> integration, or back), its mode, and what one chunk of its source
+records decides to write."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Direction, Side, TableMapping
@@ -14,28 +16,62 @@ from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
 from coupler.domain.transfer import Resolved
 from coupler.services.engine.recorder import JobRecorder
 
-__all__ = ["CREATED_MEMORY", "Batch", "Pass", "stamps"]
+__all__ = ["CREATED_MEMORY", "ChunkWork", "Mode", "OneWayRun", "stamps"]
 
 CREATED_MEMORY = 250_000
 """How many created records a pass remembers for the job's other pass (about 25 MB per 100,000)."""
 
 
-@dataclass(kw_only=True)
-class Pass:
-    """How one one-way pass runs.
+class Mode(Enum):
+    """What a one-way run is for. Each mode answers the engine's questions (does it create counterparts? does it
+    write whatever changed? does it include skipped records? does it plan pairs that did not change?) in one place,
+    instead of flags combined by hand at each call site."""
 
-    ``create``: uncoupled source records get a counterpart. ``forced``: a user's explicit direction, written
-    whatever changed. ``manual``: synchronize now (skipped records included). ``reconsider``: plan even what did
-    not change (resolving a conflict). ``winners``: who wins which conflicting field pair.
-    """
+    CHANGES = "changes"
+    """Incremental: what changed since the last run; uncoupled records get a counterpart unless the mapping
+    synchronizes coupled records only."""
+    FULL = "full"
+    """Every record; uncoupled records get a counterpart."""
+    CREATE = "create"
+    """Create the counterparts of the given uncoupled records (failed creations retried, match --create-missing)."""
+    SYNC_NOW = "sync-now"
+    """A user's Synchronize now by the change rules, skipped records included."""
+    FORCED = "forced"
+    """A user's Synchronize now in a chosen direction: written whatever changed, skipped records included."""
+    RESOLVE = "resolve"
+    """Resolving parked conflicts field by field: the pair is planned even if nothing changed since."""
+
+    def creates(self, mapping: TableMapping) -> bool:
+        """Whether uncoupled source records get a counterpart."""
+        if self is Mode.CHANGES:
+            return not mapping.sync_only_coupled
+        return self in (Mode.FULL, Mode.CREATE)
+
+    @property
+    def forced(self) -> bool:
+        """Written whatever changed on either side (the user chose the direction)."""
+        return self is Mode.FORCED
+
+    @property
+    def manual(self) -> bool:
+        """A user asked for these very records: skipped ones are included."""
+        return self in (Mode.SYNC_NOW, Mode.FORCED, Mode.RESOLVE)
+
+    @property
+    def reconsider(self) -> bool:
+        """Pairs are planned even when neither side changed since the last synchronization."""
+        return self is Mode.RESOLVE
+
+
+@dataclass(kw_only=True)
+class OneWayRun:
+    """How one one-way run goes: its ``mode`` (see ``Mode``); ``winners``: who wins which conflicting field pair
+    (``Mode.RESOLVE``)."""
 
     mapping: TableMapping
     direction: Direction
     recorder: JobRecorder
-    create: bool = False
-    forced: bool = False
-    manual: bool = False
-    reconsider: bool = False
+    mode: Mode = Mode.CHANGES
     winners: Mapping[str, Side] = field(default_factory=dict)
     lengths: Mapping[str, int] = field(default_factory=dict)
     earlier_failures: bool = True
@@ -50,6 +86,22 @@ class Pass:
 
     def __post_init__(self) -> None:
         self.moves = Transfer.of(self.mapping, self.direction, lengths=self.lengths)
+
+    @property
+    def create(self) -> bool:
+        return self.mode.creates(self.mapping)
+
+    @property
+    def forced(self) -> bool:
+        return self.mode.forced
+
+    @property
+    def manual(self) -> bool:
+        return self.mode.manual
+
+    @property
+    def reconsider(self) -> bool:
+        return self.mode.reconsider
 
     @property
     def source(self) -> Side:
@@ -68,8 +120,9 @@ class Pass:
 
 
 @dataclass(kw_only=True)
-class Batch:
-    """Everything one page decided: the writes to the target, then the state to save in one transaction."""
+class ChunkWork:
+    """Everything one chunk of source records decided: the writes to the target, then the state to save in one
+    transaction."""
 
     updates: list[RecordUpdate] = field(default_factory=list)
     updated: list[tuple[Coupling, Record, Plan]] = field(default_factory=list)
