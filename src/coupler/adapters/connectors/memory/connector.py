@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import heapq
 import sys
+import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from coupler.adapters.connectors.memory.tables import Constraint, MemoryTable, MillisecondClock, TableStore
+from coupler.adapters.connectors.memory.tables import Constraint, MemoryTable, MillisecondClock
 from coupler.domain.errors import ConfigurationError, RetryableConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
@@ -24,17 +27,92 @@ from coupler.ports.connector import ColumnInfo, Connector, Deletions
 __all__ = ["Constraint", "InMemoryConnector", "MillisecondClock"]
 
 
-class InMemoryConnector(TableStore, Connector):
-    """Tables of dict rows keyed by string keys; every method keeps the SQL connector's semantics. The tables and
-    the helpers that edit them directly are ``TableStore``'s; the port methods are here."""
+class InMemoryConnector(Connector):
+    """Tables of dict rows keyed by string keys; every method keeps the SQL connector's semantics."""
 
     def __init__(self, *, display_name: str = "memory", clock: Callable[[], datetime] | None = None) -> None:
-        super().__init__(display_name=display_name, clock=clock)
+        self.display_name = display_name
+        self._clock = clock or MillisecondClock()
+        self._tables: dict[str, MemoryTable] = {}
+        self._lock = threading.RLock()
         self.down = False
         """Set to make every call fail with a retryable error, as an unreachable system would."""
         self.report_deletions = False
         """Set to keep a deleted-entries feed (``deletions``), as Dataverse's change tracking does."""
         self._feed_epoch = 0  # bumped by ``expire_deletion_cursors``: older cursors are unknown
+
+    # set-up and direct edits -----------------------------------------------------------------------------------
+    def add_table(
+        self,
+        name: str,
+        key: str,
+        columns: Sequence[str | ColumnInfo],
+        modified_on: str | None = "modified_on",
+        constraints: Mapping[str, Constraint] | None = None,
+        key_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
+        *,
+        rows: Iterable[Mapping[str, Any]] = (),
+        versioned: bool = False,
+        server_keys: bool = False,
+    ) -> None:
+        """``server_keys``: the table assigns the keys of new records itself, as Business Central does (``new_keys``
+        is None); otherwise coupler may choose them."""
+        infos = {c.name: c for c in (ColumnInfo(name=c, type="string") if isinstance(c, str) else c for c in columns)}
+        infos[key] = replace(infos.get(key) or ColumnInfo(name=key, type="string"), nullable=False, primary_key=True)
+        if modified_on and modified_on not in infos:
+            infos[modified_on] = ColumnInfo(name=modified_on, type="datetime")
+        table = MemoryTable(
+            name=name,
+            key=key,
+            columns=infos,
+            modified_on=modified_on,
+            constraints=dict(constraints or {}),
+            key_factory=key_factory,
+            versioned=versioned,
+            server_keys=server_keys,
+        )
+        table.check_columns(table.constraints)
+        with self._lock:
+            self._tables[name] = table
+        for row in rows:
+            self.put(name, row)
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """Copies of the table's rows, in key order."""
+        with self._lock:
+            data = self._get(table)
+            return [dict(data.rows[key]) for key in sorted(data.rows)]
+
+    def put(self, table: str, values: Mapping[str, Any]) -> str:
+        """Insert or change a record directly (no constraint checks), stamping modified-on from the clock.
+        Returns the record's key."""
+        with self._lock:
+            data = self._get(table)
+            data.check_columns(values)
+            key = values.get(data.key)
+            key = data.key_factory() if key is None else str(key)
+            row = data.rows.get(key) or dict.fromkeys(data.columns)
+            row.update(values)
+            row[data.key] = key
+            self._stamp(data, key, row)
+            return key
+
+    def set_modified_on(self, table: str, keys: Iterable[str], value: datetime | None) -> None:
+        """Overwrite the modified-on of records (as a database administrator could), e.g. to make ties."""
+        with self._lock:
+            data = self._get(table)
+            if not data.modified_on:
+                raise ConfigurationError(f"table {table!r} has no modified-on column")
+            for key in keys:
+                data.rows[key][data.modified_on] = value
+
+    def remove(self, table: str, key: str) -> None:
+        with self._lock:
+            data = self._get(table)
+            if data.rows.pop(key, None) is None:
+                raise KeyError(f"record {key} does not exist in {table}")
+            data.versions.pop(key, None)
+            data.deleted.append((self._clock(), key))
 
     # the port ------------------------------------------------------------------------------------------------
     def ping(self) -> None:
@@ -228,6 +306,12 @@ class InMemoryConnector(TableStore, Connector):
         if self.down:
             raise RetryableConnectorError(f"{self.display_name} is unavailable")
 
+    def _get(self, table: str) -> MemoryTable:
+        data = self._tables.get(table)
+        if data is None:
+            raise ConfigurationError(f"{self.display_name} has no table {table!r}")
+        return data
+
     def _resolve(self, spec: TableSpec, columns: Iterable[str]) -> MemoryTable:
         self._check_up()
         data = self._get(spec.table)
@@ -237,6 +321,33 @@ class InMemoryConnector(TableStore, Connector):
         if spec.modified_on not in (None, data.modified_on):
             raise ConfigurationError(f"the modified-on column of table {data.name!r} is {data.modified_on!r}")
         return data
+
+    def _stamp(self, data: MemoryTable, key: str, row: dict[str, Any]) -> None:
+        if data.modified_on:
+            row[data.modified_on] = self._clock()
+        data.rows[key] = row
+        data.versions[key] = data.versions.get(key, 0) + 1
+
+    def _written(self, data: MemoryTable, index: int, key: str, row: dict[str, Any]) -> WriteResult:
+        self._stamp(data, key, row)
+        stamp = row[data.modified_on] if data.modified_on else None
+        return WriteResult(index=index, key=key, modified_on=stamp, version=self._version(data, key))
+
+    def _version(self, data: MemoryTable, key: str) -> str | None:
+        """A ``versioned`` table's counter (an ETag); else, as the SQL connector, the modified-on as text."""
+        if data.versioned:
+            return str(data.versions[key])
+        stamp = data.rows[key].get(data.modified_on) if data.modified_on else None
+        return None if stamp is None else (stamp.isoformat() if isinstance(stamp, datetime) else str(stamp))
+
+    def _record(self, data: MemoryTable, spec: TableSpec, row: Mapping[str, Any], columns: Sequence[str]) -> Record:
+        key = row[data.key]
+        return Record(
+            key=key,
+            modified_on=row[spec.modified_on] if spec.modified_on else None,
+            values={name: row[name] for name in columns},
+            version=self._version(data, key),
+        )
 
     def _pages(
         self, data: MemoryTable, spec: TableSpec, since: ChangeCursor | None, columns: Sequence[str], page_size: int

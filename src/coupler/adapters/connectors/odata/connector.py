@@ -1,4 +1,9 @@
-"""What the Dataverse and Business Central connectors share: the OData reads of ``odata_reads.py`` and batched writes.
+"""What the Dataverse and Business Central connectors share: OData queries, paging, batched lookups and writes.
+
+Reads select only the named columns, page with ``Prefer: odata.maxpagesize`` and follow ``@odata.nextLink`` as
+given; many keys are read as ``or`` chains bundled into one ``$batch``. The ``$filter`` sent is a pre-filter (see
+``query.py``); every record is checked against the structured filter and the criteria here, so each connector means
+what the in-memory connector means.
 
 Writes go in ``$batch`` requests of at most ``batch_size`` operations; each operation gets its own result, a stale
 ETag (412) is a retryable error for that record alone.
@@ -7,30 +12,191 @@ ETag (412) is a retryable error for that record alone.
 from __future__ import annotations
 
 import uuid
-from abc import ABC
-from collections.abc import Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote, urlencode
 
-from coupler.adapters.connectors.odata.answers import detail_of, error_message_of
+from coupler.adapters.connectors.http_client import HttpClient
+from coupler.adapters.connectors.odata.answers import detail_of, error_message_of, rows_of
 from coupler.adapters.connectors.odata.batch import BatchPart, PartResult
-from coupler.adapters.connectors.odata.entity import EntityInfo
-from coupler.adapters.connectors.odata.reads import ODataReader
+from coupler.adapters.connectors.odata.entity import EntityInfo, Row
+from coupler.adapters.connectors.odata.query import (
+    and_all,
+    condition_filter,
+    key_chunks,
+    key_segment,
+    literal,
+    or_equal,
+)
+from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.domain.mapping import TableSpec
-from coupler.domain.records import RecordUpdate, WriteResult
+from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 from coupler.domain.timeutil import format_iso, parse_timestamp
+from coupler.ports.connector import ColumnInfo, Connector
 
-__all__ = ["ODataConnector"]
+__all__ = ["SMALL_READ", "ODataConnector"]
+
+SMALL_READ = 200
+"""Reads taken in pages of at most this many records are fetched in pages of that size (see ``_fetch_size``)."""
 
 
-class ODataConnector(ODataReader, ABC):
-    """A connector over an OData v4 service reached through ``client``: the reads of ``ODataReader`` and writes in
-    ``$batch`` requests."""
+class ODataConnector(Connector, ABC):
+    """A connector over an OData v4 service reached through ``client``: reads by queries, writes in ``$batch``
+    requests."""
+
+    fold_text = False  # the service compares text case-insensitively (Dataverse)
+    max_page_size = 5000
+    max_batch = 1000
+
+    def __init__(
+        self, client: HttpClient, *, display_name: str, batch_size: int, page_size: int, max_filter_length: int
+    ) -> None:
+        self.client = client
+        self.display_name = display_name
+        self._batch_size = max(1, min(batch_size, self.max_batch))
+        self._page_size = max(1, min(page_size, self.max_page_size))
+        self._max_filter = max_filter_length
+        self._entities: dict[str, EntityInfo | None] = {}
 
     # hooks -------------------------------------------------------------------------------------------------
+    @abstractmethod
+    def _load_entity(self, table: str) -> EntityInfo | None:
+        """The metadata of entity set ``table``, or None when the service has none."""
+
+    @abstractmethod
+    def _collection(self, entity: EntityInfo) -> str:
+        """The entity set's URL relative to the client's base URL."""
+
+    @abstractmethod
+    def _send_batch(self, parts: Sequence[BatchPart], *, what: str) -> list[PartResult]:
+        """One ``$batch`` request; part URLs are relative to the client's base URL."""
+
+    def _by_self(self, entity: EntityInfo, rows: Sequence[Row]) -> Callable[[Row], bool] | None:
+        """How to tell that coupler's own user made a row's last change, or None when the service cannot say
+        (Dataverse compares ``_modifiedby_value`` with its application user)."""
+        return None
+
     def _body(self, entity: EntityInfo, values: Mapping[str, Any]) -> dict[str, Any]:
         return {entity.prop(name): _jsonable(value) for name, value in values.items()}
+
+    # system ------------------------------------------------------------------------------------------------
+    def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
+        entity = self._entity_or_none(table)
+        return None if entity is None else dict(entity.columns)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # reads -------------------------------------------------------------------------------------------------
+    def read(self, spec: TableSpec, keys: Sequence[str], *, columns: Sequence[str]) -> list[Record]:
+        entity = self._entity(spec)
+        wanted = list(dict.fromkeys(keys))
+        guid = entity.is_guid(entity.key)
+        filters = [or_equal(entity.prop(entity.key), chunk, guid=guid) for chunk in self._chunks(wanted)]
+        found = {r.key: r for r in self._query_many(entity, spec, filters, columns, apply_filter=False)}
+        return [found[key] for key in wanted if key in found]
+
+    def changed_since(
+        self,
+        spec: TableSpec,
+        since: ChangeCursor | None,
+        *,
+        columns: Sequence[str],
+        page_size: int,
+    ) -> Iterator[list[Record]]:
+        """The service orders GUID keys its own way (SQL Server's ``uniqueidentifier`` order), which a ``$filter``
+        cannot compare with: a cursor with a key resumes with ``ge`` on its stamp, so the records sharing that stamp
+        are read again (those already synchronized cost no write) and none is skipped."""
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        return self._changed(spec, since, columns, page_size)
+
+    def _changed(
+        self, spec: TableSpec, since: ChangeCursor | None, columns: Sequence[str], page_size: int
+    ) -> Iterator[list[Record]]:
+        entity = self._entity(spec)
+        extra = []
+        order = [entity.prop(entity.key)]
+        inclusive = since is not None and since.key is not None  # the cursor's stamp is read again
+        if spec.modified_on:
+            self._check(entity, spec, [spec.modified_on])
+            order.insert(0, entity.prop(spec.modified_on))
+            if since is not None:
+                extra.append(f"{entity.prop(spec.modified_on)} {'ge' if inclusive else 'gt'} {literal(since.stamp)}")
+        params = self._params(entity, spec, columns, extra, order=order)
+        page: list[Record] = []
+        fetch = self._fetch_size(page_size)
+        for rows in self._pages(self._collection(entity), params, fetch, what=f"reading {spec.table}"):
+            for start in range(0, len(rows), page_size):  # records are built one engine page at a time
+                for record in self._records(entity, spec, rows[start : start + page_size], columns, apply_filter=True):
+                    if spec.modified_on and since is not None and _before(record, since.stamp, inclusive=inclusive):
+                        continue
+                    page.append(record)
+                    if len(page) == page_size:
+                        yield page
+                        page = []
+        if page:
+            yield page
+
+    def _fetch_size(self, page_size: int) -> int:
+        """The page size asked of the service for a read the caller takes in pages of ``page_size``: a small read
+        (a search, a first look) gets what it asks for; a synchronization's read gets the connector's own page
+        size (up to the service's maximum), so 10,000 changed records cost one or two requests, not ten."""
+        if page_size <= SMALL_READ:
+            return page_size
+        return max(page_size, self._page_size)
+
+    def find(
+        self,
+        spec: TableSpec,
+        criteria: Mapping[str, Any],
+        *,
+        columns: Sequence[str],
+        limit: int = 100,
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        entity = self._entity(spec)
+        self._check(entity, spec, list(criteria))
+        extra = [self._equals(entity, name, [value], case_sensitive) for name, value in criteria.items()]
+        fetch = [*columns, *criteria]
+        params = self._params(entity, spec, fetch, extra, order=[entity.prop(entity.key)])
+        found: list[Record] = []
+        for rows in self._pages(self._collection(entity), params, self._page_size, what=f"searching {spec.table}"):
+            for record in self._records(entity, spec, rows, fetch, apply_filter=True):
+                if all(_same(record.values.get(n), v, case_sensitive) for n, v in criteria.items()):
+                    found.append(_only(record, columns))
+                    if len(found) >= limit:
+                        return found
+        return found
+
+    def find_any(
+        self,
+        spec: TableSpec,
+        field: str,
+        values: Sequence[Any],
+        *,
+        columns: Sequence[str],
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        entity = self._entity(spec)
+        self._check(entity, spec, [field])
+        fold = not case_sensitive and entity.is_text(field)
+        wanted = list(dict.fromkeys(v.lower() if fold and isinstance(v, str) else v for v in values))
+        wanted = [v for v in wanted if v is not None]
+        filters = [self._equals(entity, field, chunk, case_sensitive) for chunk in self._chunks(wanted)]
+        fetch = [*columns, field]
+        records = self._query_many(entity, spec, filters, fetch, apply_filter=True)
+        targets = set(wanted)
+        chosen = {
+            r.key: _only(r, columns)
+            for r in records
+            if (_fold(r.values.get(field)) if fold else r.values.get(field)) in targets
+        }
+        return [chosen[key] for key in sorted(chosen)]
 
     # writes ------------------------------------------------------------------------------------------------
     def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
@@ -66,6 +232,146 @@ class ODataConnector(ODataReader, ABC):
             else:
                 results.append(self._failed(index, spec, key, outcome))
         return results
+
+    # internals: entities -----------------------------------------------------------------------------------
+    def _entity_or_none(self, table: str) -> EntityInfo | None:
+        if table not in self._entities:
+            self._entities[table] = self._load_entity(table)
+        return self._entities[table]
+
+    def _entity(self, spec: TableSpec) -> EntityInfo:
+        entity = self._entity_or_none(spec.table)
+        if entity is None:
+            raise ConfigurationError(f"{self.display_name} has no table (entity set) {spec.table!r}")
+        return entity
+
+    def _check(self, entity: EntityInfo, spec: TableSpec, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in entity.columns:
+                raise ConfigurationError(f"table {spec.table!r} of {self.display_name} has no column {name!r}")
+
+    def _entity_url(self, entity: EntityInfo, key: str) -> str:
+        segment = key_segment(key, guid=entity.is_guid(entity.key), name=entity.prop(entity.key))
+        return f"{self._collection(entity)}{segment}"
+
+    # internals: queries ------------------------------------------------------------------------------------
+    def _chunks(self, values: Sequence[Any]) -> Iterator[list[Any]]:
+        return key_chunks(values, max_length=self._max_filter)
+
+    def _equals(self, entity: EntityInfo, name: str, values: Sequence[Any], case_sensitive: bool) -> str:
+        fold = not case_sensitive and entity.is_text(name) and not self.fold_text
+        if any(v is None for v in values):
+            return f"{entity.prop(name)} eq null"
+        return or_equal(entity.prop(name), values, fold=fold, guid=entity.is_guid(name))
+
+    def _params(
+        self,
+        entity: EntityInfo,
+        spec: TableSpec,
+        columns: Sequence[str],
+        extra: Sequence[str],
+        *,
+        order: Sequence[str],
+        filtered: bool = True,
+    ) -> dict[str, str]:
+        """$select, $orderby and $filter (the spec's filter unless not ``filtered``, and the ``extra`` terms)."""
+        conditions = spec.filter if filtered else ()
+        filter_fields = [c.field for c in conditions]
+        self._check(entity, spec, [*columns, *filter_fields])
+        names = dict.fromkeys([entity.key, *([spec.modified_on] if spec.modified_on else []), *columns, *filter_fields])
+        guid = entity.is_guid
+        pre = [
+            condition_filter(replace(c, field=entity.prop(c.field)), fold_text=self.fold_text, guid=guid(c.field))
+            for c in conditions
+        ]
+        params = {"$select": ",".join(entity.prop(n) for n in names), "$orderby": ",".join(order)}
+        where = and_all([*pre, *extra])
+        if where:
+            params["$filter"] = where
+        return params
+
+    def _pages(self, path: str, params: Mapping[str, str], page_size: int, *, what: str) -> Iterator[list[Row]]:
+        headers = {"Prefer": f"odata.maxpagesize={min(max(page_size, 1), self.max_page_size)}"}
+        answer = self.client.get_json(path, params=params, headers=headers, what=what)
+        while True:
+            yield rows_of(answer, self.display_name)
+            link = answer.get("@odata.nextLink")
+            if not link:
+                return
+            answer = self.client.get_json(str(link), headers=headers, what=what)
+
+    def _query_many(
+        self, entity: EntityInfo, spec: TableSpec, filters: Sequence[str], columns: Sequence[str], *, apply_filter: bool
+    ) -> list[Record]:
+        """The records matching any of ``filters`` (one per chunk): one GET, or one ``$batch`` of GETs."""
+        if not filters:
+            return []
+        order = [entity.prop(entity.key)]
+        params = [self._params(entity, spec, columns, [f], order=order, filtered=apply_filter) for f in filters]
+        what = f"reading {spec.table}"
+        rows: list[Row] = []
+        if len(params) == 1:
+            for page in self._pages(self._collection(entity), params[0], self.max_page_size, what=what):
+                rows.extend(page)
+        else:
+            prefer = {"Prefer": f"odata.maxpagesize={self.max_page_size}"}
+            parts = [BatchPart(method="GET", url=self._query_url(entity, p), headers=prefer) for p in params]
+            for outcome in self._batches(parts, what=what):
+                if not outcome.ok:
+                    message = error_message_of(outcome)
+                    raise PermanentConnectorError(f"{self.display_name}: {what} failed: {outcome.status} {message}")
+                answer = outcome.body if isinstance(outcome.body, dict) else {}
+                rows.extend(rows_of(answer, self.display_name))
+                link = answer.get("@odata.nextLink")
+                while link:
+                    answer = self.client.get_json(str(link), headers=prefer, what=what)
+                    rows.extend(rows_of(answer, self.display_name))
+                    link = answer.get("@odata.nextLink")
+        return self._records(entity, spec, rows, columns, apply_filter=apply_filter)
+
+    def _query_url(self, entity: EntityInfo, params: Mapping[str, str]) -> str:
+        return f"{self._collection(entity)}?{urlencode(params, quote_via=quote, safe='$(),:')}"
+
+    def _records(
+        self, entity: EntityInfo, spec: TableSpec, rows: Sequence[Row], columns: Sequence[str], *, apply_filter: bool
+    ) -> list[Record]:
+        by_self = self._by_self(entity, rows)
+        names = list(dict.fromkeys([*columns, *(c.field for c in spec.filter)]))
+        records = []
+        stamp_name = spec.modified_on
+        for row in rows:
+            values = {name: row.get(entity.prop(name)) for name in names}
+            modified_on = parse_timestamp(row.get(entity.prop(stamp_name))) if stamp_name else None
+            if stamp_name in values:
+                values[stamp_name] = modified_on
+            if apply_filter and not spec.matches(values):
+                continue
+            key = row.get(entity.prop(entity.key))
+            version = row.get("@odata.etag")
+            records.append(
+                Record(
+                    key=str(key),
+                    modified_on=modified_on,
+                    values={name: values[name] for name in columns},
+                    version=str(version) if version is not None else None,
+                    modified_by_self=by_self is not None and by_self(row),
+                )
+            )
+        return records
+
+    # internals: batches ------------------------------------------------------------------------------------
+    def _batches(self, parts: Sequence[BatchPart], *, what: str) -> list[PartResult]:
+        outcomes: list[PartResult] = []
+        for start in range(0, len(parts), self._batch_size):
+            chunk = parts[start : start + self._batch_size]
+            answers = self._send_batch(chunk, what=what)
+            if len(answers) != len(chunk):
+                raise PermanentConnectorError(
+                    f"{self.display_name}: {what}: the $batch answer holds {len(answers)} responses for "
+                    f"{len(chunk)} requests"
+                )
+            outcomes.extend(answers)
+        return outcomes
 
     # internals: writes -------------------------------------------------------------------------------------
     def _results(
@@ -120,6 +426,36 @@ class ODataConnector(ODataReader, ABC):
                 "(ETag mismatch); it is read again and synchronized on the next attempt"
             )
         return f"{error_message_of(outcome)} ({self.display_name}, {outcome.status})"
+
+
+def _before(record: Record, stamp: datetime, *, inclusive: bool) -> bool:
+    """Whether a record the service returned is stamped before a change read's start (or has no stamp)."""
+    if record.modified_on is None:
+        return True
+    return record.modified_on < stamp if inclusive else record.modified_on <= stamp
+
+
+def _fold(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _same(actual: Any, wanted: Any, case_sensitive: bool) -> bool:
+    if wanted is None:
+        return actual is None
+    if not case_sensitive and isinstance(actual, str) and isinstance(wanted, str):
+        return actual.lower() == wanted.lower()
+    return bool(actual == wanted)
+
+
+def _only(record: Record, columns: Sequence[str]) -> Record:
+    if list(record.values) == list(columns):
+        return record
+    return Record(
+        key=record.key,
+        modified_on=record.modified_on,
+        values={name: record.values.get(name) for name in columns},
+        version=record.version,
+    )
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,40 +1,199 @@
-"""The SQL connector: any database SQLAlchemy reaches, through SQLAlchemy Core (no ORM); reads in ``sql_reads.py``.
+"""The SQL connector: any database SQLAlchemy reaches, through SQLAlchemy Core (no ORM).
 
 Tables are reflected lazily, once each. Reads page with keysets on (modified-on, key) and hold no cursor between
 pages; writes go in one executemany per batch and, when a batch fails, bisect it in fresh transactions so every
 good row lands and each bad row gets its own error. A ``schema.table`` name reflects ``table`` in ``schema``.
 
 SQL tables have no ETag: a record's version is its modified-on as the database spells it (see
-``TablePlan.version``). An update given the version read makes itself conditional on it (``WHERE key = ? AND
-modified-on = ?``); a record changed since it was read is not written, and its result is a retryable error, so the
-engine reads it again. The modified-on of written records is read back in the write's own transaction, so a change
-committed right after coupler's write is never taken for coupler's own.
+``TablePlan.version``). Records read by key carry it; an update given the version read makes itself conditional on
+it (``WHERE key = ? AND modified-on = ?``); a record changed since it was read is not written, and its result is a
+retryable error, so the engine reads it again. The modified-on of written records is read back in the write's own
+transaction, so a change committed right after coupler's write is never taken for coupler's own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError, StatementError
 
 from coupler.adapters.connectors.sql.batches import RowByRow, Writer, chunks, write_isolating
-from coupler.adapters.connectors.sql.reads import SqlReader
-from coupler.adapters.connectors.sql.schema import TablePlan, is_invalid, read_timestamp
+from coupler.adapters.connectors.sql.errors import is_retryable
+from coupler.adapters.connectors.sql.filters import filter_clause, prefix_clause
+from coupler.adapters.connectors.sql.schema import TablePlan, column_info, is_invalid, read_timestamp
+from coupler.domain.errors import ConfigurationError, ConnectorError, PermanentConnectorError, RetryableConnectorError
 from coupler.domain.mapping import TableSpec
-from coupler.domain.records import RecordUpdate, WriteResult
+from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
+from coupler.ports.connector import ColumnInfo, Connector
 
 __all__ = ["SqlConnector"]
 
 T = TypeVar("T")
+Clause = sa.ColumnElement[bool]
+_Row = Sequence[Any]  # a result row: key, modified-on, then the requested columns
 
 
-class SqlConnector(SqlReader):
-    """A database reached through ``engine``; ``chunk_size`` bounds the keys in one ``IN (...)`` list. The reads are
-    ``SqlReader``'s; the writes are here."""
+class SqlConnector(Connector):
+    """A database reached through ``engine``; ``chunk_size`` bounds the keys in one ``IN (...)`` list."""
+
+    def __init__(self, engine: sa.Engine, *, display_name: str = "database", chunk_size: int = 500) -> None:
+        self._engine = engine
+        self.display_name = display_name
+        self._chunk_size = chunk_size
+        self._dialect = engine.dialect.name
+        self._metadata = sa.MetaData()
+        self._tables: dict[str, sa.Table] = {}
+        self._plans: dict[tuple[str, str, str | None], TablePlan] = {}
+        self._lock = threading.Lock()
+
+    # system ------------------------------------------------------------------------------------------------
+    def ping(self) -> None:
+        url = self._engine.url
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(sa.select(sa.literal(1)))
+        except SQLAlchemyError as exc:
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            if url.password:
+                reason = reason.replace(str(url.password), "***")
+            where = url.render_as_string(hide_password=True)
+            raise ConnectorError(f"{self.display_name} ({where}) does not answer: {reason}") from exc
+
+    def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
+        reflected = self._table(table)
+        if reflected is None:
+            return None
+        return {column.name: column_info(column) for column in reflected.columns}
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # reads -------------------------------------------------------------------------------------------------
+    def read(self, spec: TableSpec, keys: Sequence[str], *, columns: Sequence[str]) -> list[Record]:
+        plan = self._plan(spec)
+        version = plan.version
+        select = self._select(plan, columns)
+        if version is not None:
+            select = select.add_columns(version.label("coupler_version"))
+        natives = plan.key_values(keys)
+        found: dict[str, Record] = {}
+        with self._connect() as conn:
+            for chunk in chunks(natives, self._chunk_size):
+                rows = conn.execute(select.where(plan.key.in_(chunk))).all()
+                for record in self._records(plan, rows, columns, versioned=version is not None):
+                    found[record.key] = record
+        return [found[key] for key in map(str, natives) if key in found]
+
+    def changed_since(
+        self,
+        spec: TableSpec,
+        since: ChangeCursor | None,
+        *,
+        columns: Sequence[str],
+        page_size: int,
+    ) -> Iterator[list[Record]]:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        plan = self._plan(spec)
+        select = self._select(plan, columns)
+        base = filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)
+        return self._pages(plan, select, self._phases(plan, base, since), columns, page_size)
+
+    def find(
+        self,
+        spec: TableSpec,
+        criteria: Mapping[str, Any],
+        *,
+        columns: Sequence[str],
+        limit: int = 100,
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        plan = self._plan(spec)
+        clauses = [filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)]
+        for name, value in criteria.items():
+            column = plan.column(name)
+            if value is None:
+                clauses.append(column.is_(None))
+            elif not case_sensitive and isinstance(value, str):
+                clauses.append(sa.func.lower(column) == value.lower())
+            else:
+                clauses.append(column == value)
+        stmt = self._select(plan, columns).where(*clauses).order_by(plan.key).limit(limit)
+        with self._connect() as conn:
+            rows = conn.execute(stmt).all()
+        return self._records(plan, rows, columns)
+
+    def find_any(
+        self,
+        spec: TableSpec,
+        field: str,
+        values: Sequence[Any],
+        *,
+        columns: Sequence[str],
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        plan = self._plan(spec)
+        column = plan.column(field)
+        base = filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)
+        fold = not case_sensitive and isinstance(column.type, sa.String)
+        texts = list(dict.fromkeys(v.lower() for v in values if fold and isinstance(v, str)))
+        others = list(dict.fromkeys(v for v in values if v is not None and not (fold and isinstance(v, str))))
+        select = self._select(plan, columns)
+        rows: dict[Any, _Row] = {}
+        with self._connect() as conn:
+            for target, wanted in ((sa.func.lower(column), texts), (column, others)):
+                for chunk in chunks(wanted, self._chunk_size):
+                    rows.update((row[0], row) for row in conn.execute(select.where(base, target.in_(chunk))).all())
+        return self._records(plan, [rows[key] for key in sorted(rows)], columns)
+
+    def search(
+        self,
+        spec: TableSpec,
+        fields: Sequence[str],
+        text: str,
+        *,
+        columns: Sequence[str],
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Record]:
+        """One query (see ``filters.prefix_clause``), a keyset on the key."""
+        plan = self._plan(spec)
+        if not fields:
+            return []
+        where = [
+            filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table),
+            prefix_clause(plan.table, fields, text, table_name=spec.table),
+        ]
+        if after is not None:
+            cursor = plan.key_value(after)
+            if is_invalid(cursor):
+                return []
+            where.append(plan.key > cursor)
+        stmt = self._select(plan, columns).where(*where).order_by(plan.key).limit(limit)
+        with self._connect() as conn:
+            rows = conn.execute(stmt).all()
+        return self._records(plan, rows, columns)
+
+    def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
+        return self._count(spec, (fields, text)) if fields else 0
+
+    def count(self, spec: TableSpec) -> int | None:
+        return self._count(spec, None)
+
+    def _count(self, spec: TableSpec, prefix: tuple[Sequence[str], str] | None) -> int:
+        plan = self._plan(spec)
+        where = filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)
+        if prefix is not None:
+            where = sa.and_(where, prefix_clause(plan.table, prefix[0], prefix[1], table_name=spec.table))
+        with self._connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(plan.table).where(where)).scalar_one())
 
     # writes ------------------------------------------------------------------------------------------------
     def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
@@ -158,6 +317,128 @@ class SqlConnector(SqlReader):
 
         return self._write(plan, len(keys), chunks(items, self._chunk_size), write, missing, keys=keys, reread=False)
 
+    # internals: reads --------------------------------------------------------------------------------------
+    def _table(self, name: str) -> sa.Table | None:
+        with self._lock:
+            table = self._tables.get(name)
+            if table is not None:
+                return table
+            schema, _, bare = name.rpartition(".")
+            try:
+                with self._connect() as conn:
+                    table = sa.Table(bare, self._metadata, autoload_with=conn, schema=schema or None)
+            except NoSuchTableError:
+                return None
+            for column in table.primary_key.columns:  # SQLite reflects `id INTEGER PRIMARY KEY` as nullable, which
+                column.nullable = False  # SQLAlchemy refuses as the key of a multi-row insert it numbers
+            self._tables[name] = table
+            return table
+
+    def _plan(self, spec: TableSpec) -> TablePlan:
+        cache_key = (spec.table, spec.key, spec.modified_on)
+        plan = self._plans.get(cache_key)
+        if plan is None:
+            table = self._table(spec.table)
+            if table is None:
+                raise ConfigurationError(f"{self.display_name} has no table {spec.table!r}")
+            plan = self._plans[cache_key] = TablePlan.build(table, spec)
+        return plan
+
+    @contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        """A connection whose database errors surface as connector errors (retryable when they pass)."""
+        try:
+            with self._engine.connect() as conn:
+                yield conn
+        except StatementError as exc:
+            reason = str(exc.orig if exc.orig is not None else exc).strip().splitlines()[0]
+            kind = RetryableConnectorError if is_retryable(exc) else PermanentConnectorError
+            raise kind(f"{self.display_name}: {reason}") from exc
+
+    @staticmethod
+    def _select(plan: TablePlan, columns: Sequence[str]) -> sa.Select[Any]:
+        """SELECT key, modified-on (NULL when the spec has none), then ``columns``: rows line up with them."""
+        modified_on = plan.modified_on if plan.modified_on is not None else sa.null()
+        labelled = [column.label(f"c{i}") for i, column in enumerate(plan.columns(columns))]
+        return sa.select(plan.key, modified_on, *labelled)
+
+    @staticmethod
+    def _records(
+        plan: TablePlan, rows: Sequence[_Row], columns: Sequence[str], *, versioned: bool = False
+    ) -> list[Record]:
+        """Records of rows as ``_select`` lines them up (``versioned``: followed by the version)."""
+        names = tuple(columns)
+        stamp = plan.modified_on.name if plan.modified_on is not None and plan.modified_on.name in names else None
+        parse = read_timestamp
+        end = len(names) + 2
+        records: list[Record] = []
+        append = records.append
+        for row in rows:
+            modified_on = parse(row[1])
+            values = dict(zip(names, row[2:end], strict=True))
+            if stamp is not None:
+                values[stamp] = modified_on
+            version = row[end] if versioned else None
+            append(Record(key=str(row[0]), modified_on=modified_on, values=values, version=version))
+        return records
+
+    def _phases(self, plan: TablePlan, base: Clause, since: ChangeCursor | None) -> list[_Phase]:
+        """The keyset scans that make up a change read, in order: records never stamped first (only when reading
+        everything), then by (modified-on, key), after the cursor ``since`` when there is one."""
+        key, modified_on = plan.key, plan.modified_on
+
+        def after_key(row: _Row) -> Clause:
+            clause: Clause = key > row[0]
+            return clause
+
+        if modified_on is None:
+            return [_Phase(where=base, order=(key,), after=after_key)]
+
+        def after(stamp: Any, last: Any) -> Clause:
+            # "mod >= m" is implied by the rest; it lets a (mod, key) index serve the scan in order.
+            return sa.and_(modified_on >= stamp, sa.or_(modified_on > stamp, sa.and_(modified_on == stamp, key > last)))
+
+        def after_stamp(row: _Row) -> Clause:
+            return after(row[1], row[0])
+
+        order = (modified_on, key)
+        if since is not None:
+            stamp = plan.bind_timestamp(since.stamp)
+            last = None if since.key is None else plan.key_value(since.key)
+            changed: Clause
+            if since.key is None:
+                changed = modified_on > stamp
+            elif is_invalid(last):  # a key the column cannot hold: read the whole stamp again rather than skip
+                changed = modified_on >= stamp
+            else:
+                changed = after(stamp, last)
+            return [_Phase(where=sa.and_(base, changed), order=order, after=after_stamp)]
+        return [
+            _Phase(where=sa.and_(base, modified_on.is_(None)), order=(key,), after=after_key),
+            _Phase(where=sa.and_(base, modified_on.is_not(None)), order=order, after=after_stamp),
+        ]
+
+    def _pages(
+        self, plan: TablePlan, select: sa.Select[Any], phases: list[_Phase], columns: Sequence[str], page_size: int
+    ) -> Iterator[list[Record]]:
+        carry: list[_Row] = []
+        for phase in phases:
+            cursor: Clause | None = None
+            while True:
+                limit = page_size - len(carry)
+                where = phase.where if cursor is None else sa.and_(phase.where, cursor)
+                with self._connect() as conn:
+                    rows: list[_Row] = list(conn.execute(select.where(where).order_by(*phase.order).limit(limit)).all())
+                page = carry + rows if carry else rows
+                if len(rows) < limit:
+                    carry = page
+                    break
+                carry = []
+                yield self._records(plan, page, columns)
+                cursor = phase.after(rows[-1])
+        if carry:
+            yield self._records(plan, carry, columns)
+
     # internals: writes -------------------------------------------------------------------------------------
     def _write(
         self,
@@ -221,3 +502,12 @@ def _free_name(plan: TablePlan, name: str) -> str:
     while name in plan.table.columns:
         name += "_"
     return name
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Phase:
+    """One keyset scan: rows matching ``where`` in ``order``; ``after(last row)`` continues past a page."""
+
+    where: Clause
+    order: tuple[Any, ...]
+    after: Callable[[_Row], Clause]
