@@ -17,6 +17,7 @@ from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.errors import ConnectorError
 from coupler.domain.jobs import Job
 from coupler.domain.mapping import DeletionPolicy, Side
+from coupler.domain.state import NO_CHANGES, StateChanges
 from coupler.services.engine.recorder import LOCK_TTL, JobReport
 from properties.world import MAPPING, Crash, LogicalClock, MemoryWorld, SqliteWorld, World, counted_uuids
 
@@ -189,11 +190,11 @@ class _EndNotRecorded(InMemoryStateStore):
 
     failed = False
 
-    def save(self, *, job: Job | None = None, **writes: Any) -> None:
+    def save(self, changes: StateChanges = NO_CHANGES, *, job: Job | None = None, **log: Any) -> None:
         if job is not None and job.finished_at is not None and not self.failed:
             self.failed = True
             raise ConnectorError("the state store went away")
-        super().save(job=job, **writes)
+        super().save(changes, job=job, **log)
 
 
 def test_a_run_that_cannot_record_its_end_releases_the_mapping_lock() -> None:

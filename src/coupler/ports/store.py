@@ -11,7 +11,15 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
-from coupler.domain.state import Conflict, CreateIntent, Lock, PendingDeletion, RecordFailure
+from coupler.domain.state import (
+    NO_CHANGES,
+    Conflict,
+    CreateIntent,
+    Lock,
+    PendingDeletion,
+    RecordFailure,
+    StateChanges,
+)
 
 __all__ = ["CouplingStats", "StateStore"]
 
@@ -54,26 +62,12 @@ class StateStore(ABC):
 
     @abstractmethod
     def save(
-        self,
-        *,
-        couplings: Sequence[Coupling] = (),
-        errors: Sequence[JobError] = (),
-        job: Job | None = None,
-        conflicts: Sequence[Conflict] = (),
-        settled: Sequence[tuple[str, str]] = (),
-        failures: Sequence[RecordFailure] = (),
-        cleared: Sequence[tuple[str, Side, str]] = (),
-        deletions: Sequence[PendingDeletion] = (),
-        new_couplings: Sequence[Coupling] = (),
-        done_intents: Sequence[tuple[str, Direction, str]] = (),
+        self, changes: StateChanges = NO_CHANGES, *, errors: Sequence[JobError] = (), job: Job | None = None
     ) -> None:
-        """Atomically: update existing couplings (matched by mapping and local key), add job errors, store the job's
-        progress, park ``conflicts`` (replacing a parked one of the same mapping and local key), remove the parked
-        conflicts ``settled`` ((mapping, local key)), store ``failures`` of uncoupled records (replacing by mapping,
-        side and key), remove the failures ``cleared`` ((mapping, side, key)), add pending ``deletions``
-        (replacing by mapping, side and deleted key), add ``new_couplings`` (AlreadyCoupled, naming the keys, if any
-        key is taken) and drop the intents ``done_intents`` ((mapping, direction, source key)). Either all of it is
-        written or none."""
+        """The unit of work: apply ``changes`` (see ``StateChanges``), add the job ``errors`` and store the ``job``'s
+        progress (adding it if it was not). Either all of it is written or none: AlreadyCoupled, naming the keys, if
+        a new coupling takes a key or an update takes another coupling's integration key; ValueError if an error
+        belongs to no known job."""
 
     @abstractmethod
     def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:

@@ -12,6 +12,7 @@ from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
+from coupler.domain.state import IntentKey, StateChanges
 from coupler.ports.store import CouplingStats, StateStore
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
@@ -205,7 +206,7 @@ def test_save_writes_couplings_errors_and_job_progress(store: StateStore) -> Non
     counters = Counters(modified=1, failed=1, unchanged=998)
     finished = job().finish(at=later, counters=counters, message="done")
 
-    store.save(couplings=[synced, failed], errors=[error(message="bad")], job=finished)
+    store.save(StateChanges(couplings=(synced, failed)), errors=[error(message="bad")], job=finished)
 
     assert all_couplings(store) == [synced, failed]
     assert store.job("job-1") == finished
@@ -225,7 +226,7 @@ def test_save_skips_couplings_that_are_gone(store: StateStore) -> None:
     store.add_couplings([coupling("L1", "I1")])
     changed = replace(coupling("L1", "I1"), last_error="x")
 
-    store.save(couplings=[changed, coupling("L2", "I2")])
+    store.save(StateChanges(couplings=(changed, coupling("L2", "I2"))))
 
     assert all_couplings(store) == [changed]
 
@@ -234,7 +235,7 @@ def test_save_keeps_the_last_of_two_updates_of_one_coupling(store: StateStore) -
     store.add_couplings([coupling("L1", "I1")])
     first, last = replace(coupling("L1", "I1"), last_error="first"), replace(coupling("L1", "I1"), last_error="last")
 
-    store.save(couplings=[first, last])
+    store.save(StateChanges(couplings=(first, last)))
 
     assert all_couplings(store) == [last]
 
@@ -245,7 +246,7 @@ def test_a_failing_save_on_an_unknown_job_writes_nothing(store: StateStore) -> N
 
     with pytest.raises(ValueError, match="unknown jobs: job-404"):
         store.save(
-            couplings=[replace(coupling("L1", "I1"), skipped=True)],
+            StateChanges(couplings=(replace(coupling("L1", "I1"), skipped=True),)),
             errors=[error("job-1"), error("job-404")],
             job=job().finish(at=T0, counters=Counters(failed=2)),
         )
@@ -261,7 +262,7 @@ def test_a_save_that_takes_an_integration_key_writes_nothing(store: StateStore) 
 
     with pytest.raises(AlreadyCoupled, match=r"integration key\(s\) 'I2'"):
         store.save(
-            couplings=[replace(coupling("L1", "I1"), last_error="x"), coupling("L1", "I2")],
+            StateChanges(couplings=(replace(coupling("L1", "I1"), last_error="x"), coupling("L1", "I2"))),
             errors=[error()],
             job=job().finish(at=T0, counters=Counters(failed=1)),
         )
@@ -274,7 +275,7 @@ def test_a_save_that_takes_an_integration_key_writes_nothing(store: StateStore) 
 def test_save_may_move_a_coupling_to_a_free_integration_key(store: StateStore) -> None:
     store.add_couplings([coupling("L1", "I1")])
 
-    store.save(couplings=[coupling("L1", "I7")])
+    store.save(StateChanges(couplings=(coupling("L1", "I7"),)))
 
     assert store.coupling("customers", Side.INTEGRATION, "I7") == coupling("L1", "I7")
     assert store.coupling("customers", Side.INTEGRATION, "I1") is None
@@ -500,15 +501,17 @@ def test_save_adds_new_couplings_and_drops_their_intents_in_one_transaction(stor
         for k in ("L1", "L2")
     ]
     store.add_intents(intents)
-    done = [("customers", Direction.TO_INTEGRATION, "L1"), ("customers", Direction.TO_INTEGRATION, "L2")]
-    store.save(new_couplings=[coupling("L1", "IL1"), coupling("L2", "IL2")], done_intents=done, job=job())
+    done = tuple(IntentKey(mapping="customers", direction=Direction.TO_INTEGRATION, source_key=k) for k in ("L1", "L2"))
+    store.save(StateChanges(new_couplings=(coupling("L1", "IL1"), coupling("L2", "IL2")), done_intents=done), job=job())
     assert [c.local_key for c in all_couplings(store)] == ["L1", "L2"]
     assert store.intents("customers", Direction.TO_INTEGRATION) == []
     store.add_intents([replace(intents[0], source_key="L3", target_key="IL3")])
     with pytest.raises(AlreadyCoupled, match="IL1"):
         store.save(
-            new_couplings=[coupling("L3", "IL1")],
-            done_intents=[("customers", Direction.TO_INTEGRATION, "L3")],
+            StateChanges(
+                new_couplings=(coupling("L3", "IL1"),),
+                done_intents=(IntentKey(mapping="customers", direction=Direction.TO_INTEGRATION, source_key="L3"),),
+            ),
             errors=[error(message="not written")],
         )
     assert [c.local_key for c in all_couplings(store)] == ["L1", "L2"], "nothing half-written"

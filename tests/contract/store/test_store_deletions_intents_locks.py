@@ -17,7 +17,7 @@ from contract.store.state_values import (
     intent,
 )
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import FindAgain, Lock
+from coupler.domain.state import FindAgain, Lock, StateChanges
 from coupler.ports.store import StateStore
 
 
@@ -28,7 +28,7 @@ def test_pending_deletions_round_trip_oldest_first(store: StateStore) -> None:
     middle = deletion("V1", mapping="vendors", at=T0 + timedelta(hours=1))
     tie_b, tie_a = deletion("b", at=T0 + timedelta(hours=3)), deletion("a", at=T0 + timedelta(hours=3))
 
-    store.save(deletions=[late, early, middle, tie_b, tie_a])
+    store.save(StateChanges(deletions=(late, early, middle, tie_b, tie_a)))
 
     listed = store.pending_deletions()
     assert listed == [early, middle, late, tie_a, tie_b]
@@ -42,17 +42,17 @@ def test_pending_deletions_round_trip_oldest_first(store: StateStore) -> None:
 
 
 def test_a_pending_deletion_replaces_the_one_of_the_same_deleted_record(store: StateStore) -> None:
-    store.save(deletions=[deletion("K1"), deletion("K1", INTEGRATION)])
+    store.save(StateChanges(deletions=(deletion("K1"), deletion("K1", INTEGRATION))))
     newer = replace(deletion("K1", at=T0 + timedelta(days=1)), survivor_key="other", reported=True)
 
-    store.save(deletions=[newer])
+    store.save(StateChanges(deletions=(newer,)))
 
     assert store.pending_deletions() == [deletion("K1", INTEGRATION), newer]
 
 
 def test_pending_deletions_are_removed_by_mapping_side_and_key(store: StateStore) -> None:
     keys = [f"K{i:04d}" for i in range(1100)]
-    store.save(deletions=[deletion(k) for k in keys] + [deletion("K0000", INTEGRATION)])
+    store.save(StateChanges(deletions=(*(deletion(k) for k in keys), deletion("K0000", INTEGRATION))))
 
     assert store.remove_pending_deletions("customers", LOCAL, [*keys[:1050], "K0000", "missing"]) == 1050
     assert store.remove_pending_deletions("customers", LOCAL, []) == 0

@@ -16,7 +16,16 @@ from coupler.adapters.store import InMemoryStateStore, SqlStateStore, open_state
 from coupler.adapters.store.sql.schema import metadata
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import Conflict, ConflictField, CreateIntent, PendingDeletion, RecordFailure
+from coupler.domain.state import (
+    Conflict,
+    ConflictField,
+    ConflictKey,
+    CreateIntent,
+    FailureKey,
+    PendingDeletion,
+    RecordFailure,
+    StateChanges,
+)
 from coupler.ports.store import StateStore
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -56,7 +65,9 @@ def apply(store: StateStore, step: int, kind: str, pairs: list[tuple[str, str]])
             store.add_couplings([coupling(local, integration, step) for local, integration in pairs])
             return None
         if kind == "save":
-            store.save(couplings=[coupling(local, integration, step) for local, integration in pairs])
+            store.save(
+                StateChanges(couplings=tuple(coupling(local, integration, step) for local, integration in pairs))
+            )
             return None
         return store.remove_couplings(MAPPING, [f"L-{local}" for local, _ in pairs])
     except Exception as exc:  # the outcome compared is the kind of error
@@ -112,24 +123,31 @@ def apply_state(store: StateStore, step: int, action: tuple[Any, ...]) -> object
         value = {"local_value": step, "integration_value": None, "last_local": 1.5, "last_integration": True}
         field = ConflictField(pair="p", local_field="a", integration_field="b", **value)
         store.save(
-            conflicts=[
-                Conflict(
-                    mapping=m, local_key=k, integration_key=f"i{step}", fields=(field,), detected_at=at(t), job_id="j"
-                )
-                for m, k, t in conflicts
-            ],
-            settled=settled,
-            failures=[
-                RecordFailure(mapping=m, side=s, key=k, message=f"{step}", job_id="j", at=at(t), failure_count=step)
-                for m, s, k, t in failures
-            ],
-            cleared=cleared,
-            deletions=[
-                PendingDeletion(
-                    mapping=m, side=s, deleted_key=k, survivor_key=f"s{step}", detected_at=at(t), job_id="j"
-                )
-                for m, s, k, t in deletions
-            ],
+            StateChanges(
+                conflicts=tuple(
+                    Conflict(
+                        mapping=m,
+                        local_key=k,
+                        integration_key=f"i{step}",
+                        fields=(field,),
+                        detected_at=at(t),
+                        job_id="j",
+                    )
+                    for m, k, t in conflicts
+                ),
+                settled=tuple(ConflictKey(mapping=m, local_key=k) for m, k in settled),
+                failures=tuple(
+                    RecordFailure(mapping=m, side=s, key=k, message=f"{step}", job_id="j", at=at(t), failure_count=step)
+                    for m, s, k, t in failures
+                ),
+                cleared=tuple(FailureKey(mapping=m, side=s, key=k) for m, s, k in cleared),
+                deletions=tuple(
+                    PendingDeletion(
+                        mapping=m, side=s, deleted_key=k, survivor_key=f"s{step}", detected_at=at(t), job_id="j"
+                    )
+                    for m, s, k, t in deletions
+                ),
+            )
         )
         return None
     if kind == "remove":

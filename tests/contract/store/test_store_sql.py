@@ -18,7 +18,15 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
-from coupler.domain.state import Conflict, ConflictField, PendingDeletion, RecordFailure
+from coupler.domain.state import (
+    Conflict,
+    ConflictField,
+    ConflictKey,
+    FailureKey,
+    PendingDeletion,
+    RecordFailure,
+    StateChanges,
+)
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 
@@ -67,7 +75,11 @@ def test_a_batch_is_saved_with_one_statement_per_kind(sql_store: SqlStateStore) 
     ]
 
     with statements(sql_store) as saved:
-        sql_store.save(couplings=synced, errors=errors, job=job.finish(at=T0, counters=Counters(modified=1000)))
+        sql_store.save(
+            StateChanges(couplings=tuple(synced)),
+            errors=errors,
+            job=job.finish(at=T0, counters=Counters(modified=1000)),
+        )
 
     assert added == ["INSERT"]
     assert saved == ["INSERT", "UPDATE", "INSERT"]
@@ -211,11 +223,13 @@ def test_the_state_beside_couplings_is_saved_with_one_statement_per_kind(sql_sto
 
     with statements(sql_store) as saved:
         sql_store.save(
-            conflicts=conflicts,
-            settled=[("customers", k) for k in keys[:500]],
-            failures=failures,
-            cleared=[("customers", Side.LOCAL, k) for k in keys[:500]],
-            deletions=deletions,
+            StateChanges(
+                conflicts=tuple(conflicts),
+                settled=tuple(ConflictKey(mapping="customers", local_key=k) for k in keys[:500]),
+                failures=tuple(failures),
+                cleared=tuple(FailureKey(mapping="customers", side=Side.LOCAL, key=k) for k in keys[:500]),
+                deletions=tuple(deletions),
+            )
         )
     with statements(sql_store) as nothing:
         sql_store.save()
@@ -240,7 +254,7 @@ def test_conflict_fields_are_stored_as_json_text(sql_store: SqlStateStore) -> No
     conflict = Conflict(
         mapping="customers", local_key="L1", integration_key="I1", fields=(field,), detected_at=T0, job_id="j"
     )
-    sql_store.save(conflicts=[conflict])
+    sql_store.save(StateChanges(conflicts=(conflict,)))
 
     with sql_store.engine.connect() as conn:
         raw = conn.execute(text("SELECT fields FROM coupler_conflicts")).scalar_one()

@@ -23,7 +23,7 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.jobs import Counters, JobError
 from coupler.domain.mapping import Side
-from coupler.domain.state import ConflictField
+from coupler.domain.state import ConflictField, ConflictKey, FailureKey, StateChanges
 from coupler.ports.store import StateStore
 
 
@@ -46,7 +46,7 @@ def test_a_conflict_round_trips_with_json_values_and_utc_time(store: StateStore)
     )
     parked = conflict("C-1 ключ", "customers", *fields, at=datetime(2024, 5, 6, 9, 8, 9, 5, tzinfo=PLUS_TWO))
 
-    store.save(conflicts=[parked])
+    store.save(StateChanges(conflicts=(parked,)))
 
     stored = store.conflict("customers", "C-1 ключ")
     assert stored == parked
@@ -68,10 +68,10 @@ def test_a_conflict_round_trips_with_json_values_and_utc_time(store: StateStore)
 
 
 def test_a_conflict_replaces_the_parked_one_of_the_same_record(store: StateStore) -> None:
-    store.save(conflicts=[conflict("L1"), conflict("L1", "vendors"), conflict("L2")])
+    store.save(StateChanges(conflicts=(conflict("L1"), conflict("L1", "vendors"), conflict("L2"))))
     newer = conflict("L1", "customers", field("city", "Berlin", "Bonn"), at=T0 + timedelta(hours=1))
 
-    store.save(conflicts=[newer])
+    store.save(StateChanges(conflicts=(newer,)))
 
     assert store.conflict("customers", "L1") == newer
     assert store.conflict("vendors", "L1") == conflict("L1", "vendors")
@@ -81,30 +81,44 @@ def test_a_conflict_replaces_the_parked_one_of_the_same_record(store: StateStore
 def test_the_last_of_two_conflicts_of_one_record_in_a_save_wins(store: StateStore) -> None:
     first, last = conflict("L1", "customers", field("a")), conflict("L1", "customers", field("b"))
 
-    store.save(conflicts=[first, last])
+    store.save(StateChanges(conflicts=(first, last)))
 
     assert store.conflicts() == [last]
 
 
 def test_settled_conflicts_are_removed(store: StateStore) -> None:
-    store.save(conflicts=[conflict("L1"), conflict("L2"), conflict("L1", "vendors")])
+    store.save(StateChanges(conflicts=(conflict("L1"), conflict("L2"), conflict("L1", "vendors"))))
 
-    store.save(settled=[("customers", "L1"), ("customers", "missing"), ("nobody", "L2")])
+    store.save(
+        StateChanges(
+            settled=(
+                ConflictKey(mapping="customers", local_key="L1"),
+                ConflictKey(mapping="customers", local_key="missing"),
+                ConflictKey(mapping="nobody", local_key="L2"),
+            )
+        )
+    )
 
     assert keys_of(store.conflicts()) == [("customers", "L2"), ("vendors", "L1")]
 
 
 def test_a_conflict_parked_and_settled_in_one_save_ends_up_settled(store: StateStore) -> None:
-    store.save(conflicts=[conflict("L1")])
+    store.save(StateChanges(conflicts=(conflict("L1"),)))
 
-    store.save(conflicts=[conflict("L1"), conflict("L2")], settled=[("customers", "L1")])
+    store.save(
+        StateChanges(
+            conflicts=(conflict("L1"), conflict("L2")), settled=(ConflictKey(mapping="customers", local_key="L1"),)
+        )
+    )
 
     assert keys_of(store.conflicts()) == [("customers", "L2")]
 
 
 def test_conflicts_are_ordered_by_mapping_and_local_key_and_paged(store: StateStore) -> None:
     keys = ["b", "B", "a", "Z10", "Z9", "é", "10", "9", "a-1", "a 1", "日本"]
-    store.save(conflicts=[conflict(k) for k in keys] + [conflict("x", "accounts"), conflict("a", "Vendors")])
+    store.save(
+        StateChanges(conflicts=(*(conflict(k) for k in keys), conflict("x", "accounts"), conflict("a", "Vendors")))
+    )
 
     assert keys_of(store.conflicts()) == [
         ("Vendors", "a"),
@@ -123,7 +137,7 @@ def test_conflicts_are_ordered_by_mapping_and_local_key_and_paged(store: StateSt
 
 
 def test_conflicts_come_a_hundred_at_a_time_by_default(store: StateStore) -> None:
-    store.save(conflicts=[conflict(f"K{i:03d}") for i in range(150)])
+    store.save(StateChanges(conflicts=tuple(conflict(f"K{i:03d}") for i in range(150))))
 
     assert len(store.conflicts()) == 100
     assert len(store.conflicts("customers", limit=1000)) == 150
@@ -135,10 +149,12 @@ def test_a_value_that_is_not_json_ready_fails_the_save_and_writes_nothing(store:
 
     with pytest.raises(TypeError):
         store.save(
-            couplings=[changed],
+            StateChanges(
+                couplings=(changed,),
+                conflicts=(conflict("L2"), conflict("L3", "customers", field("at", T0, "2024"))),
+                failures=(failure("F1"),),
+            ),
             job=job(),
-            conflicts=[conflict("L2"), conflict("L3", "customers", field("at", T0, "2024"))],
-            failures=[failure("F1")],
         )
 
     assert store.conflicts() == []
@@ -153,7 +169,7 @@ def test_a_failure_round_trips_in_utc(store: StateStore) -> None:
     failed = failure("C-1 ÄÖ", INTEGRATION, message="The name is too long.\nSecond line", at=at, failure_count=3)
     skipped = failure("C-2", skipped=True, failure_count=2)
 
-    store.save(failures=[failed, skipped])
+    store.save(StateChanges(failures=(failed, skipped)))
 
     found = store.record_failures("customers", INTEGRATION, ["C-1 ÄÖ", "C-2", "missing"])
     assert found == {"C-1 ÄÖ": failed}
@@ -169,7 +185,7 @@ def test_a_failure_round_trips_in_utc(store: StateStore) -> None:
 
 def test_failures_are_read_by_more_keys_than_one_query_holds(store: StateStore) -> None:
     keys = [f"K{i:05d}" for i in range(1234)]
-    store.save(failures=[failure(k) for k in keys])
+    store.save(StateChanges(failures=tuple(failure(k) for k in keys)))
 
     found = store.record_failures("customers", LOCAL, [*keys, "missing", keys[0]])
 
@@ -178,11 +194,11 @@ def test_failures_are_read_by_more_keys_than_one_query_holds(store: StateStore) 
 
 
 def test_a_failure_replaces_the_one_of_the_same_record_and_twice_the_same_message_skips(store: StateStore) -> None:
-    store.save(failures=[failure("K1"), failure("K1", INTEGRATION), failure("K1", mapping="vendors")])
+    store.save(StateChanges(failures=(failure("K1"), failure("K1", INTEGRATION), failure("K1", mapping="vendors"))))
     stored = store.record_failures("customers", LOCAL, ["K1"])["K1"]
 
     again = stored.again(message="boom", job_id="job-2", at=T0 + timedelta(hours=1))
-    store.save(failures=[again])
+    store.save(StateChanges(failures=(again,)))
 
     assert store.record_failures("customers", LOCAL, ["K1"]) == {"K1": again}
     assert again.skipped is True
@@ -192,9 +208,21 @@ def test_a_failure_replaces_the_one_of_the_same_record_and_twice_the_same_messag
 
 
 def test_cleared_failures_are_removed_by_mapping_side_and_key(store: StateStore) -> None:
-    store.save(failures=[failure("K1"), failure("K1", INTEGRATION), failure("K2"), failure("K1", mapping="vendors")])
+    store.save(
+        StateChanges(
+            failures=(failure("K1"), failure("K1", INTEGRATION), failure("K2"), failure("K1", mapping="vendors"))
+        )
+    )
 
-    store.save(cleared=[("customers", LOCAL, "K1"), ("customers", LOCAL, "missing"), ("customers", LOCAL, "K1")])
+    store.save(
+        StateChanges(
+            cleared=(
+                FailureKey(mapping="customers", side=LOCAL, key="K1"),
+                FailureKey(mapping="customers", side=LOCAL, key="missing"),
+                FailureKey(mapping="customers", side=LOCAL, key="K1"),
+            )
+        )
+    )
 
     assert [(f.mapping, f.side, f.key) for f in store.list_record_failures()] == [
         ("customers", INTEGRATION, "K1"),
@@ -204,21 +232,27 @@ def test_cleared_failures_are_removed_by_mapping_side_and_key(store: StateStore)
 
 
 def test_a_failure_stored_and_cleared_in_one_save_ends_up_cleared(store: StateStore) -> None:
-    store.save(failures=[failure("K1"), failure("K2")], cleared=[("customers", LOCAL, "K1")])
+    store.save(
+        StateChanges(
+            failures=(failure("K1"), failure("K2")), cleared=(FailureKey(mapping="customers", side=LOCAL, key="K1"),)
+        )
+    )
 
     assert [f.key for f in store.list_record_failures()] == ["K2"]
 
 
 def test_failures_are_listed_by_mapping_side_and_key_with_filters(store: StateStore) -> None:
     store.save(
-        failures=[
-            failure("b", LOCAL),
-            failure("a", LOCAL, skipped=True),
-            failure("c", INTEGRATION),
-            failure("B", INTEGRATION, skipped=True),
-            failure("é", LOCAL),
-            failure("z", LOCAL, mapping="accounts"),
-        ]
+        StateChanges(
+            failures=(
+                failure("b", LOCAL),
+                failure("a", LOCAL, skipped=True),
+                failure("c", INTEGRATION),
+                failure("B", INTEGRATION, skipped=True),
+                failure("é", LOCAL),
+                failure("z", LOCAL, mapping="accounts"),
+            )
+        )
     )
 
     def listed(**kw: object) -> list[tuple[str, str, str]]:
@@ -248,7 +282,7 @@ def test_failures_are_listed_by_mapping_side_and_key_with_filters(store: StateSt
 def _parked(store: StateStore) -> None:
     store.add_job(job())
     store.add_couplings([Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0)])
-    store.save(conflicts=[conflict("C1")], failures=[failure("F1")], deletions=[deletion("D1")])
+    store.save(StateChanges(conflicts=(conflict("C1"),), failures=(failure("F1"),), deletions=(deletion("D1"),)))
 
 
 def _snapshot(store: StateStore) -> tuple[object, ...]:
@@ -271,14 +305,16 @@ def test_save_writes_everything_it_is_given(store: StateStore) -> None:
     )
 
     store.save(
-        couplings=[synced],
+        StateChanges(
+            couplings=(synced,),
+            conflicts=(conflict("C2"),),
+            settled=(ConflictKey(mapping="customers", local_key="C1"),),
+            failures=(failure("F2"),),
+            cleared=(FailureKey(mapping="customers", side=LOCAL, key="F1"),),
+            deletions=(deletion("D2"),),
+        ),
         errors=[error],
         job=finished,
-        conflicts=[conflict("C2")],
-        settled=[("customers", "C1")],
-        failures=[failure("F2")],
-        cleared=[("customers", LOCAL, "F1")],
-        deletions=[deletion("D2")],
     )
 
     assert store.list_couplings("customers") == [synced]
@@ -298,16 +334,18 @@ def test_a_save_failing_on_an_unknown_job_writes_none_of_the_state(store: StateS
 
     with pytest.raises(ValueError, match="unknown jobs: job-404"):
         store.save(
-            couplings=[
-                Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0, skipped=True)
-            ],
+            StateChanges(
+                couplings=(
+                    Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0, skipped=True),
+                ),
+                conflicts=(conflict("C1", "customers", field("other")), conflict("C2")),
+                settled=(ConflictKey(mapping="customers", local_key="C1"),),
+                failures=(failure("F1", message="new"), failure("F2")),
+                cleared=(FailureKey(mapping="customers", side=LOCAL, key="F1"),),
+                deletions=(deletion("D1", reported=True), deletion("D2")),
+            ),
             errors=[error],
             job=job().finish(at=T0, counters=Counters(unmatched=1)),
-            conflicts=[conflict("C1", "customers", field("other")), conflict("C2")],
-            settled=[("customers", "C1")],
-            failures=[failure("F1", message="new"), failure("F2")],
-            cleared=[("customers", LOCAL, "F1")],
-            deletions=[deletion("D1", reported=True), deletion("D2")],
         )
 
     assert _snapshot(store) == before
@@ -320,12 +358,14 @@ def test_a_save_that_takes_an_integration_key_writes_none_of_the_state(store: St
 
     with pytest.raises(AlreadyCoupled):
         store.save(
-            couplings=[Coupling(mapping="customers", local_key="L1", integration_key="I2", coupled_at=T0)],
-            conflicts=[conflict("C2")],
-            settled=[("customers", "C1")],
-            failures=[failure("F2")],
-            cleared=[("customers", LOCAL, "F1")],
-            deletions=[deletion("D2")],
+            StateChanges(
+                couplings=(Coupling(mapping="customers", local_key="L1", integration_key="I2", coupled_at=T0),),
+                conflicts=(conflict("C2"),),
+                settled=(ConflictKey(mapping="customers", local_key="C1"),),
+                failures=(failure("F2"),),
+                cleared=(FailureKey(mapping="customers", side=LOCAL, key="F1"),),
+                deletions=(deletion("D2"),),
+            )
         )
 
     assert _snapshot(store) == before

@@ -21,7 +21,7 @@ from coupler.domain.fingerprint import encode
 from coupler.domain.mapping import Direction
 from coupler.domain.planning import Action, Plan, echo, plan_pair, source_changed
 from coupler.domain.records import Record, RecordUpdate, WriteResult
-from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, ConflictKey, FailureKey, IntentKey, PendingDeletion, RecordFailure
 from coupler.domain.transfer import MissingReference
 from coupler.domain.transforms.pipeline import TransformError
 from coupler.services.context import Systems
@@ -60,13 +60,14 @@ class ChunkSync:
         if work.withdrawn:
             self.systems.store.remove_pending_deletions(run.mapping.name, run.target, work.withdrawn)
         try:
-            _flush(run, work, with_created=True)
+            run.recorder.flush(work.changes())
             run.recorder.counters.coupled += len(work.created)
             _remember_created(run, work.created)
         except AlreadyCoupled:  # a concurrent change took a key: couple one by one, the others still land
-            _flush(run, work, with_created=False)
+            run.recorder.flush(work.changes(with_created=False))
             self.creator.couple(run, work.created)
-            self.systems.store.drop_intents(run.mapping.name, run.direction, [k for _, _, k in work.done_intents])
+            coupled = [intent.source_key for intent in work.done_intents]
+            self.systems.store.drop_intents(run.mapping.name, run.direction, coupled)
         if run.counted:
             self.systems.progress.advance(done)
 
@@ -197,7 +198,7 @@ class ChunkSync:
             target_on = coupling.modified_on(run.target)
         local_on, integration_on = stamps(run.source, source.modified_on, target_on)
         if coupling.in_conflict and not plan.conflicts:
-            work.settled.append((run.mapping.name, coupling.local_key))
+            work.settled.append(ConflictKey(mapping=run.mapping.name, local_key=coupling.local_key))
         synced = coupling.succeeded(
             direction=run.direction,
             job_id=run.job_id,
@@ -312,11 +313,15 @@ class ChunkSync:
         results, work.created = self.creator.prepare(run, sources, work.resolved)
         # a failed creation keeps its intent: whether the system acted is not always known, so the next run reads
         # the record back before it creates it again
-        work.done_intents = [(mapping.name, run.direction, source.key) for source, result in results if result.ok]
+        work.done_intents = [
+            IntentKey(mapping=mapping.name, direction=run.direction, source_key=source.key)
+            for source, result in results
+            if result.ok
+        ]
         for source, result in results:
             if result.ok:
                 if source.key in known:
-                    work.cleared.append((mapping.name, run.source, source.key))
+                    work.cleared.append(FailureKey(mapping=mapping.name, side=run.source, key=source.key))
                 continue
             message = reject_message(run, source, result)
             run.recorder.counters.failed += 1
@@ -359,19 +364,6 @@ def _remember_created(run: OneWayRun, created: Sequence[Coupling]) -> None:
         stamp = coupling.modified_on(run.target)
         if stamp is not None:
             run.created[coupling.key(run.target)] = stamp
-
-
-def _flush(run: OneWayRun, work: ChunkWork, *, with_created: bool) -> None:
-    run.recorder.flush(
-        work.couplings,
-        conflicts=work.conflicts,
-        settled=work.settled,
-        failures=work.failures,
-        cleared=work.cleared,
-        deletions=work.deletions,
-        new_couplings=work.created if with_created else (),
-        done_intents=work.done_intents if with_created else (),
-    )
 
 
 def reject_message(run: OneWayRun, source: Record, result: WriteResult) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import DeletePropagation
-from coupler.domain.state import PendingDeletion
+from coupler.domain.state import PendingDeletion, StateChanges
 from coupler.services.context import Systems
 from coupler.services.engine.one_way import OneWayRun
 
@@ -81,4 +81,4 @@ def _delete_partners(systems: Systems, run: OneWayRun, chunk: Sequence[str]) -> 
         )
     counters.uncoupled += store.remove_couplings(mapping.name, [c.local_key for c in gone])
     store.remove_pending_deletions(mapping.name, run.source, [c.key(run.source) for c in gone])
-    run.recorder.flush(deletions=waiting)
+    run.recorder.flush(StateChanges(deletions=tuple(waiting)))

@@ -16,6 +16,7 @@ from coupler.domain.errors import RunStopped
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.domain.records import ChangeCursor
+from coupler.domain.state import FailureKey, StateChanges
 from coupler.services.context import Systems
 from coupler.services.engine.chunk import ChunkSync
 from coupler.services.engine.one_way import Mode, OneWayRun
@@ -151,9 +152,13 @@ class Synchronizer:
             records = self.systems.connector(run.source).read(spec, keys, columns=run.mapping.columns(run.source))
             found = {r.key for r in records}
             coupled = store.couplings(run.mapping.name, run.source, keys)
-            settled = [(run.mapping.name, run.source, k) for k in keys if k not in found or k in coupled]
+            settled = tuple(
+                FailureKey(mapping=run.mapping.name, side=run.source, key=k)
+                for k in keys
+                if k not in found or k in coupled
+            )
             if settled:  # the record is gone, or was coupled meanwhile: nothing left to create
-                run.recorder.flush(cleared=settled)
+                run.recorder.flush(StateChanges(cleared=settled))
             self.chunks.process(retry, [r for r in records if spec.matches(r.values)])
             after = keys[-1]
 
@@ -171,7 +176,7 @@ class Synchronizer:
             if key not in found
         ]
         if failed:
-            run.recorder.flush(failed)
+            run.recorder.flush(StateChanges(couplings=tuple(failed)))
         self.chunks.process(run, records)
 
     def _changed_records(self, run: OneWayRun, *, full: bool) -> None:

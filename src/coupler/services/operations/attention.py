@@ -10,7 +10,7 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.errors import RecordNotFound, UsageError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
-from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, PendingDeletion, RecordFailure, StateChanges
 from coupler.services.context import Systems
 from coupler.services.engine.chunk import ChunkSync
 from coupler.services.engine.one_way import Mode, OneWayRun
@@ -112,7 +112,7 @@ class Attention:
                 couplings = [c for c in self._couplings(mapping, others, recorder) if c.skipped]
             retried = [replace(c, skipped=False, failure_count=0) for c in couplings]
             again = [replace(f, skipped=False, failure_count=0) for f in failures]
-            recorder.flush(retried, failures=again)
+            recorder.flush(StateChanges(couplings=tuple(retried), failures=tuple(again)))
         n = len(retried) + len(again)
         return recorder.finish(f"{n} skipped record{'s' if n != 1 else ''} will be retried by the next run.")
 

@@ -19,7 +19,7 @@ from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.errors import RetryableConnectorError
 from coupler.domain.mapping import Direction, FieldMapping, Side, TableMapping, TableSpec
 from coupler.domain.records import WriteResult
-from coupler.domain.state import FindAgain
+from coupler.domain.state import NO_CHANGES, FindAgain, StateChanges
 from coupler.services.api import Coupler
 from coupler.services.context import Systems
 from coupler.services.views.check import unsafe_creations
@@ -144,10 +144,10 @@ def test_a_run_killed_after_creating_couples_the_records_next_time(monkeypatch: 
     _accounts(world, 3)
     save = world.store.save
 
-    def killed(**changes: object) -> None:
-        if changes.get("new_couplings"):
+    def killed(changes: StateChanges = NO_CHANGES, **log: Any) -> None:
+        if changes.new_couplings:
             raise KeyboardInterrupt
-        save(**changes)  # type: ignore[arg-type]
+        save(changes, **log)
 
     with monkeypatch.context() as patch:
         patch.setattr(world.store, "save", killed)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from coupler.domain.coupling import SyncResult
 from coupler.domain.errors import UsageError
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.state import NO_CHANGES, StateChanges
 from unit.services.conftest import World, customer_mapping, make_world
 
 
@@ -275,10 +278,10 @@ def test_a_run_interrupted_between_creating_and_coupling_never_creates_twice(
 
     save = world.store.save
 
-    def crash(**changes: object) -> None:
-        if changes.get("new_couplings"):
+    def crash(changes: StateChanges = NO_CHANGES, **log: Any) -> None:
+        if changes.new_couplings:
             raise KeyboardInterrupt  # the process is killed after the records were created, before they were coupled
-        save(**changes)  # type: ignore[arg-type]
+        save(changes, **log)
 
     with monkeypatch.context() as patch:
         patch.setattr(world.store, "save", crash)

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from coupler.adapters.store.encoding import decode_fields, encode_fields
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import Conflict, CreateIntent, Lock, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, CreateIntent, Lock, PendingDeletion, RecordFailure, StateChanges
 from coupler.domain.timeutil import to_utc
 
 __all__ = ["MemoryState", "StateWrites"]
@@ -34,21 +34,13 @@ class StateWrites:
     deletions: list[PendingDeletion]
 
     @classmethod
-    def of(
-        cls,
-        *,
-        conflicts: Sequence[Conflict],
-        settled: Sequence[tuple[str, str]],
-        failures: Sequence[RecordFailure],
-        cleared: Sequence[tuple[str, Side, str]],
-        deletions: Sequence[PendingDeletion],
-    ) -> StateWrites:
+    def of(cls, changes: StateChanges) -> StateWrites:
         return cls(
-            conflicts=[_stored_conflict(c) for c in conflicts],
-            settled=[(mapping, key) for mapping, key in settled],
-            failures=[replace(f, side=Side(f.side), at=to_utc(f.at)) for f in failures],
-            cleared=[(mapping, Side(side), key) for mapping, side, key in cleared],
-            deletions=[replace(d, side=Side(d.side), detected_at=to_utc(d.detected_at)) for d in deletions],
+            conflicts=[_stored_conflict(c) for c in changes.conflicts],
+            settled=[(k.mapping, k.local_key) for k in changes.settled],
+            failures=[replace(f, side=Side(f.side), at=to_utc(f.at)) for f in changes.failures],
+            cleared=[(k.mapping, Side(k.side), k.key) for k in changes.cleared],
+            deletions=[replace(d, side=Side(d.side), detected_at=to_utc(d.detected_at)) for d in changes.deletions],
         )
 
 

@@ -14,7 +14,16 @@ from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
-from coupler.domain.state import Conflict, CreateIntent, Lock, PendingDeletion, RecordFailure
+from coupler.domain.state import (
+    NO_CHANGES,
+    Conflict,
+    ConflictKey,
+    CreateIntent,
+    Lock,
+    PendingDeletion,
+    RecordFailure,
+    StateChanges,
+)
 from coupler.domain.timeutil import to_utc
 from coupler.ports.store import CouplingStats, StateStore
 
@@ -119,33 +128,20 @@ class InMemoryStateStore(StateStore):
                 raise already_coupled(taken)
 
     def save(
-        self,
-        *,
-        couplings: Sequence[Coupling] = (),
-        errors: Sequence[JobError] = (),
-        job: Job | None = None,
-        conflicts: Sequence[Conflict] = (),
-        settled: Sequence[tuple[str, str]] = (),
-        failures: Sequence[RecordFailure] = (),
-        cleared: Sequence[tuple[str, Side, str]] = (),
-        deletions: Sequence[PendingDeletion] = (),
-        new_couplings: Sequence[Coupling] = (),
-        done_intents: Sequence[tuple[str, Direction, str]] = (),
+        self, changes: StateChanges = NO_CHANGES, *, errors: Sequence[JobError] = (), job: Job | None = None
     ) -> None:
         with self._lock:
-            self._check_new(new_couplings)
-            self._check_save(couplings, errors, job)
-            for c in new_couplings:
+            self._check_new(changes.new_couplings)
+            self._check_save(changes.couplings, errors, job)
+            writes = StateWrites.of(changes)
+            for c in changes.new_couplings:
                 self._of(c.mapping).put(c)
-            for mapping, direction, source_key in done_intents:
-                self._state.drop_intents(mapping, direction, [source_key])
-            writes = StateWrites.of(
-                conflicts=conflicts, settled=settled, failures=failures, cleared=cleared, deletions=deletions
-            )
+            for done in changes.done_intents:
+                self._state.drop_intents(done.mapping, done.direction, [done.source_key])
             self._state.write(writes)
             if job is not None:
                 self._jobs[job.id] = _snapshot(job)
-            for c in couplings:
+            for c in changes.couplings:
                 state = self._mappings.get(c.mapping)
                 if state is not None and c.local_key in state.by_local:
                     state.put(c)
@@ -188,8 +184,8 @@ class InMemoryStateStore(StateStore):
                 if coupling is not None:
                     del state.by_integration[coupling.integration_key]
                     removed += 1
-            settled = [(mapping, key) for key in local_keys]  # a parked conflict goes with its coupling
-            self._state.write(StateWrites.of(conflicts=(), settled=settled, failures=(), cleared=(), deletions=()))
+            settled = tuple(ConflictKey(mapping=mapping, local_key=key) for key in local_keys)
+            self._state.write(StateWrites.of(StateChanges(settled=settled)))  # a parked conflict goes with its coupling
             return removed
 
     def stats(self, mapping: str) -> CouplingStats:

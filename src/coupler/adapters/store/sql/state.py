@@ -26,7 +26,7 @@ from coupler.adapters.store.encoding import (
 from coupler.adapters.store.sql import schema
 from coupler.adapters.store.sql.bulk import chunks, delete_rows, key_in, upsert_rows
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, CreateIntent, PendingDeletion, RecordFailure, StateChanges
 
 __all__ = [
     "StateWrites",
@@ -63,21 +63,13 @@ class StateWrites:
     deletions: list[dict[str, Any]]
 
     @classmethod
-    def of(
-        cls,
-        *,
-        conflicts: Sequence[Conflict],
-        settled: Sequence[tuple[str, str]],
-        failures: Sequence[RecordFailure],
-        cleared: Sequence[tuple[str, Side, str]],
-        deletions: Sequence[PendingDeletion],
-    ) -> StateWrites:
+    def of(cls, changes: StateChanges) -> StateWrites:
         return cls(
-            conflicts=[conflict_values(c) for c in conflicts],
-            settled=[(mapping, key) for mapping, key in settled],
-            failures=[failure_values(f) for f in failures],
-            cleared=[(mapping, Side(side).value, key) for mapping, side, key in cleared],
-            deletions=[deletion_values(d) for d in deletions],
+            conflicts=[conflict_values(c) for c in changes.conflicts],
+            settled=[(k.mapping, k.local_key) for k in changes.settled],
+            failures=[failure_values(f) for f in changes.failures],
+            cleared=[(k.mapping, Side(k.side).value, k.key) for k in changes.cleared],
+            deletions=[deletion_values(d) for d in changes.deletions],
         )
 
     def write(self, conn: Connection) -> None:

@@ -26,12 +26,20 @@ from coupler.adapters.store.sql.rows import (
     job_values,
 )
 from coupler.adapters.store.taken_keys import already_coupled, duplicates_within, shared_integration_keys
-from coupler.domain.coupling import Coupling
 from coupler.domain.errors import ConnectorError, RetryableConnectorError
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
-from coupler.domain.state import Conflict, CreateIntent, Lock, PendingDeletion, RecordFailure
+from coupler.domain.state import (
+    NO_CHANGES,
+    Conflict,
+    CreateIntent,
+    IntentKey,
+    Lock,
+    PendingDeletion,
+    RecordFailure,
+    StateChanges,
+)
 
 __all__ = ["SqlStateStore", "open_state_store"]
 
@@ -79,40 +87,27 @@ class SqlStateStore(SqlCouplings):
 
     # the unit of work ----------------------------------------------------------------------------------------
     def save(
-        self,
-        *,
-        couplings: Sequence[Coupling] = (),
-        errors: Sequence[JobError] = (),
-        job: Job | None = None,
-        conflicts: Sequence[Conflict] = (),
-        settled: Sequence[tuple[str, str]] = (),
-        failures: Sequence[RecordFailure] = (),
-        cleared: Sequence[tuple[str, Side, str]] = (),
-        deletions: Sequence[PendingDeletion] = (),
-        new_couplings: Sequence[Coupling] = (),
-        done_intents: Sequence[tuple[str, Direction, str]] = (),
+        self, changes: StateChanges = NO_CHANGES, *, errors: Sequence[JobError] = (), job: Job | None = None
     ) -> None:
         inserts = [error_values(e) for e in errors]
-        state = sql_state.StateWrites.of(
-            conflicts=conflicts, settled=settled, failures=failures, cleared=cleared, deletions=deletions
-        )
+        state = sql_state.StateWrites.of(changes)
         try:
             with self._engine.begin() as conn:
                 if job is not None:
                     _upsert(conn, schema.jobs, job_values(job), ("id",))
-                if new_couplings:
-                    insert_couplings(conn, new_couplings)
-                if couplings:
-                    update_couplings(conn, couplings)
+                if changes.new_couplings:
+                    insert_couplings(conn, changes.new_couplings)
+                if changes.couplings:
+                    update_couplings(conn, changes.couplings)
                 state.write(conn)
-                _drop_intents(conn, done_intents)
+                _drop_intents(conn, changes.done_intents)
                 if inserts:
                     conn.execute(insert(schema.job_errors), inserts)
         except IntegrityError as exc:
-            taken = duplicates_within(new_couplings) + self._taken(new_couplings, Side.LOCAL)
-            taken += self._taken(new_couplings, Side.INTEGRATION)
-            taken += shared_integration_keys(couplings)
-            taken += self._taken(couplings, Side.INTEGRATION, by_others=True)
+            new, updated = changes.new_couplings, changes.couplings
+            taken = duplicates_within(new) + self._taken(new, Side.LOCAL) + self._taken(new, Side.INTEGRATION)
+            taken += shared_integration_keys(updated)
+            taken += self._taken(updated, Side.INTEGRATION, by_others=True)
             if taken:
                 raise already_coupled(taken) from exc
             unknown = self._unknown_jobs({e.job_id for e in errors} - {job.id if job else ""})
@@ -298,9 +293,9 @@ def _upsert(conn: Connection, table: Table, values: dict[str, Any], keys: tuple[
         conn.execute(insert(table).values(values))
 
 
-def _drop_intents(conn: Connection, done: Sequence[tuple[str, Direction, str]]) -> None:
+def _drop_intents(conn: Connection, done: Sequence[IntentKey]) -> None:
     groups: dict[tuple[str, Direction], list[str]] = {}
-    for mapping, direction, source_key in done:
-        groups.setdefault((mapping, direction), []).append(source_key)
+    for intent in done:
+        groups.setdefault((intent.mapping, intent.direction), []).append(intent.source_key)
     for (mapping, direction), keys in groups.items():
         sql_state.drop_intents(conn, mapping, direction, keys)
