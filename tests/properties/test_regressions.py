@@ -169,7 +169,7 @@ def test_removing_a_coupling_takes_its_parked_conflict_with_it(make_world: MakeW
     world.update(INTEGRATION, key_of(world, INTEGRATION, "T1"), "city", "Bergen")
     [report] = run(world)
     assert report.job.counters.uncoupled == 1
-    assert world.store.list_couplings(MAPPING) == []
+    assert world.store.couplings.page(MAPPING) == []
     assert world.coupler.conflicts() == []
 
 
@@ -178,11 +178,17 @@ class _JobNotRecorded(InMemoryStateStore):
 
     failed = False
 
-    def add_job(self, job: Job) -> None:
-        if not self.failed:
-            self.failed = True
-            raise ConnectorError("the state store went away")
-        super().add_job(job)
+    def __init__(self) -> None:
+        super().__init__()
+        add = self.jobs.add
+
+        def failing_once(job: Job) -> None:
+            if not self.failed:
+                self.failed = True
+                raise ConnectorError("the state store went away")
+            add(job)
+
+        self.jobs.add = failing_once  # type: ignore[method-assign]
 
 
 class _EndNotRecorded(InMemoryStateStore):

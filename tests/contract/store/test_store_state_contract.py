@@ -48,7 +48,7 @@ def test_a_conflict_round_trips_with_json_values_and_utc_time(store: StateStore)
 
     store.save(StateChanges(conflicts=(parked,)))
 
-    stored = store.conflict("customers", "C-1 ключ")
+    stored = store.attention.conflict("customers", "C-1 ключ")
     assert stored == parked
     assert stored is not None
     assert stored.detected_at == datetime(2024, 5, 6, 7, 8, 9, 5, tzinfo=UTC)
@@ -62,9 +62,9 @@ def test_a_conflict_round_trips_with_json_values_and_utc_time(store: StateStore)
         (type(None), str),
         (int, float),
     ]
-    assert store.conflicts() == [parked]
-    assert store.conflict("customers", "other") is None
-    assert store.conflict("vendors", "C-1 ключ") is None
+    assert store.attention.conflicts() == [parked]
+    assert store.attention.conflict("customers", "other") is None
+    assert store.attention.conflict("vendors", "C-1 ключ") is None
 
 
 def test_a_conflict_replaces_the_parked_one_of_the_same_record(store: StateStore) -> None:
@@ -73,9 +73,9 @@ def test_a_conflict_replaces_the_parked_one_of_the_same_record(store: StateStore
 
     store.save(StateChanges(conflicts=(newer,)))
 
-    assert store.conflict("customers", "L1") == newer
-    assert store.conflict("vendors", "L1") == conflict("L1", "vendors")
-    assert keys_of(store.conflicts()) == [("customers", "L1"), ("customers", "L2"), ("vendors", "L1")]
+    assert store.attention.conflict("customers", "L1") == newer
+    assert store.attention.conflict("vendors", "L1") == conflict("L1", "vendors")
+    assert keys_of(store.attention.conflicts()) == [("customers", "L1"), ("customers", "L2"), ("vendors", "L1")]
 
 
 def test_the_last_of_two_conflicts_of_one_record_in_a_save_wins(store: StateStore) -> None:
@@ -83,7 +83,7 @@ def test_the_last_of_two_conflicts_of_one_record_in_a_save_wins(store: StateStor
 
     store.save(StateChanges(conflicts=(first, last)))
 
-    assert store.conflicts() == [last]
+    assert store.attention.conflicts() == [last]
 
 
 def test_settled_conflicts_are_removed(store: StateStore) -> None:
@@ -99,7 +99,7 @@ def test_settled_conflicts_are_removed(store: StateStore) -> None:
         )
     )
 
-    assert keys_of(store.conflicts()) == [("customers", "L2"), ("vendors", "L1")]
+    assert keys_of(store.attention.conflicts()) == [("customers", "L2"), ("vendors", "L1")]
 
 
 def test_a_conflict_parked_and_settled_in_one_save_ends_up_settled(store: StateStore) -> None:
@@ -111,7 +111,7 @@ def test_a_conflict_parked_and_settled_in_one_save_ends_up_settled(store: StateS
         )
     )
 
-    assert keys_of(store.conflicts()) == [("customers", "L2")]
+    assert keys_of(store.attention.conflicts()) == [("customers", "L2")]
 
 
 def test_conflicts_are_ordered_by_mapping_and_local_key_and_paged(store: StateStore) -> None:
@@ -120,31 +120,31 @@ def test_conflicts_are_ordered_by_mapping_and_local_key_and_paged(store: StateSt
         StateChanges(conflicts=(*(conflict(k) for k in keys), conflict("x", "accounts"), conflict("a", "Vendors")))
     )
 
-    assert keys_of(store.conflicts()) == [
+    assert keys_of(store.attention.conflicts()) == [
         ("Vendors", "a"),
         ("accounts", "x"),
         *(("customers", k) for k in sorted(keys)),
     ]
     seen: list[str] = []
     after: str | None = None
-    while page := store.conflicts("customers", after=after, limit=3):
+    while page := store.attention.conflicts("customers", after=after, limit=3):
         assert len(page) <= 3
         seen += [c.local_key for c in page]
         after = page[-1].local_key
     assert seen == sorted(keys)
-    assert [c.local_key for c in store.conflicts("customers", after="a", limit=2)] == ["a 1", "a-1"]
-    assert store.conflicts("nobody") == []
+    assert [c.local_key for c in store.attention.conflicts("customers", after="a", limit=2)] == ["a 1", "a-1"]
+    assert store.attention.conflicts("nobody") == []
 
 
 def test_conflicts_come_a_hundred_at_a_time_by_default(store: StateStore) -> None:
     store.save(StateChanges(conflicts=tuple(conflict(f"K{i:03d}") for i in range(150))))
 
-    assert len(store.conflicts()) == 100
-    assert len(store.conflicts("customers", limit=1000)) == 150
+    assert len(store.attention.conflicts()) == 100
+    assert len(store.attention.conflicts("customers", limit=1000)) == 150
 
 
 def test_a_value_that_is_not_json_ready_fails_the_save_and_writes_nothing(store: StateStore) -> None:
-    store.add_couplings([Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0)])
+    store.couplings.add([Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0)])
     changed = Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0, last_error="x")
 
     with pytest.raises(TypeError):
@@ -157,10 +157,10 @@ def test_a_value_that_is_not_json_ready_fails_the_save_and_writes_nothing(store:
             job=job(),
         )
 
-    assert store.conflicts() == []
-    assert store.list_record_failures() == []
-    assert store.job("job-1") is None
-    assert store.list_couplings("customers")[0].last_error is None
+    assert store.attention.conflicts() == []
+    assert store.attention.failures() == []
+    assert store.jobs.get("job-1") is None
+    assert store.couplings.page("customers")[0].last_error is None
 
 
 # failures of uncoupled records ----------------------------------------------------------------------------------
@@ -171,23 +171,23 @@ def test_a_failure_round_trips_in_utc(store: StateStore) -> None:
 
     store.save(StateChanges(failures=(failed, skipped)))
 
-    found = store.record_failures("customers", INTEGRATION, ["C-1 ÄÖ", "C-2", "missing"])
+    found = store.attention.failures_of("customers", INTEGRATION, ["C-1 ÄÖ", "C-2", "missing"])
     assert found == {"C-1 ÄÖ": failed}
     assert found["C-1 ÄÖ"].at == datetime(2024, 5, 6, 7, 8, 9, 999999, tzinfo=UTC)
     assert found["C-1 ÄÖ"].at.utcoffset() == timedelta(0)
     assert found["C-1 ÄÖ"].side is Side.INTEGRATION
-    local = store.record_failures("customers", LOCAL, ["C-2", "C-1 ÄÖ"])
+    local = store.attention.failures_of("customers", LOCAL, ["C-2", "C-1 ÄÖ"])
     assert local == {"C-2": skipped}
     assert local["C-2"].skipped is True
-    assert store.record_failures("customers", LOCAL, []) == {}
-    assert store.record_failures("vendors", LOCAL, ["C-2"]) == {}
+    assert store.attention.failures_of("customers", LOCAL, []) == {}
+    assert store.attention.failures_of("vendors", LOCAL, ["C-2"]) == {}
 
 
 def test_failures_are_read_by_more_keys_than_one_query_holds(store: StateStore) -> None:
     keys = [f"K{i:05d}" for i in range(1234)]
     store.save(StateChanges(failures=tuple(failure(k) for k in keys)))
 
-    found = store.record_failures("customers", LOCAL, [*keys, "missing", keys[0]])
+    found = store.attention.failures_of("customers", LOCAL, [*keys, "missing", keys[0]])
 
     assert sorted(found) == keys
     assert found["K01000"] == failure("K01000")
@@ -195,16 +195,16 @@ def test_failures_are_read_by_more_keys_than_one_query_holds(store: StateStore) 
 
 def test_a_failure_replaces_the_one_of_the_same_record_and_twice_the_same_message_skips(store: StateStore) -> None:
     store.save(StateChanges(failures=(failure("K1"), failure("K1", INTEGRATION), failure("K1", mapping="vendors"))))
-    stored = store.record_failures("customers", LOCAL, ["K1"])["K1"]
+    stored = store.attention.failures_of("customers", LOCAL, ["K1"])["K1"]
 
     again = stored.again(message="boom", job_id="job-2", at=T0 + timedelta(hours=1))
     store.save(StateChanges(failures=(again,)))
 
-    assert store.record_failures("customers", LOCAL, ["K1"]) == {"K1": again}
+    assert store.attention.failures_of("customers", LOCAL, ["K1"]) == {"K1": again}
     assert again.skipped is True
     assert again.failure_count == 2
-    assert store.record_failures("customers", INTEGRATION, ["K1"]) == {"K1": failure("K1", INTEGRATION)}
-    assert store.record_failures("vendors", LOCAL, ["K1"]) == {"K1": failure("K1", mapping="vendors")}
+    assert store.attention.failures_of("customers", INTEGRATION, ["K1"]) == {"K1": failure("K1", INTEGRATION)}
+    assert store.attention.failures_of("vendors", LOCAL, ["K1"]) == {"K1": failure("K1", mapping="vendors")}
 
 
 def test_cleared_failures_are_removed_by_mapping_side_and_key(store: StateStore) -> None:
@@ -224,7 +224,7 @@ def test_cleared_failures_are_removed_by_mapping_side_and_key(store: StateStore)
         )
     )
 
-    assert [(f.mapping, f.side, f.key) for f in store.list_record_failures()] == [
+    assert [(f.mapping, f.side, f.key) for f in store.attention.failures()] == [
         ("customers", INTEGRATION, "K1"),
         ("customers", LOCAL, "K2"),
         ("vendors", LOCAL, "K1"),
@@ -238,7 +238,7 @@ def test_a_failure_stored_and_cleared_in_one_save_ends_up_cleared(store: StateSt
         )
     )
 
-    assert [f.key for f in store.list_record_failures()] == ["K2"]
+    assert [f.key for f in store.attention.failures()] == ["K2"]
 
 
 def test_failures_are_listed_by_mapping_side_and_key_with_filters(store: StateStore) -> None:
@@ -256,7 +256,7 @@ def test_failures_are_listed_by_mapping_side_and_key_with_filters(store: StateSt
     )
 
     def listed(**kw: object) -> list[tuple[str, str, str]]:
-        return [(f.mapping, f.side.value, f.key) for f in store.list_record_failures(**kw)]  # type: ignore[arg-type]
+        return [(f.mapping, f.side.value, f.key) for f in store.attention.failures(**kw)]  # type: ignore[arg-type]
 
     assert listed() == [
         ("accounts", "local", "z"),
@@ -280,19 +280,19 @@ def test_failures_are_listed_by_mapping_side_and_key_with_filters(store: StateSt
 
 # save: everything at once, or nothing ---------------------------------------------------------------------------
 def _parked(store: StateStore) -> None:
-    store.add_job(job())
-    store.add_couplings([Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0)])
+    store.jobs.add(job())
+    store.couplings.add([Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0)])
     store.save(StateChanges(conflicts=(conflict("C1"),), failures=(failure("F1"),), deletions=(deletion("D1"),)))
 
 
 def _snapshot(store: StateStore) -> tuple[object, ...]:
     return (
-        store.list_couplings("customers"),
-        store.job("job-1"),
-        store.errors(),
-        store.conflicts(),
-        store.list_record_failures(),
-        store.pending_deletions(),
+        store.couplings.page("customers"),
+        store.jobs.get("job-1"),
+        store.jobs.errors(),
+        store.attention.conflicts(),
+        store.attention.failures(),
+        store.attention.pending_deletions(),
     )
 
 
@@ -317,12 +317,12 @@ def test_save_writes_everything_it_is_given(store: StateStore) -> None:
         job=finished,
     )
 
-    assert store.list_couplings("customers") == [synced]
-    assert store.job("job-1") == finished
-    assert [e.local_key for e in store.errors()] == ["F2"]
-    assert store.conflicts() == [conflict("C2")]
-    assert store.list_record_failures() == [failure("F2")]
-    assert store.pending_deletions() == [deletion("D1"), deletion("D2")]
+    assert store.couplings.page("customers") == [synced]
+    assert store.jobs.get("job-1") == finished
+    assert [e.local_key for e in store.jobs.errors()] == ["F2"]
+    assert store.attention.conflicts() == [conflict("C2")]
+    assert store.attention.failures() == [failure("F2")]
+    assert store.attention.pending_deletions() == [deletion("D1"), deletion("D2")]
 
 
 def test_a_save_failing_on_an_unknown_job_writes_none_of_the_state(store: StateStore) -> None:
@@ -353,7 +353,7 @@ def test_a_save_failing_on_an_unknown_job_writes_none_of_the_state(store: StateS
 
 def test_a_save_that_takes_an_integration_key_writes_none_of_the_state(store: StateStore) -> None:
     _parked(store)
-    store.add_couplings([Coupling(mapping="customers", local_key="L2", integration_key="I2", coupled_at=T0)])
+    store.couplings.add([Coupling(mapping="customers", local_key="L2", integration_key="I2", coupled_at=T0)])
     before = _snapshot(store)
 
     with pytest.raises(AlreadyCoupled):
@@ -376,6 +376,6 @@ def test_jobs_keep_the_unmatched_counter(store: StateStore) -> None:
 
     store.save(job=finished)
 
-    stored = store.job("job-1")
+    stored = store.jobs.get("job-1")
     assert stored is not None
     assert stored.counters == Counters(unmatched=7, coupled=2)

@@ -54,11 +54,11 @@ class ChunkSync:
 
     def _save(self, run: OneWayRun, work: ChunkWork, done: int) -> None:
         if work.decoupled:
-            self.systems.store.remove_couplings(run.mapping.name, work.decoupled)
+            self.systems.store.couplings.remove(run.mapping.name, work.decoupled)
         if work.recoupled:
-            self.systems.store.add_couplings(work.recoupled)
+            self.systems.store.couplings.add(work.recoupled)
         if work.withdrawn:
-            self.systems.store.remove_pending_deletions(run.mapping.name, run.target, work.withdrawn)
+            self.systems.store.attention.remove_pending_deletions(run.mapping.name, run.target, work.withdrawn)
         try:
             run.recorder.flush(work.changes())
             run.recorder.counters.coupled += len(work.created)
@@ -67,7 +67,7 @@ class ChunkSync:
             run.recorder.flush(work.changes(with_created=False))
             self.creator.couple(run, work.created)
             coupled = [intent.source_key for intent in work.done_intents]
-            self.systems.store.drop_intents(run.mapping.name, run.direction, coupled)
+            self.systems.store.cursors.drop_intents(run.mapping.name, run.direction, coupled)
         if run.counted:
             self.systems.progress.advance(done)
 
@@ -104,7 +104,7 @@ class ChunkSync:
             records = [r for r in records if r.modified_on is None or fresh.get(r.key) != r.modified_on]
             if not records:
                 return []
-        couplings = self.systems.store.couplings(run.mapping.name, run.source, [r.key for r in records])
+        couplings = self.systems.store.couplings.find(run.mapping.name, run.source, [r.key for r in records])
         pairs: list[tuple[Record, Coupling]] = []
         for record in records:
             coupling = couplings.get(record.key)
@@ -307,7 +307,7 @@ class ChunkSync:
             return
         store, mapping = self.systems.store, run.mapping
         keys = [r.key for r in work.creations]
-        known = store.record_failures(mapping.name, run.source, keys) if run.earlier_failures else {}
+        known = store.attention.failures_of(mapping.name, run.source, keys) if run.earlier_failures else {}
         sources = [r for r in work.creations if run.manual or not (r.key in known and known[r.key].skipped)]
         run.recorder.counters.skipped += len(work.creations) - len(sources)
         results, work.created = self.creator.prepare(run, sources, work.resolved)

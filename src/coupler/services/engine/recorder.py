@@ -50,13 +50,13 @@ class JobRecorder:
         mapping at once (the second is refused with MappingBusy, naming the job that holds it). The job of a run
         that died holding the lock, found open, is closed as stopped."""
         job = Job(id=str(uuid.uuid4()), mapping=mapping, kind=kind, direction=direction, started_at=systems.clock())
-        lease = Lease(systems.store, mapping=mapping, owner=job.id, clock=systems.clock, ttl=systems.lock_ttl)
+        lease = Lease(systems.store.cursors, mapping=mapping, owner=job.id, clock=systems.clock, ttl=systems.lock_ttl)
         dead = lease.take()
         try:
             if dead is not None:
                 reason = f"its lock expired at {format_iso(dead.until)}"
                 close_dead_job(systems.store, dead, at=dead.until, reason=reason)
-            systems.store.add_job(job)
+            systems.store.jobs.add(job)
         except BaseException:
             lease.release()  # nothing was done: free the mapping for the next run
             raise
@@ -127,7 +127,7 @@ def close_dead_job(store: StateStore, lock: Lock, *, at: datetime, reason: str) 
     """Close the job of a run that died holding ``lock`` (its process ended: killed, or its machine lost), if the
     job is still open: as stopped ``at`` (when its lock expired, or was released), with the counters it last saved.
     Returns the job closed, or None."""
-    job = store.job(lock.owner)
+    job = store.jobs.get(lock.owner)
     if job is None or job.finished_at is not None:
         return None
     message = f"Stopped before the end: the process ended ({reason})."
