@@ -1,33 +1,30 @@
-"""The state store contract for parked conflicts and failures of uncoupled records, and for ``save`` writing
-them with everything else at once or not at all. Every test runs against memory, SQLite and PostgreSQL."""
+"""The attention port (``store.attention``): parked conflicts, failures of uncoupled records and pending
+deletions, as ``save`` writes them. Every test runs against the in-memory store, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
-from contract.store.state_values import (
+from contract.store.values import (
     INTEGRATION,
     LOCAL,
     PLUS_TWO,
     T0,
+    cleared,
     conflict,
     deletion,
     failure,
     field,
-    job,
     keys_of,
+    settled,
 )
-from coupler.domain.coupling import Coupling
-from coupler.domain.errors import AlreadyCoupled
-from coupler.domain.jobs import Counters, JobError
 from coupler.domain.mapping import Side
-from coupler.domain.state import ConflictField, ConflictKey, FailureKey, StateChanges
+from coupler.domain.state import ConflictField, StateChanges
 from coupler.ports.store import StateStore
 
 
-# parked conflicts -----------------------------------------------------------------------------------------------
+# parked conflicts -------------------------------------------------------------------------------------------------
 def test_a_conflict_round_trips_with_json_values_and_utc_time(store: StateStore) -> None:
     fields = (
         field("name", "Ärger & Co 🙂", "Aerger"),
@@ -89,15 +86,7 @@ def test_the_last_of_two_conflicts_of_one_record_in_a_save_wins(store: StateStor
 def test_settled_conflicts_are_removed(store: StateStore) -> None:
     store.save(StateChanges(conflicts=(conflict("L1"), conflict("L2"), conflict("L1", "vendors"))))
 
-    store.save(
-        StateChanges(
-            settled=(
-                ConflictKey(mapping="customers", local_key="L1"),
-                ConflictKey(mapping="customers", local_key="missing"),
-                ConflictKey(mapping="nobody", local_key="L2"),
-            )
-        )
-    )
+    store.save(StateChanges(settled=(settled("L1"), settled("missing"), settled("L2", "nobody"))))
 
     assert keys_of(store.attention.conflicts()) == [("customers", "L2"), ("vendors", "L1")]
 
@@ -105,11 +94,7 @@ def test_settled_conflicts_are_removed(store: StateStore) -> None:
 def test_a_conflict_parked_and_settled_in_one_save_ends_up_settled(store: StateStore) -> None:
     store.save(StateChanges(conflicts=(conflict("L1"),)))
 
-    store.save(
-        StateChanges(
-            conflicts=(conflict("L1"), conflict("L2")), settled=(ConflictKey(mapping="customers", local_key="L1"),)
-        )
-    )
+    store.save(StateChanges(conflicts=(conflict("L1"), conflict("L2")), settled=(settled("L1"),)))
 
     assert keys_of(store.attention.conflicts()) == [("customers", "L2")]
 
@@ -143,27 +128,7 @@ def test_conflicts_come_a_hundred_at_a_time_by_default(store: StateStore) -> Non
     assert len(store.attention.conflicts("customers", limit=1000)) == 150
 
 
-def test_a_value_that_is_not_json_ready_fails_the_save_and_writes_nothing(store: StateStore) -> None:
-    store.couplings.add([Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0)])
-    changed = Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0, last_error="x")
-
-    with pytest.raises(TypeError):
-        store.save(
-            StateChanges(
-                couplings=(changed,),
-                conflicts=(conflict("L2"), conflict("L3", "customers", field("at", T0, "2024"))),
-                failures=(failure("F1"),),
-            ),
-            job=job(),
-        )
-
-    assert store.attention.conflicts() == []
-    assert store.attention.failures() == []
-    assert store.jobs.get("job-1") is None
-    assert store.couplings.page("customers")[0].last_error is None
-
-
-# failures of uncoupled records ----------------------------------------------------------------------------------
+# failures of uncoupled records ------------------------------------------------------------------------------------
 def test_a_failure_round_trips_in_utc(store: StateStore) -> None:
     at = datetime(2024, 5, 6, 9, 8, 9, 999999, tzinfo=PLUS_TWO)
     failed = failure("C-1 ÄÖ", INTEGRATION, message="The name is too long.\nSecond line", at=at, failure_count=3)
@@ -214,15 +179,7 @@ def test_cleared_failures_are_removed_by_mapping_side_and_key(store: StateStore)
         )
     )
 
-    store.save(
-        StateChanges(
-            cleared=(
-                FailureKey(mapping="customers", side=LOCAL, key="K1"),
-                FailureKey(mapping="customers", side=LOCAL, key="missing"),
-                FailureKey(mapping="customers", side=LOCAL, key="K1"),
-            )
-        )
-    )
+    store.save(StateChanges(cleared=(cleared("K1"), cleared("missing"), cleared("K1"))))
 
     assert [(f.mapping, f.side, f.key) for f in store.attention.failures()] == [
         ("customers", INTEGRATION, "K1"),
@@ -232,11 +189,7 @@ def test_cleared_failures_are_removed_by_mapping_side_and_key(store: StateStore)
 
 
 def test_a_failure_stored_and_cleared_in_one_save_ends_up_cleared(store: StateStore) -> None:
-    store.save(
-        StateChanges(
-            failures=(failure("K1"), failure("K2")), cleared=(FailureKey(mapping="customers", side=LOCAL, key="K1"),)
-        )
-    )
+    store.save(StateChanges(failures=(failure("K1"), failure("K2")), cleared=(cleared("K1"),)))
 
     assert [f.key for f in store.attention.failures()] == ["K2"]
 
@@ -278,104 +231,42 @@ def test_failures_are_listed_by_mapping_side_and_key_with_filters(store: StateSt
     assert listed(mapping="nobody") == []
 
 
-# save: everything at once, or nothing ---------------------------------------------------------------------------
-def _parked(store: StateStore) -> None:
-    store.jobs.add(job())
-    store.couplings.add([Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0)])
-    store.save(StateChanges(conflicts=(conflict("C1"),), failures=(failure("F1"),), deletions=(deletion("D1"),)))
+# pending deletions ------------------------------------------------------------------------------------------------
+def test_pending_deletions_round_trip_oldest_first(store: StateStore) -> None:
+    late = deletion("L1", at=T0 + timedelta(hours=2), reported=True)
+    early = deletion("I1", INTEGRATION, at=datetime(2024, 5, 6, 8, 8, 9, 123456, tzinfo=PLUS_TWO))
+    middle = deletion("V1", mapping="vendors", at=T0 + timedelta(hours=1))
+    tie_b, tie_a = deletion("b", at=T0 + timedelta(hours=3)), deletion("a", at=T0 + timedelta(hours=3))
+
+    store.save(StateChanges(deletions=(late, early, middle, tie_b, tie_a)))
+
+    listed = store.attention.pending_deletions()
+    assert listed == [early, middle, late, tie_a, tie_b]
+    assert listed[0].detected_at == datetime(2024, 5, 6, 6, 8, 9, 123456, tzinfo=UTC)
+    assert listed[0].detected_at.utcoffset() == timedelta(0)
+    assert listed[0].side is Side.INTEGRATION
+    assert listed[2].reported is True
+    assert listed[0].reported is False
+    assert store.attention.pending_deletions("customers", limit=2) == [early, late]
+    assert store.attention.pending_deletions("nobody") == []
 
 
-def _snapshot(store: StateStore) -> tuple[object, ...]:
-    return (
-        store.couplings.page("customers"),
-        store.jobs.get("job-1"),
-        store.jobs.errors(),
-        store.attention.conflicts(),
-        store.attention.failures(),
-        store.attention.pending_deletions(),
-    )
+def test_a_pending_deletion_replaces_the_one_of_the_same_deleted_record(store: StateStore) -> None:
+    store.save(StateChanges(deletions=(deletion("K1"), deletion("K1", INTEGRATION))))
+    newer = replace(deletion("K1", at=T0 + timedelta(days=1)), survivor_key="other", reported=True)
+
+    store.save(StateChanges(deletions=(newer,)))
+
+    assert store.attention.pending_deletions() == [deletion("K1", INTEGRATION), newer]
 
 
-def test_save_writes_everything_it_is_given(store: StateStore) -> None:
-    _parked(store)
-    synced = Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0, fingerprint="f")
-    finished = job().finish(at=T0, counters=Counters(conflicts=1, failed=1, unmatched=3))
-    error = JobError(
-        job_id="job-1", mapping="customers", local_key="F2", integration_key=None, message="x", detail=None, at=T0
-    )
+def test_pending_deletions_are_removed_by_mapping_side_and_key(store: StateStore) -> None:
+    keys = [f"K{i:04d}" for i in range(1100)]
+    store.save(StateChanges(deletions=(*(deletion(k) for k in keys), deletion("K0000", INTEGRATION))))
 
-    store.save(
-        StateChanges(
-            couplings=(synced,),
-            conflicts=(conflict("C2"),),
-            settled=(ConflictKey(mapping="customers", local_key="C1"),),
-            failures=(failure("F2"),),
-            cleared=(FailureKey(mapping="customers", side=LOCAL, key="F1"),),
-            deletions=(deletion("D2"),),
-        ),
-        errors=[error],
-        job=finished,
-    )
+    assert store.attention.remove_pending_deletions("customers", LOCAL, [*keys[:1050], "K0000", "missing"]) == 1050
+    assert store.attention.remove_pending_deletions("customers", LOCAL, []) == 0
+    assert store.attention.remove_pending_deletions("vendors", LOCAL, keys) == 0
 
-    assert store.couplings.page("customers") == [synced]
-    assert store.jobs.get("job-1") == finished
-    assert [e.local_key for e in store.jobs.errors()] == ["F2"]
-    assert store.attention.conflicts() == [conflict("C2")]
-    assert store.attention.failures() == [failure("F2")]
-    assert store.attention.pending_deletions() == [deletion("D1"), deletion("D2")]
-
-
-def test_a_save_failing_on_an_unknown_job_writes_none_of_the_state(store: StateStore) -> None:
-    _parked(store)
-    before = _snapshot(store)
-    error = JobError(
-        job_id="job-404", mapping="customers", local_key=None, integration_key=None, message="x", detail=None, at=T0
-    )
-
-    with pytest.raises(ValueError, match="unknown jobs: job-404"):
-        store.save(
-            StateChanges(
-                couplings=(
-                    Coupling(mapping="customers", local_key="L1", integration_key="I1", coupled_at=T0, skipped=True),
-                ),
-                conflicts=(conflict("C1", "customers", field("other")), conflict("C2")),
-                settled=(ConflictKey(mapping="customers", local_key="C1"),),
-                failures=(failure("F1", message="new"), failure("F2")),
-                cleared=(FailureKey(mapping="customers", side=LOCAL, key="F1"),),
-                deletions=(deletion("D1", reported=True), deletion("D2")),
-            ),
-            errors=[error],
-            job=job().finish(at=T0, counters=Counters(unmatched=1)),
-        )
-
-    assert _snapshot(store) == before
-
-
-def test_a_save_that_takes_an_integration_key_writes_none_of_the_state(store: StateStore) -> None:
-    _parked(store)
-    store.couplings.add([Coupling(mapping="customers", local_key="L2", integration_key="I2", coupled_at=T0)])
-    before = _snapshot(store)
-
-    with pytest.raises(AlreadyCoupled):
-        store.save(
-            StateChanges(
-                couplings=(Coupling(mapping="customers", local_key="L1", integration_key="I2", coupled_at=T0),),
-                conflicts=(conflict("C2"),),
-                settled=(ConflictKey(mapping="customers", local_key="C1"),),
-                failures=(failure("F2"),),
-                cleared=(FailureKey(mapping="customers", side=LOCAL, key="F1"),),
-                deletions=(deletion("D2"),),
-            )
-        )
-
-    assert _snapshot(store) == before
-
-
-def test_jobs_keep_the_unmatched_counter(store: StateStore) -> None:
-    finished = job().finish(at=T0, counters=Counters(unmatched=7, coupled=2))
-
-    store.save(job=finished)
-
-    stored = store.jobs.get("job-1")
-    assert stored is not None
-    assert stored.counters == Counters(unmatched=7, coupled=2)
+    left = store.attention.pending_deletions(limit=10_000)
+    assert [(d.side, d.deleted_key) for d in left] == [(INTEGRATION, "K0000")] + [(LOCAL, k) for k in keys[1050:]]

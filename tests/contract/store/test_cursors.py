@@ -1,68 +1,93 @@
-"""The state store contract for pending deletions, intents to create and locks. Every test runs against memory,
-SQLite and PostgreSQL."""
+"""The cursors port (``store.cursors``): watermarks, the deleted-entries feeds' cursors, intents to create and
+locks. Every test runs against the in-memory store, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
-from contract.store.state_values import (
+from contract.store.values import (
     FROM,
-    INTEGRATION,
-    LOCAL,
     PLUS_TWO,
     T0,
     TO,
-    deletion,
+    assert_utc,
     intent,
 )
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import FindAgain, Lock, StateChanges
+from coupler.domain.records import ChangeCursor
+from coupler.domain.state import FindAgain, Lock
 from coupler.ports.store import StateStore
 
 
-# pending deletions ----------------------------------------------------------------------------------------------
-def test_pending_deletions_round_trip_oldest_first(store: StateStore) -> None:
-    late = deletion("L1", at=T0 + timedelta(hours=2), reported=True)
-    early = deletion("I1", INTEGRATION, at=datetime(2024, 5, 6, 8, 8, 9, 123456, tzinfo=PLUS_TWO))
-    middle = deletion("V1", mapping="vendors", at=T0 + timedelta(hours=1))
-    tie_b, tie_a = deletion("b", at=T0 + timedelta(hours=3)), deletion("a", at=T0 + timedelta(hours=3))
+# watermarks and deleted-entries feeds -----------------------------------------------------------------------------
+def test_watermarks_are_kept_per_mapping_and_side(store: StateStore) -> None:
+    assert store.cursors.watermark("customers", Side.LOCAL) is None
+    first = ChangeCursor(stamp=datetime(2024, 1, 1, 0, 0, 0, 1, tzinfo=UTC))
+    second = ChangeCursor(stamp=datetime(2024, 1, 2, 12, 30, 0, 999999, tzinfo=timezone(timedelta(hours=-5))))
 
-    store.save(StateChanges(deletions=(late, early, middle, tie_b, tie_a)))
+    store.cursors.set_watermark("customers", Side.LOCAL, first)
+    store.cursors.set_watermark("customers", Side.INTEGRATION, first)
+    store.cursors.set_watermark("customers", Side.LOCAL, second)
+    store.cursors.set_watermark("vendors", Side.LOCAL, None)
 
-    listed = store.attention.pending_deletions()
-    assert listed == [early, middle, late, tie_a, tie_b]
-    assert listed[0].detected_at == datetime(2024, 5, 6, 6, 8, 9, 123456, tzinfo=UTC)
-    assert listed[0].detected_at.utcoffset() == timedelta(0)
-    assert listed[0].side is Side.INTEGRATION
-    assert listed[2].reported is True
-    assert listed[0].reported is False
-    assert store.attention.pending_deletions("customers", limit=2) == [early, late]
-    assert store.attention.pending_deletions("nobody") == []
+    local = store.cursors.watermark("customers", Side.LOCAL)
+    assert local == second
+    assert local is not None and local.key is None
+    assert_utc(local.stamp)
+    assert store.cursors.watermark("customers", Side.INTEGRATION) == first
+    assert store.cursors.watermark("vendors", Side.LOCAL) is None
+    assert store.cursors.watermark("vendors", Side.INTEGRATION) is None
 
-
-def test_a_pending_deletion_replaces_the_one_of_the_same_deleted_record(store: StateStore) -> None:
-    store.save(StateChanges(deletions=(deletion("K1"), deletion("K1", INTEGRATION))))
-    newer = replace(deletion("K1", at=T0 + timedelta(days=1)), survivor_key="other", reported=True)
-
-    store.save(StateChanges(deletions=(newer,)))
-
-    assert store.attention.pending_deletions() == [deletion("K1", INTEGRATION), newer]
+    store.cursors.set_watermark("customers", Side.LOCAL, None)
+    assert store.cursors.watermark("customers", Side.LOCAL) is None
 
 
-def test_pending_deletions_are_removed_by_mapping_side_and_key(store: StateStore) -> None:
-    keys = [f"K{i:04d}" for i in range(1100)]
-    store.save(StateChanges(deletions=(*(deletion(k) for k in keys), deletion("K0000", INTEGRATION))))
+def test_a_watermark_keeps_its_key_beside_its_stamp(store: StateStore) -> None:
+    """The keyset position of the last record read (a run stopped among records sharing one stamp resumes after
+    it); a later watermark with no key replaces both."""
+    stamp = datetime(2024, 2, 3, 4, 5, 6, 789000, tzinfo=UTC)
+    key = "0f8fad5b-d9cb-469f-a165-70867728950e" + "é" * 300  # as long as a coupled key may be
+    store.cursors.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=stamp, key=key))
+    store.cursors.set_watermark("customers", Side.INTEGRATION, ChangeCursor(stamp=stamp, key="10"))
 
-    assert store.attention.remove_pending_deletions("customers", LOCAL, [*keys[:1050], "K0000", "missing"]) == 1050
-    assert store.attention.remove_pending_deletions("customers", LOCAL, []) == 0
-    assert store.attention.remove_pending_deletions("vendors", LOCAL, keys) == 0
+    assert store.cursors.watermark("customers", Side.LOCAL) == ChangeCursor(stamp=stamp, key=key)
+    assert store.cursors.watermark("customers", Side.INTEGRATION) == ChangeCursor(stamp=stamp, key="10")
 
-    left = store.attention.pending_deletions(limit=10_000)
-    assert [(d.side, d.deleted_key) for d in left] == [(INTEGRATION, "K0000")] + [(LOCAL, k) for k in keys[1050:]]
+    store.cursors.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=stamp + timedelta(seconds=1)))
+    assert store.cursors.watermark("customers", Side.LOCAL) == ChangeCursor(stamp=stamp + timedelta(seconds=1))
+    store.cursors.set_watermark("customers", Side.INTEGRATION, None)
+    assert store.cursors.watermark("customers", Side.INTEGRATION) is None
 
 
-# intents to create ----------------------------------------------------------------------------------------------
+def test_deletions_cursors_are_kept_per_mapping_and_side_apart_from_the_watermark(store: StateStore) -> None:
+    mark = ChangeCursor(stamp=datetime(2024, 3, 1, 8, 0, tzinfo=UTC), key="k7")
+    later = ChangeCursor(stamp=mark.stamp + timedelta(hours=1))
+    assert store.cursors.deletions_cursor("customers", Side.INTEGRATION) is None
+    store.cursors.set_watermark("customers", Side.INTEGRATION, mark)
+
+    store.cursors.set_deletions_cursor("customers", Side.INTEGRATION, "accounts:41!03/01/2024 08:00:00")
+    store.cursors.set_deletions_cursor("vendors", Side.INTEGRATION, "accounts:7!03/01/2024 08:00:00")
+    store.cursors.set_deletions_cursor("customers", Side.LOCAL, "x" * 5000)  # opaque and unbounded (a long token)
+
+    assert store.cursors.deletions_cursor("customers", Side.INTEGRATION) == "accounts:41!03/01/2024 08:00:00"
+    assert store.cursors.deletions_cursor("vendors", Side.INTEGRATION) == "accounts:7!03/01/2024 08:00:00"
+    assert store.cursors.deletions_cursor("customers", Side.LOCAL) == "x" * 5000
+    assert store.cursors.watermark("customers", Side.INTEGRATION) == mark, "the watermark is left alone"
+    assert store.cursors.watermark("vendors", Side.INTEGRATION) is None
+
+    store.cursors.set_watermark("customers", Side.INTEGRATION, later)
+    assert store.cursors.deletions_cursor("customers", Side.INTEGRATION) == "accounts:41!03/01/2024 08:00:00", (
+        "and a new watermark leaves the cursor alone"
+    )
+    store.cursors.set_deletions_cursor("customers", Side.INTEGRATION, "accounts:42!03/01/2024 09:00:00")
+    assert store.cursors.deletions_cursor("customers", Side.INTEGRATION) == "accounts:42!03/01/2024 09:00:00"
+    store.cursors.set_deletions_cursor("customers", Side.INTEGRATION, None)
+    assert store.cursors.deletions_cursor("customers", Side.INTEGRATION) is None
+    assert store.cursors.watermark("customers", Side.INTEGRATION) == later
+
+
+# intents to create ------------------------------------------------------------------------------------------------
 def test_intents_are_kept_per_mapping_and_direction_oldest_first(store: StateStore) -> None:
     later = intent("a", at=T0 + timedelta(seconds=1))
     store.cursors.add_intents([later, intent("c"), intent("b"), intent("a", FROM), intent("a", mapping="vendors")])
@@ -110,7 +135,7 @@ def test_dropped_intents_are_gone(store: StateStore) -> None:
     assert store.cursors.intents("customers", FROM) == [intent("K0000", FROM)]
 
 
-# locks ----------------------------------------------------------------------------------------------------------
+# locks ------------------------------------------------------------------------------------------------------------
 def test_a_free_lock_is_taken_and_refused_to_another_owner(store: StateStore) -> None:
     until = T0 + timedelta(minutes=5)
 
