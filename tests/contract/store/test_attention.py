@@ -17,6 +17,7 @@ from contract.store.values import (
     failure,
     field,
     keys_of,
+    local_keys_by_page,
     settled,
 )
 from coupler.domain.mapping import Side
@@ -110,13 +111,8 @@ def test_conflicts_are_ordered_by_mapping_and_local_key_and_paged(store: StateSt
         ("accounts", "x"),
         *(("customers", k) for k in sorted(keys)),
     ]
-    seen: list[str] = []
-    after: str | None = None
-    while page := store.attention.conflicts("customers", after=after, limit=3):
-        assert len(page) <= 3
-        seen += [c.local_key for c in page]
-        after = page[-1].local_key
-    assert seen == sorted(keys)
+    pages = local_keys_by_page(lambda after, limit: store.attention.conflicts("customers", after=after, limit=limit), 3)
+    assert [key for page in pages for key in page] == sorted(keys)
     assert [c.local_key for c in store.attention.conflicts("customers", after="a", limit=2)] == ["a 1", "a-1"]
     assert store.attention.conflicts("nobody") == []
 

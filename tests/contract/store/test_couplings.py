@@ -14,6 +14,7 @@ from contract.store.values import (
     assert_utc,
     coupling,
     couplings_in_every_state,
+    local_keys_by_page,
 )
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import AlreadyCoupled
@@ -162,12 +163,9 @@ def test_many_couplings_are_removed_at_once(store: StateStore) -> None:
 
 # paging -----------------------------------------------------------------------------------------------------------
 def _pages(store: StateStore, direction: Direction, size: int) -> list[list[str]]:
-    pages: list[list[str]] = []
-    after: str | None = None
-    while page := store.couplings.failed("customers", direction, after=after, limit=size):
-        pages.append([c.local_key for c in page])
-        after = page[-1].local_key
-    return pages
+    return local_keys_by_page(
+        lambda after, limit: store.couplings.failed("customers", direction, after=after, limit=limit), size
+    )
 
 
 def test_failed_couplings_are_paged_by_local_key(store: StateStore) -> None:
@@ -184,14 +182,9 @@ def test_couplings_are_paged_in_code_point_order(store: StateStore) -> None:
     keys = ["b", "B", "a", "Z10", "Z9", "é", "e", "10", "9", "a-1", "a 1", "日本", "ß"]
     store.couplings.add([coupling(k) for k in keys])
 
-    seen: list[str] = []
-    after: str | None = None
-    while page := store.couplings.page("customers", after=after, limit=4):
-        assert len(page) <= 4
-        seen += [c.local_key for c in page]
-        after = page[-1].local_key
+    pages = local_keys_by_page(lambda after, limit: store.couplings.page("customers", after=after, limit=limit), 4)
 
-    assert seen == sorted(keys)
+    assert [key for page in pages for key in page] == sorted(keys)
     assert [c.local_key for c in store.couplings.page("customers", after="a", limit=2)] == ["a 1", "a-1"]
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Protocol
 
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.jobs import Job, JobError, JobKind
@@ -119,6 +121,23 @@ def couplings_in_every_state(store: StateStore) -> None:
             coupling("a9", skipped=True),
         ]
     )
+
+
+class _Keyed(Protocol):
+    @property
+    def local_key(self) -> str: ...
+
+
+def local_keys_by_page(read: Callable[[str | None, int], Sequence[_Keyed]], size: int) -> list[list[str]]:
+    """The local keys of each page ``read(after, limit)`` gives, from the start to the first empty page, each page
+    resuming after the last key of the one before and holding ``size`` at most."""
+    pages: list[list[str]] = []
+    after: str | None = None
+    while page := read(after, size):
+        assert len(page) <= size
+        pages.append([item.local_key for item in page])
+        after = page[-1].local_key
+    return pages
 
 
 def assert_utc(value: datetime | None) -> None:
