@@ -177,7 +177,7 @@ def test_full_incremental_conflict_and_rejection(setup: tuple[Coupler, sa.Engine
     assert _one(crm, "SELECT name FROM account WHERE accountnumber = 'C003'") == "Local edit"
     decoupled = coupler.decouple("CUSTOMER", ["C003"])
     assert decoupled.job.counters.uncoupled == 1
-    assert coupler.systems.store.coupling("CUSTOMER", Side.LOCAL, "00000000-0000-0000-0000-000000000003") is None
+    assert coupler.systems.store.couplings.get("CUSTOMER", Side.LOCAL, "00000000-0000-0000-0000-000000000003") is None
 
 
 def test_unknown_columns_are_configuration_errors(setup: tuple[Coupler, sa.Engine, sa.Engine], tmp_path: Path) -> None:

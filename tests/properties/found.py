@@ -59,7 +59,7 @@ FOUND: dict[str, list[Operation]] = {
     ],
     "a run stopped while recording its start keeps the mapping's lock": [
         _create(LOCAL),
-        CrashingSync(full=False, at=1, after=False, kill=False, recover=True, call="store.add_job"),
+        CrashingSync(full=False, at=1, after=False, kill=False, recover=True, call="store.jobs.add"),
     ],
     "a run stopped while recording its end keeps the mapping's lock": [
         _create(LOCAL),

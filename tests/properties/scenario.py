@@ -40,7 +40,7 @@ SIDES = (Side.LOCAL, Side.INTEGRATION)
 RUN_TIME = timedelta(minutes=1)  # far more logical time than one small run takes
 STEP = timedelta(seconds=10)  # between two operations: more than the overlap window, so runs are deterministic
 Outcome = Callable[["State", "Seen", "Identity"], list["State"]]
-LOCK_CALLS = ("store.acquire_lock", "store.release_lock")
+LOCK_CALLS = ("store.cursors.acquire_lock", "store.cursors.release_lock")
 PAIRS = {f"{COLUMNS[Side.LOCAL][f]}|{COLUMNS[Side.INTEGRATION][f]}": f for f in BIDIRECTIONAL}
 
 
@@ -277,11 +277,11 @@ class Runner:
     def _seen(self, *, current_conflicts: bool) -> dict[str, Seen]:
         records = {side: self._records(side) for side in SIDES}
         store = self.world.store
-        couplings = store.list_couplings(MAPPING, limit=100_000)
+        couplings = store.couplings.page(MAPPING, limit=100_000)
         by_local = {c.local_key: c for c in couplings}
         by_integration = {c.integration_key: c for c in couplings}
         assert len(by_local) == len(by_integration) == len(couplings), f"couplings are not 1:1: {couplings}"
-        conflicts = {c.local_key: c for c in store.conflicts(MAPPING, limit=100_000)}
+        conflicts = {c.local_key: c for c in store.attention.conflicts(MAPPING, limit=100_000)}
         orphans = set(conflicts) - set(by_local)
         assert not orphans, f"parked conflicts without a coupling: {[conflicts[k] for k in orphans]}"
         seen: dict[str, Seen] = {}

@@ -20,10 +20,10 @@ CALLS = [
     "integration.insert",
     "local.update",
     "integration.update",
-    "store.add_job",
+    "store.jobs.add",
     "store.save",
-    "store.add_couplings",
-    "store.set_watermark",
+    "store.couplings.add",
+    "store.cursors.set_watermark",
 ]
 
 KINDS: dict[str, st.SearchStrategy[Operation]] = {

@@ -17,6 +17,7 @@ from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.errors import ConnectorError
 from coupler.domain.jobs import Job
 from coupler.domain.mapping import DeletionPolicy, Side
+from coupler.domain.state import NO_CHANGES, StateChanges
 from coupler.services.engine.recorder import LOCK_TTL, JobReport
 from properties.world import MAPPING, Crash, LogicalClock, MemoryWorld, SqliteWorld, World, counted_uuids
 
@@ -168,7 +169,7 @@ def test_removing_a_coupling_takes_its_parked_conflict_with_it(make_world: MakeW
     world.update(INTEGRATION, key_of(world, INTEGRATION, "T1"), "city", "Bergen")
     [report] = run(world)
     assert report.job.counters.uncoupled == 1
-    assert world.store.list_couplings(MAPPING) == []
+    assert world.store.couplings.page(MAPPING) == []
     assert world.coupler.conflicts() == []
 
 
@@ -177,11 +178,17 @@ class _JobNotRecorded(InMemoryStateStore):
 
     failed = False
 
-    def add_job(self, job: Job) -> None:
-        if not self.failed:
-            self.failed = True
-            raise ConnectorError("the state store went away")
-        super().add_job(job)
+    def __init__(self) -> None:
+        super().__init__()
+        add = self.jobs.add
+
+        def failing_once(job: Job) -> None:
+            if not self.failed:
+                self.failed = True
+                raise ConnectorError("the state store went away")
+            add(job)
+
+        self.jobs.add = failing_once  # type: ignore[method-assign]
 
 
 class _EndNotRecorded(InMemoryStateStore):
@@ -189,11 +196,11 @@ class _EndNotRecorded(InMemoryStateStore):
 
     failed = False
 
-    def save(self, *, job: Job | None = None, **writes: Any) -> None:
+    def save(self, changes: StateChanges = NO_CHANGES, *, job: Job | None = None, **log: Any) -> None:
         if job is not None and job.finished_at is not None and not self.failed:
             self.failed = True
             raise ConnectorError("the state store went away")
-        super().save(job=job, **writes)
+        super().save(changes, job=job, **log)
 
 
 def test_a_run_that_cannot_record_its_end_releases_the_mapping_lock() -> None:

@@ -153,7 +153,7 @@ def _interrupted(world: World, interruption: Interruption) -> Iterator[None]:
 
 def _assert_converged(world: World) -> None:
     rows = {side: dict(world.rows(side)) for side in (Side.LOCAL, Side.INTEGRATION)}
-    couplings = world.store.list_couplings(MAPPING, limit=10_000)
+    couplings = world.store.couplings.page(MAPPING, limit=10_000)
     assert sorted(c.local_key for c in couplings) == sorted(rows[Side.LOCAL]), "every ERP record coupled, once"
     assert sorted(c.integration_key for c in couplings) == sorted(rows[Side.INTEGRATION]), (
         "every CRM record coupled, once: none duplicated"

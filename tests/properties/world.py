@@ -48,18 +48,19 @@ COLUMNS = {  # logical field -> column, per side
 CONNECTOR_WRITES = frozenset({"insert", "update", "delete"})
 STORE_WRITES = frozenset(
     {
-        "acquire_lock",
-        "add_job",
+        "cursors.acquire_lock",
+        "jobs.add",
         "save",
-        "set_watermark",
-        "add_intents",
-        "add_couplings",
-        "drop_intents",
-        "remove_couplings",
-        "remove_pending_deletions",
-        "release_lock",
+        "cursors.set_watermark",
+        "cursors.add_intents",
+        "couplings.add",
+        "cursors.drop_intents",
+        "couplings.remove",
+        "attention.remove_pending_deletions",
+        "cursors.release_lock",
     }
 )
+STORE_PARTS = frozenset({"couplings", "attention", "jobs", "cursors"})
 
 
 def customer_mapping(policy: DeletionPolicy) -> TableMapping:
@@ -157,21 +158,28 @@ class Fuse:
         raise Crash(f"killed {'after' if self.after else 'before'} {name}")
 
     def _track(self, name: str, result: Any) -> Any:
-        if name == "store.acquire_lock" and result:
+        if name == "store.cursors.acquire_lock" and result:
             self.lock_held = True
-        elif name == "store.release_lock":
+        elif name == "store.cursors.release_lock":
             self.lock_held = False
         return result
 
 
 class Guarded:
-    """A connector or state store (``label``: local, integration or store) whose every call goes through the fuse."""
+    """A connector or state store (``label``: local, integration or store) whose every call goes through the fuse;
+    a state store's aggregates too (``store.couplings.add``...). ``writes`` names the calls that write, below the
+    label (``couplings.add``)."""
 
-    def __init__(self, target: Connector | StateStore, fuse: Fuse, label: str, writes: frozenset[str]) -> None:
-        self._target, self._fuse, self._label, self._writes = target, fuse, label, writes
+    def __init__(
+        self, target: object, fuse: Fuse, label: str, writes: frozenset[str], parts: frozenset[str] = frozenset()
+    ) -> None:
+        self._target, self._fuse, self._label, self._writes, self._parts = target, fuse, label, writes, parts
 
     def __getattr__(self, name: str) -> Any:
         attribute = getattr(self._target, name)
+        if name in self._parts:
+            inner = frozenset(w.removeprefix(f"{name}.") for w in self._writes if w.startswith(f"{name}."))
+            return Guarded(attribute, self._fuse, f"{self._label}.{name}", inner)
         if not callable(attribute) or name == "close":
             return attribute
 
@@ -199,7 +207,7 @@ class World:
         systems = Systems(
             local=Guarded(self.local, self.fuse, "local", CONNECTOR_WRITES),  # type: ignore[arg-type]
             integration=Guarded(self.integration, self.fuse, "integration", CONNECTOR_WRITES),  # type: ignore[arg-type]
-            store=Guarded(self.store, self.fuse, "store", STORE_WRITES),  # type: ignore[arg-type]
+            store=Guarded(self.store, self.fuse, "store", STORE_WRITES, STORE_PARTS),  # type: ignore[arg-type]
             mappings=[self.mapping],
             batch_size=2,
             overlap_ms=1000,

@@ -1,5 +1,6 @@
 """State that coupler keeps beside couplings: parked conflicts, failures of uncoupled records, pending deletions,
-intents to create records (for crash safety), the locks runs hold. Values only; the state store persists them."""
+intents to create records (for crash safety), the locks runs hold; and ``StateChanges``, what one chunk of records
+changes in all of it. Values only; the state store persists them."""
 
 from __future__ import annotations
 
@@ -8,10 +9,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from coupler.domain.coupling import Coupling
 from coupler.domain.fingerprint import canonical
 from coupler.domain.mapping import Direction, Side
 
-__all__ = ["Conflict", "ConflictField", "CreateIntent", "FindAgain", "Lock", "PendingDeletion", "RecordFailure"]
+__all__ = [
+    "NO_CHANGES",
+    "Conflict",
+    "ConflictField",
+    "ConflictKey",
+    "CreateIntent",
+    "FailureKey",
+    "FindAgain",
+    "IntentKey",
+    "Lock",
+    "PendingDeletion",
+    "RecordFailure",
+    "StateChanges",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -44,6 +59,14 @@ class Conflict:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ConflictKey:
+    """Which parked conflict: the one of the coupling of ``local_key`` in ``mapping``."""
+
+    mapping: str
+    local_key: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RecordFailure:
     """An uncoupled ``side`` record whose counterpart could not be created. Retried on each run; the same
     message twice in a row makes it skipped, as for coupled records."""
@@ -62,6 +85,15 @@ class RecordFailure:
             return replace(self, message=message, job_id=job_id, at=at)
         count = self.failure_count + 1 if message == self.message else 1
         return replace(self, message=message, job_id=job_id, at=at, failure_count=count, skipped=count >= 2)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FailureKey:
+    """Which failure of an uncoupled record: the one of the ``side`` record ``key`` in ``mapping``."""
+
+    mapping: str
+    side: Side
+    key: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -154,6 +186,15 @@ class CreateIntent:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class IntentKey:
+    """Which intent to create: the one of the source record ``source_key`` of ``mapping`` in ``direction``."""
+
+    mapping: str
+    direction: Direction
+    source_key: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Lock:
     """A named lock as the state store holds it: ``owner`` (a job id) holds it until ``until`` unless it renews it.
     ``host`` and ``pid`` name the process that took it (None for a lock taken before coupler recorded them), so that
@@ -168,3 +209,32 @@ class Lock:
     def expired(self, now: datetime) -> bool:
         """Whether another owner may take it at ``now`` (the moment ``until`` itself still belongs to the owner)."""
         return self.until < now
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StateChanges:
+    """What one chunk of records changes in coupler's state, built once and saved at once (``StateStore.save``):
+    all of it or none. What is stored is replaced first and removed second, so a conflict parked and settled in the
+    same changes ends up settled (the same for a failure stored and cleared)."""
+
+    couplings: tuple[Coupling, ...] = ()
+    """Couplings to update, matched by mapping and local key: one no longer stored is left out; of two updates of
+    one coupling the last wins."""
+    new_couplings: tuple[Coupling, ...] = ()
+    """Couplings to add: AlreadyCoupled, naming the keys, if either key of one is taken."""
+    conflicts: tuple[Conflict, ...] = ()
+    """Conflicts to park, each replacing the one parked for the same coupling."""
+    settled: tuple[ConflictKey, ...] = ()
+    """Parked conflicts to remove: settled."""
+    failures: tuple[RecordFailure, ...] = ()
+    """Failures of uncoupled records to store, each replacing the one of the same record."""
+    cleared: tuple[FailureKey, ...] = ()
+    """Failures to remove: the record was created, coupled meanwhile, or is gone."""
+    deletions: tuple[PendingDeletion, ...] = ()
+    """Deletions to wait for approval, each replacing the one of the same deleted record."""
+    done_intents: tuple[IntentKey, ...] = ()
+    """Intents to drop: their records were created and are coupled by ``new_couplings``."""
+
+
+NO_CHANGES = StateChanges()
+"""Nothing changes but the job's log (``StateStore.save``'s job and errors)."""

@@ -121,7 +121,9 @@ class Coupler:
         if not force:
             advice = recommend(self.systems, mapping)
             name = advice.mapping
-            interrupted = any(self.systems.store.intents(name, d, limit=1) for d in Direction.BIDIRECTIONAL.one_way)
+            interrupted = any(
+                self.systems.store.cursors.intents(name, d, limit=1) for d in Direction.BIDIRECTIONAL.one_way
+            )
             if advice.advice is Advice.MATCH and advice.couplings == 0 and not interrupted:
                 raise UsageError(
                     f"{advice.mapping}: {advice.reason}, so a full synchronization would duplicate the records both "
@@ -172,14 +174,14 @@ class Coupler:
     def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
         """The job log, most recent first."""
         name = self.systems.mapping(mapping).name if mapping else None
-        return self.systems.store.jobs(limit=limit, mapping=name)
+        return self.systems.store.jobs.recent(limit=limit, mapping=name)
 
     def errors(self, job_id: str | None = None, *, mapping: str | None = None, limit: int = 100) -> list[JobError]:
         """Per-record errors (of one job, or of every job), most recent first."""
-        if job_id is not None and self.systems.store.job(job_id) is None:
+        if job_id is not None and self.systems.store.jobs.get(job_id) is None:
             raise RecordNotFound(f"No job has the id {job_id!r}; `coupler jobs` lists them.")
         name = self.systems.mapping(mapping).name if mapping else None
-        return self.systems.store.errors(job_id=job_id, mapping=name, limit=limit)
+        return self.systems.store.jobs.errors(job_id=job_id, mapping=name, limit=limit)
 
     def delete_errors(self, *, older_than_days: int, mapping: str | None = None) -> int:
         """Delete the job errors recorded more than ``older_than_days`` days ago; how many were deleted."""
@@ -187,7 +189,7 @@ class Coupler:
             raise UsageError(f"older_than_days must be 0 or more, not {older_than_days}.")
         name = self.systems.mapping(mapping).name if mapping else None
         before = self.systems.clock() - timedelta(days=older_than_days)
-        return self.systems.store.delete_errors(before=before, mapping=name)
+        return self.systems.store.jobs.delete_errors(before=before, mapping=name)
 
     # what needs attention ----------------------------------------------------------------------------------
     def conflicts(self, mapping: str | None = None, *, limit: int = 100) -> list[Conflict]:

@@ -31,7 +31,7 @@ from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResu
 from coupler.domain.state import Lock
 from coupler.domain.timeutil import format_iso
 from coupler.ports.connector import ColumnInfo, Connector, Deletions
-from coupler.ports.store import StateStore
+from coupler.ports.store import Cursors
 
 __all__ = ["LOCK_TTL", "Lease", "LeasedConnector", "guarded", "lock_name"]
 
@@ -46,12 +46,13 @@ def lock_name(mapping: str) -> str:
 
 
 class Lease:
-    """``owner``'s (a job id's) lock on ``mapping``, for ``ttl`` at a time, timed by ``clock``."""
+    """``owner``'s (a job id's) lock on ``mapping`` in the state store's ``cursors``, for ``ttl`` at a time, timed
+    by ``clock``."""
 
     def __init__(
-        self, store: StateStore, *, mapping: str, owner: str, clock: Callable[[], datetime], ttl: timedelta = LOCK_TTL
+        self, cursors: Cursors, *, mapping: str, owner: str, clock: Callable[[], datetime], ttl: timedelta = LOCK_TTL
     ) -> None:
-        self.store, self.mapping, self.owner, self.ttl = store, mapping, owner, ttl
+        self.cursors, self.mapping, self.owner, self.ttl = cursors, mapping, owner, ttl
         self.name = lock_name(mapping)
         self._clock = clock
         self._mutex = threading.Lock()  # one renewal at a time: the heartbeat's or the job's own
@@ -68,7 +69,7 @@ class Lease:
         now = self._clock()
         previous = self._current()
         host, pid = socket.gethostname(), os.getpid()
-        if not self.store.acquire_lock(self.name, self.owner, until=now + self.ttl, now=now, host=host, pid=pid):
+        if not self.cursors.acquire_lock(self.name, self.owner, until=now + self.ttl, now=now, host=host, pid=pid):
             raise MappingBusy(self._busy(self._current()))
         self._until, self._renewed_at = now + self.ttl, now
         threading.Thread(target=self._beat, name=f"coupler lock {self.name}", daemon=True).start()
@@ -106,7 +107,7 @@ class Lease:
                 _HELD.reset(self._token)
             self._token = None
         with suppress(Exception):  # a failed release only leaves the lock to expire
-            self.store.release_lock(self.name, self.owner)
+            self.cursors.release_lock(self.name, self.owner)
 
     # the heartbeat ---------------------------------------------------------------------------------------------
     def _beat(self) -> None:
@@ -123,7 +124,7 @@ class Lease:
         """Extend the lock if it is still this run's (the caller holds the mutex)."""
         now = self._clock()
         try:
-            held = self.store.renew_lock(self.name, self.owner, until=now + self.ttl)
+            held = self.cursors.renew_lock(self.name, self.owner, until=now + self.ttl)
         except Exception as error:  # the store did not answer: the next beat or check tries again
             self._failure = f"{type(error).__name__}: {error}"
             return
@@ -134,7 +135,7 @@ class Lease:
 
     # messages --------------------------------------------------------------------------------------------------
     def _current(self) -> Lock | None:
-        return next((lock for lock in self.store.locks() if lock.name == self.name), None)
+        return next((lock for lock in self.cursors.locks() if lock.name == self.name), None)
 
     def _busy(self, holder: Lock | None) -> str:
         who = ""

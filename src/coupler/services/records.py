@@ -60,7 +60,7 @@ def resolve_couplings(systems: Systems, mapping: TableMapping, refs: Sequence[st
     for side in (Side.LOCAL, Side.INTEGRATION):
         if not pending:
             break
-        by_key = store.couplings(mapping.name, side, pending)
+        by_key = store.couplings.find(mapping.name, side, pending)
         for ref in pending:
             if ref in by_key:
                 resolved[ref] = CoupledRef(ref=ref, coupling=by_key[ref], record=None, side=side)
@@ -69,7 +69,7 @@ def resolve_couplings(systems: Systems, mapping: TableMapping, refs: Sequence[st
         for side in (Side.LOCAL, Side.INTEGRATION):
             record = find_record(systems, mapping, side, ref)
             if record is not None:
-                coupling = store.coupling(mapping.name, side, record.key)
+                coupling = store.couplings.get(mapping.name, side, record.key)
                 resolved[ref] = CoupledRef(ref=ref, coupling=coupling, record=record, side=side)
                 break
         else:

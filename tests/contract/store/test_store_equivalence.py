@@ -16,7 +16,16 @@ from coupler.adapters.store import InMemoryStateStore, SqlStateStore, open_state
 from coupler.adapters.store.sql.schema import metadata
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import Conflict, ConflictField, CreateIntent, PendingDeletion, RecordFailure
+from coupler.domain.state import (
+    Conflict,
+    ConflictField,
+    ConflictKey,
+    CreateIntent,
+    FailureKey,
+    PendingDeletion,
+    RecordFailure,
+    StateChanges,
+)
 from coupler.ports.store import StateStore
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -53,12 +62,14 @@ def coupling(local: str, integration: str, n: int) -> Coupling:
 def apply(store: StateStore, step: int, kind: str, pairs: list[tuple[str, str]]) -> object:
     try:
         if kind == "add":
-            store.add_couplings([coupling(local, integration, step) for local, integration in pairs])
+            store.couplings.add([coupling(local, integration, step) for local, integration in pairs])
             return None
         if kind == "save":
-            store.save(couplings=[coupling(local, integration, step) for local, integration in pairs])
+            store.save(
+                StateChanges(couplings=tuple(coupling(local, integration, step) for local, integration in pairs))
+            )
             return None
-        return store.remove_couplings(MAPPING, [f"L-{local}" for local, _ in pairs])
+        return store.couplings.remove(MAPPING, [f"L-{local}" for local, _ in pairs])
     except Exception as exc:  # the outcome compared is the kind of error
         return type(exc).__name__
 
@@ -73,7 +84,7 @@ def test_memory_and_sqlite_agree(sqlite_store: SqlStateStore, steps: list[tuple[
 
     for step, (kind, pairs) in enumerate([("add", [("a", "a"), ("b", "b")]), *steps]):
         assert apply(memory, step, kind, pairs) == apply(sqlite_store, step, kind, pairs), (step, kind, pairs)
-        assert memory.list_couplings(MAPPING) == sqlite_store.list_couplings(MAPPING)
+        assert memory.couplings.page(MAPPING) == sqlite_store.couplings.page(MAPPING)
         assert memory.stats(MAPPING) == sqlite_store.stats(MAPPING)
 
 
@@ -112,30 +123,37 @@ def apply_state(store: StateStore, step: int, action: tuple[Any, ...]) -> object
         value = {"local_value": step, "integration_value": None, "last_local": 1.5, "last_integration": True}
         field = ConflictField(pair="p", local_field="a", integration_field="b", **value)
         store.save(
-            conflicts=[
-                Conflict(
-                    mapping=m, local_key=k, integration_key=f"i{step}", fields=(field,), detected_at=at(t), job_id="j"
-                )
-                for m, k, t in conflicts
-            ],
-            settled=settled,
-            failures=[
-                RecordFailure(mapping=m, side=s, key=k, message=f"{step}", job_id="j", at=at(t), failure_count=step)
-                for m, s, k, t in failures
-            ],
-            cleared=cleared,
-            deletions=[
-                PendingDeletion(
-                    mapping=m, side=s, deleted_key=k, survivor_key=f"s{step}", detected_at=at(t), job_id="j"
-                )
-                for m, s, k, t in deletions
-            ],
+            StateChanges(
+                conflicts=tuple(
+                    Conflict(
+                        mapping=m,
+                        local_key=k,
+                        integration_key=f"i{step}",
+                        fields=(field,),
+                        detected_at=at(t),
+                        job_id="j",
+                    )
+                    for m, k, t in conflicts
+                ),
+                settled=tuple(ConflictKey(mapping=m, local_key=k) for m, k in settled),
+                failures=tuple(
+                    RecordFailure(mapping=m, side=s, key=k, message=f"{step}", job_id="j", at=at(t), failure_count=step)
+                    for m, s, k, t in failures
+                ),
+                cleared=tuple(FailureKey(mapping=m, side=s, key=k) for m, s, k in cleared),
+                deletions=tuple(
+                    PendingDeletion(
+                        mapping=m, side=s, deleted_key=k, survivor_key=f"s{step}", detected_at=at(t), job_id="j"
+                    )
+                    for m, s, k, t in deletions
+                ),
+            )
         )
         return None
     if kind == "remove":
-        return store.remove_pending_deletions(action[1], action[2], action[3])
+        return store.attention.remove_pending_deletions(action[1], action[2], action[3])
     if kind == "intend":
-        store.add_intents(
+        store.cursors.add_intents(
             [
                 CreateIntent(
                     mapping=m, direction=Direction.TO_INTEGRATION, source_key=k, target_key=f"t{step}", at=at(t)
@@ -145,21 +163,21 @@ def apply_state(store: StateStore, step: int, action: tuple[Any, ...]) -> object
         )
         return None
     if kind == "drop":
-        store.drop_intents(action[1], Direction.TO_INTEGRATION, action[2])
+        store.cursors.drop_intents(action[1], Direction.TO_INTEGRATION, action[2])
         return None
     if kind == "lock":
         _, name, owner, now, length = action
-        return store.acquire_lock(name, owner, until=at(now + length), now=at(now))
-    store.release_lock(action[1], action[2])
+        return store.cursors.acquire_lock(name, owner, until=at(now + length), now=at(now))
+    store.cursors.release_lock(action[1], action[2])
     return None
 
 
 def state_of(store: StateStore) -> tuple[object, ...]:
     return (
-        store.conflicts(limit=100),
-        store.list_record_failures(limit=100),
-        store.pending_deletions(limit=100),
-        [store.intents(m, Direction.TO_INTEGRATION) for m in ("m", "n")],
+        store.attention.conflicts(limit=100),
+        store.attention.failures(limit=100),
+        store.attention.pending_deletions(limit=100),
+        [store.cursors.intents(m, Direction.TO_INTEGRATION) for m in ("m", "n")],
     )
 
 

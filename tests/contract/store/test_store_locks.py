@@ -62,23 +62,23 @@ def race(stores: list[SqlStateStore], attempt: Callable[[SqlStateStore, str], bo
 def test_a_lock_taken_by_one_instance_is_refused_to_another(sql_store: SqlStateStore, other: SqlStateStore) -> None:
     until = T0 + timedelta(minutes=5)
 
-    assert sql_store.acquire_lock("sync", "a", until=until, now=T0)
-    assert not other.acquire_lock("sync", "b", until=until, now=T0 + timedelta(minutes=1))
-    other.release_lock("sync", "b")
+    assert sql_store.cursors.acquire_lock("sync", "a", until=until, now=T0)
+    assert not other.cursors.acquire_lock("sync", "b", until=until, now=T0 + timedelta(minutes=1))
+    other.cursors.release_lock("sync", "b")
     assert holder(other, "sync") == ("a", until)
 
-    sql_store.release_lock("sync", "a")
-    assert other.acquire_lock("sync", "b", until=until, now=T0 + timedelta(minutes=1))
+    sql_store.cursors.release_lock("sync", "a")
+    assert other.cursors.acquire_lock("sync", "b", until=until, now=T0 + timedelta(minutes=1))
     assert holder(sql_store, "sync") == ("b", until)
 
 
 def test_another_instance_takes_over_an_expired_lock(sql_store: SqlStateStore, other: SqlStateStore) -> None:
-    assert sql_store.acquire_lock("sync", "a", until=T0 + timedelta(minutes=5), now=T0)
+    assert sql_store.cursors.acquire_lock("sync", "a", until=T0 + timedelta(minutes=5), now=T0)
 
     later = T0 + timedelta(minutes=6)
-    assert other.acquire_lock("sync", "b", until=later + timedelta(minutes=5), now=later)
-    assert not sql_store.acquire_lock("sync", "a", until=later + timedelta(minutes=5), now=later)
-    sql_store.release_lock("sync", "a")  # no longer a's: nothing happens
+    assert other.cursors.acquire_lock("sync", "b", until=later + timedelta(minutes=5), now=later)
+    assert not sql_store.cursors.acquire_lock("sync", "a", until=later + timedelta(minutes=5), now=later)
+    sql_store.cursors.release_lock("sync", "a")  # no longer a's: nothing happens
     assert holder(other, "sync") == ("b", later + timedelta(minutes=5))
 
 
@@ -87,7 +87,9 @@ def test_of_many_threads_racing_for_a_free_lock_exactly_one_wins(
 ) -> None:
     until = T0 + timedelta(minutes=5)
 
-    results = race([sql_store, other], lambda store, owner: store.acquire_lock("sync", owner, until=until, now=T0))
+    results = race(
+        [sql_store, other], lambda store, owner: store.cursors.acquire_lock("sync", owner, until=until, now=T0)
+    )
 
     winners = [owner for owner, won in results.items() if won]
     assert len(winners) == 1
@@ -97,10 +99,12 @@ def test_of_many_threads_racing_for_a_free_lock_exactly_one_wins(
 def test_of_many_threads_taking_over_an_expired_lock_exactly_one_wins(
     sql_store: SqlStateStore, other: SqlStateStore
 ) -> None:
-    assert sql_store.acquire_lock("sync", "crashed", until=T0, now=T0 - timedelta(minutes=5))
+    assert sql_store.cursors.acquire_lock("sync", "crashed", until=T0, now=T0 - timedelta(minutes=5))
     now, until = T0 + timedelta(seconds=1), T0 + timedelta(minutes=5)
 
-    results = race([sql_store, other], lambda store, owner: store.acquire_lock("sync", owner, until=until, now=now))
+    results = race(
+        [sql_store, other], lambda store, owner: store.cursors.acquire_lock("sync", owner, until=until, now=now)
+    )
 
     winners = [owner for owner, won in results.items() if won]
     assert len(winners) == 1
@@ -116,7 +120,7 @@ url, owner, start = sys.argv[1], sys.argv[2], float(sys.argv[3])
 store = open_state_store(url)
 now = datetime.fromisoformat("2024-05-06T07:08:09+00:00")
 time.sleep(max(0.0, start - time.time()))
-print(store.acquire_lock("sync", owner, until=now + timedelta(minutes=5), now=now))
+print(store.cursors.acquire_lock("sync", owner, until=now + timedelta(minutes=5), now=now))
 store.close()
 """
 

@@ -102,7 +102,7 @@ def test_upgrading_an_up_to_date_database_changes_nothing(blank_url: str) -> Non
     coupling = Coupling(mapping="m", local_key="L1", integration_key="I1", coupled_at=utcnow())
     store = open_state_store(blank_url)
     try:
-        store.add_couplings([coupling])
+        store.couplings.add([coupling])
     finally:
         store.close()
 
@@ -116,7 +116,7 @@ def test_upgrading_an_up_to_date_database_changes_nothing(blank_url: str) -> Non
 
     again = open_state_store(blank_url)
     try:
-        assert again.coupling("m", Side.LOCAL, "L1") == coupling
+        assert again.couplings.get("m", Side.LOCAL, "L1") == coupling
     finally:
         again.close()
 
@@ -140,7 +140,7 @@ def test_upgrading_from_0001_keeps_the_jobs_and_counts_them_unmatched_zero(blank
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
-        job = store.job("j1")
+        job = store.jobs.get("j1")
     finally:
         store.close()
     assert job is not None
@@ -230,8 +230,8 @@ def test_upgrading_from_0002_keeps_the_watermarks_with_no_deletions_cursor(blank
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
-        assert store.watermark("m", Side.LOCAL) == ChangeCursor(stamp=mark)
-        assert store.deletions_cursor("m", Side.LOCAL) is None
+        assert store.cursors.watermark("m", Side.LOCAL) == ChangeCursor(stamp=mark)
+        assert store.cursors.deletions_cursor("m", Side.LOCAL) is None
     finally:
         store.close()
 
@@ -255,8 +255,8 @@ def test_upgrading_from_0003_keeps_each_watermark_as_a_cursor_that_has_seen_its_
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
-        assert store.watermark("m", Side.INTEGRATION) == ChangeCursor(stamp=mark, key=None)
-        assert store.deletions_cursor("m", Side.INTEGRATION) == "token"
+        assert store.cursors.watermark("m", Side.INTEGRATION) == ChangeCursor(stamp=mark, key=None)
+        assert store.cursors.deletions_cursor("m", Side.INTEGRATION) == "token"
     finally:
         store.close()
 
@@ -316,7 +316,7 @@ def test_upgrading_from_0004_keeps_the_locks_with_no_owner_process(blank_url: st
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
-        assert store.locks() == [Lock(name="mapping:m", owner="job-1", until=until)]
+        assert store.cursors.locks() == [Lock(name="mapping:m", owner="job-1", until=until)]
     finally:
         store.close()
 

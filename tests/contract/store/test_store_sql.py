@@ -18,7 +18,15 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
-from coupler.domain.state import Conflict, ConflictField, PendingDeletion, RecordFailure
+from coupler.domain.state import (
+    Conflict,
+    ConflictField,
+    ConflictKey,
+    FailureKey,
+    PendingDeletion,
+    RecordFailure,
+    StateChanges,
+)
 
 T0 = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
 
@@ -46,9 +54,9 @@ def statements(store: SqlStateStore) -> Iterator[list[str]]:
 def test_a_batch_is_saved_with_one_statement_per_kind(sql_store: SqlStateStore) -> None:
     keys = [f"K{i:05d}" for i in range(1000)]
     job = Job(id="job-1", mapping="customers", kind=JobKind.INCREMENTAL, direction="to-integration", started_at=T0)
-    sql_store.add_job(job)
+    sql_store.jobs.add(job)
     with statements(sql_store) as added:
-        sql_store.add_couplings([coupling(k) for k in keys])
+        sql_store.couplings.add([coupling(k) for k in keys])
     synced = [
         coupling(k).succeeded(
             direction=Direction.TO_INTEGRATION,
@@ -67,24 +75,28 @@ def test_a_batch_is_saved_with_one_statement_per_kind(sql_store: SqlStateStore) 
     ]
 
     with statements(sql_store) as saved:
-        sql_store.save(couplings=synced, errors=errors, job=job.finish(at=T0, counters=Counters(modified=1000)))
+        sql_store.save(
+            StateChanges(couplings=tuple(synced)),
+            errors=errors,
+            job=job.finish(at=T0, counters=Counters(modified=1000)),
+        )
 
     assert added == ["INSERT"]
     assert saved == ["INSERT", "UPDATE", "INSERT"]
-    assert sql_store.list_couplings("customers", limit=2000) == synced
-    stored = sql_store.job("job-1")
+    assert sql_store.couplings.page("customers", limit=2000) == synced
+    stored = sql_store.jobs.get("job-1")
     assert stored is not None
     assert stored.counters.modified == 1000
 
 
 def test_reading_and_removing_many_keys_takes_statements_per_500_keys(sql_store: SqlStateStore) -> None:
     keys = [f"K{i:05d}" for i in range(1200)]
-    sql_store.add_couplings([coupling(k) for k in keys])
+    sql_store.couplings.add([coupling(k) for k in keys])
 
     with statements(sql_store) as read:
-        found = sql_store.couplings("customers", Side.INTEGRATION, [f"i-{k}" for k in keys])
+        found = sql_store.couplings.find("customers", Side.INTEGRATION, [f"i-{k}" for k in keys])
     with statements(sql_store) as removed:
-        count = sql_store.remove_couplings("customers", keys)
+        count = sql_store.couplings.remove("customers", keys)
 
     assert len(found) == 1200
     assert read == ["SELECT"] * 3
@@ -106,9 +118,9 @@ def test_pages_are_ordered_by_code_point_on_every_database(sql_store: SqlStateSt
         assert isinstance(local_key, String)
         assert local_key.collation == "C"
     keys = ["a", "B", "ä", "Z", "_"]
-    sql_store.add_couplings([coupling(k) for k in keys])
+    sql_store.couplings.add([coupling(k) for k in keys])
 
-    assert [c.local_key for c in sql_store.list_couplings("customers")] == sorted(keys)
+    assert [c.local_key for c in sql_store.couplings.page("customers")] == sorted(keys)
 
 
 def test_sqlite_is_tuned_for_a_local_file(sqlite_file_url: str) -> None:
@@ -134,10 +146,10 @@ def test_sqlite_stores_utc_text_and_reads_back_aware_utc(sqlite_file_url: str) -
     store = open_state_store(sqlite_file_url)
     try:
         plus_two = datetime(2024, 5, 6, 9, 8, 9, 5, tzinfo=timezone(timedelta(hours=2)))
-        store.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=plus_two))
+        store.cursors.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=plus_two))
         with store.engine.connect() as conn:
             raw = conn.execute(text("SELECT value FROM coupler_watermarks")).scalar_one()
-        read = store.watermark("customers", Side.LOCAL)
+        read = store.cursors.watermark("customers", Side.LOCAL)
     finally:
         store.close()
 
@@ -168,8 +180,8 @@ def test_two_processes_worth_of_stores_write_one_sqlite_file(sqlite_file_url: st
     def write(store: SqlStateStore, prefix: str) -> None:
         try:
             for batch in range(20):
-                store.add_couplings([coupling(f"{prefix}{batch:02d}-{i:02d}") for i in range(50)])
-                store.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=T0 + timedelta(seconds=batch)))
+                store.couplings.add([coupling(f"{prefix}{batch:02d}-{i:02d}") for i in range(50)])
+                store.cursors.set_watermark("customers", Side.LOCAL, ChangeCursor(stamp=T0 + timedelta(seconds=batch)))
         except BaseException as exc:  # reported below
             failures.append(exc)
 
@@ -211,20 +223,22 @@ def test_the_state_beside_couplings_is_saved_with_one_statement_per_kind(sql_sto
 
     with statements(sql_store) as saved:
         sql_store.save(
-            conflicts=conflicts,
-            settled=[("customers", k) for k in keys[:500]],
-            failures=failures,
-            cleared=[("customers", Side.LOCAL, k) for k in keys[:500]],
-            deletions=deletions,
+            StateChanges(
+                conflicts=tuple(conflicts),
+                settled=tuple(ConflictKey(mapping="customers", local_key=k) for k in keys[:500]),
+                failures=tuple(failures),
+                cleared=tuple(FailureKey(mapping="customers", side=Side.LOCAL, key=k) for k in keys[:500]),
+                deletions=tuple(deletions),
+            )
         )
     with statements(sql_store) as nothing:
         sql_store.save()
 
     assert saved == ["INSERT", "DELETE", "INSERT", "DELETE", "INSERT"]
     assert nothing == []
-    assert len(sql_store.conflicts(limit=2000)) == 500
-    assert len(sql_store.list_record_failures(limit=2000)) == 500
-    assert len(sql_store.pending_deletions(limit=2000)) == 1000
+    assert len(sql_store.attention.conflicts(limit=2000)) == 500
+    assert len(sql_store.attention.failures(limit=2000)) == 500
+    assert len(sql_store.attention.pending_deletions(limit=2000)) == 1000
 
 
 def test_conflict_fields_are_stored_as_json_text(sql_store: SqlStateStore) -> None:
@@ -240,7 +254,7 @@ def test_conflict_fields_are_stored_as_json_text(sql_store: SqlStateStore) -> No
     conflict = Conflict(
         mapping="customers", local_key="L1", integration_key="I1", fields=(field,), detected_at=T0, job_id="j"
     )
-    sql_store.save(conflicts=[conflict])
+    sql_store.save(StateChanges(conflicts=(conflict,)))
 
     with sql_store.engine.connect() as conn:
         raw = conn.execute(text("SELECT fields FROM coupler_conflicts")).scalar_one()
@@ -269,7 +283,7 @@ def test_a_state_store_that_stops_answering_is_a_passing_failure_named_as_such(p
     assert isinstance(url, sa.URL)
     store = open_state_store(url.render_as_string(hide_password=False))
     try:
-        assert store.jobs() == []
+        assert store.jobs.recent() == []
         admin = sa.create_engine(url.set(database="test"), isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:  # the database goes away: no new session, every open one ended
             conn.exec_driver_sql(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS false')
@@ -279,7 +293,7 @@ def test_a_state_store_that_stops_answering_is_a_passing_failure_named_as_such(p
             )
         try:
             with pytest.raises(RetryableConnectorError, match="does not answer"):
-                store.jobs()
+                store.jobs.recent()
         finally:
             with admin.connect() as conn:
                 conn.exec_driver_sql(f'ALTER DATABASE "{url.database}" ALLOW_CONNECTIONS true')

@@ -247,7 +247,7 @@ def test_sync_of_every_mapping_reports_a_busy_one_and_runs_the_others(demo: Demo
     store = open_state_store(f"sqlite:///{demo.state}")
     try:  # another run holds CUSTOMER (a `coupler sync CUSTOMER --full` on another machine, say)
         now = utcnow()
-        assert store.acquire_lock("mapping:CUSTOMER", "another-run", until=now + timedelta(minutes=5), now=now)
+        assert store.cursors.acquire_lock("mapping:CUSTOMER", "another-run", until=now + timedelta(minutes=5), now=now)
     finally:
         store.close()
 

@@ -219,7 +219,7 @@ def test_an_incremental_run_costs_one_read_of_changes_one_of_partners_and_one_wr
 def test_reading_600_records_by_key_costs_one_request_on_either_side(pair: Pair) -> None:
     full_sync(pair)
     mapping = pair.coupler.systems.mapping("CUSTOMER")
-    couplings = pair.coupler.systems.store.list_couplings("CUSTOMER", limit=ROWS)
+    couplings = pair.coupler.systems.store.couplings.page("CUSTOMER", limit=ROWS)
     for side, log in ((Side.LOCAL, pair.bc), (Side.INTEGRATION, pair.dv)):
         pair.take()
         keys = [c.key(side) for c in couplings]
@@ -235,7 +235,7 @@ def test_an_echo_of_couplers_own_dataverse_write_costs_no_business_central_reque
     full_sync(pair)
     systems = pair.coupler.systems
     spec = systems.mapping("CUSTOMER").integration
-    couplings = systems.store.list_couplings("CUSTOMER", limit=5)
+    couplings = systems.store.couplings.page("CUSTOMER", limit=5)
     accounts = systems.integration.read(spec, [c.integration_key for c in couplings], columns=["name"])
     results = systems.integration.update(  # the same values, written as coupler's user: a new modifiedon
         spec, [RecordUpdate(key=a.key, values={"name": a.get("name")}) for a in accounts]
@@ -247,7 +247,7 @@ def test_an_echo_of_couplers_own_dataverse_write_costs_no_business_central_reque
     bc, dv = pair.take()
     assert bc == [("GET", "customers")], "only the read of the customers' changes: no partner read, no write"
     assert dv == [("GET", "accounts")]
-    stored = systems.store.coupling("CUSTOMER", Side.LOCAL, couplings[0].local_key)
+    stored = systems.store.couplings.get("CUSTOMER", Side.LOCAL, couplings[0].local_key)
     assert stored is not None and stored.integration_modified_on == results[0].modified_on
 
     assert pair.coupler.sync_modified()[0].job.counters.total == 0, "recognised once, then in sync"

@@ -42,7 +42,7 @@ def systems(tmp_path_factory: pytest.TempPathFactory) -> Systems:
     )
     store = InMemoryStateStore()
     at = datetime(2024, 1, 1, tzinfo=UTC)
-    store.add_couplings(
+    store.couplings.add(
         [
             Coupling(mapping="CUSTOMER", local_key=f"k{i:06d}", integration_key=f"i{i}", coupled_at=at)
             for i in range(0, ROWS, 10)

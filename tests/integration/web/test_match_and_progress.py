@@ -19,7 +19,7 @@ HTML = {"accept": "text/html"}
 
 
 def _coupled(coupler: Coupler) -> set[str]:
-    couplings = coupler.systems.store.list_couplings("CUSTOMER", limit=1000)
+    couplings = coupler.systems.store.couplings.page("CUSTOMER", limit=1000)
     names = PageQueries(coupler.systems).names("CUSTOMER", Side.LOCAL, [c.local_key for c in couplings])
     return set(names.values())
 

@@ -21,7 +21,7 @@ from coupler.domain.fingerprint import encode
 from coupler.domain.mapping import Direction
 from coupler.domain.planning import Action, Plan, echo, plan_pair, source_changed
 from coupler.domain.records import Record, RecordUpdate, WriteResult
-from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, ConflictKey, FailureKey, IntentKey, PendingDeletion, RecordFailure
 from coupler.domain.transfer import MissingReference
 from coupler.domain.transforms.pipeline import TransformError
 from coupler.services.context import Systems
@@ -54,19 +54,20 @@ class ChunkSync:
 
     def _save(self, run: OneWayRun, work: ChunkWork, done: int) -> None:
         if work.decoupled:
-            self.systems.store.remove_couplings(run.mapping.name, work.decoupled)
+            self.systems.store.couplings.remove(run.mapping.name, work.decoupled)
         if work.recoupled:
-            self.systems.store.add_couplings(work.recoupled)
+            self.systems.store.couplings.add(work.recoupled)
         if work.withdrawn:
-            self.systems.store.remove_pending_deletions(run.mapping.name, run.target, work.withdrawn)
+            self.systems.store.attention.remove_pending_deletions(run.mapping.name, run.target, work.withdrawn)
         try:
-            _flush(run, work, with_created=True)
+            run.recorder.flush(work.changes())
             run.recorder.counters.coupled += len(work.created)
             _remember_created(run, work.created)
         except AlreadyCoupled:  # a concurrent change took a key: couple one by one, the others still land
-            _flush(run, work, with_created=False)
+            run.recorder.flush(work.changes(with_created=False))
             self.creator.couple(run, work.created)
-            self.systems.store.drop_intents(run.mapping.name, run.direction, [k for _, _, k in work.done_intents])
+            coupled = [intent.source_key for intent in work.done_intents]
+            self.systems.store.cursors.drop_intents(run.mapping.name, run.direction, coupled)
         if run.counted:
             self.systems.progress.advance(done)
 
@@ -103,7 +104,7 @@ class ChunkSync:
             records = [r for r in records if r.modified_on is None or fresh.get(r.key) != r.modified_on]
             if not records:
                 return []
-        couplings = self.systems.store.couplings(run.mapping.name, run.source, [r.key for r in records])
+        couplings = self.systems.store.couplings.find(run.mapping.name, run.source, [r.key for r in records])
         pairs: list[tuple[Record, Coupling]] = []
         for record in records:
             coupling = couplings.get(record.key)
@@ -197,7 +198,7 @@ class ChunkSync:
             target_on = coupling.modified_on(run.target)
         local_on, integration_on = stamps(run.source, source.modified_on, target_on)
         if coupling.in_conflict and not plan.conflicts:
-            work.settled.append((run.mapping.name, coupling.local_key))
+            work.settled.append(ConflictKey(mapping=run.mapping.name, local_key=coupling.local_key))
         synced = coupling.succeeded(
             direction=run.direction,
             job_id=run.job_id,
@@ -306,17 +307,21 @@ class ChunkSync:
             return
         store, mapping = self.systems.store, run.mapping
         keys = [r.key for r in work.creations]
-        known = store.record_failures(mapping.name, run.source, keys) if run.earlier_failures else {}
+        known = store.attention.failures_of(mapping.name, run.source, keys) if run.earlier_failures else {}
         sources = [r for r in work.creations if run.manual or not (r.key in known and known[r.key].skipped)]
         run.recorder.counters.skipped += len(work.creations) - len(sources)
         results, work.created = self.creator.prepare(run, sources, work.resolved)
         # a failed creation keeps its intent: whether the system acted is not always known, so the next run reads
         # the record back before it creates it again
-        work.done_intents = [(mapping.name, run.direction, source.key) for source, result in results if result.ok]
+        work.done_intents = [
+            IntentKey(mapping=mapping.name, direction=run.direction, source_key=source.key)
+            for source, result in results
+            if result.ok
+        ]
         for source, result in results:
             if result.ok:
                 if source.key in known:
-                    work.cleared.append((mapping.name, run.source, source.key))
+                    work.cleared.append(FailureKey(mapping=mapping.name, side=run.source, key=source.key))
                 continue
             message = reject_message(run, source, result)
             run.recorder.counters.failed += 1
@@ -359,19 +364,6 @@ def _remember_created(run: OneWayRun, created: Sequence[Coupling]) -> None:
         stamp = coupling.modified_on(run.target)
         if stamp is not None:
             run.created[coupling.key(run.target)] = stamp
-
-
-def _flush(run: OneWayRun, work: ChunkWork, *, with_created: bool) -> None:
-    run.recorder.flush(
-        work.couplings,
-        conflicts=work.conflicts,
-        settled=work.settled,
-        failures=work.failures,
-        cleared=work.cleared,
-        deletions=work.deletions,
-        new_couplings=work.created if with_created else (),
-        done_intents=work.done_intents if with_created else (),
-    )
 
 
 def reject_message(run: OneWayRun, source: Record, result: WriteResult) -> str:

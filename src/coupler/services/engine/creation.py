@@ -36,7 +36,7 @@ class Creator:
         results, created = self.prepare(run, fresh, resolved)
         self.couple(run, created)  # a failed creation keeps its intent, read back before the next attempt
         done = [source.key for source, result in results if result.ok]
-        self.systems.store.drop_intents(run.mapping.name, run.direction, done)
+        self.systems.store.cursors.drop_intents(run.mapping.name, run.direction, done)
         made = iter(results)
         return [
             (source, WriteResult(index=index, key=recovered[source.key]))
@@ -67,8 +67,8 @@ class Creator:
         is coupled already, are dropped. Returns the target key of each source coupled here."""
         store, mapping = self.systems.store, run.mapping
         coupled: dict[str, str] = {}
-        while intents := store.intents(mapping.name, run.direction, limit=self.systems.batch_size):
-            known = store.couplings(mapping.name, run.source, [i.source_key for i in intents])
+        while intents := store.cursors.intents(mapping.name, run.direction, limit=self.systems.batch_size):
+            known = store.couplings.find(mapping.name, run.source, [i.source_key for i in intents])
             open_ = [i for i in intents if i.source_key not in known]
             found = self._created(run, open_)
             # a created record is coupled even if its source was deleted since: the deletion policy then decides,
@@ -81,7 +81,7 @@ class Creator:
                     "not created again."
                 )
             coupled.update((c.key(run.source), c.key(run.target)) for c in added)
-            store.drop_intents(mapping.name, run.direction, [i.source_key for i in intents])
+            store.cursors.drop_intents(mapping.name, run.direction, [i.source_key for i in intents])
         return coupled
 
     def _created(self, run: OneWayRun, intents: Sequence[CreateIntent]) -> dict[str, Record]:
@@ -112,7 +112,7 @@ class Creator:
         columns = list(dict.fromkeys([*run.mapping.columns(run.target), field]))
         values = [i.find.value for i in intents if i.find is not None]
         candidates = self.systems.connector(run.target).find_any(spec, field, values, columns=columns)
-        taken = self.systems.store.couplings(run.mapping.name, run.target, [c.key for c in candidates])
+        taken = self.systems.store.couplings.find(run.mapping.name, run.target, [c.key for c in candidates])
         free = [c for c in candidates if c.key not in taken]
         found: dict[str, Record] = {}
         for intent in intents:
@@ -207,7 +207,7 @@ class Creator:
                 )
             )
         if intents:
-            self.systems.store.add_intents(intents)
+            self.systems.store.cursors.add_intents(intents)
 
     def coupling_for(
         self, run: OneWayRun, source: Record, result: WriteResult, resolved: Resolved | None = None
@@ -233,7 +233,7 @@ class Creator:
         those added."""
         store, counters = self.systems.store, run.recorder.counters
         try:
-            store.add_couplings(created)
+            store.couplings.add(created)
             counters.coupled += len(created)
             return list(created)
         except AlreadyCoupled:
@@ -241,7 +241,7 @@ class Creator:
         added = []
         for coupling in created:
             try:
-                store.add_couplings([coupling])
+                store.couplings.add([coupling])
                 counters.coupled += 1
                 added.append(coupling)
             except AlreadyCoupled as error:

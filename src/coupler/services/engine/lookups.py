@@ -39,7 +39,7 @@ class LookupResolver:
         referenced = self.systems.mapping(lookup.mapping)
         source, target = direction.source, direction.target
         keys_by_value = self._keys(referenced, source, lookup.by(source), values)
-        couplings = self.systems.store.couplings(referenced.name, source, list(set(keys_by_value.values())))
+        couplings = self.systems.store.couplings.find(referenced.name, source, list(set(keys_by_value.values())))
         partner = {key: c.key(target) for key, c in couplings.items()}
         shown = self._shown(referenced, target, lookup.by(target), list(partner.values()))
         result: dict[Any, Any] = {}

@@ -12,7 +12,15 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.domain.planning import Plan, Transfer
 from coupler.domain.records import Record, RecordUpdate
-from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
+from coupler.domain.state import (
+    Conflict,
+    ConflictKey,
+    FailureKey,
+    IntentKey,
+    PendingDeletion,
+    RecordFailure,
+    StateChanges,
+)
 from coupler.domain.transfer import Resolved
 from coupler.services.engine.recorder import JobRecorder
 
@@ -122,7 +130,7 @@ class OneWayRun:
 @dataclass(kw_only=True)
 class ChunkWork:
     """Everything one chunk of source records decided: the writes to the target, then the state to save in one
-    transaction."""
+    transaction (``changes``)."""
 
     updates: list[RecordUpdate] = field(default_factory=list)
     updated: list[tuple[Coupling, Record, Plan]] = field(default_factory=list)
@@ -130,16 +138,30 @@ class ChunkWork:
     restorations: list[tuple[Coupling, Record]] = field(default_factory=list)
     couplings: list[Coupling] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
-    settled: list[tuple[str, str]] = field(default_factory=list)
+    settled: list[ConflictKey] = field(default_factory=list)
     failures: list[RecordFailure] = field(default_factory=list)
-    cleared: list[tuple[str, Side, str]] = field(default_factory=list)
+    cleared: list[FailureKey] = field(default_factory=list)
     deletions: list[PendingDeletion] = field(default_factory=list)
     decoupled: list[str] = field(default_factory=list)
     recoupled: list[Coupling] = field(default_factory=list)
     created: list[Coupling] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
-    done_intents: list[tuple[str, Direction, str]] = field(default_factory=list)
+    done_intents: list[IntentKey] = field(default_factory=list)
     resolved: Resolved = field(default_factory=dict)
+
+    def changes(self, *, with_created: bool = True) -> StateChanges:
+        """What this chunk changes in the state store; without the couplings of the records it created (and the
+        intents they settle) when those are coupled one by one instead."""
+        return StateChanges(
+            couplings=tuple(self.couplings),
+            new_couplings=tuple(self.created) if with_created else (),
+            conflicts=tuple(self.conflicts),
+            settled=tuple(self.settled),
+            failures=tuple(self.failures),
+            cleared=tuple(self.cleared),
+            deletions=tuple(self.deletions),
+            done_intents=tuple(self.done_intents) if with_created else (),
+        )
 
 
 def stamps(

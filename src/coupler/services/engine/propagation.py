@@ -16,7 +16,7 @@ from datetime import datetime
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import DeletePropagation
-from coupler.domain.state import PendingDeletion
+from coupler.domain.state import PendingDeletion, StateChanges
 from coupler.services.context import Systems
 from coupler.services.engine.one_way import OneWayRun
 
@@ -27,7 +27,7 @@ def propagate_reported_deletions(systems: Systems, run: OneWayRun, since: dateti
     mapping, store = run.mapping, systems.store
     if mapping.delete is not DeletePropagation.PROPAGATE:
         return
-    cursor = store.deletions_cursor(mapping.name, run.source)
+    cursor = store.cursors.deletions_cursor(mapping.name, run.source)
     reported = systems.connector(run.source).deletions(mapping.spec(run.source), since, cursor=cursor)
     if reported is None:
         return
@@ -40,14 +40,14 @@ def propagate_reported_deletions(systems: Systems, run: OneWayRun, since: dateti
     for start in range(0, len(deleted), systems.batch_size):
         _delete_partners(systems, run, deleted[start : start + systems.batch_size])
     if reported.cursor != cursor:
-        store.set_deletions_cursor(mapping.name, run.source, reported.cursor)
+        store.cursors.set_deletions_cursor(mapping.name, run.source, reported.cursor)
 
 
 def _delete_partners(systems: Systems, run: OneWayRun, chunk: Sequence[str]) -> None:
     """Delete the partners of one batch of reported deletions; a partner that cannot be deleted waits in the
     pending-deletions list (approving it tries again)."""
     mapping, store, counters = run.mapping, systems.store, run.recorder.counters
-    couplings = store.couplings(mapping.name, run.source, chunk)
+    couplings = store.couplings.find(mapping.name, run.source, chunk)
     if not couplings:
         return
     partners = [c.key(run.target) for c in couplings.values()]
@@ -79,6 +79,6 @@ def _delete_partners(systems: Systems, run: OneWayRun, chunk: Sequence[str]) -> 
                 reported=True,
             )
         )
-    counters.uncoupled += store.remove_couplings(mapping.name, [c.local_key for c in gone])
-    store.remove_pending_deletions(mapping.name, run.source, [c.key(run.source) for c in gone])
-    run.recorder.flush(deletions=waiting)
+    counters.uncoupled += store.couplings.remove(mapping.name, [c.local_key for c in gone])
+    store.attention.remove_pending_deletions(mapping.name, run.source, [c.key(run.source) for c in gone])
+    run.recorder.flush(StateChanges(deletions=tuple(waiting)))

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import uuid
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from coupler.domain.coupling import Coupling
 from coupler.domain.errors import CouplerError
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
-from coupler.domain.mapping import Direction, Side
-from coupler.domain.state import Conflict, Lock, PendingDeletion, RecordFailure
+from coupler.domain.state import NO_CHANGES, Lock, StateChanges
 from coupler.domain.timeutil import format_iso
 from coupler.ports.store import StateStore
 from coupler.services.context import Systems
@@ -52,13 +50,13 @@ class JobRecorder:
         mapping at once (the second is refused with MappingBusy, naming the job that holds it). The job of a run
         that died holding the lock, found open, is closed as stopped."""
         job = Job(id=str(uuid.uuid4()), mapping=mapping, kind=kind, direction=direction, started_at=systems.clock())
-        lease = Lease(systems.store, mapping=mapping, owner=job.id, clock=systems.clock, ttl=systems.lock_ttl)
+        lease = Lease(systems.store.cursors, mapping=mapping, owner=job.id, clock=systems.clock, ttl=systems.lock_ttl)
         dead = lease.take()
         try:
             if dead is not None:
                 reason = f"its lock expired at {format_iso(dead.until)}"
                 close_dead_job(systems.store, dead, at=dead.until, reason=reason)
-            systems.store.add_job(job)
+            systems.store.jobs.add(job)
         except BaseException:
             lease.release()  # nothing was done: free the mapping for the next run
             raise
@@ -95,34 +93,11 @@ class JobRecorder:
         """Something the user should know that is not an error (e.g. a forced sync overwrote newer data)."""
         self.notices.append(text)
 
-    def flush(
-        self,
-        couplings: Sequence[Coupling] = (),
-        *,
-        conflicts: Sequence[Conflict] = (),
-        settled: Sequence[tuple[str, str]] = (),
-        failures: Sequence[RecordFailure] = (),
-        cleared: Sequence[tuple[str, Side, str]] = (),
-        deletions: Sequence[PendingDeletion] = (),
-        new_couplings: Sequence[Coupling] = (),
-        done_intents: Sequence[tuple[str, Direction, str]] = (),
-    ) -> None:
-        """Save changed and new couplings and the rest of a page's state, new errors and the job's counters in one
-        transaction."""
+    def flush(self, changes: StateChanges = NO_CHANGES) -> None:
+        """Save what a chunk changes (``changes``), the new errors and the job's counters in one transaction."""
         progress = replace(self.job, counters=self.counters.copy())
         self.lease.check()  # a run that lost its lock stops before saving anything more
-        self.store.save(
-            couplings=couplings,
-            errors=self.pending_errors,
-            job=progress,
-            conflicts=conflicts,
-            settled=settled,
-            failures=failures,
-            cleared=cleared,
-            deletions=deletions,
-            new_couplings=new_couplings,
-            done_intents=done_intents,
-        )
+        self.store.save(changes, errors=self.pending_errors, job=progress)
         self.pending_errors = []
 
     @contextmanager
@@ -152,7 +127,7 @@ def close_dead_job(store: StateStore, lock: Lock, *, at: datetime, reason: str) 
     """Close the job of a run that died holding ``lock`` (its process ended: killed, or its machine lost), if the
     job is still open: as stopped ``at`` (when its lock expired, or was released), with the counters it last saved.
     Returns the job closed, or None."""
-    job = store.job(lock.owner)
+    job = store.jobs.get(lock.owner)
     if job is None or job.finished_at is not None:
         return None
     message = f"Stopped before the end: the process ended ({reason})."

@@ -109,13 +109,13 @@ def _closed_job(systems: Systems, mapping: str, since: datetime) -> JobReport | 
     try:  # the failure may be the state store itself: then there is no job to show
         jobs = [
             job
-            for job in systems.store.jobs(limit=10, mapping=mapping)
+            for job in systems.store.jobs.recent(limit=10, mapping=mapping)
             if job.kind is JobKind.INCREMENTAL and job.started_at >= since and job.finished_at is not None
         ]
         if not jobs:
             return None
         job = min(jobs, key=lambda j: j.started_at)
-        return JobReport(job=job, errors=tuple(reversed(systems.store.errors(job_id=job.id, limit=500))))
+        return JobReport(job=job, errors=tuple(reversed(systems.store.jobs.errors(job_id=job.id, limit=500))))
     except CouplerError:
         return None
 

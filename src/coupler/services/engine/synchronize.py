@@ -16,6 +16,7 @@ from coupler.domain.errors import RunStopped
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.domain.records import ChangeCursor
+from coupler.domain.state import FailureKey, StateChanges
 from coupler.services.context import Systems
 from coupler.services.engine.chunk import ChunkSync
 from coupler.services.engine.one_way import Mode, OneWayRun
@@ -51,7 +52,7 @@ class Synchronizer:
                     mode=Mode.FULL if full else Mode.CHANGES,
                     lengths=self._lengths(mapping, direction),
                     earlier_failures=bool(
-                        self.systems.store.list_record_failures(mapping.name, side=direction.source, limit=1)
+                        self.systems.store.attention.failures(mapping.name, side=direction.source, limit=1)
                     ),
                 )
                 for direction in mapping.direction.one_way
@@ -62,7 +63,7 @@ class Synchronizer:
                 if index:  # what the first pass created is read back here: known, so not looked up again
                     run.just_created = runs[0].created
                 self._start(run, full=full)
-                since = None if full else self.systems.store.watermark(mapping.name, run.source)
+                since = None if full else self.systems.store.cursors.watermark(mapping.name, run.source)
                 propagate_reported_deletions(self.systems, run, since.stamp if since else None)
                 if not full:
                     self._retry_failed(run, failures_only=True)
@@ -124,7 +125,7 @@ class Synchronizer:
         the watermark) go after the changed records, which usually bring them along: then they cost no read of
         their own. Pairs this job has already handled in this direction are not read again."""
         after: str | None = None
-        while batch := self.systems.store.failed_couplings(
+        while batch := self.systems.store.couplings.failed(
             run.mapping.name, run.direction, after=after, limit=self.systems.batch_size
         ):
             after = batch[-1].local_key
@@ -144,16 +145,20 @@ class Synchronizer:
         retry = OneWayRun(
             mapping=run.mapping, direction=run.direction, recorder=run.recorder, mode=Mode.CREATE, lengths=run.lengths
         )
-        while failures := store.list_record_failures(
+        while failures := store.attention.failures(
             run.mapping.name, side=run.source, skipped=False, after=after, limit=self.systems.batch_size
         ):
             keys = [f.key for f in failures]
             records = self.systems.connector(run.source).read(spec, keys, columns=run.mapping.columns(run.source))
             found = {r.key for r in records}
-            coupled = store.couplings(run.mapping.name, run.source, keys)
-            settled = [(run.mapping.name, run.source, k) for k in keys if k not in found or k in coupled]
+            coupled = store.couplings.find(run.mapping.name, run.source, keys)
+            settled = tuple(
+                FailureKey(mapping=run.mapping.name, side=run.source, key=k)
+                for k in keys
+                if k not in found or k in coupled
+            )
             if settled:  # the record is gone, or was coupled meanwhile: nothing left to create
-                run.recorder.flush(cleared=settled)
+                run.recorder.flush(StateChanges(cleared=settled))
             self.chunks.process(retry, [r for r in records if spec.matches(r.values)])
             after = keys[-1]
 
@@ -161,7 +166,7 @@ class Synchronizer:
         """Synchronize these couplings' source records (as the couplings are now: an earlier pass may have
         changed them)."""
         keys = [c.key(run.source) for c in couplings]
-        wanted = self.systems.store.couplings(run.mapping.name, run.source, keys)
+        wanted = self.systems.store.couplings.find(run.mapping.name, run.source, keys)
         spec = run.mapping.spec(run.source)
         records = self.systems.connector(run.source).read(spec, list(wanted), columns=run.mapping.columns(run.source))
         found = {r.key for r in records}
@@ -171,7 +176,7 @@ class Synchronizer:
             if key not in found
         ]
         if failed:
-            run.recorder.flush(failed)
+            run.recorder.flush(StateChanges(couplings=tuple(failed)))
         self.chunks.process(run, records)
 
     def _changed_records(self, run: OneWayRun, *, full: bool) -> None:
@@ -187,7 +192,7 @@ class Synchronizer:
         systems = self.systems
         name, side = run.mapping.name, run.source
         settled = systems.clock() - timedelta(milliseconds=systems.overlap_ms)
-        watermark = None if full else systems.store.watermark(name, side)
+        watermark = None if full else systems.store.cursors.watermark(name, side)
         connector = systems.connector(side)
         pages = connector.changed_since(
             run.mapping.spec(side), watermark, columns=run.mapping.columns(side), page_size=systems.batch_size
@@ -196,7 +201,7 @@ class Synchronizer:
             self.chunks.process(run, page)
             cursor = ChangeCursor.after(page[-1], settled=settled) if page else None
             if cursor is not None and cursor != watermark:
-                systems.store.set_watermark(name, side, cursor)
+                systems.store.cursors.set_watermark(name, side, cursor)
                 watermark = cursor
             if systems.stop is not None and systems.stop.is_set():  # a clean stop: this page is done and saved
                 raise RunStopped()

@@ -10,7 +10,7 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.errors import RecordNotFound, UsageError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
-from coupler.domain.state import Conflict, PendingDeletion, RecordFailure
+from coupler.domain.state import Conflict, PendingDeletion, RecordFailure, StateChanges
 from coupler.services.context import Systems
 from coupler.services.engine.chunk import ChunkSync
 from coupler.services.engine.one_way import Mode, OneWayRun
@@ -42,13 +42,13 @@ class Attention:
     # conflicts ---------------------------------------------------------------------------------------------
     def conflicts(self, mapping: str | None = None, *, limit: int = 100) -> list[Conflict]:
         name = self.systems.mapping(mapping).name if mapping else None
-        return self.systems.store.conflicts(name, limit=limit)
+        return self.systems.store.attention.conflicts(name, limit=limit)
 
     def resolve(self, name: str, ref: str, *, use: Side, fields: Sequence[str] = ()) -> JobReport:
         """Settle a parked conflict: ``use``'s values win for the conflicting fields (all, or those named)."""
         mapping = self.systems.mapping(name)
         coupling = self._coupling(mapping, ref)
-        conflict = self.systems.store.conflict(mapping.name, coupling.local_key)
+        conflict = self.systems.store.attention.conflict(mapping.name, coupling.local_key)
         if conflict is None:
             raise RecordNotFound(f"{mapping.name}: {ref!r} has no parked conflict; `coupler conflicts` lists them.")
         chosen = conflict.fields
@@ -74,7 +74,7 @@ class Attention:
     def skipped(self, mapping: str | None = None, *, limit: int = 1000) -> list[SkippedRecord]:
         found: list[SkippedRecord] = []
         for table_mapping in self._mappings(mapping):
-            couplings = self.systems.store.list_couplings(table_mapping.name, skipped=True, limit=limit)
+            couplings = self.systems.store.couplings.page(table_mapping.name, skipped=True, limit=limit)
             local = self._existing(table_mapping, Side.LOCAL, [c.local_key for c in couplings])
             integration = self._existing(table_mapping, Side.INTEGRATION, [c.integration_key for c in couplings])
             found.extend(
@@ -89,7 +89,7 @@ class Attention:
                 )
                 for c in couplings
             )
-            for failure in self.systems.store.list_record_failures(table_mapping.name, skipped=True, limit=limit):
+            for failure in self.systems.store.attention.failures(table_mapping.name, skipped=True, limit=limit):
                 exists = bool(self._existing(table_mapping, failure.side, [failure.key]))
                 found.append(_skipped_failure(failure, exists))
         return found
@@ -103,16 +103,16 @@ class Attention:
         store = self.systems.store
         with recorder.stopping_on_error():
             if everything:
-                couplings = store.list_couplings(mapping.name, skipped=True, limit=1_000_000)
-                failures = store.list_record_failures(mapping.name, skipped=True, limit=1_000_000)
+                couplings = store.couplings.page(mapping.name, skipped=True, limit=1_000_000)
+                failures = store.attention.failures(mapping.name, skipped=True, limit=1_000_000)
             else:
-                skipped = store.list_record_failures(mapping.name, skipped=True, limit=1_000_000)
+                skipped = store.attention.failures(mapping.name, skipped=True, limit=1_000_000)
                 failures = [f for f in skipped if f.key in set(refs)]
                 others = [r for r in refs if r not in {f.key for f in failures}]  # the rest name coupled records
                 couplings = [c for c in self._couplings(mapping, others, recorder) if c.skipped]
             retried = [replace(c, skipped=False, failure_count=0) for c in couplings]
             again = [replace(f, skipped=False, failure_count=0) for f in failures]
-            recorder.flush(retried, failures=again)
+            recorder.flush(StateChanges(couplings=tuple(retried), failures=tuple(again)))
         n = len(retried) + len(again)
         return recorder.finish(f"{n} skipped record{'s' if n != 1 else ''} will be retried by the next run.")
 
@@ -140,12 +140,12 @@ class Attention:
     # pending deletions -------------------------------------------------------------------------------------
     def deletions(self, mapping: str | None = None) -> list[PendingDeletion]:
         name = self.systems.mapping(mapping).name if mapping else None
-        return self.systems.store.pending_deletions(name)
+        return self.systems.store.attention.pending_deletions(name)
 
     def approve(self, name: str, refs: Sequence[str] = (), *, everything: bool = False) -> JobReport:
         """Carry out pending deletions: delete the surviving partners and remove their couplings."""
         mapping = self.systems.mapping(name)
-        pending = self.systems.store.pending_deletions(mapping.name)
+        pending = self.systems.store.attention.pending_deletions(mapping.name)
         if not everything:
             if not refs:
                 raise UsageError(
@@ -173,7 +173,7 @@ class Attention:
         one record: its survivor is never deleted, and the stale entry is dropped."""
         store = self.systems.store
         local_keys = [p.survivor_key if p.side is Side.INTEGRATION else p.deleted_key for p in pending]
-        couplings = store.couplings(mapping.name, Side.LOCAL, local_keys)
+        couplings = store.couplings.find(mapping.name, Side.LOCAL, local_keys)
         valid: list[PendingDeletion] = []
         stale: list[PendingDeletion] = []
         for deletion, local_key in zip(pending, local_keys, strict=True):
@@ -183,7 +183,7 @@ class Attention:
         for side in (Side.LOCAL, Side.INTEGRATION):
             keys = [p.deleted_key for p in stale if p.side is side]
             if keys:
-                store.remove_pending_deletions(mapping.name, side, keys)
+                store.attention.remove_pending_deletions(mapping.name, side, keys)
         if stale:
             recorder.notice(
                 f"{len(stale)} pending deletion(s) dropped without deleting anything: their records are no longer "
@@ -209,8 +209,8 @@ class Attention:
                 )
         recorder.counters.deleted += len(done) - (len(pending) - len(to_delete))
         local_keys = [p.survivor_key if side is Side.LOCAL else p.deleted_key for p in done]
-        recorder.counters.uncoupled += self.systems.store.remove_couplings(mapping.name, local_keys)
-        self.systems.store.remove_pending_deletions(mapping.name, side.other, [p.deleted_key for p in done])
+        recorder.counters.uncoupled += self.systems.store.couplings.remove(mapping.name, local_keys)
+        self.systems.store.attention.remove_pending_deletions(mapping.name, side.other, [p.deleted_key for p in done])
 
     # helpers -----------------------------------------------------------------------------------------------
     def _survivor_key(self, mapping: TableMapping, pending: Sequence[PendingDeletion], ref: str) -> str | None:

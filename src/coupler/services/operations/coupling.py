@@ -39,7 +39,7 @@ class CouplingService:
                 integration_key=integration.key,
                 coupled_at=self.systems.clock(),
             )
-            self.systems.store.add_couplings([coupling])
+            self.systems.store.couplings.add([coupling])
             recorder.counters.coupled += 1
             if direction is not None:
                 Synchronizer(self.systems).sync_couplings(mapping, [coupling], direction=direction, recorder=recorder)
@@ -83,7 +83,7 @@ class CouplingService:
                     recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
                     continue
                 local_keys.append(item.coupling.local_key)
-            recorder.counters.uncoupled += self.systems.store.remove_couplings(mapping.name, local_keys)
+            recorder.counters.uncoupled += self.systems.store.couplings.remove(mapping.name, local_keys)
         return recorder.finish()
 
     def decouple_all(self, name: str) -> JobReport:
@@ -97,11 +97,11 @@ class CouplingService:
         with recorder.stopping_on_error():
             progress.start(f"Decoupling {mapping.name}", store.stats(mapping.name).couplings)
             after: str | None = None
-            while batch := store.list_couplings(mapping.name, after=after, limit=self.systems.batch_size):
+            while batch := store.couplings.page(mapping.name, after=after, limit=self.systems.batch_size):
                 if self.systems.stop is not None and self.systems.stop.is_set():
                     return recorder.finish(f"Stopped on request after decoupling {recorder.counters.uncoupled}.")
                 keys = [c.local_key for c in batch]
-                recorder.counters.uncoupled += store.remove_couplings(mapping.name, keys)
+                recorder.counters.uncoupled += store.couplings.remove(mapping.name, keys)
                 recorder.flush()
                 progress.advance(len(keys))
                 after = keys[-1]
@@ -116,7 +116,7 @@ class CouplingService:
                 f"{mapping.name}: the {side.value} record {ref!r} does not match the mapping's {side.value} filter "
                 f"({conditions}), so it cannot be coupled."
             )
-        existing = self.systems.store.coupling(mapping.name, side, record.key)
+        existing = self.systems.store.couplings.get(mapping.name, side, record.key)
         if existing is not None:
             partner = existing.key(side.other)
             raise AlreadyCoupled(

@@ -48,7 +48,7 @@ class LockStatus:
 
 def list_locks(systems: Systems) -> list[LockStatus]:
     """The mapping locks on record, by mapping."""
-    return [_status(systems, lock) for lock in systems.store.locks() if lock.name.startswith(_PREFIX)]
+    return [_status(systems, lock) for lock in systems.store.cursors.locks() if lock.name.startswith(_PREFIX)]
 
 
 def unlock(systems: Systems, mapping: str, *, force: bool = False) -> LockStatus | None:
@@ -57,13 +57,15 @@ def unlock(systems: Systems, mapping: str, *, force: bool = False) -> LockStatus
     that exists, or one on another machine, which cannot be checked from here) is refused (MappingBusy) unless
     ``force``: releasing the lock of a live run lets a second run write beside it."""
     name = systems.mapping(mapping).name
-    found = next((lock for lock in systems.store.locks() if lock.name == lock_name(name)), None)
+    found = next((lock for lock in systems.store.cursors.locks() if lock.name == lock_name(name)), None)
     if found is None:
         return None
     status = _status(systems, found)
     if not force and status.state == "held":
         raise MappingBusy(_refusal(name, found, status))
-    systems.store.release_lock(found.name, found.owner)  # only this owner's: a run that took it meanwhile keeps it
+    systems.store.cursors.release_lock(
+        found.name, found.owner
+    )  # only this owner's: a run that took it meanwhile keeps it
     why = "its lock expired" if status.expired else "its lock was released by an administrator"
     at = min(found.until, systems.clock())
     closed = close_dead_job(systems.store, found, at=at, reason=f"{why} at {format_iso(at)}")
@@ -93,7 +95,7 @@ def _status(systems: Systems, lock: Lock) -> LockStatus:
         lock=lock,
         expired=lock.expired(systems.clock()),
         alive=process_alive(lock.host, lock.pid),
-        job=systems.store.job(lock.owner),
+        job=systems.store.jobs.get(lock.owner),
     )
 
 

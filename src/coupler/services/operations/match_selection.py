@@ -54,7 +54,7 @@ def select_uncoupled(
             f"{mapping.name}: {names} {'does' if len(outside) == 1 else 'do'} not match the mapping's local filter "
             f"({conditions}), so {'it' if len(outside) == 1 else 'they'} cannot be coupled."
         )
-    coupled = systems.store.couplings(mapping.name, Side.LOCAL, [r.key for r in records])
+    coupled = systems.store.couplings.find(mapping.name, Side.LOCAL, [r.key for r in records])
     return Selection(records=[r for r in records if r.key not in coupled], coupled=len(coupled))
 
 

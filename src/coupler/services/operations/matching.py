@@ -133,7 +133,7 @@ class Matcher:
     def _run(self, job: _Job) -> None:
         systems = self.systems
         for page in self._pages(job):
-            coupled = systems.store.couplings(job.name, Side.LOCAL, [r.key for r in page])
+            coupled = systems.store.couplings.find(job.name, Side.LOCAL, [r.key for r in page])
             uncoupled = [r for r in page if r.key not in coupled]
             job.seen += len(uncoupled)
             outcome = self._match_page(job, uncoupled)
@@ -157,7 +157,7 @@ class Matcher:
             probes = {r.key: group.probe(r.values) for r in pending}
             candidates = self._candidates(job, group, pending, probes)
             found = {c.key for matches in candidates.values() for c in matches}
-            coupled = self.systems.store.couplings(job.name, Side.INTEGRATION, sorted(found)) if found else {}
+            coupled = self.systems.store.couplings.find(job.name, Side.INTEGRATION, sorted(found)) if found else {}
             left = []
             for record in pending:
                 matches = candidates.get(record.key, [])
@@ -238,7 +238,7 @@ class Matcher:
         counters = job.recorder.counters
         store = self.systems.store
         try:
-            store.add_couplings(couplings)
+            store.couplings.add(couplings)
             counters.coupled += len(couplings)
             return list(couplings)
         except AlreadyCoupled:
@@ -246,7 +246,7 @@ class Matcher:
         added = []
         for coupling in couplings:
             try:
-                store.add_couplings([coupling])
+                store.couplings.add([coupling])
             except AlreadyCoupled as error:
                 counters.failed += 1
                 job.recorder.error(

@@ -233,18 +233,18 @@ def _from_store(
     failures: list[RecordFailure] = []
     want = limit + 1
     if filter is RecordFilter.COUPLED:
-        couplings = store.list_couplings(name, after=after, limit=want)
+        couplings = store.couplings.page(name, after=after, limit=want)
     elif filter is RecordFilter.SKIPPED:
-        couplings = store.list_couplings(name, after=after, limit=want, skipped=True)
-        failures = store.list_record_failures(name, side=Side.LOCAL, skipped=True, after=after, limit=want)
+        couplings = store.couplings.page(name, after=after, limit=want, skipped=True)
+        failures = store.attention.failures(name, side=Side.LOCAL, skipped=True, after=after, limit=want)
     elif filter is RecordFilter.CONFLICT:
-        keys = [c.local_key for c in store.conflicts(name, after=after, limit=want)]
-        by_key = store.couplings(name, Side.LOCAL, keys)
+        keys = [c.local_key for c in store.attention.conflicts(name, after=after, limit=want)]
+        by_key = store.couplings.find(name, Side.LOCAL, keys)
         couplings = [by_key[k] for k in keys if k in by_key]
     else:
         streams = (_failed(store, name, d, after) for d in mapping.direction.one_way)
         couplings = _first(_merge(*streams), want)
-        failures = store.list_record_failures(name, side=Side.LOCAL, skipped=False, after=after, limit=want)
+        failures = store.attention.failures(name, side=Side.LOCAL, skipped=False, after=after, limit=want)
     items: dict[str, Coupling | RecordFailure] = {c.local_key: c for c in couplings}
     for entry in failures:
         items.setdefault(entry.key, entry)
@@ -268,7 +268,7 @@ def _failed(store: StateStore, name: str, direction: Direction, after: str | Non
     """Couplings whose last result in ``direction`` is a failure (not pending), in local key order, lazily."""
     cursor = after
     while True:
-        batch = store.failed_couplings(name, direction, after=cursor, limit=_STORE_BATCH)
+        batch = store.couplings.failed(name, direction, after=cursor, limit=_STORE_BATCH)
         yield from (c for c in batch if c.result(direction) is SyncResult.FAILURE)
         if len(batch) < _STORE_BATCH:
             return
@@ -303,9 +303,9 @@ def _display(mapping: TableMapping, record: Record) -> str | None:
 
 def _rows(systems: Systems, mapping: TableMapping, records: Sequence[Record]) -> list[BrowseRow]:
     keys = [r.key for r in records]
-    couplings = systems.store.couplings(mapping.name, Side.LOCAL, keys) if keys else {}
+    couplings = systems.store.couplings.find(mapping.name, Side.LOCAL, keys) if keys else {}
     uncoupled = [k for k in keys if k not in couplings]
-    failures = systems.store.record_failures(mapping.name, Side.LOCAL, uncoupled) if uncoupled else {}
+    failures = systems.store.attention.failures_of(mapping.name, Side.LOCAL, uncoupled) if uncoupled else {}
     name_field = _name_field(mapping)
     return [
         BrowseRow(

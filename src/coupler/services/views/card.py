@@ -88,7 +88,7 @@ def record_card(systems: Systems, name: str, ref: str) -> RecordCard:
     mapping = systems.mapping(name)
     conflict = None
     if status.coupling is not None and status.coupling.in_conflict:
-        conflict = systems.store.conflict(mapping.name, status.coupling.local_key)
+        conflict = systems.store.attention.conflict(mapping.name, status.coupling.local_key)
     fields = compare_fields(systems, mapping, status.local, status.integration, status.coupling)
     return RecordCard(
         mapping=mapping,

@@ -114,7 +114,7 @@ def check_systems(systems: Systems, origin: str) -> CheckReport:
             reachable = False
             statuses.append(SystemStatus(role=role, name=connector.display_name, ok=False, message=error.message))
     try:
-        systems.store.jobs(limit=1)
+        systems.store.jobs.recent(limit=1)
         statuses.append(SystemStatus(role="state", name="state store", ok=True, message="connected"))
     except CouplerError as error:
         statuses.append(SystemStatus(role="state", name="state store", ok=False, message=error.message))

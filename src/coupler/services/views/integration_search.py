@@ -58,7 +58,7 @@ def search_integration(systems: Systems, name: str, query: str, *, limit: int = 
         ):
             found.setdefault(record.key, (record, False))
     ranked = sorted(found.values(), key=lambda item: (not item[1], str(item[0].get(column) or "").lower()))[:limit]
-    partners = systems.store.couplings(mapping.name, Side.INTEGRATION, [r.key for r, _ in ranked])
+    partners = systems.store.couplings.find(mapping.name, Side.INTEGRATION, [r.key for r, _ in ranked])
     local_names = _local_names(systems, mapping, [c.local_key for c in partners.values()])
     return [
         IntegrationMatch(

@@ -61,7 +61,7 @@ def record_status(systems: Systems, name: str, ref: str) -> RecordStatus:
         local, integration = (record, None) if item.side is Side.LOCAL else (None, record)
     errors: tuple[JobError, ...] = ()
     if coupling is not None:
-        errors = tuple(systems.store.errors(mapping=mapping.name, key=coupling.local_key, limit=5))
+        errors = tuple(systems.store.jobs.errors(mapping=mapping.name, key=coupling.local_key, limit=5))
     return RecordStatus(
         mapping=mapping.name, ref=ref, coupling=coupling, local=local, integration=integration, errors=errors
     )

@@ -36,7 +36,7 @@ def tracked_world() -> tuple[World, str, str]:
     key = world.customer("C001")
     world.customer("C002")
     assert world.coupler.sync_full("CUSTOMER").ok
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     return world, key, coupling.integration_key
 
@@ -51,14 +51,16 @@ def another_coupler(world: World, *, erp: InMemoryConnector | None = None) -> Co
 
 def test_a_deletion_reported_between_two_couplers_is_propagated_by_the_second() -> None:
     world, key, account = tracked_world()
-    assert world.store.deletions_cursor("CUSTOMER", Side.INTEGRATION) is not None, "tracking started and was kept"
+    assert world.store.cursors.deletions_cursor("CUSTOMER", Side.INTEGRATION) is not None, (
+        "tracking started and was kept"
+    )
     world.crm.remove("account", account)
 
     report = another_coupler(world).sync_modified()[0]
 
     assert report.ok and (report.job.counters.deleted, report.job.counters.uncoupled) == (1, 1)
     assert all(r["id"] != key for r in world.erp.rows("customers"))
-    assert world.store.coupling("CUSTOMER", Side.LOCAL, key) is None
+    assert world.store.couplings.get("CUSTOMER", Side.LOCAL, key) is None
     assert world.coupler.deletions() == []
     again = another_coupler(world).sync_modified()[0]
     assert again.ok and again.job.counters.deleted == 0, "the cursor moved on: reported once"
@@ -66,14 +68,14 @@ def test_a_deletion_reported_between_two_couplers_is_propagated_by_the_second() 
 
 def test_without_a_kept_cursor_the_deletion_would_not_be_reported() -> None:
     world, key, account = tracked_world()
-    world.store.set_deletions_cursor("CUSTOMER", Side.INTEGRATION, None)  # what each new process had before
+    world.store.cursors.set_deletions_cursor("CUSTOMER", Side.INTEGRATION, None)  # what each new process had before
     world.crm.remove("account", account)
 
     report = another_coupler(world).sync_modified()[0]
 
     assert report.ok and report.job.counters.deleted == 0
     assert any(r["id"] == key for r in world.erp.rows("customers"))
-    assert world.store.deletions_cursor("CUSTOMER", Side.INTEGRATION) is not None, "tracking starts over"
+    assert world.store.cursors.deletions_cursor("CUSTOMER", Side.INTEGRATION) is not None, "tracking starts over"
 
 
 class CrashAfterDeleting(InMemoryStateStore):
@@ -81,11 +83,17 @@ class CrashAfterDeleting(InMemoryStateStore):
 
     crash = True
 
-    def remove_couplings(self, mapping: str, local_keys: Sequence[str]) -> int:
-        if self.crash:
-            self.crash = False
-            raise KeyboardInterrupt
-        return super().remove_couplings(mapping, local_keys)
+    def __init__(self) -> None:
+        super().__init__()
+        remove = self.couplings.remove
+
+        def crashing(mapping: str, local_keys: Sequence[str]) -> int:
+            if self.crash:
+                self.crash = False
+                raise KeyboardInterrupt
+            return remove(mapping, local_keys)
+
+        self.couplings.remove = crashing  # type: ignore[method-assign]
 
 
 def test_a_run_that_stops_before_the_deletions_are_handled_reads_them_again() -> None:
@@ -96,9 +104,9 @@ def test_a_run_that_stops_before_the_deletions_are_handled_reads_them_again() ->
     world.crm.report_deletions = True
     key = world.customer("C001")
     assert world.coupler.sync_full("CUSTOMER").ok
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
-    before = world.store.deletions_cursor("CUSTOMER", Side.INTEGRATION)
+    before = world.store.cursors.deletions_cursor("CUSTOMER", Side.INTEGRATION)
     world.crm.remove("account", coupling.integration_key)
     world.store.crash = True
 
@@ -110,11 +118,11 @@ def test_a_run_that_stops_before_the_deletions_are_handled_reads_them_again() ->
         raise AssertionError("the run was expected to stop")
 
     assert all(r["id"] != key for r in world.erp.rows("customers")), "the partner was deleted"
-    assert world.store.deletions_cursor("CUSTOMER", Side.INTEGRATION) == before, "but the cursor was not saved"
+    assert world.store.cursors.deletions_cursor("CUSTOMER", Side.INTEGRATION) == before, "but the cursor was not saved"
     report = another_coupler(world).sync_modified()[0]
     assert report.ok and (report.job.counters.deleted, report.job.counters.uncoupled) == (0, 1)
-    assert world.store.coupling("CUSTOMER", Side.LOCAL, key) is None
-    assert world.store.deletions_cursor("CUSTOMER", Side.INTEGRATION) != before
+    assert world.store.couplings.get("CUSTOMER", Side.LOCAL, key) is None
+    assert world.store.cursors.deletions_cursor("CUSTOMER", Side.INTEGRATION) != before
 
 
 class RefusingDeletes(InMemoryConnector):
@@ -146,7 +154,7 @@ def test_a_partner_that_cannot_be_deleted_waits_for_approval_and_the_feed_moves_
 
 def test_an_expired_cursor_starts_over_and_says_so() -> None:
     world, key, account = tracked_world()
-    before = world.store.deletions_cursor("CUSTOMER", Side.INTEGRATION)
+    before = world.store.cursors.deletions_cursor("CUSTOMER", Side.INTEGRATION)
     world.crm.expire_deletion_cursors()
     world.crm.remove("account", account)
 
@@ -154,7 +162,7 @@ def test_an_expired_cursor_starts_over_and_says_so() -> None:
 
     assert report.ok and report.job.counters.deleted == 0
     assert "started over" in (report.job.message or "")
-    assert world.store.deletions_cursor("CUSTOMER", Side.INTEGRATION) not in (None, before)
+    assert world.store.cursors.deletions_cursor("CUSTOMER", Side.INTEGRATION) not in (None, before)
     world.erp.put("customers", {"id": key, "displayName": "Changed"})  # the deletion is noticed as a missing partner
     another_coupler(world).sync_modified()
     assert [p.deleted_key for p in world.coupler.deletions()] == [account]

@@ -13,7 +13,7 @@ def coupled_world(**changes: object) -> tuple[World, str, str]:
     key = world.customer("C001")
     world.customer("C002")
     assert world.coupler.sync_full("CUSTOMER").ok
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     return world, key, coupling.integration_key
 
@@ -24,7 +24,7 @@ def test_restore_recreates_the_deleted_partner_and_recouples() -> None:
     world.erp.put("customers", {"id": key, "displayName": "Changed"})
     report = world.coupler.sync_modified()[0]
     assert report.ok and report.job.counters.inserted == 1
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None and coupling.integration_key != account
     assert world.account_row(coupling.integration_key)["name"] == "Changed"
     assert world.coupler.sync_modified()[0].job.counters.total == 0
@@ -36,7 +36,7 @@ def test_remove_coupling_leaves_the_survivor_uncoupled() -> None:
     world.erp.put("customers", {"id": key, "displayName": "Changed"})
     report = world.coupler.sync_modified()[0]
     assert report.ok and report.job.counters.uncoupled == 1
-    assert world.store.coupling("CUSTOMER", Side.LOCAL, key) is None
+    assert world.store.couplings.get("CUSTOMER", Side.LOCAL, key) is None
     assert world.local_row(key)["displayName"] == "Changed"
 
 
@@ -84,7 +84,7 @@ def test_restore_command_brings_a_deleted_partner_back() -> None:
     world.crm.remove("account", account)
     report = world.coupler.restore("CUSTOMER", ["C001"])
     assert report.ok and report.job.counters.inserted == 1
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None and world.account_row(coupling.integration_key)["name"] == "Customer C001"
 
 
@@ -109,7 +109,7 @@ def test_skipped_records_are_listed_with_both_sides_and_can_be_retried(world: Wo
 def test_a_parked_conflict_goes_with_its_coupling(world: World) -> None:
     key = world.customer("C001")
     assert world.coupler.sync_full("CUSTOMER").ok
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.erp.put("customers", {"id": key, "displayName": "Local"})
     world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM"})

@@ -90,7 +90,7 @@ def coupled_pair() -> tuple[World, MarkingConnector, MarkingConnector, Coupling]
     world.customer("C002")
     assert world.coupler.sync_full("CUSTOMER").ok
     assert world.coupler.sync_modified()[0].job.counters.total == 0
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     erp.reads.clear()
     crm.reads.clear()
@@ -105,7 +105,7 @@ def test_a_record_restamped_under_couplers_user_is_an_echo_read_without_its_part
     assert report.ok and report.job.counters.total == 0, "an echo is no change: nothing counted, nothing written"
     assert erp.reads == [], "the local partner is not even read"
     assert (world.erp.rows("customers"), world.crm.rows("account")) == before
-    stored = world.store.coupling("CUSTOMER", Side.LOCAL, coupling.local_key)
+    stored = world.store.couplings.get("CUSTOMER", Side.LOCAL, coupling.local_key)
     assert stored is not None
     assert stored.integration_modified_on == world.account_row(coupling.integration_key)["modifiedon"]
     assert stored.integration_modified_on != coupling.integration_modified_on

@@ -14,13 +14,13 @@ from unit.services.conftest import World
 
 def _watch_lookups(world: World, monkeypatch: pytest.MonkeyPatch) -> list[tuple[Side, str]]:
     asked: list[tuple[Side, str]] = []
-    original = world.store.couplings
+    original = world.store.couplings.find
 
     def couplings(mapping: str, side: Side, keys: Sequence[str]) -> dict[str, Coupling]:
         asked.extend((Side(side), key) for key in keys)
         return original(mapping, side, keys)
 
-    monkeypatch.setattr(world.store, "couplings", couplings)
+    monkeypatch.setattr(world.store.couplings, "find", couplings)
     return asked
 
 
@@ -32,7 +32,7 @@ def test_records_the_first_pass_created_are_not_looked_up_again(world: World, mo
     report = world.coupler.sync_full("CUSTOMER")
 
     assert report.ok and report.job.counters.inserted == 3
-    created = {c.integration_key for c in world.store.list_couplings("CUSTOMER")}
+    created = {c.integration_key for c in world.store.couplings.page("CUSTOMER")}
     assert not created & {key for side, key in asked if side is Side.INTEGRATION}
     assert world.coupler.sync_modified()[0].job.counters.total == 0, "and nothing is left to do"
 

@@ -70,7 +70,7 @@ def test_a_lookup_translates_through_the_referenced_couplings_and_waits_for_its_
     assert retried.ok and retried.job.counters.inserted == 1, "retried once the salesperson is coupled"
     [account] = crm.rows("account")
     assert (account["name"], account["ownerid"], account["paymenttermscode"]) == ("Adatum", user, 1)
-    coupling = coupler.systems.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = coupler.systems.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None and not coupling.skipped
     crm.put("account", {"accountid": account["accountid"], "paymenttermscode": 2})
     assert coupler.sync_modified(["CUSTOMER"])[0].ok

@@ -105,11 +105,11 @@ def test_a_run_whose_lock_expired_in_a_long_wait_stops_before_writing_so_nothing
     [taken_over] = second["result"]
     assert taken_over.job.counters.inserted == 3
     assert accounts(world) == CUSTOMERS, "each account created once"
-    [first] = [job for job in world.store.jobs() if job.id != taken_over.job.id]
+    [first] = [job for job in world.store.jobs.recent() if job.id != taken_over.job.id]
     assert first.finished_at is not None and first.counters.inserted == 0
     assert first.message is not None
     assert first.message.startswith("Stopped before the end: the lock on CUSTOMER was taken by another run")
-    assert world.store.locks() == [], "the second run released its lock; the first had none left to release"
+    assert world.store.cursors.locks() == [], "the second run released its lock; the first had none left to release"
     clock.advance(timedelta(seconds=10))
     assert [r.job.counters.total for r in world.coupler.sync_modified()] == [0]
 
@@ -141,7 +141,7 @@ def test_the_heartbeat_keeps_the_lock_through_a_wait_longer_than_it_lives(
         thread, outcome = in_another_process(lambda: Coupler(world.coupler.systems).sync_modified(), after=0.75)
         for _ in range(3):
             time.sleep(0.5)
-            renewals.extend(lock.until for lock in world.store.locks())
+            renewals.extend(lock.until for lock in world.store.cursors.locks())
         thread.join(timeout=60)
         second.update(outcome)
 
@@ -153,7 +153,7 @@ def test_the_heartbeat_keeps_the_lock_through_a_wait_longer_than_it_lives(
     assert report.ok and report.job.counters.inserted == 3
     assert accounts(world) == CUSTOMERS
     assert len(renewals) == 3 and renewals == sorted(set(renewals)), "renewed while the job was waiting"
-    assert world.store.locks() == []
+    assert world.store.cursors.locks() == []
     for _ in range(100):
         if not [t for t in threading.enumerate() if t.name.startswith("coupler lock")]:
             break
@@ -163,34 +163,34 @@ def test_the_heartbeat_keeps_the_lock_through_a_wait_longer_than_it_lives(
 
 
 class Unreachable:
-    """A state store whose lock renewals fail (the database does not answer); everything else works."""
+    """A state store's cursors whose lock renewals fail (the database does not answer); everything else works."""
 
-    def __init__(self, store: Any) -> None:
-        self.store, self.down = store, False
+    def __init__(self, cursors: Any) -> None:
+        self.cursors, self.down = cursors, False
 
     def renew_lock(self, name: str, owner: str, *, until: datetime) -> bool:
         if self.down:
             raise RetryableConnectorError("the state store does not answer")
-        result: bool = self.store.renew_lock(name, owner, until=until)
+        result: bool = self.cursors.renew_lock(name, owner, until=until)
         return result
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self.store, name)
+        return getattr(self.cursors, name)
 
 
 def test_a_run_that_cannot_renew_its_lock_for_as_long_as_it_lives_stops_before_writing(world: World) -> None:
     clock = ManualClock()
-    store = Unreachable(world.store)
-    lease = Lease(store, mapping="CUSTOMER", owner="job-1", clock=clock)  # type: ignore[arg-type]
+    cursors = Unreachable(world.store.cursors)
+    lease = Lease(cursors, mapping="CUSTOMER", owner="job-1", clock=clock)  # type: ignore[arg-type]
     lease.take()
     try:
-        store.down = True
+        cursors.down = True
         clock.advance(LOCK_TTL / 2)
         lease.check()  # due for renewal, which fails: the lock still has time left
         clock.advance(LOCK_TTL / 2 + timedelta(seconds=1))
         with pytest.raises(LockLost, match=r"could not be renewed for 5 minutes .*does not answer"):
             lease.check()
-        store.down = False
+        cursors.down = False
         with pytest.raises(LockLost):
             lease.check()  # lost for good: the run has stopped, it does not take up writing again
     finally:
@@ -201,12 +201,12 @@ def test_a_run_whose_lock_expired_unnoticed_but_was_not_taken_goes_on(world: Wor
     """No heartbeat ran (a suspended process, a clock jump), but no other run took the lock meanwhile: the renewal
     before the next write finds the lock still this run's, so nothing else can have written."""
     clock = ManualClock()
-    lease = Lease(world.store, mapping="CUSTOMER", owner="job-1", clock=clock)
+    lease = Lease(world.store.cursors, mapping="CUSTOMER", owner="job-1", clock=clock)
     lease.take()
     try:
         clock.advance(LOCK_TTL * 3)
         lease.check()
-        [lock] = world.store.locks()
+        [lock] = world.store.cursors.locks()
         assert lock.until == clock.now + LOCK_TTL
     finally:
         lease.release()
@@ -235,14 +235,14 @@ def test_the_job_of_a_run_that_died_is_closed_when_the_next_run_takes_over_its_e
     clock = ManualClock()
     world.coupler.systems.clock = clock
     dead = killed_run(world, modified=2)
-    [lock] = world.store.locks()
+    [lock] = world.store.cursors.locks()
     with pytest.raises(MappingBusy, match=f"CUSTOMER is being synchronized by another run \\(job {dead}, on host "):
         world.coupler.sync_modified()
 
     clock.advance(LOCK_TTL + timedelta(seconds=1))
     [report] = world.coupler.sync_modified()
 
-    closed = world.store.job(dead)
+    closed = world.store.jobs.get(dead)
     assert closed is not None and closed.finished_at == lock.until, "stopped when its lock ran out, at the latest"
     assert (
         closed.message == f"Stopped before the end: the process ended (its lock expired at {format_iso(lock.until)})."
@@ -253,7 +253,9 @@ def test_the_job_of_a_run_that_died_is_closed_when_the_next_run_takes_over_its_e
 
 def test_unlock_releases_a_dead_run_s_lock_and_refuses_a_live_one_unless_forced(world: World) -> None:
     store, now = world.store, datetime.now(UTC)
-    store.acquire_lock("mapping:CUSTOMER", "job-elsewhere", until=now + LOCK_TTL, now=now, host="erp-2", pid=4242)
+    store.cursors.acquire_lock(
+        "mapping:CUSTOMER", "job-elsewhere", until=now + LOCK_TTL, now=now, host="erp-2", pid=4242
+    )
     with pytest.raises(MappingBusy, match=r"process 4242 on erp-2: coupler cannot tell from here whether it is"):
         world.coupler.unlock("CUSTOMER")
     [status] = world.coupler.locks()
@@ -264,8 +266,8 @@ def test_unlock_releases_a_dead_run_s_lock_and_refuses_a_live_one_unless_forced(
     assert world.coupler.locks() == [] and world.coupler.unlock("CUSTOMER") is None
 
     dead = killed_run(world)
-    world.store.release_lock("mapping:CUSTOMER", dead)
-    store.acquire_lock(
+    world.store.cursors.release_lock("mapping:CUSTOMER", dead)
+    store.cursors.acquire_lock(
         "mapping:CUSTOMER", dead, until=now + LOCK_TTL, now=now, host=socket.gethostname(), pid=dead_pid()
     )
     [status] = world.coupler.locks()

@@ -30,7 +30,7 @@ def _tied_edit(world: World, count: int) -> list[str]:
 
 
 def _phones(world: World, keys: list[str]) -> list[str]:
-    couplings = world.store.couplings("CUSTOMER", Side.LOCAL, keys)
+    couplings = world.store.couplings.find("CUSTOMER", Side.LOCAL, keys)
     return [world.account_row(couplings[key].integration_key)["telephone1"] for key in keys]
 
 

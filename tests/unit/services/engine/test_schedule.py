@@ -13,7 +13,7 @@ import pytest
 from coupler.adapters.connectors.memory.connector import InMemoryConnector
 from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.errors import RetryableConnectorError, UnknownMapping, UsageError
-from coupler.domain.jobs import Job, JobKind
+from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, FieldMapping, TableMapping, TableSpec
 from coupler.domain.records import RecordUpdate, WriteResult
 from coupler.domain.timeutil import utcnow
@@ -191,7 +191,7 @@ def test_the_scheduler_refuses_a_bad_interval_or_an_unknown_mapping_before_any_r
         Scheduler(systems=setup.systems).run(timedelta(0), stop=stop)
     with pytest.raises(UnknownMapping, match="No table mapping is named 'nope'"):
         Scheduler(systems=setup.systems, names=["nope"]).run(timedelta(seconds=1), stop=stop)
-    assert setup.systems.store.jobs() == []
+    assert setup.systems.store.jobs.recent() == []
 
 
 # busy and failing mappings ----------------------------------------------------------------------------------------
@@ -208,7 +208,7 @@ def test_a_mapping_another_run_holds_is_busy_and_skipped_while_the_others_run(se
     assert busy["CUSTOMER"].ok, "busy is not a failure: the other run does the work"
     assert busy["VENDOR"].outcome is Outcome.DONE and counters(busy["VENDOR"])["inserted"] == 1
     assert setup.account_names() == ["Customer C000"], "nothing written while the other run holds the mapping"
-    jobs = setup.systems.store.jobs(mapping="CUSTOMER")
+    jobs = setup.systems.store.jobs.recent(mapping="CUSTOMER")
     assert [j.kind for j in jobs] == [JobKind.MANUAL, JobKind.FULL], "a busy turn records no job"
 
     other.finish()
@@ -227,14 +227,14 @@ def test_a_failing_mapping_is_reported_and_the_next_mapping_still_runs(setup: Se
     assert runs["VENDOR"].outcome is Outcome.FAILED and not runs["VENDOR"].ok
     assert runs["VENDOR"].message == "CRM: the supplier endpoint does not answer"
     assert runs["CUSTOMER"].outcome is Outcome.DONE and counters(runs["CUSTOMER"])["modified"] == 1
-    [failed] = setup.systems.store.jobs(mapping="VENDOR")
+    [failed] = setup.systems.store.jobs.recent(mapping="VENDOR")
     assert runs["VENDOR"].report is not None and runs["VENDOR"].report.job == failed
     assert failed.finished_at is not None and failed.message is not None
     assert failed.message.startswith("Stopped before the end: CRM: the supplier endpoint")
-    assert setup.systems.store.acquire_lock(
+    assert setup.systems.store.cursors.acquire_lock(
         "mapping:VENDOR", "someone else", until=setup.clock.now, now=setup.clock.now
     )
-    setup.systems.store.release_lock("mapping:VENDOR", "someone else")
+    setup.systems.store.cursors.release_lock("mapping:VENDOR", "someone else")
 
     setup.crm.suppliers_down = False
     again = by_mapping(run_once(setup.systems))
@@ -245,11 +245,13 @@ def test_a_failing_mapping_is_reported_and_the_next_mapping_still_runs(setup: Se
 class UnreachableStore(InMemoryStateStore):
     """A state store that has gone away: every job fails to start."""
 
-    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime, **holder: object) -> bool:
-        raise RetryableConnectorError("the state store does not answer")
+    def __init__(self) -> None:
+        super().__init__()
+        self.cursors.acquire_lock = self.jobs.recent = _unreachable  # type: ignore[method-assign]
 
-    def jobs(self, *, limit: int = 20, mapping: str | None = None) -> list[Job]:
-        raise RetryableConnectorError("the state store does not answer")
+
+def _unreachable(*args: object, **kwargs: object) -> Any:
+    raise RetryableConnectorError("the state store does not answer")
 
 
 def test_an_unreachable_state_store_fails_every_mapping_and_the_scheduler_keeps_going(setup: Setup) -> None:
@@ -279,15 +281,15 @@ def test_a_stop_finishes_the_page_in_hand_then_the_next_run_completes_the_rest(s
     assert setup.crm.updates == [3], "one page written, whole"
     renamed = [name for name in setup.account_names() if name.endswith(" renamed")]
     assert len(renamed) == 3
-    job = setup.systems.store.jobs(mapping="CUSTOMER")[0]
+    job = setup.systems.store.jobs.recent(mapping="CUSTOMER")[0]
     assert stopped.report is not None and stopped.report.job == job, "the round reports the job it closed"
     assert job.kind is JobKind.INCREMENTAL and job.finished_at is not None and job.counters.modified == 3
     assert job.message == (
         "Stopped before the end: A stop was requested: the page in hand was finished; the next run continues."
     )
     now = setup.clock()
-    assert setup.systems.store.acquire_lock("mapping:CUSTOMER", "next run", until=now, now=now), "lock released"
-    setup.systems.store.release_lock("mapping:CUSTOMER", "next run")
+    assert setup.systems.store.cursors.acquire_lock("mapping:CUSTOMER", "next run", until=now, now=now), "lock released"
+    setup.systems.store.cursors.release_lock("mapping:CUSTOMER", "next run")
 
     rest = by_mapping(run_once(setup.systems))
     assert rest["CUSTOMER"].outcome is Outcome.DONE

@@ -19,7 +19,7 @@ from coupler.adapters.store.memory.store import InMemoryStateStore
 from coupler.domain.errors import RetryableConnectorError
 from coupler.domain.mapping import Direction, FieldMapping, Side, TableMapping, TableSpec
 from coupler.domain.records import WriteResult
-from coupler.domain.state import FindAgain
+from coupler.domain.state import NO_CHANGES, FindAgain, StateChanges
 from coupler.services.api import Coupler
 from coupler.services.context import Systems
 from coupler.services.views.check import unsafe_creations
@@ -87,7 +87,7 @@ class World:
         return self.erp.rows("customers")
 
     def couplings(self) -> dict[str, str]:
-        return {c.integration_key: c.local_key for c in self.store.list_couplings("CUSTOMER", limit=1000)}
+        return {c.integration_key: c.local_key for c in self.store.couplings.page("CUSTOMER", limit=1000)}
 
 
 def _accounts(world: World, count: int, **values: Any) -> list[str]:
@@ -112,7 +112,7 @@ def test_records_whose_creation_went_unanswered_are_found_by_a_match_field_and_c
     assert sorted(world.couplings()) == sorted(accounts)
     assert report.job.counters.inserted == 1 and report.job.counters.coupled == 4
     assert "3 record(s) created by an interrupted run were found and coupled" in (report.job.message or "")
-    assert world.store.intents("CUSTOMER", FROM) == []
+    assert world.store.cursors.intents("CUSTOMER", FROM) == []
 
 
 def test_a_record_found_by_a_match_field_must_hold_every_value_sent() -> None:
@@ -144,10 +144,10 @@ def test_a_run_killed_after_creating_couples_the_records_next_time(monkeypatch: 
     _accounts(world, 3)
     save = world.store.save
 
-    def killed(**changes: object) -> None:
-        if changes.get("new_couplings"):
+    def killed(changes: StateChanges = NO_CHANGES, **log: Any) -> None:
+        if changes.new_couplings:
             raise KeyboardInterrupt
-        save(**changes)  # type: ignore[arg-type]
+        save(changes, **log)
 
     with monkeypatch.context() as patch:
         patch.setattr(world.store, "save", killed)
@@ -214,12 +214,14 @@ def test_a_creation_answered_with_an_error_is_read_back_before_it_is_made_again(
     world.erp.failing = frozenset({"Account 1"})
     first = world.coupler.sync_full("CUSTOMER")
     assert first.job.counters.failed == 1 and len(world.customers()) == 3 and len(world.couplings()) == 2
-    assert [i.source_key for i in world.store.intents("CUSTOMER", FROM)] == [accounts[1]], "the failure's is kept"
+    assert [i.source_key for i in world.store.cursors.intents("CUSTOMER", FROM)] == [accounts[1]], (
+        "the failure's is kept"
+    )
     world.erp.failing = frozenset()
     world.coupler.sync_modified()
     assert len(world.customers()) == 3, "the record the error answer hid was found, not created again"
     assert sorted(world.couplings()) == sorted(accounts)
-    assert world.store.intents("CUSTOMER", FROM) == []
+    assert world.store.cursors.intents("CUSTOMER", FROM) == []
 
 
 def test_a_creation_refused_outright_is_made_on_the_next_attempt() -> None:
@@ -276,6 +278,6 @@ def test_a_database_that_numbers_its_rows_finds_them_again_by_their_unique_colum
     with engine.connect() as conn:
         rows = {number: key for key, number in conn.exec_driver_sql("SELECT id, number FROM customers")}
     assert len(rows) == 4, "no row created twice"
-    couplings = {c.integration_key: c.local_key for c in store.list_couplings("CUSTOMER", limit=10)}
+    couplings = {c.integration_key: c.local_key for c in store.couplings.page("CUSTOMER", limit=10)}
     assert couplings == {account: str(rows[f"C{n:03}"]) for n, account in enumerate(accounts)}
     engine.dispose()

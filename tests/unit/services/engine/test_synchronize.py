@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from coupler.domain.coupling import SyncResult
 from coupler.domain.errors import UsageError
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.state import NO_CHANGES, StateChanges
 from unit.services.conftest import World, customer_mapping, make_world
 
 
@@ -43,7 +46,7 @@ def test_local_change_flows_to_integration_and_does_not_echo_back(world: World) 
     world.erp.put("customers", {"id": key, "displayName": "Adatum Corporation"})
     report = world.coupler.sync_modified()[0]
     assert report.job.counters.modified == 1
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     assert world.account_row(coupling.integration_key)["name"] == "Adatum Corporation"
     assert world.coupler.sync_modified()[0].job.counters.total == 0
@@ -52,7 +55,7 @@ def test_local_change_flows_to_integration_and_does_not_echo_back(world: World) 
 def test_integration_change_flows_to_local(world: World) -> None:
     key = world.customer("C001")
     couple_all(world)
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.crm.put("account", {"accountid": coupling.integration_key, "websiteurl": "https://adatum.example"})
     report = world.coupler.sync_modified()[0]
@@ -63,7 +66,7 @@ def test_integration_change_flows_to_local(world: World) -> None:
 def test_both_sides_changing_one_field_is_a_parked_conflict_that_writes_nothing(world: World) -> None:
     key = world.customer("C001")
     couple_all(world)
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.erp.put("customers", {"id": key, "displayName": "Local name"})
     world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM name"})
@@ -90,7 +93,7 @@ def test_both_sides_changing_one_field_is_a_parked_conflict_that_writes_nothing(
 def test_changes_to_different_fields_on_both_sides_merge(world: World) -> None:
     key = world.customer("C001")
     couple_all(world)
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.erp.put("customers", {"id": key, "displayName": "Local name"})
     world.crm.put("account", {"accountid": coupling.integration_key, "telephone1": "555"})
@@ -104,7 +107,7 @@ def test_changes_to_different_fields_on_both_sides_merge(world: World) -> None:
 def test_resolve_a_parked_conflict_field_by_field(world: World) -> None:
     key = world.customer("C001")
     couple_all(world)
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.erp.put("customers", {"id": key, "displayName": "Local name", "phoneNumber": "111"})
     world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM name", "telephone1": "222"})
@@ -129,7 +132,7 @@ def test_a_conflict_policy_picks_the_winner() -> None:
     world = make_world(copy(customer_mapping(), update_conflict=ConflictPolicy.INTEGRATION_WINS))
     key = world.customer("C001")
     couple_all(world)
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.erp.put("customers", {"id": key, "displayName": "Local name"})
     world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM name"})
@@ -142,7 +145,7 @@ def test_a_conflict_policy_picks_the_winner() -> None:
 def test_target_changes_in_its_own_fields_are_not_lost_when_the_source_also_changed(world: World) -> None:
     key = world.customer("C001")
     couple_all(world)
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.erp.put("customers", {"id": key, "creditLimit": 5000})
     world.crm.put("account", {"accountid": coupling.integration_key, "websiteurl": "https://new.example"})
@@ -163,12 +166,12 @@ def test_a_rejected_record_fails_alone_then_is_retried_and_skipped(world: World)
     assert "rejected the record: account: telephone1 is longer than 20 characters" in report.errors[0].message
     assert report.errors[0].local_key == keys[1]
     assert "C001" in report.errors[0].message
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, keys[1])
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, keys[1])
     assert coupling is not None and coupling.to_integration_result is SyncResult.FAILURE
     assert not coupling.skipped
     second = world.coupler.sync_modified()[0]
     assert second.job.counters.failed == 1, "failed records are retried on the next run"
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, keys[1])
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, keys[1])
     assert coupling is not None and coupling.skipped, "the same failure twice in a row makes it skipped"
     world.erp.put("customers", {"id": keys[1], "displayName": "Still too long phone"})
     third = world.coupler.sync_modified()[0]
@@ -176,14 +179,14 @@ def test_a_rejected_record_fails_alone_then_is_retried_and_skipped(world: World)
     world.erp.put("customers", {"id": keys[1], "phoneNumber": "+45 1"})
     fixed = world.coupler.sync("CUSTOMER", ["C001"])
     assert fixed.ok and fixed.job.counters.modified == 1
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, keys[1])
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, keys[1])
     assert coupling is not None and not coupling.skipped
 
 
 def test_a_deleted_partner_fails_with_a_clear_message(world: World) -> None:
     key = world.customer("C001")
     couple_all(world)
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.crm.remove("account", coupling.integration_key)
     world.erp.put("customers", {"id": key, "displayName": "Changed"})
@@ -239,7 +242,7 @@ def test_manual_sync_reports_uncoupled_and_unknown_keys_and_checks_direction() -
 def test_forced_direction_overwrites_the_other_side(world: World) -> None:
     key = world.customer("C001")
     couple_all(world)
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM edit"})
     report = world.coupler.sync("CUSTOMER", [coupling.integration_key], direction=Direction.TO_INTEGRATION)
@@ -275,10 +278,10 @@ def test_a_run_interrupted_between_creating_and_coupling_never_creates_twice(
 
     save = world.store.save
 
-    def crash(**changes: object) -> None:
-        if changes.get("new_couplings"):
+    def crash(changes: StateChanges = NO_CHANGES, **log: Any) -> None:
+        if changes.new_couplings:
             raise KeyboardInterrupt  # the process is killed after the records were created, before they were coupled
-        save(**changes)  # type: ignore[arg-type]
+        save(changes, **log)
 
     with monkeypatch.context() as patch:
         patch.setattr(world.store, "save", crash)

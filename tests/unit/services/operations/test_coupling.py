@@ -17,7 +17,7 @@ def test_couple_by_display_keys_and_sync_after_local(world: World) -> None:
     assert report.ok
     assert (report.job.counters.coupled, report.job.counters.modified) == (1, 1)
     assert world.account_row(account)["telephone1"] == "555"
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None and coupling.integration_key == account
     assert world.coupler.sync_modified()[0].job.counters.total == 0
 
@@ -56,12 +56,12 @@ def test_create_and_couple_in_either_direction(world: World) -> None:
     key = world.customer("C001", creditLimit=10)
     report = world.coupler.create("CUSTOMER", "C001")
     assert (report.job.counters.inserted, report.job.counters.coupled) == (1, 1)
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     assert world.account_row(coupling.integration_key)["creditlimit"] == 10
     account = world.account("Fabrikam", websiteurl="https://fabrikam.example")
     world.coupler.create("CUSTOMER", account, source=Side.INTEGRATION)
-    back = world.store.coupling("CUSTOMER", Side.INTEGRATION, account)
+    back = world.store.couplings.get("CUSTOMER", Side.INTEGRATION, account)
     assert back is not None and world.local_row(back.local_key)["website"] == "https://fabrikam.example"
     assert world.coupler.sync_modified()[0].job.counters.total == 0
 

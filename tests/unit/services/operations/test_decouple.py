@@ -38,7 +38,7 @@ def _coupled(world: World, count: int) -> list[str]:
 
 
 def _park_a_conflict(world: World, key: str) -> None:
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, key)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, key)
     assert coupling is not None
     world.erp.put("customers", {"id": key, "displayName": "Local name"})
     world.crm.put("account", {"accountid": coupling.integration_key, "name": "CRM name"})
@@ -50,7 +50,7 @@ def test_decouple_all_removes_every_coupling_batch_by_batch_and_leaves_the_recor
     keys = _coupled(world, 8)  # the world's batch size is 3: batches of 3, 3 and 2
     _park_a_conflict(world, keys[4])
     other = Coupling(mapping="CONTACT", local_key="x", integration_key="y", coupled_at=AT)
-    world.store.add_couplings([other])
+    world.store.couplings.add([other])
     rows = (world.erp.rows("customers"), world.crm.rows("account"))
     progress = Recorded()
     world.coupler.systems.progress = progress
@@ -64,7 +64,7 @@ def test_decouple_all_removes_every_coupling_batch_by_batch_and_leaves_the_recor
     assert world.store.stats("CUSTOMER").conflicts == 0, "a parked conflict goes with its coupling"
     assert world.coupler.conflicts("CUSTOMER") == []
     assert (world.erp.rows("customers"), world.crm.rows("account")) == rows, "the records stay as they are"
-    assert world.store.coupling("CONTACT", Side.LOCAL, "x") == other, "other mappings keep their couplings"
+    assert world.store.couplings.get("CONTACT", Side.LOCAL, "x") == other, "other mappings keep their couplings"
     assert progress.calls == [("Decoupling CUSTOMER", 8), ("advance", 3), ("advance", 3), ("advance", 2)]
     assert world.coupler.jobs(limit=1)[0].id == report.job.id
     again = world.coupler.decouple_all("CUSTOMER")
@@ -83,7 +83,7 @@ def test_a_failure_half_way_leaves_whole_batches_removed_and_the_job_says_so(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _coupled(world, 8)
-    remove = world.store.remove_couplings
+    remove = world.store.couplings.remove
     calls: list[int] = []
 
     def flaky(mapping: str, local_keys: Sequence[str]) -> int:
@@ -92,7 +92,7 @@ def test_a_failure_half_way_leaves_whole_batches_removed_and_the_job_says_so(
             raise RetryableConnectorError("the state store went away")
         return remove(mapping, local_keys)
 
-    monkeypatch.setattr(world.store, "remove_couplings", flaky)
+    monkeypatch.setattr(world.store.couplings, "remove", flaky)
     with pytest.raises(RetryableConnectorError):
         world.coupler.decouple_all("CUSTOMER")
 
@@ -101,7 +101,7 @@ def test_a_failure_half_way_leaves_whole_batches_removed_and_the_job_says_so(
     assert job.kind is JobKind.DECOUPLE and job.finished_at is not None
     assert job.counters.uncoupled == 3
     assert job.message == "Stopped before the end: the state store went away"
-    monkeypatch.setattr(world.store, "remove_couplings", remove)
+    monkeypatch.setattr(world.store.couplings, "remove", remove)
     assert world.coupler.decouple_all("CUSTOMER").job.counters.uncoupled == 5, "the next run removes the rest"
 
 
@@ -120,7 +120,9 @@ def test_decouple_all_refuses_an_unknown_or_busy_mapping(world: World) -> None:
     with pytest.raises(UnknownMapping, match="NOPE"):
         world.coupler.decouple_all("NOPE")
     now = world.coupler.systems.clock()
-    assert world.store.acquire_lock("mapping:CUSTOMER", "another-run", until=now.replace(year=now.year + 1), now=now)
+    assert world.store.cursors.acquire_lock(
+        "mapping:CUSTOMER", "another-run", until=now.replace(year=now.year + 1), now=now
+    )
     with pytest.raises(MappingBusy, match="CUSTOMER is being synchronized by another run"):
         world.coupler.decouple_all("CUSTOMER")
     assert world.store.stats("CUSTOMER").couplings == 1

@@ -18,7 +18,7 @@ ON_NAME = [["displayName"]]
 
 
 def coupled_pairs(world: World) -> set[tuple[str, str]]:
-    return {(c.local_key, c.integration_key) for c in world.store.list_couplings("CUSTOMER")}
+    return {(c.local_key, c.integration_key) for c in world.store.couplings.page("CUSTOMER")}
 
 
 def test_only_the_selected_records_are_matched(world: World) -> None:
@@ -87,7 +87,7 @@ def test_unknown_references_raise_before_any_job(world: World) -> None:
         world.coupler.match("CUSTOMER", groups=ON_NAME, refs=["C001", "C404", "nobody"])
 
     assert raised.value.message == ("CUSTOMER: no local record in ERP (customers) has id or number 'C404', 'nobody'.")
-    assert world.store.jobs(limit=5) == [] and not coupled_pairs(world), "nothing ran"
+    assert world.store.jobs.recent(limit=5) == [] and not coupled_pairs(world), "nothing ran"
 
 
 def test_many_unknown_references_are_named_up_to_ten(world: World) -> None:
@@ -101,7 +101,7 @@ def test_a_record_outside_the_local_filter_is_refused(world: World) -> None:
 
     with pytest.raises(RecordError, match=r"C002 does not match the mapping's local filter \(blocked eq ''\)"):
         world.coupler.match("CUSTOMER", groups=ON_NAME, refs=["C001", "C002"])
-    assert world.store.jobs(limit=5) == []
+    assert world.store.jobs.recent(limit=5) == []
 
 
 def test_an_empty_selection_is_refused(world: World) -> None:
@@ -145,7 +145,7 @@ def test_create_missing_creates_only_the_selected_unmatched_records(world: World
 
     assert (report.job.counters.inserted, report.job.counters.coupled) == (1, 1)
     assert [row["name"] for row in world.crm.rows("account")] == ["Contoso"]
-    assert world.store.coupling("CUSTOMER", Side.LOCAL, lonely) is not None
+    assert world.store.couplings.get("CUSTOMER", Side.LOCAL, lonely) is not None
 
 
 def test_sync_after_synchronizes_the_selected_new_pairs(world: World) -> None:

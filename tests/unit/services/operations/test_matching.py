@@ -27,7 +27,7 @@ def with_fields(mapping: TableMapping, **settings: dict[str, Any]) -> TableMappi
 
 
 def coupled_pairs(world: World) -> set[tuple[str, str]]:
-    return {(c.local_key, c.integration_key) for c in world.store.list_couplings("CUSTOMER")}
+    return {(c.local_key, c.integration_key) for c in world.store.couplings.page("CUSTOMER")}
 
 
 def messages(report: JobReport) -> list[str]:
@@ -50,7 +50,7 @@ def test_one_field_couples_the_single_matches_ignoring_letter_case(world: World)
     assert messages(report) == ["local record C003: no match"]
     assert report.errors[0].local_key == contoso
     assert (world.erp.rows("customers"), world.crm.rows("account")) == rows, "matching alone writes no record"
-    coupling = world.store.coupling("CUSTOMER", Side.LOCAL, adatum)
+    coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, adatum)
     assert coupling is not None
     assert (coupling.local_modified_on, coupling.integration_modified_on, coupling.last_synced_at) == (None, None, None)
     assert report.job.message == "CUSTOMER: 2 matched and coupled, 1 unmatched of 3 uncoupled local records."
@@ -260,7 +260,7 @@ def test_create_missing_creates_and_couples_the_unmatched_records(world: World) 
     counters = report.job.counters
     assert (counters.coupled, counters.inserted, counters.unmatched, counters.failed) == (2, 1, 0, 1)
     assert report.job.direction == "to-integration"
-    created = world.store.coupling("CUSTOMER", Side.LOCAL, lonely)
+    created = world.store.couplings.get("CUSTOMER", Side.LOCAL, lonely)
     assert created is not None and created.to_integration_result is SyncResult.SUCCESS
     row = world.account_row(created.integration_key)
     assert (row["name"], row["telephone1"], row["creditlimit"], row["customertypecode"]) == ("Contoso", "555", 10, 3)

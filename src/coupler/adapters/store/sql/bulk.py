@@ -43,6 +43,7 @@ __all__ = [
     "key_in",
     "select_couplings",
     "update_couplings",
+    "upsert_row",
     "upsert_rows",
 ]
 
@@ -193,6 +194,26 @@ def key_in(conn: Connection, column: ColumnElement[str], keys: list[str]) -> Col
     if _is_postgresql(conn):
         return column == any_(cast(bindparam("keys", keys), ARRAY(Text())))
     return column.in_(keys)
+
+
+def upsert_row(conn: Connection, table: Table, values: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Insert the row or update it by its primary key ``keys``, only the columns given: native upserts on SQLite and
+    PostgreSQL."""
+    changes = [name for name in values if name not in keys]
+    dialect = conn.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[table.c[name] for name in keys],
+                set_={name: stmt.excluded[name] for name in changes},
+            ),
+            values,
+        )
+        return
+    match = and_(*(table.c[name] == values[name] for name in keys))
+    if conn.execute(update(table).where(match).values({n: values[n] for n in changes})).rowcount == 0:
+        conn.execute(insert(table).values(values))
 
 
 def upsert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:

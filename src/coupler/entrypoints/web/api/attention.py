@@ -34,7 +34,7 @@ def jobs(coupler: CouplerDep, mapping: MappingFilter = None, limit: Limit = 20) 
 @router.get("/jobs/{job_id}", response_model=JobReportOut, tags=["log"])
 def job(job_id: Annotated[str, Path(min_length=1, max_length=64)], coupler: CouplerDep) -> JobReportOut:
     """One job with its errors (the first 500)."""
-    found = coupler.systems.store.job(job_id)
+    found = coupler.systems.store.jobs.get(job_id)
     if found is None:
         raise RecordNotFound(f"No job has the id {job_id!r}; GET /api/jobs lists them.")
     return JobReportOut.of(JobReport(job=found, errors=tuple(coupler.errors(job_id, limit=500))))

@@ -216,7 +216,7 @@ def jobs_page(
 def job_page(request: Request, job_id: str) -> Response:
     coupler = coupler_of(request)
     errors = coupler.errors(job_id, limit=500)
-    job = coupler.systems.store.job(job_id)
+    job = coupler.systems.store.jobs.get(job_id)
     named = _named_errors(queries_of(request), errors)
     return render(request, "job.html", {"nav": "jobs", "job": job, "errors": named})
 

@@ -161,7 +161,7 @@ def job_notice_by_id(request: Request, job_id: str) -> Notice | None:
         errors = coupler.errors(job_id, limit=NOTICE_ERRORS + 1)
     except (RecordNotFound, ConnectorError):
         return None
-    job = coupler.systems.store.job(job_id)
+    job = coupler.systems.store.jobs.get(job_id)
     if job is None:
         return None
     return job_notice(job, errors, total_errors=len(errors))

@@ -1,0 +1,42 @@
+"""The couplings port: which local record is coupled to which integration record, per mapping."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from coupler.domain.coupling import Coupling
+from coupler.domain.mapping import Direction, Side
+
+__all__ = ["Couplings"]
+
+
+class Couplings(ABC):
+    """Couplings are strictly 1:1 per mapping: one local key and one integration key each at most once. Updates
+    go through ``StateStore.save`` with the rest of a chunk's changes."""
+
+    @abstractmethod
+    def find(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, Coupling]:
+        """The couplings of these ``side`` keys, by that key (one query per batch)."""
+
+    def get(self, mapping: str, side: Side, key: str) -> Coupling | None:
+        return self.find(mapping, side, [key]).get(key)
+
+    @abstractmethod
+    def failed(self, mapping: str, direction: Direction, *, after: str | None, limit: int) -> list[Coupling]:
+        """Couplings whose last result in ``direction`` was a failure (or that it must still carry back: pending)
+        and that are not skipped, ordered by local key, starting after local key ``after``."""
+
+    @abstractmethod
+    def page(
+        self, mapping: str, *, after: str | None = None, limit: int = 1000, skipped: bool | None = None
+    ) -> list[Coupling]:
+        """Couplings of a mapping ordered by local key, starting after local key ``after``."""
+
+    @abstractmethod
+    def add(self, couplings: Sequence[Coupling]) -> None:
+        """Insert new couplings atomically; raise AlreadyCoupled (naming the record) if either key is taken."""
+
+    @abstractmethod
+    def remove(self, mapping: str, local_keys: Sequence[str]) -> int:
+        """Delete couplings by local key, with their parked conflicts; the number deleted."""
