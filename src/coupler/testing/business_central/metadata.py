@@ -31,12 +31,12 @@ def handle(server: BusinessCentralOps, request: Request) -> Response:
     ]
     sets = ['<EntitySet Name="companies" EntityType="Microsoft.NAV.company"/>']
     for entity in server.tables.values():
-        for column, members in entity.enums.items():
+        for enum_column, members in entity.enums.items():
             declared = "".join(
                 f"<Member Name={quoteattr(encode_name(member))} Value={quoteattr(str(value))}/>"
                 for value, member in enumerate(members)
             )
-            types.append(f"<EnumType Name={quoteattr(enum_type_name(entity, column))}>{declared}</EnumType>")
+            types.append(f"<EnumType Name={quoteattr(enum_type_name(entity, enum_column))}>{declared}</EnumType>")
     for name, entity in server.tables.items():
         meta = server.store.tables[entity.table]
         properties = []
