@@ -142,7 +142,8 @@ CURRENCY = _mapping(
 CUSTOMER = _mapping(
     name="CUSTOMER",
     comment='Customers that are not blocked (blocked is " ") <-> active accounts (statecode 0) of type Customer\n'
-    "(customertypecode 3).",
+    "(customertypecode 3). blocked is an enum: filters and option mappings name its members as Business Central shows\n"
+    'them (" ", Ship, Invoice, All); the API sends " " as _x0020_, and coupler translates both ways.',
     direction=Direction.BIDIRECTIONAL,
     depends_on=("SALESPEOPLE", "CURRENCY"),
     local=_bc("customers", "number", _eq("blocked", " ")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from coupler.testing.odata.tables import BcCompany, BcTable, DataverseTable
 
-__all__ = ["DEMO_BC_TABLES", "DEMO_COMPANY", "DEMO_DATAVERSE_TABLES"]
+__all__ = ["CONTACT_TYPE", "CUSTOMER_BLOCKED", "DEMO_BC_TABLES", "DEMO_COMPANY", "DEMO_DATAVERSE_TABLES", "ITEM_TYPE"]
 
 DEMO_DATAVERSE_TABLES = {
     "accounts": DataverseTable(
@@ -53,11 +53,25 @@ DEMO_DATAVERSE_TABLES = {
     ),
 }
 
+CUSTOMER_BLOCKED = (" ", "Ship", "Invoice", "All")
+"""Enum "Customer Blocked" (BCApps ``src/Layers/W1/BaseApp/Sales/Customer/CustomerBlocked.Enum.al``); erp.db holds the
+blank member " " as ''."""
+CONTACT_TYPE = ("Company", "Person")
+"""Enum "Contact Type" (BCApps, Base Application)."""
+ITEM_TYPE = ("Inventory", "Service", "Non-Inventory")
+"""Enum "Item Type" (BCApps ``Microsoft.Inventory.Item``, "Item Type"): "Non-Inventory" travels as
+``Non_x002D_Inventory``."""
+
 DEMO_COMPANY = BcCompany(id="3d5b2137-efeb-4a2e-8c5d-0b7c2a5d1f00", name="CRONUS USA, Inc.", display_name="CRONUS USA")
 
 DEMO_BC_TABLES = {
-    "customers": BcTable(table="customers", entity_type="customer", edm_types={"creditLimit": "Edm.Decimal"}),
-    "contacts": BcTable(table="contacts", entity_type="contact"),
+    "customers": BcTable(
+        table="customers",
+        entity_type="customer",
+        edm_types={"creditLimit": "Edm.Decimal"},
+        enums={"blocked": CUSTOMER_BLOCKED},
+    ),
+    "contacts": BcTable(table="contacts", entity_type="contact", enums={"type": CONTACT_TYPE}),
     "salespeoplePurchasers": BcTable(table="salespeoplePurchasers", entity_type="salespersonPurchaser"),
     "currencies": BcTable(table="currencies", entity_type="currency"),
     "items": BcTable(
@@ -65,5 +79,6 @@ DEMO_BC_TABLES = {
         entity_type="item",
         booleans=frozenset({"blocked"}),
         edm_types={"unitPrice": "Edm.Decimal", "unitCost": "Edm.Decimal"},
+        enums={"type": ITEM_TYPE},
     ),
 }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,8 +16,9 @@ from coupler.adapters.connectors.dataverse import API_PATH, DataverseConnector
 from coupler.adapters.connectors.dataverse import HEADERS as DV_HEADERS
 from coupler.adapters.connectors.http_client import HttpClient
 from coupler.adapters.connectors.memory.connector import Constraint, InMemoryConnector
+from coupler.adapters.connectors.odata.query import with_blank
 from coupler.adapters.connectors.sql.connector import SqlConnector
-from coupler.domain.mapping import TableSpec
+from coupler.domain.mapping import Condition, TableSpec
 from coupler.domain.timeutil import format_iso
 from coupler.ports.connector import ColumnInfo, Connector
 
@@ -55,6 +56,17 @@ class Backend(ABC):
     system_columns: frozenset[str] = frozenset()  # columns the system adds to every table (Dataverse: modifiedby)
     keeps_deletions = False  # whether the system keeps a deleted-entries feed (``Connector.deletions``)
     keyset = True  # whether a change read resumes after a cursor's key (False: its whole stamp is read again)
+    blanks: Mapping[str, Any] = {}
+    """Columns that hold no null but a blank value in its place (Business Central: AL fields have no null, a blank
+    text is '') -> that blank."""
+
+    def stored(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """``row`` as the system holds it: a blank where it has no null."""
+        return {name: self.blanks.get(name) if value is None else value for name, value in row.items()}
+
+    def means(self, condition: Condition) -> Condition:
+        """What ``condition`` selects on this system: a null tested is the column's blank, where it has one."""
+        return with_blank(condition, self.blanks.get(condition.field))
 
     @abstractmethod
     def set_modified_on(self, keys: Iterable[str], value: datetime | None) -> None:
@@ -206,6 +218,7 @@ class HttpBackend(SqlBackend):
             self.connector = BusinessCentralConnector(
                 client, company="CRONUS USA, Inc.", display_name="Business Central test server"
             )
+            self.blanks = {c.name: "" for c in COLUMNS if c.type == "string"}
 
     def close(self) -> None:
         try:

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from coupler.adapters.connectors.kinds.business_central import BusinessCentralSettings
 from coupler.adapters.connectors.kinds.dataverse import DataverseSettings
 from coupler.bootstrap import open_coupler
+from coupler.config.files import SideModel
 from coupler.config.writer import render_config
 from coupler.demo.config_template import DEMO_COMMENTS, demo_config
 from coupler.demo.crm.schema import crm_metadata
@@ -82,13 +83,25 @@ def http_config(*, erp: str, crm: str, oauth: str, ca_file: Path, company: str, 
     demo = demo_config(state_url=state)
     mappings = [
         m.model_copy(
-            update={"integration": m.integration.model_copy(update={"table": ENTITY_SETS[m.integration.table]})}
+            update={
+                "local": _over_business_central(m.local),
+                "integration": m.integration.model_copy(update={"table": ENTITY_SETS[m.integration.table]}),
+            }
         )
         for m in demo.mappings
     ]
     config = demo.model_copy(update={"local": local, "integration": integration, "mappings": mappings})
     body = {path: text for path, text in DEMO_COMMENTS.above.items() if path != ()}  # the head is about the SQL demo
     return render_config(config, dataclasses.replace(DEMO_COMMENTS, above=body))
+
+
+def _over_business_central(side: SideModel) -> SideModel:
+    """The demo's ERP side as the Business Central server serves it: erp.db's blank Blocked ('') is the enum's blank
+    member " " (``_x0020_`` on the wire), so the CUSTOMER filter is ``blocked eq " "`` as in the bc-sales template."""
+    if side.table != "customers":
+        return side
+    blank = [c.model_copy(update={"value": " "}) if c.field == "blocked" and c.value == "" else c for c in side.filter]
+    return side.model_copy(update={"filter": blank})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,5 +1,5 @@
 """The Business Central server: companies, reads and paging, writes with required If-Match, JSON $batch,
-$metadata."""
+$metadata, enums encoded on the wire and null refused in $filter."""
 
 from __future__ import annotations
 
@@ -97,7 +97,7 @@ def test_write_errors(bc: Running) -> None:
     unknown = bc.client.post(COMPANY + "customers", json={"colour": "red"})
     assert unknown.status_code == 400 and "'colour'" in unknown.json()["error"]["message"]
     blocked = bc.client.post(COMPANY + "customers", json={"blocked": "Sometimes"})
-    assert blocked.status_code == 400 and blocked.json()["error"]["code"] == "Internal_ValidationError"
+    assert blocked.status_code == 400 and "not a valid enumeration type constant" in blocked.json()["error"]["message"]
     missing = bc.client.patch(
         COMPANY + "customers(00000000-0000-4000-8000-000000000000)", json={"city": "A"}, headers={"If-Match": "*"}
     )
@@ -193,3 +193,60 @@ def test_metadata_describes_entity_types_and_sets(bc: Running) -> None:
     sets = {s.get("Name"): s.get("EntityType") for s in root.findall(".//edm:EntitySet", ns)}
     assert sets["customers"] == "Microsoft.NAV.customer"
     assert sets["salespeoplePurchasers"] == "Microsoft.NAV.salespersonPurchaser"
+
+
+# enums and null (src/coupler/testing/business_central/values.py) ---------------------------------------------
+def test_metadata_declares_enum_types_with_encoded_members(bc: Running) -> None:
+    ns = {"edm": "http://docs.oasis-open.org/odata/ns/edm"}
+    root = ET.fromstring(bc.client.get("$metadata").text)
+    blocked = root.find(".//edm:EnumType[@Name='customerBlocked']", ns)
+    assert blocked is not None
+    assert [m.get("Name") for m in blocked.findall("edm:Member", ns)] == ["_x0020_", "Ship", "Invoice", "All"]
+    item_type = root.find(".//edm:EnumType[@Name='itemType']", ns)
+    assert item_type is not None and "Non_x002D_Inventory" in [m.get("Name") for m in item_type]
+    customer = root.find(".//edm:EntityType[@Name='customer']/edm:Property[@Name='blocked']", ns)
+    assert customer is not None and customer.get("Type") == "Microsoft.NAV.customerBlocked"
+
+
+def test_enum_values_are_served_encoded_and_filtered_by_encoded_literals(bc: Running, demo_dir: Path) -> None:
+    with sqlite3.connect(demo_dir / "erp.db") as db:
+        unblocked = {n for (n,) in db.execute("SELECT number FROM customers WHERE blocked = ''")}
+        shipped = {n for (n,) in db.execute("SELECT number FROM customers WHERE blocked IN ('Ship', 'All')")}
+    assert unblocked and shipped
+    everything = customers(bc, **{"$select": "number,blocked"})
+    assert {r["blocked"] for r in everything} == {"_x0020_", "Ship", "Invoice", "All"}
+    assert {r["number"] for r in customers(bc, **{"$filter": "blocked eq '_x0020_'"})} == unblocked
+    assert {r["number"] for r in customers(bc, **{"$filter": "blocked in ('Ship', 'All')"})} == shipped
+    assert len(customers(bc, **{"$filter": "blocked ne '_x0020_'"})) == len(everything) - len(unblocked)
+    types = bc.client.get(COMPANY + "items", params={"$select": "type"}).json()["value"]
+    assert "Non_x002D_Inventory" in {i["type"] for i in types}
+
+
+@pytest.mark.parametrize("literal", ["' '", "''", "'Sometimes'", "'_x0020_Ship'"])
+def test_an_enum_literal_that_names_no_member_is_refused(bc: Running, literal: str) -> None:
+    response = bc.client.get(COMPANY + "customers", params={"$filter": f"blocked eq {literal}"})
+    assert response.status_code == 400
+    assert "is not a valid enumeration type constant" in response.json()["error"]["message"]
+
+
+def test_enum_writes_take_encoded_members_and_store_the_blank_as_empty(bc: Running, demo_dir: Path) -> None:
+    created = bc.client.post(COMPANY + "customers", json={"displayName": "Shipless", "blocked": "Ship"})
+    assert created.status_code == 201 and created.json()["blocked"] == "Ship"
+    url = f"{COMPANY}customers({created.json()['id']})"
+    cleared = bc.client.patch(url, json={"blocked": "_x0020_"}, headers={"If-Match": "*"})
+    assert cleared.status_code == 200 and cleared.json()["blocked"] == "_x0020_"
+    with sqlite3.connect(demo_dir / "erp.db") as db:
+        assert db.execute("SELECT blocked FROM customers WHERE displayName = 'Shipless'").fetchone() == ("",)
+    for refused in (" ", "ship", None):
+        answer = bc.client.patch(url, json={"blocked": refused}, headers={"If-Match": "*"})
+        assert answer.status_code == 400, refused
+
+
+@pytest.mark.parametrize(
+    "expression", ["city eq null", "city ne null", "null eq city", "number in ('C00010', null)", "not (city eq null)"]
+)
+def test_null_in_a_filter_is_refused(bc: Running, expression: str) -> None:
+    response = bc.client.get(COMPANY + "customers", params={"$filter": expression})
+    assert response.status_code == 400
+    assert "no null" in response.json()["error"]["message"]
+    assert customers(bc, **{"$filter": "city eq ''"}) is not None, "the blank value is the way to ask"

@@ -13,6 +13,15 @@
   and a record created there is found again by its ``number`` or ``code`` (``alternate_key``) when coupler sent one.
 - Deletions: Business Central keeps no deleted-entries feed reachable here (webhooks need a public endpoint), so
   ``deletions`` is None and a deleted record is noticed as a missing partner.
+- Enums: a property of an ``EnumType`` in ``$metadata`` (``blocked``: ``Microsoft.NAV.customerBlocked``) travels as
+  its member's name encoded as an identifier (``_x0020_`` for the blank member " ", ``In_x0020_Progress``; see
+  ``odata/enums.py`` for the sources). coupler sees the member names as Business Central's users do: rows are
+  decoded when read (so filters, option mappings and comparisons see " "), values encoded when written and in
+  ``$filter`` literals (``blocked eq '_x0020_'``).
+- Null: AL fields have no null; a blank value stands for it. No ``$filter`` holds ``null``: a condition on null
+  tests the column's blank ('' for a text, the empty GUID, the enum's blank member " "), or, where no blank is
+  known, is left to the check of every returned row (docs/research/bc-sales-sources.md, "Point 9": how the real
+  service answers ``eq null`` is not documented, so coupler never asks it).
 """
 
 from __future__ import annotations
@@ -31,9 +40,10 @@ from coupler.adapters.connectors.odata.batch import (
 )
 from coupler.adapters.connectors.odata.connector import ODataConnector
 from coupler.adapters.connectors.odata.entity import EntityInfo
+from coupler.adapters.connectors.odata.enums import decode_name, encode_name
 from coupler.adapters.connectors.odata.query import is_guid
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
-from coupler.domain.mapping import TableSpec
+from coupler.domain.mapping import Condition, Operator, TableSpec
 from coupler.domain.records import WriteResult
 from coupler.ports.connector import ColumnInfo
 
@@ -57,9 +67,14 @@ _TYPES = {
 ALTERNATE_KEYS = ("number", "code")
 """The fields that name a record of an API v2.0 entity besides its ``id`` (No. or Code), first found first."""
 
+BLANK_GUID = "00000000-0000-0000-0000-000000000000"
+"""A blank GUID field as the API returns it (``customers.currencyId`` of a local-currency customer: APIV2Customers'
+``BlankGUID``, BCApps ``src/Apps/W1/APIV2/app/src/pages/APIV2Customers.Page.al``)."""
+
 
 class BusinessCentralConnector(ODataConnector):
     fold_text = False
+    nulls = False  # AL fields have no null (docs/research/bc-sales-sources.md, "Point 9")
     max_page_size = 20_000
     max_batch = 100
 
@@ -123,6 +138,32 @@ class BusinessCentralConnector(ODataConnector):
     def _collection(self, entity: EntityInfo) -> str:
         return f"companies({self.company_id()})/{entity.entity_set}"
 
+    def _to_wire(self, entity: EntityInfo, column: str, value: Any) -> Any:
+        if column in entity.enums and isinstance(value, str):
+            return encode_name(value)  # " " -> "_x0020_" (learn.microsoft.com/.../business-central/power-bi-faq)
+        return value
+
+    def _from_wire(self, entity: EntityInfo, column: str, value: Any) -> Any:
+        if column in entity.enums and isinstance(value, str):
+            return decode_name(value)
+        return value
+
+    def _blank(self, entity: EntityInfo, column: str) -> Any:
+        """'' for a text, the empty GUID (as the API returns a blank GUID), an enum's blank member " " (sent as
+        ``_x0020_``); None (no blank known: the check of each row decides) for numbers, dates, booleans and an enum
+        without a blank member."""
+        if column in entity.enums:
+            return next((m for m in entity.enums[column] if not m.strip()), None)
+        info = entity.columns.get(column)
+        if info is None:
+            return None
+        return {"string": "", "uuid": BLANK_GUID}.get(info.type)
+
+    def _term(self, entity: EntityInfo, condition: Condition) -> str:
+        if condition.field in entity.enums and condition.op in (Operator.STARTSWITH, Operator.CONTAINS):
+            return ""  # a part of a member name has no encoded form of its own: the check of each row decides
+        return super()._term(entity, condition)
+
     def _send_batch(self, parts: Sequence[BatchPart], *, what: str) -> list[PartResult]:
         body = encode_json_batch(parts)
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -162,38 +203,52 @@ class BusinessCentralConnector(ODataConnector):
 
 
 def _parse_edmx(content: bytes) -> dict[str, EntityInfo]:
-    """Entity sets of an EDMX document: their key, columns, types, lengths and nullability."""
+    """Entity sets of an EDMX document: their key, columns, types, lengths and nullability, and which columns are
+    of an ``EnumType`` (with its members' names, decoded)."""
     root = ET.fromstring(content)
-    types: dict[str, tuple[str, dict[str, ColumnInfo]]] = {}
+    types: dict[str, tuple[str, dict[str, ColumnInfo], dict[str, str]]] = {}
+    enum_types: dict[str, tuple[str, ...]] = {}
     sets: list[tuple[str, str]] = []
     for element in root.iter():
         tag = element.tag.rsplit("}", 1)[-1]
-        if tag == "EntityType":
+        if tag == "EnumType":
+            members = (m.get("Name") or "" for m in element if m.tag.rsplit("}", 1)[-1] == "Member")
+            enum_types[element.get("Name") or ""] = tuple(decode_name(m) for m in members)
+        elif tag == "EntityType":
             keys = {ref.get("Name") for ref in element.iter() if ref.tag.endswith("PropertyRef")}
             key = next(iter(keys), None) or "id"
             columns = {}
+            typed: dict[str, str] = {}
             for prop in element:
                 if not prop.tag.endswith("}Property") and prop.tag != "Property":
                     continue
                 name = prop.get("Name") or ""
                 edm = prop.get("Type") or "Edm.String"
                 length = prop.get("MaxLength")
+                if not edm.startswith("Edm."):
+                    typed[name] = edm.rsplit(".", 1)[-1]  # Microsoft.NAV.customerBlocked: an enum, read below
                 columns[name] = ColumnInfo(
                     name=name,
-                    type=_TYPES.get(edm, "string"),  # enums (Microsoft.NAV.*) travel as their names
+                    type=_TYPES.get(edm, "string"),  # an enum is read as its member's name
                     nullable=prop.get("Nullable", "true").lower() != "false" and name not in keys,
                     max_length=int(length) if length and length.isdigit() else None,
                     primary_key=name in keys,
                 )
-            types[element.get("Name") or ""] = (key, columns)
+            types[element.get("Name") or ""] = (key, columns, typed)
         elif tag == "EntitySet":
             sets.append((element.get("Name") or "", (element.get("EntityType") or "").rsplit(".", 1)[-1]))
     entities = {}
     for set_name, type_name in sets:
         if type_name in types:
-            key, columns = types[type_name]
+            key, columns, typed = types[type_name]
             server_keys = key == "id" and columns.get(key, ColumnInfo(name=key, type="")).type == "uuid"
+            enums = {name: enum_types[t] for name, t in typed.items() if t in enum_types}
             entities[set_name] = EntityInfo(
-                entity_set=set_name, key=key, columns=columns, type_name=type_name, server_keys=server_keys
+                entity_set=set_name,
+                key=key,
+                columns=columns,
+                type_name=type_name,
+                server_keys=server_keys,
+                enums=enums,
             )
     return entities

@@ -4,7 +4,8 @@
 ``/v2.0/<tenant>/<environment>/api/v2.0/companies(<id>)/<entityset>`` (and ``/<instance>/api/v2.0/...`` as
 on-premises does): reads with $select/$filter/$orderby/$top and server-driven paging, POST/PATCH (If-Match
 required)/DELETE with ETags, JSON ``$batch``, ``$metadata`` and the faults of ``Faults``. All companies share
-the one database.
+the one database. Enum values travel encoded (``_x0020_``) and ``null`` is refused in ``$filter``, as
+``values.py`` says and why.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from coupler.testing.auth import Authenticator, check_auth
 from coupler.testing.business_central import batch as business_central_batch
 from coupler.testing.business_central import metadata as business_central_metadata
+from coupler.testing.business_central.values import StrictFilter, served, stored
 from coupler.testing.faults import Faults, fault_middleware
 from coupler.testing.odata.http import ODataError, Request, Response, asgi_app, json_response, prefer
 from coupler.testing.odata.keys import parse_path
@@ -137,7 +139,11 @@ class BusinessCentralServer:
         if "$skip" in options:
             raise ODataError(400, "BadRequest", "$skip is not supported by this test server; follow @odata.nextLink.")
         query = parse_query(
-            options, meta.table, resolve=lambda n: n if n in meta.columns else None, entity=_type(entity)
+            options,
+            meta.table,
+            resolve=lambda n: n if n in meta.columns else None,
+            entity=_type(entity),
+            rewrite=StrictFilter(entity).visit,
         )
         preferences, headers = prefer(request), {}
         size = MAX_PAGE_SIZE
@@ -187,7 +193,9 @@ class BusinessCentralServer:
         out: dict[str, Any] = {"@odata.etag": etag(row)}
         for column in columns:
             value = row[column]
-            out[column] = bool(value) if column in entity.booleans and value is not None else value
+            out[column] = (
+                bool(value) if column in entity.booleans and value is not None else served(entity, column, value)
+            )
         return out
 
     # -- writes ----------------------------------------------------------------------------------------------
@@ -209,7 +217,7 @@ class BusinessCentralServer:
                 if not isinstance(value, bool):
                     raise ODataError(400, "BadRequest", f"Cannot convert the literal '{value}' to 'Edm.Boolean'.")
                 value = int(value)
-            values[field] = value
+            values[field] = stored(entity, field, value)
         rejection = self.faults.rejection(name, values)
         if rejection is not None:
             raise ODataError(400, "Internal_ValidationError", rejection)

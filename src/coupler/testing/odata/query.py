@@ -23,6 +23,10 @@ __all__ = ["Query", "decode_cookie", "encode_cookie", "fetch_page", "parse_query
 Resolve = Callable[[str], str | None]
 """An OData property name -> the column it names (None when there is no such property)."""
 
+Rewrite = Callable[[ast._Node], ast._Node]
+"""A pass over a parsed ``$filter`` before it becomes SQL (Business Central's translates enum literals and refuses
+null); it raises ``ODataError`` for what the service refuses."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class Query:
@@ -70,6 +74,7 @@ def parse_query(
     resolve_select: Resolve | None = None,
     entity: str,
     nocase: bool = False,
+    rewrite: Rewrite | None = None,
 ) -> Query:
     """The query options of a collection request. Unknown properties and syntax errors are 400s naming them.
     ``resolve_select`` may name more than ``resolve`` (virtual properties the server adds to each row)."""
@@ -79,7 +84,7 @@ def parse_query(
         select = tuple(dict.fromkeys(_column(resolve_select or resolve, name, entity) for name in names))
     where = None
     if options.get("$filter"):
-        where = _filter(options["$filter"], table, resolve, entity, nocase)
+        where = _filter(options["$filter"], table, resolve, entity, nocase, rewrite)
     order: list[tuple[str, bool]] = []
     for item in filter(None, (part.strip() for part in options.get("$orderby", "").split(","))):
         name, _, direction = item.partition(" ")
@@ -105,9 +110,13 @@ def _column(resolve: Resolve, name: str, entity: str) -> str:
     return column
 
 
-def _filter(text: str, table: sa.Table, resolve: Resolve, entity: str, nocase: bool) -> sa.ColumnElement[bool]:
+def _filter(
+    text: str, table: sa.Table, resolve: Resolve, entity: str, nocase: bool, rewrite: Rewrite | None
+) -> sa.ColumnElement[bool]:
     try:
         tree = ODataParser().parse(ODataLexer().tokenize(text))
+        if rewrite is not None:
+            tree = rewrite(tree)
         clause: sa.ColumnElement[bool] = _Visitor(table, resolve, entity, nocase).visit(tree)
     except ODataError:
         raise

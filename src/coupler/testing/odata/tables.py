@@ -41,6 +41,10 @@ class BcTable:
     booleans: frozenset[str] = frozenset()
     edm_types: Mapping[str, str] = field(default_factory=dict)
     """Edm type overrides for ``$metadata`` (``{"creditLimit": "Edm.Decimal"}``)."""
+    enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Columns of an AL enum -> its members as AL spells them (``{"blocked": (" ", "Ship", "Invoice", "All")}``):
+    an ``EnumType`` in ``$metadata`` (``customerBlocked``), values encoded on the wire (``_x0020_``), the blank member
+    stored as '' (see ``business_central/values.py``)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,7 +3,9 @@
 Reads select only the named columns, page with ``Prefer: odata.maxpagesize`` and follow ``@odata.nextLink`` as
 given; many keys are read as ``or`` chains bundled into one ``$batch``. The ``$filter`` sent is a pre-filter (see
 ``query.py``); every record is checked against the structured filter and the criteria here, so each connector means
-what the in-memory connector means.
+what the in-memory connector means. Values cross the boundary through ``_to_wire`` and ``_from_wire`` (Business
+Central encodes its enum members); on a service without null (``nulls``) a null the filter tests is the column's
+blank (``_blank``), on the server and in that check alike, and no ``$filter`` holds ``null``.
 
 Writes go in ``$batch`` requests of at most ``batch_size`` operations; each operation gets its own result, a stale
 ETag (412) is a retryable error for that record alone.
@@ -31,9 +33,10 @@ from coupler.adapters.connectors.odata.query import (
     key_segment,
     literal,
     or_equal,
+    with_blank,
 )
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
-from coupler.domain.mapping import TableSpec
+from coupler.domain.mapping import Condition, Operator, TableSpec, matches_all
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 from coupler.domain.timeutil import format_iso, parse_timestamp
 from coupler.ports.connector import ColumnInfo, Connector
@@ -49,6 +52,7 @@ class ODataConnector(Connector, ABC):
     requests."""
 
     fold_text = False  # the service compares text case-insensitively (Dataverse)
+    nulls = True  # the service has null and compares with it in $filter (Business Central: no, see _blank)
     max_page_size = 5000
     max_batch = 1000
 
@@ -81,7 +85,31 @@ class ODataConnector(Connector, ABC):
         return None
 
     def _body(self, entity: EntityInfo, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {entity.prop(name): _jsonable(value) for name, value in values.items()}
+        return {entity.prop(name): _jsonable(self._to_wire(entity, name, value)) for name, value in values.items()}
+
+    def _to_wire(self, entity: EntityInfo, column: str, value: Any) -> Any:
+        """A value of ``column`` as the service spells it, in a body or a ``$filter`` literal (Business Central
+        encodes enum members: ``" "`` -> ``_x0020_``)."""
+        return value
+
+    def _from_wire(self, entity: EntityInfo, column: str, value: Any) -> Any:
+        """A value of ``column`` as the service sent it, as coupler compares and maps it (``_to_wire`` undone)."""
+        return value
+
+    def _blank(self, entity: EntityInfo, column: str) -> Any:
+        """What stands for "no value" in ``column``: None where the service has null (``nulls``), else the
+        column's blank value where one is known (Business Central's '' for a text)."""
+        return None
+
+    def _term(self, entity: EntityInfo, condition: Condition) -> str:
+        """The ``$filter`` pre-filter of one condition (on a column, with coupler's values), "" for none."""
+        value = condition.value
+        if condition.op in (Operator.IN, Operator.NOT_IN) and isinstance(value, list | tuple | set | frozenset):
+            value = [self._to_wire(entity, condition.field, v) for v in value]
+        elif condition.op not in (Operator.STARTSWITH, Operator.CONTAINS):
+            value = self._to_wire(entity, condition.field, value)
+        wire = replace(condition, field=entity.prop(condition.field), value=value)
+        return condition_filter(wire, fold_text=self.fold_text, guid=entity.is_guid(condition.field), nulls=self.nulls)
 
     # system ------------------------------------------------------------------------------------------------
     def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
@@ -161,6 +189,7 @@ class ODataConnector(Connector, ABC):
     ) -> list[Record]:
         entity = self._entity(spec)
         self._check(entity, spec, list(criteria))
+        criteria = {name: self._blank(entity, name) if v is None else v for name, v in criteria.items()}
         extra = [self._equals(entity, name, [value], case_sensitive) for name, value in criteria.items()]
         fetch = [*columns, *criteria]
         params = self._params(entity, spec, fetch, extra, order=[entity.prop(entity.key)])
@@ -245,6 +274,11 @@ class ODataConnector(Connector, ABC):
             raise ConfigurationError(f"{self.display_name} has no table (entity set) {spec.table!r}")
         return entity
 
+    def _conditions(self, entity: EntityInfo, spec: TableSpec) -> tuple[Condition, ...]:
+        """The spec's filter as this service means it: a null tested becomes the column's blank (``_blank``), on
+        the server and in the client-side check alike."""
+        return tuple(with_blank(c, self._blank(entity, c.field)) for c in spec.filter)
+
     def _check(self, entity: EntityInfo, spec: TableSpec, names: Iterable[str]) -> None:
         for name in names:
             if name not in entity.columns:
@@ -261,8 +295,9 @@ class ODataConnector(Connector, ABC):
     def _equals(self, entity: EntityInfo, name: str, values: Sequence[Any], case_sensitive: bool) -> str:
         fold = not case_sensitive and entity.is_text(name) and not self.fold_text
         if any(v is None for v in values):
-            return f"{entity.prop(name)} eq null"
-        return or_equal(entity.prop(name), values, fold=fold, guid=entity.is_guid(name))
+            return f"{entity.prop(name)} eq null" if self.nulls else ""  # without null: the client decides
+        wire = [self._to_wire(entity, name, v) for v in values]
+        return or_equal(entity.prop(name), wire, fold=fold, guid=entity.is_guid(name))
 
     def _params(
         self,
@@ -275,15 +310,10 @@ class ODataConnector(Connector, ABC):
         filtered: bool = True,
     ) -> dict[str, str]:
         """$select, $orderby and $filter (the spec's filter unless not ``filtered``, and the ``extra`` terms)."""
-        conditions = spec.filter if filtered else ()
-        filter_fields = [c.field for c in conditions]
+        filter_fields = [c.field for c in spec.filter] if filtered else []
         self._check(entity, spec, [*columns, *filter_fields])
         names = dict.fromkeys([entity.key, *([spec.modified_on] if spec.modified_on else []), *columns, *filter_fields])
-        guid = entity.is_guid
-        pre = [
-            condition_filter(replace(c, field=entity.prop(c.field)), fold_text=self.fold_text, guid=guid(c.field))
-            for c in conditions
-        ]
+        pre = [self._term(entity, c) for c in self._conditions(entity, spec)] if filtered else []
         params = {"$select": ",".join(entity.prop(n) for n in names), "$orderby": ",".join(order)}
         where = and_all([*pre, *extra])
         if where:
@@ -337,14 +367,15 @@ class ODataConnector(Connector, ABC):
     ) -> list[Record]:
         by_self = self._by_self(entity, rows)
         names = list(dict.fromkeys([*columns, *(c.field for c in spec.filter)]))
+        conditions = self._conditions(entity, spec) if apply_filter else ()
         records = []
         stamp_name = spec.modified_on
         for row in rows:
-            values = {name: row.get(entity.prop(name)) for name in names}
+            values = {name: self._from_wire(entity, name, row.get(entity.prop(name))) for name in names}
             modified_on = parse_timestamp(row.get(entity.prop(stamp_name))) if stamp_name else None
             if stamp_name in values:
                 values[stamp_name] = modified_on
-            if apply_filter and not spec.matches(values):
+            if not matches_all(conditions, values):
                 continue
             key = row.get(entity.prop(entity.key))
             version = row.get("@odata.etag")
