@@ -1,7 +1,8 @@
 """The web app under load reads what it shows: through the app, a page of the records list (and its API twin) reads
 at most a page of records of each system whatever the filter; the mapping pages and the review read no records at
 all; a burst of requests is worked on a few at a time, never all at once, and past a limit the app answers 503 at
-once instead of holding more. Counted by wrapping the demo's SQL connectors in the running app."""
+once instead of holding more, as it does for background tasks past theirs. Reads are counted by wrapping the demo's
+SQL connectors in the running app."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 import sqlite3
 import threading
 import uuid
-from contextlib import closing
+from contextlib import closing, nullcontext
 from pathlib import Path
 
 import httpx
@@ -18,8 +19,11 @@ from starlette.responses import PlainTextResponse
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
+from coupler.domain.errors import RunStopped
 from coupler.entrypoints.web.app import create_app
+from coupler.entrypoints.web.deps import WebState
 from coupler.entrypoints.web.limits import REQUEST_THREADS, RequestLimit
+from coupler.entrypoints.web.tasks import TaskProgress, TaskRunner
 from coupler.services.api import Coupler
 from coupler.services.views.browse import RecordFilter
 from reads import ReadCounter
@@ -122,3 +126,33 @@ def test_create_app_installs_the_request_limit(config: Path) -> None:
     app = create_app(config, max_requests=7)
     outermost = app.user_middleware[0]
     assert (outermost.cls, outermost.kwargs) == (RequestLimit, {"most": 7})
+
+
+def _waiting(release: threading.Event) -> object:
+    """Work that waits for ``release``, then stops."""
+
+    def work(coupler: object, progress: TaskProgress) -> object:
+        release.wait(30)
+        raise RunStopped("released")
+
+    return work
+
+
+def test_background_tasks_beyond_the_bound_are_refused_not_queued(api: TestClient) -> None:
+    release = threading.Event()
+    state: WebState = api.app.state.web  # type: ignore[attr-defined]
+    runner = TaskRunner(lambda progress: nullcontext(None), workers=1, most=2)  # type: ignore[arg-type,return-value]
+    state.tasks = runner
+    try:
+        held = [runner.submit(f"task {n}", _waiting(release)) for n in range(2)]  # type: ignore[arg-type]
+        refused = api.post("/api/tasks/sync-modified", json={})
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "5"
+        assert "2 background tasks are waiting or running" in refused.json()["detail"]
+        release.set()
+        for task in held:
+            while not runner.get(task.id).finished:  # type: ignore[union-attr]
+                threading.Event().wait(0.01)
+        assert api.post("/api/tasks/sync-modified", json={}).status_code == 202, "taken again once they finished"
+    finally:
+        release.set()
+        runner.shutdown(wait=True)
