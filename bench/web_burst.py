@@ -62,8 +62,7 @@ def build(directory: Path, rows: int) -> Path:
     erp.close()
     crm = sqlite3.connect(demo.crm)
     crm.executemany(
-        "INSERT INTO account (accountid, name, address1_line1, address1_city, customertypecode) "
-        "VALUES (?, ?, ?, ?, 3)",
+        "INSERT INTO account (accountid, name, address1_line1, address1_city, customertypecode) VALUES (?, ?, ?, ?, 3)",
         accounts,
     )
     crm.commit()
