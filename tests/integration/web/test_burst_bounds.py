@@ -22,7 +22,7 @@ from starlette.types import Receive, Scope, Send
 from coupler.domain.errors import RunStopped
 from coupler.entrypoints.web.app import create_app
 from coupler.entrypoints.web.deps import WebState
-from coupler.entrypoints.web.limits import REQUEST_THREADS, RequestLimit
+from coupler.entrypoints.web.limits import WORKING, RequestLimit
 from coupler.entrypoints.web.tasks import TaskProgress, TaskRunner
 from coupler.services.api import Coupler
 from coupler.services.views.browse import RecordFilter
@@ -86,31 +86,33 @@ def test_a_burst_is_worked_on_a_few_requests_at_a_time(client: TestClient, coupl
     def request() -> None:
         answers.append(client.get("/api/mappings/CUSTOMER/records", params={"limit": 5}).status_code)
 
-    threads = [threading.Thread(target=request) for _ in range(4 * REQUEST_THREADS)]
+    threads = [threading.Thread(target=request) for _ in range(4 * WORKING)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert answers == [200] * len(threads), "the others waited their turn"
-    assert 1 < local.most_in_flight <= REQUEST_THREADS
+    assert 1 < local.most_in_flight <= WORKING
 
 
-def test_the_app_holds_at_most_max_requests_and_answers_the_next_503_at_once() -> None:
+def test_one_request_at_work_the_next_waits_its_turn_and_past_the_limit_the_app_answers_503_at_once() -> None:
     release = asyncio.Event()
-    entered = 0
+    entered: list[str] = []
 
     async def slow(scope: Scope, receive: Receive, send: Send) -> None:
-        nonlocal entered
-        entered += 1
+        entered.append(scope["path"])
         await release.wait()
         await PlainTextResponse("done")(scope, receive, send)
 
+    limit = RequestLimit(slow, working=1, most=2)
+
     async def burst() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=RequestLimit(slow, most=2))
+        transport = httpx.ASGITransport(app=limit)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             held = [asyncio.create_task(client.get(path)) for path in ("/a", "/b")]
-            while entered < 2:
+            while limit.held < 2:
                 await asyncio.sleep(0)
+            assert entered == ["/a"], "the second request waits its turn"
             refused = [await client.get("/api/mappings"), await client.get("/mappings")]
             release.set()
             return [*(await asyncio.gather(*held)), *refused, await client.get("/c")]
@@ -119,13 +121,14 @@ def test_the_app_holds_at_most_max_requests_and_answers_the_next_503_at_once() -
     assert (first.status_code, second.status_code, after.status_code) == (200, 200, 200)
     assert (api.status_code, page.status_code) == (503, 503) and api.headers["retry-after"] == "1"
     assert api.json()["error"] == "busy" and "busy" in page.text
-    assert entered == 3, "a refused request never reaches the app"
+    assert entered == ["/a", "/b", "/c"], "in order of arrival; a refused request never reaches the app"
+    assert limit.held == 0
 
 
 def test_create_app_installs_the_request_limit(config: Path) -> None:
-    app = create_app(config, max_requests=7)
+    app = create_app(config, working=3, max_requests=7)
     outermost = app.user_middleware[0]
-    assert (outermost.cls, outermost.kwargs) == (RequestLimit, {"most": 7})
+    assert (outermost.cls, outermost.kwargs) == (RequestLimit, {"working": 3, "most": 7})
 
 
 def _waiting(release: threading.Event) -> object:

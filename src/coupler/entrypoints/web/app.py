@@ -1,7 +1,7 @@
 """The app factory: the pages, the JSON API under /api, the static files, security, and one Coupler per app.
 
-A burst of requests queues instead of multiplying memory: the routes' thread pool works on ``threads`` requests at
-once and the app holds at most ``max_requests`` (see ``limits``).
+A burst of requests queues instead of multiplying memory: the app works on ``working`` requests at once, in order
+of arrival, and holds at most ``max_requests`` (see ``limits``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from coupler.entrypoints.web.api import routes as api
 from coupler.entrypoints.web.deps import WebState, verify_csrf
 from coupler.entrypoints.web.errors import install_error_handlers
-from coupler.entrypoints.web.limits import MAX_REQUESTS, REQUEST_THREADS, RequestLimit, bound_threads
+from coupler.entrypoints.web.limits import MAX_REQUESTS, WORKING, RequestLimit
 from coupler.entrypoints.web.pages import routes as pages
 from coupler.entrypoints.web.security import Guard, install_security
 
@@ -31,22 +31,19 @@ def create_app(
     *,
     token: str | None = None,
     host: str = "127.0.0.1",
-    threads: int = REQUEST_THREADS,
+    working: int = WORKING,
     max_requests: int = MAX_REQUESTS,
 ) -> FastAPI:
     """The web app for the configuration at ``config`` (default: as the CLI finds it), bound to ``host``.
 
     Beyond loopback a ``token`` is required (UsageError otherwise). The systems are opened at startup; when they
-    cannot be reached the app starts anyway and ``WebState.connection()`` says what is wrong. At most ``threads``
+    cannot be reached the app starts anyway and ``WebState.connection()`` says what is wrong. At most ``working``
     requests are worked on at once and ``max_requests`` held (working or waiting); more are answered 503.
     """
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1, not {threads}")
     guard = Guard(host=host, token=token)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        bound_threads(threads)
         state = WebState(Path(config) if config else None)
         await run_in_threadpool(state.start)
         app.state.web = state
@@ -63,7 +60,9 @@ def create_app(
     )
     install_error_handlers(app, getattr(pages, "render_error", None))
     install_security(app, guard)
-    app.add_middleware(RequestLimit, most=max_requests)  # added last: the outermost, before any other work
+    app.add_middleware(
+        RequestLimit, working=working, most=max_requests
+    )  # added last: the outermost, before any other work
     csrf = [Depends(verify_csrf)]
     app.include_router(api.router, prefix="/api", dependencies=csrf)
     app.include_router(pages.router, dependencies=csrf)
