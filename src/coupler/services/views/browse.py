@@ -285,17 +285,11 @@ def _from_store(
     for entry in failures:
         items.setdefault(entry.key, entry)
     keys = sorted(items)[:want]
-    bare = [
-        BrowseRow(
-            key=key,
-            display=None,
-            name=None,
-            record=None,
-            coupling=item if isinstance(item, Coupling) else None,
-            failure=item if isinstance(item, RecordFailure) else None,
-        )
-        for key, item in ((key, items[key]) for key in keys[:limit])
-    ]
+    bare = []
+    for key in keys[:limit]:
+        item = items[key]
+        coupling = item if isinstance(item, Coupling) else None
+        bare.append(_bare(key, coupling, item if isinstance(item, RecordFailure) else None))
     rows = _with_records(systems, mapping, bare)
     return rows, (rows[-1].key if len(keys) > limit else None)
 
@@ -337,15 +331,17 @@ def _display(mapping: TableMapping, record: Record) -> str | None:
     return str(value) if value is not None else None
 
 
+def _bare(key: str, coupling: Coupling | None, failure: RecordFailure | None) -> BrowseRow:
+    """A row with its coupling (or the failure of an uncoupled record) but no record yet."""
+    return BrowseRow(key=key, display=None, name=None, record=None, coupling=coupling, failure=failure)
+
+
 def _states(systems: Systems, mapping: TableMapping, keys: Sequence[str]) -> list[BrowseRow]:
-    """Rows of these local keys with their coupling (or failure) but no record yet."""
+    """Rows of these local keys with their coupling state, read from the store in one batch, but no record yet."""
     couplings = systems.store.couplings(mapping.name, Side.LOCAL, keys) if keys else {}
     uncoupled = [k for k in keys if k not in couplings]
     failures = systems.store.record_failures(mapping.name, Side.LOCAL, uncoupled) if uncoupled else {}
-    return [
-        BrowseRow(key=key, display=None, name=None, record=None, coupling=couplings.get(key), failure=failures.get(key))
-        for key in keys
-    ]
+    return [_bare(key, couplings.get(key), failures.get(key)) for key in keys]
 
 
 def _with_records(systems: Systems, mapping: TableMapping, rows: Sequence[BrowseRow]) -> list[BrowseRow]:
