@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-pytestmark = pytest.mark.browser
+# One worker runs them all, in order: they share one server and one demo (module fixtures), and two Chromiums at
+# once on a small machine time out.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def shot(page: Page, folder: Path, name: str, *, full: bool = True) -> None:

@@ -1,4 +1,8 @@
-"""The app factory: the pages, the JSON API under /api, the static files, security, and one Coupler per app."""
+"""The app factory: the pages, the JSON API under /api, the static files, security, and one Coupler per app.
+
+A burst of requests queues instead of multiplying memory: the app works on ``working`` requests at once, in order
+of arrival, and holds at most ``max_requests`` (see ``limits``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from coupler.entrypoints.web.api import routes as api
 from coupler.entrypoints.web.deps import WebState, verify_csrf
 from coupler.entrypoints.web.errors import install_error_handlers
+from coupler.entrypoints.web.limits import MAX_REQUESTS, WORKING, RequestLimit
 from coupler.entrypoints.web.pages import routes as pages
 from coupler.entrypoints.web.security import Guard, install_security
 
@@ -21,11 +26,19 @@ __all__ = ["STATIC_DIR", "create_app"]
 STATIC_DIR = Path(__file__).with_name("static")
 
 
-def create_app(config: Path | None = None, *, token: str | None = None, host: str = "127.0.0.1") -> FastAPI:
+def create_app(
+    config: Path | None = None,
+    *,
+    token: str | None = None,
+    host: str = "127.0.0.1",
+    working: int = WORKING,
+    max_requests: int = MAX_REQUESTS,
+) -> FastAPI:
     """The web app for the configuration at ``config`` (default: as the CLI finds it), bound to ``host``.
 
     Beyond loopback a ``token`` is required (UsageError otherwise). The systems are opened at startup; when they
-    cannot be reached the app starts anyway and ``WebState.connection()`` says what is wrong.
+    cannot be reached the app starts anyway and ``WebState.connection()`` says what is wrong. At most ``working``
+    requests are worked on at once and ``max_requests`` held (working or waiting); more are answered 503.
     """
     guard = Guard(host=host, token=token)
 
@@ -47,6 +60,9 @@ def create_app(config: Path | None = None, *, token: str | None = None, host: st
     )
     install_error_handlers(app, getattr(pages, "render_error", None))
     install_security(app, guard)
+    app.add_middleware(
+        RequestLimit, working=working, most=max_requests
+    )  # added last: the outermost, before any other work
     csrf = [Depends(verify_csrf)]
     app.include_router(api.router, prefix="/api", dependencies=csrf)
     app.include_router(pages.router, dependencies=csrf)

@@ -1,4 +1,8 @@
-"""Long work in the background: each task runs on a thread pool with a Coupler of its own and reports progress."""
+"""Long work in the background: each task runs on a thread pool with a Coupler of its own and reports progress.
+
+At most ``MAX_UNFINISHED`` tasks wait or run at once (each holds its input, such as the records of a selection); a
+task submitted beyond that is refused with 503 and ``Retry-After`` rather than queued without end.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
+from fastapi import HTTPException
+
 from coupler.domain.errors import CouplerError
 from coupler.domain.timeutil import utcnow
 from coupler.entrypoints.schemas.jobs import summarize
@@ -19,7 +25,9 @@ from coupler.services.api import Coupler
 from coupler.services.context import Progress
 from coupler.services.engine.recorder import JobReport
 
-__all__ = ["Task", "TaskProgress", "TaskRunner", "TaskState", "Work", "summarize"]
+__all__ = ["MAX_UNFINISHED", "Task", "TaskProgress", "TaskRunner", "TaskState", "Work", "summarize"]
+
+MAX_UNFINISHED = 32
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +82,13 @@ class TaskProgress(Progress):
 
 
 class TaskRunner:
-    """Runs work on a ``ThreadPoolExecutor``; keeps the latest ``keep`` tasks for the progress pages."""
+    """Runs work on a ``ThreadPoolExecutor``; keeps the latest ``keep`` tasks for the progress pages and refuses a
+    task (HTTPException 503) while ``most`` are waiting or running."""
 
-    def __init__(self, open_coupler: Opener, *, workers: int = 2, keep: int = 200) -> None:
+    def __init__(self, open_coupler: Opener, *, workers: int = 2, keep: int = 200, most: int = MAX_UNFINISHED) -> None:
         self._open = open_coupler
         self._keep = keep
+        self._most = most
         self._tasks: OrderedDict[str, Task] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="coupler-task")
@@ -86,6 +96,13 @@ class TaskRunner:
     def submit(self, label: str, work: Work) -> Task:
         task = Task(id=uuid.uuid4().hex, label=label)
         with self._lock:
+            unfinished = sum(1 for t in self._tasks.values() if not t.finished)
+            if unfinished >= self._most:
+                raise HTTPException(
+                    status_code=503,
+                    detail=f"{unfinished} background tasks are waiting or running: try again when one has finished.",
+                    headers={"Retry-After": "5"},
+                )
             self._tasks[task.id] = task
             while len(self._tasks) > self._keep:
                 oldest = next(iter(self._tasks))

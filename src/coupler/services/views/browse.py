@@ -3,11 +3,17 @@
 Pages are keysets on the local key (``after``), never offsets, so page 1,000 of 100,000 records costs what page 1
 costs. Two ways to fill a page:
 
-- driven by the local system (filter ``all`` or ``uncoupled``, or any search): one query per page of local records
-  (the mapping's filter, the search, ``key > after``, ordered by key), then their couplings in one store query;
-  ``uncoupled`` keeps reading pages until it has enough (at most ``MAX_SCAN`` records per call);
+- driven by the local system (filter ``all`` or ``uncoupled``, or any search): with ``all``, one query for the page's
+  ``limit + 1`` local records (the mapping's filter, the search, ``key > after``, ordered by key), then their
+  couplings in one store query. A state filter here (``uncoupled``, or a search with any other filter) reads only
+  keys, a batch at a time, keeps those whose coupling state passes, and stops at ``limit + 1`` kept or at
+  ``max_scan`` keys read (then ``next_after`` continues after the last key read); only the page's records are read
+  with their fields;
 - driven by the state store (``coupled``, ``failed``, ``skipped``, ``conflict`` without a search): the store's
   keyset queries, then the local records for those keys in one read.
+
+So a page reads at most ``limit + 1`` records of the local system with their fields, whatever the filter, and never
+the whole table: memory per call does not grow with the table.
 
 Search is a prefix of the display key or of the name (the mapping's first local field), whatever the letter case:
 one ``Connector.search`` query per page (``lower(field) LIKE 'text%'`` on SQL), in key order after ``after``.
@@ -33,7 +39,10 @@ from coupler.services.context import Systems
 __all__ = ["MAX_LIMIT", "MAX_SCAN", "BrowsePage", "BrowseRow", "RecordFilter", "browse"]
 
 MAX_LIMIT = 500
-MAX_SCAN = 20_000  # local records read at most in one call while looking for uncoupled ones
+MAX_SCAN = 20_000
+"""Local keys read at most in one call while looking for records in a coupling state (``uncoupled``, or a search
+with a state filter)."""
+_SCAN_BATCH = 1_000  # keys read per query while scanning
 _STORE_BATCH = 500
 
 
@@ -118,10 +127,14 @@ def browse(
     filter: RecordFilter = RecordFilter.ALL,
     after: str | None = None,
     limit: int = 50,
+    max_scan: int = MAX_SCAN,
 ) -> BrowsePage:
-    """A page of ``name``'s local records with their coupling state (see the module's docstring)."""
+    """A page of ``name``'s local records with their coupling state (see the module's docstring); ``max_scan``
+    bounds the keys one call reads while looking for records in a coupling state."""
     if not 1 <= limit <= MAX_LIMIT:
         raise UsageError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}.")
+    if max_scan < 1:
+        raise UsageError(f"max_scan must be at least 1, not {max_scan}.")
     mapping = systems.mapping(name)
     search = (search or "").strip() or None
     stats = systems.store.stats(mapping.name)
@@ -133,7 +146,7 @@ def browse(
             RecordFilter.CONFLICT: stats.conflicts,
         }.get(filter)
     else:
-        rows, next_after = _from_local(systems, mapping, filter, search, after, limit)
+        rows, next_after = _from_local(systems, mapping, filter, search, after, limit, max_scan)
         total = _local_total(systems, mapping, filter, search, stats)
     return BrowsePage(
         mapping=mapping.name,
@@ -159,11 +172,16 @@ def _name_field(mapping: TableMapping) -> str | None:
 
 
 def _local_page(
-    systems: Systems, mapping: TableMapping, search: str | None, after: str | None, size: int
+    systems: Systems,
+    mapping: TableMapping,
+    search: str | None,
+    after: str | None,
+    size: int,
+    columns: Sequence[str],
 ) -> list[Record]:
-    """Up to ``size`` local records after ``after`` in key order matching the filter and the search."""
+    """Up to ``size`` local records after ``after`` in key order matching the filter and the search, with
+    ``columns`` (none: keys only)."""
     spec = mapping.spec(Side.LOCAL)
-    columns = mapping.columns(Side.LOCAL)
     if search is not None:
         return systems.local.search(spec, _search_fields(mapping), search, columns=columns, after=after, limit=size)
     cursor = (Condition(field=spec.key, op=Operator.GT, value=after),) if after is not None else ()
@@ -177,22 +195,40 @@ def _from_local(
     search: str | None,
     after: str | None,
     limit: int,
+    max_scan: int,
 ) -> tuple[list[BrowseRow], str | None]:
-    rows: list[BrowseRow] = []
+    if filter is not RecordFilter.ALL:
+        return _scan(systems, mapping, filter, search, after, limit, max_scan)
+    records = _local_page(systems, mapping, search, after, limit + 1, mapping.columns(Side.LOCAL))
+    next_after = records[limit - 1].key if len(records) > limit else None
+    return _rows(systems, mapping, records[:limit]), next_after
+
+
+def _scan(
+    systems: Systems,
+    mapping: TableMapping,
+    filter: RecordFilter,
+    search: str | None,
+    after: str | None,
+    limit: int,
+    max_scan: int,
+) -> tuple[list[BrowseRow], str | None]:
+    """Keys only, until ``limit + 1`` of them pass the filter or ``max_scan`` were read; then the page's records."""
+    found: list[BrowseRow] = []
     scanned = 0
     cursor = after
-    size = limit + 1 if filter is RecordFilter.ALL else max(limit * 2, 100)
     while True:
-        records = _local_page(systems, mapping, search, cursor, size)
-        scanned += len(records)
-        rows.extend(row for row in _rows(systems, mapping, records) if _keeps(filter, row))
-        if len(rows) > limit:
-            return rows[:limit], rows[limit - 1].key
-        if len(records) < size:
-            return rows, None
-        cursor = records[-1].key
-        if scanned >= MAX_SCAN:  # enough for one call: the next page goes on after the last record read
-            return rows, cursor
+        size = min(_SCAN_BATCH, max_scan - scanned)
+        keys = [record.key for record in _local_page(systems, mapping, search, cursor, size, ())]
+        scanned += len(keys)
+        found.extend(row for row in _states(systems, mapping, keys) if _keeps(filter, row))
+        if len(found) > limit:
+            return _with_records(systems, mapping, found[:limit]), found[limit - 1].key
+        if len(keys) < size:
+            return _with_records(systems, mapping, found), None
+        cursor = keys[-1]
+        if scanned >= max_scan:  # enough for one call: the next page goes on after the last key read
+            return _with_records(systems, mapping, found), cursor
 
 
 def _keeps(filter: RecordFilter, row: BrowseRow) -> bool:
@@ -249,18 +285,12 @@ def _from_store(
     for entry in failures:
         items.setdefault(entry.key, entry)
     keys = sorted(items)[:want]
-    records = {r.key: r for r in _read_local(systems, mapping, keys[:limit])}
-    rows = []
+    bare = []
     for key in keys[:limit]:
         item = items[key]
         coupling = item if isinstance(item, Coupling) else None
-        failure = item if isinstance(item, RecordFailure) else None
-        record = records.get(key)
-        display = _display(mapping, record) if record else None
-        name_value = record.get(_name_field(mapping) or "") if record else None
-        rows.append(
-            BrowseRow(key=key, display=display, name=name_value, record=record, coupling=coupling, failure=failure)
-        )
+        bare.append(_bare(key, coupling, item if isinstance(item, RecordFailure) else None))
+    rows = _with_records(systems, mapping, bare)
     return rows, (rows[-1].key if len(keys) > limit else None)
 
 
@@ -301,20 +331,42 @@ def _display(mapping: TableMapping, record: Record) -> str | None:
     return str(value) if value is not None else None
 
 
-def _rows(systems: Systems, mapping: TableMapping, records: Sequence[Record]) -> list[BrowseRow]:
-    keys = [r.key for r in records]
+def _bare(key: str, coupling: Coupling | None, failure: RecordFailure | None) -> BrowseRow:
+    """A row with its coupling (or the failure of an uncoupled record) but no record yet."""
+    return BrowseRow(key=key, display=None, name=None, record=None, coupling=coupling, failure=failure)
+
+
+def _states(systems: Systems, mapping: TableMapping, keys: Sequence[str]) -> list[BrowseRow]:
+    """Rows of these local keys with their coupling state, read from the store in one batch, but no record yet."""
     couplings = systems.store.couplings.find(mapping.name, Side.LOCAL, keys) if keys else {}
     uncoupled = [k for k in keys if k not in couplings]
     failures = systems.store.attention.failures_of(mapping.name, Side.LOCAL, uncoupled) if uncoupled else {}
+    return [_bare(key, couplings.get(key), failures.get(key)) for key in keys]
+
+
+def _with_records(systems: Systems, mapping: TableMapping, rows: Sequence[BrowseRow]) -> list[BrowseRow]:
+    """The rows with their local records, read in one batch (a record deleted meanwhile leaves its row bare)."""
+    records = {r.key: r for r in _read_local(systems, mapping, [row.key for row in rows])}
+    name_field = _name_field(mapping)
+    filled = []
+    for row in rows:
+        record = records.get(row.key)
+        if record is not None:
+            name = record.get(name_field) if name_field else None
+            row = replace(row, record=record, display=_display(mapping, record), name=name)
+        filled.append(row)
+    return filled
+
+
+def _rows(systems: Systems, mapping: TableMapping, records: Sequence[Record]) -> list[BrowseRow]:
+    states = _states(systems, mapping, [r.key for r in records])
     name_field = _name_field(mapping)
     return [
-        BrowseRow(
-            key=record.key,
+        replace(
+            row,
+            record=record,
             display=_display(mapping, record),
             name=record.get(name_field) if name_field else None,
-            record=record,
-            coupling=couplings.get(record.key),
-            failure=failures.get(record.key),
         )
-        for record in records
+        for row, record in zip(states, records, strict=True)
     ]

@@ -2,7 +2,9 @@
 
 A full synchronization creates a counterpart for every uncoupled record, so when both sides already hold records
 that are not coupled (the same companies, typically) it would duplicate them: match-based coupling comes first then.
-Records are counted cheaply: a side is read only until it is known to hold more records than there are couplings.
+Records are counted without reading them: ``Connector.count`` (one ``COUNT`` query on SQL). Only a connector that
+cannot count has its keys read, page by page, and only until the side is known to hold more records than there are
+couplings.
 """
 
 from __future__ import annotations
@@ -108,8 +110,12 @@ def _advise(local: SideCount, integration: SideCount, couplings: int, *, sources
 
 
 def _count(systems: Systems, mapping: TableMapping, side: Side, couplings: int) -> SideCount:
-    """The side's records: the first page, and more pages only while they do not outnumber the couplings."""
+    """The side's records: counted by the system when it can; otherwise the first page of keys, and more pages
+    only while they do not outnumber the couplings."""
     spec = mapping.spec(side)
+    counted = systems.connector(side).count(spec)
+    if counted is not None:
+        return SideCount(count=counted)
     size = systems.batch_size
     count = 0
     for page in systems.connector(side).changed_since(spec, None, columns=[spec.key], page_size=size):
