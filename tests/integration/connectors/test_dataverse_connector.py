@@ -241,6 +241,23 @@ def test_create_multiple_is_split_to_isolate_the_bad_row_and_the_others_land() -
     assert len(service.sent) <= 8
 
 
+def test_a_blank_lookup_value_binds_no_record() -> None:
+    """Business Central writes a blank code for "none" (a customer in the local currency): no reference, not
+    ``/transactioncurrencies()``, which Dataverse refuses."""
+    sent: list[dict[str, Any]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("CreateMultiple"):
+            sent.extend(json.loads(request.content)["Targets"])
+            return httpx.Response(200, json={"Ids": [t["accountid"] for t in sent]})
+        return httpx.Response(200, json={"value": [row(A1, "A")]})
+
+    dv, _ = connector(handle)
+    [result] = dv.insert(SPEC, [{"accountid": A1, "name": "A", "primarycontactid": " "}])
+    assert result.ok
+    assert sent[0]["primarycontactid@odata.bind"] is None
+
+
 def test_insert_falls_back_to_batch_when_create_multiple_is_missing() -> None:
     def handle(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("CreateMultiple"):

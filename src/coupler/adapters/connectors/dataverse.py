@@ -199,7 +199,7 @@ class DataverseConnector(ODataConnector):
 
     def _bind(self, entity: EntityInfo, name: str, value: Any) -> dict[str, Any]:
         targets = entity.lookups[name]
-        text = None if value is None else str(value).strip().lstrip("/")
+        text = (None if value is None else str(value).strip().lstrip("/")) or None  # blank: no record (BC's "")
         target = targets[0] if targets else name
         if text is not None and "(" in text:  # a value naming its table: contacts(<guid>)
             set_name = text.split("(", 1)[0]
