@@ -1,7 +1,7 @@
 """The soak test's world: the customers and accounts it adds to the demo, the edits its users make (a ledger of every
 value written, in commit order), and what it checks after the runs: duplicates, orphans and lost edits.
 
-The soak's records are named ``Soak L0001`` (made in Business Central) and ``Soak I0001`` (made in Sales); a name is
+The soak's records are named ``Soak L00001`` (made in Business Central) and ``Soak I00001`` (made in Sales); a name is
 never edited, so it identifies a record and its counterpart on both sides. Users edit four bidirectional fields of
 the CUSTOMER mapping, each write a value never written before, so the value a field holds says which write it came
 from.
@@ -22,11 +22,15 @@ from typing import Any
 
 from coupler.domain.mapping import Side
 
-__all__ = ["FIELDS", "PREFIX", "Editor", "Findings", "Ledger", "Sides", "Write", "examine"]
+__all__ = ["FIELDS", "PREFIX", "Editor", "Findings", "Ledger", "Sides", "Write", "examine", "query", "wait_until"]
 
 PREFIX = "Soak "
-FIELDS = {"city": "address1_city", "phoneNumber": "telephone1", "addressLine1": "address1_line1", "postalCode": (
-    "address1_postalcode")}  # fmt: skip
+FIELDS = {
+    "city": "address1_city",
+    "phoneNumber": "telephone1",
+    "addressLine1": "address1_line1",
+    "postalCode": "address1_postalcode",
+}
 """The local field -> the integration field of the CUSTOMER pairs the users edit."""
 
 
@@ -56,15 +60,23 @@ class Sides:
     def of(directory: Path) -> Sides:
         return Sides(
             local=Table(
-                side=Side.LOCAL, db=directory / "erp.db", name="customers", key="id", label="displayName",
+                side=Side.LOCAL,
+                db=directory / "erp.db",
+                name="customers",
+                key="id",
+                label="displayName",
                 scope="blocked = ''",
             ),
             integration=Table(
-                side=Side.INTEGRATION, db=directory / "crm.db", name="account", key="accountid", label="name",
+                side=Side.INTEGRATION,
+                db=directory / "crm.db",
+                name="account",
+                key="accountid",
+                label="name",
                 scope="statecode = 0 AND customertypecode = 3",
             ),
             state=directory / "coupler-state.db",
-        )  # fmt: skip
+        )
 
     def __getitem__(self, side: Side) -> Table:
         return self.local if side is Side.LOCAL else self.integration
@@ -126,7 +138,7 @@ class Editor:
                          (PREFIX + "%",))  # fmt: skip
             self._names[side] = sorted(row["n"] for row in rows)
 
-    def create(self, side: Side, count: int, *, owner: str | None = None) -> None:
+    def create(self, side: Side, count: int) -> None:
         """``count`` new records on ``side`` (in one transaction), each field given a value."""
         table = self.sides[side]
         letter = "L" if side is Side.LOCAL else "I"
@@ -144,14 +156,13 @@ class Editor:
             if side is Side.LOCAL:
                 extra = {"salespersonCode": "PS", "currencyCode": "", "paymentTermsCode": "COD", "blocked": ""}
             else:
-                extra = {"ownerid": owner or self._owner(connection), "statecode": 0, "customertypecode": 3}
+                extra = {"ownerid": self._owner(connection), "statecode": 0, "customertypecode": 3}
             names = ", ".join(f'"{c}"' for c in [*columns, *extra])
             marks = ", ".join("?" for _ in [*columns, *extra])
             connection.executemany(
                 f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', [(*row, *extra.values()) for row in rows]
             )
             connection.commit()
-        self.ledger.counts[f"created ({side})"] += count
         self._names.setdefault(side, []).extend(row[0] for row in rows)
 
     @staticmethod
@@ -232,13 +243,11 @@ class Findings:
     lost: list[tuple[str, str, str, str]] = field(default_factory=list)
     """(name, field, what was expected, what the sides hold)."""
     parked: int = 0
+    stale: int = 0
+    """Fields of parked conflicts that show a value their record no longer holds."""
     held: int = 0
     """Edits present on their side only, waiting behind a parked conflict of their record."""
     pairs: int = 0
-
-    @property
-    def clean(self) -> bool:
-        return not (self.duplicates or self.orphans or self.lost)
 
 
 def _rows(table: Table) -> dict[str, list[sqlite3.Row]]:
@@ -250,12 +259,16 @@ def _rows(table: Table) -> dict[str, list[sqlite3.Row]]:
 
 def examine(sides: Sides, ledger: Ledger, parked: Mapping[str, Any], *, complete: bool) -> Findings:
     """Check the soak's records on both sides against the ledger and the couplings. Duplicates and lost edits are
-    checked on every coupled pair (``parked``: the local keys of the pairs with a parked conflict); ``complete`` (after a full run) also asks that every soak record be coupled."""
+    checked on every coupled pair (``parked``: local key -> local field -> conflicting field, of the pairs with a
+    parked conflict); ``complete``
+    (after a full run) also asks that every soak record be coupled."""
     found = Findings()
     local, integration = _rows(sides.local), _rows(sides.integration)
-    couplings = query(sides.state, "SELECT local_key, integration_key FROM coupler_couplings WHERE mapping = 'CUSTOMER'")
+    couplings = query(
+        sides.state, "SELECT local_key, integration_key FROM coupler_couplings WHERE mapping = 'CUSTOMER'"
+    )
     for side, rows in ((Side.LOCAL, local), (Side.INTEGRATION, integration)):
-        for name, same in rows.items():
+        for same in rows.values():
             if len(same) > 1:
                 found.duplicates[f"{side}: {same[0][sides[side].label]}"] = len(same) - 1
     for side, column in ((Side.LOCAL, "local_key"), (Side.INTEGRATION, "integration_key")):
@@ -287,9 +300,11 @@ def examine(sides: Sides, ledger: Ledger, parked: Mapping[str, Any], *, complete
             continue  # a record created twice: users edited some copies and not others; counted as duplicated
         for pair in coupled.get(name.lower(), []):
             held = (pair[0][sides.local.column(local_field)], pair[1][sides.integration.column(local_field)])
-            if str(pair[0][sides.local.key]) in parked:
+            if (conflict := parked.get(str(pair[0][sides.local.key]))) is not None:
                 ok = all(held[i] in _acceptable(writes, side) for i, side in enumerate(Side))
                 found.held += held[0] != held[1]
+                if (shown := conflict.get(local_field)) is not None:
+                    found.stale += (_value(shown, "local_value"), _value(shown, "integration_value")) != held
             else:
                 ok = held[0] == held[1] == writes[-1].value
             if not ok:
@@ -298,20 +313,17 @@ def examine(sides: Sides, ledger: Ledger, parked: Mapping[str, Any], *, complete
     return found
 
 
+def _value(conflict_field: Any, name: str) -> Any:
+    """A value of a conflicting field, from `coupler conflicts --json` (a dict) or the store (an object)."""
+    return conflict_field[name] if isinstance(conflict_field, dict) else getattr(conflict_field, name)
+
+
 def _acceptable(writes: Sequence[Write], side: Side) -> set[str]:
     """The values a side of a parked pair may hold: its own last write, or a later one of the other side (which may
     have flowed before the pair was parked)."""
     own = [w for w in writes if w.side is side]
     since = own[-1].seq if own else 0
     return {w.value for w in writes if w.side is not side and w.seq > since} | ({own[-1].value} if own else set())
-
-
-def expire_locks(state: Path) -> int:
-    """Every mapping lock expired, as when its lifetime has passed since a killed run took it."""
-    with connect(state) as connection:
-        changed = connection.execute("UPDATE coupler_locks SET until = '2000-01-01 00:00:00.000000'").rowcount
-        connection.commit()
-        return int(changed)
 
 
 def wait_until(condition: Any, *, timeout: float, every: float = 0.01) -> bool:

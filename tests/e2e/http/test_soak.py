@@ -32,15 +32,16 @@ import pytest
 
 from coupler.adapters.store.sql.store import open_state_store
 from coupler.domain.mapping import Side
+from coupler.services.api import Coupler
 from coupler.testing import Faults
+from e2e.cli.support import coupler_command
 
-from ..cli.support import coupler_command
-from .soak import Editor, Ledger, Sides, examine, expire_locks, query, wait_until
+from .soak import Editor, Ledger, Sides, examine, query, wait_until
 from .support import HttpDemo
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-SEEDS = [int(s) for s in os.environ.get("COUPLER_SOAK_SEEDS", "").split(",") if s.strip()] or [2322, 2304]
+SEEDS = [int(s) for s in os.environ.get("COUPLER_SOAK_SEEDS", "").split(",") if s.strip()] or [2322, 10]
 EPISODES = int(os.environ.get("COUPLER_SOAK_EPISODES", "5"))
 RECORDS = int(os.environ.get("COUPLER_SOAK_RECORDS", "1200"))
 
@@ -56,6 +57,7 @@ WRITES = {  # what a side's writes look like to Faults.aim ("METHOD path?query",
     (Side.INTEGRATION, "update"): r"^POST \S*\$batch\n[\s\S]*PATCH ",
 }
 SYSTEM = {Side.LOCAL: "Business Central", Side.INTEGRATION: "Sales"}
+PROBLEMS = ("records created twice", "records left uncoupled after a full run", "edits lost")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,6 +145,7 @@ class Soak:
     # a run with faults ---------------------------------------------------------------------------------------------
     def run_with_faults(self, episode: Episode) -> None:
         faults = self.faults(episode.side)
+        aimed_before = faults.injected[AIMED.get(episode.http or "", "")]
         if episode.http in AIMED:
             pattern = WRITES[episode.side, episode.target]
             faults.aim(AIMED[episode.http], matching=pattern, skip=round(episode.http_at * 3) % 3)
@@ -168,11 +171,12 @@ class Soak:
             self.expected[episode.command] = max(10, requests)
         self.figures["runs with faults"] += len(runs)
         for code, log in zip(codes, logs, strict=False):
-            self.figures[f"runs with faults: exit code {code}"] += 1
+            self.figures[f"exit code {code}"] += 1
             if "Traceback" in (text := log.read_text()):
                 self.problems.append(f"{episode}: a traceback\n{text[-3000:]}")
-        if episode.http in AIMED and not faults.injected[AIMED[episode.http]]:
-            self.figures[f"fault: {episode.http} (no such request)"] += 1
+        if episode.http in AIMED:
+            served = faults.injected[AIMED[episode.http]] > aimed_before
+            self.figures[f"fault: {episode.http}" if served else f"missed: {episode.http} (no such write)"] += 1
         print(f"{episode}: exit {', '.join(map(str, codes))}, {requests} requests")
 
     def _start(self, command: tuple[str, ...], log: Path) -> subprocess.Popen[str]:
@@ -184,7 +188,7 @@ class Soak:
 
     def _strike(self, what: str, episode: Episode, process: subprocess.Popen[str], faults: Faults) -> None:
         if process.poll() is not None:
-            self.figures[f"fault: {what} (the run had ended)"] += 1
+            self.figures[f"missed: {what} (the run had ended)"] += 1
             return
         self.figures[f"fault: {what}"] += 1
         if what == "kill -9":
@@ -204,22 +208,41 @@ class Soak:
 
     # runs without faults -------------------------------------------------------------------------------------------
     def converge(self, episode: Episode) -> None:
-        """Runs without faults: an incremental run of every mapping (every coupled pair must then agree), then a full
-        run of CUSTOMER (every soak record must then be coupled, once). Then an administrator resolves a few parked
-        conflicts, choosing a side at random."""
-        self.figures["locks of killed runs left to expire"] += expire_locks(self.sides.state)
-        self._run("sync", "--json")
-        self._check(f"{episode}: after an incremental run", self._parked(), complete=False)
-        self._run(*FULL)
-        self._check(f"{episode}: after a full run", self._parked(), complete=True)
-        self._resolve_some()
+        """Runs without faults: incremental runs of every mapping (every coupled pair must then agree), then a full
+        run of CUSTOMER (every soak record must then be coupled, once). Before them an administrator releases the lock
+        of a run that was killed (`coupler unlock`); after them they resolve a few parked conflicts."""
+        with self.demo.open() as coupler:
+            self._release_locks(coupler)
+            self._incremental(coupler)
+            self._check(f"{episode}: after incremental runs", self._parked(), complete=False)
+            coupler.sync_full("CUSTOMER")
+            self.figures["runs without faults"] += 1
+            self._check(f"{episode}: after a full run", self._parked(), complete=True)
+            self._resolve_some(coupler)
 
-    def _run(self, *args: str) -> None:
-        command = [coupler_command(), *args, "--config", str(self.demo.config)]
-        done = subprocess.run(command, cwd=self.demo.directory, capture_output=True, text=True, timeout=300)
-        self.figures["runs without faults"] += 1
-        if done.returncode not in (0, 1) or "Traceback" in done.stdout + done.stderr:
-            self.problems.append(f"coupler {' '.join(args)}: exit {done.returncode}\n{done.stdout}{done.stderr}")
+    def _incremental(self, coupler: Coupler) -> None:
+        """Incremental runs until one has no more failed records than the one before (at most three): a record whose
+        write met a change made after it was read (412) is read again and written by the next run. That change may
+        be the killed run's own: a server finishes a $batch whose client has died."""
+        failed = None
+        for _ in range(3):
+            now = sum(report.job.counters.failed for report in coupler.sync_modified())
+            self.figures["runs without faults"] += 1
+            if failed is not None:
+                self.figures["incremental runs again"] += 1
+            if now == 0 or now == failed:
+                return
+            failed = now
+
+    def _release_locks(self, coupler: Coupler) -> None:
+        """A lock left by a killed run is released (its job closed); one whose owner still runs, with every run
+        ended, is a problem."""
+        for lock in coupler.locks():
+            if lock.state == "owner gone":
+                coupler.unlock(lock.mapping)
+                self.figures["locks released"] += 1
+            elif lock.state != "expired":
+                self.problems.append(f"a lock held after every run ended: {lock}")
 
     def _parked(self) -> dict[str, Any]:
         store = open_state_store(f"sqlite:///{self.sides.state}")
@@ -229,42 +252,36 @@ class Soak:
             store.close()
         return {c.local_key: {f.local_field: f for f in c.fields} for c in parked}
 
-    def _resolve_some(self) -> None:
+    def _resolve_some(self, coupler: Coupler) -> None:
         """An administrator resolves up to three parked conflicts: the side they choose holds the newest value of the
         fields in conflict."""
         parked = self._parked()
-        chosen = self.rng.sample(sorted(parked), min(3, len(parked)))
-        if not chosen:
-            return
-        with self.demo.open() as coupler:
-            for local_key in chosen:
-                use = self.rng.choice(list(Side))
-                table = self.sides[use]
-                [pair] = query(self.sides.state, "SELECT * FROM coupler_couplings WHERE mapping = 'CUSTOMER' AND "
-                               "local_key = ?", (local_key,))  # fmt: skip
-                [row] = query(table.db, f'SELECT * FROM "{table.name}" WHERE "{table.key}" = ?', (pair[f"{use}_key"],))
-                coupler.resolve("CUSTOMER", local_key, use=use)
-                with self.ledger.lock:
-                    for local_field in parked[local_key]:
-                        self.ledger.record(use, [row[table.label]], local_field, row[table.column(local_field)])
-                self.figures["conflicts resolved"] += 1
+        for local_key in self.rng.sample(sorted(parked), min(3, len(parked))):
+            use = self.rng.choice(list(Side))
+            table = self.sides[use]
+            [pair] = query(self.sides.state, "SELECT * FROM coupler_couplings WHERE mapping = 'CUSTOMER' AND "
+                           "local_key = ?", (local_key,))  # fmt: skip
+            [row] = query(table.db, f'SELECT * FROM "{table.name}" WHERE "{table.key}" = ?', (pair[f"{use}_key"],))
+            coupler.resolve("CUSTOMER", local_key, use=use)
+            with self.ledger.lock:
+                for local_field in parked[local_key]:
+                    self.ledger.record(use, [row[table.label]], local_field, row[table.column(local_field)])
+            self.figures["conflicts resolved"] += 1
 
     # checks --------------------------------------------------------------------------------------------------------
     def _check(self, when: str, parked: dict[str, Any], *, complete: bool) -> None:
         """Examine the soak's records; what was not seen before is a problem (once)."""
         found = examine(self.sides, self.ledger, parked, complete=complete)
-        for what, items in (
-            ("records created twice", [f"{k} (x{n + 1})" for k, n in found.duplicates.items()]),
-            ("records left uncoupled after a full run", found.orphans),
-            ("edits lost", [f"{name}.{field}: expected {expected}" for name, field, expected, _ in found.lost]),
-        ):
-            self.seen.setdefault(what, set())
+        for what, items in zip(PROBLEMS, (
+            [f"{k} (x{n + 1})" for k, n in found.duplicates.items()],
+            found.orphans,
+            [f"{name}.{column}: expected {expected}, {held}" for name, column, expected, held in found.lost],
+        ), strict=True):  # fmt: skip
             if new := [item for item in items if item not in self.seen[what]]:
                 self.seen[what].update(new)
                 self.problems.append(f"{when}: {len(new)} {what}, e.g. {new[:3]}")
-        self.figures["at the end: coupled soak pairs"] = found.pairs
-        self.figures["at the end: parked conflicts"] = found.parked
-        self.figures["at the end: edits held behind a parked conflict"] = found.held
+        self.figures["pairs"], self.figures["parked"], self.figures["held"] = found.pairs, found.parked, found.held
+        self.figures["stale"] = found.stale
 
     def final_check(self) -> None:
         """Every edit that is not on both sides is explained by a conflict `coupler conflicts --json` shows."""
@@ -272,6 +289,44 @@ class Soak:
         shown = json.loads(subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout)
         parked = {c["local_key"]: {f["local_field"]: f for f in c["fields"]} for c in shown}
         self._check("at the end, with the conflicts `coupler conflicts --json` shows", parked, complete=True)
+
+    # figures -------------------------------------------------------------------------------------------------------
+    def summary(self, seed: int, *, seconds: float, cpu: float) -> list[str]:
+        """The figures of the soak: records, faults, runs, users' edits, and what the checks found."""
+        f, counts = self.figures, self.ledger.counts
+
+        def listed(prefix: str) -> str:
+            items = sorted((k.removeprefix(prefix), v) for k, v in f.items() if k.startswith(prefix))
+            return ", ".join(f"{name} {count}" for name, count in items) or "none"
+
+        served = "; ".join(f"{SYSTEM[side]}: " + (", ".join(f"{k} {v}" for k, v in sorted(self.faults(side).injected
+                           .items())) or "none") for side in Side)  # fmt: skip
+        pairs = len(query(self.sides.state, "SELECT 1 FROM coupler_couplings WHERE mapping = 'CUSTOMER'"))
+        found = {what: len(self.seen[what]) for what in PROBLEMS}
+        added = sum(self.editor.created.values())
+        return [
+            f"soak seed {seed}: {seconds:.0f}s, {cpu:.0f}s of CPU (the test, both servers and every run)",
+            f"  records: {RECORDS} added on each side before the first run, {added - 2 * RECORDS} by users since; at "
+            f"the end {f['pairs']} soak pairs and {pairs} CUSTOMER couplings in all",
+            f"  faults injected: {listed('fault: ')}; planned but missed: {listed('missed: ')}",
+            f"  HTTP faults served: {served}",
+            f"  runs: {f['runs with faults']} with faults (exit codes {listed('exit code ')}), "
+            f"{f['runs without faults']} without ({f['incremental runs again']} of them again for records that met a "
+            f"412); {f['locks released']} locks of killed runs released, {f['conflicts resolved']} conflicts resolved",
+            f"  users: {counts['rows edited']} rows edited in {counts['single-row edits']} single-row edits and "
+            f"{counts['multi-row updates']} multi-row updates; {counts['same field edited on both sides']} times the "
+            f"same field of one record on both sides",
+            f"  found: {found['records created twice']} records created twice, "
+            f"{found['records left uncoupled after a full run']} left uncoupled after a full run, "
+            f"{found['edits lost']} edits lost; {f['parked']} conflicts parked at the end, holding back {f['held']} "
+            f"edits ({f['stale']} conflicting fields showing a value their record no longer holds)",
+        ]
+
+
+def _cpu() -> float:
+    """CPU seconds of this process (the test, both servers) and of its children that ended (the runs)."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
 def _wait(process: subprocess.Popen[str]) -> int:
@@ -286,8 +341,7 @@ def _wait(process: subprocess.Popen[str]) -> int:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_soak(start_demo: Callable[..., HttpDemo], seed: int) -> None:
     began = time.monotonic()
-    cpu_before = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-                     for f in ("ru_utime", "ru_stime"))  # fmt: skip
+    cpu_before = _cpu()
     print(f"\nsoak seed {seed} (again: COUPLER_SOAK_SEEDS={seed}), {EPISODES} episodes, {RECORDS} records per side")
     demo = start_demo()
     with demo.config.open("a", encoding="utf-8") as config:
@@ -312,16 +366,8 @@ def test_soak(start_demo: Callable[..., HttpDemo], seed: int) -> None:
         soak.converge(episode)
     soak.final_check()
 
-    figures = soak.figures + Counter({f"users: {k}": v for k, v in soak.ledger.counts.items()})
-    for side in Side:
-        figures.update({f"HTTP faults served by {SYSTEM[side]}: {k}": v for k, v in soak.faults(side).injected.items()})
-    figures.update({f"found: {what}": len(items) for what, items in soak.seen.items()})
-    cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-              for f in ("ru_utime", "ru_stime")) - cpu_before  # fmt: skip
-    print(f"\nsoak seed {seed}: {time.monotonic() - began:.0f}s ({cpu:.0f}s of CPU with the servers and the runs), "
-          f"{sum(soak.editor.created.values())} soak records")
-    for name, value in sorted(figures.items()):
-        print(f"  {name}: {value}")
+    for line in soak.summary(seed, seconds=time.monotonic() - began, cpu=_cpu() - cpu_before):
+        print(line)
     for problem in soak.problems:
         print(problem)
     assert not soak.problems, f"seed {seed}: {len(soak.problems)} problem(s), the first: {soak.problems[0]}"
