@@ -77,7 +77,7 @@ def server(demo: Path) -> Iterator[str]:
         output.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # not the session: Playwright's event loop must not outlive these tests
 def browser() -> Iterator[Browser]:
     # assertions wait as long as actions do: a loaded CI machine answers an htmx request in more than 5 s at times
     expect.set_options(timeout=15_000)
