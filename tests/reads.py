@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from coupler.domain.mapping import TableSpec
-from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
-from coupler.ports.connector import ColumnInfo, Connector, Deletions
+from coupler.domain.records import ChangeCursor, Record
+from coupler.ports.connector import Connector, ForwardingConnector
 
 
-class ReadCounter(Connector):
+class ReadCounter(ForwardingConnector):
     """Passes every call to ``inner`` and counts the records its reads return: ``records`` those read with fields,
     ``keys`` those read as keys only (no columns but the key and modified-on); ``counts`` the counts asked for.
     ``in_flight`` and ``most_in_flight`` count the calls under way at once; ``pause`` (seconds) holds each read so
     that concurrent calls overlap."""
 
     def __init__(self, inner: Connector, *, pause: float = 0.0) -> None:
-        self.inner = inner
-        self.display_name = inner.display_name
+        super().__init__(inner)
         self.pause = pause
         self.records = 0
         self.keys = 0
@@ -118,40 +116,6 @@ class ReadCounter(Connector):
         with self._lock:
             self.counts += 1
         return self.inner.search_count(spec, fields, text)
-
-    # the rest: as the connector does it ------------------------------------------------------------------------
-    def ping(self) -> None:
-        self.inner.ping()
-
-    def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
-        return self.inner.describe(table)
-
-    def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
-        return self.inner.new_keys(spec, count)
-
-    def assigns_keys(self, spec: TableSpec) -> bool:
-        return self.inner.assigns_keys(spec)
-
-    def alternate_key(self, spec: TableSpec) -> str | None:
-        return self.inner.alternate_key(spec)
-
-    def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
-        return self.inner.insert(spec, rows)
-
-    def update(self, spec: TableSpec, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
-        return self.inner.update(spec, updates)
-
-    def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
-        return self.inner.delete(spec, keys)
-
-    def deletions(self, spec: TableSpec, since: datetime | None, *, cursor: str | None = None) -> Deletions | None:
-        return self.inner.deletions(spec, since, cursor=cursor)
-
-    def record_url(self, spec: TableSpec, key: str) -> str | None:
-        return self.inner.record_url(spec, key)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 class Uncountable(ReadCounter):

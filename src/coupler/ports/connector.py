@@ -16,7 +16,7 @@ from typing import Any
 from coupler.domain.mapping import Condition, Operator, TableSpec
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 
-__all__ = ["ColumnInfo", "Connector", "Deletions"]
+__all__ = ["ColumnInfo", "Connector", "Deletions", "ForwardingConnector"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -190,3 +190,94 @@ class Connector(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+class ForwardingConnector(Connector):
+    """A connector that hands every call to ``inner``: the base of wrappers that change a few calls (checking a
+    job's lock before each write, counting reads in tests). Every method of the port is forwarded, so a wrapper
+    never runs the port's default where the inner connector has its own (Business Central's alternate key, say)."""
+
+    def __init__(self, inner: Connector) -> None:
+        self.inner = inner
+        self.display_name = inner.display_name
+
+    def ping(self) -> None:
+        self.inner.ping()
+
+    def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
+        return self.inner.describe(table)
+
+    def read(self, spec: TableSpec, keys: Sequence[str], *, columns: Sequence[str]) -> list[Record]:
+        return self.inner.read(spec, keys, columns=columns)
+
+    def changed_since(
+        self, spec: TableSpec, since: ChangeCursor | None, *, columns: Sequence[str], page_size: int
+    ) -> Iterator[list[Record]]:
+        return self.inner.changed_since(spec, since, columns=columns, page_size=page_size)
+
+    def find(
+        self,
+        spec: TableSpec,
+        criteria: Mapping[str, Any],
+        *,
+        columns: Sequence[str],
+        limit: int = 100,
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        return self.inner.find(spec, criteria, columns=columns, limit=limit, case_sensitive=case_sensitive)
+
+    def find_any(
+        self,
+        spec: TableSpec,
+        field: str,
+        values: Sequence[Any],
+        *,
+        columns: Sequence[str],
+        case_sensitive: bool = True,
+    ) -> list[Record]:
+        return self.inner.find_any(spec, field, values, columns=columns, case_sensitive=case_sensitive)
+
+    def search(
+        self,
+        spec: TableSpec,
+        fields: Sequence[str],
+        text: str,
+        *,
+        columns: Sequence[str],
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[Record]:
+        return self.inner.search(spec, fields, text, columns=columns, after=after, limit=limit)
+
+    def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
+        return self.inner.search_count(spec, fields, text)
+
+    def new_keys(self, spec: TableSpec, count: int) -> list[str] | None:
+        return self.inner.new_keys(spec, count)
+
+    def assigns_keys(self, spec: TableSpec) -> bool:
+        return self.inner.assigns_keys(spec)
+
+    def alternate_key(self, spec: TableSpec) -> str | None:
+        return self.inner.alternate_key(spec)
+
+    def insert(self, spec: TableSpec, rows: Sequence[Mapping[str, Any]]) -> list[WriteResult]:
+        return self.inner.insert(spec, rows)
+
+    def update(self, spec: TableSpec, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        return self.inner.update(spec, updates)
+
+    def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
+        return self.inner.delete(spec, keys)
+
+    def count(self, spec: TableSpec) -> int | None:
+        return self.inner.count(spec)
+
+    def deletions(self, spec: TableSpec, since: datetime | None, *, cursor: str | None = None) -> Deletions | None:
+        return self.inner.deletions(spec, since, cursor=cursor)
+
+    def record_url(self, spec: TableSpec, key: str) -> str | None:
+        return self.inner.record_url(spec, key)
+
+    def close(self) -> None:
+        self.inner.close()

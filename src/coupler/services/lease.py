@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from contextvars import ContextVar, Token
 from datetime import datetime, timedelta
@@ -27,10 +27,10 @@ from typing import Any
 
 from coupler.domain.errors import LockLost, MappingBusy
 from coupler.domain.mapping import TableSpec
-from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
+from coupler.domain.records import RecordUpdate, WriteResult
 from coupler.domain.state import Lock
 from coupler.domain.timeutil import format_iso
-from coupler.ports.connector import ColumnInfo, Connector, Deletions
+from coupler.ports.connector import Connector, ForwardingConnector
 from coupler.ports.store import Cursors
 
 __all__ = ["LOCK_TTL", "Lease", "LeasedConnector", "guarded", "lock_name"]
@@ -155,12 +155,12 @@ def guarded(connector: Connector) -> Connector:
     return LeasedConnector(connector, leases) if leases else connector
 
 
-class LeasedConnector(Connector):
-    """A connector whose writes first check that the job still holds its mapping's lock; reads pass through."""
+class LeasedConnector(ForwardingConnector):
+    """A connector whose writes first check that the job still holds its mapping's lock; the rest passes through."""
 
     def __init__(self, inner: Connector, leases: Sequence[Lease]) -> None:
-        self.inner, self.leases = inner, tuple(leases)
-        self.display_name = inner.display_name
+        super().__init__(inner)
+        self.leases = tuple(leases)
 
     def _check(self) -> None:
         for lease in self.leases:
@@ -181,76 +181,6 @@ class LeasedConnector(Connector):
     def delete(self, spec: TableSpec, keys: Sequence[str]) -> list[WriteResult]:
         self._check()
         return self.inner.delete(spec, keys)
-
-    # reads and the rest: as the connector does them ------------------------------------------------------------
-    def ping(self) -> None:
-        self.inner.ping()
-
-    def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
-        return self.inner.describe(table)
-
-    def read(self, spec: TableSpec, keys: Sequence[str], *, columns: Sequence[str]) -> list[Record]:
-        return self.inner.read(spec, keys, columns=columns)
-
-    def changed_since(
-        self, spec: TableSpec, since: ChangeCursor | None, *, columns: Sequence[str], page_size: int
-    ) -> Iterator[list[Record]]:
-        return self.inner.changed_since(spec, since, columns=columns, page_size=page_size)
-
-    def find(
-        self,
-        spec: TableSpec,
-        criteria: Mapping[str, Any],
-        *,
-        columns: Sequence[str],
-        limit: int = 100,
-        case_sensitive: bool = True,
-    ) -> list[Record]:
-        return self.inner.find(spec, criteria, columns=columns, limit=limit, case_sensitive=case_sensitive)
-
-    def find_any(
-        self,
-        spec: TableSpec,
-        field: str,
-        values: Sequence[Any],
-        *,
-        columns: Sequence[str],
-        case_sensitive: bool = True,
-    ) -> list[Record]:
-        return self.inner.find_any(spec, field, values, columns=columns, case_sensitive=case_sensitive)
-
-    def search(
-        self,
-        spec: TableSpec,
-        fields: Sequence[str],
-        text: str,
-        *,
-        columns: Sequence[str],
-        after: str | None = None,
-        limit: int = 100,
-    ) -> list[Record]:
-        return self.inner.search(spec, fields, text, columns=columns, after=after, limit=limit)
-
-    def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
-        return self.inner.search_count(spec, fields, text)
-
-    def count(self, spec: TableSpec) -> int | None:
-        return self.inner.count(spec)
-
-    def assigns_keys(self, spec: TableSpec) -> bool:
-        return self.inner.assigns_keys(spec)
-
-    def alternate_key(self, spec: TableSpec) -> str | None:
-        return self.inner.alternate_key(spec)
-
-    def deletions(self, spec: TableSpec, since: datetime | None, *, cursor: str | None = None) -> Deletions | None:
-        return self.inner.deletions(spec, since, cursor=cursor)
-
-    def record_url(self, spec: TableSpec, key: str) -> str | None:
-        return self.inner.record_url(spec, key)
-
-    def close(self) -> None:
-        self.inner.close()
 
     def __getattr__(self, name: str) -> Any:  # what a connector offers beyond the port (a test fake's helpers)
         if name == "inner":

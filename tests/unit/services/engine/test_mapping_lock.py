@@ -286,12 +286,13 @@ def dead_pid() -> int:
 
 
 def test_the_leased_connector_forwards_every_method_of_the_port() -> None:
-    """A port method the wrapper does not override would run the port's default instead of the connector's own
-    (Business Central's alternate key, say): every public method of the port is forwarded."""
+    """A port method a wrapper does not override would run the port's default instead of the connector's own
+    (Business Central's alternate key, say): the forwarding base hands every public method of the port on."""
     import inspect
 
-    from coupler.ports.connector import Connector
+    from coupler.ports.connector import Connector, ForwardingConnector
     from coupler.services.lease import LeasedConnector
 
     port = {name for name, _ in inspect.getmembers(Connector, inspect.isfunction) if not name.startswith("_")}
-    assert port - set(LeasedConnector.__dict__) == set()
+    assert port - set(ForwardingConnector.__dict__) == set()
+    assert issubclass(LeasedConnector, ForwardingConnector)
