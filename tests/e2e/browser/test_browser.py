@@ -20,6 +20,12 @@ def shot(page: Page, folder: Path, name: str, *, full: bool = True) -> None:
     page.screenshot(path=str(folder / f"{name}.png"), full_page=full)
 
 
+def settled(page: Page) -> None:
+    """Wait until htmx has settled what it swapped in: it wires the new elements' own htmx attributes (a lookup's
+    search-as-you-type) only then, some 20 ms after the dialog shows. A person cannot type that fast; a test can."""
+    page.wait_for_function("() => !document.querySelector('.htmx-added, .htmx-settling, .htmx-swapping')")
+
+
 def test_mappings_page_and_a_mapping(page: Page, screenshots: Path) -> None:
     page.goto("/")
     expect(page.get_by_role("heading", name="Integration table mappings")).to_be_visible()
@@ -47,6 +53,7 @@ def test_couple_a_customer_from_its_card(page: Page, screenshots: Path) -> None:
     dialog = page.locator("dialog#modal")
     expect(dialog.get_by_role("heading", name="Set up coupling: CUSTOMER C00070")).to_be_visible()
     lookup = dialog.get_by_role("searchbox")
+    settled(page)
     lookup.fill("Fabri")
     expect(dialog.locator("#lookup-results")).not_to_contain_text("exact")  # a prefix now, no longer exact
     expect(dialog.get_by_role("radio", name="Fabrikam, Inc.")).to_be_visible()
