@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from coupler.adapters.connectors.sql.connector import SqlConnector
 from coupler.bootstrap import _connector
 from coupler.config import load_config
 from coupler.domain.errors import ConfigurationError
+from distributions import Plugins
 
 MAPPING = """
 [[mappings]]
@@ -55,20 +55,6 @@ NOT_A_KIND = 42
 """
 
 
-@dataclass(frozen=True)
-class Plugins:
-    module: str
-    path: Path
-
-    def distribution(self, name: str, entry_points: dict[str, str]) -> None:
-        """Install (by putting it on sys.path) a distribution registering ``entry_points`` in the group."""
-        info = self.path / f"{name.replace('-', '_')}-1.0.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8")
-        lines = [f"[{GROUP}]", *(f"{key} = {value}" for key, value in entry_points.items())]
-        (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 @pytest.fixture
 def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Plugins]:
     """A directory on sys.path holding a module with connector kinds, uniquely named for each test."""
@@ -76,7 +62,7 @@ def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Plugins
     (tmp_path / f"{module}.py").write_text(PLUGIN, encoding="utf-8")
     (tmp_path / f"{module}_broken.py").write_text("raise RuntimeError('the plugin is broken')\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    yield Plugins(module=module, path=tmp_path)
+    yield Plugins(module=module, path=tmp_path, group=GROUP)
     for name in (module, f"{module}_broken"):
         sys.modules.pop(name, None)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,7 @@ from coupler.adapters.transform_plugins import (
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import Direction, FieldMapping, TableMapping, TableSpec
 from coupler.domain.transforms.pipeline import Transform, compile_transforms
-
-
-@dataclass(frozen=True)
-class Plugins:
-    module: str
-    path: Path
-
-    def distribution(self, name: str, entry_points: dict[str, str]) -> None:
-        """Install (by putting it on sys.path) a distribution registering ``entry_points`` in the group."""
-        info = self.path / f"{name.replace('-', '_')}-1.0.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8")
-        lines = [f"[{GROUP}]", *(f"{key} = {value}" for key, value in entry_points.items())]
-        (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+from distributions import Plugins
 
 
 @pytest.fixture
@@ -53,7 +39,7 @@ def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Plugins
     )
     (tmp_path / f"{module}_broken.py").write_text("raise RuntimeError('the plugin is broken')\n", encoding="utf-8")
     monkeypatch.syspath_prepend(str(tmp_path))
-    yield Plugins(module=module, path=tmp_path)
+    yield Plugins(module=module, path=tmp_path, group=GROUP)
     for name in (module, f"{module}_broken"):
         sys.modules.pop(name, None)
 
