@@ -106,7 +106,7 @@ class BusinessCentralConnector(ODataConnector):
     def company_id(self) -> str:
         """The id of the configured company (given by id, name or display name)."""
         if self._company_id is None:
-            answer = self.client.get_json("companies", what="listing the companies")
+            answer = self._known_json("companies", what="listing the companies")
             companies = answer.get("value") if isinstance(answer, dict) else None
             wanted = self._company.strip()
             for company in companies or []:
@@ -122,14 +122,16 @@ class BusinessCentralConnector(ODataConnector):
         return self._company_id
 
     # metadata ----------------------------------------------------------------------------------------------
+    def refresh_metadata(self) -> None:
+        super().refresh_metadata()
+        self._company_id = None
+        self._metadata = None
+
     def _load_entity(self, table: str) -> EntityInfo | None:
         if self._metadata is None:
-            response = self.client.request(
-                "GET", "$metadata", headers={"Accept": "application/xml"}, what="reading $metadata"
-            )
-            self.client.check(response, what="reading $metadata")
+            content = self._known_text("$metadata", what="reading $metadata")
             try:
-                self._metadata = _parse_edmx(response.content)
+                self._metadata = _parse_edmx(content.encode("utf-8"))
             except ET.ParseError as error:
                 raise PermanentConnectorError(f"{self.display_name}: $metadata is not valid XML: {error}") from None
         return self._metadata.get(table)

@@ -117,26 +117,33 @@ class DataverseConnector(ODataConnector):
     def app_user_id(self) -> str:
         """The id of coupler's own application user (``WhoAmI``)."""
         if self._user_id is None:
-            answer = self.client.get_json("WhoAmI", what="asking who coupler signs in as (WhoAmI)")
+            answer = self._known_json("WhoAmI", what="asking who coupler signs in as (WhoAmI)")
             if not isinstance(answer, dict) or not answer.get("UserId"):
                 raise PermanentConnectorError(f"{self.display_name}: WhoAmI gave no UserId")
             self._user_id = str(answer["UserId"]).lower()
         return self._user_id
 
     # metadata ----------------------------------------------------------------------------------------------
+    def refresh_metadata(self) -> None:
+        super().refresh_metadata()
+        self._sets.clear()
+        self._create_multiple.clear()
+        self._user_id = None
+        self._user_unknown = False
+
     def _load_entity(self, table: str) -> EntityInfo | None:
         params = {
             "$filter": f"EntitySetName eq {literal(table)}",
             "$select": "LogicalName,PrimaryIdAttribute,EntitySetName",
         }
-        found = self.client.get_json("EntityDefinitions", params=params, what=f"reading the metadata of {table}")
+        found = self._known_json("EntityDefinitions", params=params, what=f"reading the metadata of {table}")
         definitions = found.get("value") if isinstance(found, dict) else None
         if not definitions:
             return None
         definition = definitions[0]
         logical, key = str(definition["LogicalName"]), str(definition["PrimaryIdAttribute"])
         self._sets[logical] = table
-        answer = self.client.get_json(
+        answer = self._known_json(
             f"EntityDefinitions(LogicalName={literal(logical)})/Attributes",
             what=f"reading the columns of {table}",
         )
@@ -179,7 +186,7 @@ class DataverseConnector(ODataConnector):
         if logical not in self._sets:
             params = {"$filter": f"LogicalName eq {literal(logical)}", "$select": "LogicalName,EntitySetName"}
             try:
-                found = self.client.get_json("EntityDefinitions", params=params, what=f"finding the set of {logical}")
+                found = self._known_json("EntityDefinitions", params=params, what=f"finding the set of {logical}")
                 name = (found.get("value") or [{}])[0].get("EntitySetName")
             except PermanentConnectorError:
                 name = None

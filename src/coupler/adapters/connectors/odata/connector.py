@@ -13,6 +13,7 @@ ETag (412) is a retryable error for that record alone.
 
 from __future__ import annotations
 
+import json
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -40,6 +41,7 @@ from coupler.domain.mapping import Condition, Operator, TableSpec, matches_all
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 from coupler.domain.timeutil import format_iso, parse_timestamp
 from coupler.ports.connector import ColumnInfo, Connector
+from coupler.ports.metadata import InProcessMetadata, MetadataCache
 
 __all__ = ["SMALL_READ", "ODataConnector"]
 
@@ -65,6 +67,9 @@ class ODataConnector(Connector, ABC):
         self._page_size = max(1, min(page_size, self.max_page_size))
         self._max_filter = max_filter_length
         self._entities: dict[str, EntityInfo | None] = {}
+        self.metadata: MetadataCache = InProcessMetadata()
+        """Where answers about the schema are kept (``_known_json``, ``_known_text``); the composition root puts
+        the state store's cache here so that a process does not ask again what an earlier one learnt."""
 
     # hooks -------------------------------------------------------------------------------------------------
     @abstractmethod
@@ -110,6 +115,33 @@ class ODataConnector(Connector, ABC):
             value = self._to_wire(entity, condition.field, value)
         wire = replace(condition, field=entity.prop(condition.field), value=value)
         return condition_filter(wire, fold_text=self.fold_text, guid=entity.is_guid(condition.field), nulls=self.nulls)
+
+    # metadata ----------------------------------------------------------------------------------------------
+    def _known_json(self, path: str, *, what: str, params: Mapping[str, str] | None = None) -> Any:
+        """The JSON answer of a GET about the schema (definitions, the signed-in user, the company), asked once
+        per connection and kept in ``metadata``."""
+        key = "GET " + path + ("?" + urlencode(sorted(params.items())) if params else "")
+        kept = self.metadata.get(key)
+        if kept is not None:
+            return json.loads(kept)
+        answer = self.client.get_json(path, params=params, what=what)
+        self.metadata.put(key, json.dumps(answer))
+        return answer
+
+    def _known_text(self, path: str, *, what: str, accept: str = "application/xml") -> str:
+        """The text of a GET about the schema (``$metadata``), asked once per connection and kept in ``metadata``."""
+        key = f"GET {path} {accept}"
+        kept = self.metadata.get(key)
+        if kept is not None:
+            return kept
+        response = self.client.check(self.client.request("GET", path, headers={"Accept": accept}, what=what), what=what)
+        self.metadata.put(key, response.text)
+        return response.text
+
+    def refresh_metadata(self) -> None:
+        """Forget what was learnt about the schema, here and in ``metadata``: the next question asks the service."""
+        self.metadata.forget()
+        self._entities.clear()
 
     # system ------------------------------------------------------------------------------------------------
     def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
