@@ -101,7 +101,7 @@ def test_a_step_that_could_never_run_on_its_field_is_refused() -> None:
         (step("options", values=TERMS, strict=True), r"options: unknown setting 'strict'; it takes values"),
         (step("date"), r"date: the setting format is required"),
         (step("number"), r"number: the setting decimals is required"),
-        (step("number", decimals=2, places=2), r"number: unknown setting 'places'; it takes decimals, rounding"),
+        (step("number", decimals=2, places=2), r"number: unknown setting 'places'; it takes decimals, rounding, minimum"),
         (step("python"), r"python: the setting name is required"),
     ],
 )
@@ -142,6 +142,8 @@ def test_missing_and_unknown_settings_are_named(transform: Transform, message: s
         (step("number", decimals=-1), r"number: decimals must be a whole number of at least 0, not -1"),
         (step("number", decimals="2"), r"number: decimals must be a whole number of at least 0, not '2'"),
         (step("number", decimals=2, rounding="up"), r"number: rounding 'up' is not one of: half-up, half-even, down"),
+        (step("number", decimals=2, minimum="0"), r"number: minimum must be a number, not '0'"),
+        (step("number", decimals=2, minimum=5, maximum=1), r"number: minimum 5 is greater than maximum 1"),
         (step("python", name=""), r"python: name must be non-empty text, not ''"),
         (step("python", name="vat", function="vat"), r"python: the function of 'vat' is not callable: 'vat'"),
     ],
@@ -370,6 +372,15 @@ def test_number_defaults_to_half_up_and_whole_numbers() -> None:
     assert to(2.5, step("number", decimals=0)) == Decimal(3)
     assert str(to("12345678901234567890123456789.5", step("number", decimals=0))) == "12345678901234567890123456790"
     assert str(to(Decimal("9" * 40 + ".5"), step("number", decimals=1))) == "9" * 40 + ".5"
+
+
+def test_number_holds_the_result_between_minimum_and_maximum() -> None:
+    at_least_zero = step("number", decimals=2, minimum=0)
+    assert to(-5, at_least_zero) == Decimal("0.00"), "Business Central sends a negative inventory as 0"
+    assert to("-0.004", at_least_zero) == Decimal("0.00")
+    assert to(12.5, at_least_zero) == Decimal("12.50")
+    capped = step("number", decimals=0, minimum=-1.5, maximum=100)
+    assert (to(-7, capped), to(250, capped), to(None, capped)) == (Decimal("-2"), Decimal("100"), None)
 
 
 def test_number_names_a_value_too_large_to_round() -> None:

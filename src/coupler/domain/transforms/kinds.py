@@ -57,7 +57,7 @@ _SETTINGS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "map": (("values",), ("strict",)),
     "options": (("values",), ()),
     "date": (("format",), ("input_format",)),
-    "number": (("decimals",), ("rounding",)),
+    "number": (("decimals",), ("rounding", "minimum", "maximum")),
     "python": (("name",), ("function",)),
 }
 _PLAIN = (str, int, float, Decimal, date)  # what a table's value may be (TOML's scalars)
@@ -101,7 +101,10 @@ def prepare(transform: Transform, *, backwards: bool) -> Any:
         rounding = params.get("rounding", "half-up")
         if rounding not in ROUNDINGS:
             raise TransformError(f"{kind}: rounding {rounding!r} is not one of: {', '.join(ROUNDINGS)}")
-        return Decimal(1).scaleb(-decimals), ROUNDINGS[rounding]
+        minimum, maximum = (_bound(kind, name, params.get(name)) for name in ("minimum", "maximum"))
+        if minimum is not None and maximum is not None and minimum > maximum:
+            raise TransformError(f"{kind}: minimum {minimum} is greater than maximum {maximum}")
+        return Decimal(1).scaleb(-decimals), ROUNDINGS[rounding], minimum, maximum
     if kind == "python":
         _text_setting(kind, "name", params["name"])
         function = params.get("function")
@@ -116,6 +119,14 @@ def _integer(kind: str, name: str, value: Any, *, minimum: int) -> int:
         wanted = "a positive whole number" if minimum == 1 else f"a whole number of at least {minimum}"
         raise TransformError(f"{kind}: {name} must be {wanted}, not {show(value)}")
     return value
+
+
+def _bound(kind: str, name: str, value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise TransformError(f"{kind}: {name} must be a number, not {show(value)}")
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
 
 
 def _text_setting(kind: str, name: str, value: Any) -> str:

@@ -111,7 +111,11 @@ def _parse_iso(text: str) -> date:
     return datetime.fromisoformat(text)
 
 
-def _number_step(quantum: Decimal, rounding: str) -> Step:
+def _number_step(quantum: Decimal, rounding: str, minimum: Decimal | None, maximum: Decimal | None) -> Step:
+    """Round to ``quantum``, then hold the result between ``minimum`` and ``maximum`` (Business Central sends a
+    negative inventory or price to Sales as 0: ``CRMIntTableSubscriber``, "If less then zero, it will later be set to
+    zero", whose product columns have a minimum of 0)."""
+
     def step(value: Any) -> Any:
         kind = type(value)
         if kind is Decimal or kind is int:  # the common cases first
@@ -132,9 +136,14 @@ def _number_step(quantum: Decimal, rounding: str) -> Step:
         try:
             if not number.is_finite():
                 raise TransformError(f"number: {show(value)} is not a finite number")
-            return number.quantize(quantum, rounding=rounding, context=_CONTEXT)
+            rounded = number.quantize(quantum, rounding=rounding, context=_CONTEXT)
         except InvalidOperation:
             raise TransformError(f"number: {show(value)} is too large to round to {quantum}") from None
+        if minimum is not None and rounded < minimum:
+            return minimum.quantize(quantum, context=_CONTEXT)
+        if maximum is not None and rounded > maximum:
+            return maximum.quantize(quantum, context=_CONTEXT)
+        return rounded
 
     return step
 
