@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from coupler.adapters.connectors.kinds import ConnectorSettings, connector_kind
+from coupler.adapters.store.kept_metadata import StoredMetadata
 from coupler.adapters.store.sql.store import open_state_store
 from coupler.adapters.transform_plugins import resolve_mappings
 from coupler.config import AppConfig, load_config
 from coupler.domain.errors import ConfigurationError, CouplerError
 from coupler.ports.connector import Connector
+from coupler.ports.metadata import KeepsMetadata
+from coupler.ports.store import StateStore
 from coupler.services.api import Coupler
 from coupler.services.context import Progress, Systems
 from coupler.services.views.check import schema_problems
@@ -37,6 +40,8 @@ def build(config: AppConfig, *, progress: Progress | None = None, validate: bool
         local.close()
         integration.close()
         raise
+    _keep_metadata(local, config.local, store)
+    _keep_metadata(integration, config.integration, store)
     systems = Systems(
         local=local,
         integration=integration,
@@ -62,3 +67,11 @@ def build(config: AppConfig, *, progress: Progress | None = None, validate: bool
 def _connector(system: ConnectorSettings) -> Connector:
     """The connector of the system's kind (a built-in one or one registered by entry point), built from its settings."""
     return connector_kind(system.kind).build(system)
+
+
+def _keep_metadata(connector: Connector, system: ConnectorSettings, store: StateStore) -> None:
+    """A connector that keeps what it learns about its system's schema keeps it in the state store, under the
+    system's connection, so that the next process does not ask again."""
+    connection = system.connection()
+    if connection and isinstance(connector, KeepsMetadata):
+        connector.metadata = StoredMetadata(store.metadata, connection)

@@ -47,9 +47,10 @@ class Coupler:
         self._attention = Attention(systems)
 
     # connection --------------------------------------------------------------------------------------------
-    def check(self) -> CheckReport:
-        """Ping both systems and the state store, and list the mapped tables and columns that are missing."""
-        return check_systems(self.systems, self.origin)
+    def check(self, *, refresh: bool = False) -> CheckReport:
+        """Ping both systems and the state store, and list the mapped tables and columns that are missing. With
+        ``refresh``, what coupler learnt about the systems' schemas (kept between runs) is read again first."""
+        return check_systems(self.systems, self.origin, refresh=refresh)
 
     def mappings(self) -> list[MappingOverview]:
         """The mappings in dependency order, with their coupling statistics."""

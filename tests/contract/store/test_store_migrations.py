@@ -80,7 +80,7 @@ def test_migrations_build_the_declared_schema(blank_url: str) -> None:
 
         assert differences(engine) == []
         assert own_tables(engine) == {*metadata.tables, VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == "0005"
+        assert current_revision(engine) == head_revision() == "0006"
 
 
 def test_the_comparison_sees_a_schema_that_differs(blank_url: str) -> None:
@@ -226,7 +226,7 @@ def test_upgrading_from_0002_keeps_the_watermarks_with_no_deletions_cursor(blank
 
         upgrade(engine)
 
-        assert current_revision(engine) == head_revision() == "0005"
+        assert current_revision(engine) == head_revision() == "0006"
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
@@ -251,7 +251,7 @@ def test_upgrading_from_0003_keeps_each_watermark_as_a_cursor_that_has_seen_its_
 
         upgrade(engine)
 
-        assert current_revision(engine) == head_revision() == "0005"
+        assert current_revision(engine) == head_revision() == "0006"
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
@@ -328,3 +328,15 @@ def test_downgrading_to_0004_removes_the_lock_owner_process(blank_url: str) -> N
             command.downgrade(migrations_config(conn), "0004")
         assert {c["name"] for c in inspect(engine).get_columns("coupler_locks")} == {"name", "owner", "until"}
         assert current_revision(engine) == "0004"
+
+
+def test_downgrading_to_0005_removes_the_kept_metadata(blank_url: str) -> None:
+    with engine_for(blank_url) as engine:
+        upgrade(engine)
+        assert "coupler_metadata" in own_tables(engine)
+        with engine.begin() as conn:
+            command.downgrade(migrations_config(conn), "0005")
+        assert "coupler_metadata" not in own_tables(engine)
+        assert current_revision(engine) == "0005"
+        upgrade(engine)
+        assert differences(engine) == []

@@ -74,10 +74,11 @@ def start_demo(
     secrets: dict[str, str],
 ) -> Iterator[Callable[..., HttpDemo]]:
     """``start_demo(wrap_crm=...)``: a private copy of the demo served over HTTP, with its coupler.toml (both sides
-    over HTTP) beside it; ``wrap_crm`` wraps the Dataverse app (to act between coupler's read and write)."""
+    over HTTP) beside it; ``wrap_crm`` wraps the Dataverse app (to act between coupler's read and write), ``wrap_erp``
+    the Business Central app."""
     with ExitStack() as stack:
 
-        def start(*, wrap_crm: Wrap | None = None) -> HttpDemo:
+        def start(*, wrap_crm: Wrap | None = None, wrap_erp: Wrap | None = None) -> HttpDemo:
             directory = Path(shutil.copytree(demo_template.directory, tmp_path / "demo"))
             (directory / "coupler.toml").unlink()
             dv_faults, bc_faults = Faults(), Faults()
@@ -92,7 +93,7 @@ def start_demo(
                 auth=issuer,
             )
             crm = stack.enter_context(serve(wrap_crm(crm_app) if wrap_crm else crm_app))
-            erp = stack.enter_context(serve(erp_app))
+            erp = stack.enter_context(serve(wrap_erp(erp_app) if wrap_erp else erp_app))
             config = directory / "coupler-http.toml"
             state = "sqlite:///coupler-state.db"
             config.write_text(

@@ -61,11 +61,22 @@ class Log:
 
 
 @dataclass
+class Swap:
+    """An app that can be replaced while served at the same URL (a server restarted over a changed schema)."""
+
+    app: ASGIApp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+@dataclass
 class Pair:
     directory: Path
     bc: Log
     dv: Log
     coupler: Coupler
+    bc_app: Swap
 
     def take(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         return self.bc.take(), self.dv.take()
@@ -138,12 +149,7 @@ fields = [
 def pair(tmp_path: Path, issuer: TokenIssuer, oauth: str, tls: TlsFiles, secrets: dict[str, str]) -> Iterator[Pair]:
     build(tmp_path)
     bc_log, dv_log = Log(), Log()
-    bc = business_central_app(
-        f"sqlite:///{tmp_path / 'erp.db'}",
-        companies=[COMPANY],
-        tables={"customers": BcTable(table="customers", entity_type="customer")},
-        auth=issuer,
-    )
+    bc = Swap(bc_server(tmp_path, issuer))
     dv = dataverse_app(
         f"sqlite:///{tmp_path / 'crm.db'}",
         tables={"accounts": DataverseTable(table="account", key="accountid", primary_name="name")},
@@ -154,7 +160,17 @@ def pair(tmp_path: Path, issuer: TokenIssuer, oauth: str, tls: TlsFiles, secrets
         crm = stack.enter_context(serve(dv_log.wrap(dv)))
         path = config(tmp_path, erp=erp, crm=crm, oauth=oauth, ca_file=tls.ca_file)
         coupler = stack.enter_context(open_coupler(path))
-        yield Pair(directory=tmp_path, bc=bc_log, dv=dv_log, coupler=coupler)
+        yield Pair(directory=tmp_path, bc=bc_log, dv=dv_log, coupler=coupler, bc_app=bc)
+
+
+def bc_server(directory: Path, issuer: TokenIssuer) -> ASGIApp:
+    """The Business Central server over ``erp.db``, its schema read from the database as it is now."""
+    return business_central_app(
+        f"sqlite:///{directory / 'erp.db'}",
+        companies=[COMPANY],
+        tables={"customers": BcTable(table="customers", entity_type="customer")},
+        auth=issuer,
+    )
 
 
 def full_sync(pair: Pair) -> None:

@@ -109,3 +109,18 @@ def test_business_central_needs_a_company_and_signs_in_with_oauth_or_basic_auth(
     oauth = BusinessCentralSettings.model_validate({"name": "BC", "url": url, "company": "CRONUS", **OAUTH})
     settings, problems = resolve(oauth, tmp_path)
     assert problems == [] and isinstance(settings.auth(scope="any"), MsalAuth)
+
+
+def test_a_connection_names_the_system_and_who_signs_in_never_a_secret() -> None:
+    """What coupler keeps about a system's schema between runs is kept under its connection."""
+    url = "https://api.businesscentral.dynamics.com/v2.0/t/production/api/v2.0"
+    bc = BusinessCentralSettings.model_validate({"name": "BC", "url": url, "company": "CRONUS USA, Inc.", **OAUTH})
+    assert bc.connection() == f"business-central {url} company=CRONUS USA, Inc. as=client"
+    other = bc.model_copy(update={"company": "CRONUS Canada"})
+    assert other.connection() != bc.connection()
+    on_premises = BusinessCentralSettings(name="BC", url=url, company="C", username="ADMIN", password=SecretStr("k"))
+    assert on_premises.connection() == f"business-central {url} company=C as=ADMIN"
+    dv = DataverseSettings.model_validate({"name": "Sales", "url": "https://contoso.crm.dynamics.com", **OAUTH})
+    assert dv.connection() == "dataverse https://contoso.crm.dynamics.com client=client"
+    assert "TEST_CLIENT_SECRET" not in bc.connection() + dv.connection()
+    assert SqlSettings(name="ERP", url="sqlite:///erp.db").connection() is None, "a database is not asked twice"

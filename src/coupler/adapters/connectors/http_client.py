@@ -32,8 +32,12 @@ __all__ = [
     "MsalAuth",
     "NoAuth",
     "Pacer",
+    "Refusal",
     "error_message",
 ]
+
+Refusal = Callable[[str, str, int, str], None]
+"""Told of a refused request: method, path relative to the base URL, status, the service's error message."""
 
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _SAFE_STATUSES = frozenset({429, 503})  # the server did not act on the request: safe to resend a POST
@@ -231,6 +235,13 @@ class HttpClient:
         self._backoff, self._backoff_cap, self._max_retry_after = backoff, backoff_cap, max_retry_after
         self._sleep = sleep
         self.requests_sent = 0
+        self._watchers: list[Refusal] = []
+
+    def watch_refusals(self, watcher: Refusal) -> None:
+        """Have ``watcher`` told of every refused request answered (not retried away): its method, path (relative to
+        ``base_url``, no query), status and error message. A connector learns from it that what it knows of the
+        service's schema is stale."""
+        self._watchers.append(watcher)
 
     def request(
         self,
@@ -243,11 +254,13 @@ class HttpClient:
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        watch: bool = True,
     ) -> httpx.Response:
         """Send a request, retrying what passes; the response of any other status is returned to the caller.
 
         ``what`` says what the request does, for messages ("reading accounts"). Raises RetryableConnectorError when
-        the service stays throttled or unavailable, or does not answer.
+        the service stays throttled or unavailable, or does not answer. A refusal is told to the watchers (see
+        ``watch_refusals``) unless not ``watch`` (a question about the schema itself).
         """
         idempotent = method.upper() != "POST" if idempotent is None else idempotent
         refreshed = False
@@ -268,6 +281,8 @@ class HttpClient:
                 refreshed, delay = True, 0.0  # the token expired early or was revoked: one new token, one more try
                 continue
             if status not in _RETRY_STATUSES or (not idempotent and status not in _SAFE_STATUSES):
+                if watch and self._watchers and not response.is_success:
+                    self._tell(method, response)
                 return response
             problem = f"{status} {error_message(response)}"
             if status == 429:  # every sender waits, not only this one; the pacer does the waiting
@@ -308,6 +323,14 @@ class HttpClient:
             return self._client.request(method, url, params=params, json=json, content=content, headers=merged)
         finally:
             self._pacer.release()
+
+    def _tell(self, method: str, response: httpx.Response) -> None:
+        path = response.request.url.path
+        base = httpx.URL(self.base_url).path
+        relative = path[len(base) :] if path.startswith(base) else path.lstrip("/")
+        message = error_message(response)
+        for watcher in self._watchers:
+            watcher(method.upper(), relative, response.status_code, message)
 
     def _retry_after(self, response: httpx.Response, attempt: int) -> float:
         raw = response.headers.get("Retry-After", "")

@@ -1,5 +1,5 @@
 """The state store port: coupler's own state, one small port per aggregate (``Couplings``, ``Attention``, ``Jobs``,
-``Cursors``) and ``StateStore``, which holds the four and saves a chunk's changes across them at once."""
+``Cursors``, ``Metadata``) and ``StateStore``, which holds them and saves a chunk's changes across them at once."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from coupler.ports.store.attention import Attention
 from coupler.ports.store.couplings import Couplings
 from coupler.ports.store.cursors import Cursors
 from coupler.ports.store.jobs import Jobs
+from coupler.ports.store.metadata import KnownEntry, Metadata
 from coupler.ports.store.store import CouplingStats, StateStore
 
-__all__ = ["Attention", "CouplingStats", "Couplings", "Cursors", "Jobs", "StateStore"]
+__all__ = ["Attention", "CouplingStats", "Couplings", "Cursors", "Jobs", "KnownEntry", "Metadata", "StateStore"]

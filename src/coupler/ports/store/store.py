@@ -1,4 +1,4 @@
-"""The state store: coupler's own state as four aggregates, and the unit of work that saves across them."""
+"""The state store: coupler's own state as five aggregates, and the unit of work that saves across them."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from coupler.ports.store.attention import Attention
 from coupler.ports.store.couplings import Couplings
 from coupler.ports.store.cursors import Cursors
 from coupler.ports.store.jobs import Jobs
+from coupler.ports.store.metadata import Metadata
 
 __all__ = ["CouplingStats", "StateStore"]
 
@@ -29,13 +30,15 @@ class CouplingStats:
 class StateStore(ABC):
     """Reads and single-purpose writes go to an aggregate: ``store.couplings``, ``store.attention`` (conflicts,
     failures of uncoupled records, pending deletions), ``store.jobs`` (jobs and their errors) and
-    ``store.cursors`` (watermarks, deleted-entries feeds' cursors, intents to create, locks). What a chunk of
-    records changes across them is saved at once by ``save``."""
+    ``store.cursors`` (watermarks, deleted-entries feeds' cursors, intents to create, locks) and ``store.metadata``
+    (what connectors learnt about their systems' schemas, per connection). What a chunk of records changes across
+    them is saved at once by ``save``."""
 
     couplings: Couplings
     attention: Attention
     jobs: Jobs
     cursors: Cursors
+    metadata: Metadata
 
     @abstractmethod
     def save(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from coupler.domain.errors import CouplerError
 from coupler.domain.mapping import Side, TableMapping
+from coupler.ports.metadata import KeepsMetadata
 from coupler.services.context import Systems
 
 __all__ = ["CheckReport", "SystemStatus", "check_systems", "schema_problems", "unsafe_creations"]
@@ -103,11 +104,15 @@ def unsafe_creations(systems: Systems, origin: str) -> list[str]:
     return warnings
 
 
-def check_systems(systems: Systems, origin: str) -> CheckReport:
+def check_systems(systems: Systems, origin: str, *, refresh: bool = False) -> CheckReport:
+    """With ``refresh``, each connector that keeps what it learnt about its system's schema (``KeepsMetadata``)
+    forgets it first, so that the check, and the runs after it, read the schema as it is now."""
     statuses = []
     reachable = True
     for role, connector in (("local", systems.local), ("integration", systems.integration)):
         try:
+            if refresh and isinstance(connector, KeepsMetadata):
+                connector.refresh_metadata()
             connector.ping()
             statuses.append(SystemStatus(role=role, name=connector.display_name, ok=True, message="connected"))
         except CouplerError as error:

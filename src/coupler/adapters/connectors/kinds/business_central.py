@@ -42,6 +42,11 @@ class BusinessCentralSettings(HttpServiceSettings):
         elif not (given(self.username) and given(self.password)):
             place.problem("basic authentication needs both username and password")
 
+    def connection(self) -> str:
+        """Kind, URL, company and who signs in (the client id, or the user name on premises)."""
+        who = self.username if self.basic else self.client_id
+        return f"{self.kind} {self.url} company={self.company} as={who or ''}"
+
     def auth(self, *, scope: str) -> Auth:
         if self.username and self.password and not given(self.client_id):
             return BasicAuth(self.username, self.password.get_secret_value())

@@ -53,6 +53,10 @@ class HttpServiceSettings(ConnectorSettings):
         verify = place.file(self.verify, key="verify") if isinstance(self.verify, str) else self.verify
         return self.model_copy(update={"url": url.rstrip("/"), **secrets, "verify": verify})
 
+    def connection(self) -> str:
+        """Kind, URL and client id: another client may sign in as another user (``WhoAmI``) who sees other tables."""
+        return f"{self.kind} {self.url} client={self.client_id or ''}"
+
     def check_sign_in(self, place: Place) -> None:
         """OAuth client credentials need all of tenant_id, client_id and client_secret."""
         credentials = {"tenant_id": self.tenant_id, "client_id": self.client_id, "client_secret": self.client_secret}

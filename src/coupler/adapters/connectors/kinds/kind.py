@@ -29,6 +29,11 @@ class ConnectorSettings(BaseModel):
         file's folder), each problem recorded at ``place``. Settings that refer to nothing are returned as they are."""
         return self
 
+    def connection(self) -> str | None:
+        """What names the connected system for what coupler keeps about it between processes (its schema's
+        metadata): kind, URL, company, the client signed in as, never a secret. None: nothing is kept."""
+        return None
+
 
 S = TypeVar("S", bound=ConnectorSettings)
 

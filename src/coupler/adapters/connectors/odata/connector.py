@@ -36,6 +36,7 @@ from coupler.adapters.connectors.odata.query import (
     or_equal,
     with_blank,
 )
+from coupler.adapters.connectors.odata.stale import stale_schema
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.domain.mapping import Condition, Operator, TableSpec, matches_all
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
@@ -70,6 +71,8 @@ class ODataConnector(Connector, ABC):
         self.metadata: MetadataCache = InProcessMetadata()
         """Where answers about the schema are kept (``_known_json``, ``_known_text``); the composition root puts
         the state store's cache here so that a process does not ask again what an earlier one learnt."""
+        self._stale_refreshed = False
+        client.watch_refusals(self._refused)
 
     # hooks -------------------------------------------------------------------------------------------------
     @abstractmethod
@@ -124,7 +127,7 @@ class ODataConnector(Connector, ABC):
         kept = self.metadata.get(key)
         if kept is not None:
             return json.loads(kept)
-        answer = self.client.get_json(path, params=params, what=what)
+        answer = self.client.get_json(path, params=params, what=what, watch=False)
         self.metadata.put(key, json.dumps(answer))
         return answer
 
@@ -134,7 +137,8 @@ class ODataConnector(Connector, ABC):
         kept = self.metadata.get(key)
         if kept is not None:
             return kept
-        response = self.client.check(self.client.request("GET", path, headers={"Accept": accept}, what=what), what=what)
+        asked = self.client.request("GET", path, headers={"Accept": accept}, what=what, watch=False)
+        response = self.client.check(asked, what=what)
         self.metadata.put(key, response.text)
         return response.text
 
@@ -142,6 +146,14 @@ class ODataConnector(Connector, ABC):
         """Forget what was learnt about the schema, here and in ``metadata``: the next question asks the service."""
         self.metadata.forget()
         self._entities.clear()
+
+    def _refused(self, method: str, path: str, status: int, message: str) -> None:
+        """A refused request that shows the schema changed since it was learnt (``stale_schema``) makes the
+        connector forget what it learnt, here and in ``metadata``: a retry, or the next process, asks again. Once per
+        connector: after that the schema was read again from the service, so a later refusal is not staleness."""
+        if not self._stale_refreshed and stale_schema(method, path, status, message):
+            self._stale_refreshed = True
+            self.refresh_metadata()
 
     # system ------------------------------------------------------------------------------------------------
     def describe(self, table: str) -> Mapping[str, ColumnInfo] | None:
@@ -296,9 +308,11 @@ class ODataConnector(Connector, ABC):
 
     # internals: entities -----------------------------------------------------------------------------------
     def _entity_or_none(self, table: str) -> EntityInfo | None:
-        if table not in self._entities:
-            self._entities[table] = self._load_entity(table)
-        return self._entities[table]
+        entities = self._entities  # forgotten meanwhile (a stale schema): this question's answer stands
+        if table not in entities:
+            entity = entities[table] = self._load_entity(table)
+            return entity
+        return entities[table]
 
     def _entity(self, spec: TableSpec) -> EntityInfo:
         entity = self._entity_or_none(spec.table)
@@ -433,6 +447,9 @@ class ODataConnector(Connector, ABC):
                     f"{self.display_name}: {what}: the $batch answer holds {len(answers)} responses for "
                     f"{len(chunk)} requests"
                 )
+            for part, answer in zip(chunk, answers, strict=True):
+                if not answer.ok:
+                    self._refused(part.method, part.url, answer.status, error_message_of(answer))
             outcomes.extend(answers)
         return outcomes
 

@@ -11,6 +11,7 @@ from coupler.adapters.store.memory.attention import AttentionWrites, MemoryAtten
 from coupler.adapters.store.memory.couplings import MemoryCouplings
 from coupler.adapters.store.memory.cursors import MemoryCursors
 from coupler.adapters.store.memory.jobs import MemoryJobs
+from coupler.adapters.store.memory.metadata import MemoryMetadata
 from coupler.domain.coupling import SyncResult
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.state import NO_CHANGES, StateChanges
@@ -28,6 +29,7 @@ class InMemoryStateStore(StateStore):
     attention: MemoryAttention
     jobs: MemoryJobs
     cursors: MemoryCursors
+    metadata: MemoryMetadata
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -35,6 +37,7 @@ class InMemoryStateStore(StateStore):
         self.couplings = MemoryCouplings(self._lock, self.attention)
         self.jobs = MemoryJobs(self._lock)
         self.cursors = MemoryCursors(self._lock)
+        self.metadata = MemoryMetadata(self._lock)
 
     def save(
         self, changes: StateChanges = NO_CHANGES, *, errors: Sequence[JobError] = (), job: Job | None = None

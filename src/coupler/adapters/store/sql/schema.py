@@ -42,6 +42,7 @@ __all__ = [
     "is_own_name",
     "job_errors",
     "jobs",
+    "known_metadata",
     "locks",
     "metadata",
     "pending_deletions",
@@ -63,6 +64,8 @@ def is_own_name(name: str | None, type_: str, parent_names: object) -> bool:
 NAME_LENGTH = 200
 KEY_LENGTH = 400
 JOB_ID_LENGTH = 64
+CONNECTION_LENGTH = 1000
+METADATA_KEY_LENGTH = 1000
 HOST_LENGTH = 255
 
 COUNTER_COLUMNS = tuple(Counters().as_dict())
@@ -264,4 +267,13 @@ locks = Table(
     Column("until", UtcDateTime(), nullable=False),
     Column("host", String(HOST_LENGTH), nullable=True),  # the owner's process, for `coupler locks` and `unlock`
     Column("pid", Integer, nullable=True),
+)
+
+known_metadata = Table(  # what each connector learnt about its system's schema, kept between processes
+    "coupler_metadata",
+    metadata,
+    Column("connection", String(CONNECTION_LENGTH), primary_key=True),  # kind, URL, company: no secret
+    Column("key", String(METADATA_KEY_LENGTH), primary_key=True),  # the connector's key: the request asked
+    Column("value", Text, nullable=False),  # the answer's text ($metadata of Business Central: about 1 MB)
+    Column("learnt_at", UtcDateTime(), nullable=False),
 )

@@ -17,6 +17,7 @@ from coupler.adapters.store.sql.attention import AttentionRows, SqlAttention
 from coupler.adapters.store.sql.couplings import SqlCouplings
 from coupler.adapters.store.sql.cursors import SqlCursors
 from coupler.adapters.store.sql.jobs import SqlJobs
+from coupler.adapters.store.sql.metadata import SqlMetadata
 from coupler.adapters.store.sql.migrate import upgrade
 from coupler.adapters.store.sql.rows import error_values
 from coupler.adapters.store.taken_keys import already_coupled
@@ -67,6 +68,7 @@ class SqlStateStore(StateStore):
     attention: SqlAttention
     jobs: SqlJobs
     cursors: SqlCursors
+    metadata: SqlMetadata
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -74,6 +76,7 @@ class SqlStateStore(StateStore):
         self.attention = SqlAttention(engine)
         self.jobs = SqlJobs(engine)
         self.cursors = SqlCursors(engine)
+        self.metadata = SqlMetadata(engine)
 
     @classmethod
     def open(cls, url: str, **engine_options: Any) -> SqlStateStore:

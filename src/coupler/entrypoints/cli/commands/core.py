@@ -77,9 +77,10 @@ def demo(
 
 @app.command()
 def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
-    """Connect to both systems and the state store and verify every mapped table and column exists."""
+    """Connect to both systems and the state store and verify every mapped table and column exists (reading the
+    systems' schemas afresh: what coupler keeps of them between runs is replaced)."""
     with session(config, as_json, validate=False) as coupler:
-        report = CheckOut.of(coupler.check())
+        report = CheckOut.of(coupler.check(refresh=True))
 
         def human() -> None:
             rows = [[s.role, s.name, "ok" if s.ok else f"FAILED: {s.message}"] for s in report.systems]
