@@ -19,30 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coupler.testing.business_central.entities import BLANK_GUID, create_tables, entity_tables
 from coupler.testing.business_central.rules import BcRules
 from coupler.testing.odata.tables import BcCompany, BcTable
 
 __all__ = [
     "BC_COMPANY",
-    "CONTACT_BUSINESS_RELATION",
-    "CUSTOMER_BLOCKED",
-    "VENDOR_BLOCKED",
     "BcTenant",
     "bc_id",
+    "business_central_tables",
     "business_central_tenant",
 ]
 
 BC_COMPANY = BcCompany(
     id="3d5b2137-efeb-4a2e-8c5d-0b7c2a5d1f00", name="CRONUS USA, Inc.", display_name="CRONUS USA, Inc."
 )
-CUSTOMER_BLOCKED = (" ", "Ship", "Invoice", "All")
-"""Enum "Customer Blocked" (BCApps ``src/Layers/W1/BaseApp/Sales/Customer/CustomerBlocked.Enum.al``)."""
-VENDOR_BLOCKED = (" ", "Payment", "All")
-"""Enum "Vendor Blocked" (BCApps, Base Application; research doc "Point 1")."""
-CONTACT_TYPE = ("Company", "Person")
-CONTACT_BUSINESS_RELATION = (" ", "Customer", "Vendor", "Bank Account", "Employee", "None", "Other", "Multiple")
-"""Enum "Contact Business Relation" (research doc "Point 1"); ``contacts.contactBusinessRelation`` (APIV2Contacts)."""
-ITEM_TYPE = ("Inventory", "Service", "Non-Inventory")
 STAMP = "2026-01-15T09:00:00.000Z"
 _NS = uuid.UUID("5f1c7d3e-8a2b-4c6d-9e0f-1a2b3c4d5e6f")
 
@@ -65,236 +56,9 @@ class BcTenant:
     rules: BcRules = field(default_factory=BcRules)
 
 
-_SCHEMA: dict[str, tuple[str, dict[str, str]]] = {
-    # entity set: (entity type, {column: SQL type}); ``G`` marks a GUID, ``B`` a boolean, ``D`` a date
-    "companyInformation": (
-        "companyInformation",
-        {
-            "displayName": "VARCHAR(100)",
-            "addressLine1": "VARCHAR(100)",
-            "city": "VARCHAR(30)",
-            "country": "VARCHAR(10)",
-            "postalCode": "VARCHAR(20)",
-            "phoneNumber": "VARCHAR(30)",
-            "email": "VARCHAR(80)",
-            "currencyCode": "VARCHAR(10)",
-        },
-    ),
-    "generalLedgerSetup": (
-        "generalLedgerSetup",
-        {
-            "allowPostingFrom": "VARCHAR(10) D",
-            "allowPostingTo": "VARCHAR(10) D",
-            "additionalReportingCurrency": "VARCHAR(10)",
-            "localCurrencyCode": "VARCHAR(10)",
-            "localCurrencySymbol": "VARCHAR(10)",
-        },
-    ),
-    "currencies": (
-        "currency",
-        {
-            "code": "VARCHAR(10) NOT NULL UNIQUE",
-            "displayName": "VARCHAR(30)",
-            "symbol": "VARCHAR(10)",
-            "amountDecimalPlaces": "VARCHAR(5)",
-            "amountRoundingPrecision": "REAL",
-        },
-    ),
-    "currencyExchangeRates": (
-        "currencyExchangeRate",
-        {
-            "currencyCode": "VARCHAR(10)",
-            "startingDate": "VARCHAR(10) D",
-            "exchangeRateAmount": "REAL",
-            "relationalCurrencyCode": "VARCHAR(10)",
-            "relationalExchangeRateAmount": "REAL",
-        },
-    ),
-    "salespeoplePurchasers": (
-        "salespersonPurchaser",
-        {
-            "code": "VARCHAR(20) NOT NULL UNIQUE",
-            "displayName": "VARCHAR(50)",
-            "email": "VARCHAR(80)",
-            "email2": "VARCHAR(80)",
-            "phoneNo": "VARCHAR(30)",
-            "jobTitle": "VARCHAR(30)",
-            "commisionPercent": "REAL",
-            "privacyBlocked": "INTEGER B",
-            "blocked": "INTEGER B",
-        },
-    ),
-    "paymentTerms": (
-        "paymentTerm",
-        {
-            "code": "VARCHAR(10) NOT NULL UNIQUE",
-            "displayName": "VARCHAR(100)",
-            "dueDateCalculation": "VARCHAR(32)",
-            "discountDateCalculation": "VARCHAR(32)",
-            "discountPercent": "REAL",
-            "calculateDiscountOnCreditMemos": "INTEGER B",
-        },
-    ),
-    "shipmentMethods": (
-        "shipmentMethod",
-        {"code": "VARCHAR(10) NOT NULL UNIQUE", "displayName": "VARCHAR(100)"},
-    ),
-    "unitsOfMeasure": (
-        "unitOfMeasure",
-        {
-            "code": "VARCHAR(10) NOT NULL UNIQUE",
-            "displayName": "VARCHAR(50)",
-            "internationalStandardCode": "VARCHAR(10)",
-            "symbol": "VARCHAR(10)",
-        },
-    ),
-    "customers": (
-        "customer",
-        {
-            "number": "VARCHAR(20) UNIQUE",
-            "displayName": "VARCHAR(100)",
-            "type": "VARCHAR(10)",
-            "addressLine1": "VARCHAR(100)",
-            "addressLine2": "VARCHAR(50)",
-            "city": "VARCHAR(30)",
-            "state": "VARCHAR(30)",
-            "country": "VARCHAR(10)",
-            "postalCode": "VARCHAR(20)",
-            "phoneNumber": "VARCHAR(30)",
-            "email": "VARCHAR(80)",
-            "website": "VARCHAR(80)",
-            "salespersonCode": "VARCHAR(20)",
-            "balanceDue": "REAL",
-            "creditLimit": "REAL",
-            "taxLiable": "INTEGER B",
-            "taxAreaId": "VARCHAR(36) G",
-            "taxAreaDisplayName": "VARCHAR(100)",
-            "taxRegistrationNumber": "VARCHAR(20)",
-            "currencyId": "VARCHAR(36) G",
-            "currencyCode": "VARCHAR(10)",
-            "paymentTermsId": "VARCHAR(36) G",
-            "shipmentMethodId": "VARCHAR(36) G",
-            "paymentMethodId": "VARCHAR(36) G",
-            "blocked": "VARCHAR(10)",
-        },
-    ),
-    "vendors": (
-        "vendor",
-        {
-            "number": "VARCHAR(20) UNIQUE",
-            "displayName": "VARCHAR(100)",
-            "addressLine1": "VARCHAR(100)",
-            "addressLine2": "VARCHAR(50)",
-            "city": "VARCHAR(30)",
-            "state": "VARCHAR(30)",
-            "country": "VARCHAR(10)",
-            "postalCode": "VARCHAR(20)",
-            "phoneNumber": "VARCHAR(30)",
-            "email": "VARCHAR(80)",
-            "website": "VARCHAR(80)",
-            "taxRegistrationNumber": "VARCHAR(20)",
-            "currencyId": "VARCHAR(36) G",
-            "currencyCode": "VARCHAR(10)",
-            "irs1099Code": "VARCHAR(10)",
-            "paymentTermsId": "VARCHAR(36) G",
-            "paymentMethodId": "VARCHAR(36) G",
-            "taxLiable": "INTEGER B",
-            "blocked": "VARCHAR(10)",
-            "balance": "REAL",
-        },
-    ),
-    "contacts": (
-        "contact",
-        {
-            "number": "VARCHAR(20) UNIQUE",
-            "type": "VARCHAR(10)",
-            "displayName": "VARCHAR(100)",
-            "companyNumber": "VARCHAR(20)",
-            "companyName": "VARCHAR(100)",
-            "contactBusinessRelation": "VARCHAR(20)",
-            "jobTitle": "VARCHAR(30)",
-            "addressLine1": "VARCHAR(100)",
-            "addressLine2": "VARCHAR(50)",
-            "city": "VARCHAR(30)",
-            "state": "VARCHAR(30)",
-            "country": "VARCHAR(10)",
-            "postalCode": "VARCHAR(20)",
-            "phoneNumber": "VARCHAR(30)",
-            "mobilePhoneNumber": "VARCHAR(30)",
-            "email": "VARCHAR(80)",
-            "website": "VARCHAR(80)",
-            "searchName": "VARCHAR(100)",
-            "privacyBlocked": "INTEGER B",
-            "taxRegistrationNumber": "VARCHAR(20)",
-        },
-    ),
-    "items": (
-        "item",
-        {
-            "number": "VARCHAR(20) UNIQUE",
-            "displayName": "VARCHAR(100)",
-            "displayName2": "VARCHAR(50)",
-            "type": "VARCHAR(20)",
-            "itemCategoryId": "VARCHAR(36) G",
-            "itemCategoryCode": "VARCHAR(20)",
-            "blocked": "INTEGER B",
-            "gtin": "VARCHAR(14)",
-            "inventory": "REAL",
-            "unitPrice": "REAL",
-            "priceIncludesTax": "INTEGER B",
-            "unitCost": "REAL",
-            "taxGroupId": "VARCHAR(36) G",
-            "taxGroupCode": "VARCHAR(20)",
-            "baseUnitOfMeasureId": "VARCHAR(36) G",
-            "baseUnitOfMeasureCode": "VARCHAR(10)",
-            "generalProductPostingGroupId": "VARCHAR(36) G",
-            "generalProductPostingGroupCode": "VARCHAR(20)",
-            "inventoryPostingGroupId": "VARCHAR(36) G",
-            "inventoryPostingGroupCode": "VARCHAR(20)",
-        },
-    ),
-}
-
-_ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
-    "customers": {"blocked": CUSTOMER_BLOCKED, "type": CONTACT_TYPE},
-    "vendors": {"blocked": VENDOR_BLOCKED},
-    "contacts": {"type": CONTACT_TYPE, "contactBusinessRelation": CONTACT_BUSINESS_RELATION},
-    "items": {"type": ITEM_TYPE},
-}
-_READ_ONLY = frozenset({"companyInformation", "generalLedgerSetup", "currencyExchangeRates"})
-"""``InsertAllowed/ModifyAllowed/DeleteAllowed = false`` on APIV2CurrencyExchangeRates and APIV2GLSetup
-(microsoft/ALAppExtensions ``Apps/W1/APIV2/app/src/pages/``); company information is edited in BC only (coupler never
-writes it, so the strict server refuses it too)."""
-BLANK_GUID = "00000000-0000-0000-0000-000000000000"
-
-
-def _table_config(name: str) -> BcTable:
-    entity_type, columns = _SCHEMA[name]
-    edm: dict[str, str] = {}
-    booleans = set()
-    for column, sql in columns.items():
-        marks = sql.split()
-        if "G" in marks:
-            edm[column] = "Edm.Guid"
-        elif "B" in marks:
-            booleans.add(column)
-        elif "D" in marks:
-            edm[column] = "Edm.Date"
-        elif marks[0] == "REAL":
-            edm[column] = "Edm.Decimal"
-    return BcTable(
-        table=name,
-        entity_type=entity_type,
-        booleans=frozenset(booleans),
-        edm_types=edm,
-        enums=_ENUMS.get(name, {}),
-        read_only=name in _READ_ONLY,
-    )
-
-
 def business_central_tables(*, version: int = 26) -> dict[str, BcTable]:
     """The tenant's entity sets; before 26 there is no ``salespeoplePurchasers``."""
-    return {name: _table_config(name) for name in _SCHEMA if version >= 26 or name != "salespeoplePurchasers"}
+    return entity_tables(version=version)
 
 
 def business_central_tenant(path: Path, *, version: int = 26) -> BcTenant:
@@ -302,24 +66,7 @@ def business_central_tenant(path: Path, *, version: int = 26) -> BcTenant:
     path.unlink(missing_ok=True)
     tables = business_central_tables(version=version)
     with closing(sqlite3.connect(path)) as db:
-        for name in _SCHEMA:
-            if name not in tables:
-                continue
-            _, columns = _SCHEMA[name]
-            defs = ['"id" VARCHAR(36) PRIMARY KEY NOT NULL']
-            for column, sql in columns.items():
-                kept = " ".join(m for m in sql.split() if m not in ("G", "B", "D"))
-                default = " DEFAULT ''" if kept.startswith("VARCHAR") and "NOT NULL" not in kept else ""
-                if kept.startswith("REAL") or kept.startswith("INTEGER"):
-                    default = " DEFAULT 0"
-                defs.append(f'"{column}" {kept}{default}')
-            defs.append('"lastModifiedDateTime" TEXT NOT NULL')
-            db.execute(f'CREATE TABLE "{name}" ({", ".join(defs)})')
-        db.execute(
-            'CREATE TABLE "contactBusinessRelations" ("contactNumber" VARCHAR(20) NOT NULL, '
-            '"businessRelationCode" VARCHAR(10) NOT NULL, "linkToTable" VARCHAR(20) NOT NULL, '
-            '"number" VARCHAR(20) NOT NULL, PRIMARY KEY ("contactNumber", "businessRelationCode"))'
-        )
+        create_tables(db, set(tables))
         _seed(db, tables)
         db.commit()
     return BcTenant(db_url=f"sqlite:///{path}", path=path, version=version, tables=tables, rules=BcRules())
@@ -334,24 +81,60 @@ def _insert(db: sqlite3.Connection, table: str, kind: str, name: str, **values: 
 
 
 def _seed(db: sqlite3.Connection, tables: Mapping[str, BcTable]) -> None:
-    _insert(db, "companyInformation", "companyInformation", "CRONUS", displayName=BC_COMPANY.name,
-            addressLine1="7122 South Ashford Street", city="Atlanta", country="US", postalCode="31772",
-            phoneNumber="+1 425 555 0100", email="info@cronus.example", currencyCode="USD")  # fmt: skip
-    _insert(db, "generalLedgerSetup", "generalLedgerSetup", "GLSETUP", allowPostingFrom="0001-01-01",
-            allowPostingTo="0001-01-01", localCurrencyCode="USD", localCurrencySymbol="$")  # fmt: skip
+    _insert(
+        db,
+        "companyInformation",
+        "companyInformation",
+        "CRONUS",
+        displayName=BC_COMPANY.name,
+        addressLine1="7122 South Ashford Street",
+        city="Atlanta",
+        country="US",
+        postalCode="31772",
+        phoneNumber="+1 425 555 0100",
+        email="info@cronus.example",
+        currencyCode="USD",
+    )
+    _insert(
+        db,
+        "generalLedgerSetup",
+        "generalLedgerSetup",
+        "GLSETUP",
+        allowPostingFrom="0001-01-01",
+        allowPostingTo="0001-01-01",
+        localCurrencyCode="USD",
+        localCurrencySymbol="$",
+    )
     currencies = {}
     for code, name, symbol in (("EUR", "Euro", "€"), ("GBP", "Pound Sterling", "£"), ("CAD", "Canadian Dollar", "")):
-        currencies[code] = _insert(db, "currencies", "currency", code, code=code, displayName=name, symbol=symbol,
-                                   amountDecimalPlaces="2:2", amountRoundingPrecision=0.01)  # fmt: skip
+        currencies[code] = _insert(
+            db,
+            "currencies",
+            "currency",
+            code,
+            code=code,
+            displayName=name,
+            symbol=symbol,
+            amountDecimalPlaces="2:2",
+            amountRoundingPrecision=0.01,
+        )
     for code, date, amount, relational in (
         ("EUR", "2026-01-01", 100.0, 108.5),
         ("EUR", "2026-06-01", 100.0, 110.2),
         ("GBP", "2026-01-01", 100.0, 127.0),
         ("CAD", "2026-01-01", 100.0, 73.1),
     ):
-        _insert(db, "currencyExchangeRates", "currencyExchangeRate", f"{code}:{date}", currencyCode=code,
-                startingDate=date, exchangeRateAmount=amount, relationalCurrencyCode="",
-                relationalExchangeRateAmount=relational)  # fmt: skip
+        _insert(
+            db,
+            "currencyExchangeRates",
+            "currencyExchangeRate",
+            f"{code}:{date}",
+            currencyCode=code,
+            startingDate=date,
+            exchangeRateAmount=amount,
+            relationalCurrencyCode="",
+            relationalExchangeRateAmount=relational,
+        )
     if "salespeoplePurchasers" in tables:
         for code, name, email in (
             ("JR", "John Roberts", "john.roberts@cronus.example"),
@@ -366,16 +149,37 @@ def _seed(db: sqlite3.Connection, tables: Mapping[str, BcTable]) -> None:
         ("1M(8D)", "1 Month/2% 8 days", "1M", "8D", 2.0),
         ("CM", "Current Month", "CM", "", 0.0),
     ):
-        terms[code] = _insert(db, "paymentTerms", "paymentTerms", code, code=code, displayName=name,
-                              dueDateCalculation=due, discountDateCalculation=discount_date, discountPercent=percent)  # fmt: skip
+        terms[code] = _insert(
+            db,
+            "paymentTerms",
+            "paymentTerms",
+            code,
+            code=code,
+            displayName=name,
+            dueDateCalculation=due,
+            discountDateCalculation=discount_date,
+            discountPercent=percent,
+        )
     methods = {}
-    for code, name in (("CIF", "Cost Insurance Freight"), ("EXW", "Ex Warehouse"), ("FOB", "Free on Board"),
-                       ("PICKUP", "Pickup at Location")):  # fmt: skip
+    for code, name in (
+        ("CIF", "Cost Insurance Freight"),
+        ("EXW", "Ex Warehouse"),
+        ("FOB", "Free on Board"),
+        ("PICKUP", "Pickup at Location"),
+    ):
         methods[code] = _insert(db, "shipmentMethods", "shipmentMethod", code, code=code, displayName=name)
     units = {}
     for code, name, iso in (("PCS", "Piece", "H87"), ("BOX", "Box", "BX"), ("HOUR", "Hour", "HUR")):
-        units[code] = _insert(db, "unitsOfMeasure", "unitOfMeasure", code, code=code, displayName=name,
-                              internationalStandardCode=iso, symbol="")  # fmt: skip
+        units[code] = _insert(
+            db,
+            "unitsOfMeasure",
+            "unitOfMeasure",
+            code,
+            code=code,
+            displayName=name,
+            internationalStandardCode=iso,
+            symbol="",
+        )
     for number, name, currency, salesperson, term, method, blocked, email in (
         ("C00010", "Adatum Corporation", "", "JR", "30 DAYS", "FOB", "", "info@adatum.example"),
         ("C00020", "Trey Research", "EUR", "OF", "14 DAYS", "EXW", "", ""),
@@ -386,19 +190,44 @@ def _seed(db: sqlite3.Connection, tables: Mapping[str, BcTable]) -> None:
         ("C00070", "Fabrikam Residences", "CAD", "OF", "30 DAYS", "FOB", "", ""),
         ("C00080", "Contoso Pharmaceuticals", "", "", "30 DAYS", "", "", ""),
     ):
-        _insert(db, "customers", "customer", number, number=number, displayName=name, type="Company", country="US",
-                email=email, salespersonCode=salesperson, currencyCode=currency,
-                currencyId=currencies.get(currency, BLANK_GUID), paymentTermsId=terms.get(term, BLANK_GUID),
-                shipmentMethodId=methods.get(method, BLANK_GUID), paymentMethodId=BLANK_GUID, taxAreaId=BLANK_GUID,
-                blocked=blocked)  # fmt: skip
+        _insert(
+            db,
+            "customers",
+            "customer",
+            number,
+            number=number,
+            displayName=name,
+            type="Company",
+            country="US",
+            email=email,
+            salespersonCode=salesperson,
+            currencyCode=currency,
+            currencyId=currencies.get(currency, BLANK_GUID),
+            paymentTermsId=terms.get(term, BLANK_GUID),
+            shipmentMethodId=methods.get(method, BLANK_GUID),
+            paymentMethodId=BLANK_GUID,
+            taxAreaId=BLANK_GUID,
+            blocked=blocked,
+        )
     for number, name, currency, blocked in (
         ("10000", "Fabrikam, Inc.", "", ""),
         ("20000", "First Up Consultants", "EUR", ""),
         ("30000", "Graphic Design Institute", "", "All"),
     ):
-        _insert(db, "vendors", "vendor", number, number=number, displayName=name, country="US", currencyCode=currency,
-                currencyId=currencies.get(currency, BLANK_GUID), paymentTermsId=BLANK_GUID,
-                paymentMethodId=BLANK_GUID, blocked=blocked)  # fmt: skip
+        _insert(
+            db,
+            "vendors",
+            "vendor",
+            number,
+            number=number,
+            displayName=name,
+            country="US",
+            currencyCode=currency,
+            currencyId=currencies.get(currency, BLANK_GUID),
+            paymentTermsId=BLANK_GUID,
+            paymentMethodId=BLANK_GUID,
+            blocked=blocked,
+        )
     companies = {
         "CT000010": ("Adatum Corporation", "Customer", "C00010"),
         "CT000020": ("Trey Research", "Customer", "C00020"),
@@ -407,9 +236,19 @@ def _seed(db: sqlite3.Connection, tables: Mapping[str, BcTable]) -> None:
         "CT000090": ("Prospect Ltd", "", ""),
     }
     for number, (name, link, related) in companies.items():
-        _insert(db, "contacts", "contact", number, number=number, type="Company", displayName=name,
-                companyNumber=number, companyName=name, contactBusinessRelation=link or "None",
-                searchName=name.upper())  # fmt: skip
+        _insert(
+            db,
+            "contacts",
+            "contact",
+            number,
+            number=number,
+            type="Company",
+            displayName=name,
+            companyNumber=number,
+            companyName=name,
+            contactBusinessRelation=link or "None",
+            searchName=name.upper(),
+        )
         if link:
             code = "CUST" if link == "Customer" else "VEND"
             db.execute('INSERT INTO "contactBusinessRelations" VALUES (?, ?, ?, ?)', (number, code, link, related))
@@ -421,16 +260,42 @@ def _seed(db: sqlite3.Connection, tables: Mapping[str, BcTable]) -> None:
         ("CT000091", "Pat Coleman", "CT000090", ""),
     ):
         company_name, link, _ = companies[company]
-        _insert(db, "contacts", "contact", number, number=number, type="Person", displayName=name,
-                companyNumber=company, companyName=company_name, contactBusinessRelation=link or "None", email=email,
-                searchName=name.upper())  # fmt: skip
-    for number, name, unit, price, cost, inventory, blocked in (
+        _insert(
+            db,
+            "contacts",
+            "contact",
+            number,
+            number=number,
+            type="Person",
+            displayName=name,
+            companyNumber=company,
+            companyName=company_name,
+            contactBusinessRelation=link or "None",
+            email=email,
+            searchName=name.upper(),
+        )
+    for number, name, unit, price, cost, inventory, item_blocked in (
         ("1896-S", "ATHENS Desk", "PCS", 1000.8, 780.7, -5.0, 0),
         ("1900-S", "PARIS Guest Chair, black", "PCS", 192.8, 150.3, 12.0, 0),
         ("1906-S", "ATHENS Mobile Pedestal", "PCS", 281.4, 219.4, 7.0, 1),
         ("70000", "Side Panel", "BOX", 45.0, 31.0, 120.0, 0),
     ):
-        _insert(db, "items", "item", number, number=number, displayName=name, type="Inventory", unitPrice=price,
-                unitCost=cost, inventory=inventory, blocked=blocked, baseUnitOfMeasureCode=unit,
-                baseUnitOfMeasureId=units[unit], itemCategoryId=BLANK_GUID, taxGroupId=BLANK_GUID,
-                generalProductPostingGroupId=BLANK_GUID, inventoryPostingGroupId=BLANK_GUID)  # fmt: skip
+        _insert(
+            db,
+            "items",
+            "item",
+            number,
+            number=number,
+            displayName=name,
+            type="Inventory",
+            unitPrice=price,
+            unitCost=cost,
+            inventory=inventory,
+            blocked=item_blocked,
+            baseUnitOfMeasureCode=unit,
+            baseUnitOfMeasureId=units[unit],
+            itemCategoryId=BLANK_GUID,
+            taxGroupId=BLANK_GUID,
+            generalProductPostingGroupId=BLANK_GUID,
+            inventoryPostingGroupId=BLANK_GUID,
+        )
