@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from coupler.adapters.connectors.business_central.salespeople import inc_str
 from coupler.testing.odata.http import ODataError
 from coupler.testing.odata.store import Store
 
@@ -213,16 +214,3 @@ class TenantRules:
         numbers = conn.execute(sa.text(f'SELECT "{column}" FROM "{name}" WHERE "{column}" <> \'\'')).scalars()
         last = max(numbers, key=lambda n: (len(n), n), default="")
         return inc_str(last or "1")
-
-
-def inc_str(text: str) -> str:
-    """AL's ``IncStr``: the number at the end of ``text`` plus one, keeping its width when it fits
-    (``SP NO. 00009`` -> ``SP NO. 00010``)."""
-    end = len(text)
-    start = end
-    while start > 0 and text[start - 1].isdigit():
-        start -= 1
-    if start == end:
-        return text + "1"
-    digits = text[start:end]
-    return text[:start] + str(int(digits) + 1).zfill(len(digits))
