@@ -22,7 +22,7 @@ from coupler.domain.records import ChangeCursor, RecordUpdate
 from coupler.services.api import Coupler
 from coupler.services.context import Systems
 from coupler.testing import business_central_app, serve
-from coupler.testing.tenant.business_central import BcTenant, bc_id, business_central_tenant
+from coupler.testing.tenant.business_central import BcTenant, business_central_tenant
 
 CURRENCIES = TableSpec(table="currencies", key="id", display_key="code", modified_on="lastModifiedDateTime")
 CUSTOMERS = TableSpec(table="customers", key="id", display_key="number", modified_on="lastModifiedDateTime")
@@ -98,7 +98,8 @@ def test_the_local_currency_setting_overrides_what_is_learnt(tmp_path: Path) -> 
     for bc in _served(tmp_path / "bc.db", 26, local_currency="cad"):
         codes = [r.values["code"] for r in bc.connector.find(CURRENCIES, {"code": "CAD"}, columns=["code"])]
         assert codes == ["CAD", "CAD"]  # the real CAD row, and the LCY the settings name
-        assert bc.connector.local_currency() is not None and bc.connector.local_currency().source == "coupler's settings"  # type: ignore[union-attr]  # fmt: skip
+        lcy = bc.connector.local_currency()
+        assert lcy is not None and (lcy.code, lcy.source) == ("CAD", "coupler's settings")
 
 
 def test_exchange_rates_are_computed_per_lcy_and_never_sent(bc: Bc) -> None:
@@ -217,6 +218,6 @@ def test_preflight_at_version_25_names_the_missing_salespeople(tmp_path: Path) -
 
 def test_preflight_of_an_unknown_company(tmp_path: Path) -> None:
     for bc in _served(tmp_path / "bc.db", 26):
-        bc.connector._company = "Nowhere"  # noqa: SLF001
+        bc.connector._company = "Nowhere"
         (finding,) = bc.connector.preflight()
         assert not finding.ok and "Nowhere" in finding.message and "Microsoft Entra Applications" in finding.advice
