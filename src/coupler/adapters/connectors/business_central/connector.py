@@ -22,6 +22,12 @@
   tests the column's blank ('' for a text, the empty GUID, the enum's blank member " "), or, where no blank is
   known, is left to the check of every returned row (docs/research/bc-sales-sources.md, "Point 9": how the real
   service answers ``eq null`` is not documented, so coupler never asks it).
+- The local currency: ``currencies`` holds one more, read-only row for the LCY (``currency.py``), so that a
+  local-currency customer's ``currencyCode`` finds a currency like any other.
+- Computed columns (``computed.py``): ``currencies.exchangeRate`` (``currency.py``) and ``contacts.customerNumber`` /
+  ``vendorNumber`` (``contacts.py``) are described and read like the entity's own, never sent to the service.
+- A salesperson created without a code gets Business Central's next ``SP NO. 0000n`` (``salespeople.py``).
+- ``preflight()`` says what the environment lacks (``preflight.py``).
 """
 
 from __future__ import annotations

@@ -66,10 +66,10 @@ class RelatedNumber(ComputedColumn):
         self._company_of = company_of
 
     def fill(self, rows: list[dict[str, Any]]) -> None:
-        persons = [row for row in rows if row.get("type") == "Person"]
-        relations = self._relations() if persons else None
+        relations = self._relations() if any(row.get("type") == "Person" for row in rows) else None
         for row in rows:
-            found = relations.of_person.get(str(row.get("number"))) if relations and row in persons else None
+            person = relations is not None and row.get("type") == "Person"
+            found = relations.of_person.get(str(row.get("number"))) if relations is not None and person else None
             row[self.name] = found or ""
 
     def written(self, value: Any, values: Mapping[str, Any]) -> dict[str, Any]:
