@@ -109,3 +109,17 @@ def test_business_central_needs_a_company_and_signs_in_with_oauth_or_basic_auth(
     oauth = BusinessCentralSettings.model_validate({"name": "BC", "url": url, "company": "CRONUS", **OAUTH})
     settings, problems = resolve(oauth, tmp_path)
     assert problems == [] and isinstance(settings.auth(scope="any"), MsalAuth)
+
+
+def test_business_central_takes_the_local_currency_from_the_settings(tmp_path: Path) -> None:
+    from coupler.adapters.connectors.kinds.business_central import connect_business_central
+
+    url = "https://bc.example/api/v2.0"
+    plain = {"name": "BC", "url": url, "company": "CRONUS", "username": "ADMIN", "password": "k"}
+    assert BusinessCentralSettings.model_validate(plain).local_currency is None
+    settings = BusinessCentralSettings.model_validate({**plain, "local_currency": "usd"})
+    connector = connect_business_central(settings)
+    try:
+        assert connector._lcy_setting == "USD"  # type: ignore[attr-defined]
+    finally:
+        connector.close()
