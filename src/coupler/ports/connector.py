@@ -16,7 +16,7 @@ from typing import Any
 from coupler.domain.mapping import Condition, Operator, TableSpec
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 
-__all__ = ["ColumnInfo", "Connector", "Deletions", "ForwardingConnector"]
+__all__ = ["ColumnInfo", "Connector", "Deletions", "Finding", "ForwardingConnector"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -37,6 +37,17 @@ class Deletions:
     keys: tuple[str, ...] = ()
     cursor: str | None = None
     restarted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Finding:
+    """One line of a connected system's preflight (``coupler check``): what was checked (``topic``), whether it is
+    fine, a sentence in the system administrator's words, and what to do about it when it is not."""
+
+    topic: str
+    ok: bool
+    message: str
+    advice: str = ""
 
 
 class Connector(ABC):
@@ -188,6 +199,11 @@ class Connector(ABC):
         Business Central's pages), or None when the system has no such page."""
         return None
 
+    def preflight(self) -> list[Finding]:
+        """What a check of the tenant finds beyond the mapped columns (API version, entities, set-up), one finding
+        per line; none by default."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
@@ -278,6 +294,9 @@ class ForwardingConnector(Connector):
 
     def record_url(self, spec: TableSpec, key: str) -> str | None:
         return self.inner.record_url(spec, key)
+
+    def preflight(self) -> list[Finding]:
+        return self.inner.preflight()
 
     def close(self) -> None:
         self.inner.close()

@@ -124,3 +124,17 @@ def test_a_connection_names_the_system_and_who_signs_in_never_a_secret() -> None
     assert dv.connection() == "dataverse https://contoso.crm.dynamics.com client=client"
     assert "TEST_CLIENT_SECRET" not in bc.connection() + dv.connection()
     assert SqlSettings(name="ERP", url="sqlite:///erp.db").connection() is None, "a database is not asked twice"
+
+
+def test_business_central_takes_the_local_currency_from_the_settings(tmp_path: Path) -> None:
+    from coupler.adapters.connectors.kinds.business_central import connect_business_central
+
+    url = "https://bc.example/api/v2.0"
+    plain = {"name": "BC", "url": url, "company": "CRONUS", "username": "ADMIN", "password": "k"}
+    assert BusinessCentralSettings.model_validate(plain).local_currency is None
+    settings = BusinessCentralSettings.model_validate({**plain, "local_currency": "usd"})
+    connector = connect_business_central(settings)
+    try:
+        assert connector._lcy_setting == "USD"  # type: ignore[attr-defined]
+    finally:
+        connector.close()

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from coupler.testing.auth import Authenticator, check_auth
 from coupler.testing.business_central import batch as business_central_batch
 from coupler.testing.business_central import metadata as business_central_metadata
+from coupler.testing.business_central.rules import BcRules, TenantRules
 from coupler.testing.business_central.values import StrictFilter, served, stored
 from coupler.testing.faults import Faults, fault_middleware
 from coupler.testing.odata.http import ODataError, Request, Response, asgi_app, json_response, prefer
@@ -47,10 +48,15 @@ def business_central_app(
     tables: Mapping[str, BcTable],
     faults: Faults | None = None,
     auth: Authenticator | None = None,
+    rules: BcRules | None = None,
 ) -> Any:
-    """The ASGI app; ``auth`` (a ``TokenIssuer``, ``BasicAuth`` or ``AnyOf``) makes it require credentials."""
+    """The ASGI app; ``auth`` (a ``TokenIssuer``, ``BasicAuth`` or ``AnyOf``) makes it require credentials;
+    ``rules`` turns on what a real company does beyond storing rows (``rules.py``: the LCY on customers, number
+    series, table relations, ``contactsInformation``), as the seeded tenant does."""
     logging.getLogger("odata_query").setLevel(logging.ERROR)
-    server = BusinessCentralServer(db_url, companies=companies, tables=tables, faults=faults or Faults(), auth=auth)
+    server = BusinessCentralServer(
+        db_url, companies=companies, tables=tables, faults=faults or Faults(), auth=auth, rules=rules
+    )
     app = fault_middleware(asgi_app(server.handle, prefix=ROOT), server.faults, flavour="business-central")
     app.server = server  # type: ignore[attr-defined]
     return app
@@ -65,12 +71,14 @@ class BusinessCentralServer:
         tables: Mapping[str, BcTable],
         faults: Faults,
         auth: Authenticator | None,
+        rules: BcRules | None = None,
     ) -> None:
         self.store = Store(db_url, {t.table: (t.key, t.modified_on) for t in tables.values()})
         self.tables = dict(tables)
         self.companies = {c.id.lower(): c for c in companies}
         self.faults = faults
         self.auth = auth
+        self.rules = TenantRules(self.store, rules) if rules is not None else None
 
     def handle(self, request: Request) -> Response:
         check_auth(self.auth, request)
@@ -98,9 +106,27 @@ class BusinessCentralServer:
         if entity is not None and target.alternate is not None and set(target.alternate) == {entity.key}:
             # a named segment on the entity's own key (``customer(no='k1')``) names the record like its bare key
             target = replace(target, key=str(target.alternate[entity.key]), alternate=None)
+        if (
+            entity is not None
+            and target.rest is not None
+            and target.key is not None
+            and target.alternate is None
+            and self.rules is not None
+        ):
+            return self.read_navigation(target.entity_set, entity, target.key, target.rest, request)
         if entity is None or target.rest is not None or target.alternate is not None:
             raise ODataError(404, "BadRequest_NotFound", f"The request URI is not valid: '{rest}'.")
         meta = self.store.tables[entity.table]
+        if entity.read_only and request.method in ("POST", "PATCH", "PUT", "DELETE"):
+            # InsertAllowed/ModifyAllowed/DeleteAllowed = false on the API page (APIV2CurrencyExchangeRates,
+            # APIV2GLSetup: microsoft/ALAppExtensions Apps/W1/APIV2/app/src/pages/); the wording is the one
+            # Business Central's OData layer answers for a method its page does not allow [not verified on a tenant]
+            raise ODataError(
+                405,
+                "BadRequest_MethodNotAllowed",
+                f"'{request.method}' requests for '{target.entity_set}' of EdmType 'Entity' are not allowed within "
+                "Dynamics 365 Business Central OData web services.",
+            )
         if target.key is None:
             if request.method == "GET":
                 return self.read_collection(target.entity_set, entity, meta, request)
@@ -134,6 +160,25 @@ class BusinessCentralServer:
                 yield own
 
     # -- reads -----------------------------------------------------------------------------------------------
+    def read_navigation(self, name: str, entity: BcTable, key: str, nav: str, request: Request) -> Response:
+        """A read-only subpage of one record (``customers(<id>)/contactsInformation``: ``rules.py``)."""
+        assert self.rules is not None
+        if request.method != "GET":
+            raise ODataError(
+                405,
+                "BadRequest_MethodNotAllowed",
+                f"'{request.method}' requests for '{nav}' of EdmType 'Entity' are not allowed within "
+                "Dynamics 365 Business Central OData web services.",
+            )
+        meta = self.store.tables[entity.table]
+        with self.store.transaction() as conn:
+            row = self.store.get(conn, meta.name, key)
+            if row is None:
+                raise not_found(entity, key)
+            rows = self.rules.navigation(conn, name, row, nav)
+        context = f"{request.root}$metadata#companies({_company_id(request)})/{name}({key})/{nav}"
+        return json_response(200, {"@odata.context": context, "value": rows})
+
     def read_collection(self, name: str, entity: BcTable, meta: TableMeta, request: Request) -> Response:
         options = dict(request.query)
         if "$skip" in options:
@@ -196,6 +241,8 @@ class BusinessCentralServer:
             out[column] = (
                 bool(value) if column in entity.booleans and value is not None else served(entity, column, value)
             )
+        if self.rules is not None:
+            self.rules.served(_set_name(self, entity), out)
         return out
 
     # -- writes ----------------------------------------------------------------------------------------------
@@ -226,6 +273,8 @@ class BusinessCentralServer:
     def create(self, entity: BcTable, meta: TableMeta, request: Request, conn: sa.Connection | None) -> Response:
         values = self.values(entity, meta, request.json(), name=_set_name(self, entity))
         with self.transaction(conn) as tx:
+            if self.rules is not None:
+                values = self.rules.written(tx, _set_name(self, entity), values, None)
             try:
                 key = self.store.insert(tx, meta.name, values)
             except StoreError as error:
@@ -254,6 +303,8 @@ class BusinessCentralServer:
             if row is None:
                 raise not_found(entity, key)
             check_etag(if_match, row)
+            if self.rules is not None:
+                values = self.rules.written(tx, _set_name(self, entity), values, row)
             try:
                 self.store.update(tx, meta.name, key, values)
             except StoreError as error:

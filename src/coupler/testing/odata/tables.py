@@ -45,6 +45,9 @@ class BcTable:
     """Columns of an AL enum -> its members as AL spells them (``{"blocked": (" ", "Ship", "Invoice", "All")}``):
     an ``EnumType`` in ``$metadata`` (``customerBlocked``), values encoded on the wire (``_x0020_``), the blank member
     stored as '' (see ``business_central/values.py``)."""
+    read_only: bool = False
+    """The API page allows no insert, modify or delete (``InsertAllowed/ModifyAllowed/DeleteAllowed = false``:
+    ``currencyExchangeRates``, ``generalLedgerSetup``): every write is refused."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,7 +21,9 @@ SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
 class BusinessCentralSettings(HttpServiceSettings):
     """``url``: the environment's API v2.0 URL; ``company``: the company's name or id. On premises, ``username`` and
-    ``password`` (a web service access key, as a ``${VAR}`` reference) instead of the OAuth client credentials."""
+    ``password`` (a web service access key, as a ``${VAR}`` reference) instead of the OAuth client credentials.
+    ``local_currency``: the company's LCY code, when it should not be learnt from the General Ledger Setup (or the
+    Company Information)."""
 
     secrets: ClassVar[tuple[str, ...]] = ("client_secret", "password")
 
@@ -29,6 +31,7 @@ class BusinessCentralSettings(HttpServiceSettings):
     company: str
     username: str | None = None
     password: SecretStr | None = None
+    local_currency: str | None = None
 
     @property
     def basic(self) -> bool:
@@ -55,7 +58,13 @@ class BusinessCentralSettings(HttpServiceSettings):
 
 def connect_business_central(settings: BusinessCentralSettings) -> Connector:
     client = settings.client(settings.url, auth=settings.auth(scope=SCOPE), headers=HEADERS, concurrency=5)
-    return BusinessCentralConnector(client, company=settings.company, display_name=settings.name, **settings.sizes)
+    return BusinessCentralConnector(
+        client,
+        company=settings.company,
+        display_name=settings.name,
+        local_currency=settings.local_currency,
+        **settings.sizes,
+    )
 
 
 BUSINESS_CENTRAL = ConnectorKind(

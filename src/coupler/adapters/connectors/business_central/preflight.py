@@ -1,0 +1,137 @@
+"""What ``coupler check`` says about a Business Central environment: one line each, in an administrator's words.
+
+The entity sets and properties come from API v2.0's ``$metadata`` (reachable with API.ReadWrite.All alone; the
+automation API's ``extensions`` would tell the version but needs more permissions: docs/research/bc-sales-sources.md,
+"Point 6"). ``salespeoplePurchasers`` appeared in Business Central 26.0 (2025 release wave 1): ALAppExtensions commit
+``8cb747a5`` "Syncing with version 26.0.27417.0" (research doc, "Point 6").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from coupler.domain.errors import CouplerError
+from coupler.ports.connector import Finding
+
+if TYPE_CHECKING:
+    from coupler.adapters.connectors.business_central.connector import BusinessCentralConnector
+
+__all__ = ["SALESPEOPLE_MISSING", "TEMPLATE_PROPERTIES", "findings"]
+
+SALESPEOPLE_MISSING = (
+    "SALESPEOPLE needs Business Central 26.0 (2025 release wave 1) or later: the API v2.0 entity "
+    "salespeoplePurchasers is missing. Update the environment or disable SALESPEOPLE and the owner mappings that "
+    "depend on it."
+)
+
+TEMPLATE_PROPERTIES: Mapping[str, tuple[str, ...]] = {
+    "customers": ("number", "displayName", "addressLine1", "addressLine2", "city", "state", "country", "postalCode",
+                  "phoneNumber", "email", "website", "salespersonCode", "creditLimit", "currencyCode",
+                  "paymentTermsId", "shipmentMethodId", "blocked", "lastModifiedDateTime"),
+    "vendors": ("number", "displayName", "addressLine1", "addressLine2", "city", "state", "country", "postalCode",
+                "phoneNumber", "email", "website", "currencyCode", "paymentTermsId", "blocked",
+                "lastModifiedDateTime"),
+    "contacts": ("number", "type", "displayName", "companyNumber", "addressLine1", "addressLine2", "city", "state",
+                 "country", "postalCode", "phoneNumber", "mobilePhoneNumber", "email", "website",
+                 "lastModifiedDateTime"),
+    "currencies": ("code", "displayName", "symbol", "lastModifiedDateTime"),
+    "currencyExchangeRates": ("currencyCode", "startingDate", "exchangeRateAmount", "relationalCurrencyCode",
+                              "relationalExchangeRateAmount"),
+    "items": ("number", "displayName", "unitPrice", "unitCost", "inventory", "blocked", "baseUnitOfMeasureCode",
+              "lastModifiedDateTime"),
+    "unitsOfMeasure": ("code", "displayName", "lastModifiedDateTime"),
+    "paymentTerms": ("code", "displayName", "lastModifiedDateTime"),
+    "shipmentMethods": ("code", "displayName", "lastModifiedDateTime"),
+    "generalLedgerSetup": ("localCurrencyCode", "localCurrencySymbol"),
+    "salespeoplePurchasers": ("code", "displayName", "email", "phoneNo", "lastModifiedDateTime"),
+}  # fmt: skip
+"""The API v2.0 properties the bc-sales template maps or reads, per entity set (research doc, table 1.9)."""
+
+
+def findings(connector: BusinessCentralConnector, expected: Mapping[str, Sequence[str]] | None = None) -> list[Finding]:
+    wanted = TEMPLATE_PROPERTIES if expected is None else expected
+    try:
+        connector.company_id()
+        sets = connector.entity_sets()
+    except CouplerError as error:
+        return [
+            Finding(
+                topic="API v2.0",
+                ok=False,
+                message=f"{connector.display_name} cannot be read: {error}",
+                advice="Check the environment URL and the company name, and that the app registration is enabled "
+                "on the Microsoft Entra Applications page with a permission set such as D365 AUTOMATION.",
+            )
+        ]
+    out = [
+        Finding(
+            topic="API v2.0",
+            ok=True,
+            message=f"{connector.display_name} answers on API v2.0 and has the company {connector.company!r}.",
+        )
+    ]
+    if "salespeoplePurchasers" in wanted:
+        present = "salespeoplePurchasers" in sets
+        out.append(
+            Finding(
+                topic="salespeoplePurchasers",
+                ok=present,
+                message="The API v2.0 entity salespeoplePurchasers is present (Business Central 26.0 or later)."
+                if present
+                else SALESPEOPLE_MISSING,
+                advice="" if present else "Update the environment to 26.0 or later, or disable SALESPEOPLE.",
+            )
+        )
+    for name in wanted:
+        if name == "salespeoplePurchasers":
+            continue
+        if name not in sets:
+            out.append(
+                Finding(
+                    topic=name,
+                    ok=False,
+                    message=f"The API v2.0 entity {name} is missing from this environment.",
+                    advice="Update the environment, or disable the mappings that use it.",
+                )
+            )
+    out.append(_lcy(connector))
+    for name, properties in wanted.items():
+        entity = sets.get(name)
+        if entity is None:
+            continue
+        missing = [p for p in properties if p not in entity.columns]
+        if missing:
+            out.append(
+                Finding(
+                    topic=name,
+                    ok=False,
+                    message=f"The API v2.0 entity {name} has no {', '.join(missing)}, which the mappings use.",
+                    advice="Update the environment, or remove those fields from the mappings.",
+                )
+            )
+    if all(f.ok for f in out[1:]):
+        out.append(Finding(topic="entities", ok=True, message="Every entity and field the mappings use is present."))
+    return out
+
+
+def _lcy(connector: BusinessCentralConnector) -> Finding:
+    try:
+        lcy = connector.local_currency()
+    except CouplerError as error:
+        lcy, problem = None, str(error)
+    else:
+        problem = ""
+    if lcy is None:
+        return Finding(
+            topic="local currency",
+            ok=False,
+            message="The local currency (LCY) could not be learnt from the General Ledger Setup or the Company "
+            f"Information{': ' + problem if problem else ''}.",
+            advice="Fill in LCY Code on the General Ledger Setup page, or set local_currency in coupler's settings.",
+        )
+    return Finding(
+        topic="local currency",
+        ok=True,
+        message=f"The local currency (LCY) is {lcy.code} ({lcy.source}); customers with a blank currency use it.",
+    )
