@@ -23,7 +23,17 @@ def test_init_writes_the_bc_sales_template(tmp_path: Path) -> None:
     assert "coupler check" in result.stdout
     data = tomllib.loads(written.read_text(encoding="utf-8"))
     assert (data["local"]["kind"], data["integration"]["kind"]) == ("business-central", "dataverse")
-    assert [m["name"] for m in data["mappings"]] == ["SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT", "ITEM-PRODUCT"]
+    assert [m["name"] for m in data["mappings"]] == [
+        "SALESPEOPLE",
+        "CURRENCY",
+        "PAYMENT TERMS",
+        "SHIPMENT METHOD",
+        "UNIT OF MEASURE",
+        "CUSTOMER",
+        "VENDOR",
+        "CONTACT",
+        "ITEM-PRODUCT",
+    ]
 
 
 def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
