@@ -579,16 +579,55 @@ BC_SALES_COMMENTS = Comments.merge(_SYSTEMS, *(mapping.comments for mapping in B
 """The file's comments: its head, the systems' settings and the ones commented out, each mapping's and field's."""
 
 
-def bc_sales_config(*, state_url: str = "sqlite:///coupler-state.db") -> FileModel:
-    """The template's configuration: both systems (placeholders to fill in) and the five mappings."""
-    return FileModel(
-        state=state_url,
-        local=_LOCAL,
-        integration=_INTEGRATION,
-        mappings=[mapping.mapping for mapping in BC_SALES],
+_PER_COMPANY = ("CUSTOMER", "VENDOR", "CONTACT", "ITEM-PRODUCT")
+"""The mappings whose Dataverse records belong to a Business Central company (the ``bcbi_companyid`` lookup of
+accounts, contacts and products: CRMAccount/CRMContact/CRMProduct tables; CDSIntTableSubscriber.SetCompanyId)."""
+
+
+def for_company(mapping: BcMapping, company: str) -> BcMapping:
+    """``mapping`` for one of several Business Central companies synchronized with one Dataverse environment, as
+    Business Central does it: Dataverse records of this company or of none (the integration table filter
+    ``CompanyId = <id> | <empty>``), and records coupler writes stamped with the company."""
+    if mapping.name not in _PER_COMPANY:
+        return mapping
+    settings = mapping.mapping.model_dump(exclude={"fields"}, exclude_defaults=True)
+    settings["integration"]["filter"] = [
+        *settings["integration"].get("filter", []),
+        ConditionModel(field="bcbi_companyid", op=Operator.IN, value=[company], or_null=True),
+    ]
+    stamp = BcField(
+        bc="(in code) company -> bcbi_companyid",
+        note="the Business Central company (its bcbi_company row in Dataverse) stamped on every record coupler writes",
+        entry=FieldModel(integration="bcbi_companyid", constant=company, **_SENDS),
+    )
+    return _mapping(
+        comment=mapping.comments.above[("mappings", mapping.name)], fields=(*mapping.fields, stamp), **settings
     )
 
 
-def render_bc_sales(*, state_url: str = "sqlite:///coupler-state.db") -> str:
+def _chosen(company: str | None) -> tuple[BcMapping, ...]:
+    return BC_SALES if company is None else tuple(for_company(m, company) for m in BC_SALES)
+
+
+def bc_sales_config(
+    *, state_url: str = "sqlite:///coupler-state.db", company: str | None = None, dataverse_company: str | None = None
+) -> FileModel:
+    """The template's configuration: both systems (placeholders to fill in) and the mappings. ``company`` names the
+    Business Central company; ``dataverse_company`` (the id of its ``bcbi_company`` row in Dataverse, which
+    `coupler check` shows) filters and stamps records by company, for several companies against one environment."""
+    local = _LOCAL if company is None else _LOCAL.model_copy(update={"company": company})
+    return FileModel(
+        state=state_url,
+        local=local,
+        integration=_INTEGRATION,
+        mappings=[mapping.mapping for mapping in _chosen(dataverse_company)],
+    )
+
+
+def render_bc_sales(
+    *, state_url: str = "sqlite:///coupler-state.db", company: str | None = None, dataverse_company: str | None = None
+) -> str:
     """The whole coupler.toml of the template."""
-    return render_config(bc_sales_config(state_url=state_url), BC_SALES_COMMENTS)
+    config = bc_sales_config(state_url=state_url, company=company, dataverse_company=dataverse_company)
+    comments = Comments.merge(_SYSTEMS, *(m.comments for m in _chosen(dataverse_company)))
+    return render_config(config, comments)

@@ -378,3 +378,38 @@ def test_the_on_premises_alternative_loads(tmp_path: Path, monkeypatch: pytest.M
     local = load_config(config_file).local
     assert isinstance(local, BusinessCentralSettings) and local.password
     assert (local.username, local.password.get_secret_value(), local.client_id) == ("ADMIN", "key-value", None)
+
+
+def test_one_of_several_companies_filters_and_stamps_its_dataverse_records(tmp_path: Path) -> None:
+    """Several Business Central companies against one Dataverse environment, as Business Central does it
+    (CDSIntTableSubscriber.SetCompanyId; the integration table filters `CompanyId = <id> | <empty>`)."""
+    company = "5b0e3c2a-0000-4000-8000-00000000bcb1"
+    data = tomllib.loads(render_bc_sales(company="CRONUS Canada", dataverse_company=company))
+    assert data["local"]["company"] == "CRONUS Canada"
+    for side in ("local", "integration"):
+        database = tmp_path / f"{side}.db"
+        sqlite3.connect(database).close()
+        data[side] = {"name": data[side]["name"], "kind": "sql", "url": f"sqlite:///{database}"}
+    mappings = {m.name: m for m in parse_config(data, path=tmp_path / "coupler.toml").mappings}
+    for name, mapping in mappings.items():
+        stamped = [f for f in mapping.fields if f.integration == "bcbi_companyid"]
+        companies = [c for c in mapping.integration.filter if c.field == "bcbi_companyid"]
+        if name in ("CUSTOMER", "VENDOR", "CONTACT", "ITEM-PRODUCT"):
+            assert [(f.constant, f.direction) for f in stamped] == [(company, TO)], name
+            assert [(c.op, c.value) for c in companies] == [(Operator.IN, [company, None])], name
+            assert companies[0].matches({"bcbi_companyid": None}) and companies[0].matches({"bcbi_companyid": company})
+            assert not companies[0].matches({"bcbi_companyid": "another-company"})
+        else:
+            assert not stamped and not companies, name
+    assert "bcbi" not in render_bc_sales(), "one company: no company filter"
+
+
+def test_or_null_goes_with_in_only(tmp_path: Path) -> None:
+    data = tomllib.loads(render_bc_sales())
+    for side in ("local", "integration"):
+        database = tmp_path / f"{side}.db"
+        sqlite3.connect(database).close()
+        data[side] = {"name": data[side]["name"], "kind": "sql", "url": f"sqlite:///{database}"}
+    data["mappings"][0]["local"]["filter"] = [{"field": "code", "op": "eq", "value": "JR", "or_null": True}]
+    with pytest.raises(ConfigurationError, match=r"or_null goes with op = \"in\" only"):
+        parse_config(data, path=tmp_path / "coupler.toml")
