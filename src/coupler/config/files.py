@@ -51,11 +51,15 @@ class ConditionModel(_Strict):
     field: str
     op: Operator = Operator.EQ
     value: Any = None
+    or_null: bool = False
+    """With ``in``: empty (null) values are in the list too (TOML has no null to write in it)."""
 
     @model_validator(mode="after")
     def _value_fits_the_operator(self) -> ConditionModel:
         if self.op in (Operator.IN, Operator.NOT_IN) and not isinstance(self.value, list):
             raise ValueError(f"{self.op.value} needs a list of values, like value = [1, 2]")
+        if self.or_null and self.op is not Operator.IN:
+            raise ValueError("or_null goes with op = \"in\" only")
         if self.op not in (Operator.IS_NULL, Operator.NOT_NULL, Operator.EQ, Operator.NE) and self.value is None:
             raise ValueError(f"{self.op.value} needs a value")
         return self

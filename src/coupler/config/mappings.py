@@ -89,7 +89,9 @@ def _spec(side: SideModel) -> TableSpec:
         key=side.key,
         modified_on=side.modified_on,
         display_key=side.display_key,
-        filter=tuple(Condition(field=c.field, op=c.op, value=c.value) for c in side.filter),
+        filter=tuple(
+            Condition(field=c.field, op=c.op, value=[*c.value, None] if c.or_null else c.value) for c in side.filter
+        ),
         alternate_key=side.alternate_key,
     )
 

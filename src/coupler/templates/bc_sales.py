@@ -92,14 +92,51 @@ def _name_part(integration: str, pattern: str, replacement: str) -> FieldModel:
     return _f("displayName", integration, **_SENDS, transform=[TransformModel.model_validate(step)])
 
 
-_NOT_IN_CUSTOMER_API = "not mapped, the API v2.0 customer entity has no such field"
-_NOT_IN_CONTACT_API = "not mapped, the API v2.0 contact entity has no such field"
+_NOT_IN_API = "not mapped, the API v2.0 {entity} entity has no such field"
+_NOT_IN_CUSTOMER_API = _NOT_IN_API.format(entity="customer")
+_NOT_IN_VENDOR_API = _NOT_IN_API.format(entity="vendor")
+_NOT_IN_CONTACT_API = _NOT_IN_API.format(entity="contact")
+_NOT_IN_ITEM_API = _NOT_IN_API.format(entity="item")
+_EXTRA = "disabled by default, as Business Central creates it (an extra field mapping)"
+_AT_LEAST_ZERO = TransformModel.model_validate({"kind": "number", "decimals": 2, "minimum": 0})
+
+
+def _table(values: dict[str, Any]) -> TransformModel:
+    """A strict ``map`` step: every value it meets must be in the table."""
+    return TransformModel.model_validate({"kind": "map", "values": values, "strict": True})
+
+
+def _extra(local: str, integration: str, **settings: Any) -> FieldModel:
+    """One of the field mappings Business Central creates with Status = Disabled (AddExtraFieldMappings)."""
+    return _f(local, integration, enabled=False, **settings)
+
+
+def _option_set(name: str, *, bc_table: str, attribute: str, comment: str) -> BcMapping:
+    """PAYMENT TERMS and SHIPMENT METHOD: a Business Central code table <-> the values of an account option set,
+    coupled by label as Business Central does (case-insensitively); a code with no value gets one, labelled with
+    the code (CDS Int. Option Couple, CDSSetupDefaults.ResetOptionMappingConfiguration)."""
+    return _mapping(
+        name=name,
+        comment=comment,
+        direction=Direction.TO_INTEGRATION,
+        local=_bc(bc_table, "code"),
+        integration=SideModel(table=f"account.{attribute}", key="value", display_key="label"),
+        fields=(
+            BcField(
+                bc=f"Code -> {attribute} (the option's label)",
+                note="coupled by label; `coupler match --create-missing` adds the codes Sales lacks",
+                entry=_f("code", "label", match=1),
+            ),
+        ),
+    )
+
 
 SALESPEOPLE = _mapping(
     name="SALESPEOPLE",
     comment="Salespeople come from Sales' users: enabled, licensed people, not integration (application) users.\n"
-    "Business Central needs a code for a new salesperson, which coupler does not invent: couple the salespeople\n"
-    "Business Central already has with `coupler match SALESPEOPLE` (by e-mail) before synchronizing.",
+    "A new salesperson gets a code made as Business Central makes it; couple the salespeople Business Central\n"
+    "already has with `coupler match SALESPEOPLE` (by e-mail) first. Needs Business Central 26.0 or later (the API\n"
+    "v2.0 entity salespeoplePurchasers): `coupler check` says so.",
     direction=Direction.FROM_INTEGRATION,
     local=_bc("salespeoplePurchasers", "code"),
     integration=_dv(
@@ -118,43 +155,97 @@ SALESPEOPLE = _mapping(
         ),
         BcField(bc="Name <- fullname", note="the user's full name", entry=_f("displayName", "fullname")),
         BcField(bc="Phone No. <- mobilephone", note="the user's mobile phone", entry=_f("phoneNo", "mobilephone")),
+        BcField(bc="Job Title <- jobtitle", note=_EXTRA, entry=_extra("jobTitle", "jobtitle", **_GETS)),
+        BcField(
+            bc="E-Mail 2 <- personalemailaddress", note=_EXTRA, entry=_extra("email2", "personalemailaddress", **_GETS)
+        ),
     ),
 )
 
 CURRENCY = _mapping(
     name="CURRENCY",
-    comment="Currencies are kept in Business Central and sent to Sales. Business Central's local currency is not in\n"
-    "its currencies list: a blank currency code means Sales' base currency.",
+    comment="Currencies are kept in Business Central and sent to Sales. Business Central's local currency\n"
+    "(LCY, General Ledger Setup) is not a currency record; coupler shows it as one more currency, so that it\n"
+    "couples by ISO code with Sales' currency of that code (usually the base currency) and local-currency\n"
+    "customers get that currency.",
     direction=Direction.TO_INTEGRATION,
     local=_bc("currencies", "code"),
     integration=_dv("transactioncurrencies", "transactioncurrencyid", "isocurrencycode"),
     fields=(
         BcField(
             bc="Code -> isocurrencycode",
-            note="the ISO code; Business Central couples currencies by it, and so does `coupler match`",
+            note="the ISO code (5 characters at most in Sales); Business Central couples currencies by it, and so "
+            "does `coupler match`",
             entry=_f("code", "isocurrencycode", match=1),
         ),
-        BcField(bc="Symbol -> currencysymbol", note="the currency's symbol", entry=_f("symbol", "currencysymbol")),
+        BcField(
+            bc="Symbol -> currencysymbol",
+            note="the currency's symbol; a blank symbol becomes the ISO code in Sales, as Business Central does",
+            entry=_f("symbol", "currencysymbol"),
+        ),
         BcField(bc="Description -> currencyname", note="the currency's name", entry=_f("displayName", "currencyname")),
+        BcField(
+            bc="(in code) Exchange rate -> exchangerate",
+            note="units of the currency per 1 LCY from Business Central's exchange rates, sent on every "
+            "synchronization as Business Central does; the precision is the organization's",
+            entry=_f("exchangeRate", "exchangerate"),
+        ),
     ),
 )
 
-CUSTOMER = _mapping(
-    name="CUSTOMER",
-    comment='Customers that are not blocked (blocked is " ") <-> active accounts (statecode 0) of type Customer\n'
-    "(customertypecode 3). blocked is an enum: filters and option mappings name its members as Business Central shows\n"
-    'them (" ", Ship, Invoice, All); the API sends " " as _x0020_, and coupler translates both ways.',
-    direction=Direction.BIDIRECTIONAL,
-    depends_on=("SALESPEOPLE", "CURRENCY"),
-    local=_bc("customers", "number", _eq("blocked", " ")),
-    integration=_dv("accounts", "accountid", "name", _eq("statecode", 0), _eq("customertypecode", 3)),
+PAYMENT_TERMS = _option_set(
+    "PAYMENT TERMS",
+    bc_table="paymentTerms",
+    attribute="paymenttermscode",
+    comment="Payment terms <-> the values of the accounts' Payment Terms option set (paymenttermscode).",
+)
+
+SHIPMENT_METHOD = _option_set(
+    "SHIPMENT METHOD",
+    bc_table="shipmentMethods",
+    attribute="address1_freighttermscode",
+    comment="Shipment methods <-> the values of the accounts' Freight Terms option set (address1_freighttermscode).",
+)
+
+UNIT_OF_MEASURE = _mapping(
+    name="UNIT OF MEASURE",
+    comment="Units of measure -> unit groups named 'NAV <code>' whose base unit is the code, as Business\n"
+    "Central makes them for ITEM-PRODUCT (its unit-group variant has no API v2.0 page: docs/bc-sales.md).",
+    direction=Direction.TO_INTEGRATION,
+    local=_bc("unitsOfMeasure", "code"),
+    integration=_dv("uomschedules", "uomscheduleid", "name"),
     fields=(
         BcField(
+            bc="Code -> name",
+            note="the unit group's name, 'NAV ' and the code; `coupler match` couples existing groups by it",
+            entry=_f(
+                "code",
+                "name",
+                match=1,
+                transform=[
+                    TransformModel.model_validate({"kind": "replace", "pattern": "^(.*)$", "replacement": r"NAV \1"})
+                ],
+            ),
+        ),
+        BcField(
+            bc="Code -> baseuomname",
+            note="the group's base unit, named by the code",
+            entry=_f("code", "baseuomname"),
+        ),
+    ),
+)
+
+
+def _account_fields(entity: str, missing: str) -> tuple[BcField, ...]:
+    """The field mappings CUSTOMER and VENDOR share (CDSSetupDefaults.ResetCustomerAccountMapping and
+    ResetVendorAccountMapping insert the same rows, but for the owner and the credit limit)."""
+    return (
+        BcField(
             bc="Name <-> name",
-            note="the company's name; `coupler match` pairs customers and accounts by it",
+            note=f"the {entity}'s name; `coupler match` pairs {entity}s and accounts by it",
             entry=_f("displayName", "name", match=1),
         ),
-        BcField(bc="Contact <-> address1_primarycontactname", note=_NOT_IN_CUSTOMER_API),
+        BcField(bc="Contact <-> address1_primarycontactname", note=missing),
         BcField(bc="Address <-> address1_line1", note="street, line 1", entry=_f("addressLine1", "address1_line1")),
         BcField(bc="Address 2 <-> address1_line2", note="street, line 2", entry=_f("addressLine2", "address1_line2")),
         BcField(
@@ -162,7 +253,7 @@ CUSTOMER = _mapping(
         ),
         BcField(bc="City <-> address1_city", note="city", entry=_f("city", "address1_city")),
         BcField(
-            bc="Country/Region <-> address1_country",
+            bc="Country/Region Code <-> address1_country",
             note="Business Central's country/region code (US, DK ...), written as is",
             entry=_f("country", "address1_country"),
         ),
@@ -171,20 +262,47 @@ CUSTOMER = _mapping(
             note="state, province or county",
             entry=_f("state", "address1_stateorprovince"),
         ),
+        BcField(
+            bc="Currency Code <-> transactioncurrencyid",
+            note="through the CURRENCY couplings; the local currency (a blank code) is Sales' currency of the LCY's "
+            "ISO code, and that currency comes back as the LCY, which Business Central stores as blank",
+            entry=_f("currencyCode", "transactioncurrencyid", lookup="CURRENCY"),
+        ),
         BcField(bc="E-Mail <-> emailaddress1", note="e-mail", entry=_f("email", "emailaddress1")),
-        BcField(bc="Fax <-> fax", note=_NOT_IN_CUSTOMER_API),
+        BcField(bc="Fax No. <-> fax", note=missing),
         BcField(bc="Home Page <-> websiteurl", note="web site", entry=_f("website", "websiteurl")),
-        BcField(bc="Phone <-> telephone1", note="main phone", entry=_f("phoneNumber", "telephone1")),
+        BcField(bc="Phone No. <-> telephone1", note="main phone", entry=_f("phoneNumber", "telephone1")),
         BcField(
-            bc="Currency Code -> transactioncurrencyid",
-            note="through the CURRENCY couplings; a customer waits (is retried) until its currency is coupled",
-            entry=_f("currencyCode", "transactioncurrencyid", **_SENDS, lookup="CURRENCY"),
+            bc="Payment Terms Code <-> paymenttermscode",
+            note="through the PAYMENT TERMS couplings (the API names payment terms by id)",
+            entry=_f("paymentTermsId", "paymenttermscode", lookup="PAYMENT TERMS", lookup_local_by="id"),
         ),
         BcField(
-            bc="Currency Code <- transactioncurrencyid",
-            note="an account in a currency that is not coupled (Sales' base currency) gets a blank code",
-            entry=_f("currencyCode", "transactioncurrencyid", **_GETS, lookup="CURRENCY", clear_on_failed_lookup=True),
+            bc="Primary Contact No. <-> primarycontactid (clear value on failed sync)",
+            note=f"not mapped, the API v2.0 {entity} entity has no primary contact",
         ),
+        BcField(bc="No. -> accountnumber", note=_EXTRA, entry=_extra("number", "accountnumber", **_SENDS)),
+        BcField(bc="Mobile Phone No. <-> telephone2", note=f"{missing} ({_EXTRA})"),
+        BcField(
+            bc="(config template) -> customertypecode",
+            note="Business Central sets the type through a config template when it creates an account; here a "
+            "constant, which never changes anything the filter lets through",
+            entry=FieldModel(integration="customertypecode", constant=3 if entity == "customer" else 11, **_SENDS),
+        ),
+    )
+
+
+CUSTOMER = _mapping(
+    name="CUSTOMER",
+    comment='Customers that are not blocked (blocked is " ") <-> active accounts (statecode 0) of type Customer\n'
+    "(customertypecode 3). blocked is an enum: filters and option mappings name its members as Business Central shows\n"
+    'them (" ", Ship, Invoice, All); the API sends " " as _x0020_, and coupler translates both ways.',
+    direction=Direction.BIDIRECTIONAL,
+    depends_on=("SALESPEOPLE", "CURRENCY", "PAYMENT TERMS", "SHIPMENT METHOD"),
+    local=_bc("customers", "number", _eq("blocked", " ")),
+    integration=_dv("accounts", "accountid", "name", _eq("statecode", 0), _eq("customertypecode", 3)),
+    fields=(
+        BcField(bc="(constant systemuser) -> owneridtype", note="not needed: the Web API binds the owner to a user"),
         BcField(
             bc="Salesperson Code -> ownerid",
             note="the user coupled to the salesperson (SALESPEOPLE) owns the account; never cleared (not null)",
@@ -192,58 +310,50 @@ CUSTOMER = _mapping(
                 "salespersonCode", "ownerid", **_SENDS, lookup="SALESPEOPLE", lookup_local_by="code", not_null=True
             ),
         ),
-        BcField(
-            bc="Credit Limit -> creditlimit", note="credit limit", entry=_f("creditLimit", "creditlimit", **_SENDS)
-        ),
-        BcField(
-            bc="Primary Contact No. <-> primarycontactid",
-            note="not mapped, the API v2.0 customer entity has no primary contact",
-        ),
-        BcField(
-            bc="No. -> accountnumber",
-            note="the customer number; disabled by default, as in Business Central",
-            entry=_f("number", "accountnumber", **_SENDS, enabled=False),
-        ),
-        BcField(
-            bc="(constant) -> customertypecode",
-            note="an account created from a customer is of type Customer (3)",
-            entry=FieldModel(integration="customertypecode", constant=3, **_SENDS),
-        ),
-        BcField(
-            bc="Payment Terms Code <-> paymenttermscode",
-            note="option mapping PAYMENT TERMS. The API gives the payment terms' id: replace each key by the id of "
-            "a paymentTerms record and each value by the option value in Sales (1 Net 30, 2 2% 10 Net 30, 3 Net 45, "
-            "4 Net 60 by default), then set enabled = true",
-            entry=_f(
-                "paymentTermsId",
-                "paymenttermscode",
-                enabled=False,
-                options={"id of 30 DAYS": 1, "id of 1M(8D)": 2, "id of 45 DAYS": 3, "id of 60 DAYS": 4},
-            ),
-        ),
+        *_account_fields("customer", _NOT_IN_CUSTOMER_API),
         BcField(
             bc="Shipment Method Code <-> address1_freighttermscode",
-            note="option mapping SHIPMENT METHOD, like payment terms: replace the keys by shipmentMethods ids "
-            "(1 FOB, 2 No Charge by default), then set enabled = true",
-            entry=_f(
-                "shipmentMethodId",
-                "address1_freighttermscode",
-                enabled=False,
-                options={"id of FOB": 1, "id of No Charge": 2},
-            ),
+            note="through the SHIPMENT METHOD couplings (the API names shipment methods by id)",
+            entry=_f("shipmentMethodId", "address1_freighttermscode", lookup="SHIPMENT METHOD", lookup_local_by="id"),
         ),
         BcField(bc="Shipping Agent Code <-> address1_shippingmethodcode", note=_NOT_IN_CUSTOMER_API),
+        BcField(
+            bc="Credit Limit (LCY) -> creditlimit",
+            note="credit limit",
+            entry=_f("creditLimit", "creditlimit", **_SENDS),
+        ),
+    ),
+)
+
+VENDOR = _mapping(
+    name="VENDOR",
+    comment='Vendors that are not blocked (blocked is " ") <-> active accounts of type Vendor (customertypecode 11).',
+    direction=Direction.BIDIRECTIONAL,
+    depends_on=("CURRENCY", "PAYMENT TERMS"),
+    local=_bc("vendors", "number", _eq("blocked", " ")),
+    integration=_dv("accounts", "accountid", "name", _eq("statecode", 0), _eq("customertypecode", 11)),
+    fields=(
+        BcField(bc="Purchaser Code -> ownerid", note=_NOT_IN_VENDOR_API),
+        *_account_fields("vendor", _NOT_IN_VENDOR_API),
+        BcField(bc="Shipment Method Code <-> address1_freighttermscode", note=_NOT_IN_VENDOR_API),
+        BcField(bc="Shipping Agent Code <-> address1_shippingmethodcode", note=_NOT_IN_VENDOR_API),
     ),
 )
 
 CONTACT = _mapping(
     name="CONTACT",
-    comment="Contact persons of a company <-> active contacts with a parent account. Contacts outside these filters\n"
-    "are left alone instead of failing on every run as in Business Central.",
+    comment="Persons whose company contact has a business relation to a customer <-> active contacts whose parent is\n"
+    "an account. The parent is found as Business Central finds it: company contact -> customer (the business\n"
+    "relation) -> the account coupled to it. Persons of a company without one are left alone, as Business Central\n"
+    "skips them.",
     direction=Direction.BIDIRECTIONAL,
     depends_on=("CUSTOMER",),
     local=_bc(
-        "contacts", "number", _eq("type", "Person"), ConditionModel(field="companyNumber", op=Operator.NE, value="")
+        "contacts",
+        "number",
+        _eq("type", "Person"),
+        ConditionModel(field="companyNumber", op=Operator.NE, value=""),
+        ConditionModel(field="customerNumber", op=Operator.NE, value=""),
     ),
     integration=_dv(
         "contacts",
@@ -251,31 +361,21 @@ CONTACT = _mapping(
         "fullname",
         _eq("statecode", 0),
         ConditionModel(field="parentcustomerid", op=Operator.NOT_NULL),
+        _eq("parentcustomeridtype", "account"),
     ),
     fields=(
-        BcField(
-            bc="First Name -> firstname",
-            note="the API v2.0 contact has only displayName: its first word",
-            entry=_name_part("firstname", _FIRST_NAME, r"\1"),
-        ),
-        BcField(
-            bc="Middle Name -> middlename",
-            note="the words between the first and the last",
-            entry=_name_part("middlename", _MIDDLE_NAME, r"\1"),
-        ),
-        BcField(bc="Surname -> lastname", note="the last word", entry=_name_part("lastname", _SURNAME, r"\1")),
-        BcField(
-            bc="Name <- fullname",
-            note="Business Central splits a person's name into first, middle and surname itself",
-            entry=_f("displayName", "fullname", **_GETS),
-        ),
+        BcField(bc="(constant systemuser) -> owneridtype", note=_NOT_IN_CONTACT_API),
+        BcField(bc="Salesperson Code -> ownerid", note=_NOT_IN_CONTACT_API),
+        BcField(bc="Currency Code <-> transactioncurrencyid", note=_NOT_IN_CONTACT_API),
         BcField(bc="Address <-> address1_line1", note="street, line 1", entry=_f("addressLine1", "address1_line1")),
         BcField(bc="Address 2 <-> address1_line2", note="street, line 2", entry=_f("addressLine2", "address1_line2")),
         BcField(
             bc="Post Code <-> address1_postalcode", note="postal code", entry=_f("postalCode", "address1_postalcode")
         ),
         BcField(bc="City <-> address1_city", note="city", entry=_f("city", "address1_city")),
-        BcField(bc="Country/Region <-> address1_country", note="country code", entry=_f("country", "address1_country")),
+        BcField(
+            bc="Country/Region Code <-> address1_country", note="country code", entry=_f("country", "address1_country")
+        ),
         BcField(
             bc="County <-> address1_stateorprovince",
             note="state, province or county",
@@ -286,57 +386,132 @@ CONTACT = _mapping(
             note="e-mail; `coupler match` pairs contacts by it",
             entry=_f("email", "emailaddress1", match=1),
         ),
-        BcField(bc="Fax <-> fax", note=_NOT_IN_CONTACT_API),
+        BcField(bc="Fax No. <-> fax", note=_NOT_IN_CONTACT_API),
+        BcField(
+            bc="First Name <-> firstname",
+            note="the API v2.0 contact has only its name (displayName): the first word goes to Sales",
+            entry=_name_part("firstname", _FIRST_NAME, r"\1"),
+        ),
+        BcField(
+            bc="Middle Name <-> middlename",
+            note="the words between the first and the last",
+            entry=_name_part("middlename", _MIDDLE_NAME, r"\1"),
+        ),
+        BcField(bc="Surname <-> lastname", note="the last word", entry=_name_part("lastname", _SURNAME, r"\1")),
+        BcField(
+            bc="(Name) <- fullname",
+            note="Business Central splits a person's name into first, middle and surname itself",
+            entry=_f("displayName", "fullname", **_GETS),
+        ),
         BcField(bc="Home Page <-> websiteurl", note="web site", entry=_f("website", "websiteurl")),
         BcField(
             bc="Mobile Phone No. <-> mobilephone", note="mobile phone", entry=_f("mobilePhoneNumber", "mobilephone")
         ),
         BcField(bc="Pager <-> pager", note=_NOT_IN_CONTACT_API),
         BcField(bc="Phone No. <-> telephone1", note="business phone", entry=_f("phoneNumber", "telephone1")),
-        BcField(bc="Currency Code -> transactioncurrencyid", note=_NOT_IN_CONTACT_API),
-        BcField(bc="Salesperson Code -> ownerid", note=_NOT_IN_CONTACT_API),
         BcField(
-            bc="Company No. <-> parentcustomerid",
-            note="through the CUSTOMER couplings by the customer's number: this holds where a company contact "
-            "has its customer's number; otherwise couple contacts by e-mail and drop this field",
-            entry=_f("companyNumber", "parentcustomerid", lookup="CUSTOMER"),
+            bc="Type <- (constant Person)",
+            note="a contact created from Sales is a person",
+            entry=FieldModel(local="type", constant="Person", **_GETS),
         ),
+        BcField(
+            bc="(constant account) -> parentcustomeridtype",
+            note="the parent is an account",
+            entry=FieldModel(integration="parentcustomeridtype", constant="account", **_SENDS),
+        ),
+        BcField(
+            bc="(in code) Company No. <-> parentcustomerid",
+            note="the customer of the person's company (customerNumber, through the business relation) <-> the "
+            "account coupled to it (CUSTOMER); from Sales, the customer's company contact becomes the company",
+            entry=_f("customerNumber", "parentcustomerid", lookup="CUSTOMER"),
+        ),
+        BcField(bc="Salutation Code <-> salutation", note=f"{_NOT_IN_CONTACT_API} ({_EXTRA})"),
     ),
 )
 
 ITEM_PRODUCT = _mapping(
     name="ITEM-PRODUCT",
-    comment="Items that are not blocked <-> active products (bidirectional in Business Central's code; its docs call\n"
-    "it to-integration): costs and inventory go to Sales only. Sales needs a unit group on a new product\n"
-    "(defaultuomscheduleid, Business Central's UNIT OF MEASURE mapping), which this template does not map.",
+    comment="Items that are not blocked <-> active Sales Inventory products (producttypecode 1). A product is created\n"
+    "in its unit group (UNIT OF MEASURE) and made Active; a blocked item's product is retired, and a product that\n"
+    "is not active blocks its item. Prices, costs and inventory go to Sales only, never below 0.",
     direction=Direction.BIDIRECTIONAL,
+    depends_on=("UNIT OF MEASURE",),
     local=_bc("items", "number", _eq("blocked", False)),
-    integration=_dv("products", "productid", "productnumber", _eq("statecode", 0)),
+    integration=_dv("products", "productid", "productnumber", _eq("producttypecode", 1), _eq("statecode", 0)),
     fields=(
         BcField(
-            bc="No. <-> productnumber",
+            bc="No. -> productnumber",
             note="the item number; `coupler match` pairs items and products by it",
-            entry=_f("number", "productnumber", match=1),
+            entry=_f("number", "productnumber", **_SENDS, match=1),
         ),
         BcField(bc="Description <-> name", note="the item's description", entry=_f("displayName", "name")),
-        BcField(bc="Unit Price <-> price", note="list price", entry=_f("unitPrice", "price")),
-        BcField(bc="Unit Cost -> standardcost", note="standard cost", entry=_f("unitCost", "standardcost", **_SENDS)),
-        BcField(bc="Unit Cost -> currentcost", note="current cost", entry=_f("unitCost", "currentcost", **_SENDS)),
         BcField(
-            bc="Inventory -> quantityonhand", note="quantity on hand", entry=_f("inventory", "quantityonhand", **_SENDS)
+            bc="Unit Price -> price",
+            note="list price",
+            entry=_f("unitPrice", "price", **_SENDS, transform=[_AT_LEAST_ZERO]),
         ),
         BcField(
-            bc="(constant) -> producttypecode",
+            bc="Unit Cost -> standardcost",
+            note="standard cost",
+            entry=_f("unitCost", "standardcost", **_SENDS, transform=[_AT_LEAST_ZERO]),
+        ),
+        BcField(
+            bc="Unit Cost -> currentcost",
+            note="current cost",
+            entry=_f("unitCost", "currentcost", **_SENDS, transform=[_AT_LEAST_ZERO]),
+        ),
+        BcField(bc="Unit Volume -> stockvolume", note=_NOT_IN_ITEM_API),
+        BcField(bc="Gross Weight -> stockweight", note=_NOT_IN_ITEM_API),
+        BcField(bc="Vendor No. -> vendorid", note=_NOT_IN_ITEM_API),
+        BcField(bc="Vendor Item No. -> vendorpartnumber", note=_NOT_IN_ITEM_API),
+        BcField(
+            bc="Inventory -> quantityonhand",
+            note="quantity on hand; a negative inventory is sent as 0, as Business Central does",
+            entry=_f("inventory", "quantityonhand", **_SENDS, transform=[_AT_LEAST_ZERO]),
+        ),
+        BcField(
+            bc="Base Unit of Measure <-> defaultuomscheduleid",
+            note="through the UNIT OF MEASURE couplings; the group's base unit becomes the default unit",
+            entry=_f("baseUnitOfMeasureCode", "defaultuomscheduleid", lookup="UNIT OF MEASURE"),
+        ),
+        BcField(
+            bc="(in code) -> producttypecode",
             note="a product created from an item is a Sales Inventory product (1)",
             entry=FieldModel(integration="producttypecode", constant=1, **_SENDS),
         ),
-        BcField(bc="Gross Weight -> stockweight", note="not mapped, the API v2.0 item entity has no weight"),
-        BcField(bc="Unit Volume -> stockvolume", note="not mapped, the API v2.0 item entity has no volume"),
+        BcField(
+            bc="(in code) -> quantitydecimal",
+            note="quantities with 2 decimals, as Business Central sets before it creates a product",
+            entry=FieldModel(integration="quantitydecimal", constant=2, **_SENDS),
+        ),
+        BcField(
+            bc="(in code) Blocked -> statecode",
+            note="a blocked item retires its product (statecode 1), an unblocked one makes it Active (0); a new "
+            "product, Draft in Sales, is made Active. (Business Central also blocks the item of a product that is not "
+            "Active, but such a product is outside the filter, here as there.)",
+            entry=_f("blocked", "statecode", **_SENDS, transform=[_table({"false": 0, "true": 1})]),
+        ),
+        BcField(
+            bc="(in code) Blocked -> statuscode",
+            note="the status that goes with the state: Retired (2) or Active (1)",
+            entry=_f("blocked", "statuscode", **_SENDS, transform=[_table({"false": 1, "true": 2})]),
+        ),
     ),
 )
 
-BC_SALES = (SALESPEOPLE, CURRENCY, CUSTOMER, CONTACT, ITEM_PRODUCT)
-"""The five table mappings in the order they synchronize: what a mapping looks up comes first."""
+
+BC_SALES = (
+    SALESPEOPLE,
+    CURRENCY,
+    PAYMENT_TERMS,
+    SHIPMENT_METHOD,
+    UNIT_OF_MEASURE,
+    CUSTOMER,
+    VENDOR,
+    CONTACT,
+    ITEM_PRODUCT,
+)
+"""The table mappings in the order they synchronize: what a mapping looks up comes first."""
 
 _HEADER = """\
 coupler configuration for Business Central <-> Dynamics 365 Sales, written by `coupler init --template bc-sales`.
@@ -404,16 +579,55 @@ BC_SALES_COMMENTS = Comments.merge(_SYSTEMS, *(mapping.comments for mapping in B
 """The file's comments: its head, the systems' settings and the ones commented out, each mapping's and field's."""
 
 
-def bc_sales_config(*, state_url: str = "sqlite:///coupler-state.db") -> FileModel:
-    """The template's configuration: both systems (placeholders to fill in) and the five mappings."""
-    return FileModel(
-        state=state_url,
-        local=_LOCAL,
-        integration=_INTEGRATION,
-        mappings=[mapping.mapping for mapping in BC_SALES],
+_PER_COMPANY = ("CUSTOMER", "VENDOR", "CONTACT", "ITEM-PRODUCT")
+"""The mappings whose Dataverse records belong to a Business Central company (the ``bcbi_companyid`` lookup of
+accounts, contacts and products: CRMAccount/CRMContact/CRMProduct tables; CDSIntTableSubscriber.SetCompanyId)."""
+
+
+def for_company(mapping: BcMapping, company: str) -> BcMapping:
+    """``mapping`` for one of several Business Central companies synchronized with one Dataverse environment, as
+    Business Central does it: Dataverse records of this company or of none (the integration table filter
+    ``CompanyId = <id> | <empty>``), and records coupler writes stamped with the company."""
+    if mapping.name not in _PER_COMPANY:
+        return mapping
+    settings = mapping.mapping.model_dump(exclude={"fields"}, exclude_defaults=True)
+    settings["integration"]["filter"] = [
+        *settings["integration"].get("filter", []),
+        ConditionModel(field="bcbi_companyid", op=Operator.IN, value=[company], or_null=True),
+    ]
+    stamp = BcField(
+        bc="(in code) company -> bcbi_companyid",
+        note="the Business Central company (its bcbi_company row in Dataverse) stamped on every record coupler writes",
+        entry=FieldModel(integration="bcbi_companyid", constant=company, **_SENDS),
+    )
+    return _mapping(
+        comment=mapping.comments.above[("mappings", mapping.name)], fields=(*mapping.fields, stamp), **settings
     )
 
 
-def render_bc_sales(*, state_url: str = "sqlite:///coupler-state.db") -> str:
+def _chosen(company: str | None) -> tuple[BcMapping, ...]:
+    return BC_SALES if company is None else tuple(for_company(m, company) for m in BC_SALES)
+
+
+def bc_sales_config(
+    *, state_url: str = "sqlite:///coupler-state.db", company: str | None = None, dataverse_company: str | None = None
+) -> FileModel:
+    """The template's configuration: both systems (placeholders to fill in) and the mappings. ``company`` names the
+    Business Central company; ``dataverse_company`` (the id of its ``bcbi_company`` row in Dataverse, which
+    `coupler check` shows) filters and stamps records by company, for several companies against one environment."""
+    local = _LOCAL if company is None else _LOCAL.model_copy(update={"company": company})
+    return FileModel(
+        state=state_url,
+        local=local,
+        integration=_INTEGRATION,
+        mappings=[mapping.mapping for mapping in _chosen(dataverse_company)],
+    )
+
+
+def render_bc_sales(
+    *, state_url: str = "sqlite:///coupler-state.db", company: str | None = None, dataverse_company: str | None = None
+) -> str:
     """The whole coupler.toml of the template."""
-    return render_config(bc_sales_config(state_url=state_url), BC_SALES_COMMENTS)
+    config = bc_sales_config(state_url=state_url, company=company, dataverse_company=dataverse_company)
+    comments = Comments.merge(_SYSTEMS, *(m.comments for m in _chosen(dataverse_company)))
+    return render_config(config, comments)

@@ -16,8 +16,9 @@ __all__ = ["CONFIG_FILE", "TEMPLATES", "TemplateExists", "UnknownTemplate", "wri
 
 CONFIG_FILE = "coupler.toml"
 
-TEMPLATES: Mapping[str, Callable[[], str]] = MappingProxyType({"bc-sales": render_bc_sales})
-"""Template name -> the function that renders its coupler.toml."""
+TEMPLATES: Mapping[str, Callable[..., str]] = MappingProxyType({"bc-sales": render_bc_sales})
+"""Template name -> the function that renders its coupler.toml (its keyword arguments: ``company``,
+``dataverse_company``)."""
 
 
 class TemplateExists(UsageError):
@@ -28,10 +29,11 @@ class UnknownTemplate(UsageError):
     """No template has that name."""
 
 
-def write_template(name: str, path: Path, *, force: bool = False) -> Path:
+def write_template(name: str, path: Path, *, force: bool = False, **options: str | None) -> Path:
     """Write template ``name`` to ``path`` (a file, or a folder that gets coupler.toml); return the file written.
 
-    An existing file is replaced only with ``force``; missing folders are created.
+    An existing file is replaced only with ``force``; missing folders are created. ``options`` go to the template
+    (bc-sales: ``company``, ``dataverse_company``).
     """
     render = TEMPLATES.get(name)
     if render is None:
@@ -41,7 +43,7 @@ def write_template(name: str, path: Path, *, force: bool = False) -> Path:
         raise TemplateExists(f"{target} already exists; use --force to replace it.")
     if target.exists() and not target.is_file():
         raise UsageError(f"{target} is not a file; name a file or a folder to write {CONFIG_FILE} into.")
-    text = render()
+    text = render(**options)
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = target.with_name(f".{target.name}.tmp")
     scratch.write_text(text, encoding="utf-8")

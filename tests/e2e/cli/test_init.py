@@ -23,7 +23,17 @@ def test_init_writes_the_bc_sales_template(tmp_path: Path) -> None:
     assert "coupler check" in result.stdout
     data = tomllib.loads(written.read_text(encoding="utf-8"))
     assert (data["local"]["kind"], data["integration"]["kind"]) == ("business-central", "dataverse")
-    assert [m["name"] for m in data["mappings"]] == ["SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT", "ITEM-PRODUCT"]
+    assert [m["name"] for m in data["mappings"]] == [
+        "SALESPEOPLE",
+        "CURRENCY",
+        "PAYMENT TERMS",
+        "SHIPMENT METHOD",
+        "UNIT OF MEASURE",
+        "CUSTOMER",
+        "VENDOR",
+        "CONTACT",
+        "ITEM-PRODUCT",
+    ]
 
 
 def test_init_refuses_to_overwrite_unless_forced(tmp_path: Path) -> None:
@@ -58,3 +68,14 @@ def test_init_rejects_an_unknown_template(tmp_path: Path) -> None:
     result = run_coupler("init", "--template", "sap-salesforce", cwd=tmp_path, expect=2)
     assert "sap-salesforce" in result.stderr and "bc-sales" in result.stderr
     assert not (tmp_path / "coupler.toml").exists()
+
+
+def test_init_for_one_of_several_companies(tmp_path: Path) -> None:
+    company = "5b0e3c2a-0000-4000-8000-00000000bcb1"
+    run_coupler("init", "--company", "CRONUS Canada", "--dataverse-company", company, cwd=tmp_path, expect=0)
+    data = tomllib.loads((tmp_path / "coupler.toml").read_text(encoding="utf-8"))
+    assert data["local"]["company"] == "CRONUS Canada"
+    customer = next(m for m in data["mappings"] if m["name"] == "CUSTOMER")
+    assert {"field": "bcbi_companyid", "op": "in", "value": [company], "or_null": True} in customer["integration"][
+        "filter"
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import tomllib
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,39 +24,54 @@ ROOT = Path(__file__).resolve().parents[3]
 TO, FROM, BOTH = Direction.TO_INTEGRATION, Direction.FROM_INTEGRATION, Direction.BIDIRECTIONAL
 
 # (mapping, local entity set, integration entity set, direction, depends on) as the reference lists them
+# (docs/research/bc-sales-sources.md, section 1)
 TABLES = {
     "SALESPEOPLE": ("salespeoplePurchasers", "systemusers", FROM, ()),
     "CURRENCY": ("currencies", "transactioncurrencies", TO, ()),
-    "CUSTOMER": ("customers", "accounts", BOTH, ("SALESPEOPLE", "CURRENCY")),
+    "PAYMENT TERMS": ("paymentTerms", "account.paymenttermscode", TO, ()),
+    "SHIPMENT METHOD": ("shipmentMethods", "account.address1_freighttermscode", TO, ()),
+    "UNIT OF MEASURE": ("unitsOfMeasure", "uomschedules", TO, ()),
+    "CUSTOMER": ("customers", "accounts", BOTH, ("SALESPEOPLE", "CURRENCY", "PAYMENT TERMS", "SHIPMENT METHOD")),
+    "VENDOR": ("vendors", "accounts", BOTH, ("CURRENCY", "PAYMENT TERMS")),
     "CONTACT": ("contacts", "contacts", BOTH, ("CUSTOMER",)),
-    "ITEM-PRODUCT": ("items", "products", BOTH, ()),
+    "ITEM-PRODUCT": ("items", "products", BOTH, ("UNIT OF MEASURE",)),
 }
+_ACCOUNT = [
+    ("displayName", "name", BOTH),
+    ("addressLine1", "address1_line1", BOTH),
+    ("addressLine2", "address1_line2", BOTH),
+    ("postalCode", "address1_postalcode", BOTH),
+    ("city", "address1_city", BOTH),
+    ("country", "address1_country", BOTH),
+    ("state", "address1_stateorprovince", BOTH),
+    ("currencyCode", "transactioncurrencyid", BOTH),
+    ("email", "emailaddress1", BOTH),
+    ("website", "websiteurl", BOTH),
+    ("phoneNumber", "telephone1", BOTH),
+    ("paymentTermsId", "paymenttermscode", BOTH),
+    ("number", "accountnumber", TO),
+]
 
 # (mapping, BC API v2.0 field, Dataverse attribute, direction): the reference's field mappings, in API names
 FIELDS = [
     ("SALESPEOPLE", "email", "internalemailaddress", FROM),
     ("SALESPEOPLE", "displayName", "fullname", FROM),
     ("SALESPEOPLE", "phoneNo", "mobilephone", FROM),
+    ("SALESPEOPLE", "jobTitle", "jobtitle", FROM),  # Bidirectional in Business Central, in a mapping from Sales
+    ("SALESPEOPLE", "email2", "personalemailaddress", FROM),
     ("CURRENCY", "code", "isocurrencycode", TO),
     ("CURRENCY", "symbol", "currencysymbol", TO),
     ("CURRENCY", "displayName", "currencyname", TO),
-    ("CUSTOMER", "displayName", "name", BOTH),
-    ("CUSTOMER", "addressLine1", "address1_line1", BOTH),
-    ("CUSTOMER", "addressLine2", "address1_line2", BOTH),
-    ("CUSTOMER", "postalCode", "address1_postalcode", BOTH),
-    ("CUSTOMER", "city", "address1_city", BOTH),
-    ("CUSTOMER", "country", "address1_country", BOTH),
-    ("CUSTOMER", "state", "address1_stateorprovince", BOTH),
-    ("CUSTOMER", "email", "emailaddress1", BOTH),
-    ("CUSTOMER", "website", "websiteurl", BOTH),
-    ("CUSTOMER", "phoneNumber", "telephone1", BOTH),
-    ("CUSTOMER", "currencyCode", "transactioncurrencyid", TO),
-    ("CUSTOMER", "currencyCode", "transactioncurrencyid", FROM),
+    ("CURRENCY", "exchangeRate", "exchangerate", TO),
+    ("PAYMENT TERMS", "code", "label", TO),
+    ("SHIPMENT METHOD", "code", "label", TO),
+    ("UNIT OF MEASURE", "code", "name", TO),
+    ("UNIT OF MEASURE", "code", "baseuomname", TO),
+    *(("CUSTOMER", local, integration, d) for local, integration, d in _ACCOUNT),
     ("CUSTOMER", "salespersonCode", "ownerid", TO),
-    ("CUSTOMER", "creditLimit", "creditlimit", TO),
-    ("CUSTOMER", "number", "accountnumber", TO),
-    ("CUSTOMER", "paymentTermsId", "paymenttermscode", BOTH),
     ("CUSTOMER", "shipmentMethodId", "address1_freighttermscode", BOTH),
+    ("CUSTOMER", "creditLimit", "creditlimit", TO),
+    *(("VENDOR", local, integration, d) for local, integration, d in _ACCOUNT),
     ("CONTACT", "displayName", "firstname", TO),
     ("CONTACT", "displayName", "middlename", TO),
     ("CONTACT", "displayName", "lastname", TO),
@@ -70,25 +86,51 @@ FIELDS = [
     ("CONTACT", "website", "websiteurl", BOTH),
     ("CONTACT", "mobilePhoneNumber", "mobilephone", BOTH),
     ("CONTACT", "phoneNumber", "telephone1", BOTH),
-    ("CONTACT", "companyNumber", "parentcustomerid", BOTH),
-    ("ITEM-PRODUCT", "number", "productnumber", BOTH),
+    ("CONTACT", "customerNumber", "parentcustomerid", BOTH),
+    ("ITEM-PRODUCT", "number", "productnumber", TO),
     ("ITEM-PRODUCT", "displayName", "name", BOTH),
-    ("ITEM-PRODUCT", "unitPrice", "price", BOTH),
+    ("ITEM-PRODUCT", "unitPrice", "price", TO),
     ("ITEM-PRODUCT", "unitCost", "standardcost", TO),
     ("ITEM-PRODUCT", "unitCost", "currentcost", TO),
     ("ITEM-PRODUCT", "inventory", "quantityonhand", TO),
+    ("ITEM-PRODUCT", "baseUnitOfMeasureCode", "defaultuomscheduleid", BOTH),
+    ("ITEM-PRODUCT", "blocked", "statecode", TO),
+    ("ITEM-PRODUCT", "blocked", "statuscode", TO),
 ]
+CONSTANTS = {
+    ("CUSTOMER", None, "customertypecode", 3, TO),
+    ("VENDOR", None, "customertypecode", 11, TO),
+    ("CONTACT", None, "parentcustomeridtype", "account", TO),
+    ("CONTACT", "type", None, "Person", FROM),
+    ("ITEM-PRODUCT", None, "producttypecode", 1, TO),
+    ("ITEM-PRODUCT", None, "quantitydecimal", 2, TO),
+}
+DISABLED = {  # Business Central's extra field mappings, created with Status = Disabled
+    ("SALESPEOPLE", "jobTitle"),
+    ("SALESPEOPLE", "email2"),
+    ("CUSTOMER", "number"),
+    ("VENDOR", "number"),
+}
 
 # Reference fields the API v2.0 entities do not expose: written as comments, never as field entries.
 NOT_IN_THE_API = [
     ("CUSTOMER", "Contact <-> address1_primarycontactname", "address1_primarycontactname"),
-    ("CUSTOMER", "Fax <-> fax", "fax"),
-    ("CUSTOMER", "Primary Contact No. <-> primarycontactid", "primarycontactid"),
+    ("CUSTOMER", "Fax No. <-> fax", "fax"),
+    ("CUSTOMER", "Primary Contact No. <-> primarycontactid (clear value on failed sync)", "primarycontactid"),
+    ("CUSTOMER", "Mobile Phone No. <-> telephone2", "telephone2"),
     ("CUSTOMER", "Shipping Agent Code <-> address1_shippingmethodcode", "address1_shippingmethodcode"),
-    ("CONTACT", "Fax <-> fax", "fax"),
+    ("VENDOR", "Purchaser Code -> ownerid", "ownerid"),
+    ("VENDOR", "Shipment Method Code <-> address1_freighttermscode", "address1_freighttermscode"),
+    ("VENDOR", "Fax No. <-> fax", "fax"),
+    ("CONTACT", "Fax No. <-> fax", "fax"),
     ("CONTACT", "Pager <-> pager", "pager"),
     ("CONTACT", "Salesperson Code -> ownerid", "ownerid"),
-    ("CONTACT", "Currency Code -> transactioncurrencyid", "transactioncurrencyid"),
+    ("CONTACT", "Currency Code <-> transactioncurrencyid", "transactioncurrencyid"),
+    ("CONTACT", "Salutation Code <-> salutation", "salutation"),
+    ("ITEM-PRODUCT", "Unit Volume -> stockvolume", "stockvolume"),
+    ("ITEM-PRODUCT", "Gross Weight -> stockweight", "stockweight"),
+    ("ITEM-PRODUCT", "Vendor No. -> vendorid", "vendorid"),
+    ("ITEM-PRODUCT", "Vendor Item No. -> vendorpartnumber", "vendorpartnumber"),
 ]
 
 
@@ -131,8 +173,12 @@ def test_the_mappings_parse_with_their_tables_directions_and_dependencies(mappin
         assert mapping.direction is direction, name
         assert mapping.depends_on == depends_on, name
         assert (mapping.local.key, mapping.local.modified_on) == ("id", "lastModifiedDateTime"), name
+        if "." in integration:  # an option set: its values are the records
+            assert (mapping.integration.key, mapping.integration.modified_on) == ("value", None), name
+            continue
         assert mapping.integration.modified_on == "modifiedon", name
-        assert mapping.integration.key == f"{integration.removesuffix('s').replace('currencie', 'currency')}id", name
+        singular = integration.removesuffix("s").replace("currencie", "currency")
+        assert mapping.integration.key == f"{singular}id", name
         assert mapping.sync_only_coupled, name
 
 
@@ -148,14 +194,16 @@ def test_each_reference_field_is_mapped(
 
 def test_no_field_is_mapped_but_those_of_the_reference(mappings: dict[str, TableMapping]) -> None:
     expected = {(m, local, integration, d) for m, local, integration, d in FIELDS}
-    constants = {("CUSTOMER", "customertypecode", 3), ("ITEM-PRODUCT", "producttypecode", 1)}
+    constants, fields, disabled = set(), set(), set()
     for mapping in mappings.values():
         for field in mapping.fields:
             if field.has_constant:
-                assert (mapping.name, field.integration, field.constant) in constants
-                assert field.direction is TO
+                constants.add((mapping.name, field.local, field.integration, field.constant, field.direction))
             else:
-                assert (mapping.name, field.local, field.integration, field.direction) in expected
+                fields.add((mapping.name, field.local, field.integration, field.direction))
+            if not field.enabled:
+                disabled.add((mapping.name, field.local))
+    assert (fields, constants, disabled) == (expected, CONSTANTS, DISABLED)
 
 
 @pytest.mark.parametrize(("mapping", "bc", "attribute"), NOT_IN_THE_API)
@@ -180,38 +228,51 @@ def test_filters_follow_business_central(mappings: dict[str, TableMapping]) -> N
         ("islicensed", eq, True),
         ("isintegrationuser", eq, False),
     }
-    assert conditions("CUSTOMER", "local") == {("blocked", eq, " ")}
+    assert conditions("CUSTOMER", "local") == conditions("VENDOR", "local") == {("blocked", eq, " ")}
     assert conditions("CUSTOMER", "integration") == {("statecode", eq, 0), ("customertypecode", eq, 3)}
-    assert conditions("CONTACT", "local") == {("type", eq, "Person"), ("companyNumber", ne, "")}
-    assert conditions("CONTACT", "integration") == {("statecode", eq, 0), ("parentcustomerid", not_null, None)}
+    assert conditions("VENDOR", "integration") == {("statecode", eq, 0), ("customertypecode", eq, 11)}
+    assert conditions("CONTACT", "local") == {
+        ("type", eq, "Person"),
+        ("companyNumber", ne, ""),
+        ("customerNumber", ne, ""),
+    }
+    assert conditions("CONTACT", "integration") == {
+        ("statecode", eq, 0),
+        ("parentcustomerid", not_null, None),
+        ("parentcustomeridtype", eq, "account"),
+    }
     assert conditions("ITEM-PRODUCT", "local") == {("blocked", eq, False)}
-    assert conditions("ITEM-PRODUCT", "integration") == {("statecode", eq, 0)}
-    assert not conditions("CURRENCY", "local") and not conditions("CURRENCY", "integration")
+    assert conditions("ITEM-PRODUCT", "integration") == {("producttypecode", eq, 1), ("statecode", eq, 0)}
+    for name in ("CURRENCY", "PAYMENT TERMS", "SHIPMENT METHOD", "UNIT OF MEASURE"):
+        assert not conditions(name, "local") and not conditions(name, "integration"), name
 
 
 def test_lookups_go_through_the_referenced_mappings_couplings(mappings: dict[str, TableMapping]) -> None:
-    def field(mapping: str, integration: str, direction: Direction) -> Any:
-        return next(f for f in mappings[mapping].fields if f.integration == integration and f.direction is direction)
+    def lookup(mapping: str, integration: str) -> tuple[str | None, str | None, bool, bool]:
+        field = next(f for f in mappings[mapping].fields if f.integration == integration)
+        assert field.lookup is not None, (mapping, integration)
+        return field.lookup.mapping, field.lookup.local_by, field.not_null, field.clear_on_failed_lookup
 
-    owner = field("CUSTOMER", "ownerid", TO)
-    assert owner.lookup is not None and (owner.lookup.mapping, owner.lookup.local_by) == ("SALESPEOPLE", "code")
-    assert owner.not_null
-    sent = field("CUSTOMER", "transactioncurrencyid", TO)
-    got = field("CUSTOMER", "transactioncurrencyid", FROM)
-    assert sent.lookup is not None and sent.lookup.mapping == "CURRENCY" and not sent.clear_on_failed_lookup
-    assert got.lookup is not None and got.lookup.mapping == "CURRENCY" and got.clear_on_failed_lookup
-    parent = field("CONTACT", "parentcustomerid", BOTH)
-    assert parent.lookup is not None and parent.lookup.mapping == "CUSTOMER"
+    assert lookup("CUSTOMER", "ownerid") == ("SALESPEOPLE", "code", True, False)
+    for account in ("CUSTOMER", "VENDOR"):
+        assert lookup(account, "transactioncurrencyid") == ("CURRENCY", None, False, False)
+        assert lookup(account, "paymenttermscode") == ("PAYMENT TERMS", "id", False, False)
+    assert lookup("CUSTOMER", "address1_freighttermscode") == ("SHIPMENT METHOD", "id", False, False)
+    assert lookup("CONTACT", "parentcustomerid") == ("CUSTOMER", None, False, False)
+    assert lookup("ITEM-PRODUCT", "defaultuomscheduleid") == ("UNIT OF MEASURE", None, False, False)
 
 
-def test_option_mappings_and_the_disabled_account_number(mappings: dict[str, TableMapping]) -> None:
-    by_integration = {f.integration: f for f in mappings["CUSTOMER"].fields}
-    for attribute in ("paymenttermscode", "address1_freighttermscode"):
-        options = by_integration[attribute]
-        assert not options.enabled, "the option keys are placeholders until the user fills in the ids"
-        assert [t.kind for t in options.transforms] == ["options"]
-        assert all(isinstance(v, int) for v in options.transforms[0].params["values"].values())
-    assert not by_integration["accountnumber"].enabled, "disabled by default, as in Business Central"
+def test_product_amounts_never_go_below_zero_and_blocked_items_retire_their_product(
+    mappings: dict[str, TableMapping],
+) -> None:
+    fields = {(f.local, f.integration, f.direction): f for f in mappings["ITEM-PRODUCT"].fields}
+    for local, attribute in (("unitPrice", "price"), ("unitCost", "standardcost"), ("inventory", "quantityonhand")):
+        sent = fields[(local, attribute, TO)]
+        assert apply_transforms(sent.transforms, -5, TO.value) == 0, attribute
+        assert apply_transforms(sent.transforms, 12.345, TO.value) == Decimal("12.35"), attribute
+    state, status = fields[("blocked", "statecode", TO)], fields[("blocked", "statuscode", TO)]
+    assert [apply_transforms(state.transforms, b, TO.value) for b in (False, True)] == [0, 1]
+    assert [apply_transforms(status.transforms, b, TO.value) for b in (False, True)] == [1, 2]
 
 
 def test_match_based_coupling_fields(mappings: dict[str, TableMapping]) -> None:
@@ -219,7 +280,11 @@ def test_match_based_coupling_fields(mappings: dict[str, TableMapping]) -> None:
     assert matched == {
         "SALESPEOPLE": [("email", "internalemailaddress")],
         "CURRENCY": [("code", "isocurrencycode")],
+        "PAYMENT TERMS": [("code", "label")],
+        "SHIPMENT METHOD": [("code", "label")],
+        "UNIT OF MEASURE": [("code", "name")],
         "CUSTOMER": [("displayName", "name")],
+        "VENDOR": [("displayName", "name")],
         "CONTACT": [("email", "emailaddress1")],
         "ITEM-PRODUCT": [("number", "productnumber")],
     }
@@ -313,3 +378,38 @@ def test_the_on_premises_alternative_loads(tmp_path: Path, monkeypatch: pytest.M
     local = load_config(config_file).local
     assert isinstance(local, BusinessCentralSettings) and local.password
     assert (local.username, local.password.get_secret_value(), local.client_id) == ("ADMIN", "key-value", None)
+
+
+def test_one_of_several_companies_filters_and_stamps_its_dataverse_records(tmp_path: Path) -> None:
+    """Several Business Central companies against one Dataverse environment, as Business Central does it
+    (CDSIntTableSubscriber.SetCompanyId; the integration table filters `CompanyId = <id> | <empty>`)."""
+    company = "5b0e3c2a-0000-4000-8000-00000000bcb1"
+    data = tomllib.loads(render_bc_sales(company="CRONUS Canada", dataverse_company=company))
+    assert data["local"]["company"] == "CRONUS Canada"
+    for side in ("local", "integration"):
+        database = tmp_path / f"{side}.db"
+        sqlite3.connect(database).close()
+        data[side] = {"name": data[side]["name"], "kind": "sql", "url": f"sqlite:///{database}"}
+    mappings = {m.name: m for m in parse_config(data, path=tmp_path / "coupler.toml").mappings}
+    for name, mapping in mappings.items():
+        stamped = [f for f in mapping.fields if f.integration == "bcbi_companyid"]
+        companies = [c for c in mapping.integration.filter if c.field == "bcbi_companyid"]
+        if name in ("CUSTOMER", "VENDOR", "CONTACT", "ITEM-PRODUCT"):
+            assert [(f.constant, f.direction) for f in stamped] == [(company, TO)], name
+            assert [(c.op, c.value) for c in companies] == [(Operator.IN, [company, None])], name
+            assert companies[0].matches({"bcbi_companyid": None}) and companies[0].matches({"bcbi_companyid": company})
+            assert not companies[0].matches({"bcbi_companyid": "another-company"})
+        else:
+            assert not stamped and not companies, name
+    assert "bcbi" not in render_bc_sales(), "one company: no company filter"
+
+
+def test_or_null_goes_with_in_only(tmp_path: Path) -> None:
+    data = tomllib.loads(render_bc_sales())
+    for side in ("local", "integration"):
+        database = tmp_path / f"{side}.db"
+        sqlite3.connect(database).close()
+        data[side] = {"name": data[side]["name"], "kind": "sql", "url": f"sqlite:///{database}"}
+    data["mappings"][0]["local"]["filter"] = [{"field": "code", "op": "eq", "value": "JR", "or_null": True}]
+    with pytest.raises(ConfigurationError, match=r"or_null goes with op = \"in\" only"):
+        parse_config(data, path=tmp_path / "coupler.toml")

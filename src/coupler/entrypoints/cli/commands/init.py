@@ -29,11 +29,22 @@ def init(
         typer.Option("--template", "-t", help="bc-sales: Business Central <-> Dynamics 365 Sales, default mappings."),
     ] = TemplateChoice.bc_sales,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    company: Annotated[str | None, typer.Option("--company", help="The Business Central company (name or id).")] = None,
+    dataverse_company: Annotated[
+        str | None,
+        typer.Option(
+            "--dataverse-company",
+            help="For several companies against one Dataverse environment: the id of the company's bcbi_company "
+            "record (coupler check shows it); records are then filtered and stamped by company.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Write a coupler.toml from a template: both systems and Business Central's default mappings for Sales."""
     try:
-        written = write_template(template.value, path, force=force)
+        written = write_template(
+            template.value, path, force=force, company=company, dataverse_company=dataverse_company
+        )
     except CouplerError as error:
         fail(error, 2, as_json)
 
