@@ -59,7 +59,7 @@ class ConditionModel(_Strict):
         if self.op in (Operator.IN, Operator.NOT_IN) and not isinstance(self.value, list):
             raise ValueError(f"{self.op.value} needs a list of values, like value = [1, 2]")
         if self.or_null and self.op is not Operator.IN:
-            raise ValueError("or_null goes with op = \"in\" only")
+            raise ValueError('or_null goes with op = "in" only')
         if self.op not in (Operator.IS_NULL, Operator.NOT_NULL, Operator.EQ, Operator.NE) and self.value is None:
             raise ValueError(f"{self.op.value} needs a value")
         return self

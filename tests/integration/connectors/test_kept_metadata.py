@@ -208,3 +208,17 @@ def test_a_batch_part_refused_for_an_undeclared_property_forgets_the_schema() ->
 )
 def test_what_shows_a_stale_schema(method: str, path: str, status: int, message: str, stale: bool) -> None:
     assert stale_schema(method, path, status, message) is stale
+
+
+def test_a_ping_reaches_the_service_whatever_is_kept() -> None:
+    """The web app's banner and `coupler check` ask whether the system answers: a kept company id is no answer."""
+    store, service = InMemoryStateStore(), BusinessCentral()
+    service.handle = lambda request: httpx.Response(200, json={"id": COMPANY})
+    business_central(service, store).ping()
+    service.asked.clear()
+    second = business_central(service, store)
+    second.ping()
+    assert service.asked == Counter({f"companies({COMPANY})": 1})
+    service.handle = lambda request: httpx.Response(401, json={"error": {"code": "Unauthorized", "message": "no"}})
+    with pytest.raises(PermanentConnectorError):
+        second.ping()

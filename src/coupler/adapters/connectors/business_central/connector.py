@@ -126,7 +126,8 @@ class BusinessCentralConnector(ODataConnector):
 
     # system ------------------------------------------------------------------------------------------------
     def ping(self) -> None:
-        self.company_id()
+        """One request to the service, whatever is kept about it: the company (found by name once)."""
+        self.client.get_json(f"companies({self.company_id()})", params={"$select": "id"}, what="reaching the company")
 
     @property
     def company(self) -> str:
