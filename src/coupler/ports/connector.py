@@ -16,7 +16,7 @@ from typing import Any
 from coupler.domain.mapping import Condition, Operator, TableSpec
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 
-__all__ = ["ColumnInfo", "Connector", "Deletions", "ForwardingConnector"]
+__all__ = ["ColumnInfo", "Connector", "Deletions", "Finding", "ForwardingConnector"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -37,6 +37,17 @@ class Deletions:
     keys: tuple[str, ...] = ()
     cursor: str | None = None
     restarted: bool = False
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of a preflight of a system: what was checked (``topic``), whether it is as coupler needs it, what
+    was found, in an administrator's words, and what to do about it."""
+
+    topic: str
+    ok: bool
+    message: str
+    advice: str = ""
 
 
 class Connector(ABC):
@@ -188,6 +199,11 @@ class Connector(ABC):
         Business Central's pages), or None when the system has no such page."""
         return None
 
+    def preflight(self) -> list[Finding]:
+        """The state of the system as coupler needs it, one finding a line (sign-in, settings, what is installed);
+        none by default."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
@@ -272,6 +288,9 @@ class ForwardingConnector(Connector):
 
     def count(self, spec: TableSpec) -> int | None:
         return self.inner.count(spec)
+
+    def preflight(self) -> list[Finding]:
+        return self.inner.preflight()
 
     def deletions(self, spec: TableSpec, since: datetime | None, *, cursor: str | None = None) -> Deletions | None:
         return self.inner.deletions(spec, since, cursor=cursor)
