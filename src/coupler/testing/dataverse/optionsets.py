@@ -59,9 +59,8 @@ def install(engine: sa.Engine) -> None:
 
 def seed(conn: sa.Connection, entity: str, attribute: str, options: Sequence[tuple[int, str]], language: int) -> None:
     for value, label in options:
-        conn.execute(
-            sa.insert(_TABLE).values(entity=entity, attribute=attribute, value=value, label=label, languagecode=language)
-        )
+        row = {"entity": entity, "attribute": attribute, "value": value, "label": label, "languagecode": language}
+        conn.execute(sa.insert(_TABLE).values(row))
 
 
 def options(conn: sa.Connection, entity: str, attribute: str) -> list[tuple[int, str, int]]:
