@@ -67,7 +67,7 @@ def _definition(entity_set: EntitySet) -> dict[str, Any]:
 
 def _attributes(server: DataverseOps, entity_set: EntitySet) -> list[dict[str, Any]]:
     config = entity_set.config
-    attributes = []
+    attributes: list[dict[str, Any]] = []
     of = {kept: lookup for lookup, kept in entity_set.type_columns.items()}
     for column in entity_set.meta.columns.values():
         kind = _KINDS[column.kind]
