@@ -133,6 +133,14 @@ class DataverseConnector(ODataConnector):
         rows = answer.get("value") if isinstance(answer, dict) else None
         return dict(rows[0]) if rows else {}
 
+    def _setting(self, name: str) -> Any:
+        """One of the organization's settings, or None when the organization cannot be read (a service without
+        ``organizations``: Business Central's defaults are then left to the service)."""
+        try:
+            return self.organization().get(name)
+        except PermanentConnectorError:
+            return None
+
     def preflight(self, tables: Sequence[str] = ()) -> list[Finding]:
         """Sign-in, base currency, how products start, CreateMultiple for ``tables`` (and the tables read so far),
         Business Central's company table."""
@@ -312,7 +320,7 @@ class DataverseConnector(ODataConnector):
         if not is_option_set(spec.table):
             return None
         self._entity(spec)
-        language = self.organization().get("languagecode")
+        language = self._setting("languagecode")
         return OptionSetTable(
             self.client, spec.table, display_name=self.display_name, language=lambda: int(language or 1033)
         )
@@ -511,7 +519,7 @@ class DataverseConnector(ODataConnector):
         """Rows with what Business Central's subscribers add (``rows.py``) and a product's base unit."""
         prepared = [dict(r) for r in rows]
         if entity.type_name == "transactioncurrency":
-            precision = self.organization().get("currencydecimalprecision")
+            precision = self._setting("currencydecimalprecision")
             prepared = [
                 currency_row(r, precision=precision, creating=creating, iso=isos[i] if isos else None)
                 for i, r in enumerate(prepared)
