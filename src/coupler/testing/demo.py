@@ -39,6 +39,7 @@ DEMO_DATAVERSE_TABLES = {
         key="transactioncurrencyid",
         primary_name="currencyname",
         attribute_types={"statecode": "State", "exchangerate": "Decimal"},
+        lenient=True,  # the demo's currencies predate the required-column rules (dataverse/rules.py)
     ),
     "products": DataverseTable(
         table="product",
@@ -50,6 +51,7 @@ DEMO_DATAVERSE_TABLES = {
             "statecode": "State",
             "producttypecode": "Picklist",
         },
+        lenient=True,  # the demo's products have no unit group and start Active
     ),
 }
 

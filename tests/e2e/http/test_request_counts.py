@@ -195,6 +195,7 @@ def test_a_full_synchronization_costs_a_request_per_page_written_not_per_page_re
     assert len(creates) == 3, "one CreateMultiple per page of 250"
     assert dv == [
         ("GET", "accounts"),  # the first look
+        ("GET", "sdkmessagefilters"),  # whether accounts has CreateMultiple: asked once per table and connection
         ("POST", "Microsoft.Dynamics.CRM.CreateMultiple"),
         ("POST", "$batch"),  # the new rows' modified-on and ETags, read back (250 keys: a $batch of 3 GETs)
         ("GET", "WhoAmI"),  # once per connector, when rows first say who modified them

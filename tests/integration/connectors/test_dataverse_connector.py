@@ -40,6 +40,20 @@ ATTRIBUTES = [
     {"LogicalName": "modifiedby", "AttributeType": "Lookup", "Targets": ["systemuser"]},
 ]
 SETS = {"systemuser": "systemusers", "team": "teams", "contact": "contacts", "account": "accounts"}
+RELATIONSHIPS = [
+    {
+        "ReferencingAttribute": "ownerid",
+        "ReferencedEntity": "owner",
+        "ReferencingEntityNavigationPropertyName": "ownerid",
+    },
+    {
+        "ReferencingAttribute": "primarycontactid",
+        "ReferencedEntity": "contact",
+        "ReferencingEntityNavigationPropertyName": "primarycontactid",
+    },
+]
+ANNOTATED = 'odata.include-annotations="Microsoft.Dynamics.CRM.lookuplogicalname"'
+"""ownerid has two targets (systemuser, team): a read of it asks for the lookuplogicalname annotation."""
 
 
 class Service:
@@ -50,6 +64,7 @@ class Service:
         self.sent: list[httpx.Request] = []
         self.who_am_i = 0
         self.user: str | None = ME
+        self.bulk = True
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path.removeprefix(API_PATH)
@@ -63,6 +78,10 @@ class Service:
             return httpx.Response(200, json={"value": found})
         if path.startswith("EntityDefinitions(LogicalName='account')/Attributes"):
             return httpx.Response(200, json={"value": ATTRIBUTES})
+        if path == "EntityDefinitions(LogicalName='account')/ManyToOneRelationships":
+            return httpx.Response(200, json={"value": RELATIONSHIPS})
+        if path == "sdkmessagefilters":
+            return httpx.Response(200, json={"value": [{"sdkmessagefilterid": A3}] if self.bulk else []})
         if path == "WhoAmI":
             self.who_am_i += 1
             return httpx.Response(200, json={"UserId": self.user} if self.user else {})
@@ -95,7 +114,7 @@ def test_changed_since_filters_orders_pages_and_follows_next_link_untouched() ->
     next_link = "https://org.example/api/data/v9.2/accounts?$skiptoken=%3Ccookie%20page%3D%222%22%3E"
 
     def handle(request: httpx.Request) -> httpx.Response:
-        assert request.headers["Prefer"] == "odata.maxpagesize=2"
+        assert request.headers["Prefer"] == f"odata.maxpagesize=2,{ANNOTATED}"
         if "skiptoken" in str(request.url):
             return httpx.Response(200, json={"value": [row(A2, "Two", "2026-01-02T03:04:07Z", _ownerid_value=ME)]})
         params = request.url.params
@@ -151,7 +170,7 @@ def test_a_synchronization_read_asks_for_big_pages_and_a_small_read_for_what_it_
     keys = [f"{i:08d}-0000-0000-0000-000000000000" for i in range(2500)]
 
     def handle(request: httpx.Request) -> httpx.Response:
-        size = int(request.headers["Prefer"].removeprefix("odata.maxpagesize="))
+        size = int(request.headers["Prefer"].split(",")[0].removeprefix("odata.maxpagesize="))
         rows = [row(k, "n", s) for k, s in zip(keys[:size], stamps[:size], strict=True)]
         more = {"@odata.nextLink": "https://org.example/api/data/v9.2/accounts?$skiptoken=x"} if size < 2500 else {}
         return httpx.Response(200, json={"value": rows, **more})

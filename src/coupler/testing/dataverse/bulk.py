@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from coupler.testing.dataverse.messages import refuse_unsupported
 from coupler.testing.odata.http import ODataError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ def handle(
     name = action.removeprefix("Microsoft.Dynamics.CRM.")
     if name not in _ACTIONS:
         raise ODataError(404, "0x8006088a", f"Resource not found for the segment '{action}'.")
+    refuse_unsupported(entity_set, name)
     targets = _targets(entity_set, request.json())
     ids: list[str] = []
     with server.transaction(conn) as tx:

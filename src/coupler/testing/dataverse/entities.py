@@ -28,13 +28,22 @@ class EntitySet:
         for lookup in config.lookups:
             if lookup not in meta.columns:
                 raise ValueError(f"lookup {lookup!r} is not a column of {config.table!r}")
+        self.navigations: dict[str, tuple[str, tuple[str, ...]]] = {}
+        """Navigation property -> (lookup column, entity sets it binds); set by the server (``navigation.py``)."""
+        self.type_columns = {
+            lookup: f"{lookup}type"
+            for lookup, targets in config.lookups.items()
+            if len(targets) > 1 and f"{lookup}type" in meta.columns
+        }
+        """A multi-table lookup's table, kept beside it (``parentcustomeridtype``: the EntityName attribute
+        Dataverse keeps for it); the Web API has no such property, only the ``lookuplogicalname`` annotation."""
 
     # -- names -------------------------------------------------------------------------------------------------
     def resolve(self, name: str) -> str | None:
         """The column an OData property name refers to in $filter and $orderby."""
         if name.startswith("_") and name.endswith("_value") and name[1:-6] in self.config.lookups:
             return name[1:-6]
-        if name in self.meta.columns:
+        if name in self.meta.columns and name not in self.type_columns.values():
             return name
         return None
 
@@ -58,7 +67,8 @@ class EntitySet:
         annotations: bool = False,
         interactive_user: str,
     ) -> dict[str, Any]:
-        columns = list(select) if select else [*self.meta.columns, MODIFIED_BY, VERSION]
+        hidden = set(self.type_columns.values())
+        columns = list(select) if select else [*(c for c in self.meta.columns if c not in hidden), MODIFIED_BY, VERSION]
         if self.meta.key not in columns:
             columns.append(self.meta.key)
         entity: dict[str, Any] = {"@odata.etag": etag(row["_version"])}
@@ -72,9 +82,11 @@ class EntitySet:
             elif column in self.config.lookups:
                 value = row[column]
                 entity[f"_{column}_value"] = value
-                if annotations and value is not None:
+                if annotations and value is not None:  # only when asked (Prefer: odata.include-annotations)
                     targets = self.config.lookups[column]
-                    entity[f"_{column}_value@Microsoft.Dynamics.CRM.lookuplogicalname"] = lookup_names(targets[0])
+                    kept = row.get(self.type_columns.get(column, ""))
+                    logical = str(kept) if kept else lookup_names(targets[0])
+                    entity[f"_{column}_value@Microsoft.Dynamics.CRM.lookuplogicalname"] = logical
             elif column in self.config.booleans:
                 entity[column] = None if row[column] is None else bool(row[column])
             else:
@@ -82,15 +94,20 @@ class EntitySet:
         return entity
 
     # -- JSON to rows ----------------------------------------------------------------------------------------
-    def values(self, payload: Any, *, exists: Callable[[str, str], bool]) -> dict[str, Any]:
-        """The column values of a create/update body; ``exists(entity_set, id)`` checks a bound record."""
+    def values(
+        self, payload: Any, *, exists: Callable[[str, str], bool], logical_of: Callable[[str], str]
+    ) -> dict[str, Any]:
+        """The column values of a create/update body; ``exists(entity_set, id)`` checks a bound record,
+        ``logical_of(entity_set)`` names its table."""
         if not isinstance(payload, dict):
             raise ODataError(400, "0x80048d19", f"The body for {self.name} must be a JSON object.")
         values: dict[str, Any] = {}
         for name, value in payload.items():
             if name.endswith("@odata.bind"):
-                column, target = self._bind(name[: -len("@odata.bind")], value, exists)
+                column, target_set, target = self._bind(name[: -len("@odata.bind")], value, exists)
                 values[column] = target
+                if column in self.type_columns:
+                    values[self.type_columns[column]] = None if target is None else logical_of(target_set)
             elif name.startswith("@odata.") or "@" in name:
                 continue
             elif name in self.config.lookups or (name.startswith("_") and name.endswith("_value")):
@@ -106,7 +123,7 @@ class EntitySet:
                         400, "0x80048d19", f"Cannot convert the literal '{value}' to the expected type 'Edm.Boolean'."
                     )
                 values[name] = None if value is None else int(value)
-            elif name in self.meta.columns:
+            elif name in self.meta.columns and name not in self.type_columns.values():
                 values[name] = value
             else:
                 raise ODataError(
@@ -117,17 +134,23 @@ class EntitySet:
                 )
         return values
 
-    def _bind(self, name: str, value: Any, exists: Callable[[str, str], bool]) -> tuple[str, str | None]:
-        column = name
-        if name not in self.config.lookups:  # parentcustomerid_account: the lookup, then its target's type
-            column = next((c for c in self.config.lookups if name.startswith(c + "_")), name)
-        targets = self.config.lookups.get(column)
-        if targets is None:
+    def _bind(self, name: str, value: Any, exists: Callable[[str, str], bool]) -> tuple[str, str, str | None]:
+        """(lookup column, bound entity set, id) of ``<name>@odata.bind``. The name must be a navigation property,
+        exactly (learn.microsoft.com/power-apps/developer/data-platform/webapi/web-api-navigation-properties: "This
+        value is case sensitive"); a wrong one gets the Web API's OData error, as reported in
+        microsoft/PowerPlatform-DataverseClient-Python PR #137 for a lowercased ``new_CustomerId``."""
+        found = self.navigations.get(name)
+        if found is None:
             raise ODataError(
-                400, "0x80060888", f"An undeclared property '{name}' which only has property annotations was found."
+                400,
+                "0x80060888",
+                f"An undeclared property '{name}' which only has property annotations in the payload but no property "
+                "value was found in the payload. In OData, only declared navigation properties and declared named "
+                "streams can be represented as properties without values.",
             )
+        column, targets = found
         if value is None:
-            return column, None
+            return column, targets[0], None
         match = _BIND.match(str(value))
         if match is None:
             raise ODataError(400, "0x80060888", f"'{value}' for {name}@odata.bind is not like /<entityset>(<id>).")
@@ -136,11 +159,11 @@ class EntitySet:
             raise ODataError(
                 400,
                 "0x80060888",
-                f"{name}@odata.bind names {target_set}; {column} refers to {', '.join(targets)}.",
+                f"{name}@odata.bind names {target_set}; {name} refers to {', '.join(targets)}.",
             )
         if not exists(target_set, target_id):
             raise ODataError(404, "0x80040217", f"{target_set.removesuffix('s')} With Id = {target_id} Does Not Exist")
-        return column, target_id
+        return column, target_set, target_id
 
 
 def etag(version: int) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from coupler.testing.dataverse.navigation import relationships
 from coupler.testing.odata.http import ODataError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -42,6 +43,11 @@ def handle(server: DataverseOps, request: Request) -> Response:
         raise ODataError(404, "0x80040217", f"Could not find an entity with the logical name '{match.group('name')}'.")
     if match.group("rest") is None:
         return json_response(200, {"@odata.context": f"{root}/$entity", **_select(_definition(entity_set), request)})
+    if match.group("rest") == "ManyToOneRelationships":
+        found = [_select(r, request) for r in relationships(entity_set, server.sets)]
+        return json_response(
+            200, {"@odata.context": f"{root}('{entity_set.logical}')/ManyToOneRelationships", "value": found}
+        )
     if match.group("rest") != "Attributes":
         raise ODataError(404, "0x8006088a", f"Resource not found for the segment '{match.group('rest')}'.")
     attributes = [_select(a, request) for a in _attributes(server, entity_set)]
@@ -61,9 +67,25 @@ def _definition(entity_set: EntitySet) -> dict[str, Any]:
 
 def _attributes(server: DataverseOps, entity_set: EntitySet) -> list[dict[str, Any]]:
     config = entity_set.config
-    attributes = []
+    attributes: list[dict[str, Any]] = []
+    of = {kept: lookup for lookup, kept in entity_set.type_columns.items()}
     for column in entity_set.meta.columns.values():
         kind = _KINDS[column.kind]
+        if column.name in of:  # parentcustomeridtype: an EntityName attribute of the lookup, not a Web API property
+            attributes.append(
+                {
+                    "@odata.type": "#Microsoft.Dynamics.CRM.EntityNameAttributeMetadata",
+                    "LogicalName": column.name,
+                    "AttributeType": "EntityName",
+                    "AttributeOf": of[column.name],
+                    "MaxLength": None,
+                    "IsPrimaryId": False,
+                    "IsValidForCreate": True,
+                    "IsValidForUpdate": True,
+                    "RequiredLevel": {"Value": "None"},
+                }
+            )
+            continue
         if column.primary_key:
             kind = "Uniqueidentifier"
         elif column.name == entity_set.meta.modified_on:

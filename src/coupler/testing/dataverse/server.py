@@ -20,8 +20,10 @@ from coupler.testing.auth import Authenticator, check_auth
 from coupler.testing.dataverse import batch as dataverse_batch
 from coupler.testing.dataverse import bulk as dataverse_bulk
 from coupler.testing.dataverse import delta as dataverse_delta
+from coupler.testing.dataverse import messages, optionsets, rules
 from coupler.testing.dataverse import metadata as dataverse_metadata
 from coupler.testing.dataverse.entities import EntitySet, write_error
+from coupler.testing.dataverse.navigation import navigation_map
 from coupler.testing.dataverse.paging import MAX_PAGE_SIZE, next_link, page_size, skiptoken_values
 from coupler.testing.faults import Faults, fault_middleware
 from coupler.testing.odata.http import ODataError, Request, Response, asgi_app, json_response, prefer
@@ -67,6 +69,9 @@ class DataverseServer:
     ) -> None:
         self.store = Store(db_url, {t.table: (t.key, t.modified_on) for t in tables.values()})
         self.sets = {name: EntitySet(name, config, self.store.tables[config.table]) for name, config in tables.items()}
+        for entity_set in self.sets.values():
+            entity_set.navigations = navigation_map(entity_set, self.sets)
+        optionsets.install(self.store.engine)
         self.faults = faults
         self.app_user_id = app_user_id
         self.auth = auth
@@ -87,6 +92,13 @@ class DataverseServer:
             return json_response(200, {"UserId": self.app_user_id, "BusinessUnitId": None, "OrganizationId": None})
         if path == "$batch":
             return dataverse_batch.handle(self, request)
+        if path == "sdkmessagefilters":
+            return messages.handle(self, request)
+        if path in optionsets.ACTIONS:
+            return optionsets.handle_action(self, request, path)
+        picklist = optionsets.PICKLIST.match(path)
+        if picklist is not None:
+            return optionsets.handle_read(self, request, picklist.group("entity"), picklist.group("attribute"))
         if path.startswith("EntityDefinitions"):
             return dataverse_metadata.handle(self, request)
         target = parse_path(path)
@@ -176,7 +188,8 @@ class DataverseServer:
         )
 
     def to_json(self, entity_set: EntitySet, row: Mapping[str, Any], select: Any, request: Request) -> dict[str, Any]:
-        annotations = "odata.include-annotations" in prefer(request)
+        asked = prefer(request).get("odata.include-annotations", "")  # the annotation only when asked, as the Web API
+        annotations = any(a in asked for a in ("*", "Microsoft.Dynamics.CRM.lookuplogicalname"))
         return entity_set.to_json(
             row,
             select,
@@ -216,7 +229,10 @@ class DataverseServer:
             target = self.sets.get(name)
             return target is None or self.store.get(conn, target.meta.name, key) is not None
 
-        values = entity_set.values(payload, exists=exists)
+        def logical_of(name: str) -> str:
+            return self.sets[name].logical if name in self.sets else name
+
+        values = entity_set.values(payload, exists=exists, logical_of=logical_of)
         rejection = self.faults.rejection(entity_set.name, values)
         if rejection is not None:
             raise ODataError(400, "0x80040265", rejection)
@@ -224,13 +240,17 @@ class DataverseServer:
 
     def insert(self, conn: sa.Connection, entity_set: EntitySet, payload: Any) -> str:
         values = self.values(conn, entity_set, payload)
+        rules.check_create(self, conn, entity_set, values)
         try:
-            return self.store.insert(conn, entity_set.meta.name, values)
+            key = self.store.insert(conn, entity_set.meta.name, values)
         except StoreError as error:
             raise write_error(error, entity_set.logical) from None
+        rules.after_create(self, conn, entity_set, key)
+        return key
 
     def update(self, conn: sa.Connection, entity_set: EntitySet, key: str, payload: Any) -> None:
         values = self.values(conn, entity_set, payload)
+        rules.check_update(self, conn, entity_set, self.store.get(conn, entity_set.meta.name, key) or {}, values)
         try:
             self.store.update(conn, entity_set.meta.name, key, values)
         except StoreError as error:

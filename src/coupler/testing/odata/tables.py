@@ -27,6 +27,15 @@ class DataverseTable:
     booleans: frozenset[str] = frozenset()
     """Integer columns holding 0/1 that the Web API shows as JSON booleans."""
     change_tracking: bool = True
+    navigation: Mapping[str, str] = field(default_factory=dict)
+    """Navigation property names that are not the lookup's own name (or ``<lookup>_<target>`` for a lookup with
+    several targets): a custom lookup's is its SchemaName, ``{"bcbi_companyid": "bcbi_CompanyId"}``. They are
+    case-sensitive, as the Web API's are."""
+    create_multiple: bool = True
+    """Whether the table supports CreateMultiple / UpdateMultiple / UpsertMultiple (``sdkmessagefilters``)."""
+    lenient: bool = False
+    """Skip the Dataverse table rules of ``dataverse/rules.py`` (required product units, Draft products, currency
+    ranges): only for the demo, whose tables predate them."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -95,6 +95,10 @@ class ODataConnector(Connector, ABC):
     def _body(self, entity: EntityInfo, values: Mapping[str, Any]) -> dict[str, Any]:
         return {entity.prop(name): _jsonable(self._to_wire(entity, name, value)) for name, value in values.items()}
 
+    def _prefer(self, params: Mapping[str, str], page_size: int) -> str:
+        """The ``Prefer`` header of a read with ``params`` (Dataverse adds the annotations it needs)."""
+        return f"odata.maxpagesize={min(max(page_size, 1), self.max_page_size)}"
+
     def _to_wire(self, entity: EntityInfo, column: str, value: Any) -> Any:
         """A value of ``column`` as the service spells it, in a body or a ``$filter`` literal (Business Central
         encodes enum members: ``" "`` -> ``_x0020_``)."""
@@ -367,7 +371,7 @@ class ODataConnector(Connector, ABC):
         return params
 
     def _pages(self, path: str, params: Mapping[str, str], page_size: int, *, what: str) -> Iterator[list[Row]]:
-        headers = {"Prefer": f"odata.maxpagesize={min(max(page_size, 1), self.max_page_size)}"}
+        headers = {"Prefer": self._prefer(params, page_size)}
         answer = self.client.get_json(path, params=params, headers=headers, what=what)
         while True:
             yield rows_of(answer, self.display_name)
@@ -390,7 +394,7 @@ class ODataConnector(Connector, ABC):
             for page in self._pages(self._collection(entity), params[0], self.max_page_size, what=what):
                 rows.extend(page)
         else:
-            prefer = {"Prefer": f"odata.maxpagesize={self.max_page_size}"}
+            prefer = {"Prefer": self._prefer(params[0], self.max_page_size)}
             parts = [BatchPart(method="GET", url=self._query_url(entity, p), headers=prefer) for p in params]
             for outcome in self._batches(parts, what=what):
                 if not outcome.ok:

@@ -1,0 +1,142 @@
+"""The preflight of a Dataverse environment, one finding a line in an administrator's words: who coupler signs in
+as, the base currency, how new products start, which tables take CreateMultiple, and whether Business Central's
+Dataverse base solution (the ``bcbi_company`` table) is installed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from coupler.adapters.connectors.odata.query import literal
+from coupler.domain.errors import CouplerError
+from coupler.ports.connector import Finding
+
+if TYPE_CHECKING:
+    from coupler.adapters.connectors.dataverse.connector import DataverseConnector
+
+__all__ = ["findings"]
+
+
+def findings(connector: DataverseConnector, tables: Sequence[str]) -> list[Finding]:
+    found = [_sign_in(connector)]
+    organization: Any = {}
+    try:
+        organization = connector.organization()
+    except CouplerError as error:
+        found.append(Finding(topic="organization", ok=False, message=f"The organization cannot be read: {error}"))
+    if organization:
+        found.append(_base_currency(connector, organization))
+        found.append(_products(organization))
+    found.extend(_create_multiple(connector, table) for table in tables)
+    found.append(_companies(connector))
+    return found
+
+
+def _sign_in(connector: DataverseConnector) -> Finding:
+    topic = "sign-in"
+    try:
+        me = connector.app_user_id()
+        user = connector._known_json(
+            f"systemusers({me})",
+            params={"$select": "fullname,isdisabled,applicationid"},
+            what="reading the user coupler signs in as",
+        )
+    except CouplerError as error:
+        return Finding(
+            topic=topic,
+            ok=False,
+            message=f"coupler cannot sign in to {connector.display_name}: {error}",
+            advice="Check the environment URL, the app registration's client id and secret, and that an "
+            "application user exists for it in the environment (Power Platform admin center, Settings, Users, "
+            "App users).",
+        )
+    name = user.get("fullname") or me
+    if user.get("isdisabled"):
+        return Finding(
+            topic=topic,
+            ok=False,
+            message=f"coupler signs in as '{name}', a disabled user.",
+            advice="Enable the application user in the Power Platform admin center (Settings, Users, App users).",
+        )
+    if not user.get("applicationid"):
+        return Finding(
+            topic=topic,
+            ok=False,
+            message=f"coupler signs in as '{name}', a person, not an application user.",
+            advice="Create an application user for coupler's app registration and give it a security role; sign "
+            "in with its client id and secret.",
+        )
+    return Finding(topic=topic, ok=True, message=f"Signed in as the application user '{name}' (enabled).")
+
+
+def _base_currency(connector: DataverseConnector, organization: Any) -> Finding:
+    topic = "base currency"
+    base = organization.get("_basecurrencyid_value")
+    precision = organization.get("currencydecimalprecision")
+    try:
+        currency = connector._known_json(
+            f"transactioncurrencies({base})",
+            params={"$select": "isocurrencycode,currencyname"},
+            what="reading the base currency",
+        )
+    except CouplerError as error:
+        return Finding(topic=topic, ok=False, message=f"The base currency cannot be read: {error}")
+    return Finding(
+        topic=topic,
+        ok=True,
+        message=f"Base currency {currency.get('isocurrencycode')} ({currency.get('currencyname')}); new "
+        f"currencies get the precision {precision}.",
+        advice="Business Central pairs its local currency with the currency of the same ISO code.",
+    )
+
+
+def _products(organization: Any) -> Finding:
+    if organization.get("createproductswithoutparentinactivestate"):
+        return Finding(topic="products", ok=True, message="New products start Active.")
+    return Finding(
+        topic="products",
+        ok=True,
+        message="New products start as Draft; coupler activates each product it creates, as Business Central does.",
+    )
+
+
+def _create_multiple(connector: DataverseConnector, table: str) -> Finding:
+    topic = f"CreateMultiple {table}"
+    try:
+        entity = connector._entity_or_none(table)
+        supported = None if entity is None else connector._supports_create_multiple(entity)
+    except CouplerError as error:
+        return Finding(topic=topic, ok=False, message=f"{table} cannot be read: {error}")
+    if entity is None:
+        return Finding(topic=topic, ok=False, message=f"There is no table {table} in {connector.display_name}.")
+    if supported is None:
+        return Finding(
+            topic=topic,
+            ok=True,
+            message=f"{table}: the environment does not say whether it has "
+            "CreateMultiple; coupler tries it and falls back to $batch.",
+        )
+    how = "in CreateMultiple requests" if supported else "in $batch requests (the table has no CreateMultiple)"
+    return Finding(topic=topic, ok=True, message=f"New {table} records are created {how}.")
+
+
+def _companies(connector: DataverseConnector) -> Finding:
+    topic = "bcbi_company"
+    try:
+        answer = connector._known_json(
+            "EntityDefinitions",
+            params={"$filter": f"LogicalName eq {literal('bcbi_company')}", "$select": "LogicalName,EntitySetName"},
+            what="looking for Business Central's company table",
+        )
+    except CouplerError as error:
+        return Finding(topic=topic, ok=False, message=f"The table list cannot be read: {error}")
+    if answer.get("value"):
+        return Finding(topic=topic, ok=True, message="Business Central's company table (bcbi_company) is installed.")
+    return Finding(
+        topic=topic,
+        ok=False,
+        message="Business Central's company table (bcbi_company) is missing: Business Central's Dataverse base "
+        "solution (bcbi_CdsBaseIntegration) is not installed.",
+        advice="Records are not filtered or stamped by company. For several companies, connect Business Central "
+        "to this environment once (Dataverse Connection Setup), which installs the solution.",
+    )
