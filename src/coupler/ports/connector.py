@@ -199,9 +199,10 @@ class Connector(ABC):
         Business Central's pages), or None when the system has no such page."""
         return None
 
-    def preflight(self) -> list[Finding]:
-        """What a check of the tenant finds beyond the mapped columns (API version, entities, set-up), one finding
-        per line; none by default."""
+    def preflight(self, tables: Mapping[str, Sequence[str]]) -> list[Finding]:
+        """What a check of the system finds beyond the mapped columns (API version, entities, set-up, sign-in), one
+        finding per line; ``tables``: the tables the configuration maps, with the columns it names. None by
+        default."""
         return []
 
     def close(self) -> None:  # noqa: B027 - optional hook
@@ -295,8 +296,8 @@ class ForwardingConnector(Connector):
     def record_url(self, spec: TableSpec, key: str) -> str | None:
         return self.inner.record_url(spec, key)
 
-    def preflight(self) -> list[Finding]:
-        return self.inner.preflight()
+    def preflight(self, tables: Mapping[str, Sequence[str]]) -> list[Finding]:
+        return self.inner.preflight(tables)
 
     def close(self) -> None:
         self.inner.close()

@@ -47,10 +47,11 @@ class Coupler:
         self._attention = Attention(systems)
 
     # connection --------------------------------------------------------------------------------------------
-    def check(self, *, refresh: bool = False) -> CheckReport:
+    def check(self, *, refresh: bool = False, preflight: bool = False) -> CheckReport:
         """Ping both systems and the state store, and list the mapped tables and columns that are missing. With
-        ``refresh``, what coupler learnt about the systems' schemas (kept between runs) is read again first."""
-        return check_systems(self.systems, self.origin, refresh=refresh)
+        ``refresh``, what coupler learnt about the systems' schemas (kept between runs) is read again first; with
+        ``preflight``, each system's own preflight is added (API version, currencies, sign-in ...)."""
+        return check_systems(self.systems, self.origin, refresh=refresh, preflight=preflight)
 
     def mappings(self) -> list[MappingOverview]:
         """The mappings in dependency order, with their coupling statistics."""

@@ -199,19 +199,22 @@ def test_a_salesperson_without_a_code_gets_the_next_sp_no(bc: Bc) -> None:
     assert bc.connector.read(SALESPEOPLE, [str(third.key)], columns=["code"])[0].values["code"] == "SP NO. 00003"
 
 
+MAPPED = {"customers": ["number"], "currencies": ["code", "exchangeRate"], "salespeoplePurchasers": ["code"]}
+
+
 def test_preflight_at_version_26(bc: Bc) -> None:
-    findings = bc.connector.preflight()
+    findings = bc.connector.preflight(MAPPED)
     assert all(f.ok for f in findings), findings
     assert any("LCY) is USD (General Ledger Setup)" in f.message for f in findings)
-    missing = bc.connector.preflight(expected={"customers": ["number", "primaryContactNo"]})
+    missing = bc.connector.preflight({"customers": ["number"], "priceLists": ["code"]})
     assert [f.message for f in missing if not f.ok] == [
-        "The API v2.0 entity customers has no primaryContactNo, which the mappings use."
+        "The API v2.0 entity priceLists is missing from this environment."
     ]
 
 
 def test_preflight_at_version_25_names_the_missing_salespeople(tmp_path: Path) -> None:
     for bc in _served(tmp_path / "bc25.db", 25):
-        failed = [f for f in bc.connector.preflight() if not f.ok]
+        failed = [f for f in bc.connector.preflight(MAPPED) if not f.ok]
         assert [f.topic for f in failed] == ["salespeoplePurchasers"]
         assert failed[0].message.startswith("SALESPEOPLE needs Business Central 26.0 (2025 release wave 1) or later")
 
@@ -219,5 +222,5 @@ def test_preflight_at_version_25_names_the_missing_salespeople(tmp_path: Path) -
 def test_preflight_of_an_unknown_company(tmp_path: Path) -> None:
     for bc in _served(tmp_path / "bc.db", 26):
         bc.connector._company = "Nowhere"
-        (finding,) = bc.connector.preflight()
+        (finding,) = bc.connector.preflight(MAPPED)
         assert not finding.ok and "Nowhere" in finding.message and "Microsoft Entra Applications" in finding.advice

@@ -207,10 +207,12 @@ def test_the_preflight_speaks_of_sign_in_currency_products_create_multiple_and_c
     served: tuple[DataverseConnector, Counted],
 ) -> None:
     connector, _ = served
-    findings = {f.topic: f for f in connector.preflight(["accounts", "systemusers"])}
+    mapped = {"accounts": ["name"], "systemusers": ["fullname"], "account.paymenttermscode": ["label"]}
+    findings = {f.topic: f for f in connector.preflight(mapped)}
     assert findings["sign-in"].ok and "'# coupler'" in findings["sign-in"].message
     assert findings["base currency"].message.startswith("Base currency USD (US Dollar)")
     assert "Draft" in findings["products"].message
     assert "CreateMultiple requests" in findings["CreateMultiple accounts"].message
     assert "no CreateMultiple" in findings["CreateMultiple systemusers"].message
-    assert findings["bcbi_company"].ok
+    assert findings["bcbi_company"].ok and "CRONUS USA, Inc. (" in findings["bcbi_company"].message
+    assert "CreateMultiple account.paymenttermscode" not in findings, "an option set is not created so"

@@ -11,7 +11,16 @@ from coupler.domain.mapping import Side, TableMapping
 from coupler.ports.metadata import KeepsMetadata
 from coupler.services.context import Systems
 
-__all__ = ["CheckReport", "SystemStatus", "check_systems", "schema_problems", "unsafe_creations"]
+__all__ = [
+    "CheckReport",
+    "SystemFinding",
+    "SystemStatus",
+    "check_systems",
+    "mapped_tables",
+    "preflights",
+    "schema_problems",
+    "unsafe_creations",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -23,6 +32,18 @@ class SystemStatus:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SystemFinding:
+    """One line of a system's preflight, with the system it is about."""
+
+    role: str
+    name: str
+    topic: str
+    ok: bool
+    message: str
+    advice: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CheckReport:
     """Whether both systems and the state store answer, and what the configuration names that they lack."""
 
@@ -30,10 +51,12 @@ class CheckReport:
     problems: tuple[str, ...]
     warnings: tuple[str, ...] = ()
     """What works but is not safe (records whose creation cannot be made safe to repeat); never makes ``ok`` false."""
+    findings: tuple[SystemFinding, ...] = ()
+    """The systems' preflights (API version, local and base currency, sign-in ...), when asked for."""
 
     @property
     def ok(self) -> bool:
-        return not self.problems and all(s.ok for s in self.systems)
+        return not self.problems and all(s.ok for s in self.systems) and all(f.ok for f in self.findings)
 
 
 def _named_columns(mapping: TableMapping, side: Side) -> Iterator[tuple[str, str]]:
@@ -104,9 +127,38 @@ def unsafe_creations(systems: Systems, origin: str) -> list[str]:
     return warnings
 
 
-def check_systems(systems: Systems, origin: str, *, refresh: bool = False) -> CheckReport:
+def mapped_tables(systems: Systems, side: Side) -> dict[str, list[str]]:
+    """Each table the mappings name on ``side``, with the columns they name there."""
+    tables: dict[str, list[str]] = {}
+    for mapping in systems.mappings:
+        columns = tables.setdefault(mapping.spec(side).table, [])
+        columns.extend(c for _, c in _named_columns(mapping, side) if c not in columns)
+    return tables
+
+
+def preflights(systems: Systems) -> list[SystemFinding]:
+    """What each system's own preflight finds, for the tables and columns the mappings name there."""
+    found = []
+    for side in Side:
+        connector = systems.connector(side)
+        for finding in connector.preflight(mapped_tables(systems, side)):
+            found.append(
+                SystemFinding(
+                    role=side.value,
+                    name=connector.display_name,
+                    topic=finding.topic,
+                    ok=finding.ok,
+                    message=finding.message,
+                    advice=finding.advice,
+                )
+            )
+    return found
+
+
+def check_systems(systems: Systems, origin: str, *, refresh: bool = False, preflight: bool = False) -> CheckReport:
     """With ``refresh``, each connector that keeps what it learnt about its system's schema (``KeepsMetadata``)
-    forgets it first, so that the check, and the runs after it, read the schema as it is now."""
+    forgets it first, so that the check, and the runs after it, read the schema as it is now. With ``preflight``,
+    each system's own preflight is added (``Connector.preflight``: a few requests more, for `coupler check`)."""
     statuses = []
     reachable = True
     for role, connector in (("local", systems.local), ("integration", systems.integration)):
@@ -125,4 +177,7 @@ def check_systems(systems: Systems, origin: str, *, refresh: bool = False) -> Ch
         statuses.append(SystemStatus(role="state", name="state store", ok=False, message=error.message))
     problems = schema_problems(systems, origin) if reachable else []
     warnings = unsafe_creations(systems, origin) if reachable and not problems else []
-    return CheckReport(systems=tuple(statuses), problems=tuple(problems), warnings=tuple(warnings))
+    findings = preflights(systems) if reachable and preflight else []
+    return CheckReport(
+        systems=tuple(statuses), problems=tuple(problems), warnings=tuple(warnings), findings=tuple(findings)
+    )

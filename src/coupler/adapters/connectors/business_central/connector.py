@@ -494,11 +494,10 @@ class BusinessCentralConnector(ODataConnector):
         return chain([first] if first else [], pages)
 
     # preflight -----------------------------------------------------------------------------------------------
-    def preflight(self, *, expected: Mapping[str, Sequence[str]] | None = None) -> list[Finding]:
+    def preflight(self, tables: Mapping[str, Sequence[str]]) -> list[Finding]:
         """The tenant's API version, entities and set-up, in a Business Central administrator's words
-        (``preflight.py``); ``expected``: entity set -> the properties the configuration maps (the bc-sales
-        template's by default)."""
-        return findings(self, expected)
+        (``preflight.py``); ``tables``: entity set -> the properties the configuration maps."""
+        return findings(self, tables)
 
 
 def _same(actual: Any, wanted: Any, case_sensitive: bool) -> bool:

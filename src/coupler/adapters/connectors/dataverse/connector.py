@@ -141,11 +141,10 @@ class DataverseConnector(ODataConnector):
         except PermanentConnectorError:
             return None
 
-    def preflight(self, tables: Sequence[str] = ()) -> list[Finding]:
-        """Sign-in, base currency, how products start, CreateMultiple for ``tables`` (and the tables read so far),
-        Business Central's company table."""
-        known = [t for t, e in self._entities.items() if e is not None and not is_option_set(t)]
-        return checks.findings(self, list(dict.fromkeys([*tables, *known])))
+    def preflight(self, tables: Mapping[str, Sequence[str]]) -> list[Finding]:
+        """Sign-in, base currency, how products start, CreateMultiple for the mapped ``tables``, Business Central's
+        company table (needed where a mapping names ``bcbi_companyid``)."""
+        return checks.findings(self, tables)
 
     # metadata ----------------------------------------------------------------------------------------------
     def refresh_metadata(self) -> None:

@@ -4,9 +4,10 @@ Dataverse base solution (the ``bcbi_company`` table) is installed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from coupler.adapters.connectors.dataverse.option_sets import is_option_set
 from coupler.adapters.connectors.odata.query import literal
 from coupler.domain.errors import CouplerError
 from coupler.ports.connector import Finding
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["findings"]
 
 
-def findings(connector: DataverseConnector, tables: Sequence[str]) -> list[Finding]:
+def findings(connector: DataverseConnector, tables: Mapping[str, Sequence[str]]) -> list[Finding]:
     found = [_sign_in(connector)]
     organization: Any = {}
     try:
@@ -27,8 +28,8 @@ def findings(connector: DataverseConnector, tables: Sequence[str]) -> list[Findi
     if organization:
         found.append(_base_currency(connector, organization))
         found.append(_products(organization))
-    found.extend(_create_multiple(connector, table) for table in tables)
-    found.append(_companies(connector))
+    found.extend(_create_multiple(connector, table) for table in tables if not is_option_set(table))
+    found.append(_companies(connector, needed=any("bcbi_companyid" in columns for columns in tables.values())))
     return found
 
 
@@ -120,7 +121,7 @@ def _create_multiple(connector: DataverseConnector, table: str) -> Finding:
     return Finding(topic=topic, ok=True, message=f"New {table} records are created {how}.")
 
 
-def _companies(connector: DataverseConnector) -> Finding:
+def _companies(connector: DataverseConnector, *, needed: bool) -> Finding:
     topic = "bcbi_company"
     try:
         answer = connector._known_json(
@@ -131,12 +132,31 @@ def _companies(connector: DataverseConnector) -> Finding:
     except CouplerError as error:
         return Finding(topic=topic, ok=False, message=f"The table list cannot be read: {error}")
     if answer.get("value"):
-        return Finding(topic=topic, ok=True, message="Business Central's company table (bcbi_company) is installed.")
+        return _company_rows(connector, str(answer["value"][0].get("EntitySetName") or "bcbi_companies"))
     return Finding(
         topic=topic,
-        ok=False,
+        ok=not needed,
         message="Business Central's company table (bcbi_company) is missing: Business Central's Dataverse base "
         "solution (bcbi_CdsBaseIntegration) is not installed.",
         advice="Records are not filtered or stamped by company. For several companies, connect Business Central "
         "to this environment once (Dataverse Connection Setup), which installs the solution.",
+    )
+
+
+def _company_rows(connector: DataverseConnector, entity_set: str) -> Finding:
+    """The Business Central companies this environment knows, with the id a configuration per company names
+    (``coupler init --dataverse-company``)."""
+    topic = "bcbi_company"
+    try:
+        answer = connector.client.get_json(
+            entity_set, params={"$select": "bcbi_name,bcbi_companyid"}, what="reading Business Central's companies"
+        )
+    except CouplerError as error:
+        return Finding(topic=topic, ok=False, message=f"Business Central's companies cannot be read: {error}")
+    rows = answer.get("value") or [] if isinstance(answer, dict) else []
+    named = ", ".join(f"{r.get('bcbi_name')} ({r.get('bcbi_companyid')})" for r in rows) or "none yet"
+    return Finding(
+        topic=topic,
+        ok=True,
+        message=f"Business Central's company table (bcbi_company) is installed; its companies: {named}.",
     )

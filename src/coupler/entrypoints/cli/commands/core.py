@@ -80,11 +80,22 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Connect to both systems and the state store and verify every mapped table and column exists (reading the
     systems' schemas afresh: what coupler keeps of them between runs is replaced)."""
     with session(config, as_json, validate=False) as coupler:
-        report = CheckOut.of(coupler.check(refresh=True))
+        report = CheckOut.of(coupler.check(refresh=True, preflight=True))
 
         def human() -> None:
             rows = [[s.role, s.name, "ok" if s.ok else f"FAILED: {s.message}"] for s in report.systems]
             out.print(table("Connections", ["role", "system", "status"], rows))
+            if report.findings:
+                found = [
+                    [
+                        f.name,
+                        f.topic,
+                        "ok" if f.ok else "FAILED",
+                        f.message + (f"\nWhat to do: {f.advice}" if f.advice and not f.ok else ""),
+                    ]
+                    for f in report.findings
+                ]
+                out.print(table("The systems", ["system", "checked", "", "found"], found))
             for problem in report.problems:
                 err.print(f"[red]error:[/red] {problem}", soft_wrap=True)
             for warning in report.warnings:
