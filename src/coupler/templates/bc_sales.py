@@ -217,11 +217,10 @@ UNIT_OF_MEASURE = _mapping(
     fields=(
         BcField(
             bc="Code -> name",
-            note="the unit group's name, 'NAV ' and the code; `coupler match` couples existing groups by it",
+            note="the unit group's name, 'NAV ' and the code",
             entry=_f(
                 "code",
                 "name",
-                match=1,
                 transform=[
                     TransformModel.model_validate({"kind": "replace", "pattern": "^(.*)$", "replacement": r"NAV \1"})
                 ],
@@ -229,8 +228,8 @@ UNIT_OF_MEASURE = _mapping(
         ),
         BcField(
             bc="Code -> baseuomname",
-            note="the group's base unit, named by the code",
-            entry=_f("code", "baseuomname"),
+            note="the group's base unit, named by the code; `coupler match` couples existing groups by it",
+            entry=_f("code", "baseuomname", match=1),
         ),
     ),
 )

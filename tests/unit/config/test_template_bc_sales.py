@@ -282,7 +282,7 @@ def test_match_based_coupling_fields(mappings: dict[str, TableMapping]) -> None:
         "CURRENCY": [("code", "isocurrencycode")],
         "PAYMENT TERMS": [("code", "label")],
         "SHIPMENT METHOD": [("code", "label")],
-        "UNIT OF MEASURE": [("code", "name")],
+        "UNIT OF MEASURE": [("code", "baseuomname")],
         "CUSTOMER": [("displayName", "name")],
         "VENDOR": [("displayName", "name")],
         "CONTACT": [("email", "emailaddress1")],

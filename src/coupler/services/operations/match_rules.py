@@ -75,13 +75,17 @@ def match_key(value: Any, case_sensitive: bool) -> Any:
 def match_groups(mapping: TableMapping, on: Sequence[Sequence[str]] | None) -> tuple[MatchGroup, ...]:
     """The groups to try, in order: one per ``on`` entry (local field names), or else the field mappings' match
     priorities. A UsageError explains what is wrong or how to configure matching."""
-    usable = {f.local: f for f in mapping.fields if _usable(f) and f.local is not None}
+    fields = [f for f in mapping.fields if _usable(f) and f.local is not None]
+    usable: dict[str, FieldMapping] = {}
+    for field in fields:  # a local field mapped twice (UNIT OF MEASURE's code): the pair with a match priority
+        if field.local not in usable or usable[field.local].match_priority is None:
+            usable[field.local or ""] = field
     if on is not None:
         groups = tuple(_group([_field(mapping, usable, name) for name in names]) for names in on if names)
         if not groups:
             raise UsageError("--on needs at least one field name.")
         return groups
-    prioritized = sorted((f for f in usable.values() if f.match_priority is not None), key=_priority)
+    prioritized = sorted((f for f in fields if f.match_priority is not None), key=_priority)
     groups = tuple(_group(list(fields)) for _, fields in groupby(prioritized, key=_priority))
     if not groups:
         raise UsageError(

@@ -145,6 +145,44 @@ class TenantRules:
             values[column] = self._next_number(conn, name, column)
         return values
 
+    def inserted(self, conn: sa.Connection, name: str, row: Mapping[str, Any]) -> None:
+        """After a customer or vendor is inserted, its company contact and business relation, as Customer's and
+        Vendor's OnInsert do (``UpdateContFromCust.OnInsert(Rec)``, codeunit "CustCont-Update" /
+        "VendCont-Update": a Company contact with the customer's name and a Contact Business Relation with the
+        Marketing Setup's "Bus. Rel. Code for Customers" (CUST) / "for Vendors" (VEND); BCApps
+        ``src/Layers/W1/BaseApp/Sales/Customer/Customer.Table.al``, ``Purchases/Vendor/Vendor.Table.al``)."""
+        links = {"customers": ("Customer", "CUST"), "vendors": ("Vendor", "VEND")}
+        if name not in links:
+            return
+        link, code = links[name]
+        number = self._next_number(conn, "contacts", "number")
+        contact = {
+            "number": number,
+            "type": "Company",
+            "displayName": row.get("displayName") or "",
+            "companyNumber": number,
+            "companyName": row.get("displayName") or "",
+            "contactBusinessRelation": link,
+            "searchName": str(row.get("displayName") or "").upper(),
+        }
+        for column in (
+            "addressLine1",
+            "addressLine2",
+            "city",
+            "state",
+            "country",
+            "postalCode",
+            "phoneNumber",
+            "email",
+        ):
+            if row.get(column):
+                contact[column] = row[column]
+        self.store.insert(conn, "contacts", contact)
+        conn.execute(
+            sa.text('INSERT INTO "contactBusinessRelations" VALUES (:c, :code, :link, :n)'),
+            {"c": number, "code": code, "link": link, "n": row["number"]},
+        )
+
     def _currency(self, conn: sa.Connection, values: dict[str, Any]) -> None:
         """APIV2Customers / APIV2Vendors ``currencyCode`` OnValidate: ``TranslateCurrencyCodeToNAVCurrencyCode``
         makes the LCY code blank; blank sets ``Currency Id`` to the blank GUID, any other code must be a Currency

@@ -280,6 +280,8 @@ class BusinessCentralServer:
             except StoreError as error:
                 raise write_error(error, entity) from None
             row = self.store.get(tx, meta.name, key)
+            if self.rules is not None and row is not None:
+                self.rules.inserted(tx, _set_name(self, entity), row)
         assert row is not None
         body = self.to_json(entity, meta, row, None)
         return json_response(

@@ -63,7 +63,7 @@ from coupler.adapters.connectors.odata.batch import (
 from coupler.adapters.connectors.odata.connector import ODataConnector
 from coupler.adapters.connectors.odata.entity import EntityInfo, Row
 from coupler.adapters.connectors.odata.enums import decode_name, encode_name
-from coupler.adapters.connectors.odata.query import is_guid
+from coupler.adapters.connectors.odata.query import is_guid, with_blank
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.domain.mapping import Condition, Operator, TableSpec
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
@@ -180,6 +180,11 @@ class BusinessCentralConnector(ODataConnector):
         return replace(entity, columns={**entity.columns, **{n: c.info for n, c in computed.items()}})
 
     # the company's set-up ------------------------------------------------------------------------------------
+    @property
+    def setting_lcy(self) -> str | None:
+        """The LCY code the settings give (``local_currency``), or None."""
+        return self._lcy_setting
+
     def local_currency(self) -> LocalCurrency | None:
         """The LCY (``currency.py``): General Ledger Setup's, else Company Information's; the settings'
         ``local_currency`` wins. None when none can be learnt."""
@@ -255,12 +260,28 @@ class BusinessCentralConnector(ODataConnector):
     def _to_wire(self, entity: EntityInfo, column: str, value: Any) -> Any:
         if column in entity.enums and isinstance(value, str):
             return encode_name(value)  # " " -> "_x0020_" (learn.microsoft.com/.../business-central/power-bi-faq)
+        if value is None and self._is_reference(entity, column):
+            return BLANK_GUID
         return value
 
     def _from_wire(self, entity: EntityInfo, column: str, value: Any) -> Any:
         if column in entity.enums and isinstance(value, str):
             return decode_name(value)
+        if value == BLANK_GUID and self._is_reference(entity, column):
+            return None  # no record: a blank paymentTermsId is a Dataverse lookup's null, and null is written blank
         return value
+
+    def _is_reference(self, entity: EntityInfo, column: str) -> bool:
+        """A GUID column other than the key: an id that refers to another record (``paymentTermsId``)."""
+        info = entity.columns.get(column)
+        return info is not None and info.type == "uuid" and column != entity.key
+
+    def _row_conditions(self, entity: EntityInfo, spec: TableSpec) -> tuple[Condition, ...]:
+        """A reference's blank GUID is read as null, so each row is checked against the filter as written."""
+        return tuple(
+            c if self._is_reference(entity, c.field) else with_blank(c, self._blank(entity, c.field))
+            for c in spec.filter
+        )
 
     def _blank(self, entity: EntityInfo, column: str) -> Any:
         """'' for a text, the empty GUID (as the API returns a blank GUID), an enum's blank member " " (sent as

@@ -25,14 +25,15 @@ SALESPEOPLE_MISSING = (
     "depend on it."
 )
 
-NEEDED_BY: Mapping[str, tuple[str, ...]] = {"currencies": ("currencyExchangeRates",)}
-"""Entity sets the connector reads for a mapped one (a currency's computed exchange rate)."""
+NEEDED_BY: Mapping[tuple[str, str], tuple[str, ...]] = {("currencies", "exchangeRate"): ("currencyExchangeRates",)}
+"""Entity sets the connector reads for a mapped column (a currency's computed exchange rate)."""
 
 
 def findings(connector: BusinessCentralConnector, tables: Mapping[str, Sequence[str]]) -> list[Finding]:
     """The entity sets ``tables`` names (and those the connector reads for them) present, the salespeople's version
     named; the mapped properties are checked with every other column by `coupler check` itself."""
-    wanted = {**{n: () for t in tables for n in NEEDED_BY.get(t, ())}, **tables}
+    needed = {name: () for table, columns in tables.items() for c in columns for name in NEEDED_BY.get((table, c), ())}
+    wanted: Mapping[str, Sequence[str]] = {**needed, **tables}
     try:
         connector.company_id()
         sets = connector.entity_sets()
@@ -77,13 +78,21 @@ def findings(connector: BusinessCentralConnector, tables: Mapping[str, Sequence[
                     advice="Update the environment, or disable the mappings that use it.",
                 )
             )
-    out.append(_lcy(connector))
+    out.append(_lcy(connector, sets))
     if all(f.ok for f in out[1:]):
         out.append(Finding(topic="entities", ok=True, message="Every entity the mappings use is present."))
     return out
 
 
-def _lcy(connector: BusinessCentralConnector) -> Finding:
+def _lcy(connector: BusinessCentralConnector, sets: Mapping[str, object]) -> Finding:
+    if not {"generalLedgerSetup", "companyInformation"} & set(sets) and connector.setting_lcy is None:
+        return Finding(
+            topic="local currency",
+            ok=True,
+            message="This service has neither generalLedgerSetup nor companyInformation (it is not a standard API "
+            "v2.0), so coupler does not know the local currency and reads currency codes as they are.",
+            advice="Set local_currency in the settings if a blank currency code means the local currency.",
+        )
     try:
         lcy = connector.local_currency()
     except CouplerError as error:

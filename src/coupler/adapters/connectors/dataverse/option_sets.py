@@ -37,7 +37,8 @@ def is_option_set(table: str) -> bool:
 
 
 def option_set_entity(table: str) -> EntityInfo:
-    return EntityInfo(entity_set=table, key="value", columns=dict(_COLUMNS), type_name=table)
+    """A choice column as a table: Dataverse numbers a new choice itself (``InsertOptionValue`` answers its value)."""
+    return EntityInfo(entity_set=table, key="value", columns=dict(_COLUMNS), type_name=table, server_keys=True)
 
 
 class OptionSetTable:

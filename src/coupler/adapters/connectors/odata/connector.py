@@ -329,6 +329,11 @@ class ODataConnector(Connector, ABC):
         the server and in the client-side check alike."""
         return tuple(with_blank(c, self._blank(entity, c.field)) for c in spec.filter)
 
+    def _row_conditions(self, entity: EntityInfo, spec: TableSpec) -> tuple[Condition, ...]:
+        """The filter each row read is checked against, its values as ``_from_wire`` gives them (``_conditions``
+        unless a blank is read as null)."""
+        return self._conditions(entity, spec)
+
     def _check(self, entity: EntityInfo, spec: TableSpec, names: Iterable[str]) -> None:
         for name in names:
             if name not in entity.columns:
@@ -417,7 +422,7 @@ class ODataConnector(Connector, ABC):
     ) -> list[Record]:
         by_self = self._by_self(entity, rows)
         names = list(dict.fromkeys([*columns, *(c.field for c in spec.filter)]))
-        conditions = self._conditions(entity, spec) if apply_filter else ()
+        conditions = self._row_conditions(entity, spec) if apply_filter else ()
         records = []
         stamp_name = spec.modified_on
         for row in rows:
