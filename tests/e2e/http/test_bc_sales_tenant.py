@@ -235,4 +235,14 @@ def test_the_administrators_sequence_ends_with_every_record_as_business_central_
     assert rows(dv, "SELECT quantityonhand FROM product WHERE productnumber = '1900-S'")[0]["quantityonhand"] == 0
     quiet = coupler("sync").json()
     assert _written(quiet) == {}, "the second run writes nothing"
+
+    # a blocked item leaves the filter; Synchronize now on it retires its product, as Business Central does
+    # (CRMIntTableSubscriber: UpdateCRMProductStateCodeIfChanged on modify)
+    with closing(sqlite3.connect(bc)) as db, db:
+        db.execute("UPDATE items SET blocked = 1, lastModifiedDateTime = ? WHERE number = '1900-S'", (_now(),))
+    incremental = coupler("sync", "ITEM-PRODUCT").json()
+    assert _written(incremental) == {}, "outside the filter: a scheduled run leaves it, as Business Central's does"
+    assert coupler("sync", "ITEM-PRODUCT", "1900-S").json()["job"]["counters"]["modified"] == 1
+    state_of = rows(dv, "SELECT statecode, statuscode FROM product WHERE productnumber = '1900-S'")
+    assert state_of == [{"statecode": 1, "statuscode": 2}], state_of
     assert [r for r in tenant.refusals if r.status not in (412, 429)] == []

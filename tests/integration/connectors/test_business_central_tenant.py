@@ -224,3 +224,23 @@ def test_preflight_of_an_unknown_company(tmp_path: Path) -> None:
         bc.connector._company = "Nowhere"
         (finding,) = bc.connector.preflight(MAPPED)
         assert not finding.ok and "Nowhere" in finding.message and "Microsoft Entra Applications" in finding.advice
+
+
+def test_a_blank_reference_is_read_as_null_and_null_is_written_blank(bc: Bc) -> None:
+    """AL has no null: a customer without payment terms has the blank GUID, which stands for a Dataverse lookup's
+    null (the bc-sales template translates paymentTermsId through the PAYMENT TERMS couplings)."""
+    spec = replace(CUSTOMERS, filter=(Condition(field="shipmentMethodId", op=Operator.IS_NULL),))
+    found = bc.connector.find_any(spec, "number", ["C00080", "C00010"], columns=["number", "shipmentMethodId"])
+    assert [(r.values["number"], r.values["shipmentMethodId"]) for r in found] == [("C00080", None)]
+    assert any("shipmentMethodId eq 00000000-0000-0000-0000-000000000000" in r for r in bc.requests), bc.requests
+    key = found[0].key
+    (written,) = bc.connector.update(CUSTOMERS, [RecordUpdate(key=key, values={"paymentTermsId": None})])
+    assert written.error is None, written.error
+    (after,) = bc.connector.read(CUSTOMERS, [key], columns=["paymentTermsId"])
+    assert after.values["paymentTermsId"] is None
+    db = bc.tenant.path
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        stored = conn.execute("SELECT paymentTermsId FROM customers WHERE number = 'C00080'").fetchone()[0]
+    assert stored == BLANK_GUID

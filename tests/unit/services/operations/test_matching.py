@@ -100,6 +100,22 @@ def test_priority_groups_come_from_the_field_mappings_in_ascending_order() -> No
     assert coupled_pairs(world) == {(by_phone, phone_match), (by_name, name_match)}
 
 
+def test_a_local_field_mapped_twice_matches_on_the_pair_with_a_priority() -> None:
+    """UNIT OF MEASURE maps its code to a group's name ('NAV ' and the code) and to its base unit; only the second
+    is a match field, wherever the two stand in the list."""
+    from coupler.domain.mapping import FieldMapping
+    from coupler.services.operations.match_rules import match_groups
+
+    def field(integration: str, priority: int | None) -> FieldMapping:
+        return FieldMapping(local="code", integration=integration, direction=Direction.TO_INTEGRATION,
+                            match_priority=priority)  # fmt: skip
+
+    for fields in ([field("baseuomname", 1), field("name", None)], [field("name", None), field("baseuomname", 1)]):
+        mapping = replace(customer_mapping(), fields=tuple(fields))
+        (group,) = match_groups(mapping, None)
+        assert group.pairs == (("code", "baseuomname"),)
+
+
 def test_without_match_fields_or_with_unknown_ones_nothing_runs_and_the_error_explains(world: World) -> None:
     world.customer("C001")
 
