@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import tomllib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,9 +54,9 @@ def tenant(tmp_path: Path, issuer: TokenIssuer, tls: TlsFiles) -> Iterator[Serve
         yield served
 
 
-def _configure(tenant: ServedTenant, folder: Path, oauth: str, tls: TlsFiles) -> Path:
+def _configure(tenant: ServedTenant, folder: Path, oauth: str, tls: TlsFiles, *init: str) -> Path:
     """`coupler init --template bc-sales`, then the administrator fills in the URLs and app registrations."""
-    run_coupler("init", "--template", "bc-sales", cwd=folder, expect=0)
+    run_coupler("init", "--template", "bc-sales", *init, cwd=folder, expect=0)
     written = folder / "coupler.toml"
     data = tomllib.loads(written.read_text(encoding="utf-8"))
     sign_in = {"tenant_id": TENANT, "authority": oauth, "verify": str(tls.ca_file)}
@@ -97,6 +97,24 @@ def _written(report: Any) -> dict[str, int]:
     return written
 
 
+def _as_review_advises(coupler: Callable[..., Any], coupled: Callable[[str], list[Any]]) -> None:
+    """Each mapping in order, as `coupler review` advises: match what both sides share (creating what Business
+    Central creates when nothing matches), then a full synchronization for the rest."""
+    review = {r["mapping"]: r for r in coupler("review").json()}
+    assert list(review) == list(ORDER)
+    for mapping in ORDER:
+        if review[mapping]["advice"] == "match-based coupling":
+            create = ("--create-missing",) if mapping in CREATE_MISSING else ()
+            source = "integration" if mapping == "SALESPEOPLE" else "local"
+            matched = coupler("match", mapping, *create, "--sync-after", source, expect=None).json()
+            unmatched = [e["message"] for e in matched.get("errors", []) if not e["message"].endswith("no match")]
+            assert all("nothing to match on" in m for m in unmatched), unmatched
+        force = () if coupled(mapping) else ("--force",)  # nothing matched: nothing to duplicate
+        full = coupler("sync", mapping, "--full", *force, expect=None).json()
+        refused = [e["message"] for e in full.get("errors", [])]
+        assert refused == ([WAITING] if mapping == "CUSTOMER" else []), refused
+
+
 def rows(database: Path, sql: str, *args: Any) -> list[dict[str, Any]]:
     with closing(sqlite3.connect(database)) as db:
         db.row_factory = sqlite3.Row
@@ -121,19 +139,7 @@ def test_the_administrators_sequence_ends_with_every_record_as_business_central_
 
     check = coupler("check", expect=None).json()
     assert check["ok"], check
-    review = {r["mapping"]: r for r in coupler("review").json()}
-    assert list(review) == list(ORDER)
-    for mapping in ORDER:  # as review advises: match what both sides share, then a full synchronization
-        if review[mapping]["advice"] == "match-based coupling":
-            create = ("--create-missing",) if mapping in CREATE_MISSING else ()
-            source = "integration" if mapping == "SALESPEOPLE" else "local"
-            matched = coupler("match", mapping, *create, "--sync-after", source, expect=None).json()
-            unmatched = [e["message"] for e in matched.get("errors", []) if not e["message"].endswith("no match")]
-            assert all("nothing to match on" in m for m in unmatched), unmatched
-        force = () if coupled(mapping) else ("--force",)  # nothing matched: nothing to duplicate
-        full = coupler("sync", mapping, "--full", *force, expect=None).json()
-        refused = [e["message"] for e in full.get("errors", [])]
-        assert refused == ([WAITING] if mapping == "CUSTOMER" else []), refused
+    _as_review_advises(coupler, coupled)
 
     # Peter Saddow (PS) has no user in Sales: his customer waits, as in Business Central, with the reason named
     (waiting,) = [e for e in coupler("errors", "--mapping", "CUSTOMER").json() if "no match" not in e["message"]]
@@ -246,3 +252,47 @@ def test_the_administrators_sequence_ends_with_every_record_as_business_central_
     state_of = rows(dv, "SELECT statecode, statuscode FROM product WHERE productnumber = '1900-S'")
     assert state_of == [{"statecode": 1, "statuscode": 2}], state_of
     assert [r for r in tenant.refusals if r.status not in (412, 429)] == []
+
+
+def test_one_of_several_companies_reads_its_records_and_those_of_none_and_stamps_what_it_writes(
+    tenant: ServedTenant, tmp_path: Path, oauth: str, tls: TlsFiles
+) -> None:
+    """Several Business Central companies against one Dataverse environment, as Business Central does it: this
+    company's configuration (`coupler init --dataverse-company`) leaves another company's accounts alone."""
+    dv = Path(tenant.dataverse.db_url.removeprefix("sqlite:///"))
+    canada = guid("bcbi_company:CRONUS Canada")
+    with closing(sqlite3.connect(dv)) as db, db:
+        db.execute(
+            "INSERT INTO bcbi_company VALUES (?, '5b0e3c2a-0000-4000-8000-00000000bcb1', 'CRONUS Canada', ?)",
+            (canada, _now()),
+        )
+        db.execute(
+            "INSERT INTO account (accountid, name, customertypecode, bcbi_companyid, statecode, statuscode, "
+            "modifiedon) VALUES (?, 'Northwind Canada', 3, ?, 0, 1, ?)",
+            (guid("account:Northwind Canada"), canada, _now()),
+        )
+    folder = tmp_path / "usa"
+    folder.mkdir()
+    company = tenant.dataverse.company_id
+    config = _configure(tenant, folder, oauth, tls, "--dataverse-company", company)
+    state = folder / "coupler-state.db"
+
+    def coupler(*args: str, expect: int | None = 0) -> Any:
+        return run_coupler(*args, "--json", "--config", config, cwd=folder, env=SECRETS, expect=expect)
+
+    def coupled(mapping: str) -> list[dict[str, Any]]:
+        return rows(state, "SELECT * FROM coupler_couplings WHERE mapping = ?", mapping)
+
+    check = coupler("check", expect=None).json()
+    companies = next(f for f in check["findings"] if f["topic"] == "bcbi_company")
+    assert f"CRONUS USA, Inc. ({company})" in companies["message"], "check names the id to configure"
+    _as_review_advises(coupler, coupled)
+
+    accounts = {r["accountid"]: r for r in rows(dv, "SELECT * FROM account")}
+    customers = {c["integration_key"] for c in coupled("CUSTOMER")}
+    assert guid("account:Northwind Canada") not in customers, "another company's account is left alone"
+    assert guid("account:Litware, Inc.") in customers, "an account of no company is this company's too"
+    assert all(accounts[key]["bcbi_companyid"] == company for key in customers), "written accounts are stamped"
+    contacts = {c["integration_key"] for c in coupled("CONTACT")}
+    stamped = rows(dv, "SELECT contactid, bcbi_companyid FROM contact")
+    assert all(r["bcbi_companyid"] == company for r in stamped if r["contactid"] in contacts)

@@ -63,11 +63,14 @@ class ChunkSync:
             run.recorder.flush(work.changes())
             run.recorder.counters.coupled += len(work.created)
             _remember_created(run, work.created)
+            coupled = work.created
         except AlreadyCoupled:  # a concurrent change took a key: couple one by one, the others still land
             run.recorder.flush(work.changes(with_created=False))
-            self.creator.couple(run, work.created)
-            coupled = [intent.source_key for intent in work.done_intents]
-            self.systems.store.cursors.drop_intents(run.mapping.name, run.direction, coupled)
+            coupled = self.creator.couple(run, work.created)
+            settled = [intent.source_key for intent in work.done_intents]
+            self.systems.store.cursors.drop_intents(run.mapping.name, run.direction, settled)
+        if coupled and self.creator.stamps(run):
+            run.to_stamp.extend(c.key(run.source) for c in coupled)
         if run.counted:
             self.systems.progress.advance(done)
 

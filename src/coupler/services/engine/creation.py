@@ -10,8 +10,8 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.fingerprint import canonical, encode, tracked_pairs
 from coupler.domain.fingerprint import of_mapping as fingerprint_of_mapping
-from coupler.domain.mapping import Side
-from coupler.domain.records import Record, WriteResult
+from coupler.domain.mapping import Direction, Side
+from coupler.domain.records import Record, RecordUpdate, WriteResult
 from coupler.domain.state import CreateIntent, FindAgain
 from coupler.domain.transfer import MissingReference, Resolved
 from coupler.domain.transforms.pipeline import TransformError
@@ -35,6 +35,7 @@ class Creator:
         fresh = [source for source in sources if source.key not in recovered]
         results, created = self.prepare(run, fresh, resolved)
         self.couple(run, created)  # a failed creation keeps its intent, read back before the next attempt
+        self.stamp(run, [c.key(run.source) for c in created])
         done = [source.key for source, result in results if result.ok]
         self.systems.store.cursors.drop_intents(run.mapping.name, run.direction, done)
         made = iter(results)
@@ -60,6 +61,48 @@ class Creator:
         ]
         run.recorder.counters.inserted += len(created)
         return list(zip(sources, results, strict=True)), created
+
+    @staticmethod
+    def _constants_back(run: OneWayRun) -> dict[str, Any]:
+        """The constants the mapping sends to ``run``'s source side (column -> value)."""
+        back = Direction.from_source(run.direction.target)
+        if not run.mapping.direction.allows(back):
+            return {}
+        return {
+            name: f.constant
+            for f in run.mapping.fields
+            if f.has_constant and f.flows(back) and (name := f.field(back.target)) is not None
+        }
+
+    def stamps(self, run: OneWayRun) -> bool:
+        """Whether the source records of ``run``'s creations get constants (see ``stamp``)."""
+        return bool(self._constants_back(run))
+
+    def stamp(self, run: OneWayRun, keys: Sequence[str]) -> None:
+        """The constants the mapping sends the other way, written to the source records of new couplings: a pair
+        holds them from the start, as Business Central stamps an account it created a customer from with the
+        company (``CDSIntTableSubscriber.SetCompanyIdOnCRMAccount``). Called once the job's passes are done (a
+        record written during a pass would be read again by it). A refusal is the job's error; the pair stays."""
+        constants = self._constants_back(run)
+        if not constants or not keys:
+            return
+        side = run.direction.source
+        connector, spec = self.systems.connector(side), run.mapping.spec(side)
+        current = {r.key: r for r in connector.read(spec, keys, columns=list(constants))}
+        updates = [
+            RecordUpdate(key=key, values=changed, version=None)
+            for key, record in current.items()
+            if (changed := {n: v for n, v in constants.items() if record.values.get(n) != v})
+        ]
+        for result in connector.update(spec, updates) if updates else []:
+            if not result.ok:
+                keys_of = {side: updates[result.index].key}
+                run.recorder.error(
+                    message=f"{side.value} record {updates[result.index].key}: coupled, but its constant fields "
+                    f"could not be written: {result.error}",
+                    local_key=keys_of.get(Side.LOCAL),
+                    integration_key=keys_of.get(Side.INTEGRATION),
+                )
 
     def recover(self, run: OneWayRun) -> dict[str, str]:
         """Finish what an interrupted run (or a creation whose answer never came) left: records created from an

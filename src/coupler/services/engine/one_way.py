@@ -90,6 +90,9 @@ class OneWayRun:
     """Records this pass created in its target (key -> modified-on as written), up to ``CREATED_MEMORY`` of them."""
     just_created: Mapping[str, datetime] = field(default_factory=dict)
     """Source records the job's other pass created a moment ago: read back unchanged, they need no look at all."""
+    to_stamp: list[str] = field(default_factory=list)
+    """Source records whose counterparts this pass created, to get the constants sent their way when the job's
+    passes are done (``Creator.stamp``); kept only where the mapping sends constants that way."""
     moves: Transfer = field(init=False)
 
     def __post_init__(self) -> None:

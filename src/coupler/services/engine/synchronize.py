@@ -73,6 +73,8 @@ class Synchronizer:
                     self._retry_failed(run)
             if len(runs) == 2:  # what the second pass left pending for the first goes now, not a run later
                 self._retry_failed(replace(runs[0], counted=False))
+            for run in runs:
+                self.chunks.creator.stamp(run, run.to_stamp)
         return recorder.finish()
 
     def sync_couplings(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from coupler.adapters.connectors.memory.connector import InMemoryConnector
 from coupler.domain.coupling import SyncResult
 from coupler.domain.errors import UsageError
-from coupler.domain.mapping import Direction, Side
+from coupler.domain.mapping import Direction, Side, TableSpec
+from coupler.domain.records import RecordUpdate, WriteResult
 from coupler.domain.state import NO_CHANGES, StateChanges
 from unit.services.conftest import World, customer_mapping, make_world
 
@@ -35,7 +38,9 @@ def test_full_sync_creates_and_couples_then_a_second_run_writes_nothing(world: W
     assert any(r["displayName"] == "CRM only Ltd" for r in world.erp.rows("customers"))
     before = (world.erp.rows("customers"), world.crm.rows("account"))
     again = world.coupler.sync_modified()
-    assert [r.job.counters.total for r in again] == [0]
+    # the account CRM only Ltd was stamped with customertypecode when its customer was created: read once more,
+    # nothing to write
+    assert [(r.job.counters.inserted, r.job.counters.modified, r.job.counters.unchanged) for r in again] == [(0, 0, 1)]
     assert (world.erp.rows("customers"), world.crm.rows("account")) == before
 
 
@@ -295,3 +300,36 @@ def test_a_run_interrupted_between_creating_and_coupling_never_creates_twice(
     assert world.store.stats("CUSTOMER").couplings == 5
     assert "created by an interrupted run were found and coupled" in (report.job.message or "")
     assert world.coupler.sync_modified()[0].job.counters.total == 0
+
+
+def test_a_record_created_from_the_other_side_gets_the_constants_sent_its_way(world: World) -> None:
+    """An account a customer was created from is stamped with the mapping's constants at once (customertypecode 3
+    here; Business Central's company id: CDSIntTableSubscriber.SetCompanyIdOnCRMAccount), not left without them
+    until an edit of the customer sends them."""
+    account = world.account("CRM only Ltd", customertypecode=None)
+    report = world.coupler.sync_full("CUSTOMER")
+    assert report.ok, report.errors
+    assert world.account_row(account)["customertypecode"] == 3
+    again = world.coupler.sync_modified()
+    assert all(r.job.counters.modified == r.job.counters.inserted == 0 for r in again), "stamped once"
+
+
+class _TypeIsReadOnly(InMemoryConnector):
+    def update(self, spec: TableSpec, updates: Sequence[RecordUpdate]) -> list[WriteResult]:
+        return [
+            WriteResult(index=i, key=u.key, error="customertypecode is read-only")
+            if "customertypecode" in u.values
+            else super().update(spec, [u])[0]
+            for i, u in enumerate(updates)
+        ]
+
+
+def test_a_stamp_the_other_side_refuses_is_the_jobs_error_and_the_pair_stays() -> None:
+    world = make_world(customer_mapping(), crm_class=_TypeIsReadOnly)
+    account = world.account("CRM only Ltd", customertypecode=None)
+    report = world.coupler.sync_full("CUSTOMER")
+    assert [e.message for e in report.errors] == [
+        f"integration record {account}: coupled, but its constant fields could not be written: "
+        "customertypecode is read-only"
+    ]
+    assert world.store.couplings.find("CUSTOMER", Side.INTEGRATION, [account]), "the creation stands"

@@ -63,7 +63,9 @@ def test_create_and_couple_in_either_direction(world: World) -> None:
     world.coupler.create("CUSTOMER", account, source=Side.INTEGRATION)
     back = world.store.couplings.get("CUSTOMER", Side.INTEGRATION, account)
     assert back is not None and world.local_row(back.local_key)["website"] == "https://fabrikam.example"
-    assert world.coupler.sync_modified()[0].job.counters.total == 0
+    assert world.account_row(account)["customertypecode"] == 3, "the account gets the constant sent its way"
+    counters = world.coupler.sync_modified()[0].job.counters
+    assert (counters.inserted, counters.modified, counters.failed) == (0, 0, 0), "stamped: read once, nothing to write"
 
 
 def test_create_reports_a_rejection_and_couples_nothing(world: World) -> None:
