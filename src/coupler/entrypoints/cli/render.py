@@ -1,56 +1,23 @@
-"""Rich output for people at a terminal: tables, a summary per job, and a progress bar for long runs."""
+"""Rich output for people at a terminal: tables and a summary per job (the progress bar is in ``progress``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as RichBar
 from rich.table import Table
 
 from coupler.domain.jobs import Counters
 from coupler.domain.timeutil import format_iso
-from coupler.services.context import Progress
-from coupler.services.engine.recorder import JobReport
 
-__all__ = ["COUNTERS", "BarProgress", "counts", "print_reports", "table"]
+if TYPE_CHECKING:
+    from coupler.services.engine.recorder import JobReport
+
+__all__ = ["COUNTERS", "counts", "print_reports", "table"]
 
 COUNTERS = tuple(Counters().as_dict())
-
-
-class BarProgress(Progress):
-    """A rich progress bar; one line per stretch of work (mapping and direction). With a total (a full
-    synchronization, a match, a selection, decouple all) it shows how far it is in percent; without one (an
-    incremental run) it pulses and counts the records done."""
-
-    def __init__(self, console: Console) -> None:
-        self.bar = RichBar(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            MofNCompleteColumn(),
-            TextColumn("records"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self.task: Any = None
-
-    def start(self, label: str, total: int | None = None) -> None:
-        if self.task is None:
-            self.bar.start()
-        self.task = self.bar.add_task(label, total=total)
-
-    def advance(self, count: int) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task, count)
-
-    def stop(self) -> None:
-        if self.task is not None:
-            self.bar.stop()
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:

@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from coupler.domain.mapping import Side
 from coupler.entrypoints.cli.render import table
 from coupler.entrypoints.cli.shell import ConfigOption, JsonOption, SideChoice, app, emit, finish, out, session
-from coupler.entrypoints.schemas.attention import ConflictOut, DeletionOut, SkippedOut
 
 __all__: list[str] = []
 
@@ -23,6 +21,8 @@ AllOption = Annotated[bool, typer.Option("--all", help="All of them.")]
 @app.command()
 def conflicts(mapping: MappingOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Parked conflicts: both values and the last synchronized value of each conflicting field."""
+    from coupler.entrypoints.schemas.attention import ConflictOut
+
     with session(config, as_json) as coupler:
         rows = [ConflictOut.of(c) for c in coupler.conflicts(mapping, limit=1000)]
 
@@ -52,6 +52,8 @@ def resolve(
     as_json: JsonOption = False,
 ) -> None:
     """Resolve a parked conflict: the chosen side's values win, for all conflicting fields or those named."""
+    from coupler.domain.mapping import Side
+
     with session(config, as_json) as coupler:
         finish([coupler.resolve(mapping, key, use=Side(use.value), fields=field or ())], as_json)
 
@@ -59,6 +61,8 @@ def resolve(
 @app.command()
 def skipped(mapping: MappingOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Skipped records (failed twice in a row with the same error), with both sides and whether each exists."""
+    from coupler.entrypoints.schemas.attention import SkippedOut
+
     with session(config, as_json) as coupler:
         rows = [SkippedOut.of(r) for r in coupler.skipped(mapping)]
 
@@ -113,6 +117,8 @@ def restore(
 @app.command()
 def deletions(mapping: MappingOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Deletions waiting for approval (mappings with delete = "propagate")."""
+    from coupler.entrypoints.schemas.attention import DeletionOut
+
     with session(config, as_json) as coupler:
         rows = [DeletionOut.of(d) for d in coupler.deletions(mapping)]
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from coupler.domain.errors import CouplerError, UsageError
-from coupler.domain.mapping import Direction, Side
 from coupler.entrypoints.cli.render import counts, table
 from coupler.entrypoints.cli.shell import (
     ConfigOption,
@@ -25,11 +24,11 @@ from coupler.entrypoints.cli.shell import (
     out,
     session,
 )
-from coupler.entrypoints.schemas.check import CheckOut
-from coupler.entrypoints.schemas.jobs import JobErrorOut, JobOut
-from coupler.entrypoints.schemas.mappings import CountsOut, MappingOut
-from coupler.entrypoints.schemas.records import RecordStatusOut
-from coupler.services.api import Coupler
+
+if TYPE_CHECKING:
+    from coupler.entrypoints.schemas.mappings import CountsOut
+    from coupler.entrypoints.schemas.records import RecordStatusOut
+    from coupler.services.api import Coupler
 
 __all__: list[str] = []
 
@@ -79,6 +78,8 @@ def demo(
 def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Connect to both systems and the state store and verify every mapped table and column exists (reading the
     systems' schemas afresh: what coupler keeps of them between runs is replaced)."""
+    from coupler.entrypoints.schemas.check import CheckOut
+
     with session(config, as_json, validate=False) as coupler:
         report = CheckOut.of(coupler.check(refresh=True))
 
@@ -102,6 +103,8 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """The table mappings with direction, and counts of couplings, failed, skipped and errors."""
+    from coupler.entrypoints.schemas.mappings import MappingOut
+
     with session(config, as_json) as coupler:
         rows = [MappingOut.of(o) for o in coupler.mappings()]
         lines = [
@@ -146,6 +149,8 @@ def couple(
     as_json: JsonOption = False,
 ) -> None:
     """Couple two existing records, or create the counterpart of one (--create) and couple it."""
+    from coupler.domain.mapping import Side
+
     with session(config, as_json) as coupler:
         if create:
             if integration is not None:
@@ -221,6 +226,8 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Synchronize: modified records (incremental), --full, or the given records now."""
+    from coupler.domain.mapping import Direction
+
     with session(config, as_json, progress=True) as coupler:
         chosen = Direction(direction.value) if direction else None
         if keys:
@@ -247,6 +254,8 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """A record's coupling and its last synchronization state."""
+    from coupler.entrypoints.schemas.records import RecordStatusOut
+
     with session(config, as_json) as coupler:
         status = RecordStatusOut.of(coupler.status(mapping, key))
         emit(as_json, status, lambda: _print_status(status))
@@ -280,6 +289,8 @@ def jobs(
     as_json: JsonOption = False,
 ) -> None:
     """The synchronization log: recent jobs with their counters."""
+    from coupler.entrypoints.schemas.jobs import JobOut
+
     with session(config, as_json) as coupler:
         rows = [JobOut.of(j) for j in coupler.jobs(limit=last, mapping=mapping)]
         columns = ["id", "mapping", "kind", "direction", "started", "records"]
@@ -296,6 +307,8 @@ def errors(
     as_json: JsonOption = False,
 ) -> None:
     """Per-record errors of a job (or the most recent ones)."""
+    from coupler.entrypoints.schemas.jobs import JobErrorOut
+
     with session(config, as_json) as coupler:
         rows = [JobErrorOut.of(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
         columns = ["at", "mapping", "local_key", "integration_key", "message"]
