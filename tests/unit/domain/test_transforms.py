@@ -101,7 +101,10 @@ def test_a_step_that_could_never_run_on_its_field_is_refused() -> None:
         (step("options", values=TERMS, strict=True), r"options: unknown setting 'strict'; it takes values"),
         (step("date"), r"date: the setting format is required"),
         (step("number"), r"number: the setting decimals is required"),
-        (step("number", decimals=2, places=2), r"number: unknown setting 'places'; it takes decimals, rounding, minimum"),
+        (
+            step("number", decimals=2, places=2),
+            r"number: unknown setting 'places'; it takes decimals, rounding, minimum",
+        ),
         (step("python"), r"python: the setting name is required"),
     ],
 )

@@ -11,13 +11,16 @@ from rich.table import Table
 
 from coupler.domain.jobs import Counters
 from coupler.domain.timeutil import format_iso
+from coupler.services.wording import plural
 
 if TYPE_CHECKING:
     from coupler.services.engine.recorder import JobReport
 
-__all__ = ["COUNTERS", "counts", "print_reports", "table"]
+__all__ = ["COUNTERS", "counts", "plural", "print_reports", "table"]
 
 COUNTERS = tuple(Counters().as_dict())
+_ONE = {"conflicts": "conflict"}
+"""The counters whose name is a noun: their word for one (the others are adjectives: 1 inserted, 2 inserted)."""
 
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
@@ -37,8 +40,8 @@ def _text(cell: Any) -> str:
 
 
 def counts(values: dict[str, int]) -> str:
-    """Non-zero counters in reading order, e.g. "3 inserted, 2 failed"; "nothing to do" when all are zero."""
-    parts = [f"{values[name]} {name}" for name in COUNTERS if values.get(name)]
+    """Non-zero counters in reading order, e.g. "3 inserted, 1 conflict"; "nothing to do" when all are zero."""
+    parts = [plural(values[name], _ONE.get(name, name), name) for name in COUNTERS if values.get(name)]
     return ", ".join(parts) or "nothing to do"
 
 
@@ -57,7 +60,7 @@ def print_reports(console: Console, reports: Sequence[JobReport], *, errors_show
         budget -= len(printed)
         more = max(report.job.counters.failed, len(report.errors)) - len(printed)
         if more > 0:
-            console.print(f"... {more} more errors of {report.job.mapping}: coupler errors {report.job.id}")
+            console.print(f"... {plural(more, 'more error')} of {report.job.mapping}: coupler errors {report.job.id}")
     for report in reports:
         if report.job.message:
             console.print(report.job.message, highlight=False)

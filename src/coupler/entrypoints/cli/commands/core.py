@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from coupler.domain.errors import CouplerError, UsageError
-from coupler.entrypoints.cli.render import counts, table
+from coupler.entrypoints.cli.render import counts, plural, table
 from coupler.entrypoints.cli.shell import (
     ConfigOption,
     DirectionChoice,
@@ -121,9 +121,19 @@ def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         emit(as_json, rows, lambda: out.print(table("Table mappings", columns, lines)))
 
 
+_ATTENTION = (
+    ("failed", "failed"),
+    ("skipped", "skipped"),
+    ("conflicts", "conflict"),
+    ("pending_deletions", "pending deletion"),
+    ("errors", "error"),
+)
+"""What needs attention: the count's name and its word for one."""
+
+
 def _attention(counts: CountsOut) -> str:
-    names = ("failed", "skipped", "conflicts", "pending_deletions", "errors")
-    return ", ".join(f"{getattr(counts, n)} {n.replace('_', ' ')}" for n in names if getattr(counts, n)) or "-"
+    named = [(getattr(counts, name), one, name.replace("_", " ")) for name, one in _ATTENTION]
+    return ", ".join(plural(count, one, many) for count, one, many in named if count) or "-"
 
 
 @app.command()
@@ -202,8 +212,8 @@ def _confirm_decouple_all(coupler: Coupler, mapping: str, as_json: bool) -> bool
         raise UsageError("--all with --json does not ask for confirmation: add --yes.")
     overview = next(o for o in coupler.mappings() if o.name == name)
     question = (
-        f"Decouple all {overview.stats.couplings} coupled records of {overview.name}? The records stay as they "
-        "are, but their couplings, synchronization state and parked conflicts are removed."
+        f"Decouple all {plural(overview.stats.couplings, 'coupled record')} of {overview.name}? The records stay as "
+        "they are, but their couplings, synchronization state and parked conflicts are removed."
     )
     try:
         return bool(typer.confirm(question, default=False, err=True))

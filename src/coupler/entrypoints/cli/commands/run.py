@@ -24,7 +24,7 @@ from rich.text import Text
 
 from coupler.domain.errors import UsageError
 from coupler.domain.timeutil import format_iso
-from coupler.entrypoints.cli.render import counts
+from coupler.entrypoints.cli.render import counts, plural
 from coupler.entrypoints.cli.shell import ConfigOption, Exit, JsonOption, app, err, fail, out, session
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def run_command(
     with session(config, as_json) as coupler, stop_on_signals(stop):
         coupler.schedule(interval, stop=stop, mappings=mappings or None, rounds=1 if once else None, on_round=printer)
     if stop.is_set():
-        err.print(f"Stopped cleanly after {printer.rounds} round{'s' if printer.rounds != 1 else ''}.")
+        err.print(f"Stopped cleanly after {plural(printer.rounds, 'round')}.")
     elif once and printer.failed:
         raise Exit(1)
 
@@ -147,7 +147,8 @@ class RoundPrinter:
             shown += len(errors)
             more = max(run.report.job.counters.failed, len(run.report.errors)) - len(errors)
             if more > 0:
-                console.print(Text(f"  ... {more} more errors of {run.mapping}: coupler errors {run.report.job.id}"))
+                more_errors = plural(more, "more error")
+                console.print(Text(f"  ... {more_errors} of {run.mapping}: coupler errors {run.report.job.id}"))
 
 
 def _outcome(run: MappingRun) -> tuple[str, str]:
