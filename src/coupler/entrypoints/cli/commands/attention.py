@@ -33,7 +33,7 @@ def conflicts(mapping: MappingOption = None, config: ConfigOption = None, as_jso
                 for f in c.fields
             ]
             columns = ["mapping", "local key", "field", "local value", "integration value", "last synchronized"]
-            out.print(table("Parked conflicts", columns, lines))
+            out.print(table("Parked conflicts", columns, lines, keys=["mapping", "local key"]))
             if rows:
                 out.print("Resolve with: coupler resolve MAPPING KEY --use local|integration [--field FIELD]")
 
@@ -79,7 +79,8 @@ def skipped(mapping: MappingOption = None, config: ConfigOption = None, as_json:
                 ]
                 for r in rows
             ]
-            out.print(table("Skipped records", ["mapping", "local", "integration", "error"], lines))
+            columns = ["mapping", "local", "integration", "error"]
+            out.print(table("Skipped records", columns, lines, keys=["mapping", "local"]))
             if rows:
                 out.print(
                     "Retry: coupler retry MAPPING KEY...|--all; restore a deleted side: coupler restore; "
@@ -134,7 +135,7 @@ def deletions(mapping: MappingOption = None, config: ConfigOption = None, as_jso
                 for d in rows
             ]
             columns = ["mapping", "deleted", "partner to delete", "how known", "detected"]
-            out.print(table("Pending deletions", columns, lines))
+            out.print(table("Pending deletions", columns, lines, keys=["mapping", "deleted"]))
             if rows:
                 out.print(
                     "Approve: coupler approve MAPPING KEY...|--all; keep the partner: coupler restore MAPPING KEY"

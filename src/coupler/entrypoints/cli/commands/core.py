@@ -305,7 +305,7 @@ def jobs(
         rows = [JobOut.of(j) for j in coupler.jobs(limit=last, mapping=mapping)]
         columns = ["id", "mapping", "kind", "direction", "started", "records"]
         human = [[j.id, j.mapping, j.kind, j.direction, j.started_at, counts(j.counters.model_dump())] for j in rows]
-        emit(as_json, rows, lambda: out.print(table("Jobs", columns, human)))
+        emit(as_json, rows, lambda: out.print(table("Jobs", columns, human, keys=["id"])))
 
 
 @app.command()
@@ -323,4 +323,4 @@ def errors(
         rows = [JobErrorOut.of(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
         columns = ["at", "mapping", "local_key", "integration_key", "message"]
         human = ([getattr(e, c) for c in columns] for e in rows)
-        emit(as_json, rows, lambda: out.print(table("Errors", columns, human)))
+        emit(as_json, rows, lambda: out.print(table("Errors", columns, human, keys=["local_key"])))
