@@ -56,8 +56,15 @@ class Recommendation:
 
 
 def review(systems: Systems) -> list[Recommendation]:
-    """A recommendation for every mapping, in dependency order (the order to run them in)."""
-    return [recommend(systems, mapping.name) for mapping in systems.in_dependency_order()]
+    """A recommendation for every mapping, in dependency order (the order to run them in); the progress counts the
+    mappings reviewed (each costs a count of both tables)."""
+    mappings = systems.in_dependency_order()
+    systems.progress.start("Reviewing", len(mappings), unit="mappings")
+    recommendations = []
+    for mapping in mappings:
+        recommendations.append(recommend(systems, mapping.name))
+        systems.progress.advance(1)
+    return recommendations
 
 
 def recommend(systems: Systems, name: str) -> Recommendation:

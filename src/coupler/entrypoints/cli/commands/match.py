@@ -82,7 +82,7 @@ def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     from coupler.services.views.page_queries import PageQueries
     from coupler.services.views.review import Advice
 
-    with session(config, as_json) as coupler:
+    with session(config, as_json, progress=True) as coupler:
         rows = [RecommendationOut.of(r) for r in PageQueries(coupler.systems).review()]
 
         def human() -> None:
