@@ -20,8 +20,8 @@ __all__ = ["Progress", "Systems"]
 class Progress:
     """Progress of long work; the CLI shows it as a bar. The default does nothing."""
 
-    def start(self, label: str, total: int | None = None) -> None:
-        """A new stretch of work begins."""
+    def start(self, label: str, total: int | None = None, *, unit: str = "records") -> None:
+        """A new stretch of work begins: ``total`` units to do when known (records, unless ``unit`` says)."""
 
     def advance(self, count: int) -> None:
         """``count`` more records are done."""

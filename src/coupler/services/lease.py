@@ -32,6 +32,7 @@ from coupler.domain.state import Lock
 from coupler.domain.timeutil import format_iso
 from coupler.ports.connector import Connector, ForwardingConnector
 from coupler.ports.store import Cursors
+from coupler.services.wording import plural
 
 __all__ = ["LOCK_TTL", "Lease", "LeasedConnector", "guarded", "lock_name"]
 
@@ -191,6 +192,5 @@ class LeasedConnector(ForwardingConnector):
 def _duration(ttl: timedelta) -> str:
     seconds = ttl.total_seconds()
     if seconds >= 60 and seconds % 60 == 0:
-        minutes = int(seconds // 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds:g} seconds"
+        return plural(int(seconds // 60), "minute")
+    return plural(int(seconds), "second") if seconds.is_integer() else f"{seconds:g} seconds"

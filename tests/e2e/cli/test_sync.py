@@ -66,7 +66,11 @@ def test_conflict_is_parked_until_a_user_resolves_it(demo: Demo) -> None:
 
     result = demo.coupler("sync", expect=1)
 
-    assert "1 conflicts" in result.stdout and "failed" not in result.stdout.split("Summary")[1].split("error")[0]
+    assert (
+        "1 conflict" in result.stdout
+        and "1 conflicts" not in result.stdout
+        and "failed" not in result.stdout.split("Summary")[1].split("error")[0]
+    )
     conflict = next(line for line in result.stdout.splitlines() if line.startswith("error CUSTOMER"))
     assert number in conflict and "city/address1_city" in conflict
     assert "coupler resolve" in conflict

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from coupler.entrypoints.cli.render import BarProgress
+from coupler.entrypoints.cli.progress import BarProgress
 
 
 def test_the_bar_shows_a_percentage_with_a_total_and_a_count_without() -> None:

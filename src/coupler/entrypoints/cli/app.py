@@ -1,9 +1,13 @@
-"""The `coupler` command line: the Typer app with every command registered, and its entry point."""
+"""The `coupler` command line: the Typer app with every command registered and grouped in ``--help`` by what users
+do with it, and its entry point."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+
+from typer import Typer
+from typer.models import CommandInfo
 
 # importing a command module registers its commands on the app
 import coupler.entrypoints.cli.commands.attention  # conflicts, resolve, skipped, retry, restore, deletions, approve
@@ -15,7 +19,46 @@ import coupler.entrypoints.cli.commands.run  # run
 import coupler.entrypoints.cli.commands.serve  # noqa: F401 - serve
 from coupler.entrypoints.cli.shell import Exit, app, err
 
-__all__ = ["app", "main", "run"]
+__all__ = ["PANELS", "app", "command_name", "main", "run"]
+
+PANELS: dict[str, tuple[str, ...]] = {
+    "Set up": ("demo", "init", "check", "mappings", "review"),
+    "Couple": ("match", "couple", "decouple"),
+    "Synchronize": ("sync", "run", "status", "jobs"),
+    "Needs attention": (
+        "errors",
+        "conflicts",
+        "resolve",
+        "skipped",
+        "retry",
+        "restore",
+        "deletions",
+        "approve",
+        "locks",
+        "unlock",
+    ),
+    "Serve": ("serve",),
+}
+"""The panels of ``coupler --help``, in order, each with its commands in order."""
+
+
+def command_name(command: CommandInfo) -> str:
+    if command.name:
+        return command.name
+    assert command.callback is not None
+    return command.callback.__name__.replace("_", "-")
+
+
+def _group(typer_app: Typer) -> None:
+    """Put each command in its panel and list them in the panels' order (a command in no panel comes last)."""
+    places = {name: place for place, name in enumerate(name for names in PANELS.values() for name in names)}
+    panels = {name: panel for panel, names in PANELS.items() for name in names}
+    for command in typer_app.registered_commands:
+        command.rich_help_panel = panels.get(command_name(command))
+    typer_app.registered_commands.sort(key=lambda command: places.get(command_name(command), len(places)))
+
+
+_group(app)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,66 +1,73 @@
-"""Rich output for people at a terminal: tables, a summary per job, and a progress bar for long runs."""
+"""Rich output for people at a terminal: tables and a summary per job (the progress bar is in ``progress``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TaskProgressColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as RichBar
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 
 from coupler.domain.jobs import Counters
 from coupler.domain.timeutil import format_iso
-from coupler.services.context import Progress
-from coupler.services.engine.recorder import JobReport
+from coupler.services.wording import plural
 
-__all__ = ["COUNTERS", "BarProgress", "counts", "print_reports", "table"]
+if TYPE_CHECKING:
+    from coupler.services.engine.recorder import JobReport
+
+__all__ = ["COUNTERS", "KeyedTable", "counts", "plural", "print_reports", "table"]
 
 COUNTERS = tuple(Counters().as_dict())
+_ONE = {"conflicts": "conflict"}
+"""The counters whose name is a noun: their word for one (the others are adjectives: 1 inserted, 2 inserted)."""
+KEY_WIDTH = 36
+"""The widest key a table keeps whole: a GUID."""
+HEADING_WIDTH = 11
+"""The narrowest a column gets at a narrow terminal: its heading's width, up to this."""
 
 
-class BarProgress(Progress):
-    """A rich progress bar; one line per stretch of work (mapping and direction). With a total (a full
-    synchronization, a match, a selection, decouple all) it shows how far it is in percent; without one (an
-    incremental run) it pulses and counts the records done."""
-
-    def __init__(self, console: Console) -> None:
-        self.bar = RichBar(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TaskProgressColumn(),
-            MofNCompleteColumn(),
-            TextColumn("records"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self.task: Any = None
-
-    def start(self, label: str, total: int | None = None) -> None:
-        if self.task is None:
-            self.bar.start()
-        self.task = self.bar.add_task(label, total=total)
-
-    def advance(self, count: int) -> None:
-        if self.task is not None:
-            self.bar.advance(self.task, count)
-
-    def stop(self) -> None:
-        if self.task is not None:
-            self.bar.stop()
+def table(
+    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, keys: Sequence[str] | None = None
+) -> KeyedTable:
+    """Cells as text: None empty, times in ISO 8601 UTC with milliseconds. The ``keys`` columns (default: the first)
+    name the row (a mapping, a record's key, a job's id): they never wrap, as wide as their longest key up to
+    ``KEY_WIDTH``, so that a key reads and copies whole; at a narrow terminal the other columns wrap, the widest
+    first, and the table stays within the terminal's width."""
+    whole = {0} if keys is None else {list(columns).index(key) for key in keys}
+    cells = [[_text(cell) for cell in row] for row in rows]
+    return KeyedTable(title=title, columns=tuple(columns), rows=cells, keys=frozenset(whole))
 
 
-def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Table:
-    """Cells as text: None empty, times in ISO 8601 UTC with milliseconds."""
-    result = Table(title=title, title_justify="left")
-    for column in columns:
-        result.add_column(column, overflow="fold")
-    for row in rows:
-        result.add_row(*(_text(cell) for cell in row))
-    return result
+@dataclass(frozen=True, kw_only=True, slots=True)
+class KeyedTable:
+    """A table laid out when printed, for the console's width (see ``table``)."""
+
+    title: str | None
+    columns: tuple[str, ...]
+    rows: list[list[str]]
+    keys: frozenset[int]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.layout(options.max_width)
+
+    def layout(self, width: int) -> Table:
+        keys = {i: min(max((len(row[i]) for row in self.rows), default=1), KEY_WIDTH) for i in self.keys}
+        others = [i for i in range(len(self.columns)) if i not in keys]
+        room = width - 3 * len(self.columns) - 1 - sum(keys.values())  # borders and padding: 3 a column, and 1
+        fits = room >= len(others)  # at least one character for each other column
+        share = room // len(others) if others and fits else 0
+        result = Table(title=self.title, title_justify="left")
+        for index, column in enumerate(self.columns):
+            if index in keys and fits:
+                result.add_column(column, no_wrap=True, min_width=max(keys[index], 1))
+            else:
+                least = min(len(column), HEADING_WIDTH, share) if fits else None
+                result.add_column(column, overflow="fold", min_width=least or None)
+        for row in self.rows:
+            result.add_row(*row)
+        return result
 
 
 def _text(cell: Any) -> str:
@@ -70,8 +77,8 @@ def _text(cell: Any) -> str:
 
 
 def counts(values: dict[str, int]) -> str:
-    """Non-zero counters in reading order, e.g. "3 inserted, 2 failed"; "nothing to do" when all are zero."""
-    parts = [f"{values[name]} {name}" for name in COUNTERS if values.get(name)]
+    """Non-zero counters in reading order, e.g. "3 inserted, 1 conflict"; "nothing to do" when all are zero."""
+    parts = [plural(values[name], _ONE.get(name, name), name) for name in COUNTERS if values.get(name)]
     return ", ".join(parts) or "nothing to do"
 
 
@@ -90,7 +97,7 @@ def print_reports(console: Console, reports: Sequence[JobReport], *, errors_show
         budget -= len(printed)
         more = max(report.job.counters.failed, len(report.errors)) - len(printed)
         if more > 0:
-            console.print(f"... {more} more errors of {report.job.mapping}: coupler errors {report.job.id}")
+            console.print(f"... {plural(more, 'more error')} of {report.job.mapping}: coupler errors {report.job.id}")
     for report in reports:
         if report.job.message:
             console.print(report.job.message, highlight=False)

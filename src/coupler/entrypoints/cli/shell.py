@@ -11,19 +11,20 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic_core import to_jsonable_python
 from rich.console import Console
 
-from coupler.bootstrap import open_coupler
 from coupler.domain.errors import ConfigurationError, CouplerError, RecordError, UsageError
-from coupler.entrypoints.cli.render import BarProgress, print_reports
-from coupler.entrypoints.schemas.jobs import JobReportOut
-from coupler.services.api import Coupler
-from coupler.services.engine.recorder import JobReport
-from coupler.services.engine.schedule import MappingRun, Outcome
+
+if TYPE_CHECKING:
+    from coupler.services.api import Coupler
+    from coupler.services.engine.recorder import JobReport
+    from coupler.services.engine.schedule import MappingRun
+
+# Only typer, rich and the domain's errors load with the app, so that `coupler --help` starts at once; what a
+# command needs (the composition root, SQLAlchemy, pydantic's models) is imported in the function that uses it.
 
 __all__ = [
     "ConfigOption",
@@ -77,6 +78,8 @@ def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
     """With --json, ``data`` on stdout: a response model of ``coupler.entrypoints.schemas`` (the REST API's for the
     same result), a list of them, or plain JSON values; otherwise ``human()`` prints it for people."""
     if as_json:
+        from pydantic_core import to_jsonable_python
+
         sys.stdout.write(json.dumps(to_jsonable_python(data), indent=2) + "\n")
     else:
         human()
@@ -85,6 +88,9 @@ def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
 @contextmanager
 def session(config: Path | None, as_json: bool, *, progress: bool = False, validate: bool = True) -> Iterator[Coupler]:
     """Open coupler for one command and turn its errors into clear messages and exit codes."""
+    from coupler.bootstrap import open_coupler
+    from coupler.entrypoints.cli.progress import BarProgress
+
     bar = BarProgress(err) if progress and not as_json and err.is_terminal else None
     coupler: Coupler | None = None
     try:
@@ -112,6 +118,9 @@ def fail(error: CouplerError, code: int, as_json: bool) -> None:
 
 def finish(reports: Sequence[JobReport], as_json: bool) -> None:
     """Print the job's summary (JSON: its report); commands that run a job per mapping use ``finish_round``."""
+    from coupler.entrypoints.cli.render import print_reports
+    from coupler.entrypoints.schemas.jobs import JobReportOut
+
     if as_json:
         emit(True, JobReportOut.of(reports[0]), lambda: None)
     else:
@@ -124,6 +133,10 @@ def finish_round(runs: Sequence[MappingRun], as_json: bool) -> None:
     """Print the jobs of a round of mappings (JSON: the list of their reports). A mapping another run holds (busy)
     has no job: it is named on stderr, as is a failure that left no job. Exit 1 unless every mapping's job ran to
     its end with nothing failed."""
+    from coupler.entrypoints.cli.render import print_reports
+    from coupler.entrypoints.schemas.jobs import JobReportOut
+    from coupler.services.engine.schedule import Outcome
+
     reports = [run.report for run in runs if run.report is not None]
     if as_json:
         emit(True, [JobReportOut.of(r) for r in reports], lambda: None)

@@ -74,7 +74,7 @@ class TaskProgress(Progress):
         self._runner = runner
         self._task_id = task_id
 
-    def start(self, label: str, total: int | None = None) -> None:
+    def start(self, label: str, total: int | None = None, *, unit: str = "records") -> None:
         self._runner._update(self._task_id, stage=label, total=total, done=0)
 
     def advance(self, count: int) -> None:

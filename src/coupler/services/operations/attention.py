@@ -17,6 +17,7 @@ from coupler.services.engine.one_way import Mode, OneWayRun
 from coupler.services.engine.recorder import JobRecorder, JobReport
 from coupler.services.engine.synchronize import Synchronizer
 from coupler.services.records import find_record, resolve_couplings
+from coupler.services.wording import plural
 
 __all__ = ["Attention", "SkippedRecord"]
 
@@ -114,7 +115,7 @@ class Attention:
             again = [replace(f, skipped=False, failure_count=0) for f in failures]
             recorder.flush(StateChanges(couplings=tuple(retried), failures=tuple(again)))
         n = len(retried) + len(again)
-        return recorder.finish(f"{n} skipped record{'s' if n != 1 else ''} will be retried by the next run.")
+        return recorder.finish(f"{plural(n, 'skipped record')} will be retried by the next run.")
 
     def restore(self, name: str, refs: Sequence[str]) -> JobReport:
         """Re-create the deleted side of coupled records from the side that still exists, and re-couple them."""

@@ -27,6 +27,7 @@ from coupler.services.engine.recorder import JobRecorder, JobReport
 from coupler.services.engine.synchronize import Synchronizer
 from coupler.services.operations.match_rules import MatchGroup, match_groups, match_key
 from coupler.services.operations.match_selection import chunks, select_uncoupled
+from coupler.services.wording import plural
 
 __all__ = ["Matcher", "SyncAfter"]
 
@@ -313,8 +314,6 @@ def _summary(job: _Job) -> str:
     if job.creating is None:
         parts.append(f"{counters.unmatched} unmatched")
     if job.selection is None:
-        return f"{job.name}: {', '.join(parts)} of {job.seen} uncoupled local records."
-    left_out = ""
-    if job.already_coupled:
-        left_out = f" ({job.already_coupled} selected record{'s' if job.already_coupled > 1 else ''} already coupled)"
-    return f"{job.name}: {', '.join(parts)} of {job.seen} selected uncoupled local records{left_out}."
+        return f"{job.name}: {', '.join(parts)} of {plural(job.seen, 'uncoupled local record')}."
+    left_out = f" ({plural(job.already_coupled, 'selected record')} already coupled)" if job.already_coupled else ""
+    return f"{job.name}: {', '.join(parts)} of {plural(job.seen, 'selected uncoupled local record')}{left_out}."

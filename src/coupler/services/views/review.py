@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from coupler.domain.mapping import Side, TableMapping
 from coupler.services.context import Systems
+from coupler.services.wording import plural
 
 __all__ = ["Advice", "Recommendation", "SideCount", "recommend", "review"]
 
@@ -55,8 +56,15 @@ class Recommendation:
 
 
 def review(systems: Systems) -> list[Recommendation]:
-    """A recommendation for every mapping, in dependency order (the order to run them in)."""
-    return [recommend(systems, mapping.name) for mapping in systems.in_dependency_order()]
+    """A recommendation for every mapping, in dependency order (the order to run them in); the progress counts the
+    mappings reviewed (each costs a count of both tables)."""
+    mappings = systems.in_dependency_order()
+    systems.progress.start("Reviewing", len(mappings), unit="mappings")
+    recommendations = []
+    for mapping in mappings:
+        recommendations.append(recommend(systems, mapping.name))
+        systems.progress.advance(1)
+    return recommendations
 
 
 def recommend(systems: Systems, name: str) -> Recommendation:
@@ -97,8 +105,7 @@ def _advise(local: SideCount, integration: SideCount, couplings: int, *, sources
     if local.exceeds(couplings) and integration.exceeds(couplings):
         if not couplings:
             return Advice.MATCH, "both sides hold records and none is coupled"
-        plural = "" if couplings == 1 else "s"
-        return Advice.MATCH, f"both sides hold more records than the {couplings} coupling{plural}"
+        return Advice.MATCH, f"both sides hold more records than the {plural(couplings, 'coupling')}"
     if local.exceeds(couplings) or integration.exceeds(couplings):
         side = Side.LOCAL if local.exceeds(couplings) else Side.INTEGRATION
         if side not in sources:

@@ -74,7 +74,7 @@ def test_coupled_records_in_the_selection_are_left_out_and_counted(world: World)
     assert (again.job.counters.coupled, again.job.counters.unmatched) == (0, 1)
     assert [e.message for e in again.errors] == ["local record C002: no match"]
     assert again.job.message == (
-        "CUSTOMER: 0 matched and coupled, 1 unmatched of 1 selected uncoupled local records "
+        "CUSTOMER: 0 matched and coupled, 1 unmatched of 1 selected uncoupled local record "
         "(1 selected record already coupled)."
     )
 

@@ -227,7 +227,7 @@ def test_coupled_local_records_are_left_alone_and_a_second_run_only_reports(worl
 
     assert (again.job.counters.coupled, again.job.counters.unmatched) == (0, 1)
     assert messages(again) == ["local record C002: no match"]
-    assert "of 1 uncoupled local records" in (again.job.message or "")
+    assert "of 1 uncoupled local record." in (again.job.message or "")
 
 
 # filters and paging ---------------------------------------------------------------------------------------------

@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from coupler.domain.mapping import Side
 from coupler.entrypoints.cli.render import table
 from coupler.entrypoints.cli.shell import ConfigOption, JsonOption, SideChoice, app, emit, finish, out, session
-from coupler.entrypoints.schemas.attention import ConflictOut, DeletionOut, SkippedOut
 
 __all__: list[str] = []
 
@@ -23,6 +21,8 @@ AllOption = Annotated[bool, typer.Option("--all", help="All of them.")]
 @app.command()
 def conflicts(mapping: MappingOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Parked conflicts: both values and the last synchronized value of each conflicting field."""
+    from coupler.entrypoints.schemas.attention import ConflictOut
+
     with session(config, as_json) as coupler:
         rows = [ConflictOut.of(c) for c in coupler.conflicts(mapping, limit=1000)]
 
@@ -33,7 +33,7 @@ def conflicts(mapping: MappingOption = None, config: ConfigOption = None, as_jso
                 for f in c.fields
             ]
             columns = ["mapping", "local key", "field", "local value", "integration value", "last synchronized"]
-            out.print(table("Parked conflicts", columns, lines))
+            out.print(table("Parked conflicts", columns, lines, keys=["mapping", "local key"]))
             if rows:
                 out.print("Resolve with: coupler resolve MAPPING KEY --use local|integration [--field FIELD]")
 
@@ -52,6 +52,8 @@ def resolve(
     as_json: JsonOption = False,
 ) -> None:
     """Resolve a parked conflict: the chosen side's values win, for all conflicting fields or those named."""
+    from coupler.domain.mapping import Side
+
     with session(config, as_json) as coupler:
         finish([coupler.resolve(mapping, key, use=Side(use.value), fields=field or ())], as_json)
 
@@ -59,6 +61,8 @@ def resolve(
 @app.command()
 def skipped(mapping: MappingOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Skipped records (failed twice in a row with the same error), with both sides and whether each exists."""
+    from coupler.entrypoints.schemas.attention import SkippedOut
+
     with session(config, as_json) as coupler:
         rows = [SkippedOut.of(r) for r in coupler.skipped(mapping)]
 
@@ -75,7 +79,8 @@ def skipped(mapping: MappingOption = None, config: ConfigOption = None, as_json:
                 ]
                 for r in rows
             ]
-            out.print(table("Skipped records", ["mapping", "local", "integration", "error"], lines))
+            columns = ["mapping", "local", "integration", "error"]
+            out.print(table("Skipped records", columns, lines, keys=["mapping", "local"]))
             if rows:
                 out.print(
                     "Retry: coupler retry MAPPING KEY...|--all; restore a deleted side: coupler restore; "
@@ -113,6 +118,8 @@ def restore(
 @app.command()
 def deletions(mapping: MappingOption = None, config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Deletions waiting for approval (mappings with delete = "propagate")."""
+    from coupler.entrypoints.schemas.attention import DeletionOut
+
     with session(config, as_json) as coupler:
         rows = [DeletionOut.of(d) for d in coupler.deletions(mapping)]
 
@@ -128,7 +135,7 @@ def deletions(mapping: MappingOption = None, config: ConfigOption = None, as_jso
                 for d in rows
             ]
             columns = ["mapping", "deleted", "partner to delete", "how known", "detected"]
-            out.print(table("Pending deletions", columns, lines))
+            out.print(table("Pending deletions", columns, lines, keys=["mapping", "deleted"]))
             if rows:
                 out.print(
                     "Approve: coupler approve MAPPING KEY...|--all; keep the partner: coupler restore MAPPING KEY"

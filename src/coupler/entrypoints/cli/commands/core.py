@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from coupler.domain.errors import CouplerError, UsageError
-from coupler.domain.mapping import Direction, Side
-from coupler.entrypoints.cli.render import counts, table
+from coupler.entrypoints.cli.render import counts, plural, table
 from coupler.entrypoints.cli.shell import (
     ConfigOption,
     DirectionChoice,
@@ -25,11 +24,11 @@ from coupler.entrypoints.cli.shell import (
     out,
     session,
 )
-from coupler.entrypoints.schemas.check import CheckOut
-from coupler.entrypoints.schemas.jobs import JobErrorOut, JobOut
-from coupler.entrypoints.schemas.mappings import CountsOut, MappingOut
-from coupler.entrypoints.schemas.records import RecordStatusOut
-from coupler.services.api import Coupler
+
+if TYPE_CHECKING:
+    from coupler.entrypoints.schemas.mappings import CountsOut
+    from coupler.entrypoints.schemas.records import RecordStatusOut
+    from coupler.services.api import Coupler
 
 __all__: list[str] = []
 
@@ -79,6 +78,8 @@ def demo(
 def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Connect to both systems and the state store and verify every mapped table and column exists (reading the
     systems' schemas afresh: what coupler keeps of them between runs is replaced)."""
+    from coupler.entrypoints.schemas.check import CheckOut
+
     with session(config, as_json, validate=False) as coupler:
         report = CheckOut.of(coupler.check(refresh=True, preflight=True))
 
@@ -113,6 +114,8 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """The table mappings with direction, and counts of couplings, failed, skipped and errors."""
+    from coupler.entrypoints.schemas.mappings import MappingOut
+
     with session(config, as_json) as coupler:
         rows = [MappingOut.of(o) for o in coupler.mappings()]
         lines = [
@@ -129,9 +132,19 @@ def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         emit(as_json, rows, lambda: out.print(table("Table mappings", columns, lines)))
 
 
+_ATTENTION = (
+    ("failed", "failed"),
+    ("skipped", "skipped"),
+    ("conflicts", "conflict"),
+    ("pending_deletions", "pending deletion"),
+    ("errors", "error"),
+)
+"""What needs attention: the count's name and its word for one."""
+
+
 def _attention(counts: CountsOut) -> str:
-    names = ("failed", "skipped", "conflicts", "pending_deletions", "errors")
-    return ", ".join(f"{getattr(counts, n)} {n.replace('_', ' ')}" for n in names if getattr(counts, n)) or "-"
+    named = [(getattr(counts, name), one, name.replace("_", " ")) for name, one in _ATTENTION]
+    return ", ".join(plural(count, one, many) for count, one, many in named if count) or "-"
 
 
 @app.command()
@@ -157,6 +170,8 @@ def couple(
     as_json: JsonOption = False,
 ) -> None:
     """Couple two existing records, or create the counterpart of one (--create) and couple it."""
+    from coupler.domain.mapping import Side
+
     with session(config, as_json) as coupler:
         if create:
             if integration is not None:
@@ -208,8 +223,8 @@ def _confirm_decouple_all(coupler: Coupler, mapping: str, as_json: bool) -> bool
         raise UsageError("--all with --json does not ask for confirmation: add --yes.")
     overview = next(o for o in coupler.mappings() if o.name == name)
     question = (
-        f"Decouple all {overview.stats.couplings} coupled records of {overview.name}? The records stay as they "
-        "are, but their couplings, synchronization state and parked conflicts are removed."
+        f"Decouple all {plural(overview.stats.couplings, 'coupled record')} of {overview.name}? The records stay as "
+        "they are, but their couplings, synchronization state and parked conflicts are removed."
     )
     try:
         return bool(typer.confirm(question, default=False, err=True))
@@ -232,6 +247,8 @@ def sync(
     as_json: JsonOption = False,
 ) -> None:
     """Synchronize: modified records (incremental), --full, or the given records now."""
+    from coupler.domain.mapping import Direction
+
     with session(config, as_json, progress=True) as coupler:
         chosen = Direction(direction.value) if direction else None
         if keys:
@@ -258,6 +275,8 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """A record's coupling and its last synchronization state."""
+    from coupler.entrypoints.schemas.records import RecordStatusOut
+
     with session(config, as_json) as coupler:
         status = RecordStatusOut.of(coupler.status(mapping, key))
         emit(as_json, status, lambda: _print_status(status))
@@ -291,11 +310,13 @@ def jobs(
     as_json: JsonOption = False,
 ) -> None:
     """The synchronization log: recent jobs with their counters."""
+    from coupler.entrypoints.schemas.jobs import JobOut
+
     with session(config, as_json) as coupler:
         rows = [JobOut.of(j) for j in coupler.jobs(limit=last, mapping=mapping)]
         columns = ["id", "mapping", "kind", "direction", "started", "records"]
         human = [[j.id, j.mapping, j.kind, j.direction, j.started_at, counts(j.counters.model_dump())] for j in rows]
-        emit(as_json, rows, lambda: out.print(table("Jobs", columns, human)))
+        emit(as_json, rows, lambda: out.print(table("Jobs", columns, human, keys=["id"])))
 
 
 @app.command()
@@ -307,8 +328,10 @@ def errors(
     as_json: JsonOption = False,
 ) -> None:
     """Per-record errors of a job (or the most recent ones)."""
+    from coupler.entrypoints.schemas.jobs import JobErrorOut
+
     with session(config, as_json) as coupler:
         rows = [JobErrorOut.of(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
         columns = ["at", "mapping", "local_key", "integration_key", "message"]
         human = ([getattr(e, c) for c in columns] for e in rows)
-        emit(as_json, rows, lambda: out.print(table("Errors", columns, human)))
+        emit(as_json, rows, lambda: out.print(table("Errors", columns, human, keys=["local_key"])))

@@ -10,7 +10,8 @@ import typer
 
 from coupler.domain.errors import CouplerError
 from coupler.entrypoints.cli.shell import JsonOption, app, emit, fail, out
-from coupler.templates import CONFIG_FILE, write_template
+
+CONFIG_FILE = "coupler.toml"  # coupler.templates.CONFIG_FILE, named here so that --help does not load the templates
 
 __all__: list[str] = []
 
@@ -41,6 +42,8 @@ def init(
     as_json: JsonOption = False,
 ) -> None:
     """Write a coupler.toml from a template: both systems and Business Central's default mappings for Sales."""
+    from coupler.templates import write_template
+
     try:
         written = write_template(
             template.value, path, force=force, company=company, dataverse_company=dataverse_company

@@ -3,13 +3,15 @@ of a run that is gone."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from coupler.entrypoints.cli.render import table
 from coupler.entrypoints.cli.shell import ConfigOption, JsonOption, app, emit, out, session
-from coupler.entrypoints.schemas.locks import LockOut, UnlockOut
+
+if TYPE_CHECKING:
+    from coupler.entrypoints.schemas.locks import LockOut
 
 __all__: list[str] = []
 
@@ -17,6 +19,8 @@ __all__: list[str] = []
 @app.command()
 def locks(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """The mapping locks: the job and process (host, pid) holding each, until when, and whether its owner is gone."""
+    from coupler.entrypoints.schemas.locks import LockOut
+
     with session(config, as_json) as coupler:
         rows = [LockOut.of(status) for status in coupler.locks()]
 
@@ -46,6 +50,8 @@ def unlock(
 ) -> None:
     """Release the lock of a run that is gone (its job is closed as stopped). A live lock whose owner may still be
     running is refused unless --force."""
+    from coupler.entrypoints.schemas.locks import LockOut, UnlockOut
+
     with session(config, as_json) as coupler:
         released = coupler.unlock(mapping, force=force)
         name = coupler.systems.mapping(mapping).name

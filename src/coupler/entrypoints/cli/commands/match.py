@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from coupler.domain.mapping import Side
 from coupler.entrypoints.cli.render import table
 from coupler.entrypoints.cli.shell import ConfigOption, Exit, JsonOption, app, emit, finish, out, session
-from coupler.entrypoints.schemas.mappings import RecommendationOut, SideCountOut
-from coupler.services.operations.matching import SyncAfter
-from coupler.services.views.page_queries import PageQueries
-from coupler.services.views.review import Advice
+
+if TYPE_CHECKING:
+    from coupler.entrypoints.schemas.mappings import SideCountOut
+    from coupler.services.operations.matching import SyncAfter
 
 __all__: list[str] = []
 
@@ -61,6 +60,8 @@ def match(
     already coupled are left out. Exit code 1 when some records stay unmatched; the job's errors say why (no match,
     ambiguous, already coupled).
     """
+    from coupler.domain.mapping import Side
+
     groups = [[name.strip() for name in item.split(",") if name.strip()] for item in on] if on is not None else None
     after: SyncAfter = None
     if sync_after is not None:
@@ -77,7 +78,11 @@ def match(
 @app.command()
 def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """What to run first for each mapping: full synchronization, match-based coupling, or nothing."""
-    with session(config, as_json) as coupler:
+    from coupler.entrypoints.schemas.mappings import RecommendationOut
+    from coupler.services.views.page_queries import PageQueries
+    from coupler.services.views.review import Advice
+
+    with session(config, as_json, progress=True) as coupler:
         rows = [RecommendationOut.of(r) for r in PageQueries(coupler.systems).review()]
 
         def human() -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,10 +24,11 @@ from rich.text import Text
 
 from coupler.domain.errors import UsageError
 from coupler.domain.timeutil import format_iso
-from coupler.entrypoints.cli.render import counts
+from coupler.entrypoints.cli.render import counts, plural
 from coupler.entrypoints.cli.shell import ConfigOption, Exit, JsonOption, app, err, fail, out, session
-from coupler.entrypoints.schemas.jobs import RoundOut
-from coupler.services.engine.schedule import MappingRun, Outcome, Round
+
+if TYPE_CHECKING:
+    from coupler.services.engine.schedule import MappingRun, Round
 
 __all__ = ["parse_duration"]
 
@@ -72,7 +73,7 @@ def run_command(
     with session(config, as_json) as coupler, stop_on_signals(stop):
         coupler.schedule(interval, stop=stop, mappings=mappings or None, rounds=1 if once else None, on_round=printer)
     if stop.is_set():
-        err.print(f"Stopped cleanly after {printer.rounds} round{'s' if printer.rounds != 1 else ''}.")
+        err.print(f"Stopped cleanly after {plural(printer.rounds, 'round')}.")
     elif once and printer.failed:
         raise Exit(1)
 
@@ -112,6 +113,8 @@ class RoundPrinter:
         self.rounds += 1
         self.failed = self.failed or any(_failed(run) for run in done.runs)
         if self.as_json:
+            from coupler.entrypoints.schemas.jobs import RoundOut
+
             sys.stdout.write(json.dumps(RoundOut.of(done).model_dump(mode="json")) + "\n")
             sys.stdout.flush()
             if err.is_terminal:
@@ -121,6 +124,8 @@ class RoundPrinter:
 
     @staticmethod
     def show(console: Console, done: Round) -> None:
+        from coupler.services.engine.schedule import Outcome
+
         line = Text(f"{format_iso(done.started_at)} round {done.number}: ")
         for index, run in enumerate(done.runs):
             line.append(" · " if index else "")
@@ -142,11 +147,14 @@ class RoundPrinter:
             shown += len(errors)
             more = max(run.report.job.counters.failed, len(run.report.errors)) - len(errors)
             if more > 0:
-                console.print(Text(f"  ... {more} more errors of {run.mapping}: coupler errors {run.report.job.id}"))
+                more_errors = plural(more, "more error")
+                console.print(Text(f"  ... {more_errors} of {run.mapping}: coupler errors {run.report.job.id}"))
 
 
 def _outcome(run: MappingRun) -> tuple[str, str]:
     """The text after the mapping's name, and its style."""
+    from coupler.services.engine.schedule import Outcome
+
     done = counts(run.report.job.counters.as_dict()) if run.report is not None else None
     if run.outcome is Outcome.DONE and run.report is not None and done is not None:
         return done, "" if run.report.ok else "yellow"
@@ -155,4 +163,6 @@ def _outcome(run: MappingRun) -> tuple[str, str]:
 
 
 def _failed(run: MappingRun) -> bool:
+    from coupler.services.engine.schedule import Outcome
+
     return run.outcome is Outcome.FAILED or (run.outcome is Outcome.DONE and not run.ok)

@@ -12,7 +12,6 @@ from typing import Annotated
 
 import typer
 
-from coupler.config import load_config
 from coupler.domain.errors import CouplerError
 from coupler.entrypoints.cli.shell import ConfigOption, Exit, app, err, fail
 
@@ -28,6 +27,7 @@ def serve_command(
     config: ConfigOption = None,
 ) -> None:
     """Serve the web app: the coupling pages in a browser and the JSON REST API under /api."""
+    from coupler.config import load_config
     from coupler.entrypoints.web.security import TOKEN_ENV, Guard  # the web stack loads only for this command
 
     token = os.environ.get(TOKEN_ENV) or None
