@@ -244,3 +244,10 @@ def test_a_blank_reference_is_read_as_null_and_null_is_written_blank(bc: Bc) -> 
     with sqlite3.connect(db) as conn:
         stored = conn.execute("SELECT paymentTermsId FROM customers WHERE number = 'C00080'").fetchone()[0]
     assert stored == BLANK_GUID
+
+
+def test_the_lcy_row_travels_in_full_pages(bc: Bc) -> None:
+    """A short page is the last one (`coupler review` stops counting at it): the LCY's row shares the first page."""
+    pages = list(bc.connector.changed_since(CURRENCIES, None, columns=["code"], page_size=3))
+    assert [len(p) for p in pages] == [3, 1]
+    assert sorted(r.values["code"] for p in pages for r in p) == ["CAD", "EUR", "GBP", "USD"]

@@ -504,7 +504,7 @@ class BusinessCentralConnector(ODataConnector):
         self, spec: TableSpec, since: ChangeCursor | None, *, columns: Sequence[str], page_size: int
     ) -> Iterator[list[Record]]:
         """The service's changed records, after the LCY's row of ``currencies`` on a full read (it is stamped
-        2000-01-01, before any cursor)."""
+        2000-01-01, before any cursor), in pages of ``page_size`` as the service's (a short page is the last)."""
         pages = super().changed_since(spec, since, columns=columns, page_size=page_size)
         entity = self._entity(spec)
         first = [
@@ -512,13 +512,25 @@ class BusinessCentralConnector(ODataConnector):
             for record in self._virtual_records(entity, spec, columns)
             if since is None or (record.modified_on is not None and record.modified_on > since.stamp)
         ]
-        return chain([first] if first else [], pages)
+        return _repaged(first, pages, page_size) if first else pages
 
     # preflight -----------------------------------------------------------------------------------------------
     def preflight(self, tables: Mapping[str, Sequence[str]]) -> list[Finding]:
         """The tenant's API version, entities and set-up, in a Business Central administrator's words
         (``preflight.py``); ``tables``: entity set -> the properties the configuration maps."""
         return findings(self, tables)
+
+
+def _repaged(first: list[Record], pages: Iterator[list[Record]], size: int) -> Iterator[list[Record]]:
+    """``first`` and then the records of ``pages``, in pages of ``size`` (only the last one shorter)."""
+    buffer = list(first)
+    for page in pages:
+        buffer.extend(page)
+        while len(buffer) >= size:
+            yield buffer[:size]
+            buffer = buffer[size:]
+    if buffer:
+        yield buffer
 
 
 def _same(actual: Any, wanted: Any, case_sensitive: bool) -> bool:
