@@ -1,6 +1,10 @@
 """``python -m coupler.testing DEMO_DIR``: the demo's crm.db behind the Dataverse server, its erp.db behind the
 Business Central server, and the OAuth token endpoint (https, its CA file in DEMO_DIR/test-servers-tls), until
-Ctrl-C. Prints the coupler.toml sides that reach them."""
+Ctrl-C. Prints the coupler.toml sides that reach them.
+
+``python -m coupler.testing --tenant DIR``: the believable tenant instead (``coupler.testing.tenant``: CRONUS USA,
+Inc. in Business Central and a Dynamics 365 Sales organization, both as strict as the real services), its databases
+written in DIR; try `coupler init --template bc-sales` and docs/real-tenant.md against it."""
 
 from __future__ import annotations
 
@@ -25,12 +29,17 @@ BC_CLIENT_ID = "22222222-2222-4222-8222-222222222222"
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m coupler.testing", description=__doc__)
-    parser.add_argument("demo_dir", type=Path, help="a folder written by `coupler demo` (erp.db and crm.db)")
+    parser.add_argument(
+        "demo_dir", type=Path, help="a folder written by `coupler demo` (erp.db and crm.db), or for --tenant any folder"
+    )
+    parser.add_argument("--tenant", action="store_true", help="serve the believable tenant, written in the folder")
     parser.add_argument("--dataverse-port", type=int, default=0)
     parser.add_argument("--bc-port", type=int, default=0)
     parser.add_argument("--oauth-port", type=int, default=0)
     args = parser.parse_args(argv)
     folder: Path = args.demo_dir.resolve()
+    if args.tenant:
+        return _serve_tenant(folder)
     missing = [name for name in ("erp.db", "crm.db") if not (folder / name).is_file()]
     if missing:
         print(f"error: {folder} has no {' and no '.join(missing)}; write the demo first: coupler demo {folder}")
@@ -56,16 +65,34 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(_snippet(str(oauth), str(crm), str(erp), tls.ca_file))
         print(f"export DATAVERSE_CLIENT_SECRET={secret_dv}\nexport BC_CLIENT_SECRET={secret_bc}")
-        print("Serving; Ctrl-C stops.", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        _wait()
     return 0
 
 
-def _snippet(oauth: str, crm: str, erp: str, ca_file: Path) -> str:
+def _serve_tenant(folder: Path) -> int:
+    from coupler.testing.tenant import serve_tenant
+
+    secret_dv, secret_bc = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+    issuer = TokenIssuer(tenant_id=TENANT_ID, clients={DATAVERSE_CLIENT_ID: secret_dv, BC_CLIENT_ID: secret_bc})
+    tls = make_tls_files(folder / "test-servers-tls")
+    with serve(oauth_app(issuer), tls=tls) as oauth, serve_tenant(folder, auth=issuer) as tenant:
+        erp = tenant.business_central_url.split("/v2.0/", 1)[0]
+        print(_snippet(str(oauth), tenant.dataverse_url, erp, tls.ca_file, company=tenant.company))
+        print(f"export DATAVERSE_CLIENT_SECRET={secret_dv}\nexport BC_CLIENT_SECRET={secret_bc}")
+        _wait()
+    return 0
+
+
+def _wait() -> None:
+    print("Serving; Ctrl-C stops.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+
+
+def _snippet(oauth: str, crm: str, erp: str, ca_file: Path, *, company: str = DEMO_COMPANY.name) -> str:
     return f"""\
 # coupler.toml sides for the local servers (the token endpoint is https with a test CA: {ca_file})
 [integration]
@@ -82,7 +109,7 @@ verify = "{ca_file}"
 name = "Business Central (local test server)"
 kind = "business-central"
 url = "{erp}/v2.0/{TENANT_ID}/production/api/v2.0"
-company = "{DEMO_COMPANY.name}"
+company = "{company}"
 tenant_id = "{TENANT_ID}"
 client_id = "{BC_CLIENT_ID}"
 client_secret = "${{BC_CLIENT_SECRET}}"

@@ -10,13 +10,17 @@ from pathlib import Path
 
 import httpx
 import msal
+import pytest
 
 from coupler.testing.tls import client_context
 
 
-def test_serves_the_demo_behind_both_servers_with_tokens(demo_dir: Path) -> None:
+@pytest.mark.parametrize("tenant", [False, True], ids=["demo", "tenant"])
+def test_serves_the_demo_behind_both_servers_with_tokens(demo_dir: Path, tmp_path: Path, tenant: bool) -> None:
+    """The demo, or with --tenant the believable tenant (whose accounts include Adatum Corporation)."""
+    args = ["--tenant", str(tmp_path / "tenant")] if tenant else [str(demo_dir)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "coupler.testing", str(demo_dir)],
+        [sys.executable, "-m", "coupler.testing", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -51,8 +55,9 @@ def test_serves_the_demo_behind_both_servers_with_tokens(demo_dir: Path) -> None
         companies = httpx.get(f"{urls[1]}/companies", headers=headers)
         assert companies.status_code == 200
         assert companies.json()["value"][0]["name"] == "CRONUS USA, Inc."
-        accounts = httpx.get(f"{urls[0]}/api/data/v9.2/accounts?$top=1", headers=headers)
-        assert accounts.status_code == 200 and len(accounts.json()["value"]) == 1
+        accounts = httpx.get(f"{urls[0]}/api/data/v9.2/accounts?$select=name", headers=headers)
+        assert accounts.status_code == 200 and accounts.json()["value"]
+        assert tenant == ("Adatum Corporation" in {a["name"] for a in accounts.json()["value"]})
     finally:
         process.terminate()
         process.wait(timeout=10)
