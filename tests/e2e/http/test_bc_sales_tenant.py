@@ -158,6 +158,8 @@ def test_the_administrators_sequence_ends_with_every_record_as_business_central_
     waits = {m["name"]: m["counts"] for m in coupler("mappings").json()}
     assert all(c["failed"] == c["skipped"] == c["conflicts"] == 0 for c in waits.values()), "nothing waits any more"
 
+    annette = rows(bc, "SELECT code, email FROM salespeoplePurchasers WHERE displayName = 'Annette Hill'")
+    assert annette == [{"code": "SP NO. 00001", "email": "annette.hill@cronus.example"}], "a code as BC makes one"
     bc_customers = {r["number"]: r for r in rows(bc, "SELECT * FROM customers")}
     customers = {c["local_key"]: c["integration_key"] for c in coupled("CUSTOMER")}
     numbers = {r["id"]: r["number"] for r in bc_customers.values()}
