@@ -207,11 +207,17 @@ def test_the_preflight_speaks_of_sign_in_currency_products_create_multiple_and_c
     served: tuple[DataverseConnector, Counted],
 ) -> None:
     connector, _ = served
-    mapped = {"accounts": ["name"], "systemusers": ["fullname"], "account.paymenttermscode": ["label"]}
+    mapped = {
+        "accounts": ["name"],
+        "systemusers": ["fullname"],
+        "account.paymenttermscode": ["label"],
+        "uomschedules": ["name"],
+    }
     findings = {f.topic: f for f in connector.preflight(mapped)}
     assert findings["sign-in"].ok and "'# coupler'" in findings["sign-in"].message
     assert findings["base currency"].message.startswith("Base currency USD (US Dollar)")
     assert "Draft" in findings["products"].message
+    assert "Business Central names them: NAV PCS;" in findings["unit groups"].message
     assert "CreateMultiple requests" in findings["CreateMultiple accounts"].message
     assert "no CreateMultiple" in findings["CreateMultiple systemusers"].message
     assert findings["bcbi_company"].ok and "CRONUS USA, Inc. (" in findings["bcbi_company"].message

@@ -28,6 +28,8 @@ def findings(connector: DataverseConnector, tables: Mapping[str, Sequence[str]])
     if organization:
         found.append(_base_currency(connector, organization))
         found.append(_products(organization))
+    if "uomschedules" in tables:
+        found.append(_unit_groups(connector))
     found.extend(_create_multiple(connector, table) for table in tables if not is_option_set(table))
     found.append(_companies(connector, needed=any("bcbi_companyid" in columns for columns in tables.values())))
     return found
@@ -89,6 +91,26 @@ def _base_currency(connector: DataverseConnector, organization: Any) -> Finding:
         f"currencies get the precision {precision}.",
         advice="Business Central pairs its local currency with the currency of the same ISO code.",
     )
+
+
+def _unit_groups(connector: DataverseConnector) -> Finding:
+    """The unit groups Business Central's way, 'NAV <code>' (CRMSynchHelper.GetValidCRMUnitOfMeasureRecords)."""
+    topic = "unit groups"
+    try:
+        answer = connector.client.get_json(
+            "uomschedules",
+            params={"$select": "name,baseuomname", "$filter": "startswith(name,'NAV ') and statecode eq 0"},
+            what="reading the unit groups",
+        )
+    except CouplerError as error:
+        return Finding(topic=topic, ok=False, message=f"The unit groups cannot be read: {error}")
+    named = sorted(str(r.get("name")) for r in (answer.get("value") or []))
+    message = (
+        f"Unit groups as Business Central names them: {', '.join(named)}; UNIT OF MEASURE creates the others."
+        if named
+        else "No unit group is named as Business Central names them ('NAV <code>'); UNIT OF MEASURE creates them."
+    )
+    return Finding(topic=topic, ok=True, message=message)
 
 
 def _products(organization: Any) -> Finding:
