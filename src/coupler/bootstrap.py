@@ -9,6 +9,7 @@ from coupler.adapters.store.kept_metadata import StoredMetadata
 from coupler.adapters.store.sql.store import open_state_store
 from coupler.adapters.transform_plugins import resolve_mappings
 from coupler.config import AppConfig, load_config
+from coupler.config.edit import enabled_in
 from coupler.domain.errors import ConfigurationError, CouplerError
 from coupler.ports.connector import Connector
 from coupler.ports.metadata import KeepsMetadata
@@ -50,6 +51,7 @@ def build(config: AppConfig, *, progress: Progress | None = None, validate: bool
         batch_size=config.batch_size,
         overlap_ms=config.overlap_ms,
         progress=progress or Progress(),
+        enabled=lambda: enabled_in(config.path, otherwise=config.enabled),
     )
     app = Coupler(systems, origin=str(config.path))
     if validate:

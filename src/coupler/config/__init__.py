@@ -36,6 +36,7 @@ class AppConfig:
     mappings: tuple[TableMapping, ...]
     batch_size: int = 1000
     overlap_ms: int = 1000
+    enabled: bool = True
 
     def mapping(self, name: str) -> TableMapping:
         for mapping in self.mappings:
@@ -88,6 +89,7 @@ def parse_config(data: dict[str, Any], *, path: Path) -> AppConfig:
         mappings=mappings,
         batch_size=model.sync.batch_size,
         overlap_ms=model.sync.overlap_ms,
+        enabled=model.enabled,
     )
 
 

@@ -127,6 +127,8 @@ class SyncModel(_Strict):
 
 
 class FileModel(_Strict):
+    enabled: bool = True
+    """Business Central's *Enabled* of the connection setup: false stops every synchronization and coupling job."""
     state: str | None = None
     local: SerializeAsAny[ConnectorSettings]
     integration: SerializeAsAny[ConnectorSettings]

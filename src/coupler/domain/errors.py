@@ -40,6 +40,10 @@ class UsageError(CouplerError):
     """The request cannot be carried out as given."""
 
 
+class ConnectionDisabled(UsageError):
+    """The connection is switched off (``enabled = false``): no job runs until it is switched on again."""
+
+
 class UnknownMapping(ConfigurationError):
     """No table mapping has that name."""
 

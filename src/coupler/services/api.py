@@ -120,6 +120,7 @@ class Coupler:
     def sync_full(self, mapping: str, *, force: bool = False) -> JobReport:
         """Full synchronization. A first one (nothing coupled yet) is refused while both sides hold records, because
         it would duplicate the records they share: match them first (``match``), or ``force`` it."""
+        self.systems.require_enabled()  # the first reason a job cannot run
         if not force:
             advice = recommend(self.systems, mapping)
             name = advice.mapping

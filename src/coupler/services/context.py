@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from coupler.domain.errors import UnknownMapping
+from coupler.domain.errors import ConnectionDisabled, UnknownMapping
 from coupler.domain.mapping import Side, TableMapping
 from coupler.domain.timeutil import utcnow
 from coupler.ports.connector import Connector
@@ -41,6 +41,17 @@ class Systems:
     """Set to stop cleanly: the synchronizer finishes the page in hand, then closes the job as stopped."""
     lock_ttl: timedelta = LOCK_TTL
     """How long a job's lock on its mapping lasts unrenewed (its heartbeat renews it every fifth of that)."""
+    enabled: Callable[[], bool] = field(default=lambda: True)
+    """Whether the connection is switched on, asked as each job starts (the composition root reads the configuration
+    file again, so that a long-running process sees a switch made elsewhere)."""
+
+    def require_enabled(self) -> None:
+        """A ConnectionDisabled naming both systems when the connection is switched off."""
+        if not self.enabled():
+            raise ConnectionDisabled(
+                f"The connection between {self.local.display_name} and {self.integration.display_name} is disabled: "
+                "nothing is synchronized or coupled until it is enabled again."
+            )
 
     def connector(self, side: Side) -> Connector:
         """The ``side`` system; inside a job, its writes first check that the job still holds its lock."""

@@ -16,13 +16,14 @@ import coupler.entrypoints.cli.commands.init  # init
 import coupler.entrypoints.cli.commands.locks  # locks and unlock
 import coupler.entrypoints.cli.commands.match  # match and review
 import coupler.entrypoints.cli.commands.run  # run
-import coupler.entrypoints.cli.commands.serve  # noqa: F401 - serve
+import coupler.entrypoints.cli.commands.serve  # serve
+import coupler.entrypoints.cli.commands.switch  # noqa: F401 - enable and disable
 from coupler.entrypoints.cli.shell import Exit, app, err
 
 __all__ = ["PANELS", "app", "command_name", "main", "run"]
 
 PANELS: dict[str, tuple[str, ...]] = {
-    "Set up": ("demo", "init", "check", "mappings", "review"),
+    "Set up": ("demo", "init", "check", "mappings", "review", "enable", "disable"),
     "Couple": ("match", "couple", "decouple"),
     "Synchronize": ("sync", "run", "status", "jobs"),
     "Needs attention": (

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from coupler.domain.errors import ConfigurationError, CouplerError, RecordError, UsageError
+from coupler.domain.errors import ConfigurationError, ConnectionDisabled, CouplerError, RecordError, UsageError
 
 if TYPE_CHECKING:
     from coupler.services.api import Coupler
@@ -96,6 +96,8 @@ def session(config: Path | None, as_json: bool, *, progress: bool = False, valid
     try:
         coupler = open_coupler(config, progress=bar, validate=validate)
         yield coupler
+    except ConnectionDisabled as error:
+        fail(UsageError(f"{error.message} Switch it on with `coupler enable`."), 2, as_json)
     except (ConfigurationError, UsageError, RecordError) as error:
         fail(error, 2, as_json)  # nothing was done: the request itself cannot be carried out
     except CouplerError as error:
@@ -137,6 +139,9 @@ def finish_round(runs: Sequence[MappingRun], as_json: bool) -> None:
     from coupler.entrypoints.schemas.jobs import JobReportOut
     from coupler.services.engine.schedule import Outcome
 
+    disabled = next((run for run in runs if run.outcome is Outcome.DISABLED), None)
+    if disabled is not None:  # nothing ran: one refusal, as for any request that cannot be carried out
+        fail(UsageError(f"{disabled.message} Switch it on with `coupler enable`."), 2, as_json)
     reports = [run.report for run in runs if run.report is not None]
     if as_json:
         emit(True, [JobReportOut.of(r) for r in reports], lambda: None)

@@ -48,7 +48,9 @@ class JobRecorder:
     def start(cls, systems: Systems, *, mapping: str, kind: JobKind, direction: str) -> JobRecorder:
         """Start a job on ``mapping``, holding the mapping's lock until it finishes: two jobs never write the same
         mapping at once (the second is refused with MappingBusy, naming the job that holds it). The job of a run
-        that died holding the lock, found open, is closed as stopped."""
+        that died holding the lock, found open, is closed as stopped. A disabled connection starts none
+        (ConnectionDisabled)."""
+        systems.require_enabled()
         job = Job(id=str(uuid.uuid4()), mapping=mapping, kind=kind, direction=direction, started_at=systems.clock())
         lease = Lease(systems.store.cursors, mapping=mapping, owner=job.id, clock=systems.clock, ttl=systems.lock_ttl)
         dead = lease.take()

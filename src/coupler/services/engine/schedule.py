@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from coupler.domain.errors import CouplerError, MappingBusy, RunStopped, UsageError
+from coupler.domain.errors import ConnectionDisabled, CouplerError, MappingBusy, RunStopped, UsageError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import TableMapping
 from coupler.services.context import Systems
@@ -35,6 +35,8 @@ class Outcome(StrEnum):
     """The job stopped half-way on an error (a system unreachable, a broken configuration); it is in the job log."""
     STOPPED = "stopped"
     """A stop was requested: the page in hand was finished and the job closed; the next run continues."""
+    DISABLED = "disabled"
+    """The connection is switched off (``enabled = false``): nothing ran; rounds go on and start again once it is on."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -53,7 +55,7 @@ class MappingRun:
         """Done with nothing failed, or busy (another run is doing the work)."""
         if self.outcome is Outcome.DONE:
             return self.report is not None and self.report.ok
-        return self.outcome is Outcome.BUSY
+        return self.outcome in (Outcome.BUSY, Outcome.DISABLED)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -83,7 +85,12 @@ def run_once(
         systems = replace(systems, stop=stop)
     synchronizer = Synchronizer(systems)
     runs: list[MappingRun] = []
-    for mapping in systems.in_dependency_order(names):
+    mappings = systems.in_dependency_order(names)
+    try:
+        systems.require_enabled()
+    except ConnectionDisabled as error:
+        return [MappingRun(mapping=m.name, outcome=Outcome.DISABLED, message=error.message) for m in mappings]
+    for mapping in mappings:
         if _stopping(systems):
             break
         runs.append(_run_mapping(systems, synchronizer, mapping))

@@ -306,3 +306,25 @@ def test_the_python_api_runs_rounds_too(setup: Setup) -> None:
     setup.vendor("V2", "Vendor 2")
     assert coupler.schedule(timedelta(seconds=1), stop=FakeEvent(setup.clock), rounds=2, on_round=seen.append) == 2
     assert [counters(by_mapping(r.runs)["VENDOR"])["inserted"] for r in seen] == [1, 0]
+
+
+def test_a_disabled_connection_runs_no_job_and_says_so_in_the_systems_names() -> None:
+    from dataclasses import replace as _replace
+
+    from coupler.domain.errors import ConnectionDisabled
+    from coupler.services.api import Coupler
+    from coupler.services.engine.schedule import Outcome, run_once
+    from unit.services.conftest import customer_mapping, make_world
+
+    world = make_world(customer_mapping())
+    world.customer("C001")
+    systems = _replace(world.coupler.systems, enabled=lambda: False)
+    runs = run_once(systems)
+    assert [(r.outcome, r.ok) for r in runs] == [(Outcome.DISABLED, True)]
+    assert runs[0].message is not None and "between ERP and CRM is disabled" in runs[0].message
+    with pytest.raises(ConnectionDisabled, match="between ERP and CRM is disabled"):
+        Coupler(systems).sync_full("CUSTOMER", force=True)
+    with pytest.raises(ConnectionDisabled):
+        Coupler(systems).match("CUSTOMER", groups=[["displayName"]])
+    assert not world.store.jobs.recent(limit=5), "no job was started"
+    assert world.crm.rows("account") == []

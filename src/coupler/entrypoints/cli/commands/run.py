@@ -127,6 +127,10 @@ class RoundPrinter:
         from coupler.services.engine.schedule import Outcome
 
         line = Text(f"{format_iso(done.started_at)} round {done.number}: ")
+        if done.runs and all(run.outcome is Outcome.DISABLED for run in done.runs):
+            line.append("the connection is disabled; nothing ran (coupler enable switches it on)", style="yellow")
+            console.print(line, soft_wrap=True)
+            return
         for index, run in enumerate(done.runs):
             line.append(" · " if index else "")
             line.append(run.mapping, style="bold")
