@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 from .support import Demo, run_coupler
@@ -23,3 +24,18 @@ def test_switched_off_no_job_runs_then_on_again(demo: Demo) -> None:
     run_coupler("enable", cwd=folder, expect=0)
     ran = run_coupler("sync", "CURRENCY", cwd=folder, expect=0)
     assert "disabled" not in ran.output and "incremental" in ran.output
+
+
+def test_mapping_set_changes_a_field_in_the_file_and_the_next_command_uses_it(demo: Demo) -> None:
+    folder = demo.directory
+    changed = run_coupler("mapping", "set", "CUSTOMER", "email", "--disabled", "--json", cwd=folder, expect=0).json()
+    assert (folder / changed["backup"]).read_text(encoding="utf-8") != (folder / "coupler.toml").read_text(
+        encoding="utf-8"
+    )
+    customer = next(
+        m for m in tomllib.loads((folder / "coupler.toml").read_text())["mappings"] if m["name"] == "CUSTOMER"
+    )
+    assert next(f for f in customer["fields"] if f["local"] == "email")["enabled"] is False
+    assert run_coupler("mappings", "--json", cwd=folder, expect=0).json(), "the next command loads the changed file"
+    refused = run_coupler("mapping", "set", "CUSTOMER", "fax", "--disabled", cwd=folder, expect=2)
+    assert "CUSTOMER has no field mapping 'fax'" in refused.stderr

@@ -10,11 +10,11 @@ from coupler.entrypoints.cli.app import PANELS, app, command_name
 
 
 def test_every_command_is_in_exactly_one_panel() -> None:
-    registered = [command_name(c) for c in app.registered_commands]
+    registered = [command_name(c) for c in app.registered_commands] + [g.name for g in app.registered_groups]
     listed = Counter(name for names in PANELS.values() for name in names)
     assert sorted(registered) == sorted(listed), "a command is missing from PANELS, or PANELS names one that is gone"
     assert max(listed.values()) == 1
-    assert all(c.rich_help_panel in PANELS for c in app.registered_commands)
+    assert all(c.rich_help_panel in PANELS for c in [*app.registered_commands, *app.registered_groups])
 
 
 def test_help_shows_the_panels_in_order_with_their_commands() -> None:

@@ -14,6 +14,7 @@ import coupler.entrypoints.cli.commands.attention  # conflicts, resolve, skipped
 import coupler.entrypoints.cli.commands.core  # demo, check, mappings, couple, decouple, sync, status, jobs, errors
 import coupler.entrypoints.cli.commands.init  # init
 import coupler.entrypoints.cli.commands.locks  # locks and unlock
+import coupler.entrypoints.cli.commands.mapping  # mapping set
 import coupler.entrypoints.cli.commands.match  # match and review
 import coupler.entrypoints.cli.commands.run  # run
 import coupler.entrypoints.cli.commands.serve  # serve
@@ -23,7 +24,7 @@ from coupler.entrypoints.cli.shell import Exit, app, err
 __all__ = ["PANELS", "app", "command_name", "main", "run"]
 
 PANELS: dict[str, tuple[str, ...]] = {
-    "Set up": ("demo", "init", "check", "mappings", "review", "enable", "disable"),
+    "Set up": ("demo", "init", "check", "mappings", "review", "enable", "disable", "mapping"),
     "Couple": ("match", "couple", "decouple"),
     "Synchronize": ("sync", "run", "status", "jobs"),
     "Needs attention": (
@@ -56,6 +57,8 @@ def _group(typer_app: Typer) -> None:
     panels = {name: panel for panel, names in PANELS.items() for name in names}
     for command in typer_app.registered_commands:
         command.rich_help_panel = panels.get(command_name(command))
+    for group in typer_app.registered_groups:  # `coupler mapping set ...`
+        group.rich_help_panel = panels.get(group.name or "")
     typer_app.registered_commands.sort(key=lambda command: places.get(command_name(command), len(places)))
 
 
