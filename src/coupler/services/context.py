@@ -12,6 +12,7 @@ from coupler.domain.mapping import Side, TableMapping
 from coupler.domain.timeutil import utcnow
 from coupler.ports.connector import Connector
 from coupler.ports.store import StateStore
+from coupler.ports.telemetry import Telemetry
 from coupler.services.lease import LOCK_TTL, guarded
 
 __all__ = ["Progress", "Systems"]
@@ -41,6 +42,10 @@ class Systems:
     """Set to stop cleanly: the synchronizer finishes the page in hand, then closes the job as stopped."""
     lock_ttl: timedelta = LOCK_TTL
     """How long a job's lock on its mapping lasts unrenewed (its heartbeat renews it every fifth of that)."""
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    """Told of every job's start, progress and end (metrics); the default tells no one."""
+    connection: str | None = None
+    """What names this connection in logs (the configuration file)."""
 
     def connector(self, side: Side) -> Connector:
         """The ``side`` system; inside a job, its writes first check that the job still holds its lock."""
