@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar, Token
+from types import MappingProxyType
 
 __all__ = ["LogContext", "bind", "bound", "log_context", "unbind"]
 
 LogContext = Mapping[str, str]
 
-_CONTEXT: ContextVar[LogContext] = ContextVar("coupler_log_context", default={})
+_CONTEXT: ContextVar[LogContext] = ContextVar("coupler_log_context", default=MappingProxyType({}))
 
 
 def log_context() -> LogContext:
