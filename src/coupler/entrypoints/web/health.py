@@ -95,7 +95,7 @@ class Readiness:
             return Check(name=name, ok=True)
         reason = error.message if isinstance(error, CouplerError) else f"{type(error).__name__}: {error}"
         log.warning("readiness: %s does not answer: %s", name, reason)
-        return Check(name=name, ok=False, problem="does not answer")
+        return Check(name=name, ok=False, problem=getattr(error, "problem", "does not answer"))
 
     def _probes(self) -> list[tuple[str, Probe]]:
         systems = self._state.opened()
@@ -117,8 +117,14 @@ class Readiness:
         ]
 
 
+class _Unreadable(CouplerError):
+    """The configuration cannot be read."""
+
+    problem = "cannot be read"
+
+
 def _fails() -> None:
-    raise CouplerError("the configuration cannot be read")
+    raise _Unreadable()
 
 
 def _ping_system(settings: ConnectorSettings) -> None:
