@@ -14,6 +14,7 @@ from coupler.domain.errors import ConfigurationError, CouplerError
 from coupler.ports.connector import Connector
 from coupler.ports.metadata import KeepsMetadata
 from coupler.ports.store import StateStore
+from coupler.ports.telemetry import Telemetry
 from coupler.services.api import Coupler
 from coupler.services.context import Progress, Systems
 from coupler.services.views.check import schema_problems
@@ -22,16 +23,24 @@ __all__ = ["build", "open_coupler"]
 
 
 def open_coupler(
-    config: Path | str | None = None, *, progress: Progress | None = None, validate: bool = True
+    config: Path | str | None = None,
+    *,
+    progress: Progress | None = None,
+    validate: bool = True,
+    telemetry: Telemetry | None = None,
 ) -> Coupler:
     """Load the configuration, connect both systems and the state store, and check the mapped columns exist.
+    ``telemetry`` is told of every job (metrics).
 
     Raises ConfigurationError (one message per problem) when the file or the mapped tables and columns are wrong.
     """
-    return build(load_config(Path(config) if config else None), progress=progress, validate=validate)
+    config_file = load_config(Path(config) if config else None)
+    return build(config_file, progress=progress, validate=validate, telemetry=telemetry)
 
 
-def build(config: AppConfig, *, progress: Progress | None = None, validate: bool = True) -> Coupler:
+def build(
+    config: AppConfig, *, progress: Progress | None = None, validate: bool = True, telemetry: Telemetry | None = None
+) -> Coupler:
     mappings = resolve_mappings(config.mappings)  # user transforms registered by entry point
     local = _connector(config.local)
     integration = _connector(config.integration)
@@ -52,6 +61,8 @@ def build(config: AppConfig, *, progress: Progress | None = None, validate: bool
         overlap_ms=config.overlap_ms,
         progress=progress or Progress(),
         enabled=lambda: enabled_in(config.path, otherwise=config.enabled),
+        telemetry=telemetry or Telemetry(),
+        connection=str(config.path),
     )
     app = Coupler(systems, origin=str(config.path))
     if validate:

@@ -12,6 +12,7 @@ from coupler.domain.mapping import Side, TableMapping
 from coupler.domain.timeutil import utcnow
 from coupler.ports.connector import Connector
 from coupler.ports.store import StateStore
+from coupler.ports.telemetry import Telemetry
 from coupler.services.lease import LOCK_TTL, guarded
 
 __all__ = ["Progress", "Systems"]
@@ -44,6 +45,11 @@ class Systems:
     enabled: Callable[[], bool] = field(default=lambda: True)
     """Whether the connection is switched on, asked as each job starts (the composition root reads the configuration
     file again, so that a long-running process sees a switch made elsewhere)."""
+
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    """Told of every job's start, progress and end (metrics); the default tells no one."""
+    connection: str | None = None
+    """What names this connection in logs (the configuration file)."""
 
     def require_enabled(self) -> None:
         """A ConnectionDisabled naming both systems when the connection is switched off."""

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from coupler.adapters.connectors import http_events
 from coupler.domain.errors import ConnectorError, PermanentConnectorError, RetryableConnectorError
 
 __all__ = [
@@ -286,7 +287,9 @@ class HttpClient:
                 return response
             problem = f"{status} {error_message(response)}"
             if status == 429:  # every sender waits, not only this one; the pacer does the waiting
-                self._pacer.pause(self._retry_after(response, attempt))
+                wait = self._retry_after(response, attempt)
+                http_events.throttled(self.system, wait)
+                self._pacer.pause(wait)
                 delay = 0.0
         raise RetryableConnectorError(f"{self.system}: {what} failed after {attempt} attempt(s): {problem}")
 
@@ -318,11 +321,16 @@ class HttpClient:
     ) -> httpx.Response:
         merged = {**self._auth.headers(refresh=refresh), **(headers or {})}
         self._pacer.acquire()
+        started, status = time.monotonic(), None
         try:
             self.requests_sent += 1
-            return self._client.request(method, url, params=params, json=json, content=content, headers=merged)
+            response = self._client.request(method, url, params=params, json=json, content=content, headers=merged)
+            status = response.status_code
+            return response
         finally:
             self._pacer.release()
+            path = url.split("?", 1)[0].rsplit("@", 1)[-1]  # never the query (it may carry data) nor credentials
+            http_events.request_done(self.system, method.upper(), path, status, time.monotonic() - started)
 
     def _tell(self, method: str, response: httpx.Response) -> None:
         path = response.request.url.path

@@ -14,6 +14,8 @@ from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
+from coupler.adapters.metrics import Metrics
+from coupler.entrypoints.web import health
 from coupler.entrypoints.web.api import routes as api
 from coupler.entrypoints.web.deps import WebState, verify_csrf
 from coupler.entrypoints.web.errors import install_error_handlers
@@ -44,13 +46,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = WebState(Path(config) if config else None)
+        metrics = Metrics(lambda: state.opened())
+        state = WebState(Path(config) if config else None, telemetry=metrics.telemetry)
+        app.state.metrics, app.state.readiness = metrics, health.Readiness(state)
         await run_in_threadpool(state.start)
         app.state.web = state
         try:
             yield
         finally:
             await run_in_threadpool(state.close)
+            app.state.readiness.close()
+            metrics.close()
 
     app = FastAPI(
         title="coupler",
@@ -66,5 +72,6 @@ def create_app(
     csrf = [Depends(verify_csrf)]
     app.include_router(api.router, prefix="/api", dependencies=csrf)
     app.include_router(pages.router, dependencies=csrf)
+    app.include_router(health.router)  # /healthz, /readyz, /metrics
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app

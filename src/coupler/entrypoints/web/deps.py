@@ -16,8 +16,9 @@ from coupler.bootstrap import open_coupler
 from coupler.domain.errors import ConnectorError, CouplerError
 from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_COOKIE
 from coupler.entrypoints.web.tasks import TaskRunner
+from coupler.ports.telemetry import Telemetry
 from coupler.services.api import Coupler
-from coupler.services.context import Progress
+from coupler.services.context import Progress, Systems
 from coupler.services.views.page_queries import PageQueries
 
 __all__ = [
@@ -48,8 +49,9 @@ class Connection:
 class WebState:
     """The app's state: the configuration, the Coupler shared by requests, the background tasks."""
 
-    def __init__(self, config_path: Path | None, *, workers: int = 2) -> None:
+    def __init__(self, config_path: Path | None, *, workers: int = 2, telemetry: Telemetry | None = None) -> None:
         self.config_path = config_path
+        self.telemetry = telemetry  # told of the jobs of every Coupler the app opens (metrics)
         self.tasks = TaskRunner(self._open, workers=workers)
         self._coupler: Coupler | None = None
         self._problem: str | None = None
@@ -57,7 +59,7 @@ class WebState:
         self._checked: tuple[float, Connection] | None = None
 
     def _open(self, progress: Progress | None = None) -> Coupler:
-        return open_coupler(self.config_path, progress=progress)
+        return open_coupler(self.config_path, progress=progress, telemetry=self.telemetry)
 
     def start(self) -> None:
         """Open the shared Coupler; when that fails the app still starts and ``connection()`` says why."""
@@ -81,6 +83,11 @@ class WebState:
             if coupler is None:
                 raise ConnectorError(f"coupler cannot reach its systems: {self._problem}")
             return coupler
+
+    def opened(self) -> Systems | None:
+        """The shared Coupler's systems if it is open, without trying to open it (None then)."""
+        coupler = self._coupler
+        return coupler.systems if coupler is not None else None
 
     @property
     def queries(self) -> PageQueries:

@@ -24,6 +24,8 @@ WORKING = 4
 connections, a thread and a page of records in memory."""
 MAX_REQUESTS = 400
 """Requests held at once, at work or waiting their turn."""
+UNLIMITED = frozenset({"/healthz"})
+"""Served at once whatever the burst: the liveness probe answers while the process serves."""
 BUSY = "coupler is busy with other requests: try again in a moment."
 
 
@@ -44,7 +46,7 @@ class RequestLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":  # a new run of the app (on its event loop): fresh turns
             self._turns = anyio.Semaphore(self.working, fast_acquire=True)
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in UNLIMITED:
             await self.app(scope, receive, send)
             return
         if self.held >= self.most:

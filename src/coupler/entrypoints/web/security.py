@@ -41,6 +41,8 @@ SESSION_COOKIE = "coupler_session"
 CSRF_COOKIE = "coupler_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _OPEN_PATHS = ("/login", "/logout", "/static/")
+_PROBES = frozenset({"/healthz", "/readyz"})  # health probes: no token, no throttling (see web/health.py)
+_MACHINE_PATHS = ("/api", "/metrics")  # their clients are programs: a 401, never a redirect to /login
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 _MIN_TOKEN_LENGTH = 8
 SESSION_LIFETIME = 12 * 3600.0
@@ -216,6 +218,8 @@ def install_security(app: FastAPI, guard: Guard) -> None:
             return _problem(400, refused, "host")
         if guard.cross_site(request):
             return _problem(403, "Cross-site request refused: use coupler's own pages.", "cross_site")
+        if request.url.path in _PROBES:
+            return await call_next(request)
         path = request.url.path
         client = _client(request)
         if guard.login_required and path != "/logout" and (wait := guard.throttle.retry_after(client)) is not None:
@@ -228,7 +232,7 @@ def install_security(app: FastAPI, guard: Guard) -> None:
                 message = "The access token is wrong or the session has expired; log in again."
                 return _problem(401, message, "unauthorized", {"WWW-Authenticate": "Bearer"})
             if verdict is None:
-                if path.startswith("/api") or request.method not in SAFE_METHODS:
+                if path.startswith(_MACHINE_PATHS) or request.method not in SAFE_METHODS:
                     message = f"Log in first: send 'Authorization: Bearer <{TOKEN_ENV}>'."
                     return _problem(401, message, "unauthorized", {"WWW-Authenticate": "Bearer"})
                 return RedirectResponse(f"/login?next={_safe_next(path)}", status_code=303)

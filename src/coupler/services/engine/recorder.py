@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from contextvars import Token
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -14,10 +16,14 @@ from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.domain.state import NO_CHANGES, Lock, StateChanges
 from coupler.domain.timeutil import format_iso
 from coupler.ports.store import StateStore
+from coupler.ports.telemetry import JobOutcome
 from coupler.services.context import Systems
 from coupler.services.lease import LOCK_TTL, Lease
+from coupler.services.log_context import LogContext, bind, unbind
 
 __all__ = ["LOCK_TTL", "JobRecorder", "JobReport", "close_dead_job"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -43,6 +49,8 @@ class JobRecorder:
     errors: list[JobError] = field(default_factory=list)
     pending_errors: list[JobError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    _log_token: Token[LogContext] | None = field(default=None, repr=False)
+    _outcome: JobOutcome | None = field(default=None, repr=False)
 
     @classmethod
     def start(cls, systems: Systems, *, mapping: str, kind: JobKind, direction: str) -> JobRecorder:
@@ -64,6 +72,9 @@ class JobRecorder:
             raise
         recorder = cls(systems=systems, job=job, lease=lease)
         weakref.finalize(recorder, lease.stop_renewing)  # a job dropped unfinished lets its lock expire
+        recorder._log_token = bind(job=job.id, mapping=mapping, connection=systems.connection)
+        log.info("%s job started on %s (%s)", kind.value, mapping, direction)
+        systems.telemetry.job_started(job)
         return recorder
 
     @property
@@ -88,6 +99,7 @@ class JobRecorder:
             at=self.systems.clock(),
         )
         self.pending_errors.append(error)
+        log.warning("%s: %s", local_key or integration_key or "a record", message)
         if len(self.errors) < 500:
             self.errors.append(error)
 
@@ -101,6 +113,7 @@ class JobRecorder:
         self.lease.check()  # a run that lost its lock stops before saving anything more
         self.store.save(changes, errors=self.pending_errors, job=progress)
         self.pending_errors = []
+        self.systems.telemetry.job_progress(progress)
 
     @contextmanager
     def stopping_on_error(self) -> Iterator[None]:
@@ -111,18 +124,40 @@ class JobRecorder:
         except BaseException as error:
             reason = error.message if isinstance(error, CouplerError) else f"{type(error).__name__}: {error}"
             with suppress(Exception):  # the original error matters more than a failed log write
-                self.finish(f"Stopped before the end: {reason}")
+                self.finish(f"Stopped before the end: {reason}", stopped=True)
             raise
 
-    def finish(self, message: str | None = None) -> JobReport:
+    def finish(self, message: str | None = None, *, stopped: bool = False) -> JobReport:
+        """End the job (``stopped``: before the end, on an error) and free its mapping."""
         text = "\n".join([*([message] if message else []), *self.notices]) or None
         self.job = self.job.finish(at=self.systems.clock(), counters=self.counters, message=text)
+        saved = False
         try:
             self.store.save(errors=self.pending_errors, job=self.job)
             self.pending_errors = []
+            saved = True
         finally:  # even when the job cannot be recorded, the mapping is free for the next run
             self.lease.release()
+            self._finished(JobOutcome.of(self.job, stopped=stopped or not saved))
         return JobReport(job=self.job, errors=tuple(self.errors))
+
+    def _finished(self, outcome: JobOutcome) -> None:
+        """Tell the telemetry and the log how the job ended (once); its later log lines no longer carry it."""
+        if self._outcome is not None:
+            return
+        self._outcome = outcome
+        counted = {name: n for name, n in self.job.counters.as_dict().items() if n}
+        tally = ", ".join(f"{name} {n}" for name, n in counted.items()) or "nothing to do"
+        level = logging.INFO if outcome is JobOutcome.OK else logging.WARNING
+        log.log(level, "%s job %s: %s%s", self.job.kind.value, outcome.value, tally, _first(self.job.message))
+        self.systems.telemetry.job_finished(self.job, outcome)
+        if self._log_token is not None:
+            unbind(self._log_token)
+            self._log_token = None
+
+
+def _first(message: str | None) -> str:
+    return f" ({message.splitlines()[0]})" if message else ""
 
 
 def close_dead_job(store: StateStore, lock: Lock, *, at: datetime, reason: str) -> Job | None:

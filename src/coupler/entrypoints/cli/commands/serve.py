@@ -33,18 +33,22 @@ def serve_command(
     token = os.environ.get(TOKEN_ENV) or None
     try:
         Guard(host=host, token=token)  # refuses beyond loopback without a token
-        load_config(config)  # a missing or broken file stops here; unreachable systems only show a banner
+        settings = load_config(config)  # a missing or broken file stops here; unreachable systems only show a banner
     except CouplerError as error:
         fail(error, 2, as_json=False)
     import uvicorn
 
+    from coupler.adapters.logs import configure_logging, secrets_in
     from coupler.entrypoints.web.app import create_app
+
+    secrets = secrets_in(settings.local, settings.integration, urls=[settings.state_url])
+    configure_logging(secrets=[*secrets, *([token] if token else [])])  # JSON lines unless on a terminal
 
     web_app = create_app(Path(config) if config else None, token=token, host=host)
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     err.print(f"coupler serves {where} (Ctrl-C stops)" + (" - log in with the access token" if token else ""))
     try:
-        uvicorn.run(web_app, host=host, port=port, log_level="warning", server_header=False)
+        uvicorn.run(web_app, host=host, port=port, log_level="warning", log_config=None, server_header=False)
     except (OSError, SystemExit) as error:  # the port is taken, or uvicorn gave up starting
         err.print(f"[red]error:[/red] cannot serve on {where}: {error}")
         raise Exit(1) from None
