@@ -45,7 +45,6 @@ class Systems:
     enabled: Callable[[], bool] = field(default=lambda: True)
     """Whether the connection is switched on, asked as each job starts (the composition root reads the configuration
     file again, so that a long-running process sees a switch made elsewhere)."""
-
     telemetry: Telemetry = field(default_factory=Telemetry)
     """Told of every job's start, progress and end (metrics); the default tells no one."""
     connection: str | None = None
