@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from coupler.config.files import FileModel
 from coupler.config.mappings import build_mapping, check_mappings
+from coupler.config.writer import inline_table
 from coupler.domain.errors import ConfigurationError, UnknownMapping, UsageError
 
 __all__ = ["FieldChange", "change_field", "enabled_in", "set_enabled"]
@@ -50,26 +51,30 @@ def change_field(path: Path, mapping: str, field: str, change: FieldChange) -> P
     if table is None:
         known = ", ".join(str(m.get("name")) for m in mappings)
         raise UnknownMapping(f"No table mapping is named {mapping!r}. The mappings are: {known}.")
-    entry = _field(table, field)
+    fields, index = _field(table, field)
+    values = fields[index].unwrap()
     if change.enabled is not None:
-        _set(entry, "enabled", change.enabled, default=True)
+        _set(values, "enabled", change.enabled, default=True)
     if change.direction is not None:
-        entry["direction"] = change.direction
+        values["direction"] = change.direction
     if change.match is not None:
-        _set(entry, "match", change.match or None, default=None)
+        _set(values, "match", change.match or None, default=None)
+    fields[index] = inline_table(values)  # written as coupler writes it: { local = "...", integration = "..." }
     return _write(path, text, tomlkit.dumps(document))
 
 
-def _field(table: Any, name: str) -> Any:
-    fields = list(table.get("fields") or [])
+def _field(table: Any, name: str) -> tuple[Any, int]:
+    """The mapping's fields array and the index of the one ``name`` names."""
+    fields = table.get("fields") or []
 
     def label(entry: Any) -> str:
         return f"{entry.get('local') or '(constant)'}|{entry.get('integration') or '(constant)'}"
 
-    found = [f for f in fields if name in (label(f), f.get("local"), f.get("integration"))]
+    found = [i for i, f in enumerate(fields) if name in (label(f), f.get("local"), f.get("integration"))]
     if len(found) == 1:
-        return found[0]
-    listed = ", ".join(label(f) for f in (found or fields))
+        return fields, found[0]
+    found_fields = [fields[i] for i in found]
+    listed = ", ".join(label(f) for f in (found_fields or fields))
     if found:
         raise UsageError(
             f"{table['name']}: {name!r} names several field mappings ({listed}); name it as local|integration."
@@ -77,11 +82,10 @@ def _field(table: Any, name: str) -> Any:
     raise UsageError(f"{table['name']} has no field mapping {name!r}; its field mappings are: {listed}.")
 
 
-def _set(entry: Any, key: str, value: Any, *, default: Any) -> None:
+def _set(entry: dict[str, Any], key: str, value: Any, *, default: Any) -> None:
     """Write ``key``, or drop it where the value is the default (the file stays as short as it was written)."""
     if value == default:
-        if key in entry:
-            del entry[key]
+        entry.pop(key, None)
     else:
         entry[key] = value
 

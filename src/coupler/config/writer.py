@@ -26,7 +26,7 @@ from coupler.adapters.settings import ENV_REFERENCE
 from coupler.config.files import FieldModel, FileModel, MappingModel
 from coupler.domain.mapping import Direction
 
-__all__ = ["Comments", "KeyPath", "commented_mapping", "render_config"]
+__all__ = ["Comments", "KeyPath", "commented_mapping", "inline_table", "render_config"]
 
 KeyPath = tuple[str | int, ...]
 """Where a comment goes: keys and mapping names from the top of the file, and a field's index in its mapping."""
@@ -185,6 +185,11 @@ def _value(value: Any) -> Item:
         value = value.value
     item: Item = tomlkit.item(value)  # a string, number or boolean
     return item
+
+
+def inline_table(values: Mapping[str, Any]) -> InlineTable:
+    """``values`` as coupler writes an inline table (a field mapping, a filter condition)."""
+    return _inline(values)
 
 
 def _inline(values: Mapping[str, Any]) -> InlineTable:
