@@ -15,7 +15,8 @@ synchronization (a full synchronization of 1,000,000 customers takes far longer 
 Then starts ``coupler serve`` on loopback as a subprocess and requests each page and API call one after the other
 (``--repeat`` times after one warm-up request each), and prints one table: median, p95 and slowest per request, and
 whether median < 150 ms and p95 < 400 ms. With ``--cli`` it also times ``coupler review`` and ``coupler mappings``
-(start-up included) as subprocesses. Nothing is asserted: the figures are for reading.
+(start-up included) as subprocesses. Nothing is asserted: the figures are for reading (the CLI's
+target: 0.5 s, ``--help`` 0.3 s).
 """
 
 from __future__ import annotations
@@ -227,12 +228,17 @@ def cli_times(config: Path, repeat: int) -> list[tuple[str, int, list[float]]]:
     return results
 
 
-def table(title: str, results: list[tuple[str, int, list[float]]]) -> None:
+def table(title: str, results: list[tuple[str, int, list[float]]], median_target: float = MEDIAN_TARGET) -> None:
+    """One line per request; ``target``: ok when the median is under ``median_target`` and p95 under 400 ms (for
+    the web app; the CLI's commands are held to their median only: 0.5 s, ``--help`` 0.3 s)."""
     print(f"\n{title}")
     print(f"{'request':30} {'status':>6} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}  target")
     for kind, status, times in results:
         median, p95 = statistics.median(times), percentile(times, 0.95)
-        ok = "ok" if median < MEDIAN_TARGET and p95 < P95_TARGET else "SLOW"
+        if kind.startswith("coupler"):
+            ok = "ok" if median < (0.3 if kind.endswith("--help") else 0.5) else "SLOW"
+        else:
+            ok = "ok" if median < median_target and p95 < P95_TARGET else "SLOW"
         print(f"{kind:30} {status:>6} {median * 1000:>10.0f} {p95 * 1000:>8.0f} {max(times) * 1000:>8.0f}  {ok}")
 
 
