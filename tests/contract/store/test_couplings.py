@@ -194,3 +194,11 @@ def test_a_page_of_couplings_filters_skipped_ones(store: StateStore) -> None:
     assert [c.local_key for c in store.couplings.page("customers", skipped=True)] == ["a4", "a9"]
     assert [c.local_key for c in store.couplings.page("customers", skipped=False, after="a4", limit=2)] == ["a5", "a6"]
     assert len(store.couplings.page("customers")) == 8
+
+
+def test_coupled_tells_which_keys_are_coupled_on_either_side(store: StateStore) -> None:
+    store.couplings.add([coupling("a"), coupling("b"), coupling("c", mapping="vendors")])
+
+    assert store.couplings.coupled("customers", Side.LOCAL, ["a", "c", "x", "a"]) == {"a"}
+    assert store.couplings.coupled("customers", Side.INTEGRATION, ["i-b", "b", "i-c"]) == {"i-b"}
+    assert store.couplings.coupled("customers", Side.LOCAL, []) == set()

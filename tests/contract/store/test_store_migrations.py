@@ -30,6 +30,7 @@ from coupler.domain.mapping import Side
 from coupler.domain.records import ChangeCursor
 from coupler.domain.state import Lock
 from coupler.domain.timeutil import utcnow
+from coupler.ports.store import CouplingStats
 
 
 def differences(engine: Engine, target: MetaData = metadata) -> list[Any]:
@@ -81,7 +82,7 @@ def test_migrations_build_the_declared_schema(blank_url: str) -> None:
 
         assert differences(engine) == []
         assert own_tables(engine) == {*metadata.tables, VERSION_TABLE}
-        assert current_revision(engine) == head_revision() == HEAD == "0006"
+        assert current_revision(engine) == head_revision() == HEAD == "0007"
 
 
 def test_the_comparison_sees_a_schema_that_differs(blank_url: str) -> None:
@@ -227,7 +228,7 @@ def test_upgrading_from_0002_keeps_the_watermarks_with_no_deletions_cursor(blank
 
         upgrade(engine)
 
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
@@ -252,7 +253,7 @@ def test_upgrading_from_0003_keeps_each_watermark_as_a_cursor_that_has_seen_its_
 
         upgrade(engine)
 
-        assert current_revision(engine) == head_revision() == "0006"
+        assert current_revision(engine) == head_revision() == "0007"
         assert differences(engine) == []
     store = open_state_store(blank_url)
     try:
@@ -341,3 +342,28 @@ def test_downgrading_to_0005_removes_the_kept_metadata(blank_url: str) -> None:
         assert current_revision(engine) == "0005"
         upgrade(engine)
         assert differences(engine) == []
+
+
+def test_upgrading_from_0006_counts_what_the_store_holds_and_keeps_counting(blank_url: str) -> None:
+    with engine_for(blank_url) as engine:
+        upgrade(engine, "0006")
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO coupler_couplings (mapping, local_key, integration_key, coupled_at, "
+                    "to_integration_result, skipped) VALUES ('m', 'a', 'x', :at, 'failure', :no), "
+                    "('m', 'b', 'y', :at, 'success', :yes), ('n', 'c', 'z', :at, NULL, :no)"
+                ).bindparams(bindparam("at", utcnow(), type_=UtcDateTime()), yes=True, no=False)
+            )
+
+        upgrade(engine)
+
+        assert differences(engine) == []
+    store = open_state_store(blank_url)
+    try:
+        assert store.stats("m") == CouplingStats(couplings=2, failed=1, skipped=1)
+        assert store.stats("n") == CouplingStats(couplings=1)
+        store.couplings.remove("m", ["a"])
+        assert store.stats("m") == CouplingStats(couplings=1, skipped=1)
+    finally:
+        store.close()

@@ -19,6 +19,11 @@ class Couplings(ABC):
     def find(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, Coupling]:
         """The couplings of these ``side`` keys, by that key (one query per batch)."""
 
+    def coupled(self, mapping: str, side: Side, keys: Sequence[str]) -> set[str]:
+        """Which of these ``side`` keys are coupled: keys only, for scans that need no more (a store may answer it
+        more cheaply than ``find``)."""
+        return set(self.find(mapping, side, keys))
+
     def get(self, mapping: str, side: Side, key: str) -> Coupling | None:
         return self.find(mapping, side, [key]).get(key)
 

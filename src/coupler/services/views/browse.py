@@ -221,14 +221,32 @@ def _scan(
         size = min(_SCAN_BATCH, max_scan - scanned)
         keys = [record.key for record in _local_page(systems, mapping, search, cursor, size, ())]
         scanned += len(keys)
-        found.extend(row for row in _states(systems, mapping, keys) if _keeps(filter, row))
+        found.extend(_kept(systems, mapping, filter, keys))
         if len(found) > limit:
-            return _with_records(systems, mapping, found[:limit]), found[limit - 1].key
+            return _page_rows(systems, mapping, filter, found[:limit]), found[limit - 1].key
         if len(keys) < size:
-            return _with_records(systems, mapping, found), None
+            return _page_rows(systems, mapping, filter, found), None
         cursor = keys[-1]
         if scanned >= max_scan:  # enough for one call: the next page goes on after the last key read
-            return _with_records(systems, mapping, found), cursor
+            return _page_rows(systems, mapping, filter, found), cursor
+
+
+def _kept(systems: Systems, mapping: TableMapping, filter: RecordFilter, keys: Sequence[str]) -> list[BrowseRow]:
+    """The rows of these keys that pass the filter. Not coupled needs no more than which keys are coupled (a
+    key-only query); the rows' failures are read for the page's rows only (``_page_rows``)."""
+    if filter is RecordFilter.UNCOUPLED:
+        coupled = systems.store.couplings.coupled(mapping.name, Side.LOCAL, keys) if keys else set()
+        return [_bare(key, None, None) for key in keys if key not in coupled]
+    return [row for row in _states(systems, mapping, keys) if _keeps(filter, row)]
+
+
+def _page_rows(
+    systems: Systems, mapping: TableMapping, filter: RecordFilter, rows: Sequence[BrowseRow]
+) -> list[BrowseRow]:
+    if filter is RecordFilter.UNCOUPLED:  # their failures (a failed creation), read for the page only
+        failures = systems.store.attention.failures_of(mapping.name, Side.LOCAL, [r.key for r in rows]) if rows else {}
+        rows = [replace(row, failure=failures.get(row.key)) for row in rows]
+    return _with_records(systems, mapping, rows)
 
 
 def _keeps(filter: RecordFilter, row: BrowseRow) -> bool:

@@ -31,12 +31,14 @@ from coupler.domain.jobs import Counters
 _ResultProcessor = Callable[[Any], Any]
 
 __all__ = [
+    "COUNTED",
     "COUNTER_COLUMNS",
     "KEY_LENGTH",
     "PREFIX",
     "VERSION_TABLE",
     "UtcDateTime",
     "conflicts",
+    "counts",
     "couplings",
     "intents",
     "is_own_name",
@@ -267,6 +269,16 @@ locks = Table(
     Column("until", UtcDateTime(), nullable=False),
     Column("host", String(HOST_LENGTH), nullable=True),  # the owner's process, for `coupler locks` and `unlock`
     Column("pid", Integer, nullable=True),
+)
+
+COUNTED = ("couplings", "failed", "skipped", "errors", "conflicts", "pending_deletions")
+"""The counts a mapping's statistics show, one column each in ``counts``."""
+
+counts = Table(  # kept up to date by triggers on the counted tables (migration 0007), in the writes' transaction
+    "coupler_counts",
+    metadata,
+    Column("mapping", _name(), primary_key=True),
+    *(Column(name, Integer, nullable=False, server_default=text("0")) for name in COUNTED),
 )
 
 known_metadata = Table(  # what each connector learnt about its system's schema, kept between processes

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, event, func, or_, select, true
+from sqlalchemy import Engine, event, select
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
@@ -21,15 +21,12 @@ from coupler.adapters.store.sql.metadata import SqlMetadata
 from coupler.adapters.store.sql.migrate import upgrade
 from coupler.adapters.store.sql.rows import error_values
 from coupler.adapters.store.taken_keys import already_coupled
-from coupler.domain.coupling import SyncResult
 from coupler.domain.errors import ConnectorError, RetryableConnectorError
 from coupler.domain.jobs import Job, JobError
 from coupler.domain.state import NO_CHANGES, StateChanges
 from coupler.ports.store import CouplingStats, StateStore
 
 __all__ = ["SqlStateStore", "open_state_store"]
-
-_FAILURE = SyncResult.FAILURE.value
 
 
 def open_state_store(url: str, **engine_options: Any) -> SqlStateStore:
@@ -108,38 +105,13 @@ class SqlStateStore(StateStore):
             raise
 
     def stats(self, mapping: str) -> CouplingStats:
-        """One statement. Failed counts couplings whose last result in either direction is a failure, skipped ones
-        included."""
-        c = schema.couplings.c
-        of_mapping = c.mapping == mapping
-        count = func.count()
-        failed = or_(c.to_integration_result == _FAILURE, c.from_integration_result == _FAILURE)
-        errors, failures = schema.job_errors, schema.record_failures
-        stmt = select(
-            select(count).select_from(schema.couplings).where(of_mapping).scalar_subquery(),
-            select(count).select_from(schema.couplings).where(of_mapping, failed).scalar_subquery(),
-            select(count).select_from(schema.couplings).where(of_mapping, c.skipped == true()).scalar_subquery(),
-            select(count).select_from(errors).where(errors.c.mapping == mapping).scalar_subquery(),
-            select(count).select_from(schema.conflicts).where(schema.conflicts.c.mapping == mapping).scalar_subquery(),
-            select(count)
-            .select_from(schema.pending_deletions)
-            .where(schema.pending_deletions.c.mapping == mapping)
-            .scalar_subquery(),
-            select(count)
-            .select_from(failures)
-            .where(failures.c.mapping == mapping, failures.c.skipped == true())
-            .scalar_subquery(),
-        )
+        """One row of ``coupler_counts``, which triggers keep in the transaction of every write (migration 0007):
+        no count over the couplings. Failed counts couplings whose last result in either direction is a failure,
+        skipped ones included."""
+        stmt = select(*(schema.counts.c[name] for name in schema.COUNTED)).where(schema.counts.c.mapping == mapping)
         with self._engine.connect() as conn:
-            row = conn.execute(stmt).one()
-        return CouplingStats(
-            couplings=row[0],
-            failed=row[1],
-            skipped=row[2] + row[6],
-            errors=row[3],
-            conflicts=row[4],
-            pending_deletions=row[5],
-        )
+            row = conn.execute(stmt).one_or_none()
+        return CouplingStats() if row is None else CouplingStats(**row._asdict())
 
     def close(self) -> None:
         self._engine.dispose()
