@@ -103,7 +103,7 @@ class JobQueue:
 
     def jobs(self, *, limit: int = 50) -> list[QueuedJob]:
         """This connection's jobs in the queue, most recent first."""
-        rows = self.app.connector.execute_query_all(
+        rows = self.app.connector.get_sync_connector().execute_query_all(
             "SELECT id, task_name, args, status::text AS status, attempts, scheduled_at, worker_id "
             "FROM procrastinate_jobs WHERE args->>'connection' = %(connection)s ORDER BY id DESC LIMIT %(limit)s",
             connection=self.connection,
@@ -125,7 +125,7 @@ class JobQueue:
 
     def workers(self) -> int:
         """Workers that answered in the last minute (any connection's)."""
-        row = self.app.connector.execute_query_one(
+        row = self.app.connector.get_sync_connector().execute_query_one(
             "SELECT count(*) AS n FROM procrastinate_workers WHERE last_heartbeat > now() - interval '1 minute'"
         )
         return int(row["n"])
