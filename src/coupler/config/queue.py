@@ -57,6 +57,8 @@ class QueueModel(_Strict):
     enabled: bool = True
     connection: str = Field(default="default", pattern=r"^[A-Za-z0-9_.\-]{1,60}$")
     """This connection's name in the queue: the workers serve every connection whose file they are given."""
+    scheduled: bool = True
+    """False: the workers run only the jobs asked for (`coupler run --queue`, the web app), no schedules."""
     every: str = "30m"
     idle_after: int = Field(default=5, ge=0)
     idle_every: str = "2h"
@@ -80,6 +82,7 @@ class QueueSettings:
     """The queue as the file sets it, durations parsed."""
 
     connection: str = "default"
+    scheduled: bool = True
     every: timedelta = timedelta(minutes=30)
     idle_after: int = 5
     idle_every: timedelta = timedelta(hours=2)
@@ -93,6 +96,7 @@ class QueueSettings:
         every, idle_every = parse_interval(model.every), parse_interval(model.idle_every)
         return cls(
             connection=model.connection,
+            scheduled=model.scheduled,
             every=every,
             idle_after=model.idle_after,
             idle_every=idle_every,

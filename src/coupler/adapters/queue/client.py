@@ -37,6 +37,7 @@ class Work(StrEnum):
     APPROVE = "coupler.approve"
     SCHEDULER = "coupler.scheduler"
     TAKE_OVER = "coupler.take_over"
+    CLEANUP = "coupler.cleanup"
 
 
 def mapping_lock(connection: str, mapping: str) -> str:

@@ -38,6 +38,9 @@ __all__ = ["JobFailed", "Served", "register"]
 
 log = logging.getLogger("coupler.worker")
 
+KEEP_HOURS = 72
+"""Finished jobs stay in the queue this long (failed ones until removed by hand)."""
+
 
 class JobFailed(Exception):
     """The job stopped half-way (a system unreachable, a broken configuration); its message is in the job log."""
@@ -145,6 +148,8 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
 
     scheduler = app.task(name=Work.SCHEDULER.value)(_scheduler(app, served))
     for connection, each in served.items():
+        if not each.settings.scheduled:
+            continue
         lock = f"{mapping_lock(connection, '')}scheduler"
         app.periodic(
             cron=_cron(each.settings.tick),
@@ -157,6 +162,16 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
     tick = min(s.settings.tick for s in served.values())
     take_over = app.task(name=Work.TAKE_OVER.value, pass_context=False)(_take_over(app, takeover))
     app.periodic(cron=_cron(tick), periodic_id="take-over", queueing_lock="coupler:take-over")(take_over)
+    # finished jobs stay KEEP_HOURS for `coupler queue`, then are removed (the state store keeps the job log)
+    cleanup = app.task(name=Work.CLEANUP.value)(_cleanup(app))
+    app.periodic(cron="17 * * * *", periodic_id="cleanup", queueing_lock="coupler:cleanup")(cleanup)
+
+
+def _cleanup(app: procrastinate.App) -> Callable[..., Any]:
+    async def cleanup(timestamp: int) -> None:
+        await app.job_manager.delete_old_jobs(nb_hours=KEEP_HOURS)
+
+    return cleanup
 
 
 def _scheduler(app: procrastinate.App, served: Mapping[str, Served]) -> Callable[..., dict[str, Any]]:
