@@ -6,6 +6,7 @@ backs off a mapping that finds nothing."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import signal
 import subprocess
@@ -17,11 +18,11 @@ from typing import Any
 import psycopg
 import pytest
 import sqlalchemy as sa
-from pgdb import fresh_pg_database
 
 from coupler.adapters.queue.client import Work
 from coupler.bootstrap import open_queue
 from coupler.config import load_config
+from pgdb import fresh_pg_database
 
 from .support import Demo
 from .test_run import _couple_a_customer, _couple_what_customers_refer_to, _crm_write_lock, _duplicates, _start
@@ -30,6 +31,7 @@ from .test_run import _wait_for as wait_for
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 SCHEDULER_JOBS = "SELECT 1 FROM procrastinate_jobs WHERE task_name = 'coupler.scheduler' AND status = 'succeeded'"
+MAPPINGS = ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT", "ITEM-PRODUCT")
 QUEUE = '[queue]\nscheduled = false\ntick = "1s"\ntakeover_after = "3s"\n'
 
 
@@ -90,12 +92,12 @@ def job_log(demo: Demo, mapping: str) -> list[dict[str, Any]]:
 
 
 def test_a_round_deferred_by_run_queue_is_done_by_a_worker(queued: tuple[Demo, sa.URL]) -> None:
-    demo, url = queued
+    demo, _url = queued
     number, account_id = _couple_a_customer(demo)
     demo.execute(demo.erp, "UPDATE customers SET city = 'Leeds' WHERE number = ?", (number,))
 
     result = demo.coupler("run", "--queue", "--json").json()
-    assert result["mappings"] == ["SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT", "ITEM-PRODUCT"]
+    assert result["mappings"] == list(MAPPINGS)
     assert demo.account_by_id(account_id)["address1_city"] != "Leeds", "nothing runs before a worker takes it"
     with workers(demo):
         wait_for(lambda: demo.account_by_id(account_id)["address1_city"] == "Leeds", "the worker to run the round")
@@ -126,7 +128,7 @@ def test_a_mappings_jobs_never_overlap_and_run_in_the_order_asked_with_two_worke
     runs = job_log(demo, "CUSTOMER")
     kinds = {Work.INCREMENTAL: "incremental", Work.MATCH: "match", Work.FULL: "full"}
     assert [job["kind"] for job in runs] == [kinds[work] for work in asked], "in the order they were asked for"
-    for before, after in zip(runs, runs[1:], strict=False):
+    for before, after in itertools.pairwise(runs):
         assert before["finished_at"] is not None
         assert datetime.fromisoformat(before["finished_at"]) <= datetime.fromisoformat(after["started_at"]), runs
     attempts = queue_rows(url, f"SELECT max(attempts) FROM procrastinate_jobs WHERE id IN ({','.join(map(str, ids))})")
@@ -182,15 +184,15 @@ def test_one_scheduler_runs_per_tick_with_two_workers_and_an_idle_mapping_is_bac
                 "two scheduled rounds",
             )
             wait_for(lambda: len(queue_rows(url, SCHEDULER_JOBS)) >= 6, "six ticks")
+            running = queue_rows(url, "SELECT count(*) FROM procrastinate_workers")
         ticks = queue_rows(
             url,
             "SELECT count(*), count(DISTINCT args->>'timestamp') FROM procrastinate_jobs "
             "WHERE task_name = 'coupler.scheduler'",
         )
-        workers_seen = queue_rows(url, "SELECT count(DISTINCT worker_id) FROM procrastinate_jobs")
+        runs = {m: [j for j in job_log(demo, m) if j["kind"] == "incremental"] for m in MAPPINGS}
     [(jobs, seconds)] = ticks
     assert jobs == seconds >= 6, "one scheduler job per tick although both workers defer the periodic tasks"
-    assert workers_seen == [(2,)], "both workers were running (each defers the periodic tasks)"
-    for mapping in ("SALESPEOPLE", "CURRENCY", "CUSTOMER", "CONTACT", "ITEM-PRODUCT"):
-        runs = [j for j in job_log(demo, mapping) if j["kind"] == "incremental"]
-        assert len(runs) == 2, f"{mapping}: found nothing twice, then polled every hour: {runs}"
+    assert running == [(2,)], "both workers were running, each deferring the periodic tasks"
+    for mapping, incremental in runs.items():
+        assert len(incremental) == 2, f"{mapping}: found nothing twice, then polled every hour: {incremental}"

@@ -42,7 +42,7 @@ def ensure_schema(state_url: str) -> bool:
                 return False
             schema = procrastinate.schema.SchemaManager.get_schema()
             with connection.transaction():
-                connection.execute(schema)  # type: ignore[call-overload]
+                connection.execute(schema)
             return True
         finally:
             connection.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))

@@ -76,9 +76,7 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
         return app.task(name=name.value, retry=busy)
 
     @work(Work.INCREMENTAL)
-    def incremental(
-        connection: str, mapping: str, then: Sequence[str] = (), scheduled: bool = False
-    ) -> dict[str, Any]:
+    def incremental(connection: str, mapping: str, then: Sequence[str] = (), scheduled: bool = False) -> dict[str, Any]:
         with opened(connection) as coupler:
             run = coupler.run_once([mapping])[0]
         if run.outcome is Outcome.BUSY:

@@ -69,8 +69,8 @@ def worker_command(
 
     configs = _configs(config, False)
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("procrastinate").setLevel(logging.WARNING)
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("coupler").setLevel(logging.INFO)
     try:
         ensure_schema(configs[0].state_url)
         queue = queue_app(configs[0].state_url)
@@ -144,8 +144,13 @@ def queue_command(config: ConfigOption = None, as_json: JsonOption = False) -> N
             for s in states
         ],
         "jobs": [
-            {"id": j.id, "work": j.work.removeprefix("coupler."), "mapping": j.mapping, "status": j.status,
-             "attempts": j.attempts}
+            {
+                "id": j.id,
+                "work": j.work.removeprefix("coupler."),
+                "mapping": j.mapping,
+                "status": j.status,
+                "attempts": j.attempts,
+            }
             for j in jobs
         ],
     }
