@@ -19,9 +19,10 @@ from coupler.adapters.connectors.kinds import ConnectorSettings
 from coupler.adapters.settings import Place
 from coupler.config.files import FileModel
 from coupler.config.mappings import build_mapping, check_mappings
-from coupler.config.queue import QueueSettings
+from coupler.config.queue import queue_settings
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import TableMapping
+from coupler.domain.schedules import QueueSettings
 
 __all__ = ["AppConfig", "default_config_path", "load_config", "parse_config"]
 
@@ -113,7 +114,7 @@ def _queue(
     for name in model.queue.mappings:
         if name.upper() not in names:
             problems.append(f"{path}: key queue.mappings.{name}: no table mapping has this name")
-    return QueueSettings.of(model.queue)
+    return queue_settings(model.queue)
 
 
 def _describe(path: Path, data: dict[str, Any], error: Any) -> str:

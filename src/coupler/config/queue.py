@@ -9,14 +9,13 @@ every ``every``, backs off to ``idle_every`` after ``idle_after`` runs that foun
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from coupler.domain.schedules import Schedule
+from coupler.domain.schedules import QueueSettings, Schedule
 
-__all__ = ["MappingScheduleModel", "QueueModel", "QueueSettings", "parse_interval"]
+__all__ = ["MappingScheduleModel", "QueueModel", "parse_interval", "queue_settings"]
 
 _UNITS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
@@ -77,45 +76,24 @@ class QueueModel(_Strict):
         return value
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class QueueSettings:
+def queue_settings(model: QueueModel) -> QueueSettings:
     """The queue as the file sets it, durations parsed."""
-
-    connection: str = "default"
-    scheduled: bool = True
-    every: timedelta = timedelta(minutes=30)
-    idle_after: int = 5
-    idle_every: timedelta = timedelta(hours=2)
-    takeover_after: timedelta = timedelta(seconds=60)
-    tick: timedelta = timedelta(seconds=10)
-    schedules: dict[str, Schedule] = field(default_factory=dict)
-    """Schedules of the mappings that have their own, by mapping name."""
-
-    @classmethod
-    def of(cls, model: QueueModel) -> QueueSettings:
-        every, idle_every = parse_interval(model.every), parse_interval(model.idle_every)
-        return cls(
-            connection=model.connection,
-            scheduled=model.scheduled,
-            every=every,
-            idle_after=model.idle_after,
-            idle_every=idle_every,
-            takeover_after=parse_interval(model.takeover_after),
-            tick=parse_interval(model.tick),
-            schedules={
-                name.upper(): Schedule(
-                    every=parse_interval(own.every) if own.every else every,
-                    idle_after=model.idle_after if own.idle_after is None else own.idle_after,
-                    idle_every=parse_interval(own.idle_every) if own.idle_every else idle_every,
-                    enabled=own.enabled,
-                )
-                for name, own in model.mappings.items()
-            },
-        )
-
-    def schedule(self, mapping: str) -> Schedule:
-        """The mapping's own schedule, or the queue's defaults."""
-        own = self.schedules.get(mapping.upper())
-        if own is not None:
-            return own
-        return Schedule(every=self.every, idle_after=self.idle_after, idle_every=self.idle_every)
+    every, idle_every = parse_interval(model.every), parse_interval(model.idle_every)
+    return QueueSettings(
+        connection=model.connection,
+        scheduled=model.scheduled,
+        every=every,
+        idle_after=model.idle_after,
+        idle_every=idle_every,
+        takeover_after=parse_interval(model.takeover_after),
+        tick=parse_interval(model.tick),
+        schedules={
+            name.upper(): Schedule(
+                every=parse_interval(own.every) if own.every else every,
+                idle_after=model.idle_after if own.idle_after is None else own.idle_after,
+                idle_every=parse_interval(own.idle_every) if own.idle_every else idle_every,
+                enabled=own.enabled,
+            )
+            for name, own in model.mappings.items()
+        },
+    )

@@ -8,12 +8,12 @@ Pure decisions over the job log: ``next_run`` says when a mapping is due from it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from coupler.domain.jobs import Job, JobKind
 
-__all__ = ["Schedule", "ScheduleState", "found_something", "next_run"]
+__all__ = ["QueueSettings", "Schedule", "ScheduleState", "found_something", "next_run"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -28,6 +28,28 @@ class Schedule:
     """The interval while idle (longer than ``every``)."""
     enabled: bool = True
     """False: the mapping is not scheduled (it still runs when asked)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QueueSettings:
+    """The queue as the file sets it, durations parsed."""
+
+    connection: str = "default"
+    scheduled: bool = True
+    every: timedelta = timedelta(minutes=30)
+    idle_after: int = 5
+    idle_every: timedelta = timedelta(hours=2)
+    takeover_after: timedelta = timedelta(seconds=60)
+    tick: timedelta = timedelta(seconds=10)
+    schedules: dict[str, Schedule] = field(default_factory=dict)
+    """Schedules of the mappings that have their own, by mapping name."""
+
+    def schedule(self, mapping: str) -> Schedule:
+        """The mapping's own schedule, or the queue's defaults."""
+        own = self.schedules.get(mapping.upper())
+        if own is not None:
+            return own
+        return Schedule(every=self.every, idle_after=self.idle_after, idle_every=self.idle_every)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

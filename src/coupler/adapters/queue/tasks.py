@@ -24,9 +24,9 @@ from typing import Any
 import procrastinate
 from procrastinate.exceptions import ProcrastinateException
 
-from coupler.config.queue import QueueSettings
 from coupler.domain.errors import MappingBusy
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.schedules import QueueSettings
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
 from coupler.services.engine.schedule import Outcome
