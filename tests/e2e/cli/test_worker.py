@@ -183,8 +183,13 @@ def test_one_scheduler_runs_per_tick_with_two_workers_and_an_idle_mapping_is_bac
                 lambda: len([j for j in job_log(demo, "ITEM-PRODUCT") if j["finished_at"]]) >= 2,
                 "two scheduled rounds",
             )
-            wait_for(lambda: len(queue_rows(url, SCHEDULER_JOBS)) >= 6, "six ticks")
-            running = queue_rows(url, "SELECT count(*) FROM procrastinate_workers")
+            seen: set[int] = set()
+
+            def ticked() -> bool:
+                seen.update(w for (w,) in queue_rows(url, "SELECT id FROM procrastinate_workers"))
+                return len(queue_rows(url, SCHEDULER_JOBS)) >= 6
+
+            wait_for(ticked, "six ticks")
         ticks = queue_rows(
             url,
             "SELECT count(*), count(DISTINCT args->>'timestamp') FROM procrastinate_jobs "
@@ -193,6 +198,6 @@ def test_one_scheduler_runs_per_tick_with_two_workers_and_an_idle_mapping_is_bac
         runs = {m: [j for j in job_log(demo, m) if j["kind"] == "incremental"] for m in MAPPINGS}
     [(jobs, seconds)] = ticks
     assert jobs == seconds >= 6, "one scheduler job per tick although both workers defer the periodic tasks"
-    assert running == [(2,)], "both workers were running, each deferring the periodic tasks"
+    assert len(seen) == 2, "both workers were running, each deferring the periodic tasks"
     for mapping, incremental in runs.items():
         assert len(incremental) == 2, f"{mapping}: found nothing twice, then polled every hour: {incremental}"
