@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coupler.adapters.connectors.kinds import ConnectorSettings, connector_kind
 from coupler.adapters.store.kept_metadata import StoredMetadata
@@ -19,7 +23,11 @@ from coupler.services.api import Coupler
 from coupler.services.context import Progress, Systems
 from coupler.services.views.check import schema_problems
 
-__all__ = ["build", "open_coupler"]
+if TYPE_CHECKING:
+    from coupler.adapters.queue.client import JobQueue
+    from coupler.adapters.queue.tasks import Served
+
+__all__ = ["build", "open_coupler", "open_queue", "served"]
 
 
 def open_coupler(
@@ -88,3 +96,35 @@ def _keep_metadata(connector: Connector, system: ConnectorSettings, store: State
     connection = system.connection()
     if connection and isinstance(connector, KeepsMetadata):
         connector.metadata = StoredMetadata(store.metadata, connection)
+
+
+@contextmanager
+def open_queue(config: AppConfig) -> Iterator[JobQueue]:
+    """The job queue of the configuration's connection (``[queue]``), its schema applied on first use."""
+    from coupler.adapters.queue.client import JobQueue
+    from coupler.adapters.queue.connection import ensure_schema, queue_app
+
+    if config.queue is None:
+        raise ConfigurationError(
+            f"{config.path}: no job queue is configured; add a [queue] section (with a PostgreSQL state store)."
+        )
+    ensure_schema(config.state_url)
+    app = queue_app(config.state_url)
+    with app.open():
+        yield JobQueue(app, connection=config.queue.connection)
+
+
+def served(config: AppConfig) -> Served:
+    """What a worker needs to run the connection's jobs: a ``Coupler`` per job, whose mapping locks in the state
+    store live as long as the queue's ``takeover_after`` (a dead worker's lock expires when its job is taken over)."""
+    from coupler.adapters.queue.tasks import Served
+
+    settings = config.queue
+    if settings is None:
+        raise ConfigurationError(f"{config.path}: no job queue is configured; add a [queue] section.")
+
+    def open_for_a_job() -> Coupler:
+        app = build(config, validate=False)
+        return Coupler(replace(app.systems, lock_ttl=settings.takeover_after), origin=app.origin)
+
+    return Served(open=open_for_a_job, settings=settings)

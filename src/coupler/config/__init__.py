@@ -19,8 +19,10 @@ from coupler.adapters.connectors.kinds import ConnectorSettings
 from coupler.adapters.settings import Place
 from coupler.config.files import FileModel
 from coupler.config.mappings import build_mapping, check_mappings
+from coupler.config.queue import queue_settings
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import TableMapping
+from coupler.domain.schedules import QueueSettings
 
 __all__ = ["AppConfig", "default_config_path", "load_config", "parse_config"]
 
@@ -37,6 +39,8 @@ class AppConfig:
     batch_size: int = 1000
     overlap_ms: int = 1000
     enabled: bool = True
+    queue: QueueSettings | None = None
+    """The job queue (``[queue]``), or None: jobs run in the process that asks for them."""
 
     def mapping(self, name: str) -> TableMapping:
         for mapping in self.mappings:
@@ -79,6 +83,7 @@ def parse_config(data: dict[str, Any], *, path: Path) -> AppConfig:
     integration = model.integration.resolved(Place(path=path, key="integration", folder=folder, problems=problems))
     state = Place(path=path, key="state", folder=folder, problems=problems)
     state_url = state.database_url(model.state or "sqlite:///coupler-state.db")
+    queue = _queue(path, model, state_url, mappings, problems)
     if problems:
         raise ConfigurationError(problems=problems)
     return AppConfig(
@@ -90,7 +95,26 @@ def parse_config(data: dict[str, Any], *, path: Path) -> AppConfig:
         batch_size=model.sync.batch_size,
         overlap_ms=model.sync.overlap_ms,
         enabled=model.enabled,
+        queue=queue,
     )
+
+
+def _queue(
+    path: Path, model: FileModel, state_url: str, mappings: tuple[TableMapping, ...], problems: list[str]
+) -> QueueSettings | None:
+    """The queue's settings when ``[queue]`` is on: it lives in the state store, which must be PostgreSQL."""
+    if model.queue is None or not model.queue.enabled:
+        return None
+    if not state_url.startswith("postgresql"):
+        problems.append(
+            f"{path}: key queue: the job queue lives in the state store, which must then be PostgreSQL "
+            '(state = "postgresql+psycopg://user@host/database")'
+        )
+    names = {m.name for m in mappings}
+    for name in model.queue.mappings:
+        if name.upper() not in names:
+            problems.append(f"{path}: key queue.mappings.{name}: no table mapping has this name")
+    return queue_settings(model.queue)
 
 
 def _describe(path: Path, data: dict[str, Any], error: Any) -> str:

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from coupler.adapters.connectors.kinds import ConnectorSettings, UnknownConnectorKind, connector_kind
+from coupler.config.queue import QueueModel
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import ConflictPolicy, DeletePropagation, DeletionPolicy, Direction, Operator
 
@@ -134,6 +135,8 @@ class FileModel(_Strict):
     integration: SerializeAsAny[ConnectorSettings]
     sync: SyncModel = Field(default_factory=SyncModel)
     mappings: list[MappingModel] = Field(min_length=1)
+    queue: QueueModel | None = None
+    """``[queue]``: jobs run by `coupler worker` from a job queue in the PostgreSQL state store."""
 
     @field_validator("local", "integration", mode="wrap")
     @classmethod

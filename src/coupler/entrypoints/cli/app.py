@@ -18,7 +18,8 @@ import coupler.entrypoints.cli.commands.mapping  # mapping set
 import coupler.entrypoints.cli.commands.match  # match and review
 import coupler.entrypoints.cli.commands.run  # run
 import coupler.entrypoints.cli.commands.serve  # serve
-import coupler.entrypoints.cli.commands.switch  # noqa: F401 - enable and disable
+import coupler.entrypoints.cli.commands.switch  # enable and disable
+import coupler.entrypoints.cli.commands.worker  # noqa: F401 - worker and queue
 from coupler.entrypoints.cli.shell import Exit, app, err
 
 __all__ = ["PANELS", "app", "command_name", "main", "run"]
@@ -39,7 +40,7 @@ PANELS: dict[str, tuple[str, ...]] = {
         "locks",
         "unlock",
     ),
-    "Serve": ("serve",),
+    "Serve": ("serve", "worker", "queue"),
 }
 """The panels of ``coupler --help``, in order, each with its commands in order."""
 

@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, String, column, inspect, select, table
+from sqlalchemy import Connection, Engine, String, column, inspect, select, table, text
 
 from coupler.adapters.store.sql.schema import VERSION_TABLE
 
@@ -38,6 +38,9 @@ def migrations_config(connection: Connection | None = None) -> Config:
     return config
 
 
+MIGRATION_LOCK = 7_406_921_113
+"""The PostgreSQL advisory lock a migration holds: workers starting together on a new store migrate it once."""
+
 _ALEMBIC = threading.Lock()
 """Alembic's migration environment lives in module globals: one migration run at a time per process (a web app
 opens a state store per background task, possibly several at once)."""
@@ -51,6 +54,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     with _ALEMBIC, engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # processes opening a new store at once migrate it one by one
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         command.upgrade(migrations_config(connection), revision)
 
 

@@ -58,10 +58,20 @@ def run_command(
         str | None, typer.Option("--every", help="Time between rounds: 30s, 5m, 1h, 1h30m (default 5m).")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Run one round and exit.")] = False,
+    queue: Annotated[
+        bool, typer.Option("--queue", help="Defer one round to the job queue ([queue]) for `coupler worker`.")
+    ] = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Synchronize modified records of every mapping in dependency order, again and again, until stopped."""
+    if queue:
+        from coupler.entrypoints.cli.commands.worker import defer_round
+
+        if every is not None:
+            fail(UsageError("--queue defers one round; the schedules are in [queue], leave out --every."), 2, as_json)
+        defer_round(config, mappings, as_json)
+        return
     try:
         if once and every is not None:
             raise UsageError("--once runs a single round; leave out --every.")

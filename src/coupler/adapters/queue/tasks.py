@@ -1,0 +1,211 @@
+"""What a worker runs: every kind of coupler's work as a procrastinate task calling the Python API (``Coupler``).
+
+``register`` declares the tasks on a procrastinate app for the connections the worker serves (each opens its own
+``Coupler`` per job, so a changed coupler.toml is read at the next job). Besides the work itself:
+
+- the scheduler (one periodic task per connection): every ``tick`` it defers a round of the mappings that are due
+  on their schedules. procrastinate defers a periodic task once per tick whatever the number of workers (a row per
+  task, id and tick in ``procrastinate_periodic_defers``, inserted with ON CONFLICT DO NOTHING), and the scheduler's
+  jobs hold a lock of their own: one scheduler runs at a time.
+- the take-over (one periodic task): jobs of workers that stopped sending heartbeats for ``takeover_after`` (killed,
+  their machine lost) are put back in the queue, and another worker runs them again. The engine's creation intents
+  make a job that died half-way safe to run again; the mapping's lock in the state store, left by the dead worker,
+  expires after the same time (the workers' lock time to live), so a job that finds it still held waits and retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import procrastinate
+from procrastinate.exceptions import ProcrastinateException
+
+from coupler.domain.errors import MappingBusy
+from coupler.domain.mapping import Direction, Side
+from coupler.domain.schedules import QueueSettings
+from coupler.services.api import Coupler
+from coupler.services.engine.recorder import JobReport
+from coupler.services.engine.schedule import Outcome
+from coupler.services.views.schedules import schedules
+
+from .client import JobQueue, Work, mapping_lock
+
+__all__ = ["JobFailed", "Served", "register"]
+
+log = logging.getLogger("coupler.worker")
+
+KEEP_HOURS = 72
+"""Finished jobs stay in the queue this long (failed ones until removed by hand)."""
+
+
+class JobFailed(Exception):
+    """The job stopped half-way (a system unreachable, a broken configuration); its message is in the job log."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Served:
+    """A connection a worker serves: how to open its ``Coupler``, and its queue settings."""
+
+    open: Callable[[], Coupler]
+    settings: QueueSettings
+
+
+def _summary(report: JobReport) -> dict[str, Any]:
+    return {"job": report.job.id, "mapping": report.job.mapping, "counters": report.job.counters.as_dict()}
+
+
+def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
+    """Declare coupler's tasks (and the periodic scheduler and take-over) on ``app`` for the connections served."""
+    if not served:
+        raise ValueError("a worker serves one connection at least")
+    takeover = min(s.settings.takeover_after for s in served.values())
+    busy = procrastinate.RetryStrategy(
+        max_attempts=10_000, wait=max(1, int(takeover.total_seconds() // 4)), retry_exceptions={MappingBusy}
+    )
+
+    def opened(connection: str) -> Coupler:
+        if connection not in served:
+            raise JobFailed(f"this worker does not serve the connection {connection!r}")
+        return served[connection].open()
+
+    def work(name: Work) -> Callable[[Callable[..., Any]], Any]:
+        return app.task(name=name.value, retry=busy)
+
+    @work(Work.INCREMENTAL)
+    def incremental(connection: str, mapping: str, then: Sequence[str] = (), scheduled: bool = False) -> dict[str, Any]:
+        with opened(connection) as coupler:
+            run = coupler.run_once([mapping])[0]
+        if run.outcome is Outcome.BUSY:
+            raise MappingBusy(run.message or f"{mapping} is busy")
+        if then:  # the next mapping of the round, whatever this one came to (a round goes on past a failure)
+            JobQueue(app, connection=connection).round(then, scheduled=scheduled)
+        if run.outcome is Outcome.FAILED:
+            raise JobFailed(run.message or f"{mapping} failed")
+        return {"mapping": mapping, "outcome": run.outcome.value, **(_summary(run.report) if run.report else {})}
+
+    @work(Work.FULL)
+    def full(connection: str, mapping: str, force: bool = False) -> dict[str, Any]:
+        with opened(connection) as coupler:
+            return _summary(coupler.sync_full(mapping, force=force))
+
+    @work(Work.SYNC_NOW)
+    def sync_now(connection: str, mapping: str, refs: Sequence[str], direction: str | None = None) -> dict[str, Any]:
+        with opened(connection) as coupler:
+            return _summary(coupler.sync(mapping, refs, direction=Direction(direction) if direction else None))
+
+    @work(Work.MATCH)
+    def match(
+        connection: str,
+        mapping: str,
+        groups: Sequence[Sequence[str]] | None = None,
+        create_missing: bool = False,
+        sync_after: str | None = None,
+        refs: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        with opened(connection) as coupler:
+            report = coupler.match(
+                mapping,
+                groups=groups,
+                create_missing=create_missing,
+                sync_after=Side(sync_after) if sync_after else None,
+                refs=refs,
+            )
+            return _summary(report)
+
+    @work(Work.COUPLE)
+    def couple(
+        connection: str, mapping: str, local: str, integration: str, sync_after: str | None = None
+    ) -> dict[str, Any]:
+        with opened(connection) as coupler:
+            side = Side(sync_after) if sync_after else None
+            return _summary(coupler.couple(mapping, local, integration, sync_after=side))
+
+    @work(Work.CREATE)
+    def create(connection: str, mapping: str, ref: str, source: str = Side.LOCAL.value) -> dict[str, Any]:
+        with opened(connection) as coupler:
+            return _summary(coupler.create(mapping, ref, source=Side(source)))
+
+    @work(Work.RETRY)
+    def retry(connection: str, mapping: str, refs: Sequence[str] = (), everything: bool = False) -> dict[str, Any]:
+        with opened(connection) as coupler:
+            return _summary(coupler.retry(mapping, refs, everything=everything))
+
+    @work(Work.RESTORE)
+    def restore(connection: str, mapping: str, refs: Sequence[str]) -> dict[str, Any]:
+        with opened(connection) as coupler:
+            return _summary(coupler.restore(mapping, refs))
+
+    @work(Work.APPROVE)
+    def approve(connection: str, mapping: str, refs: Sequence[str] = (), everything: bool = False) -> dict[str, Any]:
+        with opened(connection) as coupler:
+            return _summary(coupler.approve(mapping, refs, everything=everything))
+
+    scheduler = app.task(name=Work.SCHEDULER.value)(_scheduler(app, served))
+    for connection, each in served.items():
+        if not each.settings.scheduled:
+            continue
+        lock = f"{mapping_lock(connection, '')}scheduler"
+        app.periodic(
+            cron=_cron(each.settings.tick),
+            periodic_id=connection,
+            lock=lock,
+            queueing_lock=lock,
+            task_kwargs={"connection": connection},
+        )(scheduler)
+
+    tick = min(s.settings.tick for s in served.values())
+    take_over = app.task(name=Work.TAKE_OVER.value, pass_context=False)(_take_over(app, takeover))
+    app.periodic(cron=_cron(tick), periodic_id="take-over", queueing_lock="coupler:take-over")(take_over)
+    # finished jobs stay KEEP_HOURS for `coupler queue`, then are removed (the state store keeps the job log)
+    cleanup = app.task(name=Work.CLEANUP.value)(_cleanup(app))
+    app.periodic(cron="17 * * * *", periodic_id="cleanup", queueing_lock="coupler:cleanup")(cleanup)
+
+
+def _cleanup(app: procrastinate.App) -> Callable[..., Any]:
+    async def cleanup(timestamp: int) -> None:
+        await app.job_manager.delete_old_jobs(nb_hours=KEEP_HOURS)
+
+    return cleanup
+
+
+def _scheduler(app: procrastinate.App, served: Mapping[str, Served]) -> Callable[..., dict[str, Any]]:
+    def scheduler(timestamp: int, connection: str) -> dict[str, Any]:
+        """Defer a round of the mappings due on their schedules (those waiting in the queue already are passed)."""
+        each = served[connection]
+        with each.open() as coupler:
+            states = schedules(coupler.systems, each.settings.schedule)
+            now = coupler.systems.clock()
+        due = [state.mapping for state in states if state.state.due(now)]
+        first = JobQueue(app, connection=connection).round(due, scheduled=True) if due else None
+        return {"due": due, "job": first}
+
+    return scheduler
+
+
+def _take_over(app: procrastinate.App, after: timedelta) -> Callable[..., Any]:
+    async def take_over(timestamp: int) -> list[int]:
+        """Put back in the queue the jobs of workers silent for ``after``: another worker runs them again."""
+        taken = []
+        stalled = await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=after.total_seconds())
+        for job in stalled:
+            if job.task_name == Work.TAKE_OVER.value or job.id is None:
+                continue
+            try:
+                await app.job_manager.retry_job(job)
+            except ProcrastinateException:  # another take-over put it back first
+                continue
+            log.warning("job %s (%s) of a worker that stopped answering is back in the queue", job.id, job.task_name)
+            taken.append(job.id)
+        return taken
+
+    return take_over
+
+
+def _cron(every: timedelta) -> str:
+    """A cron expression with seconds (procrastinate's sixth column) for ``every``, a divisor of a minute."""
+    seconds = int(every.total_seconds())
+    return "* * * * *" if seconds >= 60 else f"* * * * * */{seconds}"
