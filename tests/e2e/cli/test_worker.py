@@ -175,7 +175,8 @@ def test_a_worker_killed_mid_job_has_its_job_taken_over_and_finished_with_nothin
 
 
 def test_one_scheduler_runs_per_tick_with_two_workers_and_an_idle_mapping_is_backed_off(demo: Demo) -> None:
-    schedule = '[queue]\ntick = "1s"\ntakeover_after = "3s"\nevery = "1s"\nidle_after = 2\nidle_every = "1h"\n'
+    # nothing is killed here: a long takeover_after, so that a loaded machine never makes a live worker look stalled
+    schedule = '[queue]\ntick = "1s"\ntakeover_after = "30s"\nevery = "1s"\nidle_after = 2\nidle_every = "1h"\n'
     with fresh_pg_database("coupler_queue") as url:
         configure(demo, url, schedule)
         with workers(demo, 2):
@@ -200,4 +201,7 @@ def test_one_scheduler_runs_per_tick_with_two_workers_and_an_idle_mapping_is_bac
     assert jobs == seconds >= 6, "one scheduler job per tick although both workers defer the periodic tasks"
     assert len(seen) == 2, "both workers were running, each deferring the periodic tasks"
     for mapping, incremental in runs.items():
-        assert len(incremental) == 2, f"{mapping}: found nothing twice, then polled every hour: {incremental}"
+        # found nothing twice, then polled every hour: two runs, or three when a tick queued the next round while
+        # the second was still running (it was not in the queue, so no queueing lock held it); without the back-off
+        # a mapping due every second runs once per tick, six times or more
+        assert 2 <= len(incremental) <= 3, f"{mapping}: found nothing twice, then polled every hour: {incremental}"
