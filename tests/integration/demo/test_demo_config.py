@@ -45,8 +45,8 @@ def test_the_file_reads_like_the_documented_format(shared_demo: DemoResult) -> N
     text = shared_demo.config.read_text(encoding="utf-8")
     assert text.startswith("# ") and "docs/configuration.md" in text
     assert 'state = "sqlite:///coupler-state.db"\n' in text
-    assert '[local]\nname = "CRONUS (demo Business Central)"\nkind = "sql"\nurl = "sqlite:///erp.db"\n' in text
-    assert '[integration]\nname = "Sales (demo Dynamics 365)"\nkind = "sql"\nurl = "sqlite:///crm.db"\n' in text
+    assert '[local]\nname = "Business Central"\nkind = "sql"\nurl = "sqlite:///erp.db"\n' in text
+    assert '[integration]\nname = "Dynamics 365 Sales"\nkind = "sql"\nurl = "sqlite:///crm.db"\n' in text
     assert CUSTOMER_LOCAL + "\n" in text and CUSTOMER_INTEGRATION + "\n" in text
     assert re.search(
         r'^direction = "bidirectional" +# bidirectional \| to-integration \| from-integration$', text, re.M
