@@ -71,8 +71,8 @@ def test_synchronize_one_record_choosing_a_direction(page: Page, screenshots: Pa
     page.get_by_role("link", name="Synchronize now").click()
     dialog = page.locator("dialog#modal")
     expect(dialog.get_by_role("heading", name="Synchronize now: CUSTOMER C00070")).to_be_visible()
-    expect(dialog.get_by_role("radio", name="Get data from the integration system")).to_be_visible()
-    dialog.get_by_role("radio", name="Send local data to the integration system").check()
+    expect(dialog.get_by_role("radio", name="Get data from Dynamics 365 Sales")).to_be_visible()
+    dialog.get_by_role("radio", name="Send Business Central data to Dynamics 365 Sales").check()
     shot(page, screenshots, "04-synchronize-now", full=False)
     dialog.get_by_role("button", name="OK").click()
     expect(page.get_by_role("status").first).to_contain_text("Synchronize now (CUSTOMER)")
@@ -99,7 +99,7 @@ def test_match_select_several_and_synchronize_them(page: Page, screenshots: Path
     page.get_by_role("button", name="Synchronize now").click()
     dialog = page.locator("dialog#modal")
     expect(dialog.get_by_role("heading", name="Synchronize now: CUSTOMER, 3 records")).to_be_visible()
-    dialog.get_by_role("radio", name="Get data from the integration system").check()
+    dialog.get_by_role("radio", name="Get data from Dynamics 365 Sales").check()
     shot(page, screenshots, "07-synchronize-selection", full=False)
     dialog.get_by_role("button", name="OK").click()
     notice = page.get_by_role("status").first
@@ -136,7 +136,7 @@ def test_a_conflict_resolved_in_the_ui_and_the_log_and_errors(page: Page, screen
     shot(page, screenshots, "09-conflicts")
     page.get_by_role("button", name="Use the integration value of city for C00070").click()
     expect(page.get_by_role("status").first).to_contain_text("Conflict resolved (CUSTOMER)")
-    expect(page.get_by_role("status").first).to_contain_text("C00070: integration values won for city")
+    expect(page.get_by_role("status").first).to_contain_text("C00070 Fabrikam, Inc.: the Dynamics 365 Sales values won for City")
     expect(page.get_by_role("region", name="CUSTOMER C00070 ⇄ Fabrikam, Inc.")).to_have_count(0)
     with sqlite3.connect(demo / "erp.db") as erp:
         assert erp.execute("SELECT city FROM customers WHERE number = 'C00070'").fetchone()[0] == "Aalborg"

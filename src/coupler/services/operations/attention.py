@@ -69,7 +69,12 @@ class Attention:
             Synchronizer(self.systems).sync_couplings(
                 mapping, [coupling], direction=None, recorder=recorder, winners=winners
             )
-        return recorder.finish(f"{ref}: {use.value} values won for {', '.join(f.local_field for f in chosen)}.")
+        captions = {f.pair: f.title for f in mapping.fields}
+        won = ", ".join(captions.get(f.pair, f.local_field) for f in chosen)
+        spec = replace(mapping.local, filter=())
+        found = self.systems.local.read(spec, [coupling.local_key], columns=mapping.columns(Side.LOCAL))
+        title = mapping.title(Side.LOCAL, found[0].key, found[0].values) if found else ref
+        return recorder.finish(f"{title}: the {self.systems.name(use)} values won for {won}.")
 
     # skipped records ---------------------------------------------------------------------------------------
     def skipped(self, mapping: str | None = None, *, limit: int = 1000) -> list[SkippedRecord]:
