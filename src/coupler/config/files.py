@@ -57,7 +57,7 @@ def _caption(value: str | None) -> str | None:
     if value is None:
         return None
     if not value.strip():
-        raise ValueError("a caption is a name a user reads, like \"Post Code\"; this one is blank")
+        raise ValueError('a caption is a name a user reads, like "Post Code"; this one is blank')
     if value != value.strip():
         raise ValueError(f"a caption has no spaces around it: write {value.strip()!r}")
     if len(value) > CAPTION_LENGTH:

@@ -69,6 +69,8 @@ _LABELS = {
 def _label(systems: Systems, choice: SyncChoice) -> str:
     """The option's words, with the systems as the configuration names them."""
     return _LABELS[choice].format(local=systems.name(Side.LOCAL), integration=systems.name(Side.INTEGRATION))
+
+
 ANALYSED = 500
 """A selection larger than this is not compared record by record: merge is offered and is the default."""
 

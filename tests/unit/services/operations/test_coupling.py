@@ -37,7 +37,9 @@ def test_couple_refuses_already_coupled_records_and_names_the_partner(world: Wor
     world.customer("C002")
     first = world.account("One")
     world.coupler.couple("CUSTOMER", "C001", first)
-    with pytest.raises(AlreadyCoupled, match=r"cannot couple the ERP customers C001: it is already coupled to the CRM account One\."):
+    with pytest.raises(
+        AlreadyCoupled, match=r"cannot couple the ERP customers C001: it is already coupled to the CRM account One\."
+    ):
         world.coupler.couple("CUSTOMER", "C001", world.account("Two"))
     with pytest.raises(AlreadyCoupled, match="cannot couple the CRM account One: it is already coupled to the ERP"):
         world.coupler.couple("CUSTOMER", "C002", "One")
