@@ -158,3 +158,15 @@ def test_a_record_outside_the_filter_says_so_on_its_card_and_in_the_list(
     assert "outside the filter: Blocked is All" in visible(row)
     inside = visible(client.get("/mappings/CUSTOMER/records/C00010", headers=HTML).text)
     assert "Outside the filter" not in inside
+
+
+def test_conflicts_name_fields_by_caption_and_resolve_by_it(
+    client: TestClient, csrf: str, conflict: str, coupler: Coupler
+) -> None:
+    page = visible(client.get("/conflicts", headers=HTML).text)
+    assert "City Odense Aalborg" in page and "address1_city" not in page
+    assert "Use Dynamics 365 Sales values for the record" in page
+    [parked] = coupler.conflicts("CUSTOMER")
+    form = {"csrf_token": csrf, "mapping": "CUSTOMER", "key": parked.local_key, "use": "integration", "field": "City"}
+    done = visible(client.post("/conflicts/resolve", data=form, headers=HTML).text)
+    assert "C00070 Fabrikam, Inc.: the Dynamics 365 Sales values won for City." in done
