@@ -94,7 +94,7 @@ def test_unknown_key(demo: Demo) -> None:
 
 
 def test_mapped_column_missing_from_the_database(demo: Demo) -> None:
-    broken = _broken(demo, '{ local = "website", ', '{ local = "homepage", ')
+    broken = _broken(demo, 'local = "website", ', 'local = "homepage", ')
     result = _run(demo, broken, "check")
     [problem] = _problems(result)
     assert problem.startswith(f"{broken}: mapping CUSTOMER, key fields[")

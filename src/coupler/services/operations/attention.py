@@ -63,7 +63,10 @@ class Attention:
             chosen = tuple(f for f in conflict.fields if wanted & named(f))
             unknown = wanted - {n for f in chosen for n in named(f)}
             if unknown:
-                names = ", ".join(captions.get(f.pair, f.local_field) for f in conflict.fields)
+                names = ", ".join(
+                    f"{captions[f.pair]} ({f.local_field})" if f.pair in captions else f.local_field
+                    for f in conflict.fields
+                )
                 raise UsageError(
                     f"{mapping.name}: {', '.join(sorted(unknown))} is not in conflict for {ref!r}; "
                     f"the conflicting fields are: {names}."
