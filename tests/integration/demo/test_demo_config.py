@@ -53,7 +53,8 @@ def test_the_file_reads_like_the_documented_format(shared_demo: DemoResult) -> N
     assert re.search(
         r'^direction = "bidirectional" +# bidirectional \| to-integration \| from-integration$', text, re.M
     )
-    constant = '{ caption = "Relationship Type", integration = "customertypecode", constant = 3, direction = "to-integration" }'
+    constant = '{ caption = "Relationship Type", integration = "customertypecode", constant = 3, '
+    constant += 'direction = "to-integration" }'
     assert f"  {constant},\n" in text
 
 
