@@ -29,6 +29,7 @@ from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import ConflictPolicy, DeletePropagation, DeletionPolicy, Direction, Operator
 
 __all__ = [
+    "CAPTION_LENGTH",
     "MAPPING_NAME_LENGTH",
     "ConditionModel",
     "FieldModel",
@@ -46,6 +47,25 @@ MAPPING_NAME_LENGTH = 100
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+CAPTION_LENGTH = 80
+"""The longest caption: a field's or a table's name as a user reads it on a page."""
+
+
+def _caption(value: str | None) -> str | None:
+    """A caption is one line of 1 to CAPTION_LENGTH characters, without spaces around it."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise ValueError('a caption is a name a user reads, like "Post Code"; this one is blank')
+    if value != value.strip():
+        raise ValueError(f"a caption has no spaces around it: write {value.strip()!r}")
+    if len(value) > CAPTION_LENGTH:
+        raise ValueError(f"a caption has at most {CAPTION_LENGTH} characters; this one has {len(value)}")
+    if any(not c.isprintable() for c in value):
+        raise ValueError("a caption is one line of printable characters")
+    return value
 
 
 class ConditionModel(_Strict):
@@ -68,11 +88,18 @@ class ConditionModel(_Strict):
 
 class SideModel(_Strict):
     table: str
+    caption: str | None = None
     key: str
     display_key: str | None = None
+    name_field: str | None = None
     modified_on: str | None = None
     alternate_key: str | None = None
     filter: list[ConditionModel] = Field(default_factory=list)
+
+    @field_validator("caption")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return _caption(value)
 
 
 class TransformModel(BaseModel):
@@ -84,6 +111,7 @@ class TransformModel(BaseModel):
 
 
 class FieldModel(_Strict):
+    caption: str | None = None
     local: str | None = None
     integration: str | None = None
     constant: Any = None
@@ -98,6 +126,11 @@ class FieldModel(_Strict):
     not_null: bool = False
     transform: list[TransformModel] = Field(default_factory=list)
     options: dict[str, int | str] | None = None
+
+    @field_validator("caption")
+    @classmethod
+    def _one_line(cls, value: str | None) -> str | None:
+        return _caption(value)
 
 
 class MappingModel(_Strict):

@@ -55,6 +55,7 @@ def build_mapping(path: Path, model: MappingModel, problems: list[str]) -> Table
                 clear_on_failed_lookup=f.clear_on_failed_lookup,
                 not_null=f.not_null,
                 transforms=_transforms(where, f, direction, problems),
+                caption=f.caption,
             )
         )
     mapping = TableMapping(
@@ -93,6 +94,8 @@ def _spec(side: SideModel) -> TableSpec:
             Condition(field=c.field, op=c.op, value=[*c.value, None] if c.or_null else c.value) for c in side.filter
         ),
         alternate_key=side.alternate_key,
+        caption=side.caption,
+        name_field=side.name_field,
     )
 
 

@@ -44,21 +44,43 @@ Start with `coupler review`: it says which mappings to match first and which to 
 """
 
 
-def _side(table: str, key: str, display_key: str, modified_on: str, *conditions: ConditionModel) -> SideModel:
-    filtered: dict[str, Any] = {"filter": list(conditions)} if conditions else {}
-    return SideModel(table=table, key=key, display_key=display_key, modified_on=modified_on, **filtered)
+_CAPTIONS = {
+    "salespeoplePurchasers": "Salesperson/Purchaser",
+    "currencies": "Currency",
+    "customers": "Customer",
+    "contacts": "Contact",
+    "items": "Item",
+    "systemuser": "User",
+    "transactioncurrency": "Currency",
+    "account": "Account",
+    "contact": "Contact",
+    "product": "Product",
+}
+"""What Business Central and Sales call a record of each table."""
+
+
+def _side(
+    table: str, key: str, display_key: str, modified_on: str, *conditions: ConditionModel, **extra: Any
+) -> SideModel:
+    if conditions:
+        extra["filter"] = list(conditions)
+    return SideModel(
+        table=table, caption=_CAPTIONS[table], key=key, display_key=display_key, modified_on=modified_on, **extra
+    )
 
 
 def _eq(field: str, value: Any) -> ConditionModel:
     return ConditionModel(field=field, op=Operator.EQ, value=value)
 
 
-def _f(local: str, integration: str, **extra: Any) -> FieldModel:
-    return FieldModel(local=local, integration=integration, **extra)
+def _f(caption: str, local: str, integration: str, **extra: Any) -> FieldModel:
+    """A field mapping with Business Central's caption of the field."""
+    return FieldModel(caption=caption, local=local, integration=integration, **extra)
 
 
 def _erp(table: str, display_key: str, *conditions: ConditionModel) -> SideModel:
-    return _side(table, "id", display_key, "lastModifiedDateTime", *conditions)
+    """An ERP table, its records named by their number or code and their name."""
+    return _side(table, "id", display_key, "lastModifiedDateTime", *conditions, name_field="displayName")
 
 
 def _crm(table: str, display_key: str, *conditions: ConditionModel) -> SideModel:
@@ -82,9 +104,9 @@ _MAPPINGS = (
         ),
         fields=(
             "a new salesperson's code is made from the initials of its name; `coupler match` pairs them by e-mail",
-            _f("displayName", "fullname"),
-            _f("email", "internalemailaddress", match=1),
-            _f("phoneNo", "mobilephone"),
+            _f("Name", "displayName", "fullname"),
+            _f("E-Mail", "email", "internalemailaddress", match=1),
+            _f("Phone No.", "phoneNo", "mobilephone"),
         ),
     ),
     commented_mapping(
@@ -95,9 +117,9 @@ _MAPPINGS = (
         integration=_crm("transactioncurrency", "isocurrencycode"),
         fields=(
             "the local currency is not in the ERP's table: a blank currency code means the CRM's base currency",
-            _f("code", "isocurrencycode", match=1),
-            _f("symbol", "currencysymbol"),
-            _f("displayName", "currencyname"),
+            _f("Code", "code", "isocurrencycode", match=1),
+            _f("Symbol", "symbol", "currencysymbol"),
+            _f("Description", "displayName", "currencyname"),
         ),
     ),
     commented_mapping(
@@ -108,27 +130,48 @@ _MAPPINGS = (
         local=_erp("customers", "number", _eq("blocked", "")),
         integration=_crm("account", "name", _eq("statecode", 0), _eq("customertypecode", 3)),
         fields=(
-            _f("displayName", "name", match=1, transform=_TRIM),
-            _f("addressLine1", "address1_line1"),
-            _f("addressLine2", "address1_line2"),
-            _f("city", "address1_city"),
-            _f("state", "address1_stateorprovince"),
-            _f("postalCode", "address1_postalcode"),
-            _f("country", "address1_country"),
-            _f("phoneNumber", "telephone1"),
-            _f("email", "emailaddress1"),
-            _f("website", "websiteurl"),
-            _f("creditLimit", "creditlimit", **_TO_CRM),
-            FieldModel(integration="customertypecode", constant=3, **_TO_CRM),
-            _f("number", "accountnumber", **_TO_CRM, enabled=False),
+            _f("Name", "displayName", "name", match=1, transform=_TRIM),
+            _f("Address", "addressLine1", "address1_line1"),
+            _f("Address 2", "addressLine2", "address1_line2"),
+            _f("City", "city", "address1_city"),
+            _f("County", "state", "address1_stateorprovince"),
+            _f("Post Code", "postalCode", "address1_postalcode"),
+            _f("Country/Region Code", "country", "address1_country"),
+            _f("Phone No.", "phoneNumber", "telephone1"),
+            _f("E-Mail", "email", "emailaddress1"),
+            _f("Home Page", "website", "websiteurl"),
+            _f("Credit Limit (LCY)", "creditLimit", "creditlimit", **_TO_CRM),
+            FieldModel(caption="Relationship Type", integration="customertypecode", constant=3, **_TO_CRM),
+            _f("No.", "number", "accountnumber", **_TO_CRM, enabled=False),
             "the salesperson's code -> the systemuserid of the user coupled to that salesperson",
-            _f("salespersonCode", "ownerid", **_TO_CRM, lookup="SALESPEOPLE", lookup_local_by="code", not_null=True),
+            _f(
+                "Salesperson Code",
+                "salespersonCode",
+                "ownerid",
+                **_TO_CRM,
+                lookup="SALESPEOPLE",
+                lookup_local_by="code",
+                not_null=True,
+            ),
             "the currency, one way at a time: a customer waits (is retried) until its currency is coupled;",
             "an account in a currency that is not coupled (the CRM's base currency) gets a blank code",
-            _f("currencyCode", "transactioncurrencyid", **_TO_CRM, lookup="CURRENCY"),
-            _f("currencyCode", "transactioncurrencyid", **_FROM_CRM, lookup="CURRENCY", clear_on_failed_lookup=True),
+            _f("Currency Code", "currencyCode", "transactioncurrencyid", **_TO_CRM, lookup="CURRENCY"),
+            _f(
+                "Currency Code",
+                "currencyCode",
+                "transactioncurrencyid",
+                **_FROM_CRM,
+                lookup="CURRENCY",
+                clear_on_failed_lookup=True,
+            ),
             "Business Central's option mapping PAYMENT TERMS: code <-> the account's option set value",
-            _f("paymentTermsCode", "paymenttermscode", transform=[*_TRIM, _UPPER], options=_PAYMENT_TERMS),
+            _f(
+                "Payment Terms Code",
+                "paymentTermsCode",
+                "paymenttermscode",
+                transform=[*_TRIM, _UPPER],
+                options=_PAYMENT_TERMS,
+            ),
         ),
     ),
     commented_mapping(
@@ -139,19 +182,19 @@ _MAPPINGS = (
         local=_erp("contacts", "number", _eq("type", "Person")),
         integration=_crm("contact", "fullname", _eq("statecode", 0)),
         fields=(
-            _f("firstName", "firstname"),
-            _f("middleName", "middlename"),
-            _f("surname", "lastname"),
-            _f("jobTitle", "jobtitle"),
-            _f("addressLine1", "address1_line1"),
-            _f("city", "address1_city"),
-            _f("postalCode", "address1_postalcode"),
-            _f("country", "address1_country"),
-            _f("phoneNumber", "telephone1"),
-            _f("mobilePhoneNumber", "mobilephone"),
-            _f("email", "emailaddress1", match=1),
+            _f("First Name", "firstName", "firstname"),
+            _f("Middle Name", "middleName", "middlename"),
+            _f("Surname", "surname", "lastname"),
+            _f("Job Title", "jobTitle", "jobtitle"),
+            _f("Address", "addressLine1", "address1_line1"),
+            _f("City", "city", "address1_city"),
+            _f("Post Code", "postalCode", "address1_postalcode"),
+            _f("Country/Region Code", "country", "address1_country"),
+            _f("Phone No.", "phoneNumber", "telephone1"),
+            _f("Mobile Phone No.", "mobilePhoneNumber", "mobilephone"),
+            _f("E-Mail", "email", "emailaddress1", match=1),
             "the contact's customer number <-> the accountid of the account coupled to that customer",
-            _f("companyNumber", "parentcustomerid", lookup="CUSTOMER"),
+            _f("Company No.", "companyNumber", "parentcustomerid", lookup="CUSTOMER"),
         ),
     ),
     commented_mapping(
@@ -161,11 +204,11 @@ _MAPPINGS = (
         local=_erp("items", "number", _eq("blocked", 0)),
         integration=_crm("product", "productnumber", _eq("statecode", 0)),
         fields=(
-            _f("number", "productnumber", match=1),
-            _f("displayName", "name"),
-            _f("unitPrice", "price"),
-            _f("unitCost", "standardcost", **_TO_CRM),
-            _f("inventory", "quantityonhand", **_TO_CRM),
+            _f("No.", "number", "productnumber", match=1),
+            _f("Description", "displayName", "name"),
+            _f("Unit Price", "unitPrice", "price"),
+            _f("Unit Cost", "unitCost", "standardcost", **_TO_CRM),
+            _f("Inventory", "inventory", "quantityonhand", **_TO_CRM),
         ),
     ),
 )
@@ -183,8 +226,8 @@ def demo_config(
     """The demo's configuration: the ERP and CRM databases next to the file, and the five mappings."""
     return FileModel(
         state=state_url,
-        local=SqlSettings(name="CRONUS (demo Business Central)", url=erp_url),
-        integration=SqlSettings(name="Sales (demo Dynamics 365)", url=crm_url),
+        local=SqlSettings(name="Business Central", url=erp_url),
+        integration=SqlSettings(name="Dynamics 365 Sales", url=crm_url),
         mappings=[mapping for mapping, _ in _MAPPINGS],
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -22,6 +23,7 @@ __all__ = [
     "Side",
     "TableMapping",
     "TableSpec",
+    "words",
 ]
 
 
@@ -154,6 +156,12 @@ class Condition:
         return bool(comparisons[op](actual, self.value))
 
 
+def words(name: str) -> str:
+    """A column's name in words: "customerNumber" -> "Customer number", "address1_city" -> "Address1 city"."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").strip()
+    return spaced[:1].upper() + spaced[1:].lower() if spaced else name
+
+
 def matches_all(conditions: Iterable[Condition], values: Mapping[str, Any]) -> bool:
     return all(condition.matches(values) for condition in conditions)
 
@@ -171,9 +179,23 @@ class TableSpec:
     """A column that names one record as its key does, with a value the writer chooses and the system keeps (a
     customer number). Where the system assigns keys, a record created with a value in it is found again by it after
     an interrupted creation; None leaves the choice to the connector (``Connector.alternate_key``)."""
+    caption: str | None = None
+    """What a user calls the table's records ("Customer", "Account"), shown instead of the table's name."""
+    name_field: str | None = None
+    """The column that names a record beside its display key (a customer's name, where the display key is its
+    number); None when the display key is the name."""
 
     def matches(self, values: Mapping[str, Any]) -> bool:
         return matches_all(self.filter, values)
+
+    def failed(self, values: Mapping[str, Any]) -> tuple[Condition, ...]:
+        """The conditions of the filter these values do not meet (none: the record is inside the filter)."""
+        return tuple(c for c in self.filter if not c.matches(values))
+
+    @property
+    def title(self) -> str:
+        """The table as a user knows it: its caption, else its name."""
+        return self.caption or self.table
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -213,6 +235,8 @@ class FieldMapping:
     clear_on_failed_lookup: bool = False
     not_null: bool = False
     transforms: tuple[Transform, ...] = ()
+    caption: str | None = None
+    """What a user calls the field ("Post Code", "Credit Limit (LCY)"), shown instead of the API field names."""
 
     @property
     def pair(self) -> str:
@@ -229,6 +253,11 @@ class FieldMapping:
     @property
     def label(self) -> str:
         return f"{self.local or '(constant)'} <-> {self.integration or '(constant)'}"
+
+    @property
+    def title(self) -> str:
+        """The field as a user knows it: its caption, else the field it maps (the local one first)."""
+        return self.caption or self.local or self.integration or "(constant)"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -263,6 +292,23 @@ class TableMapping:
         shown = values.get(display) if display else None
         return f"{side.value} record {shown or key}"
 
+    def title(self, side: Side, key: str, values: Mapping[str, Any]) -> str:
+        """How a user knows a record of ``side``: its display key (else its key) and its name, when the side names
+        one and it differs ("C00020 Trey Research")."""
+        spec = self.spec(side)
+        shown = values.get(spec.display_key) if spec.display_key else None
+        first = str(shown) if shown not in (None, "") else key
+        name = values.get(spec.name_field) if spec.name_field else None
+        return f"{first} {name}" if name not in (None, "") and str(name) != first else first
+
+    def caption_of(self, side: Side, field: str) -> str:
+        """How a user knows the ``side`` column ``field``: the caption of a field mapping of it, else the column's
+        name in words ("customerNumber" -> "Customer number")."""
+        for mapping in self.fields:
+            if mapping.caption and mapping.field(side) == field:
+                return mapping.caption
+        return words(field)
+
     def fields_for(self, direction: Direction) -> tuple[FieldMapping, ...]:
         return tuple(f for f in self.fields if f.flows(direction))
 
@@ -288,6 +334,8 @@ class TableMapping:
                 names[name] = None
         for condition in spec.filter:
             names[condition.field] = None
+        if spec.name_field:
+            names[spec.name_field] = None
         return tuple(names)
 
     @property

@@ -62,6 +62,10 @@ class Systems:
         """The ``side`` system; inside a job, its writes first check that the job still holds its lock."""
         return guarded(self.local if side is Side.LOCAL else self.integration)
 
+    def name(self, side: Side) -> str:
+        """The ``side`` system as the configuration names it ("Business Central", "Dynamics 365 Sales")."""
+        return (self.local if side is Side.LOCAL else self.integration).display_name
+
     def lengths(self, side: Side, table: str) -> dict[str, int]:
         """The maximum lengths of ``table``'s text columns on ``side`` (for truncating values to fit)."""
         columns = self.connector(side).describe(table) or {}

@@ -10,6 +10,7 @@ comment line above each field.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from coupler.config.files import ConditionModel, FieldModel, FileModel, MappingM
 from coupler.config.writer import Comments, commented_mapping, render_config
 from coupler.domain.mapping import Direction, Operator
 
-__all__ = ["BC_SALES", "BC_SALES_COMMENTS", "BcField", "BcMapping", "bc_sales_config", "render_bc_sales"]
+__all__ = ["BC_SALES", "BC_SALES_COMMENTS", "BcField", "BcMapping", "bc_caption", "bc_sales_config", "render_bc_sales"]
 
 _SENDS: dict[str, Any] = {"direction": Direction.TO_INTEGRATION}
 _GETS: dict[str, Any] = {"direction": Direction.FROM_INTEGRATION}
@@ -36,11 +37,33 @@ _WIDTH = 112
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BcField:
     """One of Business Central's default field mappings: ``bc`` names it as Business Central does ("Post Code
-    <-> address1_postalcode"); ``entry`` is the config's field, or None with ``note`` saying why not."""
+    <-> address1_postalcode"); ``entry`` is the config's field, or None with ``note`` saying why not. The entry's
+    caption is Business Central's (the words before the arrow), or ``caption`` where Business Central sets the
+    field in code."""
 
     bc: str
     note: str
     entry: FieldModel | None = None
+    caption: str | None = None
+
+    @property
+    def captioned(self) -> FieldModel | None:
+        """The entry with its caption."""
+        if self.entry is None:
+            return None
+        caption = self.caption or bc_caption(self.bc)
+        if not caption:
+            raise ValueError(f"{self.bc}: Business Central gives this field no caption; give the BcField one")
+        return FieldModel.model_validate({**self.entry.model_dump(exclude_unset=True), "caption": caption})
+
+
+def bc_caption(bc: str) -> str:
+    """Business Central's caption in a field mapping's name: "Post Code <-> address1_postalcode" -> "Post Code",
+    "(in code) Blocked -> statecode" -> "Blocked", "(Name) <- fullname" -> "Name"; "" when it names none."""
+    words = re.split(r" (?:<->|->|<-) ", bc, maxsplit=1)[0].removeprefix("(in code)").strip()
+    if words.startswith("(") and words.endswith(")"):
+        words = words[1:-1] if " " not in words else ""
+    return words[:1].upper() + words[1:]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -60,8 +83,8 @@ def _mapping(*, comment: str, fields: Sequence[BcField], **settings: Any) -> BcM
     entries: list[FieldModel | str] = []
     for field in fields:
         entries.extend(textwrap.wrap(f"{field.bc}: {field.note}", width=_WIDTH, subsequent_indent="  "))
-        if field.entry is not None:
-            entries.append(field.entry)
+        if (entry := field.captioned) is not None:
+            entries.append(entry)
     mapping, comments = commented_mapping(comment=comment, fields=entries, **settings)
     return BcMapping(mapping=mapping, comments=comments, fields=tuple(fields))
 
@@ -74,13 +97,38 @@ def _eq(field: str, value: Any) -> ConditionModel:
     return ConditionModel(field=field, op=Operator.EQ, value=value)
 
 
-def _side(table: str, key: str, display_key: str, modified_on: str, conditions: Sequence[ConditionModel]) -> SideModel:
-    filtered: dict[str, Any] = {"filter": list(conditions)} if conditions else {}
-    return SideModel(table=table, key=key, display_key=display_key, modified_on=modified_on, **filtered)
+_CAPTIONS = {
+    "salespeoplePurchasers": "Salesperson/Purchaser",
+    "currencies": "Currency",
+    "paymentTerms": "Payment Terms",
+    "shipmentMethods": "Shipment Method",
+    "unitsOfMeasure": "Unit of Measure",
+    "customers": "Customer",
+    "vendors": "Vendor",
+    "contacts": "Contact",
+    "items": "Item",
+    "systemusers": "User",
+    "transactioncurrencies": "Currency",
+    "uomschedules": "Unit Group",
+    "accounts": "Account",
+    "products": "Product",
+}
+"""What Business Central and Sales call a record of each table (the tables' captions)."""
+
+
+def _side(
+    table: str, key: str, display_key: str, modified_on: str, conditions: Sequence[ConditionModel], **extra: Any
+) -> SideModel:
+    if conditions:
+        extra["filter"] = list(conditions)
+    return SideModel(
+        table=table, caption=_CAPTIONS[table], key=key, display_key=display_key, modified_on=modified_on, **extra
+    )
 
 
 def _bc(entity_set: str, display_key: str, *conditions: ConditionModel) -> SideModel:
-    return _side(entity_set, "id", display_key, "lastModifiedDateTime", conditions)
+    """A Business Central entity set, its records named by their number or code and their name (displayName)."""
+    return _side(entity_set, "id", display_key, "lastModifiedDateTime", conditions, name_field="displayName")
 
 
 def _dv(entity_set: str, key: str, display_key: str, *conditions: ConditionModel) -> SideModel:
@@ -111,7 +159,7 @@ def _extra(local: str, integration: str, **settings: Any) -> FieldModel:
     return _f(local, integration, enabled=False, **settings)
 
 
-def _option_set(name: str, *, bc_table: str, attribute: str, comment: str) -> BcMapping:
+def _option_set(name: str, *, bc_table: str, attribute: str, comment: str, caption: str) -> BcMapping:
     """PAYMENT TERMS and SHIPMENT METHOD: a Business Central code table <-> the values of an account option set,
     coupled by label as Business Central does (case-insensitively); a code with no value gets one, labelled with
     the code (CDS Int. Option Couple, CDSSetupDefaults.ResetOptionMappingConfiguration)."""
@@ -120,7 +168,9 @@ def _option_set(name: str, *, bc_table: str, attribute: str, comment: str) -> Bc
         comment=comment,
         direction=Direction.TO_INTEGRATION,
         local=_bc(bc_table, "code"),
-        integration=SideModel(table=f"account.{attribute}", key="value", display_key="label"),
+        integration=SideModel(
+            table=f"account.{attribute}", caption=f"{caption} option", key="value", display_key="label"
+        ),
         fields=(
             BcField(
                 bc=f"Code -> {attribute} (the option's label)",
@@ -197,6 +247,7 @@ PAYMENT_TERMS = _option_set(
     "PAYMENT TERMS",
     bc_table="paymentTerms",
     attribute="paymenttermscode",
+    caption="Payment Terms",
     comment="Payment terms <-> the values of the accounts' Payment Terms option set (paymenttermscode).",
 )
 
@@ -204,6 +255,7 @@ SHIPMENT_METHOD = _option_set(
     "SHIPMENT METHOD",
     bc_table="shipmentMethods",
     attribute="address1_freighttermscode",
+    caption="Freight Terms",
     comment="Shipment methods <-> the values of the accounts' Freight Terms option set (address1_freighttermscode).",
 )
 
@@ -218,6 +270,7 @@ UNIT_OF_MEASURE = _mapping(
         BcField(
             bc="Code -> name",
             note="the unit group's name, 'NAV ' and the code",
+            caption="Unit Group Name",
             entry=_f(
                 "code",
                 "name",
@@ -229,6 +282,7 @@ UNIT_OF_MEASURE = _mapping(
         BcField(
             bc="Code -> baseuomname",
             note="the group's base unit, named by the code; `coupler match` couples existing groups by it",
+            caption="Base Unit",
             entry=_f("code", "baseuomname", match=1),
         ),
     ),
@@ -287,6 +341,7 @@ def _account_fields(entity: str, missing: str) -> tuple[BcField, ...]:
             note="Business Central sets the type through a config template when it creates an account; here a "
             "constant, which never changes anything the filter lets through",
             entry=FieldModel(integration="customertypecode", constant=3 if entity == "customer" else 11, **_SENDS),
+            caption="Relationship Type",
         ),
     )
 
@@ -417,6 +472,7 @@ CONTACT = _mapping(
             bc="(constant account) -> parentcustomeridtype",
             note="the parent is an account",
             entry=FieldModel(integration="parentcustomeridtype", constant="account", **_SENDS),
+            caption="Parent Type",
         ),
         BcField(
             bc="(in code) Company No. <-> parentcustomerid",
@@ -457,6 +513,7 @@ ITEM_PRODUCT = _mapping(
         BcField(
             bc="Unit Cost -> currentcost",
             note="current cost",
+            caption="Unit Cost (Current Cost)",
             entry=_f("unitCost", "currentcost", **_SENDS, transform=[_AT_LEAST_ZERO]),
         ),
         BcField(bc="Unit Volume -> stockvolume", note=_NOT_IN_ITEM_API),
@@ -477,11 +534,13 @@ ITEM_PRODUCT = _mapping(
             bc="(in code) -> producttypecode",
             note="a product created from an item is a Sales Inventory product (1)",
             entry=FieldModel(integration="producttypecode", constant=1, **_SENDS),
+            caption="Product Type",
         ),
         BcField(
             bc="(in code) -> quantitydecimal",
             note="quantities with 2 decimals, as Business Central sets before it creates a product",
             entry=FieldModel(integration="quantitydecimal", constant=2, **_SENDS),
+            caption="Decimals Supported",
         ),
         BcField(
             bc="(in code) Blocked -> statecode",
@@ -494,6 +553,7 @@ ITEM_PRODUCT = _mapping(
             bc="(in code) Blocked -> statuscode",
             note="the status that goes with the state: Retired (2) or Active (1)",
             entry=_f("blocked", "statuscode", **_SENDS, transform=[_table({"false": 1, "true": 2})]),
+            caption="Blocked (Status Reason)",
         ),
     ),
 )

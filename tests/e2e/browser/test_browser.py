@@ -58,7 +58,7 @@ def test_couple_a_customer_from_its_card(page: Page, screenshots: Path) -> None:
     expect(dialog.locator("#lookup-results")).not_to_contain_text("exact")  # a prefix now, no longer exact
     expect(dialog.get_by_role("radio", name="Fabrikam, Inc.")).to_be_visible()
     dialog.get_by_role("radio", name="Fabrikam, Inc.").check()
-    expect(dialog.locator("#couple-fields")).to_contain_text("C00070 and Fabrikam, Inc.")
+    expect(dialog.locator("#couple-fields")).to_contain_text("C00070 Fabrikam, Inc. and Fabrikam, Inc.")
     shot(page, screenshots, "03-set-up-coupling", full=False)
     dialog.get_by_role("button", name="OK").click()
     expect(page.get_by_role("status").first).to_contain_text("Set up coupling (CUSTOMER): 1 coupled")
@@ -71,8 +71,8 @@ def test_synchronize_one_record_choosing_a_direction(page: Page, screenshots: Pa
     page.get_by_role("link", name="Synchronize now").click()
     dialog = page.locator("dialog#modal")
     expect(dialog.get_by_role("heading", name="Synchronize now: CUSTOMER C00070")).to_be_visible()
-    expect(dialog.get_by_role("radio", name="Get data from the integration system")).to_be_visible()
-    dialog.get_by_role("radio", name="Send local data to the integration system").check()
+    expect(dialog.get_by_role("radio", name="Get data from Dynamics 365 Sales")).to_be_visible()
+    dialog.get_by_role("radio", name="Send Business Central data to Dynamics 365 Sales").check()
     shot(page, screenshots, "04-synchronize-now", full=False)
     dialog.get_by_role("button", name="OK").click()
     expect(page.get_by_role("status").first).to_contain_text("Synchronize now (CUSTOMER)")
@@ -99,7 +99,7 @@ def test_match_select_several_and_synchronize_them(page: Page, screenshots: Path
     page.get_by_role("button", name="Synchronize now").click()
     dialog = page.locator("dialog#modal")
     expect(dialog.get_by_role("heading", name="Synchronize now: CUSTOMER, 3 records")).to_be_visible()
-    dialog.get_by_role("radio", name="Get data from the integration system").check()
+    dialog.get_by_role("radio", name="Get data from Dynamics 365 Sales").check()
     shot(page, screenshots, "07-synchronize-selection", full=False)
     dialog.get_by_role("button", name="OK").click()
     notice = page.get_by_role("status").first
@@ -115,9 +115,17 @@ def test_create_and_couple_then_decouple(page: Page, screenshots: Path) -> None:
     dialog.get_by_role("button", name="OK").click()
     expect(page.get_by_role("status").first).to_contain_text("Create and couple (CUSTOMER)")
     expect(page.locator("dl.facts").first).to_contain_text("Adatum Corporation")
-    page.get_by_role("button", name="Decouple").click()
-    expect(page.get_by_role("status").first).to_contain_text("Decouple (CUSTOMER): 1 decoupled")
+    page.get_by_role("link", name="Decouple").click()  # asks first, in a dialog
+    confirm = page.get_by_role("alertdialog", name="Decouple C00010 Adatum Corporation?")
+    expect(confirm).to_contain_text("Both records stay as they are")
+    shot(page, screenshots, "07b-decouple-confirm", full=False)
+    confirm.get_by_role("button", name="Decouple").click()
+    notice = page.get_by_role("status").first
+    expect(notice).to_contain_text("Decoupled C00010 Adatum Corporation from Adatum Corporation")
     expect(page.get_by_text("Not coupled.")).to_be_visible()
+    notice.get_by_role("button", name="Undo: couple them again").click()
+    expect(page.get_by_role("status").first).to_contain_text("Set up coupling (CUSTOMER): 1 coupled")
+    expect(page.locator("dl.facts").first).to_contain_text("Adatum Corporation")
 
 
 def test_a_conflict_resolved_in_the_ui_and_the_log_and_errors(page: Page, screenshots: Path, demo: Path) -> None:
@@ -134,14 +142,16 @@ def test_a_conflict_resolved_in_the_ui_and_the_log_and_errors(page: Page, screen
     page.get_by_role("link", name="Conflicts", exact=True).click()
     expect(page.get_by_role("cell", name="Aalborg")).to_be_visible()
     shot(page, screenshots, "09-conflicts")
-    page.get_by_role("button", name="Use the integration value of city for C00070").click()
+    page.get_by_role("button", name="Use the Dynamics 365 Sales value of City for C00070 Fabrikam, Inc.").click()
     expect(page.get_by_role("status").first).to_contain_text("Conflict resolved (CUSTOMER)")
-    expect(page.get_by_role("status").first).to_contain_text("C00070: integration values won for city")
-    expect(page.get_by_role("region", name="CUSTOMER C00070 ⇄ Fabrikam, Inc.")).to_have_count(0)
+    expect(page.get_by_role("status").first).to_contain_text(
+        "C00070 Fabrikam, Inc.: the Dynamics 365 Sales values won for City"
+    )
+    expect(page.get_by_role("region", name="CUSTOMER C00070 Fabrikam, Inc. ⇄ Fabrikam, Inc.")).to_have_count(0)
     with sqlite3.connect(demo / "erp.db") as erp:
         assert erp.execute("SELECT city FROM customers WHERE number = 'C00070'").fetchone()[0] == "Aalborg"
     page.get_by_role("link", name="Synchronization log").click()
-    expect(page.get_by_role("cell", name="resolve")).to_be_visible()
+    expect(page.get_by_role("cell", name="Conflict resolved")).to_be_visible()
     shot(page, screenshots, "10-log")
     page.get_by_role("link", name="Errors", exact=True).click()
     expect(page.get_by_role("cell", name="local record C00070: Both records changed")).to_be_visible()

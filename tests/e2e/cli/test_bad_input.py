@@ -94,7 +94,7 @@ def test_unknown_key(demo: Demo) -> None:
 
 
 def test_mapped_column_missing_from_the_database(demo: Demo) -> None:
-    broken = _broken(demo, '{ local = "website", ', '{ local = "homepage", ')
+    broken = _broken(demo, 'local = "website", ', 'local = "homepage", ')
     result = _run(demo, broken, "check")
     [problem] = _problems(result)
     assert problem.startswith(f"{broken}: mapping CUSTOMER, key fields[")
@@ -132,7 +132,7 @@ def test_password_from_the_environment_is_never_shown(demo: Demo) -> None:
         "check", "--config", broken, cwd=demo.directory, env={"COUPLER_E2E_PASSWORD": secret}, expect=1
     )
     assert secret not in result.output
-    assert "FAILED" in result.stdout and "Sales (demo Dynamics 365)" in result.stdout
+    assert "FAILED" in result.stdout and "Dynamics 365 Sales" in result.stdout
     assert "internal error" not in result.output
 
 

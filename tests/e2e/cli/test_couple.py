@@ -35,7 +35,7 @@ def test_couple_by_display_keys_and_sync_after_local(demo: Demo) -> None:
 
     result = demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local")
 
-    assert f"Coupled {number} with {name}." in result.stdout
+    assert f"Coupled {number} {customer['displayName']} with {name}." in result.stdout
     assert "1 modified, 1 coupled" in result.stdout
     account = demo.account_by_id(account_id)
     _assert_account_holds(customer, account)
@@ -64,7 +64,9 @@ def test_create_and_couple_a_new_account(demo: Demo) -> None:
     _assert_account_holds(customer, account)
     assert account["customertypecode"] == 3, "the mapping's constant"
     assert account["accountnumber"] is None, "a disabled field mapping is not copied"
-    assert account["accountid"] in report["job"]["message"]
+    assert report["job"]["message"].startswith(
+        f"Created the Dynamics 365 Sales Account from {number} {customer['displayName']}"
+    )
     assert _couplings(demo) == [(customer["id"], account["accountid"])]
 
 

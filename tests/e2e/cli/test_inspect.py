@@ -15,7 +15,7 @@ def test_check_is_ok_on_the_demo(demo: Demo) -> None:
     result = demo.coupler("check")
 
     assert "All mapped tables and columns exist." in result.stdout
-    for system in ("CRONUS (demo Business Central)", "Sales (demo Dynamics 365)", "state store"):
+    for system in ("Business Central", "Dynamics 365 Sales", "state store"):
         assert system in result.stdout
     assert "FAILED" not in result.stdout
     assert result.stderr == ""
@@ -88,7 +88,7 @@ def test_check_warns_where_created_records_could_not_be_found_again(demo: Demo) 
 
     result = run_coupler("check", "--json", "--config", config, cwd=demo.directory, expect=0)
     [warning] = result.json()["warnings"]
-    assert "notes.toml: mapping NOTES, from-integration: CRONUS (demo Business Central) assigns" in warning
+    assert "notes.toml: mapping NOTES, from-integration: Business Central assigns" in warning
     assert "assigns the keys of 'notes'" in warning and "its alternate key 'code' is not mapped" in warning
     assert result.json()["ok"] is True
     human = run_coupler("check", "--config", config, cwd=demo.directory, expect=0)

@@ -19,12 +19,14 @@ from coupler.domain.transfer import Transfer
 from .support import GUID, ISO_MS, columns, connect
 
 CUSTOMER_LOCAL = (
-    'local = { table = "customers", key = "id", display_key = "number", modified_on = "lastModifiedDateTime", '
-    'filter = [{ field = "blocked", op = "eq", value = "" }] }'
+    'local = { table = "customers", caption = "Customer", key = "id", display_key = "number", '
+    'name_field = "displayName", modified_on = "lastModifiedDateTime", filter = [{ field = "blocked", op = "eq", '
+    'value = "" }] }'
 )
 CUSTOMER_INTEGRATION = (
-    'integration = { table = "account", key = "accountid", display_key = "name", modified_on = "modifiedon", '
-    'filter = [{ field = "statecode", op = "eq", value = 0 }, { field = "customertypecode", op = "eq", value = 3 }] }'
+    'integration = { table = "account", caption = "Account", key = "accountid", display_key = "name", '
+    'modified_on = "modifiedon", filter = [{ field = "statecode", op = "eq", value = 0 }, '
+    '{ field = "customertypecode", op = "eq", value = 3 }] }'
 )
 
 
@@ -45,13 +47,15 @@ def test_the_file_reads_like_the_documented_format(shared_demo: DemoResult) -> N
     text = shared_demo.config.read_text(encoding="utf-8")
     assert text.startswith("# ") and "docs/configuration.md" in text
     assert 'state = "sqlite:///coupler-state.db"\n' in text
-    assert '[local]\nname = "CRONUS (demo Business Central)"\nkind = "sql"\nurl = "sqlite:///erp.db"\n' in text
-    assert '[integration]\nname = "Sales (demo Dynamics 365)"\nkind = "sql"\nurl = "sqlite:///crm.db"\n' in text
+    assert '[local]\nname = "Business Central"\nkind = "sql"\nurl = "sqlite:///erp.db"\n' in text
+    assert '[integration]\nname = "Dynamics 365 Sales"\nkind = "sql"\nurl = "sqlite:///crm.db"\n' in text
     assert CUSTOMER_LOCAL + "\n" in text and CUSTOMER_INTEGRATION + "\n" in text
     assert re.search(
         r'^direction = "bidirectional" +# bidirectional \| to-integration \| from-integration$', text, re.M
     )
-    assert '  { integration = "customertypecode", constant = 3, direction = "to-integration" },\n' in text
+    constant = '{ caption = "Relationship Type", integration = "customertypecode", constant = 3, '
+    constant += 'direction = "to-integration" }'
+    assert f"  {constant},\n" in text
 
 
 def test_systems_and_state_resolve_next_to_the_config(shared_demo: DemoResult, config: dict[str, Any]) -> None:
@@ -88,7 +92,12 @@ def test_the_mappings_are_business_centrals_defaults(config: dict[str, Any]) -> 
         ("isintegrationuser", 0),
     }
     lookups = [
-        (m["name"], f["local"], f["integration"], {k: v for k, v in f.items() if k not in ("local", "integration")})
+        (
+            m["name"],
+            f["local"],
+            f["integration"],
+            {k: v for k, v in f.items() if k not in ("local", "integration", "caption")},
+        )
         for m in mappings.values()
         for f in m["fields"]
         if "lookup" in f
@@ -163,6 +172,7 @@ def test_values_are_known_words_and_every_field_exists(shared_demo: DemoResult, 
 
 
 FIELD_KEYS = {
+    "caption",
     "local",
     "integration",
     "direction",

@@ -29,6 +29,7 @@ def test_the_card_shows_both_records_field_by_field(api: TestClient, fabrikam: s
     city = _field(card, "city")
     assert city == {
         "pair": "city|address1_city",
+        "caption": "City",
         "local_field": "city",
         "integration_field": "address1_city",
         "direction": "bidirectional",
@@ -64,15 +65,15 @@ def test_sync_options_default_to_the_side_that_changed_and_warn(api: TestClient,
 
     edit(demo_dir / "crm.db", "UPDATE account SET address1_city = 'York' WHERE name = 'Fabrikam, Inc.'")
     newer = api.get(OPTIONS, params={"ref": fabrikam}).json()
-    assert newer["default"] == "from-integration" and newer["changed_integration"] == ["city/address1_city"]
+    assert newer["default"] == "from-integration" and newer["changed_integration"] == ["City"]
     send = next(o for o in newer["options"] if o["choice"] == "to-integration")
-    assert "integration side holds newer data: city/address1_city" in send["warning"]
+    assert "Dynamics 365 Sales holds newer data: City" in send["warning"]
 
 
 def test_sync_options_refuse_merge_when_both_sides_changed_a_field(api: TestClient, conflict: str) -> None:
     options = api.get(OPTIONS, params={"ref": conflict}).json()
     assert [o["choice"] for o in options["options"]] == ["to-integration", "from-integration"]
-    assert "Merge is not offered: both sides changed city/address1_city" in options["merge_refused"]
+    assert "Merge is not offered: both systems changed City" in options["merge_refused"]
     assert all(o["warning"] for o in options["options"]), "either direction overwrites newer data"
 
 

@@ -72,12 +72,12 @@ def test_couple_from_the_card_then_synchronize_and_decouple(client: TestClient, 
     card = client.get(couple.headers["location"], headers=HTML)
     assert "Set up coupling (CUSTOMER): 1 coupled." in card.text and "Coupled to" in card.text
     dialog = client.get("/mappings/CUSTOMER/sync?ref=C00070", headers=HTML)
-    assert "Send local data to the integration system" in dialog.text
+    assert "Send Business Central data to Dynamics 365 Sales" in dialog.text
     form = {"csrf_token": csrf, "ref": "C00070", "choice": "from-integration"}
     synced = client.post("/mappings/CUSTOMER/sync", data=form, headers=HTML)
     assert synced.status_code == 200 and "Synchronize now (CUSTOMER)" in synced.text
     decoupled = client.post("/mappings/CUSTOMER/records/C00070/decouple", data={"csrf_token": csrf}, headers=HTML)
-    assert "Decouple (CUSTOMER): 1 decoupled." in decoupled.text and "Not coupled." in decoupled.text
+    assert "Decoupled C00070 Fabrikam, Inc. from Fabrikam, Inc." in decoupled.text and "Not coupled." in decoupled.text
 
 
 def test_bad_form_input_and_a_missing_csrf_token_are_refused(client: TestClient, csrf: str) -> None:
@@ -86,7 +86,7 @@ def test_bad_form_input_and_a_missing_csrf_token_are_refused(client: TestClient,
     )
     assert bad.status_code == 422 and "Choose a direction" in bad.text
     nothing = client.post("/mappings/CUSTOMER/records/C00070/couple", data={"csrf_token": csrf}, headers=HTML)
-    assert nothing.status_code == 422 and "Pick the integration record" in nothing.text
+    assert nothing.status_code == 422 and "Pick the Dynamics 365 Sales record" in nothing.text
     forged = client.post("/mappings/CUSTOMER/records/C00070/decouple", headers=HTML)
     assert forged.status_code == 403 and "CSRF" in forged.text
     confirm = client.post("/mappings/CUSTOMER/decouple-all", data={"csrf_token": csrf, "confirm": "x"}, headers=HTML)
@@ -111,7 +111,7 @@ def test_the_card_opens_the_coupled_record_in_the_integration_system_when_it_has
     coupler = client.app.state.web.coupler  # type: ignore[attr-defined]
     assert coupler.match("CUSTOMER").job.counters.coupled
     page = client.get("/mappings/CUSTOMER/records/C00070", headers=HTML).text
-    assert 'href="#integration-record">Open the coupled record' in page, "the SQL CRM has no pages of its own"
+    assert 'href="#integration-record">Show the coupled Account' in page, "the SQL CRM has no pages of its own"
     monkeypatch.setattr(coupler.systems.integration, "record_url", lambda spec, key: f"https://crm.example/{key}")
     page = client.get("/mappings/CUSTOMER/records/C00070", headers=HTML).text
     assert 'href="https://crm.example/' in page and 'target="_blank" rel="noopener noreferrer"' in page

@@ -18,6 +18,7 @@ __all__ = ["CardFieldOut", "CardOut", "IntegrationMatchOut", "SyncOptionOut", "S
 
 class CardFieldOut(Out):
     pair: str = Field(description="'local|integration' field names: the field mapping's identity.")
+    caption: str = Field("", description="The field mapping's caption (else its local field's name).")
     local_field: str | None
     integration_field: str | None
     direction: Direction

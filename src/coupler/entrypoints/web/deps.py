@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from coupler.bootstrap import open_coupler
+from coupler.config import load_config
 from coupler.domain.errors import ConnectorError, CouplerError
 from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_COOKIE
 from coupler.entrypoints.web.tasks import TaskRunner
@@ -22,10 +24,12 @@ from coupler.services.context import Progress, Systems
 from coupler.services.views.page_queries import PageQueries
 
 __all__ = [
+    "FALLBACK_NAMES",
     "Connection",
     "CouplerDep",
     "QueriesDep",
     "StateDep",
+    "Undo",
     "WebState",
     "csrf_token",
     "get_coupler",
@@ -35,7 +39,21 @@ __all__ = [
 ]
 
 CONNECTION_TTL_SECONDS = 5.0
+UNDO_KEPT = 200
+"""How many decouplings the app remembers how to undo."""
+FALLBACK_NAMES = {"local": "the ERP", "integration": "the CRM"}
+"""What the pages call the systems when the configuration cannot be read."""
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Undo:
+    """How to undo a decoupling: couple these (local key, integration key) ``pairs`` of ``mapping`` again.
+    ``text`` is the notice that offers it ("Decoupled C00070 Fabrikam from Fabrikam, Inc.")."""
+
+    mapping: str
+    pairs: tuple[tuple[str, str], ...]
+    text: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -57,6 +75,8 @@ class WebState:
         self._problem: str | None = None
         self._lock = threading.Lock()
         self._checked: tuple[float, Connection] | None = None
+        self._names: dict[str, str] | None = None
+        self._undo: OrderedDict[str, Undo] = OrderedDict()
 
     def _open(self, progress: Progress | None = None) -> Coupler:
         return open_coupler(self.config_path, progress=progress, telemetry=self.telemetry)
@@ -94,6 +114,38 @@ class WebState:
         """The pages' read models over the shared Coupler's systems; ConnectorError (503) as for ``coupler``."""
         return PageQueries(self.coupler.systems)
 
+    def remember_undo(self, job_id: str, undo: Undo) -> None:
+        """Keep how to undo the job ``job_id`` (the last UNDO_KEPT jobs, while the app runs)."""
+        with self._lock:
+            self._undo[job_id] = undo
+            while len(self._undo) > UNDO_KEPT:
+                self._undo.popitem(last=False)
+
+    def undo_of(self, job_id: str) -> Undo | None:
+        with self._lock:
+            return self._undo.get(job_id)
+
+    def forget_undo(self, job_id: str) -> Undo | None:
+        with self._lock:
+            return self._undo.pop(job_id, None)
+
+    def system_names(self) -> dict[str, str]:
+        """The systems as the configuration names them (``[local] name``, ``[integration] name``), by side: what the
+        pages call them, connected or not."""
+        if self._names is None:
+            coupler = self._coupler
+            if coupler is not None:
+                systems = coupler.systems
+                names = {"local": systems.local.display_name, "integration": systems.integration.display_name}
+            else:
+                try:
+                    config = load_config(self.config_path)
+                except CouplerError:
+                    return dict(FALLBACK_NAMES)
+                names = {"local": config.local.name, "integration": config.integration.name}
+            self._names = names
+        return self._names
+
     def connection(self) -> Connection:
         """Both systems answer and every mapped table and column exists (checked at most every few seconds)."""
         now = time.monotonic()
@@ -109,7 +161,7 @@ class WebState:
                 except CouplerError as error:
                     result = Connection(ok=False, problems=[error.message])
                 else:
-                    problems = [f"{s.name} ({s.role}): {s.message}" for s in report.systems if not s.ok]
+                    problems = [f"{s.name}: {s.message}" for s in report.systems if not s.ok]
                     result = Connection(ok=report.ok, problems=problems + list(report.problems))
             self._checked = (now, result)
             return result

@@ -10,7 +10,7 @@ from coupler.domain.coupling import Coupling
 from coupler.domain.errors import RecordNotFound, UsageError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Side, TableMapping
-from coupler.domain.state import Conflict, PendingDeletion, RecordFailure, StateChanges
+from coupler.domain.state import Conflict, ConflictField, PendingDeletion, RecordFailure, StateChanges
 from coupler.services.context import Systems
 from coupler.services.engine.chunk import ChunkSync
 from coupler.services.engine.one_way import Mode, OneWayRun
@@ -55,10 +55,18 @@ class Attention:
         chosen = conflict.fields
         if fields:
             wanted = set(fields)
-            chosen = tuple(f for f in conflict.fields if wanted & {f.local_field, f.integration_field, f.pair})
-            unknown = wanted - {n for f in chosen for n in (f.local_field, f.integration_field, f.pair)}
+            captions = {f.pair: f.caption for f in mapping.fields if f.caption}
+
+            def named(f: ConflictField) -> set[str]:
+                return {f.local_field, f.integration_field, f.pair, captions.get(f.pair, f.pair)}
+
+            chosen = tuple(f for f in conflict.fields if wanted & named(f))
+            unknown = wanted - {n for f in chosen for n in named(f)}
             if unknown:
-                names = ", ".join(f.local_field for f in conflict.fields)
+                names = ", ".join(
+                    f"{captions[f.pair]} ({f.local_field})" if f.pair in captions else f.local_field
+                    for f in conflict.fields
+                )
                 raise UsageError(
                     f"{mapping.name}: {', '.join(sorted(unknown))} is not in conflict for {ref!r}; "
                     f"the conflicting fields are: {names}."
@@ -69,7 +77,12 @@ class Attention:
             Synchronizer(self.systems).sync_couplings(
                 mapping, [coupling], direction=None, recorder=recorder, winners=winners
             )
-        return recorder.finish(f"{ref}: {use.value} values won for {', '.join(f.local_field for f in chosen)}.")
+        captions = {f.pair: f.title for f in mapping.fields}
+        won = ", ".join(captions.get(f.pair, f.local_field) for f in chosen)
+        spec = replace(mapping.local, filter=())
+        found = self.systems.local.read(spec, [coupling.local_key], columns=mapping.columns(Side.LOCAL))
+        title = mapping.title(Side.LOCAL, found[0].key, found[0].values) if found else ref
+        return recorder.finish(f"{title}: the {self.systems.name(use)} values won for {won}.")
 
     # skipped records ---------------------------------------------------------------------------------------
     def skipped(self, mapping: str | None = None, *, limit: int = 1000) -> list[SkippedRecord]:

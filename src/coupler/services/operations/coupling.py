@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.errors import AlreadyCoupled, RecordError
@@ -43,7 +44,9 @@ class CouplingService:
             recorder.counters.coupled += 1
             if direction is not None:
                 Synchronizer(self.systems).sync_couplings(mapping, [coupling], direction=direction, recorder=recorder)
-        return recorder.finish(f"Coupled {local_ref} with {integration_ref}.")
+        local_title = mapping.title(Side.LOCAL, local.key, local.values)
+        integration_title = mapping.title(Side.INTEGRATION, integration.key, integration.values)
+        return recorder.finish(f"Coupled {local_title} with {integration_title}.")
 
     def create(self, name: str, ref: str, *, source: Side = Side.LOCAL) -> JobReport:
         """Create the counterpart of a ``source`` record on the other side from the mapped fields (transformations
@@ -67,8 +70,9 @@ class CouplingService:
                     **{f"{source.value}_key": record.key},
                 )
                 return recorder.finish()
-        target = direction.target.value
-        return recorder.finish(f"Created {target} record {result.key} from {ref} and coupled them.")
+        target = f"{self.systems.name(direction.target)} {mapping.spec(direction.target).title}"
+        made_from = mapping.title(source, record.key, record.values)
+        return recorder.finish(f"Created the {target} from {made_from} and coupled them.")
 
     def decouple(self, name: str, refs: Sequence[str]) -> JobReport:
         """Remove couplings; the records themselves stay untouched. Unknown or uncoupled references are reported."""
@@ -110,17 +114,23 @@ class CouplingService:
     def _uncoupled(self, mapping: TableMapping, side: Side, ref: str) -> Record:
         record = require_record(self.systems, mapping, side, ref)
         spec = mapping.spec(side)
-        if not spec.matches(record.values):
-            conditions = ", ".join(f"{c.field} {c.op.value} {c.value!r}" for c in spec.filter)
+        system, title = self.systems.name(side), mapping.title(side, record.key, record.values)
+        failed = spec.failed(record.values)
+        if failed:
+            values = ", ".join(f"{mapping.caption_of(side, c.field)} is {record.get(c.field)!r}" for c in failed)
             raise RecordError(
-                f"{mapping.name}: the {side.value} record {ref!r} does not match the mapping's {side.value} filter "
-                f"({conditions}), so it cannot be coupled."
+                f"{mapping.name}: the {system} {spec.title} {title} is outside the mapping's filter ({values}), so it "
+                "cannot be coupled."
             )
         existing = self.systems.store.couplings.get(mapping.name, side, record.key)
         if existing is not None:
-            partner = existing.key(side.other)
+            other = side.other
+            found = self.systems.connector(other).read(
+                replace(mapping.spec(other), filter=()), [existing.key(other)], columns=mapping.columns(other)
+            )
+            partner = mapping.title(other, found[0].key, found[0].values) if found else existing.key(other)
             raise AlreadyCoupled(
-                f"{mapping.name}: cannot couple {side.value} record {ref!r}: it is already coupled to "
-                f"{side.other.value} record {partner}. Decouple it first."
+                f"{mapping.name}: cannot couple the {system} {spec.title} {title}: it is already coupled to the "
+                f"{self.systems.name(other)} {mapping.spec(other).title} {partner}. Decouple it first."
             )
         return record

@@ -43,6 +43,8 @@ class CardField:
     differs: bool
     changed: tuple[Side, ...] = ()
     note: str | None = None
+    caption: str = ""
+    """The field mapping as a user knows it (its caption, else its field's name)."""
 
     @property
     def pair(self) -> str:
@@ -73,6 +75,19 @@ class RecordCard:
     @property
     def integration_name(self) -> str | None:
         return record_name(self.mapping, Side.INTEGRATION, self.integration)
+
+    @property
+    def local_title(self) -> str | None:
+        """The local record's display key and name ("C00020 Trey Research")."""
+        return self.mapping.title(Side.LOCAL, self.local.key, self.local.values) if self.local else None
+
+    @property
+    def integration_title(self) -> str | None:
+        return (
+            self.mapping.title(Side.INTEGRATION, self.integration.key, self.integration.values)
+            if self.integration
+            else None
+        )
 
     @property
     def differing(self) -> tuple[CardField, ...]:
@@ -160,6 +175,7 @@ class _Comparison:
                     differs=differs,
                     changed=changed,
                     note=note,
+                    caption=field.title,
                 )
             )
         return tuple(out)

@@ -22,14 +22,14 @@ def record_name(mapping: TableMapping, side: Side, record: Record | None) -> str
 
 
 def record_names(systems: Systems, name: str, side: Side, keys: Sequence[str]) -> dict[str, str]:
-    """How a user knows each of these ``side`` records (its display key, else its key), read in one batch; a key
-    whose record no longer exists names itself."""
+    """How a user knows each of these ``side`` records (its display key, else its key, and its name: "C00020 Trey
+    Research"), read in one batch; a key whose record no longer exists names itself."""
     mapping = systems.mapping(name)
     wanted = list(dict.fromkeys(k for k in keys if k))
     if not wanted:
         return {}
     spec = replace(mapping.spec(side), filter=())
-    columns = tuple(dict.fromkeys(c for c in (spec.key, spec.display_key) if c))
+    columns = tuple(dict.fromkeys(c for c in (spec.key, spec.display_key, spec.name_field) if c))
     records = systems.connector(side).read(spec, wanted, columns=columns)
-    found = {r.key: record_name(mapping, side, r) or r.key for r in records}
+    found = {r.key: mapping.title(side, r.key, r.values) for r in records}
     return {key: found.get(key, key) for key in wanted}

@@ -60,10 +60,17 @@ class SyncOptions:
 
 
 _LABELS = {
-    SyncChoice.TO_INTEGRATION: "Send local data to the integration system",
-    SyncChoice.FROM_INTEGRATION: "Get data from the integration system",
-    SyncChoice.MERGE: "Merge: each side's changes flow to the other",
+    SyncChoice.TO_INTEGRATION: "Send {local} data to {integration}",
+    SyncChoice.FROM_INTEGRATION: "Get data from {integration}",
+    SyncChoice.MERGE: "Merge: each system's changes flow to the other",
 }
+
+
+def _label(systems: Systems, choice: SyncChoice) -> str:
+    """The option's words, with the systems as the configuration names them."""
+    return _LABELS[choice].format(local=systems.name(Side.LOCAL), integration=systems.name(Side.INTEGRATION))
+
+
 ANALYSED = 500
 """A selection larger than this is not compared record by record: merge is offered and is the default."""
 
@@ -83,7 +90,7 @@ def sync_options(systems: Systems, name: str, refs: Sequence[str]) -> SyncOption
             couplings.append(item.coupling)
     if mapping.direction is not Direction.BIDIRECTIONAL:
         choice = SyncChoice(mapping.direction.value)
-        only = SyncOption(choice=choice, label=_LABELS[choice])
+        only = SyncOption(choice=choice, label=_label(systems, choice))
         return SyncOptions(
             mapping=mapping.name, options=(only,), default=choice, records=len(couplings), uncoupled=tuple(uncoupled)
         )
@@ -96,18 +103,18 @@ def sync_options(systems: Systems, name: str, refs: Sequence[str]) -> SyncOption
             if field.direction is Direction.BIDIRECTIONAL and len(field.changed) == 2:
                 conflicting.add(_field_label(field))
     warnings = {
-        SyncChoice.TO_INTEGRATION: _warning(Side.INTEGRATION, changed[Side.INTEGRATION]),
-        SyncChoice.FROM_INTEGRATION: _warning(Side.LOCAL, changed[Side.LOCAL]),
+        SyncChoice.TO_INTEGRATION: _warning(systems.name(Side.INTEGRATION), changed[Side.INTEGRATION]),
+        SyncChoice.FROM_INTEGRATION: _warning(systems.name(Side.LOCAL), changed[Side.LOCAL]),
     }
-    options = [SyncOption(choice=c, label=_LABELS[c], warning=w) for c, w in warnings.items()]
+    options = [SyncOption(choice=c, label=_label(systems, c), warning=w) for c, w in warnings.items()]
     refused = None
     if conflicting:
         refused = (
-            f"Merge is not offered: both sides changed {', '.join(sorted(conflicting))} to different values since "
-            "the last synchronization. Choose which side's data to use."
+            f"Merge is not offered: both systems changed {', '.join(sorted(conflicting))} to different values since "
+            "the last synchronization. Choose which system's data to use."
         )
     else:
-        options.append(SyncOption(choice=SyncChoice.MERGE, label=_LABELS[SyncChoice.MERGE]))
+        options.append(SyncOption(choice=SyncChoice.MERGE, label=_label(systems, SyncChoice.MERGE)))
     return SyncOptions(
         mapping=mapping.name,
         options=tuple(options),
@@ -128,17 +135,17 @@ def _default(local: set[str], integration: set[str], *, merge: bool) -> SyncChoi
     return SyncChoice.TO_INTEGRATION  # only local changed, nothing changed, or a conflict: the local side leads
 
 
-def _warning(target: Side, fields: set[str]) -> str | None:
+def _warning(target: str, fields: set[str]) -> str | None:
     if not fields:
         return None
     return (
-        f"The {target.value} side holds newer data: {', '.join(sorted(fields))} changed there since the last "
+        f"{target} holds newer data: {', '.join(sorted(fields))} changed there since the last "
         "synchronization and would be overwritten."
     )
 
 
 def _field_label(field: CardField) -> str:
-    return f"{field.local_field}/{field.integration_field}"
+    return field.caption or f"{field.local_field}/{field.integration_field}"
 
 
 def _pairs(

@@ -26,9 +26,18 @@ def conflicts(mapping: MappingOption = None, config: ConfigOption = None, as_jso
     with session(config, as_json) as coupler:
         rows = [ConflictOut.of(c) for c in coupler.conflicts(mapping, limit=1000)]
 
+        captions = {(m.name, f.pair): f.title for m in coupler.systems.mappings for f in m.fields}
+
         def human() -> None:
             lines = [
-                [c.mapping, c.local_key, f.local_field, f.local_value, f.integration_value, f.last_local]
+                [
+                    c.mapping,
+                    c.local_key,
+                    captions.get((c.mapping, f.pair), f.local_field),
+                    f.local_value,
+                    f.integration_value,
+                    f.last_local,
+                ]
                 for c in rows
                 for f in c.fields
             ]

@@ -91,6 +91,7 @@ def conflicts_page(request: Request, mapping: Annotated[str, Query(max_length=80
         "nav": "conflicts",
         "conflicts": conflicts,
         "names": names,
+        "mapping_of": {m.name: m for m in coupler.systems.mappings},
         "mapping": mapping,
         "mappings": [m.name for m in coupler.systems.mappings],
     }

@@ -4,8 +4,7 @@ a notice a user reads ("3 synchronized, 1 failed: ...")."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -16,7 +15,8 @@ from fastapi.templating import Jinja2Templates
 
 from coupler.domain.errors import ConnectorError, RecordNotFound
 from coupler.domain.jobs import Job, JobError
-from coupler.entrypoints.web.deps import Connection, csrf_token, get_state
+from coupler.entrypoints.web.deps import FALLBACK_NAMES, Connection, csrf_token, get_state
+from coupler.entrypoints.web.formatting import install as install_formatting
 from coupler.entrypoints.web.tasks import summarize
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
@@ -38,18 +38,7 @@ templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.globals["csrf_token"] = csrf_token
 
 
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value is not None else ""
-
-
-def _shown(value: Any) -> str:
-    if value is None or value == "":
-        return "—"
-    return str(value)
-
-
-templates.env.filters["when"] = _when
-templates.env.filters["shown"] = _shown
+install_formatting(templates.env)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,6 +50,8 @@ class Notice:
     items: tuple[str, ...] = ()
     job_id: str | None = None
     more: int = 0
+    undo: str | None = None
+    """The job whose work the notice offers to undo (``POST /jobs/{undo}/undo``)."""
 
 
 def connection_of(request: Request) -> Connection:
@@ -94,6 +85,7 @@ def render(
     values = {
         "request": request,
         "connection": connection_of(request),
+        "systems": get_state(request).system_names(),
         "notices": found,
         "hx": request.headers.get("hx-request") == "true",
         **(context or {}),
@@ -109,7 +101,18 @@ def render_error(request: Request, status: int, message: str, problems: Sequence
         connection = connection_of(request)
     except Exception:  # the error page must render even when the app state is not there
         connection = Connection(ok=False, problems=[message])
-    values = {"request": request, "connection": connection, "notices": [notice], "status": status, "hx": False}
+    try:
+        systems = get_state(request).system_names()
+    except Exception:  # as above
+        systems = dict(FALLBACK_NAMES)
+    values = {
+        "request": request,
+        "connection": connection,
+        "systems": systems,
+        "notices": [notice],
+        "status": status,
+        "hx": False,
+    }
     return templates.TemplateResponse(request, "error.html", values, status_code=status)
 
 
@@ -164,4 +167,8 @@ def job_notice_by_id(request: Request, job_id: str) -> Notice | None:
     job = coupler.systems.store.jobs.get(job_id)
     if job is None:
         return None
-    return job_notice(job, errors, total_errors=len(errors))
+    notice = job_notice(job, errors, total_errors=len(errors))
+    undo = get_state(request).undo_of(job_id)
+    if undo is not None and job.counters.uncoupled:
+        return replace(notice, text=undo.text, items=(), undo=job_id)
+    return notice

@@ -11,12 +11,14 @@ from fastapi.responses import HTMLResponse, Response
 
 from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Side
-from coupler.entrypoints.web.deps import get_state
+from coupler.entrypoints.web.deps import Undo, get_state
 from coupler.entrypoints.web.errors import status_of
 from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
+from coupler.entrypoints.web.pages.labels import lookup_labels
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
+from coupler.services.records import resolve_couplings
 from coupler.services.views.browse import RecordFilter
 from coupler.services.views.sync_options import SyncChoice
 
@@ -95,14 +97,86 @@ def _task(request: Request) -> object:
 
 
 @router.post("/mappings/{name}/records/decouple")
-def decouple_selection(request: Request, name: str, ref: Refs) -> Response:
+def decouple_selection(
+    request: Request, name: str, ref: Refs, back: Annotated[str, Form(max_length=500)] = ""
+) -> Response:
+    """Decouple the records (after the Decouple dialog's confirmation); the notice offers to couple them again."""
     coupler = coupler_of(request)
-    mapping = coupler.systems.mapping(name).name
+    mapping = coupler.systems.mapping(name)
+    target = back if back.startswith("/") and not back.startswith("//") else _records_path(mapping.name)
     try:
-        report = coupler.decouple(mapping, _selection(ref))
+        refs = _selection(ref)
+        pairs = [
+            (c.coupling.local_key, c.coupling.integration_key)
+            for c in resolve_couplings(coupler.systems, mapping, refs)
+            if c.coupling
+        ]
+        report = coupler.decouple(mapping.name, refs)
     except CouplerError as error:
-        return _problem(request, error, _records_path(mapping))
-    return redirect(_records_path(mapping), job=report.job.id)
+        return _problem(request, error, target)
+    if pairs and report.job.counters.uncoupled:
+        text = _decoupled_text(request, mapping.name, pairs)
+        get_state(request).remember_undo(report.job.id, Undo(mapping=mapping.name, pairs=tuple(pairs), text=text))
+    return redirect(target, job=report.job.id)
+
+
+def _decoupled_text(request: Request, mapping: str, pairs: list[tuple[str, str]]) -> str:
+    """ "Decoupled C00070 Fabrikam from Fabrikam, Inc." (one pair) or "Decoupled 3 CUSTOMER records"."""
+    if len(pairs) != 1:
+        return f"Decoupled {len(pairs):,} {mapping} records. They stay as they are in both systems."
+    queries = queries_of(request)
+    ((local, integration),) = pairs
+    local_title = queries.names(mapping, Side.LOCAL, [local]).get(local, local)
+    integration_title = queries.names(mapping, Side.INTEGRATION, [integration]).get(integration, integration)
+    return f"Decoupled {local_title} from {integration_title}. Both records stay as they are."
+
+
+@router.get("/mappings/{name}/decouple", response_class=HTMLResponse)
+def decouple_dialog(request: Request, name: str, ref: Annotated[list[str], Query(default_factory=list)]) -> Response:
+    """The Decouple dialog: which records would be decoupled from which, and a confirmation."""
+    queries = queries_of(request)
+    mapping = queries.systems.mapping(name)
+    refs = _selection(ref)
+    resolved = resolve_couplings(queries.systems, mapping, refs)
+    coupled = [c.coupling for c in resolved if c.coupling is not None]
+    local = queries.names(mapping.name, Side.LOCAL, [c.local_key for c in coupled[:10]])
+    integration = queries.names(mapping.name, Side.INTEGRATION, [c.integration_key for c in coupled[:10]])
+    pairs = [
+        (local.get(c.local_key, c.local_key), integration.get(c.integration_key, c.integration_key))
+        for c in coupled[:10]
+    ]
+    back = _card_path(mapping.name, refs[0]) if len(refs) == 1 else _records_path(mapping.name)
+    template = "_decouple_dialog.html" if request.headers.get("hx-request") == "true" else "decouple.html"
+    context = {
+        "nav": "mappings",
+        "mapping": mapping,
+        "refs": refs,
+        "count": len(coupled),
+        "pairs": pairs,
+        "uncoupled": [c.ref for c in resolved if c.coupling is None],
+        "back": back,
+    }
+    return render(request, template, context)
+
+
+@router.post("/jobs/{job_id}/undo")
+def undo(request: Request, job_id: str, back: Annotated[str, Form(max_length=500)] = "") -> Response:
+    """Undo a decoupling: couple the pairs again, through Set up coupling (one job per pair)."""
+    state = get_state(request)
+    done = state.undo_of(job_id)
+    target = back if back.startswith("/") and not back.startswith("//") else "/"
+    if done is None:
+        error = UsageError("There is nothing to undo for this job any more: couple the records from their card.")
+        return _problem(request, error, target)
+    coupler = coupler_of(request)
+    reports = []
+    try:
+        for local, integration in done.pairs:
+            reports.append(coupler.couple(done.mapping, local, integration))
+    except CouplerError as error:
+        return _problem(request, error, target)
+    state.forget_undo(job_id)
+    return redirect(target, job=reports[-1].job.id)
 
 
 @router.post("/mappings/{name}/records/match")
@@ -135,19 +209,16 @@ def match_selection(request: Request, name: str, ref: Refs) -> Response:
 # the record card ---------------------------------------------------------------------------------------------
 @router.get("/mappings/{name}/records/{ref}", response_class=HTMLResponse)
 def card_page(request: Request, name: str, ref: str) -> Response:
-    card = queries_of(request).card(name, ref)
-    return render(request, "card.html", {"nav": "mappings", "card": card, "mapping": card.mapping})
+    queries = queries_of(request)
+    card = queries.card(name, ref)
+    labels = lookup_labels(queries, card.mapping, {Side.LOCAL: [card.local], Side.INTEGRATION: [card.integration]})
+    context = {"nav": "mappings", "card": card, "mapping": card.mapping, "labels": labels}
+    return render(request, "card.html", context)
 
 
 @router.post("/mappings/{name}/records/{ref}/decouple")
 def decouple_one(request: Request, name: str, ref: str) -> Response:
-    coupler = coupler_of(request)
-    mapping = coupler.systems.mapping(name).name
-    try:
-        report = coupler.decouple(mapping, [ref])
-    except CouplerError as error:
-        return _problem(request, error, _card_path(mapping, ref))
-    return redirect(_card_path(mapping, ref), job=report.job.id)
+    return decouple_selection(request, name, [ref], _card_path(name.upper(), ref))
 
 
 # the Set up coupling dialog ----------------------------------------------------------------------------------
@@ -206,11 +277,12 @@ def couple(
     elif sync_after not in after:
         return _problem(
             request,
-            UsageError(f"Synchronize after coupling must be No, local or integration, not {sync_after!r}."),
+            UsageError(f"Synchronize after coupling must be No or Yes, not {sync_after!r}."),
             back,
         )
     elif not integration.strip():
-        return _problem(request, UsageError("Pick the integration record to couple with, or choose Create new."), back)
+        system = coupler.systems.name(Side.INTEGRATION)
+        return _problem(request, UsageError(f"Pick the {system} record to couple with, or choose Create new."), back)
     else:
         action = lambda: coupler.couple(mapping, ref, integration.strip(), sync_after=after[sync_after])  # noqa: E731
     try:
