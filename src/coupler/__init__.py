@@ -16,8 +16,11 @@ not load the whole stack (SQLAlchemy, pydantic, httpx) before anything needs it.
 
 from __future__ import annotations
 
+import logging
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+logging.getLogger("coupler").addHandler(logging.NullHandler())  # a library logs nowhere until its user says where
 
 if TYPE_CHECKING:
     from coupler.bootstrap import open_coupler

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar, Token
 from types import MappingProxyType
 
-__all__ = ["LogContext", "bind", "bound", "log_context", "unbind"]
+__all__ = ["LogContext", "bind", "bound", "clear", "log_context", "unbind"]
 
 LogContext = Mapping[str, str]
 
@@ -24,6 +24,11 @@ def log_context() -> LogContext:
 def bind(**fields: str | None) -> Token[LogContext]:
     """Add ``fields`` (None ones left out) to this context's log fields until ``unbind`` with the token returned."""
     return _CONTEXT.set({**_CONTEXT.get(), **{k: v for k, v in fields.items() if v is not None}})
+
+
+def clear() -> None:
+    """Forget every field in this context (what a job left bound when it never finished)."""
+    _CONTEXT.set(MappingProxyType({}))
 
 
 def unbind(token: Token[LogContext]) -> None:
