@@ -97,12 +97,14 @@ def _written(report: Any) -> dict[str, int]:
     return written
 
 
-def _as_review_advises(coupler: Callable[..., Any], coupled: Callable[[str], list[Any]]) -> None:
-    """Each mapping in order, as `coupler review` advises: match what both sides share (creating what Business
-    Central creates when nothing matches), then a full synchronization for the rest."""
+def _as_review_advises(
+    coupler: Callable[..., Any], coupled: Callable[[str], list[Any]], only: tuple[str, ...] = ORDER
+) -> None:
+    """Each mapping in order (``only`` those), as `coupler review` advises: match what both sides share (creating
+    what Business Central creates when nothing matches), then a full synchronization for the rest."""
     review = {r["mapping"]: r for r in coupler("review").json()}
     assert list(review) == list(ORDER)
-    for mapping in ORDER:
+    for mapping in (m for m in ORDER if m in only):
         if review[mapping]["advice"] == "match-based coupling":
             create = ("--create-missing",) if mapping in CREATE_MISSING else ()
             source = "integration" if mapping == "SALESPEOPLE" else "local"
@@ -288,7 +290,10 @@ def test_one_of_several_companies_reads_its_records_and_those_of_none_and_stamps
     check = coupler("check", expect=None).json()
     companies = next(f for f in check["findings"] if f["topic"] == "bcbi_company")
     assert f"CRONUS USA, Inc. ({company})" in companies["message"], "check names the id to configure"
-    _as_review_advises(coupler, coupled)
+    # the mappings of accounts and contacts and what they look up (vendors, units and products: as in the other test)
+    _as_review_advises(
+        coupler, coupled, ("SALESPEOPLE", "CURRENCY", "PAYMENT TERMS", "SHIPMENT METHOD", "CUSTOMER", "CONTACT")
+    )
 
     accounts = {r["accountid"]: r for r in rows(dv, "SELECT * FROM account")}
     customers = {c["integration_key"] for c in coupled("CUSTOMER")}
