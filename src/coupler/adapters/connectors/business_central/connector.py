@@ -60,7 +60,7 @@ from coupler.adapters.connectors.odata.batch import (
     encode_json_batch,
     reads_only,
 )
-from coupler.adapters.connectors.odata.connector import ODataConnector
+from coupler.adapters.connectors.odata.connector import ODataConnector, only_columns, same_value
 from coupler.adapters.connectors.odata.entity import EntityInfo, Row
 from coupler.adapters.connectors.odata.enums import decode_name, encode_name
 from coupler.adapters.connectors.odata.query import is_guid, with_blank
@@ -478,8 +478,10 @@ class BusinessCentralConnector(ODataConnector):
         entity = self._entity(spec)
         wanted = {name: self._blank(entity, name) if v is None else v for name, v in criteria.items()}
         for record in self._virtual_records(entity, spec, [*columns, *wanted]):
-            if len(found) < limit and all(_same(record.values.get(n), v, case_sensitive) for n, v in wanted.items()):
-                found.append(_only(record, columns))
+            if len(found) < limit and all(
+                same_value(record.values.get(n), v, case_sensitive) for n, v in wanted.items()
+            ):
+                found.append(only_columns(record, columns))
         return found
 
     def find_any(
@@ -494,9 +496,9 @@ class BusinessCentralConnector(ODataConnector):
         found = super().find_any(spec, field, values, columns=columns, case_sensitive=case_sensitive)
         entity = self._entity(spec)
         virtual = [
-            _only(record, columns)
+            only_columns(record, columns)
             for record in self._virtual_records(entity, spec, [*columns, field])
-            if any(_same(record.values.get(field), v, case_sensitive) for v in values if v is not None)
+            if any(same_value(record.values.get(field), v, case_sensitive) for v in values if v is not None)
         ]
         return sorted([*found, *virtual], key=lambda r: r.key) if virtual else found
 
@@ -531,16 +533,6 @@ def _repaged(first: list[Record], pages: Iterator[list[Record]], size: int) -> I
             buffer = buffer[size:]
     if buffer:
         yield buffer
-
-
-def _same(actual: Any, wanted: Any, case_sensitive: bool) -> bool:
-    if not case_sensitive and isinstance(actual, str) and isinstance(wanted, str):
-        return actual.lower() == wanted.lower()
-    return bool(actual == wanted)
-
-
-def _only(record: Record, columns: Sequence[str]) -> Record:
-    return replace(record, values={name: record.values.get(name) for name in columns})
 
 
 def _refused(index: int, spec: TableSpec, key: str | None, message: str) -> WriteResult:

@@ -44,7 +44,7 @@ from coupler.domain.timeutil import format_iso, parse_timestamp
 from coupler.ports.connector import ColumnInfo, Connector
 from coupler.ports.metadata import InProcessMetadata, MetadataCache
 
-__all__ = ["SMALL_READ", "ODataConnector"]
+__all__ = ["SMALL_READ", "ODataConnector", "only_columns", "same_value"]
 
 SMALL_READ = 200
 """Reads taken in pages of at most this many records are fetched in pages of that size (see ``_fetch_size``)."""
@@ -244,8 +244,8 @@ class ODataConnector(Connector, ABC):
         found: list[Record] = []
         for rows in self._pages(self._collection(entity), params, self._page_size, what=f"searching {spec.table}"):
             for record in self._records(entity, spec, rows, fetch, apply_filter=True):
-                if all(_same(record.values.get(n), v, case_sensitive) for n, v in criteria.items()):
-                    found.append(_only(record, columns))
+                if all(same_value(record.values.get(n), v, case_sensitive) for n, v in criteria.items()):
+                    found.append(only_columns(record, columns))
                     if len(found) >= limit:
                         return found
         return found
@@ -269,7 +269,7 @@ class ODataConnector(Connector, ABC):
         records = self._query_many(entity, spec, filters, fetch, apply_filter=True)
         targets = set(wanted)
         chosen = {
-            r.key: _only(r, columns)
+            r.key: only_columns(r, columns)
             for r in records
             if (_fold(r.values.get(field)) if fold else r.values.get(field)) in targets
         }
@@ -528,7 +528,8 @@ def _fold(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _same(actual: Any, wanted: Any, case_sensitive: bool) -> bool:
+def same_value(actual: Any, wanted: Any, case_sensitive: bool) -> bool:
+    """Whether a read value is the one asked for (text ignoring case unless ``case_sensitive``; None only None)."""
     if wanted is None:
         return actual is None
     if not case_sensitive and isinstance(actual, str) and isinstance(wanted, str):
@@ -536,7 +537,8 @@ def _same(actual: Any, wanted: Any, case_sensitive: bool) -> bool:
     return bool(actual == wanted)
 
 
-def _only(record: Record, columns: Sequence[str]) -> Record:
+def only_columns(record: Record, columns: Sequence[str]) -> Record:
+    """``record`` with just ``columns`` (read with more, for a filter or criteria)."""
     if list(record.values) == list(columns):
         return record
     return Record(
