@@ -87,7 +87,9 @@ def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
 
 @contextmanager
 def session(config: Path | None, as_json: bool, *, progress: bool = False, validate: bool = True) -> Iterator[Coupler]:
-    """Open coupler for one command and turn its errors into clear messages and exit codes."""
+    """Open coupler for one command and turn its errors into clear messages and exit codes. The commands that only
+    read coupler's own state (the job log, errors, conflicts...) pass ``validate=False``: they skip reading both
+    systems' schemas, so they answer fast, and answer while a system is down or a mapped column is missing."""
     from coupler.bootstrap import open_coupler
     from coupler.entrypoints.cli.progress import BarProgress
 

@@ -3,16 +3,18 @@ client credentials or, on premises, basic authentication with a web service acce
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import SecretStr
 
-from coupler.adapters.connectors.business_central import HEADERS, BusinessCentralConnector
-from coupler.adapters.connectors.http_client import Auth, BasicAuth
 from coupler.adapters.connectors.kinds.http_service import HttpServiceSettings, given
 from coupler.adapters.connectors.kinds.kind import ConnectorKind
 from coupler.adapters.settings import Place
 from coupler.ports.connector import Connector
+
+if TYPE_CHECKING:  # the connector and its HTTP client are imported when a connector is built: a command that reads
+    # only coupler's state starts faster
+    from coupler.adapters.connectors.http_client import Auth
 
 __all__ = ["BUSINESS_CENTRAL", "BusinessCentralSettings", "connect_business_central"]
 
@@ -52,11 +54,15 @@ class BusinessCentralSettings(HttpServiceSettings):
 
     def auth(self, *, scope: str) -> Auth:
         if self.username and self.password and not given(self.client_id):
+            from coupler.adapters.connectors.http_client import BasicAuth
+
             return BasicAuth(self.username, self.password.get_secret_value())
         return super().auth(scope=scope)
 
 
 def connect_business_central(settings: BusinessCentralSettings) -> Connector:
+    from coupler.adapters.connectors.business_central import HEADERS, BusinessCentralConnector
+
     client = settings.client(settings.url, auth=settings.auth(scope=SCOPE), headers=HEADERS, concurrency=5)
     return BusinessCentralConnector(
         client,

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 from pydantic import Field, SecretStr
 
-from coupler.adapters.connectors.http_client import Auth, HttpClient, MsalAuth, Pacer
 from coupler.adapters.connectors.kinds.kind import ConnectorSettings
 from coupler.adapters.settings import Place
+
+if TYPE_CHECKING:  # httpx and msal are imported when a client is built, not by every command that reads the config
+    from coupler.adapters.connectors.http_client import Auth, HttpClient
 
 __all__ = ["HttpServiceSettings", "given"]
 
@@ -66,6 +68,8 @@ class HttpServiceSettings(ConnectorSettings):
 
     def auth(self, *, scope: str) -> Auth:
         """Signing in with the client credentials for ``scope``."""
+        from coupler.adapters.connectors.http_client import MsalAuth
+
         return MsalAuth(
             system=self.name,
             tenant_id=self.tenant_id or "",
@@ -78,6 +82,8 @@ class HttpServiceSettings(ConnectorSettings):
 
     def client(self, base_url: str, *, auth: Auth, headers: Mapping[str, str], concurrency: int) -> HttpClient:
         """The pooled client at ``base_url``, paced to ``concurrency`` requests in flight."""
+        from coupler.adapters.connectors.http_client import HttpClient, Pacer
+
         return HttpClient(
             base_url,
             system=self.name,

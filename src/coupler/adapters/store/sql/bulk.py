@@ -27,9 +27,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import ARRAY, TypeEngine
 
 from coupler.adapters.store.sql import schema
 from coupler.adapters.store.sql.rows import COUPLING_FIELDS, coupling_from_row, coupling_values
@@ -43,6 +41,7 @@ __all__ = [
     "key_in",
     "select_couplings",
     "update_couplings",
+    "upsert_insert",
     "upsert_row",
     "upsert_rows",
 ]
@@ -196,13 +195,25 @@ def key_in(conn: Connection, column: ColumnElement[str], keys: list[str]) -> Col
     return column.in_(keys)
 
 
+def upsert_insert(dialect: str, table: Table) -> Any:
+    """The INSERT of ``dialect`` (``sqlite`` or ``postgresql``) that has ``on_conflict_do_update``. The dialect's
+    module is imported here, when it is used: a command on SQLite does not load PostgreSQL's (nor asyncio)."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    return postgresql_insert(table)
+
+
 def upsert_row(conn: Connection, table: Table, values: dict[str, Any], keys: tuple[str, ...]) -> None:
     """Insert the row or update it by its primary key ``keys``, only the columns given: native upserts on SQLite and
     PostgreSQL."""
     changes = [name for name in values if name not in keys]
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+        stmt = upsert_insert(dialect, table)
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[table.c[name] for name in keys],
@@ -248,7 +259,7 @@ def delete_rows(conn: Connection, table: Table, keys: Sequence[tuple[Any, ...]])
 
 @cache
 def _pg_upsert(table: Table, names: tuple[str, ...]) -> Insert:
-    stmt = postgresql.insert(table).from_select(names, select(_unnest(table, names)))
+    stmt = upsert_insert("postgresql", table).from_select(names, select(_unnest(table, names)))
     keys = [c.name for c in table.primary_key]
     return stmt.on_conflict_do_update(
         index_elements=keys, set_={name: stmt.excluded[name] for name in names if name not in keys}
@@ -257,7 +268,7 @@ def _pg_upsert(table: Table, names: tuple[str, ...]) -> Insert:
 
 @cache
 def _sqlite_upsert(table: Table, names: tuple[str, ...]) -> Insert:
-    stmt = sqlite.insert(table)
+    stmt = upsert_insert("sqlite", table)
     keys = [c.name for c in table.primary_key]
     return stmt.on_conflict_do_update(
         index_elements=keys, set_={name: stmt.excluded[name] for name in names if name not in keys}

@@ -17,12 +17,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, delete, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from coupler.adapters.store.encoding import INTENT_FIELDS, intent_batch_values, intents_from_row
 from coupler.adapters.store.sql import schema
-from coupler.adapters.store.sql.bulk import upsert_row
+from coupler.adapters.store.sql.bulk import upsert_insert, upsert_row
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import ChangeCursor
 from coupler.domain.state import CreateIntent, IntentKey, Lock
@@ -113,7 +112,7 @@ class SqlCursors(Cursors):
         with self._engine.begin() as conn:
             dialect = conn.dialect.name
             if dialect in ("sqlite", "postgresql"):
-                stmt = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(schema.locks).values(values)
+                stmt = upsert_insert(dialect, schema.locks).values(values)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=[_L.name],
                     set_={name: stmt.excluded[name] for name in ("owner", "until", "host", "pid")},

@@ -23,7 +23,7 @@ def conflicts(mapping: MappingOption = None, config: ConfigOption = None, as_jso
     """Parked conflicts: both values and the last synchronized value of each conflicting field."""
     from coupler.entrypoints.schemas.attention import ConflictOut
 
-    with session(config, as_json) as coupler:
+    with session(config, as_json, validate=False) as coupler:
         rows = [ConflictOut.of(c) for c in coupler.conflicts(mapping, limit=1000)]
 
         captions = {(m.name, f.pair): f.title for m in coupler.systems.mappings for f in m.fields}
@@ -72,7 +72,7 @@ def skipped(mapping: MappingOption = None, config: ConfigOption = None, as_json:
     """Skipped records (failed twice in a row with the same error), with both sides and whether each exists."""
     from coupler.entrypoints.schemas.attention import SkippedOut
 
-    with session(config, as_json) as coupler:
+    with session(config, as_json, validate=False) as coupler:
         rows = [SkippedOut.of(r) for r in coupler.skipped(mapping)]
 
         def human() -> None:
@@ -129,7 +129,7 @@ def deletions(mapping: MappingOption = None, config: ConfigOption = None, as_jso
     """Deletions waiting for approval (mappings with delete = "propagate")."""
     from coupler.entrypoints.schemas.attention import DeletionOut
 
-    with session(config, as_json) as coupler:
+    with session(config, as_json, validate=False) as coupler:
         rows = [DeletionOut.of(d) for d in coupler.deletions(mapping)]
 
         def human() -> None:
