@@ -24,6 +24,7 @@ __all__ = [
     "number_series",
     "one_of",
     "quote",
+    "search_indexes",
     "text_column",
 ]
 
@@ -54,6 +55,16 @@ def modified_on_column(name: str) -> Column[str]:
 
 def modified_on_index(table: str, modified_on: str, key: str) -> Index:
     return Index(f"ix_{table}_{modified_on}", modified_on, key)
+
+
+def search_indexes(table: Table, *columns: str) -> None:
+    """Indexes for the records list's search and the Set up coupling lookup on ``columns``: one in SQLite's NOCASE
+    collation (a search whatever the letter case; SQLite folds ASCII letters, as its ``lower`` does) and one in the
+    column's own (a prefix in its own case). Without them a search of 1,000,000 rows reads every row."""
+    for name in columns:
+        Index(f"ix_{table.name}_{name}_nocase", table.c[name].collate("NOCASE"))
+        if not table.c[name].unique:  # a unique column has its index already
+            Index(f"ix_{table.name}_{name}", table.c[name])
 
 
 def text_column(name: str, length: int, **kwargs: Any) -> Column[str]:

@@ -19,6 +19,7 @@ from coupler.demo.ddl import (
     modified_on_index,
     non_empty,
     one_of,
+    search_indexes,
     text_column,
 )
 
@@ -49,7 +50,7 @@ def _flag_check(table: str, *names: str) -> list[CheckConstraint]:
 def crm_metadata() -> MetaData:
     """The CRM's tables (a new MetaData on every call)."""
     metadata = MetaData()
-    Table(
+    account = Table(
         "account",
         metadata,
         key_column("accountid"),
@@ -85,6 +86,7 @@ def crm_metadata() -> MetaData:
         info=_info("accountid"),
         sqlite_strict=True,
     )
+    search_indexes(account, "name", "accountnumber")
     Table(
         "contact",
         metadata,

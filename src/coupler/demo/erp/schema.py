@@ -18,6 +18,7 @@ from coupler.demo.ddl import (
     modified_on_index,
     number_series,
     one_of,
+    search_indexes,
     text_column,
 )
 
@@ -80,6 +81,7 @@ def erp_metadata() -> MetaData:
         modified_on_index("customers", MODIFIED_ON, "id"),
         sqlite_strict=True,
     )
+    search_indexes(customers, "number", "displayName")
     customers.info.update(_info(fill_on_insert={"number": number_series(customers, "number", "C", 5, 10)}))
 
     contacts = Table(

@@ -123,6 +123,8 @@ class SqlConnector(Connector):
                 clauses.append(column.is_(None))
             elif not case_sensitive and isinstance(value, str):
                 clauses.append(sa.func.lower(column) == value.lower())
+                if self._dialect == "sqlite" and value.isascii():  # the same test, which an index in NOCASE serves
+                    clauses.append(sa.collate(column, "NOCASE") == value)
             else:
                 clauses.append(column == value)
         stmt = self._select(plan, columns).where(*clauses).order_by(plan.key).limit(limit)
@@ -169,7 +171,7 @@ class SqlConnector(Connector):
             return []
         where = [
             filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table),
-            prefix_clause(plan.table, fields, text, table_name=spec.table),
+            prefix_clause(plan.table, fields, text, table_name=spec.table, dialect=self._dialect),
         ]
         if after is not None:
             cursor = plan.key_value(after)
@@ -191,7 +193,9 @@ class SqlConnector(Connector):
         plan = self._plan(spec)
         where = filter_clause(plan.table, spec.filter, dialect=self._dialect, table_name=spec.table)
         if prefix is not None:
-            where = sa.and_(where, prefix_clause(plan.table, prefix[0], prefix[1], table_name=spec.table))
+            where = sa.and_(
+                where, prefix_clause(plan.table, prefix[0], prefix[1], table_name=spec.table, dialect=self._dialect)
+            )
         with self._connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(plan.table).where(where)).scalar_one())
 

@@ -45,14 +45,33 @@ def condition_clause(table: sa.Table, condition: Condition, *, dialect: str, tab
     return build(column, condition.value, dialect)
 
 
-def prefix_clause(table: sa.Table, fields: Iterable[str], text: str, *, table_name: str | None = None) -> Clause:
+def prefix_clause(
+    table: sa.Table, fields: Iterable[str], text: str, *, table_name: str | None = None, dialect: str = ""
+) -> Clause:
     """Any of ``fields`` starts with ``text``, whatever the letter case: ``lower(field) LIKE lower(text) || '%'``
     (escaped), ``OR``-ed. Both sides go through the database's own ``lower``, so they fold alike (SQLite folds ASCII
-    letters only, PostgreSQL by its locale); NULL never matches."""
+    letters only, PostgreSQL by its locale); NULL never matches. On SQLite, which never uses an index for a LIKE
+    that is not case-sensitive, the same prefix is also stated as a range in the NOCASE collation (``_prefix_range``;
+    NOCASE folds ASCII letters, as SQLite's ``lower`` does), which an index on ``field COLLATE NOCASE`` serves (the
+    demo has them; a search of 1,000,000 rows then reads only the matches)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = sa.func.lower(sa.literal(escaped + "%", sa.String))
     columns = [column_of(table, name, table_name=table_name) for name in fields]
-    return sa.or_(sa.false(), *(sa.func.lower(_as_text(c)).like(pattern, escape="\\") for c in columns))
+    clauses = []
+    for column in columns:
+        clause = sa.func.lower(_as_text(column)).like(pattern, escape="\\")
+        if dialect == "sqlite" and text:
+            clause = sa.and_(clause, _prefix_range(sa.collate(_as_text(column), "NOCASE"), sa.literal(text, sa.String)))
+        clauses.append(clause)
+    return sa.or_(sa.false(), *clauses)
+
+
+def _prefix_range(value: ColumnElement[str], prefix: ColumnElement[str]) -> Clause:
+    """``prefix <= value < prefix || U+10FFFF``: in SQLite's collations (UTF-8 bytes compared; NOCASE after
+    folding ASCII letters), every text that starts with ``prefix``, and an index on ``value`` in that collation
+    serves it. Added beside an exact test (LIKE, ``substr``), never instead of it: it only lets the index narrow
+    the rows."""
+    return sa.and_(value >= prefix, value < prefix.concat(sa.func.char(0x10FFFF)))
 
 
 def _as_text(column: sa.Column[object]) -> ColumnElement[str]:
@@ -86,7 +105,9 @@ def _not_in(column: sa.Column[object], value: object, dialect: str) -> Clause:
 def _startswith(column: sa.Column[object], value: object, dialect: str) -> Clause:
     text = str(value)
     if dialect == "sqlite":
-        return sa.func.substr(_as_text(column), 1, len(text)) == text
+        value = _as_text(column)
+        exact = sa.func.substr(value, 1, len(text)) == text
+        return sa.and_(exact, _prefix_range(value, sa.literal(text, sa.String))) if text else exact
     return _as_text(column).startswith(text, autoescape=True)
 
 
