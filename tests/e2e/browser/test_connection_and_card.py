@@ -90,6 +90,8 @@ def test_the_switch_pauses_synchronization_and_resumes_it(
         expect(page.get_by_role("status").first).to_contain_text("synchronization runs again")
     finally:  # the other tests need the connection on
         httpx.put(f"{server}/api/connection/enabled", json={"enabled": True}, timeout=30)
+    page.goto("/connection")
+    expect(page.get_by_role("switch", name="Enabled")).to_be_checked()
     shot(page, screenshots, "connection")
     last.click()
     expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f-]+$"))
@@ -100,7 +102,7 @@ def test_the_card_has_the_dynamics_365_sales_panel(page: Page, screenshots: Path
     panel = page.get_by_role("complementary", name="Dynamics 365 Sales")
     expect(panel).to_be_visible()
     expect(panel.locator("#factbox-status")).to_have_text("Coupled")
-    expect(panel).to_contain_text(f"Coupled to {NAME}")
+    expect(panel).to_contain_text(f"Coupled Account {NAME}")
     expect(panel).to_contain_text("Last synchronization to Dynamics 365 Sales")
     expect(panel).to_contain_text("Last synchronization from Dynamics 365 Sales")
     expect(panel.get_by_text("success")).to_have_count(2)

@@ -36,7 +36,7 @@ def test_a_coupled_record_shows_what_it_is_coupled_to_and_its_last_synchronizati
     box = panel(client, fabrikam)
     assert '<h2 id="factbox-title">Dynamics 365 Sales</h2>' in box
     assert ">Coupled</span>" in fact(box, "Status")
-    assert "<strong>Fabrikam, Inc.</strong>" in fact(box, "Coupled to"), "no page to open in the demo: not a link"
+    assert "<strong>Fabrikam, Inc.</strong>" in fact(box, "Coupled Account"), "no page to open in the demo: not a link"
     to = fact(box, "Last synchronization to Dynamics 365 Sales")
     assert f"{job.finished_at:%Y-%m-%d %H:%M} UTC" in to and "success" in to
     assert f'href="/jobs/{job.id}"' in to
@@ -47,7 +47,7 @@ def test_a_coupled_record_shows_what_it_is_coupled_to_and_its_last_synchronizati
 
 def test_a_record_that_is_not_coupled_says_so(client: TestClient) -> None:
     box = panel(client, "C00020")
-    assert ">Not coupled</span>" in fact(box, "Status") and "nothing" in fact(box, "Coupled to")
+    assert ">Not coupled</span>" in fact(box, "Status") and "nothing" in fact(box, "Coupled Account")
     assert "Last synchronization" not in box
 
 
@@ -70,7 +70,7 @@ def test_the_coupled_record_opens_in_the_other_system_where_it_has_a_page(
     assert coupling is not None
     url = f"https://sales.example.com/main.aspx?etn=account&amp;id={coupling.integration_key}"
     box = panel(client, fabrikam)
-    assert f'<a href="{url}" target="_blank" rel="noopener noreferrer">Fabrikam, Inc.' in fact(box, "Coupled to")
+    assert f'<a href="{url}" target="_blank" rel="noopener noreferrer">Fabrikam, Inc.' in fact(box, "Coupled Account")
     assert (
         f'<a class="button secondary" href="{url}" target="_blank" rel="noopener noreferrer">Open in Dynamics 365 Sales'
         in box
