@@ -203,3 +203,23 @@ def test_the_next_run_comes_from_the_schedule_and_backs_off_while_a_mapping_find
         due = report.job.started_at + timedelta(hours=1)
         currency = row(page(client), "CURRENCY")
         assert f"{due:%Y-%m-%d %H:%M} UTC, in 1 hour" in currency and "backed off" in currency, currency
+
+
+def test_while_a_system_does_not_answer_the_page_names_it_and_the_switch_still_works(config: Path) -> None:
+    (config.parent / "crm.db").write_bytes(b"not a database " * 100)  # coupler cannot open it at start-up
+    with TestClient(create_app(config), base_url=BASE_URL) as client:
+        html = page(client)
+        health = html.split('<ul class="health"', 1)[1].split("</ul>", 1)[0]
+        sales = health.split('<strong class="health-name">Dynamics 365 Sales</strong>', 1)[1].split("</li>", 1)[0]
+        assert "Does not answer" in sales and "file is not a database" in sales
+        main = html.split('<main id="main"', 1)[1]
+        assert main.count("file is not a database") == 1, "said once on the page, beside the system"
+        central = health.split('<strong class="health-name">Business Central</strong>', 1)[1].split("</li>", 1)[0]
+        assert "Answers" in central and "Does not answer" not in central
+        client.get("/login")
+        csrf = client.cookies["coupler_csrf"]
+        assert "runs are shown once coupler can open the connection" in html and "mapping-CUSTOMER" not in html
+        off = client.post("/connection/enabled", data={"csrf_token": csrf, "enabled": "false"}, follow_redirects=False)
+        assert off.status_code == 303
+        assert tomllib.loads(config.read_text(encoding="utf-8"))["enabled"] is False
+        assert "Synchronization is paused." in page(client, off.headers["location"])

@@ -14,7 +14,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from coupler.bootstrap import open_coupler
-from coupler.config import load_config
+from coupler.config import default_config_path, load_config
+from coupler.config.edit import enabled_in
 from coupler.domain.errors import ConnectorError, CouplerError
 from coupler.domain.schedules import QueueSettings
 from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_COOKIE
@@ -172,22 +173,23 @@ class WebState:
             self._checked = (now, result)
             return result
 
+    def config_file(self) -> Path:
+        """The configuration file the app runs on: the one the Enabled switch writes."""
+        return self.config_path or default_config_path()
+
     def enabled(self) -> bool:
-        """Whether the connection is switched on (``enabled`` in the configuration file), read again only when the
-        file changes; True while coupler cannot be opened (the banner then says what is wrong)."""
-        coupler = self._coupler
-        if coupler is None:
-            return True
-        path = Path(coupler.origin)
+        """Whether the connection is switched on (``enabled`` in the configuration file, read again only when the
+        file changes); True when the file cannot be read (the banner then says what is wrong)."""
+        path = self.config_file()
         try:
             stat = path.stat()
         except OSError:
-            return coupler.systems.enabled()
+            return True
         stamp = (str(path), stat.st_mtime_ns, stat.st_size)
         kept = self._enabled
         if kept is not None and kept[0] == stamp:
             return kept[1]
-        value = coupler.systems.enabled()
+        value = enabled_in(path, otherwise=True)
         self._enabled = (stamp, value)
         return value
 

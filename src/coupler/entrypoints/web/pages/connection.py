@@ -6,20 +6,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from coupler.config.edit import set_enabled
-from coupler.domain.errors import CouplerError
+from coupler.domain.errors import ConnectorError, CouplerError
 from coupler.domain.jobs import Job
 from coupler.domain.schedules import QueueSettings, ScheduleState
 from coupler.domain.timeutil import utcnow
 from coupler.entrypoints.schemas.jobs import summarize
 from coupler.entrypoints.web.deps import Connection, WebState, get_state
-from coupler.entrypoints.web.pages.common import Notice, coupler_of, kind_title, redirect, render
+from coupler.entrypoints.web.pages.common import Notice, kind_title, redirect, render
 from coupler.services.engine.recorder import JobReport
 from coupler.services.views.schedules import HISTORY, MappingActivity, RunOutcome, activity, run_outcome
 from coupler.services.wording import plural
@@ -134,27 +133,37 @@ def _row(found: MappingActivity, queue: QueueSettings | None, paused: bool, now:
     )
 
 
-def _health(request: Request, state: WebState, connection: Connection) -> list[Health]:
-    """Each system and the state store, from the app's connection check; while coupler cannot be opened, from the
-    readiness probe's ping of each part on its own."""
+def _health(request: Request, state: WebState, connection: Connection) -> tuple[list[Health], list[str]]:
+    """Each system and the state store, from the app's connection check, and the problems it found beyond them.
+    While coupler cannot be opened, from the readiness probe's ping of each part on its own (the reason from the
+    problem that names the part, as opening it said). Nothing is checked when the configuration cannot be read."""
+    problems = list(connection.problems)
     if connection.systems:
-        names = {"state": STATE_STORE}
-        return [
-            Health(name=names.get(s.role, s.name), ok=s.ok, reason=None if s.ok else s.message)
-            for s in connection.systems
-        ]
+        found = []
+        for status in connection.systems:
+            name = STATE_STORE if status.role == "state" else status.name
+            found.append(Health(name=name, ok=status.ok, reason=None if status.ok else status.message))
+            if not status.ok and f"{status.name}: {status.message}" in problems:
+                problems.remove(f"{status.name}: {status.message}")
+        return found, problems
     from coupler.entrypoints.web.health import STATE_STORE as PROBED_STORE
     from coupler.entrypoints.web.health import Readiness
 
     readiness: Readiness = request.app.state.readiness
-    return [
-        Health(
-            name=STATE_STORE if check.name == PROBED_STORE else check.name,
-            ok=check.ok,
-            reason=None if check.ok else (check.problem or "does not answer"),
-        )
-        for check in readiness.checks()
-    ]
+    checks = readiness.checks()
+    if any(check.name == "configuration" for check in checks):
+        return [], problems
+    found = []
+    for check in sorted(checks, key=lambda c: c.name == PROBED_STORE):  # the systems first, as the check lists them
+        said = next((p for p in problems if p.startswith(f"{check.name}: ")), None)
+        if not check.ok and said is not None:
+            problems.remove(said)
+        reason = None
+        if not check.ok:
+            reason = said.removeprefix(f"{check.name}: ") if said else (check.problem or "no answer")
+        name = STATE_STORE if check.name == PROBED_STORE else check.name
+        found.append(Health(name=name, ok=check.ok, reason=reason))
+    return found, problems
 
 
 @router.get("/connection", response_class=HTMLResponse)
@@ -175,14 +184,16 @@ def connection_page(request: Request) -> Response:
         schedule_of = queue.schedule if queue is not None and queue.scheduled else None
         now = utcnow()
         rows = [_row(found, queue, not enabled, now) for found in activity(coupler.systems, schedule_of)]
+    except ConnectorError:  # coupler cannot be opened: the banner and the systems' health say why
+        rows = []
     except CouplerError as error:
         notices.append(Notice(kind="error", text=error.message))
-    about_systems = {f"{s.name}: {s.message}" for s in connection.systems if not s.ok}
+    health, problems = _health(request, state, connection)
     context = {
         "nav": "connection",
         "enabled": enabled,
-        "health": _health(request, state, connection),
-        "problems": [p for p in connection.problems if p not in about_systems],
+        "health": health,
+        "problems": problems,
         "history": HISTORY,
         "rows": rows,
         "queue": queue,
@@ -194,5 +205,5 @@ def connection_page(request: Request) -> Response:
 @router.post("/connection/enabled")
 def switch(request: Request, enabled: Annotated[bool, Form()]) -> Response:
     """Switch the connection on or off in the configuration file (its comments kept, the old file as a backup)."""
-    set_enabled(Path(coupler_of(request).origin), enabled)
+    set_enabled(get_state(request).config_file(), enabled)
     return redirect("/connection", switched="on" if enabled else "off")
