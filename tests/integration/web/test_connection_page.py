@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,7 +86,7 @@ def test_the_switch_needs_the_forms_csrf_token(client: TestClient, csrf: str, co
 
 
 def test_switched_off_nothing_runs_and_every_page_says_why_then_on_again(
-    client: TestClient, csrf: str, config: Path, fabrikam: str
+    client: TestClient, csrf: str, config: Path, fabrikam: str, wait_task: Callable[[str], dict[str, object]]
 ) -> None:
     html = page(client)
     assert 'role="switch" aria-checked="true"' in html and "paused-banner" not in html
@@ -110,6 +110,9 @@ def test_switched_off_nothing_runs_and_every_page_says_why_then_on_again(
     )
     assert refused.status_code in (409, 422), refused.text
     assert "between Business Central and Dynamics 365 Sales is disabled" in refused.text
+    background = client.post("/mappings/CUSTOMER/sync-modified", data={"csrf_token": csrf}, follow_redirects=False)
+    task = wait_task(background.headers["location"].split("task=", 1)[1])
+    assert task["state"] == "failed" and "Business Central and Dynamics 365 Sales is disabled" in str(task["error"])
     code, output = coupler_cli("run", "--once", "--config", str(config))
     assert code == 0 and "the connection is disabled; nothing ran" in output
     code, output = coupler_cli("sync", "CUSTOMER", fabrikam, "--config", str(config))
