@@ -31,6 +31,8 @@ TERMS = FieldMapping(
         (timedelta(hours=2, minutes=10), "2 hours ago"),
         (timedelta(days=3), "3 days ago"),
         (timedelta(hours=-2), "in 2 hours"),
+        (timedelta(minutes=-59, seconds=-59), "in 1 hour"),
+        (timedelta(minutes=59, seconds=40), "1 hour ago"),
     ],
 )
 def test_a_relative_time(delta: timedelta, words: str) -> None:

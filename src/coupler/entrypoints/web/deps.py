@@ -14,13 +14,16 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from coupler.bootstrap import open_coupler
-from coupler.config import load_config
+from coupler.config import default_config_path, load_config
+from coupler.config.edit import enabled_in
 from coupler.domain.errors import ConnectorError, CouplerError
+from coupler.domain.schedules import QueueSettings
 from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_COOKIE
 from coupler.entrypoints.web.tasks import TaskRunner
 from coupler.ports.telemetry import Telemetry
 from coupler.services.api import Coupler
 from coupler.services.context import Progress, Systems
+from coupler.services.views.check import SystemStatus
 from coupler.services.views.page_queries import PageQueries
 
 __all__ = [
@@ -62,6 +65,8 @@ class Connection:
 
     ok: bool
     problems: list[str] = field(default_factory=list)
+    systems: tuple[SystemStatus, ...] = ()
+    """Each system and the state store, whether it answered and why not; empty when coupler could not be opened."""
 
 
 class WebState:
@@ -76,6 +81,8 @@ class WebState:
         self._lock = threading.Lock()
         self._checked: tuple[float, Connection] | None = None
         self._names: dict[str, str] | None = None
+        self._enabled: tuple[tuple[str, int, int], bool] | None = None
+        self._queue: tuple[QueueSettings | None] | None = None
         self._undo: OrderedDict[str, Undo] = OrderedDict()
 
     def _open(self, progress: Progress | None = None) -> Coupler:
@@ -162,9 +169,39 @@ class WebState:
                     result = Connection(ok=False, problems=[error.message])
                 else:
                     problems = [f"{s.name}: {s.message}" for s in report.systems if not s.ok]
-                    result = Connection(ok=report.ok, problems=problems + list(report.problems))
+                    result = Connection(ok=report.ok, problems=problems + list(report.problems), systems=report.systems)
             self._checked = (now, result)
             return result
+
+    def config_file(self) -> Path:
+        """The configuration file the app runs on: the one the Enabled switch writes."""
+        return self.config_path or default_config_path()
+
+    def enabled(self) -> bool:
+        """Whether the connection is switched on (``enabled`` in the configuration file, read again only when the
+        file changes); True when the file cannot be read (the banner then says what is wrong)."""
+        path = self.config_file()
+        try:
+            stat = path.stat()
+        except OSError:
+            return True
+        stamp = (str(path), stat.st_mtime_ns, stat.st_size)
+        kept = self._enabled
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        value = enabled_in(path, otherwise=True)
+        self._enabled = (stamp, value)
+        return value
+
+    def queue(self) -> QueueSettings | None:
+        """The job queue's schedules (``[queue]``), read from the configuration once; None without a queue (or
+        when the file cannot be read)."""
+        if self._queue is None:
+            try:
+                self._queue = (load_config(self.config_path).queue,)
+            except CouplerError:
+                return None
+        return self._queue[0]
 
     def close(self) -> None:
         self.tasks.shutdown(wait=True)

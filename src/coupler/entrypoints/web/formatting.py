@@ -45,6 +45,7 @@ def ago(value: datetime, now: datetime | None = None) -> str:
     later, seconds = seconds < 0, abs(seconds)
     if seconds < 45:
         return "just now"
+    seconds = round(seconds / 60) * 60  # to the minute: 59 min 59 s is "1 hour", not "60 minutes"
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size or unit == "minute":
             n = max(1, round(seconds / size)) if unit == "minute" else int(seconds // size)

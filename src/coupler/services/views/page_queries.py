@@ -12,6 +12,7 @@ from coupler.domain.mapping import Side
 from coupler.services.context import Systems
 from coupler.services.views.browse import BrowsePage, RecordFilter, browse
 from coupler.services.views.card import RecordCard, record_card
+from coupler.services.views.factbox import FactBox, factbox
 from coupler.services.views.integration_search import IntegrationMatch, search_integration
 from coupler.services.views.record_names import record_names
 from coupler.services.views.review import Recommendation, recommend, review
@@ -42,6 +43,10 @@ class PageQueries:
     def card(self, mapping: str, ref: str) -> RecordCard:
         """The record card: both records side by side per field mapping, with direction and differences."""
         return record_card(self.systems, mapping, ref)
+
+    def factbox(self, card: RecordCard) -> FactBox:
+        """The card's panel about the integration system: coupled to, last synchronization per direction, status."""
+        return factbox(self.systems, card)
 
     def sync_options(self, mapping: str, refs: Sequence[str]) -> SyncOptions:
         """What the Synchronize now dialog offers for these records: directions, default, warnings, merge."""

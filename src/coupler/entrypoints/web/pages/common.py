@@ -26,6 +26,7 @@ __all__ = [
     "Notice",
     "coupler_of",
     "job_notice",
+    "kind_title",
     "queries_of",
     "redirect",
     "render",
@@ -85,6 +86,7 @@ def render(
     values = {
         "request": request,
         "connection": connection_of(request),
+        "paused": not get_state(request).enabled(),
         "systems": get_state(request).system_names(),
         "notices": found,
         "hx": request.headers.get("hx-request") == "true",
@@ -105,9 +107,14 @@ def render_error(request: Request, status: int, message: str, problems: Sequence
         systems = get_state(request).system_names()
     except Exception:  # as above
         systems = dict(FALLBACK_NAMES)
+    try:
+        paused = not get_state(request).enabled()
+    except Exception:  # as above
+        paused = False
     values = {
         "request": request,
         "connection": connection,
+        "paused": paused,
         "systems": systems,
         "notices": [notice],
         "status": status,
@@ -136,6 +143,11 @@ _KIND_TITLE = {
     "delete": "Deletions",
 }
 NOTICE_ERRORS = 5
+
+
+def kind_title(job: Job) -> str:
+    """What a job was, as the notices name it ("Synchronize now", "Full synchronization")."""
+    return _KIND_TITLE.get(job.kind.value, job.kind.value)
 
 
 def job_notice(job: Job, errors: Sequence[JobError], *, total_errors: int | None = None) -> Notice:

@@ -213,6 +213,7 @@ def card_page(request: Request, name: str, ref: str) -> Response:
     card = queries.card(name, ref)
     labels = lookup_labels(queries, card.mapping, {Side.LOCAL: [card.local], Side.INTEGRATION: [card.integration]})
     context = {"nav": "mappings", "card": card, "mapping": card.mapping, "labels": labels}
+    context["factbox"] = queries.factbox(card)
     return render(request, "card.html", context)
 
 
