@@ -8,7 +8,6 @@ on (``WebState.change_config``). The page then says what changed, in the user's 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -18,20 +17,12 @@ from fastapi.responses import Response
 from coupler.config.edit import FieldChange, TableChange, change_field, change_table
 from coupler.config.filters import OPERATOR_WORDS, condition, shown_value
 from coupler.domain.errors import CouplerError, UsageError
-from coupler.domain.mapping import Condition, Direction, FieldMapping, Operator, Side, TableMapping
+from coupler.domain.mapping import Direction, FieldMapping, Operator, Side, TableMapping
 from coupler.entrypoints.web.deps import WebState, get_state
+from coupler.entrypoints.web.mapping_changes import changes_of_field, changes_of_table, direction_words
 from coupler.entrypoints.web.pages.common import Notice, redirect
 
-__all__ = [
-    "FilterRow",
-    "changes_of_field",
-    "changes_of_table",
-    "columns_of",
-    "direction_words",
-    "directions_of",
-    "filter_rows",
-    "router",
-]
+__all__ = ["OPERATOR_WORDS", "FilterRow", "columns_of", "direction_words", "directions_of", "filter_rows", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,15 +39,6 @@ def directions_of(mapping: TableMapping, field: FieldMapping) -> tuple[Direction
     if field.local is None or field.integration is None or field.has_constant:
         return (field.direction,)
     return (Direction.BIDIRECTIONAL, Direction.TO_INTEGRATION, Direction.FROM_INTEGRATION)
-
-
-def direction_words(direction: Direction, systems: Mapping[str, str]) -> str:
-    """A direction as Business Central's field mappings show it: "Both ways", "To Dynamics 365 Sales" ..."""
-    if direction is Direction.BIDIRECTIONAL:
-        return "Both ways"
-    if direction is Direction.TO_INTEGRATION:
-        return f"To {systems['integration']}"
-    return f"From {systems['integration']}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -86,45 +68,6 @@ def columns_of(state: WebState, mapping: TableMapping, side: Side) -> list[tuple
     if described:
         names = [*described]
     return sorted(((n, mapping.caption_of(side, n)) for n in dict.fromkeys(names)), key=lambda c: c[1].lower())
-
-
-# what changed, in words -------------------------------------------------------------------------------------
-def changes_of_field(before: FieldMapping, after: FieldMapping, systems: Mapping[str, str]) -> list[str]:
-    """ "Credit Limit (LCY): direction is now To Dynamics 365 Sales" and the like, one per setting changed."""
-    said: list[str] = []
-    if before.caption != after.caption:
-        said.append(f"{before.title}: caption is now {after.title}")
-    if before.enabled != after.enabled:
-        said.append(f"{after.title}: {'switched on' if after.enabled else 'switched off'}")
-    if before.direction != after.direction:
-        said.append(f"{after.title}: direction is now {direction_words(after.direction, systems)}")
-    if before.match_priority != after.match_priority:
-        priority = after.match_priority
-        said.append(f"{after.title}: " + (f"match priority is now {priority}" if priority else "no longer matched on"))
-    return said
-
-
-def changes_of_table(before: TableMapping, after: TableMapping, systems: Mapping[str, str]) -> list[str]:
-    said: list[str] = []
-    for side in Side:
-        name = systems[side.value]
-        old, new = before.spec(side), after.spec(side)
-        if old.caption != new.caption:
-            said.append(f"{name} table: caption is now {new.title}")
-        if old.filter != new.filter:
-            words = filter_words(after, side, new.filter)
-            said.append(f"{name} filter: {words}" if new.filter else f"{name} filter: none (every record)")
-    return said
-
-
-def filter_words(mapping: TableMapping, side: Side, conditions: Sequence[Condition]) -> str:
-    """ "Blocked is '' and Type is Person"."""
-    parts = []
-    for c in conditions:
-        shown = shown_value(c.value) or '""'
-        value = "" if c.op in (Operator.IS_NULL, Operator.NOT_NULL) else f" {shown}"
-        parts.append(f"{mapping.caption_of(side, c.field)} {OPERATOR_WORDS[c.op]}{value}")
-    return " and ".join(parts)
 
 
 # the forms --------------------------------------------------------------------------------------------------
