@@ -158,7 +158,7 @@ def match(
             priorities = _priorities(table_mapping, match_field, match_priority)
             groups = groups_by_priority(table_mapping, priorities)
             if save_match:
-                changes = {i: FieldChange(match=p or 0) for i, p in priorities.items()}
+                changes: dict[str | int, FieldChange] = {i: FieldChange(match=p or 0) for i, p in priorities.items()}
                 state.change_config(lambda path, check: change_fields(path, mapping, changes, check=check))
         except CouplerError as error:
             return show_mapping(request, mapping, notices=[Notice(kind="error", text=error.message)], status=422)

@@ -156,8 +156,8 @@ def edit_filter(request: Request, name: str, side: str, field: Texts, op: Texts,
         conditions = _conditions(state, before, which, field, op, value)
     except CouplerError as error:
         return _refused(request, before.name, error)
-    key = "local_filter" if which is Side.LOCAL else "integration_filter"
-    return _table_change(request, state, before, TableChange(**{key: conditions}))
+    change = TableChange(local_filter=conditions) if which is Side.LOCAL else TableChange(integration_filter=conditions)
+    return _table_change(request, state, before, change)
 
 
 def _conditions(
