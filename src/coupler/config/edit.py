@@ -90,8 +90,8 @@ def change_fields(
         values = fields[index].unwrap()
         if change.enabled is not None:
             _set(values, "enabled", change.enabled, default=True)
-        if change.direction is not None:
-            values["direction"] = change.direction
+        if change.direction is not None:  # the mapping's own direction is not written again
+            _set(values, "direction", change.direction, default=str(table.get("direction")))
         if change.match is not None:
             _set(values, "match", change.match or None, default=None)
         if change.caption is not None:

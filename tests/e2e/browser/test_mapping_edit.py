@@ -29,6 +29,8 @@ def restored(server: str) -> Iterator[None]:
             json={"caption": "Description", "direction": "bidirectional", "match": 0},
         ).raise_for_status()
         api.patch(f"/api/mappings/{MAPPING}/fields/{UNIT_PRICE}", json={"enabled": True}).raise_for_status()
+        blocked = {"field": "blocked", "op": "eq", "value": 0}
+        api.patch(f"/api/mappings/{MAPPING}", json={"local_filter": [blocked]}).raise_for_status()
         task = api.post("/api/tasks/decouple-all", json={"mapping": MAPPING}).json()["id"]
         deadline = time.monotonic() + 30
         while api.get(f"/api/tasks/{task}").json()["state"] == "running" and time.monotonic() < deadline:
