@@ -52,7 +52,7 @@ def test_a_direction_changed_on_the_page_is_written_and_said(client: TestClient,
     assert response.status_code == 303 and response.headers["location"].startswith("/mappings/CUSTOMER?changed=")
     page = client.get(response.headers["location"], headers=HTML)
     assert _notice(page.text) == "Credit Limit (LCY): direction is now Both ways."
-    assert _customer(config)["fields"][CREDIT_LIMIT]["direction"] == "bidirectional"
+    assert "direction" not in _customer(config)["fields"][CREDIT_LIMIT], "the mapping's own: not written again"
     assert _comments(config.read_text(encoding="utf-8")) == _comments(before)
     assert (config.parent / "coupler.toml.bak").read_text(encoding="utf-8") == before
     assert _state(client).coupler.systems.mapping("CUSTOMER").fields[CREDIT_LIMIT].direction is Direction.BIDIRECTIONAL
@@ -138,6 +138,19 @@ def test_an_invalid_filter_names_the_field_and_writes_nothing(client: TestClient
     )
     assert config.read_text(encoding="utf-8") == before
     assert not (config.parent / "coupler.toml.bak").exists()
+
+
+def test_a_caption_too_long_names_the_field_and_writes_nothing(client: TestClient, csrf: str, config: Path) -> None:
+    before = config.read_text(encoding="utf-8")
+    long = "Credit " * 12
+    page = client.post(f"/mappings/CUSTOMER/fields/{CREDIT_LIMIT}", data={"csrf_token": csrf, "caption": long})
+    assert page.status_code == 422
+    assert _notice(page.text) == (
+        "Nothing was changed. Credit Limit (LCY): a caption has at most 80 characters; this one has 83."
+    )
+    table = client.post("/mappings/CUSTOMER/tables", data={"csrf_token": csrf, "integration_caption": long})
+    assert _notice(table.text).startswith("Nothing was changed. Dynamics 365 Sales table: a caption has at most 80")
+    assert config.read_text(encoding="utf-8") == before
 
 
 def test_the_forms_need_the_csrf_token(client: TestClient, config: Path) -> None:

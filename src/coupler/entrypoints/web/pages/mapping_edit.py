@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from coupler.config.edit import FieldChange, TableChange, change_field, change_table
+from coupler.config.files import CAPTION_LENGTH
 from coupler.config.filters import OPERATOR_WORDS, condition, shown_value
 from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Direction, FieldMapping, Operator, Side, TableMapping
@@ -107,7 +108,7 @@ def edit_field(
         change = FieldChange(
             enabled={"true": True, "false": False}.get(enabled),
             direction=_direction(mapping, before, direction),
-            caption=caption.strip() if caption is not None else None,
+            caption=_caption(before.title, caption),
         )
         state.change_config(lambda path, check: change_field(path, mapping.name, index, change, check=check))
     except CouplerError as error:
@@ -136,11 +137,25 @@ def edit_tables(
     """The captions of the mapping's tables ("Customer", "Account")."""
     state = get_state(request)
     before = state.coupler.systems.mapping(name)
-    change = TableChange(
-        local_caption=local_caption.strip() if local_caption is not None else None,
-        integration_caption=integration_caption.strip() if integration_caption is not None else None,
-    )
+    names = state.system_names()
+    try:
+        change = TableChange(
+            local_caption=_caption(f"{names['local']} table", local_caption),
+            integration_caption=_caption(f"{names['integration']} table", integration_caption),
+        )
+    except UsageError as error:
+        return _refused(request, before.name, error)
     return _table_change(request, state, before, change)
+
+
+def _caption(title: str, text: str | None) -> str | None:
+    """A caption typed in a form, trimmed ("" removes it); a UsageError naming what it captions when too long."""
+    if text is None:
+        return None
+    caption = " ".join(text.split())
+    if len(caption) > CAPTION_LENGTH:
+        raise UsageError(f"{title}: a caption has at most {CAPTION_LENGTH} characters; this one has {len(caption)}.")
+    return caption
 
 
 @router.post("/mappings/{name}/filter/{side}")
