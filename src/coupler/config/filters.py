@@ -1,8 +1,9 @@
 """A table filter's condition as a user writes it, and as coupler.toml keeps it (``{ field, op, value }``).
 
 A value is read as TOML reads a value (``0``, ``1.5``, ``true``, ``"30"``), else as the text it is; ``in`` and
-``not_in`` take values separated by commas. ``FIELD=VALUE``, ``FIELD!=VALUE``, ``FIELD<VALUE`` ... or
-``FIELD OP VALUE`` with an operator's name (``name startswith A``, ``code is_null``) is one condition in a line.
+``not_in`` take values separated by commas, ``(empty)`` among those of ``in`` for an empty (null) field.
+``FIELD=VALUE``, ``FIELD!=VALUE``, ``FIELD<VALUE`` ... or ``FIELD OP VALUE`` with an operator's name
+(``name startswith A``, ``code is_null``) is one condition in a line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 from coupler.domain.errors import UsageError
 from coupler.domain.mapping import Operator
 
-__all__ = ["OPERATOR_WORDS", "condition", "parse_condition", "shown_value"]
+__all__ = ["EMPTY", "OPERATOR_WORDS", "condition", "parse_condition", "shown_value"]
+
+EMPTY = "(empty)"
+"""In the values of ``in``: records whose field is empty (null) are in too (``or_null = true``)."""
 
 OPERATOR_WORDS = {
     Operator.EQ: "is",
@@ -51,10 +55,15 @@ def condition(field: str, op: Operator | str, text: str, *, caption: str | None 
     if operator in _NO_VALUE:
         return written
     if operator in _LISTS:
-        values = [_value(part) for part in _split(text)]
-        if not values:
+        parts = _split(text)
+        values = [_value(part) for part in parts if part != EMPTY]
+        if EMPTY in parts and operator is not Operator.IN:
+            raise UsageError(f"{name}: {EMPTY} goes with {OPERATOR_WORDS[Operator.IN]!r} only.")
+        if not parts:
             raise UsageError(f"{name}: {OPERATOR_WORDS[operator]} needs values separated by commas, like 1, 2.")
         written["value"] = values
+        if EMPTY in parts:
+            written["or_null"] = True
         return written
     value = _value(text)
     if operator not in (Operator.EQ, Operator.NE) and value == "":
@@ -80,7 +89,7 @@ def parse_condition(line: str) -> dict[str, Any]:
 def shown_value(value: Any) -> str:
     """A condition's value as a user edits it: what ``condition`` reads back as the same value."""
     if isinstance(value, list):
-        return ", ".join(shown_value(v) for v in value if v is not None)
+        return ", ".join(EMPTY if v is None else shown_value(v) for v in value)
     if value is None:
         return ""
     if isinstance(value, str):

@@ -190,3 +190,11 @@ def test_several_field_mappings_change_in_one_write(tmp_path: Path) -> None:
     change_fields(path, "CUSTOMER", {0: FieldChange(match=0), 7: FieldChange(match=1), 8: FieldChange(match=2)})
     fields = _customer(path)["fields"]
     assert [f.get("match") for f in fields[:9]] == [None, None, None, None, None, None, None, 1, 2]
+
+
+def test_an_in_filter_with_empty_values_keeps_or_null(tmp_path: Path) -> None:
+    path = _demo(tmp_path)
+    change_table(path, "CUSTOMER", TableChange(integration_filter=[parse_condition("statecode in 0, 1, (empty)")]))
+    assert _customer(path)["integration"]["filter"] == [
+        {"field": "statecode", "op": "in", "value": [0, 1], "or_null": True}
+    ]

@@ -22,6 +22,7 @@ from coupler.domain.errors import UsageError
         ("name startswith Ad", {"field": "name", "op": "startswith", "value": "Ad"}),
         ('code in 1, 2, "a,b"', {"field": "code", "op": "in", "value": [1, 2, "a,b"]}),
         ("code is_null", {"field": "code", "op": "is_null"}),
+        ("companyid in A, (empty)", {"field": "companyid", "op": "in", "value": ["A"], "or_null": True}),
     ],
 )
 def test_a_condition_in_a_line(line: str, written: dict[str, object]) -> None:
@@ -37,6 +38,14 @@ def test_what_does_not_fit_says_what_to_write_naming_the_field_by_its_caption() 
         condition("creditLimit", "gt", " ", caption="Credit Limit (LCY)")
     with pytest.raises(UsageError, match="Type: is one of needs values separated by commas"):
         condition("type", "in", "", caption="Type")
+    with pytest.raises(UsageError, match=r"Type: \(empty\) goes with 'is one of' only"):
+        condition("type", "not_in", "A, (empty)", caption="Type")
+
+
+def test_an_in_list_with_empty_values_reads_back_with_them() -> None:
+    """The domain keeps ``or_null`` as a None among the values; the form shows it as (empty)."""
+    assert shown_value(["A", None]) == "A, (empty)"
+    assert condition("f", "in", shown_value(["A", None])) == {"field": "f", "op": "in", "value": ["A"], "or_null": True}
 
 
 @pytest.mark.parametrize("value", ["", "Person", "30", "true", "a,b", 0, 1.5, True, [1, "2", "x"]])

@@ -51,7 +51,15 @@ def change_the_tables(mapping: MappingName, body: TableChangeIn, state: StateDep
     def conditions(given: list | None) -> list[dict[str, object]] | None:  # type: ignore[type-arg]
         if given is None:
             return None
-        return [{"field": c.field, "op": c.op.value, **({} if c.value is None else {"value": c.value})} for c in given]
+        return [
+            {
+                "field": c.field,
+                "op": c.op.value,
+                **({} if c.value is None else {"value": c.value}),
+                **({"or_null": True} if c.or_null else {}),
+            }
+            for c in given
+        ]
 
     change = TableChange(
         local_caption=body.local_caption.strip() if body.local_caption is not None else None,

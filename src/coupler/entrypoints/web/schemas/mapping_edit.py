@@ -30,6 +30,7 @@ class ConditionIn(StrictIn):
     field: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(description="The column.")
     op: Operator = Operator.EQ
     value: Any = Field(default=None, description="A text, number or boolean; a list for in and not_in.")
+    or_null: bool = Field(default=False, description="With in: records whose field is empty (null) are in too.")
 
 
 class TableChangeIn(StrictIn):
