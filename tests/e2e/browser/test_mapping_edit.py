@@ -65,6 +65,7 @@ def test_a_field_switched_off_and_another_redirected_and_renamed_show_on_the_car
     progress = page.locator("section.progress")
     expect(progress).to_contain_text("done", timeout=30_000)
     expect(progress).to_contain_text("6 coupled")
+    expect(progress).to_contain_text("Match-based coupling of ITEM-PRODUCT on Item Description")
     page.reload()
     expect(page.get_by_role("group", name="Match-based coupling").get_by_label("No.", exact=True)).to_have_value("1")
 

@@ -189,6 +189,7 @@ def test_match_based_coupling_on_the_fields_chosen_for_the_run(
     assert started.status_code == 303, started.text
     done = wait_task(started.headers["location"].split("task=")[1])
     assert done["state"] == "done" and str(done["message"]).startswith("11 coupled"), done
+    assert done["label"] == "Match-based coupling of CUSTOMER on Phone No."
     assert config.read_text(encoding="utf-8") == before, "chosen for this run only"
 
 
@@ -198,7 +199,8 @@ def test_match_fields_saved_to_the_configuration(
     form = {"csrf_token": csrf, "match_field": ["0", str(PHONE)], "match_priority": ["2", "1"], "save_match": "true"}
     started = client.post("/mappings/CUSTOMER/match", data=form, follow_redirects=False)
     assert started.status_code == 303
-    wait_task(started.headers["location"].split("task=")[1])
+    done = wait_task(started.headers["location"].split("task=")[1])
+    assert done["label"] == "Match-based coupling of CUSTOMER on Phone No., then Name (saved as its match fields)"
     fields = _customer(config)["fields"]
     assert (fields[0]["match"], fields[PHONE]["match"]) == (2, 1)
     assert [f.local for f in _state(client).coupler.systems.mapping("CUSTOMER").fields if f.match_priority] == [

@@ -152,23 +152,24 @@ def match(
         )
     after = choices[sync_after]
     groups: tuple[tuple[str, ...], ...] | None = None
+    label = f"Match-based coupling of {mapping}"
     if match_field:
         table_mapping = coupler_of(request).systems.mapping(mapping)
         try:
             priorities = _priorities(table_mapping, match_field, match_priority)
             groups = groups_by_priority(table_mapping, priorities)
+            label += f" on {_matched_on(table_mapping, priorities)}"
             if save_match:
                 changes: dict[str | int, FieldChange] = {i: FieldChange(match=p or 0) for i, p in priorities.items()}
                 state.change_config(lambda path, check: change_fields(path, mapping, changes, check=check))
+                label += " (saved as its match fields)"
         except CouplerError as error:
             return show_mapping(request, mapping, notices=[Notice(kind="error", text=error.message)], status=422)
 
     def work(c: Coupler, progress: TaskProgress) -> JobReport:
         return c.match(mapping, groups=groups, create_missing=create_missing, sync_after=after)  # type: ignore[arg-type]
 
-    return _background(
-        request, mapping, f"Match-based coupling of {mapping}", _back(back or f"/mappings/{mapping}"), work
-    )
+    return _background(request, mapping, label, _back(back or f"/mappings/{mapping}"), work)
 
 
 def _priorities(mapping: TableMapping, fields: list[str], priorities: list[str]) -> dict[int, int | None]:
@@ -188,6 +189,15 @@ def _priorities(mapping: TableMapping, fields: list[str], priorities: list[str])
     if not any(chosen.values()):
         raise UsageError("Choose at least one match field: give it a priority (1 is tried first).")
     return chosen
+
+
+def _matched_on(mapping: TableMapping, priorities: dict[int, int | None]) -> str:
+    """The chosen match fields in words, by priority: "E-Mail, then Name and Phone No."."""
+    chosen = sorted((p, i) for i, p in priorities.items() if p)
+    groups: dict[int, list[str]] = {}
+    for priority, index in chosen:
+        groups.setdefault(priority, []).append(mapping.fields[index].title)
+    return ", then ".join(" and ".join(titles) for titles in groups.values())
 
 
 @router.post("/mappings/{name}/decouple-all")
