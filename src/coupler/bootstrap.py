@@ -13,8 +13,9 @@ from coupler.adapters.store.kept_metadata import StoredMetadata
 from coupler.adapters.store.sql.store import open_state_store
 from coupler.adapters.transform_plugins import resolve_mappings
 from coupler.config import AppConfig, load_config
-from coupler.config.edit import enabled_in
+from coupler.config.edit import Check, enabled_in
 from coupler.domain.errors import ConfigurationError, CouplerError
+from coupler.domain.mapping import TableMapping
 from coupler.ports.connector import Connector
 from coupler.ports.metadata import KeepsMetadata
 from coupler.ports.store import StateStore
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from coupler.adapters.queue.client import JobQueue
     from coupler.adapters.queue.tasks import Served
 
-__all__ = ["build", "open_coupler", "open_queue", "served"]
+__all__ = ["build", "open_coupler", "open_queue", "reconfigured", "schema_check", "served"]
 
 
 def open_coupler(
@@ -83,6 +84,29 @@ def build(
             app.close()
             raise ConfigurationError(problems=problems)
     return app
+
+
+def reconfigured(app: Coupler) -> Coupler:
+    """A Coupler over ``app``'s open connections with the mappings and run settings of its configuration file as
+    the file is now (after a change to its mappings); ``app`` stays usable by the work that holds it."""
+    config = load_config(Path(app.origin))
+    systems = replace(
+        app.systems,
+        mappings=resolve_mappings(config.mappings),
+        batch_size=config.batch_size,
+        overlap_ms=config.overlap_ms,
+    )
+    return Coupler(systems, origin=app.origin)
+
+
+def schema_check(app: Coupler) -> Check:
+    """The check opening a Coupler makes, for changed mappings before they are written: every mapped table and
+    column exists in ``app``'s systems."""
+
+    def check(mappings: tuple[TableMapping, ...]) -> list[str]:
+        return schema_problems(replace(app.systems, mappings=resolve_mappings(mappings)), app.origin)
+
+    return check
 
 
 def _connector(system: ConnectorSettings) -> Connector:

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from coupler.config.edit import FieldChange, change_field, enabled_in, set_enabled
+from coupler.config.edit import (
+    FieldChange,
+    TableChange,
+    change_field,
+    change_fields,
+    change_table,
+    enabled_in,
+    set_enabled,
+)
+from coupler.config.filters import parse_condition
 from coupler.demo.config_template import render_demo_config
 from coupler.domain.errors import ConfigurationError, UnknownMapping, UsageError
+from coupler.domain.mapping import TableMapping
 
 
 def test_switching_off_and_on_keeps_every_comment_and_the_previous_file(tmp_path: Path) -> None:
@@ -82,3 +93,108 @@ def test_unknown_ambiguous_and_invalid_changes_are_refused_and_the_file_is_left_
         change_field(path, "CURRENCY", "code", FieldChange(direction="from-integration"))
     assert path.read_text(encoding="utf-8") == original
     assert not (tmp_path / "coupler.toml.bak").exists()
+
+
+def _customer(path: Path) -> dict[str, Any]:
+    mappings = tomllib.loads(path.read_text(encoding="utf-8"))["mappings"]
+    customer: dict[str, Any] = next(m for m in mappings if m["name"] == "CUSTOMER")
+    return customer
+
+
+def _comments(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.lstrip().startswith("#")]
+
+
+def test_a_field_caption_is_written_first_changed_in_place_and_removed(tmp_path: Path) -> None:
+    path = _demo(tmp_path)
+    original = path.read_text(encoding="utf-8")
+    change_field(path, "CUSTOMER", "email", FieldChange(caption="Email"))
+    change_field(path, "CUSTOMER", 10, FieldChange(caption="Credit Limit", direction="bidirectional"))
+    written = path.read_text(encoding="utf-8")
+    assert '{ caption = "Email", local = "email", integration = "emailaddress1" }' in written, "changed in place"
+    fields = _customer(path)["fields"]
+    assert fields[10]["caption"] == "Credit Limit" and "direction" not in fields[10], "the mapping's own direction"
+    assert (tmp_path / "coupler.toml.bak").read_text(encoding="utf-8") != original, "the backup is the file before"
+
+    change_field(path, "CUSTOMER", "email", FieldChange(caption=""))
+    assert "caption" not in _customer(path)["fields"][8], "an empty caption removes it"
+    change_field(path, "CUSTOMER", "email", FieldChange(caption="E-Mail"))
+    assert list(_customer(path)["fields"][8]) == ["caption", "local", "integration"], "first, as coupler writes it"
+    assert _comments(path.read_text(encoding="utf-8")) == _comments(original)
+
+
+def test_table_captions_and_filters_are_written_in_the_sides_inline_tables(tmp_path: Path) -> None:
+    path = _demo(tmp_path)
+    original = path.read_text(encoding="utf-8")
+    backup = change_table(
+        path,
+        "customer",
+        TableChange(
+            local_caption="Debtor",
+            integration_caption="",
+            local_filter=[parse_condition('blocked=""'), parse_condition("displayName startswith A")],
+            integration_filter=[],
+        ),
+    )
+    assert backup.read_text(encoding="utf-8") == original
+    customer = _customer(path)
+    assert customer["local"]["caption"] == "Debtor" and "caption" not in customer["integration"]
+    assert customer["local"]["filter"] == [
+        {"field": "blocked", "op": "eq", "value": ""},
+        {"field": "displayName", "op": "startswith", "value": "A"},
+    ]
+    assert "filter" not in customer["integration"], "no conditions: no filter key"
+    written = path.read_text(encoding="utf-8")
+    assert 'integration = { table = "account", key = "accountid",' in written, "one line, no gap left"
+    assert _comments(written) == _comments(original)
+    changed = [line for line in written.splitlines() if line not in original.splitlines()]
+    assert [line.split(" = ", 1)[0] for line in changed] == ["local", "integration"], "only the two sides changed"
+
+    change_table(path, "CUSTOMER", TableChange(integration_caption="Account"))
+    assert 'integration = { table = "account", caption = "Account", key' in path.read_text(encoding="utf-8")
+
+
+def test_an_invalid_caption_or_filter_is_refused_and_the_file_is_left_alone(tmp_path: Path) -> None:
+    path = _demo(tmp_path)
+    original = path.read_text(encoding="utf-8")
+    with pytest.raises(ConfigurationError, match="caption has at most 80 characters"):
+        change_field(path, "CUSTOMER", "email", FieldChange(caption="E" * 81))
+    with pytest.raises(ConfigurationError, match="a caption is one line"):
+        change_table(path, "CUSTOMER", TableChange(local_caption="Cus\ntomer"))
+    with pytest.raises(ConfigurationError, match="needs a list of values"):
+        change_table(path, "CUSTOMER", TableChange(local_filter=[{"field": "blocked", "op": "in", "value": 1}]))
+    with pytest.raises(UsageError, match="there is none at position 99"):
+        change_field(path, "CUSTOMER", 99, FieldChange(caption="x"))
+    assert path.read_text(encoding="utf-8") == original
+    assert not (tmp_path / "coupler.toml.bak").exists()
+
+
+def test_a_further_check_sees_the_changed_mappings_and_refuses_with_its_problems(tmp_path: Path) -> None:
+    path = _demo(tmp_path)
+    original = path.read_text(encoding="utf-8")
+    seen: list[TableMapping] = []
+
+    def check(mappings: tuple[TableMapping, ...]) -> list[str]:
+        seen.extend(m for m in mappings if m.name == "CUSTOMER")
+        return ["customers has no column 'nope'"]
+
+    with pytest.raises(ConfigurationError) as refused:
+        change_table(path, "CUSTOMER", TableChange(local_filter=[parse_condition("nope=1")]), check=check)
+    assert refused.value.problems == ["customers has no column 'nope'"]
+    assert [c.field for c in seen[0].local.filter] == ["nope"], "the check is given the changed mapping"
+    assert path.read_text(encoding="utf-8") == original
+
+
+def test_several_field_mappings_change_in_one_write(tmp_path: Path) -> None:
+    path = _demo(tmp_path)
+    change_fields(path, "CUSTOMER", {0: FieldChange(match=0), 7: FieldChange(match=1), 8: FieldChange(match=2)})
+    fields = _customer(path)["fields"]
+    assert [f.get("match") for f in fields[:9]] == [None, None, None, None, None, None, None, 1, 2]
+
+
+def test_an_in_filter_with_empty_values_keeps_or_null(tmp_path: Path) -> None:
+    path = _demo(tmp_path)
+    change_table(path, "CUSTOMER", TableChange(integration_filter=[parse_condition("statecode in 0, 1, (empty)")]))
+    assert _customer(path)["integration"]["filter"] == [
+        {"field": "statecode", "op": "in", "value": [0, 1], "or_null": True}
+    ]

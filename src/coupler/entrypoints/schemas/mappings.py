@@ -54,6 +54,7 @@ class ConditionOut(Out):
 
 class TableOut(Out):
     table: str
+    caption: str | None = Field(default=None, description="What a user calls the table's records.")
     key: str
     display_key: str | None
     modified_on: str | None = Field(description="The modified-on column.")
@@ -66,6 +67,7 @@ class TableOut(Out):
 
 class FieldOut(Out):
     pair: str
+    caption: str | None = Field(default=None, description="What a user calls the field.")
     local: str | None
     integration: str | None
     direction: Direction
@@ -80,6 +82,7 @@ class FieldOut(Out):
     def of(cls, field: FieldMapping) -> FieldOut:
         return cls(
             pair=field.pair,
+            caption=field.caption,
             local=field.local,
             integration=field.integration,
             direction=field.direction,

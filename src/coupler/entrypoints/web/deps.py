@@ -4,18 +4,20 @@ requests."""
 from __future__ import annotations
 
 import hmac
+import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from coupler.bootstrap import open_coupler
+from coupler.bootstrap import open_coupler, reconfigured, schema_check
 from coupler.config import default_config_path, load_config
-from coupler.config.edit import enabled_in
+from coupler.config.edit import Check, enabled_in
 from coupler.domain.errors import ConnectorError, CouplerError
 from coupler.domain.schedules import QueueSettings
 from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_COOKIE
@@ -44,6 +46,8 @@ __all__ = [
 CONNECTION_TTL_SECONDS = 5.0
 UNDO_KEPT = 200
 """How many decouplings the app remembers how to undo."""
+NOTICES_KEPT = 200
+"""How many notices of changes to the configuration the app keeps for the page shown after the change."""
 FALLBACK_NAMES = {"local": "the ERP", "integration": "the CRM"}
 """What the pages call the systems when the configuration cannot be read."""
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -79,11 +83,13 @@ class WebState:
         self._coupler: Coupler | None = None
         self._problem: str | None = None
         self._lock = threading.Lock()
+        self._editing = threading.Lock()
         self._checked: tuple[float, Connection] | None = None
         self._names: dict[str, str] | None = None
         self._enabled: tuple[tuple[str, int, int], bool] | None = None
         self._queue: tuple[QueueSettings | None] | None = None
         self._undo: OrderedDict[str, Undo] = OrderedDict()
+        self._notices: OrderedDict[str, object] = OrderedDict()
 
     def _open(self, progress: Progress | None = None) -> Coupler:
         return open_coupler(self.config_path, progress=progress, telemetry=self.telemetry)
@@ -120,6 +126,31 @@ class WebState:
     def queries(self) -> PageQueries:
         """The pages' read models over the shared Coupler's systems; ConnectorError (503) as for ``coupler``."""
         return PageQueries(self.coupler.systems)
+
+    def change_config(self, change: Callable[[Path, Check], Path]) -> Path:
+        """Make ``change`` to the configuration file (given the file and the check opening the systems makes), then
+        work with the changed mappings from the next request on, over the same connections; returns the backup.
+        Changes are made one at a time; requests under way finish with the mappings they started with."""
+        with self._editing:
+            coupler = self.coupler
+            backup = change(Path(coupler.origin), schema_check(coupler))
+            changed = reconfigured(coupler)
+            with self._lock:
+                self._coupler, self._checked = changed, None
+            return backup
+
+    def remember_notice(self, notice: object) -> str:
+        """Keep a notice for the page shown next (post/redirect/get); returns the id that page is given."""
+        notice_id = secrets.token_urlsafe(12)
+        with self._lock:
+            self._notices[notice_id] = notice
+            while len(self._notices) > NOTICES_KEPT:
+                self._notices.popitem(last=False)
+        return notice_id
+
+    def notice_of(self, notice_id: str) -> object | None:
+        with self._lock:
+            return self._notices.get(notice_id)
 
     def remember_undo(self, job_id: str, undo: Undo) -> None:
         """Keep how to undo the job ``job_id`` (the last UNDO_KEPT jobs, while the app runs)."""

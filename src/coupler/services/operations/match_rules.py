@@ -18,7 +18,7 @@ from typing import Any
 from coupler.domain.errors import UsageError
 from coupler.domain.mapping import FieldMapping, TableMapping
 
-__all__ = ["MatchGroup", "is_empty", "match_groups", "match_key"]
+__all__ = ["MatchGroup", "groups_by_priority", "is_empty", "match_groups", "match_key", "matchable"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -95,8 +95,20 @@ def match_groups(mapping: TableMapping, on: Sequence[Sequence[str]] | None) -> t
     return groups
 
 
-def _usable(field: FieldMapping) -> bool:
+def matchable(field: FieldMapping) -> bool:
+    """Whether two records can be matched on the field mapping: a field on each side, neither a constant nor a
+    lookup."""
     return bool(field.local and field.integration and not field.has_constant and field.lookup is None)
+
+
+_usable = matchable
+
+
+def groups_by_priority(mapping: TableMapping, priorities: Mapping[int, int | None]) -> tuple[tuple[str, ...], ...]:
+    """The groups (local field names) that priorities chosen for the field mappings at these positions make, as
+    the ``match`` priorities of the configuration would: the same priority is one group, lower first."""
+    chosen = sorted((p, mapping.fields[i].local or "") for i, p in priorities.items() if p)
+    return tuple(tuple(dict.fromkeys(name for _, name in group)) for _, group in groupby(chosen, key=lambda c: c[0]))
 
 
 def _priority(field: FieldMapping) -> int:

@@ -373,3 +373,17 @@ def test_a_system_failing_half_way_stops_the_job_with_the_reason(world: World) -
     [job] = world.coupler.jobs()
     assert job.kind is JobKind.MATCH and job.finished_at is not None
     assert job.message == "Stopped before the end: CRM is unavailable"
+
+
+def test_priorities_chosen_for_a_run_make_the_groups_the_configuration_would() -> None:
+    from coupler.services.operations.match_rules import groups_by_priority, matchable
+
+    mapping = customer_mapping()  # displayName, phoneNumber, creditLimit, a constant, website
+    assert [matchable(f) for f in mapping.fields] == [True, True, True, False, True]
+    groups = groups_by_priority(mapping, {0: 2, 1: 1, 2: None, 4: 1})
+    assert groups == (("phoneNumber", "website"), ("displayName",))
+    world = make_world(mapping)
+    by_phone = world.customer("C001", displayName="Adatum", phoneNumber="555", website="adatum.example")
+    phone_match = world.account("Adatum Corporation", telephone1="555", websiteurl="adatum.example")
+    assert world.coupler.match("CUSTOMER", groups=groups).job.counters.coupled == 1
+    assert coupled_pairs(world) == {(by_phone, phone_match)}

@@ -15,6 +15,7 @@ from coupler.entrypoints.schemas.mappings import MappingDetailOut, MappingOut, R
 from coupler.entrypoints.schemas.records import RecordsPageOut, RecordStatusOut
 from coupler.entrypoints.web.api import attention as api_attention
 from coupler.entrypoints.web.api import card as api_card
+from coupler.entrypoints.web.api import mapping_edit as api_mapping_edit
 from coupler.entrypoints.web.api import switch as api_switch
 from coupler.entrypoints.web.api import tasks as api_tasks
 from coupler.entrypoints.web.deps import CouplerDep, QueriesDep, StateDep
@@ -40,6 +41,7 @@ router.include_router(api_attention.router)
 router.include_router(api_tasks.router)
 router.include_router(api_card.router)
 router.include_router(api_switch.router)
+router.include_router(api_mapping_edit.router)
 
 MappingName = Annotated[str, Path(min_length=1, max_length=100, description="The table mapping, e.g. CUSTOMER.")]
 RecordRef = Annotated[str, Path(min_length=1, max_length=250, description="A key or display key of either side.")]

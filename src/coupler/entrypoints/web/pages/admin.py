@@ -3,18 +3,22 @@ synchronization log, errors, skipped records and conflicts."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from coupler.config.edit import FieldChange, change_fields
 from coupler.domain.errors import CouplerError, UsageError
-from coupler.domain.mapping import Side
+from coupler.domain.mapping import Side, TableMapping
 from coupler.entrypoints.web.deps import get_state
+from coupler.entrypoints.web.pages import mapping_edit as edit
 from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
+from coupler.services.operations.match_rules import groups_by_priority, matchable
 from coupler.services.views.page_queries import PageQueries
 from coupler.services.views.review import Advice
 
@@ -60,12 +64,32 @@ def mappings_page(request: Request) -> Response:
 
 @router.get("/mappings/{name}", response_class=HTMLResponse)
 def mapping_page(request: Request, name: str) -> Response:
+    changed = request.query_params.get("changed", "")
+    notice = get_state(request).notice_of(changed) if 0 < len(changed) <= 64 else None
+    return show_mapping(request, name, notices=[notice] if isinstance(notice, Notice) else [])
+
+
+def show_mapping(request: Request, name: str, *, notices: Sequence[Notice] = (), status: int = 200) -> Response:
+    """The mapping's page: its setup (with the forms that change it), its counts, its actions, its field mappings."""
+    state = get_state(request)
     coupler = coupler_of(request)
     mapping = coupler.systems.mapping(name)
     overview = next(o for o in coupler.mappings() if o.name == mapping.name)
-    review = queries_of(request).review(mapping.name)[0] if get_state(request).connection().ok else None
-    context = {"nav": "mappings", "overview": overview, "mapping": mapping, "review": review, "task": _task(request)}
-    return render(request, "mapping.html", context)
+    review = queries_of(request).review(mapping.name)[0] if state.connection().ok else None
+    context = {
+        "nav": "mappings",
+        "overview": overview,
+        "mapping": mapping,
+        "review": review,
+        "task": _task(request),
+        "directions": [edit.directions_of(mapping, f) for f in mapping.fields],
+        "direction_words": lambda d: edit.direction_words(d, state.system_names()),
+        "filters": {side.value: edit.filter_rows(mapping, side) for side in Side},
+        "columns": {side.value: edit.columns_of(state, mapping, side) for side in Side},
+        "operators": edit.OPERATOR_WORDS,
+        "matchable": [(i, f) for i, f in enumerate(mapping.fields) if matchable(f)],
+    }
+    return render(request, "mapping.html", context, notices=notices, status=status)
 
 
 def _background(request: Request, name: str, label: str, back: str, work: object) -> Response:
@@ -108,10 +132,16 @@ def sync_full(request: Request, name: str, force: Annotated[bool, Form()] = Fals
 def match(
     request: Request,
     name: str,
+    match_field: Refs,
+    match_priority: Refs,
     create_missing: Annotated[bool, Form()] = False,
     sync_after: Annotated[str, Form(max_length=20)] = "",
     back: Annotated[str, Form()] = "",
+    save_match: Annotated[bool, Form()] = False,
 ) -> Response:
+    """Match-based coupling: on the match fields and priorities chosen in the dialog (else the configuration's),
+    saved to the configuration when asked; then creating the records left unmatched, synchronizing, as chosen."""
+    state = get_state(request)
     mapping = coupler_of(request).systems.mapping(name).name
     choices = {"": None, "local": Side.LOCAL, "integration": Side.INTEGRATION, "both": "both"}
     if sync_after not in choices:
@@ -121,13 +151,53 @@ def match(
             f"/mappings/{mapping}",
         )
     after = choices[sync_after]
+    groups: tuple[tuple[str, ...], ...] | None = None
+    label = f"Match-based coupling of {mapping}"
+    if match_field:
+        table_mapping = coupler_of(request).systems.mapping(mapping)
+        try:
+            priorities = _priorities(table_mapping, match_field, match_priority)
+            groups = groups_by_priority(table_mapping, priorities)
+            label += f" on {_matched_on(table_mapping, priorities)}"
+            if save_match:
+                changes: dict[str | int, FieldChange] = {i: FieldChange(match=p or 0) for i, p in priorities.items()}
+                state.change_config(lambda path, check: change_fields(path, mapping, changes, check=check))
+                label += " (saved as its match fields)"
+        except CouplerError as error:
+            return show_mapping(request, mapping, notices=[Notice(kind="error", text=error.message)], status=422)
 
     def work(c: Coupler, progress: TaskProgress) -> JobReport:
-        return c.match(mapping, create_missing=create_missing, sync_after=after)  # type: ignore[arg-type]
+        return c.match(mapping, groups=groups, create_missing=create_missing, sync_after=after)  # type: ignore[arg-type]
 
-    return _background(
-        request, mapping, f"Match-based coupling of {mapping}", _back(back or f"/mappings/{mapping}"), work
-    )
+    return _background(request, mapping, label, _back(back or f"/mappings/{mapping}"), work)
+
+
+def _priorities(mapping: TableMapping, fields: list[str], priorities: list[str]) -> dict[int, int | None]:
+    """The match priority chosen for each field mapping the dialog lists (by position; None: not matched on)."""
+    if len(fields) != len(priorities):
+        raise UsageError("The match fields were sent incomplete: reload the page and try again.")
+    chosen: dict[int, int | None] = {}
+    for position, priority in zip(fields, priorities, strict=True):
+        index = int(position) if position.isdigit() else -1
+        if not 0 <= index < len(mapping.fields) or not matchable(mapping.fields[index]):
+            raise UsageError(f"{mapping.name} cannot match on the field mapping at position {position!r}.")
+        text = priority.strip()
+        if text and not (text.isdigit() and 1 <= int(text) <= 99):
+            title = mapping.fields[index].title
+            raise UsageError(f"{title}: the match priority is a number from 1 (tried first) to 99, not {text!r}.")
+        chosen[index] = int(text) if text else None
+    if not any(chosen.values()):
+        raise UsageError("Choose at least one match field: give it a priority (1 is tried first).")
+    return chosen
+
+
+def _matched_on(mapping: TableMapping, priorities: dict[int, int | None]) -> str:
+    """The chosen match fields in words, by priority: "E-Mail, then Name and Phone No."."""
+    chosen = sorted((p, i) for i, p in priorities.items() if p)
+    groups: dict[int, list[str]] = {}
+    for priority, index in chosen:
+        groups.setdefault(priority, []).append(mapping.fields[index].title)
+    return ", then ".join(" and ".join(titles) for titles in groups.values())
 
 
 @router.post("/mappings/{name}/decouple-all")

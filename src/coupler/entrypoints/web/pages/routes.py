@@ -13,6 +13,7 @@ from fastapi import APIRouter
 from coupler.entrypoints.web.pages import admin as pages_admin
 from coupler.entrypoints.web.pages import attention as pages_attention
 from coupler.entrypoints.web.pages import connection as pages_connection
+from coupler.entrypoints.web.pages import mapping_edit as pages_mapping_edit
 from coupler.entrypoints.web.pages import records as pages_records
 from coupler.entrypoints.web.pages.common import render_error
 
@@ -22,4 +23,5 @@ router = APIRouter(include_in_schema=False)
 router.include_router(pages_admin.router)
 router.include_router(pages_attention.router)
 router.include_router(pages_connection.router)
+router.include_router(pages_mapping_edit.router)
 router.include_router(pages_records.router)
