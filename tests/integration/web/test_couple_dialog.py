@@ -51,6 +51,8 @@ def test_nothing_looks_chosen_until_the_user_picks(client: TestClient) -> None:
     kept = client.get(f"/mappings/CUSTOMER/lookup?q=Bel&ref=C00400&integration={picked}", headers=HTMX).text
     assert _checked(kept) == ["Bellows College"], "what the user picked stays picked while the search finds it"
     assert "Fields: C00400 Northwind Electric Cars and Bellows College" in kept
+    gone = client.get(f"/mappings/CUSTOMER/lookup?q=Best&ref=C00400&integration={picked}", headers=HTMX).text
+    assert "Bellows College" not in gone and _checked(gone) == [], "a pick the search no longer finds is let go"
     exact = client.get("/mappings/CUSTOMER/lookup?q=northwind+electric+cars&ref=C00400", headers=HTMX).text
     assert _checked(exact) == ["NORTHWIND ELECTRIC CARS"], "a single exact match (any case) is preselected"
     dialog = client.get("/mappings/CUSTOMER/records/C00080/couple", headers=HTMX).text  # no account of its name

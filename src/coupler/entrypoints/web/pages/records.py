@@ -263,7 +263,9 @@ def _couple_page(
 ) -> HTMLResponse:
     """The dialog (a fragment for htmx, else a page), with the lookup's results for ``q``, the record ``picked``
     (else the one the lookup preselects) and the ``problem`` the last action ran into, inside the dialog."""
-    context = _lookup_context(request, card, q=q, hide_coupled=hide_coupled, picked=picked, matches=matches)
+    context = _lookup_context(
+        request, card, q=q, hide_coupled=hide_coupled, picked=picked, keep_picked=True, matches=matches
+    )
     context.update({"nav": "mappings", "problem": problem.message if problem else None})
     template = "_couple_dialog.html" if request.headers.get("hx-request") == "true" else "couple.html"
     return render(request, template, context, status=status_of(problem) if problem else 200)
@@ -276,18 +278,22 @@ def _lookup_context(
     q: str,
     hide_coupled: bool,
     picked: str,
+    keep_picked: bool = False,
     matches: list[IntegrationMatch] | None = None,
 ) -> dict[str, Any]:
-    """What the lookup's results show: ``matches`` (else those of ``q``) and the record chosen among them."""
+    """What the lookup's results show: ``matches`` (else those of ``q``) and the record chosen: the one ``picked``
+    while the search finds it (with ``keep_picked``, even when it does not), else a single exact match."""
     queries = queries_of(request)
     mapping = card.mapping
     if matches is None:
         matches = queries.search_integration(mapping.name, q, hide_coupled=hide_coupled)
-    chosen = next((m for m in matches if m.key == picked), None) if picked else preselected(matches)
-    if picked and chosen is None:  # picked before the search changed: kept, so that the user sees it
+    chosen = next((m for m in matches if m.key == picked), None) if picked else None
+    if picked and chosen is None and keep_picked:  # picked, then the search changed: kept, so that the user sees it
         found = queries.search_integration(mapping.name, picked, limit=1)
         chosen = found[0] if found and found[0].key == picked else None
         matches = [chosen, *matches] if chosen else matches
+    if chosen is None:
+        chosen = preselected(matches)
     return {
         "card": card,
         "mapping": mapping,

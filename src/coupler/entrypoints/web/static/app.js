@@ -22,10 +22,15 @@
       detail.isError = false;
     }
   });
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var target = event.detail.target;
-    var problem = target instanceof Element && target.closest("dialog") ? target.querySelector("[role=alert]") : null;
-    if (problem) { problem.setAttribute("tabindex", "-1"); problem.focus(); }
+  // ... and the focus goes to the refusal, so that a screen reader reads it and the user goes on from there.
+  document.addEventListener("htmx:afterSettle", function () {
+    var dialog = modal();
+    var problem = dialog && dialog.open ? dialog.querySelector("[role=alert]:not([data-shown])") : null;
+    if (problem) {
+      problem.setAttribute("data-shown", "");
+      problem.setAttribute("tabindex", "-1");
+      problem.focus();
+    }
   });
   // Enter in a dialog's search box searches (it would otherwise submit the dialog's form).
   document.addEventListener("keydown", function (event) {
