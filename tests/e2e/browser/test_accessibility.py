@@ -230,6 +230,20 @@ def test_the_log_a_job_errors_skipped_and_conflicts(page: Page, demo: Path) -> N
     assert_accessible(page)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/mappings/CUSTOMER/records/C00080/couple",
+        "/mappings/CUSTOMER/sync?ref=C00400",
+        "/mappings/CUSTOMER/decouple?ref=C00400",
+    ],
+)
+def test_the_dialogs_as_pages_without_javascript(page: Page, path: str) -> None:
+    page.goto(path)
+    expect(page.locator(".panel .dialog-actions")).to_be_visible()
+    assert_accessible(page)
+
+
 def test_the_error_page(page: Page) -> None:
     answer = page.goto("/mappings/NOPE/records")
     assert answer is not None and answer.status == 404

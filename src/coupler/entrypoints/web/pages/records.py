@@ -231,24 +231,17 @@ def couple_dialog(request: Request, name: str, ref: str) -> Response:
     card = queries.card(name, ref)
     if card.local is None:
         raise UsageError(f"{card.mapping.name}: {ref!r} is not a local record; open the local record's card.")
-    searches = _first_searches(card)
-    for query in searches:  # its name, else its number
-        matches = queries.search_integration(card.mapping.name, query, hide_coupled=True)
-        if matches:
-            break
+    query = _first_search(card)
+    matches = queries.search_integration(card.mapping.name, query, hide_coupled=True)
     return _couple_page(request, card, q=query, hide_coupled=True, matches=matches)
 
 
-def _first_searches(card: RecordCard) -> list[str]:
+def _first_search(card: RecordCard) -> str:
     """What the dialog looks up first: the record's value of the field mapped to the integration records' display
-    name, then its display key."""
+    name (a customer's name for an account's), else its display key. One search: the lookup answers at once."""
     display = card.mapping.integration.display_key
-    named = [
-        str(f.local_value)[:200]
-        for f in card.fields
-        if display and f.integration_field == display and f.local_value not in (None, "")
-    ]
-    return [text for text in dict.fromkeys([*named, card.local_name or ""]) if text.strip()] or [""]
+    named = (f.local_value for f in card.fields if display and f.integration_field == display)
+    return str(next((v for v in named if v not in (None, "")), None) or card.local_name or "")[:200]
 
 
 def _couple_page(
