@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import warnings
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from coupler.demo import create_demo
+from coupler.entrypoints.web.app import create_app
 from e2e.browser.accessibility import assert_accessible, contrast, focus_rings
 from e2e.browser.conftest import serving
 
@@ -249,6 +252,28 @@ def test_the_error_page(page: Page) -> None:
     assert answer is not None and answer.status == 404
     expect(page.get_by_role("alert")).to_contain_text("No table mapping is named")
     assert_accessible(page)
+
+
+def test_the_login_page(page: Page, demo: Path) -> None:
+    """The page a browser gets when the app asks for its access token (served here as the app renders it, since the
+    shared server runs without a token), before and after a wrong token."""
+    with warnings.catch_warnings():  # as in tests/integration/web/conftest.py
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
+        from starlette.testclient import TestClient
+    with TestClient(create_app(demo / "coupler.toml", token="a11y-" + "t" * 40), base_url="http://127.0.0.1") as app:
+        asking = app.get("/login").text
+        refused = app.post("/login", data={"token": "wrong", "csrf_token": app.cookies.get("coupler_csrf")}).text
+    assert "That access token is not right." in refused
+    for body in (asking, refused):
+        page.route("**/login", partial(_serve_page, body))
+        page.goto("/login")
+        expect(page.get_by_label("Access token")).to_be_visible()
+        assert_accessible(page)
+        page.unroute("**/login")
+
+
+def _serve_page(body: str, route: Route) -> None:
+    route.fulfill(body=body, content_type="text/html")
 
 
 # the focus ring --------------------------------------------------------------------------------------------------
