@@ -247,6 +247,15 @@ def test_the_dialogs_as_pages_without_javascript(page: Page, path: str) -> None:
     assert_accessible(page)
 
 
+def test_set_up_coupling_as_a_page_keeps_its_refusals_on_the_page(page: Page) -> None:
+    page.goto("/mappings/CUSTOMER/records/C00080/couple")
+    page.get_by_role("button", name="Couple", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("Pick the Dynamics 365 Sales record to couple with")
+    expect(page).to_have_url(re.compile("/mappings/CUSTOMER/records/C00080/couple$"))
+    expect(page.get_by_role("heading", name="Set up coupling: CUSTOMER C00080")).to_be_visible()
+    assert_accessible(page)
+
+
 def test_the_error_page(page: Page) -> None:
     answer = page.goto("/mappings/NOPE/records")
     assert answer is not None and answer.status == 404

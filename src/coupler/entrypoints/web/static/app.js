@@ -12,20 +12,20 @@
     }
   });
   // A dialog that posts its form gets its refusal (4xx) back as the dialog itself, with what the user typed kept:
-  // swap it in, where htmx swaps only successes by default. A whole page (an unexpected error) is not swapped.
+  // swap it in, where htmx swaps only successes by default. A whole page (an unexpected error) is not swapped. The
+  // same for a dialog shown as a page of its own (its .dialog-body).
   document.addEventListener("htmx:beforeSwap", function (event) {
     var detail = event.detail;
     var status = detail.xhr.status;
     var fragment = !/^\s*<!doctype/i.test(detail.xhr.responseText || "");
-    if (status >= 400 && status < 500 && fragment && detail.target instanceof Element && detail.target.closest("dialog")) {
+    if (status >= 400 && status < 500 && fragment && detail.target instanceof Element && detail.target.closest("dialog, .dialog-body")) {
       detail.shouldSwap = true;
       detail.isError = false;
     }
   });
   // ... and the focus goes to the refusal, so that a screen reader reads it and the user goes on from there.
   document.addEventListener("htmx:afterSettle", function () {
-    var dialog = modal();
-    var problem = dialog && dialog.open ? dialog.querySelector("[role=alert]:not([data-shown])") : null;
+    var problem = document.querySelector(".dialog-body [role=alert]:not([data-shown])");
     if (problem) {
       problem.setAttribute("data-shown", "");
       problem.setAttribute("tabindex", "-1");
