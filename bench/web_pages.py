@@ -168,6 +168,7 @@ def targets(keys: dict[str, str]) -> list[tuple[str, str]]:
         ("set up coupling dialog", f"{records}/{uncoupled}/couple"),
         ("coupling lookup", f"/mappings/{MAPPING}/lookup?q=Bench+Customer+0000037&ref={uncoupled}"),
         ("coupling lookup prefix", f"/mappings/{MAPPING}/lookup?q=bench&ref={uncoupled}"),
+        ("coupling lookup hiding coupled", f"/mappings/{MAPPING}/lookup?q=Bench&ref={uncoupled}&hide_coupled=true"),
         ("sync dialog", f"/mappings/{MAPPING}/sync?ref={card}"),
         ("log /jobs", "/jobs"),
         ("errors /errors", "/errors"),

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,6 +46,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def server(demo: Path) -> Iterator[str]:
     """`coupler serve` on the demo, on a free port; yields its base URL once it answers."""
+    with serving(demo) as base:
+        yield base
+
+
+@contextmanager
+def serving(demo: Path) -> Iterator[str]:
+    """`coupler serve` on a demo folder, on a free port, while the block runs (a test module that changes the demo
+    in ways the others do not expect serves its own)."""
     port = _free_port()
     command = [sys.executable, "-c", "from coupler.entrypoints.cli.app import run; run()", "serve", "--port", str(port)]
     command += ["--config", str(demo / "coupler.toml")]

@@ -52,9 +52,12 @@ class PageQueries:
         """What the Synchronize now dialog offers for these records: directions, default, warnings, merge."""
         return sync_options(self.systems, mapping, refs)
 
-    def search_integration(self, mapping: str, query: str, *, limit: int = 10) -> list[IntegrationMatch]:
-        """Integration records for the Set up coupling lookup (within the filter; exact or prefix on the name)."""
-        return search_integration(self.systems, mapping, query, limit=limit)
+    def search_integration(
+        self, mapping: str, query: str, *, limit: int = 10, hide_coupled: bool = False
+    ) -> list[IntegrationMatch]:
+        """Integration records for the Set up coupling lookup (within the filter; exact or prefix on the name;
+        without the coupled ones if ``hide_coupled``)."""
+        return search_integration(self.systems, mapping, query, limit=limit, hide_coupled=hide_coupled)
 
     def names(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, str]:
         """How a user knows these records of ``side``: key -> display key (or the key itself)."""

@@ -3,8 +3,8 @@ coupling and Synchronize now dialogs. Every decision is the services'; these rou
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -20,6 +20,8 @@ from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
 from coupler.services.records import resolve_couplings
 from coupler.services.views.browse import RecordFilter
+from coupler.services.views.card import RecordCard
+from coupler.services.views.integration_search import IntegrationMatch, identifying_fields, preselected
 from coupler.services.views.sync_options import SyncChoice
 
 __all__ = ["BACKGROUND_FROM", "router"]
@@ -225,27 +227,107 @@ def decouple_one(request: Request, name: str, ref: str) -> Response:
 # the Set up coupling dialog ----------------------------------------------------------------------------------
 @router.get("/mappings/{name}/records/{ref}/couple", response_class=HTMLResponse)
 def couple_dialog(request: Request, name: str, ref: str) -> Response:
+    """The Set up coupling dialog, looking up the record's name among the integration records not coupled yet."""
     queries = queries_of(request)
     card = queries.card(name, ref)
     if card.local is None:
         raise UsageError(f"{card.mapping.name}: {ref!r} is not a local record; open the local record's card.")
-    query = card.local_name or ""
-    matches = queries.search_integration(card.mapping.name, query)
-    if not matches and card.fields:  # the number names nothing there: try the first mapped value (the name)
-        query = str(next((f.local_value for f in card.fields if f.local_value not in (None, "")), ""))[:200]
-        matches = queries.search_integration(card.mapping.name, query)
+    query = _first_search(card)
+    matches = queries.search_integration(card.mapping.name, query, hide_coupled=True)
+    return _couple_page(request, card, q=query, hide_coupled=True, matches=matches)
+
+
+def _first_search(card: RecordCard) -> str:
+    """What the dialog looks up first: the record's value of the field mapped to the integration records' display
+    name (a customer's name for an account's), else its display key. One search: the lookup answers at once."""
+    display = card.mapping.integration.display_key
+    named = (f.local_value for f in card.fields if display and f.integration_field == display)
+    return str(next((v for v in named if v not in (None, "")), None) or card.local_name or "")[:200]
+
+
+def _couple_page(
+    request: Request,
+    card: RecordCard,
+    *,
+    q: str,
+    hide_coupled: bool,
+    picked: str = "",
+    problem: CouplerError | None = None,
+    matches: list[IntegrationMatch] | None = None,
+) -> HTMLResponse:
+    """The dialog (a fragment for htmx, else a page), with the lookup's results for ``q``, the record ``picked``
+    (else the one the lookup preselects) and the ``problem`` the last action ran into, inside the dialog."""
+    context = _lookup_context(
+        request, card, q=q, hide_coupled=hide_coupled, picked=picked, keep_picked=True, matches=matches
+    )
+    context.update({"nav": "mappings", "problem": problem.message if problem else None})
     template = "_couple_dialog.html" if request.headers.get("hx-request") == "true" else "couple.html"
-    context = {"nav": "mappings", "card": card, "mapping": card.mapping, "matches": matches, "q": query}
-    return render(request, template, context)
+    return render(request, template, context, status=status_of(problem) if problem else 200)
+
+
+def _lookup_context(
+    request: Request,
+    card: RecordCard,
+    *,
+    q: str,
+    hide_coupled: bool,
+    picked: str,
+    keep_picked: bool = False,
+    matches: list[IntegrationMatch] | None = None,
+) -> dict[str, Any]:
+    """What the lookup's results show: ``matches`` (else those of ``q``) and the record chosen: the one ``picked``
+    while the search finds it (with ``keep_picked``, even when it does not), else a single exact match."""
+    queries = queries_of(request)
+    mapping = card.mapping
+    if matches is None:
+        matches = queries.search_integration(mapping.name, q, hide_coupled=hide_coupled)
+    chosen = next((m for m in matches if m.key == picked), None) if picked else None
+    if picked and chosen is None and keep_picked:  # picked, then the search changed: kept, so that the user sees it
+        found = queries.search_integration(mapping.name, picked, limit=1)
+        chosen = found[0] if found and found[0].key == picked else None
+        matches = [chosen, *matches] if chosen else matches
+    if chosen is None:
+        chosen = preselected(matches)
+    return {
+        "card": card,
+        "mapping": mapping,
+        "matches": matches,
+        "chosen": chosen,
+        "columns": identifying_fields(mapping, matches),
+        "q": q,
+        "hide_coupled": hide_coupled,
+        "local_ref": card.local_name,
+    }
 
 
 @router.get("/mappings/{name}/lookup", response_class=HTMLResponse)
-def lookup(request: Request, name: str, q: Text = "", ref: Text = "") -> Response:
-    """The Set up coupling lookup's results as the user types (an htmx fragment)."""
+def lookup(
+    request: Request,
+    name: str,
+    q: Text = "",
+    ref: Text = "",
+    hide_coupled: bool = False,
+    integration: Text = "",
+) -> Response:
+    """The Set up coupling lookup's results as the user types (an htmx fragment): the record picked stays picked
+    while the search finds it, else a single exact match is; with ``ref`` (the local record), the dialog's field
+    comparison and its count of results follow (out of band)."""
     queries = queries_of(request)
     mapping = queries.systems.mapping(name)
-    matches = queries.search_integration(mapping.name, q)
-    context = {"matches": matches, "mapping": mapping, "q": q, "local_ref": ref}
+    if ref:
+        card = queries.card(mapping.name, ref)
+        context = _lookup_context(request, card, q=q, hide_coupled=hide_coupled, picked=integration)
+        return render(request, "_lookup_results.html", {**context, "oob": True})
+    matches = queries.search_integration(mapping.name, q, hide_coupled=hide_coupled)
+    context = {
+        "mapping": mapping,
+        "matches": matches,
+        "chosen": None,
+        "columns": identifying_fields(mapping, matches),
+        "q": q,
+        "hide_coupled": hide_coupled,
+        "local_ref": "",
+    }
     return render(request, "_lookup_results.html", context)
 
 
@@ -256,7 +338,7 @@ def couple_fields(request: Request, name: str, ref: str, integration: Text = "")
     card = queries.card(name, ref)
     found = queries.search_integration(card.mapping.name, integration, limit=1) if integration else []
     chosen = found[0] if found and found[0].key == integration else None
-    return render(request, "_couple_fields.html", {"card": card, "matches": found, "chosen": chosen})
+    return render(request, "_couple_fields.html", {"card": card, "chosen": chosen})
 
 
 @router.post("/mappings/{name}/records/{ref}/couple")
@@ -267,29 +349,30 @@ def couple(
     integration: Annotated[str, Form(max_length=200)] = "",
     sync_after: Annotated[str, Form(max_length=20)] = "no",
     create: Annotated[bool, Form()] = False,
+    q: Annotated[str, Form(max_length=200)] = "",
+    hide_coupled: Annotated[bool, Form()] = False,
 ) -> Response:
+    """Couple (or Create new and couple); a refusal is shown inside the dialog, with the search kept."""
     coupler = coupler_of(request)
     mapping = coupler.systems.mapping(name).name
     back = _card_path(mapping, ref)
     after = {"no": None, "local": Side.LOCAL, "integration": Side.INTEGRATION}
-    action: Callable[[], JobReport]
-    if create:
-        action = lambda: coupler.create(mapping, ref, source=Side.LOCAL)  # noqa: E731
-    elif sync_after not in after:
-        return _problem(
-            request,
-            UsageError(f"Synchronize after coupling must be No or Yes, not {sync_after!r}."),
-            back,
-        )
-    elif not integration.strip():
-        system = coupler.systems.name(Side.INTEGRATION)
-        return _problem(request, UsageError(f"Pick the {system} record to couple with, or choose Create new."), back)
-    else:
-        action = lambda: coupler.couple(mapping, ref, integration.strip(), sync_after=after[sync_after])  # noqa: E731
+    picked = integration.strip()
     try:
-        report = action()
+        if create:
+            report = coupler.create(mapping, ref, source=Side.LOCAL)
+        elif sync_after not in after:
+            raise UsageError(f"Synchronize after coupling must be No or Yes, not {sync_after!r}.")
+        elif not picked:
+            system = coupler.systems.name(Side.INTEGRATION)
+            raise UsageError(f"Pick the {system} record to couple with, or choose Create new.")
+        else:
+            report = coupler.couple(mapping, ref, picked, sync_after=after[sync_after])
     except CouplerError as error:
-        return _problem(request, error, back)
+        card = queries_of(request).card(mapping, ref)
+        return _couple_page(request, card, q=q, hide_coupled=hide_coupled, picked=picked, problem=error)
+    if request.headers.get("hx-request") == "true":  # the dialog posted it: the whole card shows the job's notice
+        return Response(headers={"HX-Redirect": f"{back}?{urlencode({'job': report.job.id})}"})
     return redirect(back, job=report.job.id)
 
 

@@ -1,4 +1,5 @@
-// coupler's pages: open dialogs htmx loads into #modal, close them, and "select all" on lists. No framework.
+// coupler's pages: open dialogs htmx loads into #modal, show a dialog's refusal inside it, close them, and "select
+// all" on lists. No framework.
 (function () {
   "use strict";
   function modal() { return document.getElementById("modal"); }
@@ -8,6 +9,35 @@
       dialog.showModal();
       var first = dialog.querySelector("[autofocus], input:not([type=hidden]), select, button");
       if (first) { first.focus(); }
+    }
+  });
+  // A dialog that posts its form gets its refusal (4xx) back as the dialog itself, with what the user typed kept:
+  // swap it in, where htmx swaps only successes by default. A whole page (an unexpected error) is not swapped. The
+  // same for a dialog shown as a page of its own (its .dialog-body).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var status = detail.xhr.status;
+    var fragment = !/^\s*<!doctype/i.test(detail.xhr.responseText || "");
+    if (status >= 400 && status < 500 && fragment && detail.target instanceof Element && detail.target.closest("dialog, .dialog-body")) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+  // ... and the focus goes to the refusal, so that a screen reader reads it and the user goes on from there.
+  document.addEventListener("htmx:afterSettle", function () {
+    var problem = document.querySelector(".dialog-body [role=alert]:not([data-shown])");
+    if (problem) {
+      problem.setAttribute("data-shown", "");
+      problem.setAttribute("tabindex", "-1");
+      problem.focus();
+    }
+  });
+  // Enter in a dialog's search box searches (it would otherwise submit the dialog's form).
+  document.addEventListener("keydown", function (event) {
+    var box = event.target;
+    if (event.key === "Enter" && box instanceof HTMLInputElement && box.type === "search" && box.closest("dialog")) {
+      event.preventDefault();
+      if (window.htmx) { window.htmx.trigger(box, "search"); }
     }
   });
   document.addEventListener("click", function (event) {
