@@ -17,6 +17,18 @@ the whole table: memory per call does not grow with the table.
 
 Search is a prefix of the display key or of the name (the mapping's first local field), whatever the letter case:
 one ``Connector.search`` query per page (``lower(field) LIKE 'text%'`` on SQL), in key order after ``after``.
+
+Sorted (any ``sort`` but ``key``, the web list's default being the display key), the list is paged both ways
+(``after`` the next page's token, ``before`` the previous page's; see ``keysets``):
+
+- by the display key or the name: ordered keyset reads of the local system (``Connector.ordered``), with the search;
+  a coupling state filter (coupled, not coupled) keeps the rows of a bounded scan as above;
+- by last synchronized or result: the state store's ordered keyset reads of the couplings (indexed), then the
+  records not coupled, in key order; a search sorts by the display key instead (a search and a state order
+  cannot be one query);
+- by coupled to: coupled first (by key), then not coupled (the partner's name is in the other system: sorting by
+  it would read every coupling's partner);
+- the attention filters (failed, skipped, in conflict) and systems that cannot sort in a query stay in key order.
 """
 
 from __future__ import annotations
@@ -31,12 +43,14 @@ from typing import Any
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import UsageError
 from coupler.domain.mapping import Condition, Direction, Operator, Side, TableMapping
+from coupler.domain.ordering import Bookmark, CouplingOrder, coupling_value
 from coupler.domain.records import Record
 from coupler.domain.state import RecordFailure
 from coupler.ports.store import CouplingStats, StateStore
 from coupler.services.context import Systems
+from coupler.services.views.keysets import Segment, decode, encode, walk
 
-__all__ = ["MAX_LIMIT", "MAX_SCAN", "BrowsePage", "BrowseRow", "RecordFilter", "browse"]
+__all__ = ["MAX_LIMIT", "MAX_SCAN", "BrowsePage", "BrowseRow", "RecordFilter", "Sort", "browse"]
 
 MAX_LIMIT = 500
 MAX_SCAN = 20_000
@@ -53,6 +67,19 @@ class RecordFilter(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CONFLICT = "conflict"
+
+
+class Sort(StrEnum):
+    """What the records list is sorted by."""
+
+    KEY = "key"
+    """The local key, ascending (the API's order; its ``next_after`` is the last key)."""
+    NUMBER = "number"
+    """The display key (the key when the mapping has none)."""
+    NAME = "name"
+    COUPLED = "coupled"
+    SYNCED = "synced"
+    RESULT = "result"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -117,6 +144,11 @@ class BrowsePage:
     stats: CouplingStats
     fields: tuple[str, ...]
     """The local columns each row's record holds, in the mapping's order."""
+    sort: Sort = Sort.KEY
+    """The order the rows are in (key order when the order asked for cannot be read; see the module)."""
+    descending: bool = False
+    prev_before: str | None = None
+    """The ``before`` of the previous page; None on the first page (and in key order, which pages forward only)."""
 
 
 def browse(
@@ -128,9 +160,13 @@ def browse(
     after: str | None = None,
     limit: int = 50,
     max_scan: int = MAX_SCAN,
+    sort: Sort = Sort.KEY,
+    descending: bool = False,
+    before: str | None = None,
 ) -> BrowsePage:
     """A page of ``name``'s local records with their coupling state (see the module's docstring); ``max_scan``
-    bounds the keys one call reads while looking for records in a coupling state."""
+    bounds the keys one call reads while looking for records in a coupling state. Sorted by other than the key,
+    ``after`` and ``before`` are the tokens of the page links."""
     if not 1 <= limit <= MAX_LIMIT:
         raise UsageError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}.")
     if max_scan < 1:
@@ -138,6 +174,13 @@ def browse(
     mapping = systems.mapping(name)
     search = (search or "").strip() or None
     stats = systems.store.stats(mapping.name)
+    if sort is not Sort.KEY and filter in (RecordFilter.ALL, RecordFilter.COUPLED, RecordFilter.UNCOUPLED):
+        page = _sorted(systems, mapping, sort, descending, filter, search, after, before, limit, max_scan, stats)
+        if page is not None:
+            return page
+        after = before = None  # the system cannot sort: key order, from the first page
+    if before is not None:
+        after = None
     if search is None and filter not in (RecordFilter.ALL, RecordFilter.UNCOUPLED):
         rows, next_after = _from_store(systems, mapping, filter, after, limit)
         total = {
@@ -158,6 +201,166 @@ def browse(
         stats=stats,
         fields=mapping.columns(Side.LOCAL),
     )
+
+
+# sorted, both ways ---------------------------------------------------------------------------------------------
+class _Unsorted(Exception):
+    """The local system cannot read this order in a query."""
+
+
+def _sorted(
+    systems: Systems,
+    mapping: TableMapping,
+    sort: Sort,
+    descending: bool,
+    filter: RecordFilter,
+    search: str | None,
+    after: str | None,
+    before: str | None,
+    limit: int,
+    max_scan: int,
+    stats: CouplingStats,
+) -> BrowsePage | None:
+    if search is not None and sort in (Sort.SYNCED, Sort.RESULT, Sort.COUPLED):
+        sort = Sort.NUMBER
+    segments = _segments(systems, mapping, sort, descending, filter, search, max_scan)
+    forward = before is None
+    start = decode(before if before is not None else after) if (after or before) else None
+    try:
+        items, resume = walk(segments, start, forward=forward, want=limit + 1)
+    except _Unsorted:
+        return None
+    more = len(items) > limit
+    items = items[:limit]
+    if not forward:
+        items.reverse()
+    marks = [mark for mark, _ in items]
+    rest = encode(marks[-1 if forward else 0]) if more else (encode(resume) if resume is not None else None)
+    if forward:
+        next_after, prev_before = rest, (encode(marks[0]) if start is not None and marks else None)
+    else:
+        next_after, prev_before = (encode(marks[-1]) if marks else before), rest
+    if filter is RecordFilter.COUPLED:
+        total: int | None = stats.couplings if search is None else None
+    else:
+        total = _local_total(systems, mapping, filter, search, stats)
+    return BrowsePage(
+        mapping=mapping.name,
+        filter=filter,
+        search=search,
+        rows=tuple(row for _, row in items),
+        next_after=next_after,
+        total=total,
+        stats=stats,
+        fields=mapping.columns(Side.LOCAL),
+        sort=sort,
+        descending=descending,
+        prev_before=prev_before,
+    )
+
+
+def _segments(
+    systems: Systems,
+    mapping: TableMapping,
+    sort: Sort,
+    descending: bool,
+    filter: RecordFilter,
+    search: str | None,
+    max_scan: int,
+) -> list[Segment[BrowseRow]]:
+    spec = mapping.spec(Side.LOCAL)
+    keep = None if filter is RecordFilter.ALL else filter
+    if sort in (Sort.NUMBER, Sort.NAME):
+        field = (_name_field(mapping) if sort is Sort.NAME else None) or spec.display_key or spec.key
+        return [_LocalSegment(systems, mapping, field, descending, search, keep, max_scan)]
+    by = {Sort.SYNCED: CouplingOrder.SYNCED, Sort.RESULT: CouplingOrder.RESULT}.get(sort, CouplingOrder.KEY)
+    coupled = _StoreSegment(systems, mapping, by, descending)
+    uncoupled = _LocalSegment(systems, mapping, spec.key, descending, None, RecordFilter.UNCOUPLED, max_scan)
+    if filter is RecordFilter.COUPLED:
+        return [coupled]
+    if filter is RecordFilter.UNCOUPLED:
+        return [uncoupled]
+    if sort is Sort.COUPLED and descending:  # not coupled first
+        return [uncoupled, coupled]
+    return [coupled, uncoupled]  # never synchronized, no result: after the rest, whichever the direction
+
+
+class _LocalSegment:
+    """The local records in ``field`` order (searched), kept by a coupling state filter when ``keep`` is one."""
+
+    def __init__(
+        self,
+        systems: Systems,
+        mapping: TableMapping,
+        field: str,
+        descending: bool,
+        search: str | None,
+        keep: RecordFilter | None,
+        max_scan: int,
+    ) -> None:
+        self.systems, self.mapping, self.field, self.descending = systems, mapping, field, descending
+        self.search = (_search_fields(mapping), search) if search is not None else None
+        self.keep, self.max_scan = keep, max_scan
+
+    def _read(self, after: Bookmark | None, forward: bool, size: int, columns: Sequence[str]) -> list[Record]:
+        records = self.systems.local.ordered(
+            self.mapping.spec(Side.LOCAL),
+            self.field,
+            columns=columns,
+            descending=self.descending == forward,  # backward: the other way
+            after=after,
+            limit=size,
+            search=self.search,
+        )
+        if records is None:
+            raise _Unsorted(self.field)
+        return records
+
+    def _mark(self, record: Record) -> Bookmark:
+        return Bookmark(value=record.get(self.field), key=record.key)
+
+    def fetch(
+        self, after: Bookmark | None, *, forward: bool, want: int
+    ) -> tuple[list[tuple[Bookmark, BrowseRow]], Bookmark | None]:
+        if self.keep is None:
+            records = self._read(after, forward, want, self.mapping.columns(Side.LOCAL))
+            rows = _rows(self.systems, self.mapping, records)
+            return [(self._mark(r), row) for r, row in zip(records, rows, strict=True)], None
+        found: list[tuple[Bookmark, BrowseRow]] = []
+        scanned, cursor = 0, after
+        while True:
+            size = min(_SCAN_BATCH, self.max_scan - scanned)
+            batch = self._read(cursor, forward, size, ())
+            scanned += len(batch)
+            marks = {r.key: self._mark(r) for r in batch}
+            found.extend((marks[row.key], row) for row in _kept(self.systems, self.mapping, self.keep, list(marks)))
+            if len(found) >= want or len(batch) < size:
+                return self._filled(found[:want]), None
+            cursor = marks[batch[-1].key]
+            if scanned >= self.max_scan:  # enough for one call: the page goes on from the last record read
+                return self._filled(found), cursor
+
+    def _filled(self, found: list[tuple[Bookmark, BrowseRow]]) -> list[tuple[Bookmark, BrowseRow]]:
+        assert self.keep is not None
+        rows = _page_rows(self.systems, self.mapping, self.keep, [row for _, row in found])
+        return [(mark, row) for (mark, _), row in zip(found, rows, strict=True)]
+
+
+class _StoreSegment:
+    """The coupled records in the state store's order ``by``."""
+
+    def __init__(self, systems: Systems, mapping: TableMapping, by: CouplingOrder, descending: bool) -> None:
+        self.systems, self.mapping, self.by, self.descending = systems, mapping, by, descending
+
+    def fetch(
+        self, after: Bookmark | None, *, forward: bool, want: int
+    ) -> tuple[list[tuple[Bookmark, BrowseRow]], Bookmark | None]:
+        couplings = self.systems.store.couplings.ordered(
+            self.mapping.name, self.by, descending=self.descending == forward, after=after, limit=want
+        )
+        rows = _with_records(self.systems, self.mapping, [_bare(c.local_key, c, None) for c in couplings])
+        marks = [Bookmark(value=coupling_value(c, self.by), key=c.local_key) for c in couplings]
+        return list(zip(marks, rows, strict=True)), None
 
 
 # driven by the local system ----------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from coupler.domain.mapping import Side
 from coupler.services.context import Systems
-from coupler.services.views.browse import BrowsePage, RecordFilter, browse
+from coupler.services.views.browse import BrowsePage, RecordFilter, Sort, browse
 from coupler.services.views.card import RecordCard, record_card
 from coupler.services.views.integration_search import IntegrationMatch, search_integration
 from coupler.services.views.record_names import record_names
@@ -34,10 +34,23 @@ class PageQueries:
         filter: RecordFilter = RecordFilter.ALL,
         after: str | None = None,
         limit: int = 50,
+        sort: Sort = Sort.KEY,
+        descending: bool = False,
+        before: str | None = None,
     ) -> BrowsePage:
         """A page of a mapping's local records with their coupling state; ``after`` is the previous page's
-        ``next_after`` (keyset paging)."""
-        return browse(self.systems, mapping, search=search, filter=filter, after=after, limit=limit)
+        ``next_after``, ``before`` (sorted lists) the next page's ``prev_before`` (keyset paging)."""
+        return browse(
+            self.systems,
+            mapping,
+            search=search,
+            filter=filter,
+            after=after,
+            limit=limit,
+            sort=sort,
+            descending=descending,
+            before=before,
+        )
 
     def card(self, mapping: str, ref: str) -> RecordCard:
         """The record card: both records side by side per field mapping, with direction and differences."""
