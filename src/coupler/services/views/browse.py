@@ -50,7 +50,7 @@ from coupler.ports.store import CouplingStats, StateStore
 from coupler.services.context import Systems
 from coupler.services.views.keysets import Segment, decode, encode, walk
 
-__all__ = ["MAX_LIMIT", "MAX_SCAN", "BrowsePage", "BrowseRow", "RecordFilter", "Sort", "browse"]
+__all__ = ["MAX_LIMIT", "MAX_SCAN", "BrowsePage", "BrowseRow", "RecordFilter", "Sort", "browse", "matching_keys"]
 
 MAX_LIMIT = 500
 MAX_SCAN = 20_000
@@ -203,6 +203,32 @@ def browse(
     )
 
 
+def matching_keys(
+    systems: Systems,
+    name: str,
+    *,
+    search: str | None = None,
+    filter: RecordFilter = RecordFilter.ALL,
+    coupled: bool | None = None,
+) -> list[str]:
+    """The local keys of every record the list shows for this search and filter ("Select all N matching"), only
+    the coupled (``coupled``) or not coupled ones when asked: page after page in key order, for an action run in
+    the background on what the filter matches rather than on keys sent by the browser."""
+    narrowed = {True: RecordFilter.COUPLED, False: RecordFilter.UNCOUPLED}.get(coupled) if coupled is not None else None
+    if narrowed is not None and filter is RecordFilter.ALL:
+        filter = narrowed
+    elif narrowed is not None and filter is RecordFilter.UNCOUPLED and coupled:
+        return []
+    keys: list[str] = []
+    after: str | None = None
+    while True:
+        page = browse(systems, name, search=search, filter=filter, after=after, limit=MAX_LIMIT)
+        keys += [row.key for row in page.rows if coupled is None or row.coupled is coupled]
+        if page.next_after is None:
+            return keys
+        after = page.next_after
+
+
 # sorted, both ways ---------------------------------------------------------------------------------------------
 class _Unsorted(Exception):
     """The local system cannot read this order in a query."""
@@ -303,8 +329,11 @@ class _LocalSegment:
         self.keep, self.max_scan = keep, max_scan
 
     def _read(self, after: Bookmark | None, forward: bool, size: int, columns: Sequence[str]) -> list[Record]:
+        spec = self.mapping.spec(Side.LOCAL)
+        if self.keep is RecordFilter.COUPLED:  # a coupled record outside the filter is listed (and says so)
+            spec = replace(spec, filter=())
         records = self.systems.local.ordered(
-            self.mapping.spec(Side.LOCAL),
+            spec,
             self.field,
             columns=columns,
             descending=self.descending == forward,  # backward: the other way

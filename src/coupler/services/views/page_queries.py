@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 from coupler.domain.mapping import Side
 from coupler.services.context import Systems
-from coupler.services.views.browse import BrowsePage, RecordFilter, Sort, browse
+from coupler.services.views.browse import BrowsePage, RecordFilter, Sort, browse, matching_keys
 from coupler.services.views.card import RecordCard, record_card
 from coupler.services.views.integration_search import IntegrationMatch, search_integration
 from coupler.services.views.record_names import record_names
 from coupler.services.views.review import Recommendation, recommend, review
-from coupler.services.views.sync_options import SyncOptions, sync_options
+from coupler.services.views.sync_options import SyncOptions, sync_options, sync_options_unread
 
 __all__ = ["PageQueries"]
 
@@ -52,6 +52,12 @@ class PageQueries:
             before=before,
         )
 
+    def matching_keys(
+        self, mapping: str, *, search: str | None, filter: RecordFilter, coupled: bool | None = None
+    ) -> list[str]:
+        """The local keys of every record matching a search and filter ("Select all N matching")."""
+        return matching_keys(self.systems, mapping, search=search, filter=filter, coupled=coupled)
+
     def card(self, mapping: str, ref: str) -> RecordCard:
         """The record card: both records side by side per field mapping, with direction and differences."""
         return record_card(self.systems, mapping, ref)
@@ -59,6 +65,10 @@ class PageQueries:
     def sync_options(self, mapping: str, refs: Sequence[str]) -> SyncOptions:
         """What the Synchronize now dialog offers for these records: directions, default, warnings, merge."""
         return sync_options(self.systems, mapping, refs)
+
+    def sync_options_unread(self, mapping: str, records: int) -> SyncOptions:
+        """The Synchronize now dialog for every record matching a search and filter (not compared one by one)."""
+        return sync_options_unread(self.systems, mapping, records)
 
     def search_integration(self, mapping: str, query: str, *, limit: int = 10) -> list[IntegrationMatch]:
         """Integration records for the Set up coupling lookup (within the filter; exact or prefix on the name)."""
