@@ -357,8 +357,10 @@ class _LocalSegment:
             return [(self._mark(r), row) for r, row in zip(records, rows, strict=True)], None
         found: list[tuple[Bookmark, BrowseRow]] = []
         scanned, cursor = 0, after
+        batch_size = min(_SCAN_BATCH, max(2 * want, 100))  # a dense state (coupled) fills the page in one small read
         while True:
-            size = min(_SCAN_BATCH, self.max_scan - scanned)
+            size = min(batch_size, self.max_scan - scanned)
+            batch_size = _SCAN_BATCH
             batch = self._read(cursor, forward, size, ())
             scanned += len(batch)
             marks = {r.key: self._mark(r) for r in batch}
