@@ -93,15 +93,19 @@ def sync_options(systems: Systems, name: str, refs: Sequence[str]) -> SyncOption
     couplings = [item.coupling for item in resolved if item.coupling is not None]
     left_out = [item for item in resolved if item.coupling is None]
     uncoupled = [item.ref for item in left_out]
-    left = {
-        "uncoupled": tuple(uncoupled),
-        "uncoupled_titles": tuple(titles(mapping, left_out)),
-        "creatable": tuple(_creatable(mapping, left_out)),
-    }
+    left = SyncOptions(
+        mapping=mapping.name,
+        options=(),
+        default=SyncChoice.MERGE,
+        records=len(couplings),
+        uncoupled=tuple(uncoupled),
+        uncoupled_titles=tuple(titles(mapping, left_out)),
+        creatable=tuple(_creatable(mapping, left_out)),
+    )
     if mapping.direction is not Direction.BIDIRECTIONAL:
         choice = SyncChoice(mapping.direction.value)
         only = SyncOption(choice=choice, label=_label(systems, choice))
-        return SyncOptions(mapping=mapping.name, options=(only,), default=choice, records=len(couplings), **left)
+        return replace(left, options=(only,), default=choice)
     changed = {Side.LOCAL: set[str](), Side.INTEGRATION: set[str]()}
     conflicting: set[str] = set()
     for local, integration, coupling in _pairs(systems, mapping, couplings[:ANALYSED]):
@@ -123,13 +127,11 @@ def sync_options(systems: Systems, name: str, refs: Sequence[str]) -> SyncOption
         )
     else:
         options.append(SyncOption(choice=SyncChoice.MERGE, label=_label(systems, SyncChoice.MERGE)))
-    return SyncOptions(
-        mapping=mapping.name,
+    return replace(
+        left,
         options=tuple(options),
         default=_default(changed[Side.LOCAL], changed[Side.INTEGRATION], merge=refused is None),
-        records=len(couplings),
         merge_refused=refused,
-        **left,
         changed_local=tuple(sorted(changed[Side.LOCAL])),
         changed_integration=tuple(sorted(changed[Side.INTEGRATION])),
     )
