@@ -213,3 +213,13 @@ def test_the_list_stays_when_the_other_system_stops_answering(
     assert page.status_code == 200
     row = next(r for r in page.text.split("<tr>") if f">{fabrikam}</a>" in r)
     assert "coupled (Dynamics 365 Sales does not answer)" in visible(row)
+
+
+def test_the_list_says_which_system_does_not_answer_when_it_is_the_local_one(config: Path) -> None:
+    (config.parent / "erp.db").write_bytes(b"not a database" * 100)
+    with TestClient(create_app(config), base_url=BASE_URL, headers=HTML) as offline:
+        page = offline.get("/mappings/CUSTOMER/records")
+        assert page.status_code == 200
+        text = visible(page.text)
+        assert "Business Central does not answer, so its records cannot be listed now." in text
+        assert "Not connected." in text and "Business Central:" in text
