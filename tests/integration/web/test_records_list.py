@@ -170,6 +170,12 @@ def test_a_selection_leaves_out_the_records_not_coupled_without_counting_them_fa
     assert "failed" not in page.split("Synchronize now")[1][:300]
     assert "Customer C00020 Trey Research is not coupled" in page
     assert coupler.status("CUSTOMER", "C00020").coupling is None, "declined: nothing created"
+    accepted = visible(
+        client.post("/mappings/CUSTOMER/sync", data={**form, "create_offered": "true"}, headers=HTML).text
+    )
+    assert "Created the Dynamics 365 Sales Account from C00020 Trey Research" in accepted
+    assert "Synchronize now (CUSTOMER)" in accepted, "both jobs' notices"
+    assert coupler.status("CUSTOMER", "C00020").coupling is not None
 
 
 # a mistyped number --------------------------------------------------------------------------------------------------

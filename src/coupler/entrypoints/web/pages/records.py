@@ -527,7 +527,9 @@ def sync_now(
 
             def work(c: Coupler, progress: TaskProgress) -> JobReport:
                 created = c.create_many(mapping, to_create) if to_create else None
-                return c.sync(mapping, refs, direction=direction) if refs else created  # type: ignore[return-value]
+                if refs or created is None:
+                    return c.sync(mapping, refs, direction=direction)
+                return created
 
             count = len(refs) + len(to_create)
             task = get_state(request).tasks.submit(f"Synchronize {count} {mapping} records", work)
