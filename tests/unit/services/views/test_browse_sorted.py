@@ -9,6 +9,7 @@ import pytest
 
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import UsageError
+from coupler.ports.connector import ForwardingConnector
 from coupler.services.views.browse import BrowsePage, RecordFilter, Sort, browse
 from unit.services.conftest import World, customer_mapping, make_world
 
@@ -116,3 +117,17 @@ def test_a_search_sorted_by_name_finds_its_records_in_name_order(world: World) -
 def test_a_page_link_edited_by_hand_is_a_clear_message(world: World) -> None:
     with pytest.raises(UsageError, match="not valid"):
         browse(world.coupler.systems, "CUSTOMER", sort=Sort.NUMBER, after="not-a-token")
+
+
+class _CannotSort(ForwardingConnector):
+    """A system that cannot sort in a query (the HTTP connectors today): the port's default."""
+
+    def ordered(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def test_a_system_that_cannot_sort_lists_in_key_order_and_says_so(world: World) -> None:
+    world.coupler.systems.local = _CannotSort(world.erp)
+    page = browse(world.coupler.systems, "CUSTOMER", sort=Sort.NAME, descending=True, limit=50)
+    assert page.sort is Sort.KEY and not page.descending
+    assert [row.key for row in page.rows] == sorted(row.key for row in page.rows) and len(page.rows) == ROWS
