@@ -114,8 +114,30 @@ def sample_keys(directory: Path) -> dict[str, str]:
     middle = erp.execute("SELECT id FROM customers ORDER BY id LIMIT 1 OFFSET ?", (total // 2,)).fetchone()[0]
     last = erp.execute("SELECT id FROM customers ORDER BY id LIMIT 1 OFFSET ?", (max(total - 30, 0),)).fetchone()[0]
     number = erp.execute("SELECT number FROM customers WHERE number = 'B0000537'").fetchone()
+    by_number = erp.execute(
+        "SELECT number, id FROM customers ORDER BY number, id LIMIT 1 OFFSET ?", (total // 2,)
+    ).fetchone()
+    by_name = erp.execute(
+        'SELECT "displayName", id FROM customers ORDER BY "displayName", id LIMIT 1 OFFSET ?', (total // 2,)
+    ).fetchone()
     erp.close()
-    return {"middle": middle, "last": last, "card": number[0] if number else "C00010", "uncoupled": "B0000037"}
+    return {
+        "middle": middle,
+        "last": last,
+        "card": number[0] if number else "C00010",
+        "uncoupled": "B0000037",
+        "number_middle": _token(by_number),
+        "name_middle": _token(by_name),
+    }
+
+
+def _token(row: tuple[str, str]) -> str:
+    """The page link of the sorted list after this (value, key): the web app's opaque token (see ``keysets``)."""
+    import base64
+    import json
+
+    raw = json.dumps([0, row[0], row[1]], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 # the server ------------------------------------------------------------------------------------------------------
@@ -149,13 +171,24 @@ def targets(keys: dict[str, str]) -> list[tuple[str, str]]:
         ("table mappings /", "/"),
         ("mapping page", f"/mappings/{MAPPING}"),
         ("records page 1", records),
-        ("records middle page", f"{records}?after={middle}"),
-        ("records last page", f"{records}?after={last}"),
+        ("records middle page", f"{records}?sort=key&after={middle}"),
+        ("records last page", f"{records}?sort=key&after={last}"),
         ("records coupled", f"{records}?filter=coupled"),
-        ("records coupled middle", f"{records}?filter=coupled&after={middle}"),
+        ("records coupled middle", f"{records}?filter=coupled&sort=key&after={middle}"),
         ("records not coupled", f"{records}?filter=uncoupled"),
-        ("records not coupled middle", f"{records}?filter=uncoupled&after={middle}"),
-        ("records not coupled last", f"{records}?filter=uncoupled&after={last}"),
+        ("records not coupled middle", f"{records}?filter=uncoupled&sort=key&after={middle}"),
+        ("records not coupled last", f"{records}?filter=uncoupled&sort=key&after={last}"),
+        ("records by number middle", f"{records}?sort=number&after={keys['number_middle']}"),
+        ("records by number previous", f"{records}?sort=number&before={keys['number_middle']}"),
+        ("records by number desc", f"{records}?sort=number&desc=1"),
+        ("records by name", f"{records}?sort=name"),
+        ("records by name middle", f"{records}?sort=name&after={keys['name_middle']}"),
+        ("records by name desc", f"{records}?sort=name&desc=1"),
+        ("records by last synced desc", f"{records}?sort=synced&desc=1"),
+        ("records by result", f"{records}?sort=result"),
+        ("records by coupled to desc", f"{records}?sort=coupled&desc=1"),
+        ("records by name not coupled", f"{records}?sort=name&filter=uncoupled"),
+        ("records search by name desc", f"{records}?q=Bench+Customer+05&sort=name&desc=1"),
         ("records failed", f"{records}?filter=failed"),
         ("records skipped", f"{records}?filter=skipped"),
         ("records conflict", f"{records}?filter=conflict"),

@@ -53,6 +53,7 @@ COUPLER_METHODS = {
     "mappings",
     "couple",
     "create",
+    "create_many",
     "decouple",
     "decouple_all",
     "match",

@@ -63,7 +63,8 @@ def search_indexes(table: Table, *columns: str) -> None:
     column's own (a prefix in its own case). Without them a search of 1,000,000 rows reads every row."""
     for name in columns:
         Index(f"ix_{table.name}_{name}_nocase", table.c[name].collate("NOCASE"))
-        if not table.c[name].unique:  # a unique column has its index already
+        led = any(index.expressions and index.expressions[0] is table.c[name] for index in table.indexes)
+        if not (table.c[name].unique or led):  # else an index that starts with the column serves already
             Index(f"ix_{table.name}_{name}", table.c[name])
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from coupler.domain.mapping import Condition, Operator, TableSpec
+from coupler.domain.ordering import Bookmark
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 
 __all__ = ["ColumnInfo", "Connector", "Deletions", "Finding", "ForwardingConnector"]
@@ -141,6 +142,26 @@ class Connector(ABC):
         ordered = sorted(found, key=int) if numeric else sorted(found)
         return [found[key] for key in ordered[:limit]]
 
+    def ordered(
+        self,
+        spec: TableSpec,
+        field: str,
+        *,
+        columns: Sequence[str],
+        descending: bool = False,
+        after: Bookmark | None = None,
+        limit: int = 100,
+        search: tuple[Sequence[str], str] | None = None,
+    ) -> list[Record] | None:
+        """Records matching the spec's filter (and ``search``: fields and a prefix, as ``search`` reads them)
+        ordered by ``field`` then key (see ``coupler.domain.ordering``: empty values first when ascending), strictly
+        after ``after``, at most ``limit``, with ``columns`` and ``field``: the sorted records list, a page in one
+        ordered query whatever the page number.
+
+        None when the system cannot sort by ``field`` in a query (the default): the list is then shown in key
+        order."""
+        return None
+
     def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
         """How many records ``search`` would find without a limit, or None when the system cannot count them
         cheaply (the default)."""
@@ -265,6 +286,21 @@ class ForwardingConnector(Connector):
         limit: int = 100,
     ) -> list[Record]:
         return self.inner.search(spec, fields, text, columns=columns, after=after, limit=limit)
+
+    def ordered(
+        self,
+        spec: TableSpec,
+        field: str,
+        *,
+        columns: Sequence[str],
+        descending: bool = False,
+        after: Bookmark | None = None,
+        limit: int = 100,
+        search: tuple[Sequence[str], str] | None = None,
+    ) -> list[Record] | None:
+        return self.inner.ordered(
+            spec, field, columns=columns, descending=descending, after=after, limit=limit, search=search
+        )
 
     def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
         return self.inner.search_count(spec, fields, text)

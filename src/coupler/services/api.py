@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from types import TracebackType
 
-from coupler.domain.errors import RecordNotFound, UsageError
+from coupler.domain.errors import RecordError, RecordNotFound, UsageError
 from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, PendingDeletion
@@ -24,7 +24,7 @@ from coupler.services.operations.attention import Attention, SkippedRecord
 from coupler.services.operations.coupling import CouplingService
 from coupler.services.operations.locks import LockStatus, list_locks, unlock
 from coupler.services.operations.matching import Matcher, SyncAfter
-from coupler.services.records import resolve_couplings
+from coupler.services.records import left_out, require_known, resolve_couplings
 from coupler.services.views.check import CheckReport, check_systems
 from coupler.services.views.queries import MappingOverview, RecordStatus, mapping_overview, record_status
 from coupler.services.views.review import Advice, recommend
@@ -66,6 +66,10 @@ class Coupler:
         """Create the counterpart of the ``source`` record ``ref`` and couple the two."""
         return self._coupling.create(mapping, ref, source=source)
 
+    def create_many(self, mapping: str, refs: Sequence[str], *, source: Side = Side.LOCAL) -> JobReport:
+        """Create the counterparts of the uncoupled ``source`` records ``refs`` names and couple them (one job)."""
+        return self._coupling.create_many(mapping, refs, source=source)
+
     def decouple(self, mapping: str, refs: Sequence[str]) -> JobReport:
         """Remove the couplings of the records named; the records stay as they are."""
         return self._coupling.decouple(mapping, refs)
@@ -91,10 +95,18 @@ class Coupler:
 
     # synchronization ---------------------------------------------------------------------------------------
     def sync(self, mapping: str, refs: Sequence[str], *, direction: Direction | None = None) -> JobReport:
-        """Synchronize now: the records named (either side's primary or display key), which must be coupled."""
+        """Synchronize now: the records named (either side's primary or display key). A reference that names no
+        record, or a selection with no coupled record, is refused before any job starts; records not coupled are
+        left out (named in the job's message, not counted as failed)."""
         table_mapping = self.systems.mapping(mapping)
         if direction is not None:
             table_mapping.require(direction)
+        resolved = resolve_couplings(self.systems, table_mapping, refs)
+        require_known(self.systems, table_mapping, resolved)
+        couplings = [item.coupling for item in resolved if item.coupling is not None]
+        uncoupled = [item for item in resolved if item.coupling is None]
+        if not couplings:  # refused before any job: nothing in the log
+            raise RecordError(left_out(self.systems, table_mapping, uncoupled, "synchronize"))
         recorder = JobRecorder.start(
             self.systems,
             mapping=table_mapping.name,
@@ -102,16 +114,9 @@ class Coupler:
             direction=direction or table_mapping.direction,
         )
         with recorder.stopping_on_error():
-            couplings = []
-            for item in resolve_couplings(self.systems, table_mapping, refs):
-                if item.coupling is None:
-                    recorder.counters.failed += 1
-                    what = "is not coupled; couple it first" if item.record else "names no record of either side"
-                    recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
-                else:
-                    couplings.append(item.coupling)
             self._sync.sync_couplings(table_mapping, couplings, direction=direction, recorder=recorder)
-        return recorder.finish()
+        # left out, never also counted as failed
+        return recorder.finish(left_out(self.systems, table_mapping, uncoupled, "synchronize") if uncoupled else None)
 
     def sync_modified(self, mappings: Sequence[str] | None = None) -> list[JobReport]:
         """Incremental synchronization of the mappings (all by default) in dependency order, one job each."""

@@ -11,7 +11,7 @@ from coupler.domain.mapping import Side, TableMapping
 from coupler.domain.records import Record
 from coupler.services.context import Systems
 
-__all__ = ["CoupledRef", "find_record", "resolve_couplings"]
+__all__ = ["CoupledRef", "find_record", "left_out", "require_known", "resolve_couplings", "titles"]
 
 
 def find_record(systems: Systems, mapping: TableMapping, side: Side, ref: str) -> Record | None:
@@ -35,10 +35,7 @@ def find_record(systems: Systems, mapping: TableMapping, side: Side, ref: str) -
 def require_record(systems: Systems, mapping: TableMapping, side: Side, ref: str) -> Record:
     record = find_record(systems, mapping, side, ref)
     if record is None:
-        spec = mapping.spec(side)
-        by = f"{spec.key} or {spec.display_key}" if spec.display_key else spec.key
-        system = systems.connector(side).display_name
-        raise RecordNotFound(f"{mapping.name}: no {side.value} record in {system} ({spec.table}) has {by} {ref!r}.")
+        raise RecordNotFound(f"{systems.name(side)} has no {mapping.spec(side).title} {ref}.")
     return record
 
 
@@ -75,3 +72,36 @@ def resolve_couplings(systems: Systems, mapping: TableMapping, refs: Sequence[st
         else:
             resolved[ref] = CoupledRef(ref=ref, coupling=None, record=None, side=None)
     return [resolved[ref] for ref in dict.fromkeys(refs)]
+
+
+def require_known(systems: Systems, mapping: TableMapping, resolved: Sequence[CoupledRef]) -> None:
+    """Refuse references that name no record of either side, before any job starts: "Business Central has no
+    Customer C99999." (a mistyped number is a message, not a failed job in the log)."""
+    unknown = [item.ref for item in resolved if item.coupling is None and item.record is None]
+    if not unknown:
+        return
+    names = ", ".join(unknown[:10]) + (f" and {len(unknown) - 10:,} more" if len(unknown) > 10 else "")
+    local, integration = mapping.spec(Side.LOCAL).title, mapping.spec(Side.INTEGRATION).title
+    raise RecordNotFound(
+        f"{systems.name(Side.LOCAL)} has no {local} {names}, and {systems.name(Side.INTEGRATION)} no {integration} "
+        "by that number or name."
+    )
+
+
+def titles(mapping: TableMapping, items: Sequence[CoupledRef]) -> list[str]:
+    """How a user knows the records of these references ("Customer C00020 Trey Research")."""
+    return [
+        f"{mapping.spec(item.side).title} {mapping.title(item.side, item.record.key, item.record.values)}"
+        if item.record is not None and item.side is not None
+        else item.ref
+        for item in items
+    ]
+
+
+def left_out(systems: Systems, mapping: TableMapping, items: Sequence[CoupledRef], action: str) -> str:
+    """The sentence for records an action leaves out because they are not coupled: a refusal when it is all of
+    them, the job's note otherwise."""
+    named = titles(mapping, items[:10])
+    more = f" and {len(items) - 10:,} more" if len(items) > 10 else ""
+    verb = "is" if len(items) == 1 else "are"
+    return f"{', '.join(named)}{more} {verb} not coupled, so there is nothing to {action}."

@@ -9,7 +9,8 @@ import pytest
 
 from contract.connectors.backends import KEY, SPEC, Backend
 from coupler.domain.errors import ConfigurationError
-from coupler.domain.mapping import Condition, TableSpec
+from coupler.domain.mapping import Condition, Operator, TableSpec
+from coupler.domain.ordering import Bookmark
 
 ROWS = (
     {KEY: "a", "name": "Alpha", "city": "Berlin", "credit_limit": 0},
@@ -82,3 +83,48 @@ def test_search_count_counts_what_search_finds_or_says_it_cannot(backend_with_ro
         assert counted is None or counted == len(found), (fields, text, counted, len(found))
     if backend_with_rows.name in ("memory", "sqlite", "postgresql"):  # the connectors that count a search cheaply
         assert connector.search_count(SPEC, ["name"], "alp") == 3
+
+
+# ordered keyset reads (the sorted records list) ------------------------------------------------------------------
+def _walk(backend: Backend, field: str, *, descending: bool, size: int) -> list[str] | None:
+    """Every record in ``field`` order, ``size`` at a time, each page after the last row of the one before."""
+    keys: list[str] = []
+    after: Bookmark | None = None
+    while True:
+        page = backend.connector.ordered(SPEC, field, columns=["name"], descending=descending, after=after, limit=size)
+        if page is None:
+            return None
+        keys += [record.key for record in page]
+        if len(page) < size:
+            return keys
+        after = Bookmark(value=page[-1].get(field), key=page[-1].key)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("size", [1, 2, 10])
+def test_ordered_reads_page_by_a_column_with_empty_values_first_then_by_key(
+    backend_with_rows: Backend, descending: bool, size: int
+) -> None:
+    assert backend_with_rows.connector.insert(SPEC, [{KEY: "f", "name": "Gamma", "city": None, "credit_limit": 5}])
+    by_city = _walk(backend_with_rows, "city", descending=descending, size=size)
+    if by_city is None:  # a connector that cannot sort in a query says so, for every column
+        assert backend_with_rows.connector.ordered(SPEC, "name", columns=[]) is None
+        return
+    ascending = ["c", "f", "a", "b", "e", "d"]  # no city (by key), Berlin, Bern (by key), Paris
+    assert by_city == (ascending[::-1] if descending else ascending)
+    by_name = _walk(backend_with_rows, "name", descending=descending, size=size)
+    names = ["ALPS", "Alpha", "Beta 50%_off", "Gamma", "Gamma", "alpine"]  # binary order, ties by key (d, f)
+    expected = ["e", "a", "c", "d", "f", "b"]
+    assert names and by_name == (expected[::-1] if descending else expected)
+
+
+def test_ordered_reads_search_and_keep_the_filter(backend_with_rows: Backend) -> None:
+    found = backend_with_rows.connector.ordered(
+        replace(SPEC, filter=(Condition(field="city", op=Operator.NE, value="Paris"),)),
+        "name",
+        columns=["name"],
+        descending=True,
+        search=(["name"], "al"),
+    )
+    if found is not None:
+        assert [record.key for record in found] == ["b", "a", "e"]

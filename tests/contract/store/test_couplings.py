@@ -19,6 +19,7 @@ from contract.store.values import (
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import AlreadyCoupled
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.ordering import Bookmark, CouplingOrder, coupling_value
 from coupler.ports.store import StateStore
 
 
@@ -202,3 +203,39 @@ def test_coupled_tells_which_keys_are_coupled_on_either_side(store: StateStore) 
     assert store.couplings.coupled("customers", Side.LOCAL, ["a", "c", "x", "a"]) == {"a"}
     assert store.couplings.coupled("customers", Side.INTEGRATION, ["i-b", "b", "i-c"]) == {"i-b"}
     assert store.couplings.coupled("customers", Side.LOCAL, []) == set()
+
+
+# ordered keyset reads (the records list sorted by a coupling's state) ---------------------------------------------
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("by", list(CouplingOrder))
+def test_couplings_read_in_order_a_page_after_the_other(store: StateStore, by: CouplingOrder, descending: bool) -> None:
+    t = datetime(2024, 5, 1, tzinfo=UTC)
+    store.couplings.add(
+        [
+            coupling("L1", last_synced_at=t, to_integration_result=SUCCESS),
+            coupling("L2", last_synced_at=t + timedelta(hours=1), to_integration_result=FAILURE),
+            coupling("L3"),
+            coupling("L4", last_synced_at=t, from_integration_result=SyncResult.CONFLICT),
+            coupling(
+                "L5",
+                last_synced_at=t - timedelta(days=1),
+                to_integration_result=SUCCESS,
+                from_integration_result=FAILURE,
+            ),
+            coupling("other", mapping="vendors"),
+        ]
+    )
+    keys: list[str] = []
+    after: Bookmark | None = None
+    while True:
+        page = store.couplings.ordered("customers", by, descending=descending, after=after, limit=2)
+        keys += [c.local_key for c in page]
+        if len(page) < 2:
+            break
+        after = Bookmark(value=coupling_value(page[-1], by), key=page[-1].local_key)
+    expected = {
+        CouplingOrder.KEY: ["L1", "L2", "L3", "L4", "L5"],
+        CouplingOrder.SYNCED: ["L3", "L5", "L1", "L4", "L2"],  # never synchronized first, then by time and key
+        CouplingOrder.RESULT: ["L4", "L2", "L5", "L1", "L3"],  # conflict, failures (by key), success, none
+    }[by]
+    assert keys == (expected[::-1] if descending else expected)

@@ -45,8 +45,17 @@ def test_unknown_key_for_couple(demo: Demo) -> None:
     _, name = demo.matched_customers()[0]
     result = demo.coupler("couple", "CUSTOMER", "C99999", name, expect=2)
     [problem] = _problems(result)
-    assert "'C99999'" in problem and "customers" in problem
+    assert problem == "Business Central has no Customer C99999."
     assert not demo.query(demo.state, "SELECT * FROM coupler_couplings")
+    assert not demo.query(demo.state, "SELECT * FROM coupler_jobs"), "a mistyped number writes no job"
+
+
+def test_unknown_number_for_sync_and_decouple_is_a_message_and_no_job(demo: Demo) -> None:
+    for command in ("sync", "decouple"):
+        result = demo.coupler(command, "CUSTOMER", "C99999", expect=2)
+        [problem] = _problems(result)
+        assert problem.startswith("Business Central has no Customer C99999"), problem
+    assert not demo.query(demo.state, "SELECT * FROM coupler_jobs"), "no failed job in the synchronization log"
 
 
 def test_couple_needs_two_records_or_create(demo: Demo) -> None:

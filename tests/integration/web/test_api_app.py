@@ -61,7 +61,8 @@ def test_api_clients_send_the_token_as_a_bearer(guarded: TestClient) -> None:
     posted = guarded.post(
         "/api/mappings/CUSTOMER/decouple", json={"refs": ["C00070"]}, headers={"Authorization": f"Bearer {TOKEN}"}
     )
-    assert posted.status_code == 200  # a bearer needs no CSRF token
+    # a bearer needs no CSRF token: past the guard, coupler itself answers (C00070 is not coupled)
+    assert posted.status_code == 422 and "is not coupled" in posted.json()["detail"]
     assert guarded.get("/openapi.json", follow_redirects=False).status_code == 303  # to /login
 
 
@@ -92,7 +93,7 @@ def test_forms_and_browser_api_calls_need_the_csrf_token(client: TestClient, csr
     as_form = client.post("/api/mappings/CUSTOMER/decouple", data={"refs": "C00070"})
     assert as_form.status_code == 403
     allowed = client.post("/api/mappings/CUSTOMER/decouple", json={"refs": ["C00070"]}, headers={"X-CSRF-Token": token})
-    assert allowed.status_code == 200
+    assert allowed.status_code == 422 and "is not coupled" in allowed.json()["detail"]  # past the guard
     wrong = client.post("/api/mappings/CUSTOMER/decouple", json={"refs": ["C00070"]}, headers={"X-CSRF-Token": "x"})
     assert wrong.status_code == 403
 
@@ -103,7 +104,7 @@ def test_cross_site_requests_and_foreign_host_names_are_refused(api: TestClient)
     )
     assert cross.status_code == 403 and "Cross-site" in cross.json()["detail"]
     same = api.post("/api/mappings/CUSTOMER/decouple", json={"refs": ["C00070"]}, headers={"Origin": BASE_URL})
-    assert same.status_code == 200
+    assert same.status_code == 422 and "is not coupled" in same.json()["detail"]  # past the guard
     rebound = api.get("/api/mappings", headers={"Host": "attacker.example"})
     assert rebound.status_code == 400 and "not served" in rebound.json()["detail"]
     assert api.get("/api/connection").headers["x-frame-options"] == "DENY"

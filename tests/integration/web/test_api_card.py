@@ -57,10 +57,12 @@ def test_the_card_of_an_uncoupled_record_and_of_a_conflict(api: TestClient, conf
 
 
 def test_sync_options_default_to_the_side_that_changed_and_warn(api: TestClient, fabrikam: str, demo_dir: Path) -> None:
-    quiet = api.get(OPTIONS, params={"ref": [fabrikam, "C00010", "nobody"]}).json()
+    quiet = api.get(OPTIONS, params={"ref": [fabrikam, "C00010"]}).json()
     assert [o["choice"] for o in quiet["options"]] == ["to-integration", "from-integration", "merge"]
     assert [o["direction"] for o in quiet["options"]] == ["to-integration", "from-integration", None]
-    assert (quiet["default"], quiet["records"], quiet["uncoupled"]) == ("to-integration", 1, ["C00010", "nobody"])
+    assert (quiet["default"], quiet["records"], quiet["uncoupled"]) == ("to-integration", 1, ["C00010"])
+    unknown = api.get(OPTIONS, params={"ref": [fabrikam, "nobody"]})
+    assert unknown.status_code == 404 and unknown.json()["detail"].startswith("Business Central has no Customer nobody")
     assert quiet["merge_refused"] is None and not any(o["warning"] for o in quiet["options"])
 
     edit(demo_dir / "crm.db", "UPDATE account SET address1_city = 'York' WHERE name = 'Fabrikam, Inc.'")

@@ -97,8 +97,15 @@ def test_create_and_couple(api: TestClient, fabrikam: str) -> None:
 def test_synchronize_now_in_a_direction(api: TestClient, fabrikam: str) -> None:
     report = api.post("/api/mappings/CUSTOMER/sync", json={"refs": [fabrikam], "direction": "to-integration"}).json()
     assert report["job"]["direction"] == "to-integration" and report["job"]["kind"] == "manual"
-    refused = api.post("/api/mappings/CUSTOMER/sync", json={"refs": ["C00020"]}).json()
-    assert refused["ok"] is False and "is not coupled" in refused["errors"][0]["message"]
+    jobs = len(api.get("/api/jobs").json())
+    refused = api.post("/api/mappings/CUSTOMER/sync", json={"refs": ["C00020"]})
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == (
+        "Customer C00020 Trey Research is not coupled, so there is nothing to synchronize."
+    )
+    unknown = api.post("/api/mappings/CUSTOMER/sync", json={"refs": ["C99999"]})
+    assert unknown.status_code == 404 and unknown.json()["detail"].startswith("Business Central has no Customer C99999")
+    assert len(api.get("/api/jobs").json()) == jobs, "neither writes a job in the log"
     one_way = api.post("/api/mappings/CURRENCY/sync", json={"refs": ["GBP"], "direction": "from-integration"})
     assert one_way.status_code == 422 and "cannot synchronize from-integration" in one_way.json()["detail"]
 

@@ -8,7 +8,7 @@ row created from the CRM side needs none of them.
 
 from __future__ import annotations
 
-from sqlalchemy import REAL, CheckConstraint, Column, Computed, Integer, MetaData, Table, Text, text
+from sqlalchemy import REAL, CheckConstraint, Column, Computed, Index, Integer, MetaData, Table, Text, text
 
 from coupler.demo.ddl import (
     add_length_checks,
@@ -79,6 +79,9 @@ def erp_metadata() -> MetaData:
         CheckConstraint('"creditLimit" >= 0', name="ck_customers_creditLimit_positive"),
         one_of("customers", "blocked", BLOCKED_VALUES),
         modified_on_index("customers", MODIFIED_ON, "id"),
+        # Business Central's keys on No. and Name: the records list sorts by either in one ordered keyset read
+        Index("ix_customers_number_id", "number", "id"),
+        Index("ix_customers_displayName_id", "displayName", "id"),
         sqlite_strict=True,
     )
     search_indexes(customers, "number", "displayName")

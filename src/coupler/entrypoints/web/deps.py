@@ -92,7 +92,14 @@ class WebState:
         self._notices: OrderedDict[str, object] = OrderedDict()
 
     def _open(self, progress: Progress | None = None) -> Coupler:
-        return open_coupler(self.config_path, progress=progress, telemetry=self.telemetry)
+        try:
+            return open_coupler(self.config_path, progress=progress, telemetry=self.telemetry)
+        except ConnectorError:
+            # A system does not answer, so its tables cannot be checked: open without the check, so that the pages
+            # still list what the other system and the state store hold. ``connection()`` checks both systems and
+            # the mapped tables and columns before actions needing both are offered; the banner names the one
+            # that does not answer.
+            return open_coupler(self.config_path, progress=progress, telemetry=self.telemetry, validate=False)
 
     def start(self) -> None:
         """Open the shared Coupler; when that fails the app still starts and ``connection()`` says why."""

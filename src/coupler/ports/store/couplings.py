@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.ordering import Bookmark, CouplingOrder
 
 __all__ = ["Couplings"]
 
@@ -37,6 +38,19 @@ class Couplings(ABC):
         self, mapping: str, *, after: str | None = None, limit: int = 1000, skipped: bool | None = None
     ) -> list[Coupling]:
         """Couplings of a mapping ordered by local key, starting after local key ``after``."""
+
+    @abstractmethod
+    def ordered(
+        self,
+        mapping: str,
+        by: CouplingOrder,
+        *,
+        descending: bool = False,
+        after: Bookmark | None = None,
+        limit: int = 100,
+    ) -> list[Coupling]:
+        """Couplings of a mapping ordered by local key, last synchronized or result (``Coupling.order_value``),
+        then by local key, strictly after ``after`` (see ``coupler.domain.ordering``): one indexed query a page."""
 
     @abstractmethod
     def add(self, couplings: Sequence[Coupling]) -> None:

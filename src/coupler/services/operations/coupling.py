@@ -17,7 +17,7 @@ from coupler.services.engine.lookups import LookupResolver
 from coupler.services.engine.one_way import Mode, OneWayRun
 from coupler.services.engine.recorder import JobRecorder, JobReport
 from coupler.services.engine.synchronize import Synchronizer
-from coupler.services.records import require_record, resolve_couplings
+from coupler.services.records import left_out, require_known, require_record, resolve_couplings
 
 __all__ = ["CouplingService"]
 
@@ -51,44 +51,61 @@ class CouplingService:
     def create(self, name: str, ref: str, *, source: Side = Side.LOCAL) -> JobReport:
         """Create the counterpart of a ``source`` record on the other side from the mapped fields (transformations
         and lookups applied), and couple it."""
+        return self.create_many(name, [ref], source=source)
+
+    def create_many(self, name: str, refs: Sequence[str], *, source: Side = Side.LOCAL) -> JobReport:
+        """Create the counterparts of ``source`` records (Synchronize now on records not coupled, confirmed) and
+        couple them, in one job. Every reference is checked first (known, within the filter, not coupled): a refused
+        one stops the action before any job starts."""
         mapping = self.systems.mapping(name)
         direction = mapping.require(Direction.from_source(source))
-        record = self._uncoupled(mapping, source, ref)
+        if not refs:
+            raise RecordError("Select at least one record to create.")
+        records = list({r.key: r for r in (self._uncoupled(mapping, source, ref) for ref in refs)}.values())
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.CREATE, direction=direction)
+        created: list[Record] = []
         with recorder.stopping_on_error():
             lengths = self.systems.lengths(direction.target, mapping.spec(direction.target).table)
             run = OneWayRun(
                 mapping=mapping, direction=direction, recorder=recorder, mode=Mode.SYNC_NOW, lengths=lengths
             )
-            resolved = LookupResolver(self.systems).resolve(run.moves, direction, [record])
-            [(_, result)] = Creator(self.systems).create(run, [record], resolved)
-            if not result.ok or result.key is None:
-                recorder.counters.failed += 1
-                recorder.error(
-                    message=reject_message(run, record, result),
-                    detail=result.detail,
-                    **{f"{source.value}_key": record.key},
-                )
-                return recorder.finish()
+            size = max(self.systems.batch_size, 1)
+            for batch in (records[i : i + size] for i in range(0, len(records), size)):
+                resolved = LookupResolver(self.systems).resolve(run.moves, direction, batch)
+                for record, result in Creator(self.systems).create(run, batch, resolved):
+                    if result.ok and result.key is not None:
+                        created.append(record)
+                        continue
+                    recorder.counters.failed += 1
+                    recorder.error(
+                        message=reject_message(run, record, result),
+                        detail=result.detail,
+                        **{f"{source.value}_key": record.key},
+                    )
+                recorder.flush()
+        if not created:
+            return recorder.finish()
         target = f"{self.systems.name(direction.target)} {mapping.spec(direction.target).title}"
-        made_from = mapping.title(source, record.key, record.values)
-        return recorder.finish(f"Created the {target} from {made_from} and coupled them.")
+        if len(records) == 1:
+            made_from = mapping.title(source, records[0].key, records[0].values)
+            return recorder.finish(f"Created the {target} from {made_from} and coupled them.")
+        return recorder.finish(f"Created {len(created):,} {target} records and coupled them.")
 
     def decouple(self, name: str, refs: Sequence[str]) -> JobReport:
-        """Remove couplings; the records themselves stay untouched. Unknown or uncoupled references are reported."""
+        """Remove couplings; the records themselves stay untouched. A reference that names no record, or a
+        selection with no coupled record, is refused before any job starts; records not coupled are left out
+        (named in the job's message, not counted as failed)."""
         mapping = self.systems.mapping(name)
+        resolved = resolve_couplings(self.systems, mapping, refs)
+        require_known(self.systems, mapping, resolved)
+        local_keys = [item.coupling.local_key for item in resolved if item.coupling is not None]
+        uncoupled = [item for item in resolved if item.coupling is None]
+        if not local_keys:
+            raise RecordError(left_out(self.systems, mapping, uncoupled, "decouple"))
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.DECOUPLE, direction="-")
         with recorder.stopping_on_error():
-            local_keys = []
-            for item in resolve_couplings(self.systems, mapping, refs):
-                if item.coupling is None:
-                    recorder.counters.failed += 1
-                    what = "is not coupled" if item.record else "names no record of either side"
-                    recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
-                    continue
-                local_keys.append(item.coupling.local_key)
             recorder.counters.uncoupled += self.systems.store.couplings.remove(mapping.name, local_keys)
-        return recorder.finish()
+        return recorder.finish(left_out(self.systems, mapping, uncoupled, "decouple") if uncoupled else None)
 
     def decouple_all(self, name: str) -> JobReport:
         """Decouple every coupled record of the mapping (Business Central's *Decouple all*); the records stay as

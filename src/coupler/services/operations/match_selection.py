@@ -42,9 +42,8 @@ def select_uncoupled(
     found = _find(systems, mapping, wanted, columns)
     unknown = [ref for ref in wanted if ref not in found]
     if unknown:
-        spec, system = mapping.local, systems.local.display_name
-        by = f"{spec.key} or {spec.display_key}" if spec.display_key else spec.key
-        raise RecordNotFound(f"{mapping.name}: no local record in {system} ({spec.table}) has {by} {_names(unknown)}.")
+        names = _names(unknown, quoted=False)
+        raise RecordNotFound(f"{systems.name(Side.LOCAL)} has no {mapping.local.title} {names}.")
     records = list({found[ref].key: found[ref] for ref in wanted}.values())
     outside = [r for r in records if not mapping.local.matches(r.values)]
     if outside:

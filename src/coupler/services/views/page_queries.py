@@ -10,13 +10,13 @@ from collections.abc import Sequence
 
 from coupler.domain.mapping import Side
 from coupler.services.context import Systems
-from coupler.services.views.browse import BrowsePage, RecordFilter, browse
+from coupler.services.views.browse import BrowsePage, RecordFilter, Sort, browse, matching_keys
 from coupler.services.views.card import RecordCard, record_card
 from coupler.services.views.factbox import FactBox, factbox
 from coupler.services.views.integration_search import IntegrationMatch, search_integration
 from coupler.services.views.record_names import record_names
 from coupler.services.views.review import Recommendation, recommend, review
-from coupler.services.views.sync_options import SyncOptions, sync_options
+from coupler.services.views.sync_options import SyncOptions, sync_options, sync_options_unread
 
 __all__ = ["PageQueries"]
 
@@ -35,10 +35,29 @@ class PageQueries:
         filter: RecordFilter = RecordFilter.ALL,
         after: str | None = None,
         limit: int = 50,
+        sort: Sort = Sort.KEY,
+        descending: bool = False,
+        before: str | None = None,
     ) -> BrowsePage:
         """A page of a mapping's local records with their coupling state; ``after`` is the previous page's
-        ``next_after`` (keyset paging)."""
-        return browse(self.systems, mapping, search=search, filter=filter, after=after, limit=limit)
+        ``next_after``, ``before`` (sorted lists) the next page's ``prev_before`` (keyset paging)."""
+        return browse(
+            self.systems,
+            mapping,
+            search=search,
+            filter=filter,
+            after=after,
+            limit=limit,
+            sort=sort,
+            descending=descending,
+            before=before,
+        )
+
+    def matching_keys(
+        self, mapping: str, *, search: str | None, filter: RecordFilter, coupled: bool | None = None
+    ) -> list[str]:
+        """The local keys of every record matching a search and filter ("Select all N matching")."""
+        return matching_keys(self.systems, mapping, search=search, filter=filter, coupled=coupled)
 
     def card(self, mapping: str, ref: str) -> RecordCard:
         """The record card: both records side by side per field mapping, with direction and differences."""
@@ -58,6 +77,10 @@ class PageQueries:
         """Integration records for the Set up coupling lookup (within the filter; exact or prefix on the name;
         without the coupled ones if ``hide_coupled``)."""
         return search_integration(self.systems, mapping, query, limit=limit, hide_coupled=hide_coupled)
+
+    def sync_options_unread(self, mapping: str, records: int) -> SyncOptions:
+        """The Synchronize now dialog for every record matching a search and filter (not compared one by one)."""
+        return sync_options_unread(self.systems, mapping, records)
 
     def names(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, str]:
         """How a user knows these records of ``side``: key -> display key (or the key itself)."""

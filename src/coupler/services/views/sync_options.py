@@ -13,10 +13,10 @@ from coupler.domain.errors import UsageError
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.domain.records import Record
 from coupler.services.context import Systems
-from coupler.services.records import resolve_couplings
+from coupler.services.records import CoupledRef, require_known, resolve_couplings, titles
 from coupler.services.views.card import CardField, compare_fields
 
-__all__ = ["ANALYSED", "SyncChoice", "SyncOption", "SyncOptions", "sync_options"]
+__all__ = ["ANALYSED", "SyncChoice", "SyncOption", "SyncOptions", "sync_options", "sync_options_unread"]
 
 
 class SyncChoice(StrEnum):
@@ -54,6 +54,12 @@ class SyncOptions:
     merge_refused: str | None = None
     changed_local: tuple[str, ...] = ()
     changed_integration: tuple[str, ...] = ()
+    uncoupled_titles: tuple[str, ...] = ()
+    """The records left out as a user knows them ("Customer C00020 Trey Research"), in ``uncoupled``'s order."""
+    creatable: tuple[str, ...] = ()
+    """The local keys of the records left out that Synchronize now can create in the integration system, as
+    Business Central offers ("... is not coupled. Create it in Dynamics 365 Sales?"): uncoupled local records within
+    the filter, when the mapping writes to the integration system."""
 
     def option(self, choice: SyncChoice) -> SyncOption | None:
         return next((o for o in self.options if o.choice is choice), None)
@@ -82,18 +88,24 @@ def sync_options(systems: Systems, name: str, refs: Sequence[str]) -> SyncOption
     mapping = systems.mapping(name)
     if not refs:
         raise UsageError("choose at least one record to synchronize.")
-    couplings, uncoupled = [], []
-    for item in resolve_couplings(systems, mapping, refs):
-        if item.coupling is None:
-            uncoupled.append(item.ref)
-        else:
-            couplings.append(item.coupling)
+    resolved = resolve_couplings(systems, mapping, refs)
+    require_known(systems, mapping, resolved)
+    couplings = [item.coupling for item in resolved if item.coupling is not None]
+    left_out = [item for item in resolved if item.coupling is None]
+    uncoupled = [item.ref for item in left_out]
+    left = SyncOptions(
+        mapping=mapping.name,
+        options=(),
+        default=SyncChoice.MERGE,
+        records=len(couplings),
+        uncoupled=tuple(uncoupled),
+        uncoupled_titles=tuple(titles(mapping, left_out)),
+        creatable=tuple(_creatable(mapping, left_out)),
+    )
     if mapping.direction is not Direction.BIDIRECTIONAL:
         choice = SyncChoice(mapping.direction.value)
         only = SyncOption(choice=choice, label=_label(systems, choice))
-        return SyncOptions(
-            mapping=mapping.name, options=(only,), default=choice, records=len(couplings), uncoupled=tuple(uncoupled)
-        )
+        return replace(left, options=(only,), default=choice)
     changed = {Side.LOCAL: set[str](), Side.INTEGRATION: set[str]()}
     conflicting: set[str] = set()
     for local, integration, coupling in _pairs(systems, mapping, couplings[:ANALYSED]):
@@ -115,16 +127,37 @@ def sync_options(systems: Systems, name: str, refs: Sequence[str]) -> SyncOption
         )
     else:
         options.append(SyncOption(choice=SyncChoice.MERGE, label=_label(systems, SyncChoice.MERGE)))
-    return SyncOptions(
-        mapping=mapping.name,
+    return replace(
+        left,
         options=tuple(options),
         default=_default(changed[Side.LOCAL], changed[Side.INTEGRATION], merge=refused is None),
-        records=len(couplings),
-        uncoupled=tuple(uncoupled),
         merge_refused=refused,
         changed_local=tuple(sorted(changed[Side.LOCAL])),
         changed_integration=tuple(sorted(changed[Side.INTEGRATION])),
     )
+
+
+def sync_options_unread(systems: Systems, name: str, records: int) -> SyncOptions:
+    """The dialog for every record matching a search and filter ("Select all N matching"): the directions the
+    mapping allows, not compared record by record (as a selection larger than ``ANALYSED``): merge is the
+    default where the mapping is bidirectional."""
+    mapping = systems.mapping(name)
+    if mapping.direction is not Direction.BIDIRECTIONAL:
+        choice = SyncChoice(mapping.direction.value)
+        only = SyncOption(choice=choice, label=_label(systems, choice))
+        return SyncOptions(mapping=mapping.name, options=(only,), default=choice, records=records)
+    options = tuple(SyncOption(choice=c, label=_label(systems, c)) for c in SyncChoice)
+    return SyncOptions(mapping=mapping.name, options=options, default=SyncChoice.MERGE, records=records)
+
+
+def _creatable(mapping: TableMapping, items: Sequence[CoupledRef]) -> list[str]:
+    if not mapping.direction.allows(Direction.TO_INTEGRATION):
+        return []
+    return [
+        item.record.key
+        for item in items
+        if item.side is Side.LOCAL and item.record is not None and mapping.local.matches(item.record.values)
+    ]
 
 
 def _default(local: set[str], integration: set[str], *, merge: bool) -> SyncChoice:

@@ -9,7 +9,7 @@ import pytest
 
 from coupler.adapters.connectors.memory.connector import InMemoryConnector
 from coupler.domain.coupling import SyncResult
-from coupler.domain.errors import UsageError
+from coupler.domain.errors import RecordError, RecordNotFound, UsageError
 from coupler.domain.mapping import Direction, Side, TableSpec
 from coupler.domain.records import RecordUpdate, WriteResult
 from coupler.domain.state import NO_CHANGES, StateChanges
@@ -230,16 +230,20 @@ def test_a_failed_insert_is_retried_by_the_next_incremental_run() -> None:
     assert second.job.counters.inserted == 1
 
 
-def test_manual_sync_reports_uncoupled_and_unknown_keys_and_checks_direction() -> None:
+def test_manual_sync_leaves_out_uncoupled_records_and_refuses_unknown_keys_before_any_job() -> None:
     world = make_world(customer_mapping(Direction.TO_INTEGRATION))
     world.customer("C001")
     world.customer("C002")
     world.coupler.create("CUSTOMER", "C001")
-    report = world.coupler.sync("CUSTOMER", ["C001", "C002", "NOPE"])
-    messages = [e.message for e in report.errors]
-    assert report.job.counters.failed == 2
-    assert any("'C002' is not coupled" in m for m in messages)
-    assert any("'NOPE' names no record" in m for m in messages)
+    jobs = len(world.store.jobs.recent(limit=100))
+    with pytest.raises(RecordNotFound, match="ERP has no customers NOPE"):
+        world.coupler.sync("CUSTOMER", ["C001", "C002", "NOPE"])
+    with pytest.raises(RecordError, match="customers C002 is not coupled, so there is nothing to synchronize"):
+        world.coupler.sync("CUSTOMER", ["C002"])
+    assert len(world.store.jobs.recent(limit=100)) == jobs, "a refused action writes no job"
+    report = world.coupler.sync("CUSTOMER", ["C001", "C002"])
+    assert report.job.counters.failed == 0 and report.errors == (), "left out, not also counted as failed"
+    assert report.job.message and "customers C002 is not coupled" in report.job.message
     with pytest.raises(UsageError, match="cannot synchronize from-integration"):
         world.coupler.sync("CUSTOMER", ["C001"], direction=Direction.FROM_INTEGRATION)
 

@@ -50,7 +50,7 @@ def test_couple_refuses_records_outside_the_filter_and_unknown_ones(world: World
     world.account("Adatum")
     with pytest.raises(RecordError, match=r"C001 is outside the mapping's filter \(Blocked is 'All'\)"):
         world.coupler.couple("CUSTOMER", "C001", "Adatum")
-    with pytest.raises(RecordNotFound, match="no local record in ERP"):
+    with pytest.raises(RecordNotFound, match="ERP has no customers"):
         world.coupler.couple("CUSTOMER", "C404", "Adatum")
 
 
@@ -85,16 +85,25 @@ def test_create_against_the_mapping_direction_is_refused() -> None:
         world.coupler.create("CUSTOMER", account, source=Side.INTEGRATION)
 
 
-def test_decouple_leaves_records_untouched_and_reports_unknown_refs(world: World) -> None:
+def test_decouple_leaves_records_untouched_and_refuses_unknown_refs_before_any_job(world: World) -> None:
     world.customer("C001")
     world.customer("C002")
+    world.customer("C003")
     world.coupler.sync_full("CUSTOMER")
+    jobs = len(world.store.jobs.recent(limit=100))
+    with pytest.raises(RecordNotFound, match="ERP has no customers C404"):
+        world.coupler.decouple("CUSTOMER", ["C001", "C404"])
+    assert len(world.store.jobs.recent(limit=100)) == jobs, "a mistyped number writes no failed job"
     rows = (world.erp.rows("customers"), world.crm.rows("account"))
-    report = world.coupler.decouple("CUSTOMER", ["C001", "Customer C002", "C404"])
-    assert (report.job.counters.uncoupled, report.job.counters.failed) == (2, 1)
-    assert "'C404' names no record" in report.errors[0].message
+    report = world.coupler.decouple("CUSTOMER", ["C001", "Customer C002"])
+    assert (report.job.counters.uncoupled, report.job.counters.failed) == (2, 0)
     assert (world.erp.rows("customers"), world.crm.rows("account")) == rows
-    assert world.store.stats("CUSTOMER").couplings == 0
+    assert world.store.stats("CUSTOMER").couplings == 1
+    with pytest.raises(RecordError, match="C001 is not coupled, so there is nothing to decouple"):
+        world.coupler.decouple("CUSTOMER", ["C001"])
+    mixed = world.coupler.decouple("CUSTOMER", ["C001", "C003"])
+    assert (mixed.job.counters.uncoupled, mixed.job.counters.failed) == (1, 0), "left out, not counted as failed"
+    assert mixed.job.message and "C001 is not coupled" in mixed.job.message
 
 
 def test_status_jobs_and_errors(world: World) -> None:

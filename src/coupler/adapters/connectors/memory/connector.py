@@ -21,6 +21,7 @@ from typing import Any
 from coupler.adapters.connectors.memory.tables import Constraint, MemoryTable, MillisecondClock
 from coupler.domain.errors import ConfigurationError, RetryableConnectorError
 from coupler.domain.mapping import TableSpec
+from coupler.domain.ordering import Bookmark, ordered_page
 from coupler.domain.records import ChangeCursor, Record, RecordUpdate, WriteResult
 from coupler.ports.connector import ColumnInfo, Connector, Deletions
 
@@ -206,6 +207,34 @@ class InMemoryConnector(Connector):
                 and spec.matches(row)
             ]
             return [self._record(data, spec, row, columns) for row in found[:limit]]
+
+    def ordered(
+        self,
+        spec: TableSpec,
+        field: str,
+        *,
+        columns: Sequence[str],
+        descending: bool = False,
+        after: Bookmark | None = None,
+        limit: int = 100,
+        search: tuple[Sequence[str], str] | None = None,
+    ) -> list[Record] | None:
+        wanted = list(dict.fromkeys([*columns, field]))
+        fields, folded = (search[0], search[1].lower()) if search is not None else ((), "")
+        with self._lock:
+            data = self._resolve(spec, [*wanted, *fields])
+            rows = [
+                (key, row)
+                for key, row in data.rows.items()
+                if spec.matches(row)
+                and (
+                    search is None or any(row[f] is not None and str(row[f]).lower().startswith(folded) for f in fields)
+                )
+            ]
+            page = ordered_page(
+                rows, lambda r: r[1][field], lambda r: r[0], descending=descending, after=after, limit=limit
+            )
+            return [self._record(data, spec, row, wanted) for _, row in page]
 
     def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
         return len(self.search(spec, fields, text, columns=(), limit=sys.maxsize))

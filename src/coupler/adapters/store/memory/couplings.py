@@ -12,6 +12,7 @@ from coupler.adapters.store.memory.attention import MemoryAttention
 from coupler.adapters.store.taken_keys import TakenKey, already_coupled, duplicates_within
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.ordering import Bookmark, CouplingOrder, coupling_value, ordered_page
 from coupler.domain.state import StateChanges
 from coupler.domain.timeutil import to_utc
 from coupler.ports.store import Couplings
@@ -89,6 +90,27 @@ class MemoryCouplings(Couplings):
                 if keep(coupling):
                     page.append(coupling)
             return page
+
+    def ordered(
+        self,
+        mapping: str,
+        by: CouplingOrder,
+        *,
+        descending: bool = False,
+        after: Bookmark | None = None,
+        limit: int = 100,
+    ) -> list[Coupling]:
+        with self._lock:
+            state = self._mappings.get(mapping)
+            couplings = list(state.by_local.values()) if state is not None else []
+        return ordered_page(
+            couplings,
+            lambda c: coupling_value(c, by),
+            lambda c: c.local_key,
+            descending=descending,
+            after=after,
+            limit=limit,
+        )
 
     def add(self, couplings: Sequence[Coupling]) -> None:
         with self._lock:

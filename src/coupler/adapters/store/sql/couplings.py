@@ -4,6 +4,7 @@ chunk's new and changed couplings in the unit of work's transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, delete, false, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from coupler.adapters.store.sql.rows import COUPLING_FIELDS, coupling_from_row
 from coupler.adapters.store.taken_keys import TakenKey, already_coupled, duplicates_within, shared_integration_keys
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.ordering import Bookmark, CouplingOrder
 from coupler.domain.state import StateChanges
 from coupler.ports.store import Couplings
 
@@ -84,6 +86,37 @@ class SqlCouplings(Couplings):
         with self._engine.connect() as conn:
             return [coupling_from_row(row) for row in conn.execute(stmt).all()]
 
+    def ordered(
+        self,
+        mapping: str,
+        by: CouplingOrder,
+        *,
+        descending: bool = False,
+        after: Bookmark | None = None,
+        limit: int = 100,
+    ) -> list[Coupling]:
+        """One query on the index of ``by`` (revision 0008; the unique one for the local key)."""
+        column: ColumnElement[Any] = {
+            CouplingOrder.KEY: _C.local_key,
+            CouplingOrder.SYNCED: _C.last_synced_at,
+            CouplingOrder.RESULT: literal_column(schema.RESULT_RANK),
+        }[CouplingOrder(by)]
+        key = _C.local_key
+        where: list[ColumnElement[bool]] = [_C.mapping == mapping]
+        if after is not None and by is CouplingOrder.KEY:
+            where.append(key < after.key if descending else key > after.key)
+        elif after is not None:
+            where.append(_after(column, key, after.value, after.key, descending=descending))
+        if by is CouplingOrder.KEY:
+            order = [key.desc() if descending else key.asc()]
+        elif descending:
+            order = [column.desc().nulls_last(), key.desc()]
+        else:
+            order = [column.asc().nulls_first(), key.asc()]
+        stmt = select(*_COUPLING_COLUMNS).where(*where).order_by(*order).limit(limit)
+        with self._engine.connect() as conn:
+            return [coupling_from_row(row) for row in conn.execute(stmt).all()]
+
     def add(self, couplings: Sequence[Coupling]) -> None:
         if not couplings:
             return
@@ -140,3 +173,17 @@ class SqlCouplings(Couplings):
                         if not by_others or owners[key] != local_key:
                             taken.append((mapping, side, key))
         return taken
+
+
+def _after(
+    column: ColumnElement[Any], key: ColumnElement[Any], value: Any, last: str, *, descending: bool
+) -> ColumnElement[bool]:
+    """Rows strictly after (value, last) in ``ordered``'s order (empty values first when ascending); the column's
+    range comes first so that its index applies."""
+    if descending:
+        if value is None:
+            return and_(column.is_(None), key < last)
+        return or_(and_(column <= value, or_(column < value, key < last)), column.is_(None))
+    if value is None:
+        return or_(column.is_not(None), and_(column.is_(None), key > last))
+    return and_(column >= value, or_(column > value, key > last))

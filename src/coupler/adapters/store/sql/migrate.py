@@ -21,7 +21,7 @@ __all__ = ["HEAD", "MIGRATIONS", "current_revision", "head_revision", "migration
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
-HEAD = "0007"
+HEAD = "0008"
 """The newest migration's revision: a new migration changes it (tests/contract/store/test_store_migrations.py
 checks it is Alembic's head)."""
 

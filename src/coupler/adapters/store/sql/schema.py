@@ -35,6 +35,7 @@ __all__ = [
     "COUNTER_COLUMNS",
     "KEY_LENGTH",
     "PREFIX",
+    "RESULT_RANK",
     "VERSION_TABLE",
     "UtcDateTime",
     "conflicts",
@@ -132,6 +133,13 @@ def _ordered_name() -> TypeEngine[str]:
     return String(NAME_LENGTH).with_variant(String(NAME_LENGTH, collation="C"), "postgresql")
 
 
+RESULT_RANK = (
+    "(CASE WHEN coalesce(to_integration_result, '~') < coalesce(from_integration_result, '~') "
+    "THEN coalesce(to_integration_result, '~') ELSE coalesce(from_integration_result, '~') END)"
+)
+"""A coupling's worst result of either direction, as text that sorts worst first (conflict, failure, pending,
+success; ``~``: none): the expression of the result index, written the same in every query that uses it."""
+
 couplings = Table(
     "coupler_couplings",
     metadata,
@@ -171,6 +179,9 @@ couplings = Table(
         sqlite_where=text("skipped"),
         postgresql_where=text("skipped"),
     ),
+    # The records list sorted by last synchronized or by result: ordered keyset reads (revision 0008).
+    Index("ix_coupler_couplings_synced", "mapping", "last_synced_at", "local_key"),
+    Index("ix_coupler_couplings_result", "mapping", text(RESULT_RANK), "local_key"),
 )
 
 watermarks = Table(

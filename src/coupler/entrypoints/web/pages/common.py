@@ -78,9 +78,9 @@ def render(
     """A page (or, for an htmx request asking for a fragment, the template as it is) with the connection banner and
     the notices: those given and the one a ``job`` query parameter names."""
     found = list(notices)
-    job_id = request.query_params.get("job")
-    if job_id and len(job_id) <= 64:
-        notice = job_notice_by_id(request, job_id)
+    jobs = [request.query_params.get("created"), request.query_params.get("job")]  # created: before a sync
+    for job_id in reversed(jobs):
+        notice = job_notice_by_id(request, job_id) if job_id and len(job_id) <= 64 else None
         if notice is not None:
             found.insert(0, notice)
     values = {

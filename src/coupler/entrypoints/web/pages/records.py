@@ -3,14 +3,15 @@ coupling and Synchronize now dialogs. Every decision is the services'; these rou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from coupler.domain.errors import CouplerError, UsageError
-from coupler.domain.mapping import Side
+from coupler.domain.errors import ConnectorError, CouplerError, UsageError
+from coupler.domain.mapping import Direction, Side
 from coupler.entrypoints.web.deps import Undo, get_state
 from coupler.entrypoints.web.errors import status_of
 from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
@@ -18,10 +19,11 @@ from coupler.entrypoints.web.pages.labels import lookup_labels
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
-from coupler.services.records import resolve_couplings
-from coupler.services.views.browse import RecordFilter
+from coupler.services.records import require_known, resolve_couplings, titles
+from coupler.services.views.browse import BrowsePage, RecordFilter, Sort
 from coupler.services.views.card import RecordCard
 from coupler.services.views.integration_search import IntegrationMatch, identifying_fields, preselected
+from coupler.services.views.page_queries import PageQueries
 from coupler.services.views.sync_options import SyncChoice
 
 __all__ = ["BACKGROUND_FROM", "router"]
@@ -50,6 +52,42 @@ def _problem(request: Request, error: CouplerError, back: str, template: str = "
     )
 
 
+Scope = Annotated[str, Form(max_length=10)]
+FormText = Annotated[str, Form(max_length=200)]
+FormFilter = Annotated[str, Form(max_length=20)]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Matching:
+    """ "Select all N matching": the records list's search and filter, which an action runs on (in the background)
+    instead of a list of records sent by the browser."""
+
+    search: str | None
+    filter: RecordFilter
+
+    @classmethod
+    def of(cls, scope: str, q: str, filter: str) -> Matching | None:
+        if scope != "all":
+            return None
+        return cls(search=q.strip() or None, filter=_filter_of(filter or RecordFilter.ALL.value))
+
+    @property
+    def everything(self) -> bool:
+        return self.search is None and self.filter is RecordFilter.ALL
+
+    def keys(self, c: Coupler, mapping: str, *, coupled: bool | None) -> list[str]:
+        return PageQueries(c.systems).matching_keys(mapping, search=self.search, filter=self.filter, coupled=coupled)
+
+    def fields(self) -> dict[str, str]:
+        """The hidden fields a dialog posts to carry the scope on."""
+        return {"scope": "all", "q": self.search or "", "filter": self.filter.value}
+
+
+def _matching_total(request: Request, mapping: str, matching: Matching) -> int | None:
+    page = queries_of(request).browse(mapping, search=matching.search, filter=matching.filter, limit=1)
+    return page.total
+
+
 def _selection(refs: list[str]) -> list[str]:
     chosen = list(dict.fromkeys(r.strip() for r in refs if r.strip()))
     if not chosen:
@@ -60,24 +98,81 @@ def _selection(refs: list[str]) -> list[str]:
 
 
 # the records list ----------------------------------------------------------------------------------------------
+SORTS = {s.value for s in Sort} - {Sort.KEY.value}
+"""The columns the list sorts by (its links name them); ``key`` is the order of the attention filters."""
+
+
+def _filter_of(filter: str) -> RecordFilter:
+    try:
+        return RecordFilter(filter)
+    except ValueError:
+        known = ", ".join(f.value for f in RecordFilter)
+        raise UsageError(f"filter must be one of {known}, not {filter!r}.") from None
+
+
+def _sort_of(sort: str) -> Sort:
+    if sort not in SORTS and sort != Sort.KEY.value:
+        raise UsageError(f"sort must be one of {', '.join(sorted(SORTS))}, not {sort!r}.")
+    return Sort(sort)
+
+
 @router.get("/mappings/{name}/records", response_class=HTMLResponse)
 def records_page(
     request: Request,
     name: str,
     q: Text = "",
     filter: Annotated[str, Query(max_length=20)] = "all",
-    after: Annotated[str, Query(max_length=200)] = "",
+    after: Annotated[str, Query(max_length=1000)] = "",
+    before: Annotated[str, Query(max_length=1000)] = "",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    sort: Annotated[str, Query(max_length=20)] = Sort.NUMBER.value,
+    desc: bool = False,
 ) -> Response:
+    """The list, sorted by the display key unless a column header says otherwise, paged both ways. While one
+    system does not answer the other's part is still shown: the local records without the partners' names when
+    the integration system is down, an empty list saying so when the local system is."""
     queries = queries_of(request)
     mapping = queries.systems.mapping(name)
+    chosen, order = _filter_of(filter), _sort_of(sort)
+    notices: list[Notice] = []
     try:
-        chosen = RecordFilter(filter)
-    except ValueError:
-        known = ", ".join(f.value for f in RecordFilter)
-        raise UsageError(f"filter must be one of {known}, not {filter!r}.") from None
-    page = queries.browse(mapping.name, search=q or None, filter=chosen, after=after or None, limit=limit)
-    names = queries.names(mapping.name, Side.INTEGRATION, [r.integration_key for r in page.rows if r.integration_key])
+        page: BrowsePage | None = queries.browse(
+            mapping.name,
+            search=q or None,
+            filter=chosen,
+            after=after or None,
+            before=before or None,
+            limit=limit,
+            sort=order,
+            descending=desc,
+        )
+    except ConnectorError as error:
+        page = None
+        system = queries.systems.name(Side.LOCAL)
+        notices.append(
+            Notice(
+                kind="error",
+                text=f"{system} does not answer, so its records cannot be listed now.",
+                items=(error.message,),
+            )
+        )
+    names: dict[str, str] = {}
+    partners_down = False
+    if page is not None:
+        try:
+            keys = [r.integration_key for r in page.rows if r.integration_key]
+            names = queries.names(mapping.name, Side.INTEGRATION, keys)
+        except ConnectorError:  # the other system does not answer: the banner says so; the list stays
+            partners_down = True
+
+    def url(**changes: Any) -> str:
+        """This list's address with ``changes`` (a new sort starts from the first page)."""
+        params = {"q": q, "filter": chosen.value, "limit": limit, "sort": order.value, "desc": desc, **changes}
+        shown = {k: ("1" if v is True else v) for k, v in params.items() if v not in ("", None, False)}
+        if shown.get("limit") == 50:
+            del shown["limit"]
+        return f"{_records_path(mapping.name)}?{urlencode(shown)}"
+
     context = {
         "nav": "mappings",
         "mapping": mapping,
@@ -86,11 +181,16 @@ def records_page(
         "filter": chosen.value,
         "filters": [f.value for f in RecordFilter],
         "after": after,
+        "before": before,
         "limit": limit,
+        "sort": order.value,
+        "desc": desc,
+        "url": url,
         "partners": names,
+        "partners_down": partners_down,
         "task": _task(request),
     }
-    return render(request, "records.html", context)
+    return render(request, "records.html", context, notices=notices)
 
 
 def _task(request: Request) -> object:
@@ -100,13 +200,23 @@ def _task(request: Request) -> object:
 
 @router.post("/mappings/{name}/records/decouple")
 def decouple_selection(
-    request: Request, name: str, ref: Refs, back: Annotated[str, Form(max_length=500)] = ""
+    request: Request,
+    name: str,
+    ref: Refs,
+    back: Annotated[str, Form(max_length=500)] = "",
+    scope: Scope = "",
+    q: FormText = "",
+    filter: FormFilter = "",
 ) -> Response:
-    """Decouple the records (after the Decouple dialog's confirmation); the notice offers to couple them again."""
+    """Decouple the records (after the Decouple dialog's confirmation); the notice offers to couple them again.
+    With every matching record chosen, in the background (one job)."""
     coupler = coupler_of(request)
     mapping = coupler.systems.mapping(name)
     target = back if back.startswith("/") and not back.startswith("//") else _records_path(mapping.name)
     try:
+        matching = Matching.of(scope, q, filter)
+        if matching is not None:
+            return _decouple_matching(request, mapping.name, matching, target)
         refs = _selection(ref)
         pairs = [
             (c.coupling.local_key, c.coupling.integration_key)
@@ -122,6 +232,16 @@ def decouple_selection(
     return redirect(target, job=report.job.id)
 
 
+def _decouple_matching(request: Request, mapping: str, matching: Matching, target: str) -> Response:
+    def work(c: Coupler, progress: TaskProgress) -> JobReport:
+        if matching.everything or (matching.search is None and matching.filter is RecordFilter.COUPLED):
+            return c.decouple_all(mapping)
+        return c.decouple(mapping, matching.keys(c, mapping, coupled=True))
+
+    task = get_state(request).tasks.submit(f"Decouple every matching {mapping} record", work)
+    return redirect(target, task=task.id)
+
+
 def _decoupled_text(request: Request, mapping: str, pairs: list[tuple[str, str]]) -> str:
     """ "Decoupled C00070 Fabrikam from Fabrikam, Inc." (one pair) or "Decoupled 3 CUSTOMER records"."""
     if len(pairs) != 1:
@@ -134,12 +254,35 @@ def _decoupled_text(request: Request, mapping: str, pairs: list[tuple[str, str]]
 
 
 @router.get("/mappings/{name}/decouple", response_class=HTMLResponse)
-def decouple_dialog(request: Request, name: str, ref: Annotated[list[str], Query(default_factory=list)]) -> Response:
+def decouple_dialog(
+    request: Request,
+    name: str,
+    ref: Annotated[list[str], Query(default_factory=list)],
+    scope: Annotated[str, Query(max_length=10)] = "",
+    q: Text = "",
+    filter: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
     """The Decouple dialog: which records would be decoupled from which, and a confirmation."""
     queries = queries_of(request)
     mapping = queries.systems.mapping(name)
+    template = "_decouple_dialog.html" if request.headers.get("hx-request") == "true" else "decouple.html"
+    matching = Matching.of(scope, q, filter)
+    if matching is not None:
+        total = _matching_total(request, mapping.name, matching)
+        context = {
+            "nav": "mappings",
+            "mapping": mapping,
+            "refs": [],
+            "count": total,
+            "pairs": [],
+            "uncoupled": [],
+            "back": _records_path(mapping.name),
+            "matching": matching.fields(),
+        }
+        return render(request, template, context)
     refs = _selection(ref)
     resolved = resolve_couplings(queries.systems, mapping, refs)
+    require_known(queries.systems, mapping, resolved)
     coupled = [c.coupling for c in resolved if c.coupling is not None]
     local = queries.names(mapping.name, Side.LOCAL, [c.local_key for c in coupled[:10]])
     integration = queries.names(mapping.name, Side.INTEGRATION, [c.integration_key for c in coupled[:10]])
@@ -148,14 +291,13 @@ def decouple_dialog(request: Request, name: str, ref: Annotated[list[str], Query
         for c in coupled[:10]
     ]
     back = _card_path(mapping.name, refs[0]) if len(refs) == 1 else _records_path(mapping.name)
-    template = "_decouple_dialog.html" if request.headers.get("hx-request") == "true" else "decouple.html"
     context = {
         "nav": "mappings",
         "mapping": mapping,
         "refs": refs,
         "count": len(coupled),
         "pairs": pairs,
-        "uncoupled": [c.ref for c in resolved if c.coupling is None],
+        "uncoupled": titles(mapping, [c for c in resolved if c.coupling is None]),
         "back": back,
     }
     return render(request, template, context)
@@ -182,10 +324,26 @@ def undo(request: Request, job_id: str, back: Annotated[str, Form(max_length=500
 
 
 @router.post("/mappings/{name}/records/match")
-def match_selection(request: Request, name: str, ref: Refs) -> Response:
+def match_selection(
+    request: Request, name: str, ref: Refs, scope: Scope = "", q: FormText = "", filter: FormFilter = ""
+) -> Response:
     """Match-based coupling of the selected records, in the background (the coupled ones are left out); every
-    uncoupled record is matched from the table mapping's page."""
+    uncoupled record is matched from the table mapping's page. With every matching record chosen, the uncoupled
+    ones among them."""
     mapping = coupler_of(request).systems.mapping(name).name
+    try:
+        matching = Matching.of(scope, q, filter)
+    except CouplerError as error:
+        return _problem(request, error, _records_path(mapping))
+    if matching is not None:
+
+        def match_all(c: Coupler, progress: TaskProgress) -> JobReport:
+            if matching.search is None and matching.filter in (RecordFilter.ALL, RecordFilter.UNCOUPLED):
+                return c.match(mapping)
+            return c.match(mapping, refs=matching.keys(c, mapping, coupled=False))
+
+        task = get_state(request).tasks.submit(f"Match-based coupling of every matching {mapping} record", match_all)
+        return redirect(_records_path(mapping), task=task.id)
     if not any(r.strip() for r in ref):
         return _problem(
             request,
@@ -378,13 +536,37 @@ def couple(
 
 # the Synchronize now dialog ----------------------------------------------------------------------------------
 @router.get("/mappings/{name}/sync", response_class=HTMLResponse)
-def sync_dialog(request: Request, name: str, ref: Annotated[list[str], Query(default_factory=list)]) -> Response:
+def sync_dialog(
+    request: Request,
+    name: str,
+    ref: Annotated[list[str], Query(default_factory=list)],
+    scope: Annotated[str, Query(max_length=10)] = "",
+    q: Text = "",
+    filter: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    """The Synchronize now dialog; for records not coupled, Business Central's question: create them in the other
+    system?"""
     queries = queries_of(request)
     mapping = queries.systems.mapping(name)
+    template = "_sync_dialog.html" if request.headers.get("hx-request") == "true" else "sync.html"
+    matching = Matching.of(scope, q, filter)
+    if matching is not None:
+        total = _matching_total(request, mapping.name, matching)
+        options = queries.sync_options_unread(mapping.name, total or 0)
+        context = {
+            "nav": "mappings",
+            "mapping": mapping,
+            "options": options,
+            "refs": [],
+            "names": {},
+            "back": _records_path(mapping.name),
+            "matching": matching.fields(),
+            "total": total,
+        }
+        return render(request, template, context)
     refs = _selection(ref)
     options = queries.sync_options(mapping.name, refs)
     back = _card_path(mapping.name, refs[0]) if len(refs) == 1 else _records_path(mapping.name)
-    template = "_sync_dialog.html" if request.headers.get("hx-request") == "true" else "sync.html"
     names = queries.names(mapping.name, Side.LOCAL, refs) if len(refs) == 1 else {}
     context = {"nav": "mappings", "mapping": mapping, "options": options, "refs": refs, "back": back, "names": names}
     return render(request, template, context)
@@ -395,27 +577,59 @@ def sync_now(
     request: Request,
     name: str,
     ref: Refs,
+    offered: Refs,
     choice: Annotated[str, Form(max_length=20)] = "",
     back: Annotated[str, Form(max_length=500)] = "",
+    create_offered: Annotated[bool, Form()] = False,
+    scope: Scope = "",
+    q: FormText = "",
+    filter: FormFilter = "",
 ) -> Response:
+    """Synchronize now: the coupled records in the direction chosen; the records not coupled that the dialog
+    offered to create (``offered``), when the user accepted (``create_offered``), are created in the other system
+    and coupled, as Business Central's Synchronize now does; declined, they are left out."""
     coupler = coupler_of(request)
     mapping = coupler.systems.mapping(name).name
     target = back if back.startswith("/") and not back.startswith("//") else _records_path(mapping)
     try:
-        refs = _selection(ref)
-        try:
-            direction = SyncChoice(choice).direction
-        except ValueError:
-            known = ", ".join(c.value for c in SyncChoice)
-            raise UsageError(f"Choose a direction: {known} (not {choice!r}).") from None
-        if len(refs) >= BACKGROUND_FROM:
+        matching = Matching.of(scope, q, filter)
+        offered_keys = list(dict.fromkeys(r.strip() for r in offered if r.strip()))
+        to_create = offered_keys if create_offered else []
+        refs = [r for r in dict.fromkeys(r.strip() for r in ref if r.strip()) if r not in to_create]
+        if matching is None and not refs and not to_create:
+            raise UsageError("Select at least one record first.")
+        direction = _direction(choice) if (refs or matching is not None) else None
+        if matching is not None:
+
+            def sync_all(c: Coupler, progress: TaskProgress) -> JobReport:
+                return c.sync(mapping, matching.keys(c, mapping, coupled=True), direction=direction)
+
+            task = get_state(request).tasks.submit(f"Synchronize every matching {mapping} record", sync_all)
+            return redirect(target, task=task.id)
+        if len(refs) + len(to_create) >= BACKGROUND_FROM:
 
             def work(c: Coupler, progress: TaskProgress) -> JobReport:
-                return c.sync(mapping, refs, direction=direction)
+                created = c.create_many(mapping, to_create) if to_create else None
+                if refs or created is None:
+                    return c.sync(mapping, refs, direction=direction)
+                return created
 
-            task = get_state(request).tasks.submit(f"Synchronize {len(refs)} {mapping} records", work)
+            count = len(refs) + len(to_create)
+            task = get_state(request).tasks.submit(f"Synchronize {count} {mapping} records", work)
             return redirect(target, task=task.id)
-        report = coupler.sync(mapping, refs, direction=direction)
+        jobs = []
+        if to_create:
+            jobs.append(coupler.create_many(mapping, to_create).job.id)
+        if refs:
+            jobs.append(coupler.sync(mapping, refs, direction=direction).job.id)
     except CouplerError as error:
         return _problem(request, error, target)
-    return redirect(target, job=report.job.id)
+    return redirect(target, job=jobs[-1], created=jobs[0] if len(jobs) > 1 else None)
+
+
+def _direction(choice: str) -> Direction | None:
+    try:
+        return SyncChoice(choice).direction
+    except ValueError:
+        known = ", ".join(c.value for c in SyncChoice)
+        raise UsageError(f"Choose a direction: {known} (not {choice!r}).") from None
