@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from coupler.domain.errors import ConnectionDisabled, UnknownMapping
-from coupler.domain.mapping import Side, TableMapping
+from coupler.domain.mapping import Side, TableMapping, TableSpec
 from coupler.domain.timeutil import utcnow
 from coupler.ports.connector import Connector
 from coupler.ports.store import StateStore
 from coupler.ports.telemetry import Telemetry
 from coupler.services.lease import LOCK_TTL, guarded
+from coupler.services.table_counts import Counted, TableCounts
 
 __all__ = ["Progress", "Systems"]
 
@@ -49,6 +50,8 @@ class Systems:
     """Told of every job's start, progress and end (metrics); the default tells no one."""
     connection: str | None = None
     """What names this connection in logs (the configuration file)."""
+    counts: TableCounts = field(default_factory=TableCounts)
+    """The counts of records that cost a scan, kept until coupler writes or a few minutes pass (``count``)."""
 
     def require_enabled(self) -> None:
         """A ConnectionDisabled naming both systems when the connection is switched off."""
@@ -57,6 +60,20 @@ class Systems:
                 f"The connection between {self.local.display_name} and {self.integration.display_name} is disabled: "
                 "nothing is synchronized or coupled until it is enabled again."
             )
+
+    def count(
+        self, side: Side, spec: TableSpec, *, search_fields: Sequence[str] = (), search: str | None = None
+    ) -> Counted:
+        """The records of ``spec`` on ``side`` (within its filter; starting with ``search`` in ``search_fields``),
+        as the system counts them; a count that cost a scan is kept (with its time) until the next job starts or
+        ends, or for a few minutes (see ``TableCounts``)."""
+        connector = self.local if side is Side.LOCAL else self.integration
+        key = (side, spec.table, repr(spec.filter), tuple(search_fields), search)
+        newest = self.store.jobs.recent(limit=1)
+        version = (newest[0].id, newest[0].finished_at) if newest else None
+        if search is None:
+            return self.counts.count(key, version, lambda: connector.count(spec))
+        return self.counts.count(key, version, lambda: connector.search_count(spec, search_fields, search))
 
     def connector(self, side: Side) -> Connector:
         """The ``side`` system; inside a job, its writes first check that the job still holds its lock."""

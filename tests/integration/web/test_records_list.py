@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from coupler.entrypoints.web.app import create_app
@@ -229,3 +230,22 @@ def test_the_list_says_which_system_does_not_answer_when_it_is_the_local_one(con
         text = visible(page.text)
         assert "Business Central does not answer, so its records cannot be listed now." in text
         assert "Not connected." in text and "Business Central:" in text
+
+
+def test_a_count_that_cost_a_scan_is_kept_shown_with_its_age_and_made_again_after_a_job(
+    client: TestClient, coupler: Coupler, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from coupler.services import table_counts
+
+    monkeypatch.setattr(table_counts, "SLOW", -1.0)  # every count "cost a scan": kept
+    first = client.get("/mappings/CUSTOMER/records", headers=HTML).text
+    total = int(re.search(r"([\d,]+) records", first).group(1).replace(",", ""))
+    assert "counted-at" not in first  # counted just now
+    with closing(sqlite3.connect(demo_dir / "erp.db")) as erp, erp:
+        erp.execute("INSERT INTO customers (displayName) VALUES ('Counted Later Ltd')")
+    kept = client.get("/mappings/CUSTOMER/records", headers=HTML).text
+    assert f"{total:,} records" in kept and "(counted just now)" in kept  # the kept count, with its age
+
+    coupler.sync_modified(["CUSTOMER"])  # coupler wrote: the count is made again
+    after = client.get("/mappings/CUSTOMER/records", headers=HTML).text
+    assert f"{total + 1:,} records" in after and "counted-at" not in after

@@ -120,7 +120,7 @@ def _count(systems: Systems, mapping: TableMapping, side: Side, couplings: int) 
     """The side's records: counted by the system when it can; otherwise the first page of keys, and more pages
     only while they do not outnumber the couplings."""
     spec = mapping.spec(side)
-    counted = systems.connector(side).count(spec)
+    counted = systems.count(side, spec).value
     if counted is not None:
         return SideCount(count=counted)
     size = systems.batch_size

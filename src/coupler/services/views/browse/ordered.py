@@ -68,10 +68,11 @@ def _sorted(
         next_after, prev_before = rest, (encode(marks[0]) if start is not None and marks else None)
     else:
         next_after, prev_before = (encode(marks[-1]) if marks else before), rest
+    counted_at = None
     if filter is RecordFilter.COUPLED:
         total: int | None = stats.couplings if search is None else None
     else:
-        total = _local_total(systems, mapping, filter, search, stats)
+        total, counted_at = _local_total(systems, mapping, filter, search, stats)
     return BrowsePage(
         mapping=mapping.name,
         filter=filter,
@@ -79,6 +80,7 @@ def _sorted(
         rows=tuple(row for _, row in items),
         next_after=next_after,
         total=total,
+        counted_at=counted_at,
         stats=stats,
         fields=mapping.columns(Side.LOCAL),
         sort=sort,

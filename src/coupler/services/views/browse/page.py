@@ -43,6 +43,7 @@ def browse(
         after = before = None  # the system cannot sort: key order, from the first page
     if before is not None:
         after = None
+    counted_at = None
     if search is None and filter not in (RecordFilter.ALL, RecordFilter.UNCOUPLED):
         rows, next_after = _from_store(systems, mapping, filter, after, limit)
         total = {
@@ -52,7 +53,7 @@ def browse(
         }.get(filter)
     else:
         rows, next_after = _from_local(systems, mapping, filter, search, after, limit, max_scan)
-        total = _local_total(systems, mapping, filter, search, stats)
+        total, counted_at = _local_total(systems, mapping, filter, search, stats)
     return BrowsePage(
         mapping=mapping.name,
         filter=filter,
@@ -60,6 +61,7 @@ def browse(
         rows=tuple(rows),
         next_after=next_after,
         total=total,
+        counted_at=counted_at,
         stats=stats,
         fields=mapping.columns(Side.LOCAL),
     )

@@ -107,6 +107,8 @@ class BrowsePage:
     """The ``after`` of the next page; None on the last page."""
     total: int | None
     """Records matching the filter and search, when known cheaply (None otherwise)."""
+    counted_at: datetime | None = None
+    """When ``total`` was counted, if it is a count kept because it cost a scan (None: counted now)."""
     stats: CouplingStats
     fields: tuple[str, ...]
     """The local columns each row's record holds, in the mapping's order."""
@@ -162,16 +164,21 @@ def _keeps(filter: RecordFilter, row: BrowseRow) -> bool:
 
 def _local_total(
     systems: Systems, mapping: TableMapping, filter: RecordFilter, search: str | None, stats: CouplingStats
-) -> int | None:
+) -> tuple[int | None, datetime | None]:
+    """The records matching, when known cheaply, and when that count was made if it is a kept one (a count that
+    costs a scan is kept: ``Systems.count``)."""
     spec = mapping.spec(Side.LOCAL)
     if search is None:
-        count = systems.local.count(spec)
-        if count is None or filter is RecordFilter.ALL:
-            return count
-        return max(count - stats.couplings, 0) if filter is RecordFilter.UNCOUPLED else None
+        counted = systems.count(Side.LOCAL, spec)
+        if counted.value is None or filter is RecordFilter.ALL:
+            return counted.value, counted.counted_at
+        if filter is RecordFilter.UNCOUPLED:
+            return max(counted.value - stats.couplings, 0), counted.counted_at
+        return None, None
     if filter is RecordFilter.ALL:
-        return systems.local.search_count(spec, _search_fields(mapping), search)
-    return None
+        counted = systems.count(Side.LOCAL, spec, search_fields=_search_fields(mapping), search=search)
+        return counted.value, counted.counted_at
+    return None, None
 
 
 def _read_local(systems: Systems, mapping: TableMapping, keys: Sequence[str]) -> list[Record]:
