@@ -15,6 +15,7 @@ __all__ = [
     "RecordNotFound",
     "RetryableConnectorError",
     "RunStopped",
+    "UnknownJob",
     "UnknownMapping",
     "UsageError",
 ]
@@ -67,6 +68,11 @@ class RunStopped(CouplerError):
 class MappingBusy(CouplerError):
     """Another run is synchronizing this mapping."""
 
+    def __init__(self, message: str | None = None, *, mapping: str | None = None) -> None:
+        self.mapping = mapping
+        """The mapping whose lock is held, when known (the CLI tells how to release the lock of a run gone)."""
+        super().__init__(message)
+
 
 class LockLost(CouplerError):
     """This run no longer holds its mapping's lock (another run took it): it stopped before writing anything more."""
@@ -78,6 +84,10 @@ class RecordError(CouplerError):
 
 class RecordNotFound(RecordError):
     """The record does not exist."""
+
+
+class UnknownJob(RecordNotFound):
+    """No job has that id."""
 
 
 class AlreadyCoupled(RecordError):

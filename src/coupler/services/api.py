@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from types import TracebackType
 
-from coupler.domain.errors import RecordNotFound, UsageError
+from coupler.domain.errors import RecordNotFound, UnknownJob, UsageError
 from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, PendingDeletion
@@ -106,7 +106,8 @@ class Coupler:
             for item in resolve_couplings(self.systems, table_mapping, refs):
                 if item.coupling is None:
                     recorder.counters.failed += 1
-                    what = "is not coupled; couple it first" if item.record else "names no record of either side"
+                    missing = f"names no record in {self.systems.either}"
+                    what = "is not coupled; couple it first" if item.record else missing
                     recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
                 else:
                     couplings.append(item.coupling)
@@ -162,7 +163,7 @@ class Coupler:
         """The coupling of the record named and both records (either may be gone), with its recent errors."""
         status = record_status(self.systems, mapping, ref)
         if status.coupling is None and status.local is None and status.integration is None:
-            raise RecordNotFound(f"{status.mapping}: {ref!r} names no record of either side.")
+            raise RecordNotFound(f"{status.mapping}: {ref!r} names no record in {self.systems.either}.")
         return status
 
     def locks(self) -> list[LockStatus]:
@@ -182,7 +183,7 @@ class Coupler:
     def errors(self, job_id: str | None = None, *, mapping: str | None = None, limit: int = 100) -> list[JobError]:
         """Per-record errors (of one job, or of every job), most recent first."""
         if job_id is not None and self.systems.store.jobs.get(job_id) is None:
-            raise RecordNotFound(f"No job has the id {job_id!r}; `coupler jobs` lists them.")
+            raise UnknownJob(f"No job has the id {job_id!r}.")
         name = self.systems.mapping(mapping).name if mapping else None
         return self.systems.store.jobs.errors(job_id=job_id, mapping=name, limit=limit)
 

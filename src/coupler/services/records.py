@@ -26,8 +26,10 @@ def find_record(systems: Systems, mapping: TableMapping, side: Side, ref: str) -
         return None
     matches = connector.find(spec, {spec.display_key: ref}, columns=columns, limit=2)
     if len(matches) > 1:
+        shown = mapping.caption_of(side, spec.display_key)
         raise RecordError(
-            f"{mapping.name}: more than one {side.value} record has {spec.display_key} {ref!r}; use its primary key."
+            f"{mapping.name}: more than one {mapping.records_of(side, systems.name(side))} has {shown} {ref!r}; "
+            "use its primary key."
         )
     return matches[0] if matches else None
 
@@ -36,9 +38,7 @@ def require_record(systems: Systems, mapping: TableMapping, side: Side, ref: str
     record = find_record(systems, mapping, side, ref)
     if record is None:
         spec = mapping.spec(side)
-        by = f"{spec.key} or {spec.display_key}" if spec.display_key else spec.key
-        system = systems.connector(side).display_name
-        raise RecordNotFound(f"{mapping.name}: no {side.value} record in {system} ({spec.table}) has {by} {ref!r}.")
+        raise RecordNotFound(f"{mapping.name}: {systems.name(side)} has no {spec.title} {ref!r}.")
     return record
 
 

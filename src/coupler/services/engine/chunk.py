@@ -28,6 +28,7 @@ from coupler.services.context import Systems
 from coupler.services.engine.creation import Creator
 from coupler.services.engine.lookups import LookupResolver
 from coupler.services.engine.one_way import CREATED_MEMORY, ChunkWork, OneWayRun, stamps
+from coupler.services.wording import AWAITS_APPROVAL
 
 __all__ = ["ChunkSync"]
 
@@ -219,7 +220,7 @@ class ChunkSync:
         """Park a conflict: nothing is written; it waits in `coupler conflicts` until a user resolves it."""
         if not (coupling.in_conflict and run.job_id in (coupling.to_integration_job, coupling.from_integration_job)):
             run.recorder.counters.conflicts += 1  # once per record and job, whichever pass finds it
-        message = f"{run.label(source)}: {plan.message}"
+        message = f"{run.label(source)}: {plan.message(run.mapping)}"
         if not (coupling.in_conflict and coupling.last_error == message):  # new: say it once, not every run
             run.recorder.error(message=message, local_key=coupling.local_key, integration_key=coupling.integration_key)
         work.conflicts.append(
@@ -242,8 +243,8 @@ class ChunkSync:
         if decision is MissingPartner.AWAIT_APPROVAL:
             counters.skipped += 1
             message = (
-                f"{run.label(source)}: its {run.target.value} record {gone} no longer exists; deleting it "
-                "too waits for approval (coupler deletions, coupler approve)."
+                f"{run.label(source)}: its coupled {run.target_records} no longer exists; deleting this record "
+                f"too {AWAITS_APPROVAL}."
             )
             run.recorder.error(message=message, local_key=coupling.local_key, integration_key=coupling.integration_key)
             # marked (never skipped for it), so that this job reports it once, and later runs look again
@@ -267,8 +268,8 @@ class ChunkSync:
             work.decoupled.append(coupling.local_key)
         else:  # MissingPartner.FAIL
             message = (
-                f"{run.label(source)}: cannot be synchronized because it is coupled to a deleted "
-                f"{run.target.value} record ({gone})."
+                f"{run.label(source)}: cannot be synchronized because its coupled {run.target_records} was "
+                "deleted. Decouple it, or couple it with another record."
             )
             work.couplings.append(self.fail(run, coupling, message))
 
@@ -294,10 +295,10 @@ class ChunkSync:
                 continue
             run.recorder.counters.modified += 1
             if plan.overwritten:
-                fields = ", ".join(pair.replace("|", "/") for pair in plan.overwritten)
+                fields = ", ".join(run.mapping.pair_title(pair) for pair in plan.overwritten)
                 run.recorder.notice(
-                    f"{run.label(source)}: overwrote {fields}, changed in the {run.target.value} system since the "
-                    "last synchronization."
+                    f"{run.label(source)}: overwrote {fields}, changed in {run.system(run.target)} since the last "
+                    "synchronization."
                 )
             synced = self._synced(run, coupling, source, result.modified_on, plan, work)
             if plan.action is Action.CONFLICT:  # a partial resolution: the remaining fields stay parked
@@ -373,7 +374,7 @@ def reject_message(run: OneWayRun, source: Record, result: WriteResult) -> str:
     reason = result.error or "no reason given"
     if result.extra.get("stage") == "values":  # never sent: its values could not be built
         return f"{run.label(source)}: {reason}"
-    return f"{run.label(source)}: the {run.target.value} system rejected the record: {reason}"
+    return f"{run.label(source)}: {run.system(run.target)} refused the record: {reason}"
 
 
 def _state(coupling: Coupling) -> tuple[object, ...]:

@@ -96,7 +96,8 @@ class OneWayRun:
     moves: Transfer = field(init=False)
 
     def __post_init__(self) -> None:
-        self.moves = Transfer.of(self.mapping, self.direction, lengths=self.lengths)
+        names = (self.system(self.source), self.system(self.target))
+        self.moves = Transfer.of(self.mapping, self.direction, lengths=self.lengths, systems=names)
 
     @property
     def create(self) -> bool:
@@ -126,8 +127,18 @@ class OneWayRun:
     def job_id(self) -> str:
         return self.recorder.job.id
 
+    def system(self, side: Side) -> str:
+        """The ``side`` system's configured name ("Business Central")."""
+        return self.recorder.systems.name(side)
+
     def label(self, record: Record) -> str:
-        return self.mapping.label(self.source, record.key, record.values)
+        """The source record as a user knows it ("Business Central Customer C00020 Trey Research")."""
+        return self.mapping.label(self.source, record.key, record.values, system=self.system(self.source))
+
+    @property
+    def target_records(self) -> str:
+        """The target table as a user knows it ("Dynamics 365 Sales Account")."""
+        return self.mapping.records_of(self.target, self.system(self.target))
 
 
 @dataclass(kw_only=True)

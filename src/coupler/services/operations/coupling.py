@@ -83,7 +83,7 @@ class CouplingService:
             for item in resolve_couplings(self.systems, mapping, refs):
                 if item.coupling is None:
                     recorder.counters.failed += 1
-                    what = "is not coupled" if item.record else "names no record of either side"
+                    what = "is not coupled" if item.record else f"names no record in {self.systems.either}"
                     recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
                     continue
                 local_keys.append(item.coupling.local_key)

@@ -38,21 +38,23 @@ def select_uncoupled(
     """The uncoupled local records ``refs`` names, read with ``columns``; see the module's docstring."""
     wanted = list(dict.fromkeys(ref.strip() for ref in refs if ref.strip()))
     if not wanted:
-        raise UsageError(f"{mapping.name}: select at least one local record to match.")
+        raise UsageError(f"{mapping.name}: select at least one {systems.name(Side.LOCAL)} record to match.")
     found = _find(systems, mapping, wanted, columns)
     unknown = [ref for ref in wanted if ref not in found]
     if unknown:
-        spec, system = mapping.local, systems.local.display_name
-        by = f"{spec.key} or {spec.display_key}" if spec.display_key else spec.key
-        raise RecordNotFound(f"{mapping.name}: no local record in {system} ({spec.table}) has {by} {_names(unknown)}.")
+        spec, system = mapping.local, systems.name(Side.LOCAL)
+        raise RecordNotFound(f"{mapping.name}: {system} has no {spec.title} {_names(unknown)}.")
     records = list({found[ref].key: found[ref] for ref in wanted}.values())
     outside = [r for r in records if not mapping.local.matches(r.values)]
     if outside:
-        conditions = ", ".join(f"{c.field} {c.op.value} {c.value!r}" for c in mapping.local.filter)
-        names = _names([mapping.label(Side.LOCAL, r.key, r.values) for r in outside], quoted=False)
+        system = systems.name(Side.LOCAL)
+        failed = dict.fromkeys(c.field for r in outside for c in mapping.local.failed(r.values))
+        shown = (lambda f: f" is {outside[0].get(f)!r}") if len(outside) == 1 else (lambda f: "")
+        values = ", ".join(f"{mapping.caption_of(Side.LOCAL, f)}{shown(f)}" for f in failed)
+        names = _names([mapping.label(Side.LOCAL, r.key, r.values, system=system) for r in outside], quoted=False)
         raise RecordError(
-            f"{mapping.name}: {names} {'does' if len(outside) == 1 else 'do'} not match the mapping's local filter "
-            f"({conditions}), so {'it' if len(outside) == 1 else 'they'} cannot be coupled."
+            f"{mapping.name}: {names} {'is' if len(outside) == 1 else 'are'} outside the mapping's filter "
+            f"({values}), so {'it' if len(outside) == 1 else 'they'} cannot be coupled."
         )
     coupled = systems.store.couplings.find(mapping.name, Side.LOCAL, [r.key for r in records])
     return Selection(records=[r for r in records if r.key not in coupled], coupled=len(coupled))
@@ -80,7 +82,8 @@ def _find(systems: Systems, mapping: TableMapping, refs: Sequence[str], columns:
             shown = str(record.get(display))
             if shown in found and found[shown].key != record.key:
                 raise RecordError(
-                    f"{mapping.name}: more than one local record has {display} {shown!r}; use its primary key."
+                    f"{mapping.name}: more than one {mapping.records_of(Side.LOCAL, systems.name(Side.LOCAL))} has "
+                    f"{mapping.caption_of(Side.LOCAL, display)} {shown!r}; use its primary key."
                 )
             found[shown] = record
     return found

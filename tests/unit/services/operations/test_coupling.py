@@ -38,10 +38,12 @@ def test_couple_refuses_already_coupled_records_and_names_the_partner(world: Wor
     first = world.account("One")
     world.coupler.couple("CUSTOMER", "C001", first)
     with pytest.raises(
-        AlreadyCoupled, match=r"cannot couple the ERP customers C001: it is already coupled to the CRM account One\."
+        AlreadyCoupled, match=r"cannot couple the ERP Customer C001: it is already coupled to the CRM Account One\."
     ):
         world.coupler.couple("CUSTOMER", "C001", world.account("Two"))
-    with pytest.raises(AlreadyCoupled, match="cannot couple the CRM account One: it is already coupled to the ERP"):
+    with pytest.raises(
+        AlreadyCoupled, match="cannot couple the CRM Account One: it is already coupled to the ERP Customer C001"
+    ):
         world.coupler.couple("CUSTOMER", "C002", "One")
 
 
@@ -50,7 +52,7 @@ def test_couple_refuses_records_outside_the_filter_and_unknown_ones(world: World
     world.account("Adatum")
     with pytest.raises(RecordError, match=r"C001 is outside the mapping's filter \(Blocked is 'All'\)"):
         world.coupler.couple("CUSTOMER", "C001", "Adatum")
-    with pytest.raises(RecordNotFound, match="no local record in ERP"):
+    with pytest.raises(RecordNotFound, match=r"ERP has no Customer .C404.\."):
         world.coupler.couple("CUSTOMER", "C404", "Adatum")
 
 
