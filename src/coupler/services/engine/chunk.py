@@ -45,7 +45,7 @@ class ChunkSync:
         work = ChunkWork()
         pairs = self._select(run, records, work)
         work.resolved = self.lookups.resolve(run.moves, run.direction, [*(r for r, _ in pairs), *work.creations])
-        targets = self._targets(run, [coupling for _, coupling in pairs])
+        targets = work.targets = self._targets(run, [coupling for _, coupling in pairs])
         for record, coupling in pairs:
             self._plan(run, coupling, record, targets.get(coupling.key(run.target)), work)
         self._write_updates(run, work)
@@ -294,6 +294,8 @@ class ChunkSync:
                 work.couplings.append(self.fail(run, coupling, message, result.detail, retryable=result.retryable))
                 continue
             run.recorder.counters.modified += 1
+            written = coupling.key(run.target)
+            run.wrote(source, plan.values, key=written, before=work.targets.get(written))
             if plan.overwritten:
                 fields = ", ".join(run.mapping.pair_title(pair) for pair in plan.overwritten)
                 run.recorder.notice(

@@ -60,6 +60,10 @@ class Creator:
             if result.ok and result.key is not None
         ]
         run.recorder.counters.inserted += len(created)
+        for source, result in zip(sources, results, strict=True):
+            if result.ok and result.key is not None and run.recorder.writes_wanted:
+                values = result.extra.get("values") or run.moves(source.values, resolved)
+                run.wrote(source, values, key=result.key, before=None)
         return list(zip(sources, results, strict=True)), created
 
     @staticmethod
