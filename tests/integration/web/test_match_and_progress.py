@@ -66,7 +66,7 @@ def test_a_selected_record_that_no_longer_exists_fails_the_task_naming_it(
 
     assert failed["state"] == "failed"
     error = str(failed["error"])
-    assert error.startswith("CUSTOMER: no local record in ") and error.endswith("has id or number 'gone-42'."), error
+    assert error == "CUSTOMER: Business Central has no Customer 'gone-42'.", error
     assert _coupled(coupler) == set(), "nothing is matched when a reference is wrong"
 
 
@@ -83,7 +83,9 @@ def test_the_api_matches_the_refs_given(
     assert (done["total"], done["done"], done["percent"]) == (2, 2, 100), "the selection's size is the total"
     assert _coupled(coupler) == {"C00070", "C00090"}
     job = api.get(f"/api/jobs/{done['job_ids'][0]}").json()["job"]  # type: ignore[index]
-    assert job["message"] == "CUSTOMER: 2 matched and coupled, 0 unmatched of 2 selected uncoupled local records."
+    assert job["message"] == (
+        "CUSTOMER: 2 matched and coupled, 0 unmatched of 2 selected uncoupled Business Central records."
+    )
 
 
 def test_the_api_refuses_an_empty_or_malformed_refs_list(api: TestClient) -> None:
@@ -98,7 +100,7 @@ def test_the_api_task_fails_naming_an_unknown_ref(api: TestClient, wait_task: Ca
 
     failed = wait_task(started.json()["id"])
 
-    assert failed["state"] == "failed" and "has id or number 'nobody'" in failed["error"]
+    assert failed["state"] == "failed" and "Business Central has no Customer 'nobody'" in failed["error"]
 
 
 # progress with a total ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import hmac
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -16,11 +17,13 @@ from fastapi import Depends, HTTPException, Request
 from coupler.bootstrap import open_coupler
 from coupler.config import load_config
 from coupler.domain.errors import ConnectorError, CouplerError
+from coupler.domain.jobs import Written
 from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_COOKIE
 from coupler.entrypoints.web.tasks import TaskRunner
 from coupler.ports.telemetry import Telemetry
 from coupler.services.api import Coupler
 from coupler.services.context import Progress, Systems
+from coupler.services.engine.recorder import JobReport
 from coupler.services.views.page_queries import PageQueries
 
 __all__ = [
@@ -41,6 +44,8 @@ __all__ = [
 CONNECTION_TTL_SECONDS = 5.0
 UNDO_KEPT = 200
 """How many decouplings the app remembers how to undo."""
+WRITTEN_JOBS_KEPT = 200
+"""How many jobs' written records the app remembers for their notices."""
 FALLBACK_NAMES = {"local": "the ERP", "integration": "the CRM"}
 """What the pages call the systems when the configuration cannot be read."""
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -70,13 +75,14 @@ class WebState:
     def __init__(self, config_path: Path | None, *, workers: int = 2, telemetry: Telemetry | None = None) -> None:
         self.config_path = config_path
         self.telemetry = telemetry  # told of the jobs of every Coupler the app opens (metrics)
-        self.tasks = TaskRunner(self._open, workers=workers)
+        self.tasks = TaskRunner(self._open, workers=workers, on_done=self.remember_reports)
         self._coupler: Coupler | None = None
         self._problem: str | None = None
         self._lock = threading.Lock()
         self._checked: tuple[float, Connection] | None = None
         self._names: dict[str, str] | None = None
         self._undo: OrderedDict[str, Undo] = OrderedDict()
+        self._written: OrderedDict[str, tuple[Written, ...]] = OrderedDict()
 
     def _open(self, progress: Progress | None = None) -> Coupler:
         return open_coupler(self.config_path, progress=progress, telemetry=self.telemetry)
@@ -120,6 +126,20 @@ class WebState:
             self._undo[job_id] = undo
             while len(self._undo) > UNDO_KEPT:
                 self._undo.popitem(last=False)
+
+    def remember_reports(self, reports: Sequence[JobReport]) -> None:
+        """Keep what these jobs wrote (their first records, with old and new values) for their notices: the log
+        keeps counters, not values (the last WRITTEN_JOBS_KEPT jobs, while the app runs)."""
+        with self._lock:
+            for report in reports:
+                self._written[report.job.id] = report.written
+                self._written.move_to_end(report.job.id)
+            while len(self._written) > WRITTEN_JOBS_KEPT:
+                self._written.popitem(last=False)
+
+    def written_of(self, job_id: str) -> tuple[Written, ...]:
+        with self._lock:
+            return self._written.get(job_id, ())
 
     def undo_of(self, job_id: str) -> Undo | None:
         with self._lock:

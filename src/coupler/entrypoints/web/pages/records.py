@@ -13,7 +13,7 @@ from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Side
 from coupler.entrypoints.web.deps import Undo, get_state
 from coupler.entrypoints.web.errors import status_of
-from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
+from coupler.entrypoints.web.pages.common import Notice, coupler_of, job_redirect, queries_of, redirect, render
 from coupler.entrypoints.web.pages.labels import lookup_labels
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
@@ -117,7 +117,7 @@ def decouple_selection(
     if pairs and report.job.counters.uncoupled:
         text = _decoupled_text(request, mapping.name, pairs)
         get_state(request).remember_undo(report.job.id, Undo(mapping=mapping.name, pairs=tuple(pairs), text=text))
-    return redirect(target, job=report.job.id)
+    return job_redirect(request, target, report)
 
 
 def _decoupled_text(request: Request, mapping: str, pairs: list[tuple[str, str]]) -> str:
@@ -176,7 +176,7 @@ def undo(request: Request, job_id: str, back: Annotated[str, Form(max_length=500
     except CouplerError as error:
         return _problem(request, error, target)
     state.forget_undo(job_id)
-    return redirect(target, job=reports[-1].job.id)
+    return job_redirect(request, target, *reports)
 
 
 @router.post("/mappings/{name}/records/match")
@@ -289,7 +289,7 @@ def couple(
         report = action()
     except CouplerError as error:
         return _problem(request, error, back)
-    return redirect(back, job=report.job.id)
+    return job_redirect(request, back, report)
 
 
 # the Synchronize now dialog ----------------------------------------------------------------------------------
@@ -334,4 +334,4 @@ def sync_now(
         report = coupler.sync(mapping, refs, direction=direction)
     except CouplerError as error:
         return _problem(request, error, target)
-    return redirect(target, job=report.job.id)
+    return job_redirect(request, target, report)
