@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from coupler.domain.errors import ConnectorError, RecordNotFound
+from coupler.domain.errors import ConnectorError, CouplerError, RecordNotFound
 from coupler.domain.jobs import FieldChange, Job, JobError, Written
 from coupler.domain.mapping import Side, TableMapping
 from coupler.entrypoints.web.deps import FALLBACK_NAMES, Connection, csrf_token, get_state
@@ -187,16 +187,18 @@ def job_notice(
     written: Sequence[Written] = (),
     systems: Mapping[str, str] | None = None,
     mapping: TableMapping | None = None,
+    refs: Mapping[str, str] | None = None,
 ) -> Notice:
     """'Synchronize now (CUSTOMER), Business Central to Dynamics 365 Sales: 1 modified' with what was written (each
     record linked to its card, with its fields' old and new values), the first errors saying why (linked to the
-    records they name), and what to do next (resolve the conflicts, open the errors)."""
+    records they name: ``refs`` gives the display key of a local key), and what to do next (resolve the conflicts,
+    open the errors)."""
     counters = job.counters
     summary = summarize([JobReport(job=job)])
     title = _KIND_TITLE.get(job.kind.value, job.kind.value)
     bad = counters.failed or counters.conflicts or counters.unmatched
     kind = "error" if counters.failed and not (counters.modified or counters.coupled) else "warning" if bad else "ok"
-    items: list[str | Link] = [_error_item(job.mapping, e) for e in errors[:NOTICE_ERRORS]]
+    items: list[str | Link] = [_error_item(job.mapping, e, refs or {}) for e in errors[:NOTICE_ERRORS]]
     if job.message and not errors:
         items.insert(0, job.message)
     count = total_errors if total_errors is not None else len(errors)
@@ -231,10 +233,13 @@ def _written_item(name: str, written: Written, names: Mapping[str, str], mapping
     return WrittenItem(what=what, record=record, created=written.created, changes=written.changes)
 
 
-def _error_item(mapping: str, error: JobError) -> str | Link:
+def _error_item(mapping: str, error: JobError, refs: Mapping[str, str]) -> str | Link:
     """An error, linked to the card of the record it names (when it names one)."""
-    key = error.local_key or error.integration_key
-    return Link(text=error.message, href=card_href(mapping, key)) if key else error.message
+    if error.local_key:
+        return Link(text=error.message, href=card_href(mapping, refs.get(error.local_key, error.local_key)))
+    if error.integration_key:
+        return Link(text=error.message, href=card_href(mapping, error.integration_key))
+    return error.message
 
 
 def _next_steps(job: Job) -> tuple[Link, ...]:
@@ -264,6 +269,7 @@ def job_notice_by_id(request: Request, job_id: str) -> Notice | None:
         written=state.written_of(job_id),
         systems=state.system_names(),
         mapping=_mapping(coupler, job.mapping),
+        refs=_refs(request, job.mapping, errors[:NOTICE_ERRORS]),
     )
     undo = state.undo_of(job_id)
     if undo is not None and job.counters.uncoupled:
@@ -274,3 +280,14 @@ def job_notice_by_id(request: Request, job_id: str) -> Notice | None:
 def _mapping(coupler: Coupler, name: str) -> TableMapping | None:
     """The job's mapping, if the configuration still has it."""
     return next((m for m in coupler.systems.mappings if m.name == name), None)
+
+
+def _refs(request: Request, mapping: str, errors: Sequence[JobError]) -> dict[str, str]:
+    """The display keys of the local records these errors name (their keys when they cannot be read)."""
+    keys = [e.local_key for e in errors if e.local_key]
+    if not keys:
+        return {}
+    try:
+        return queries_of(request).refs(mapping, Side.LOCAL, keys)
+    except CouplerError:
+        return {}

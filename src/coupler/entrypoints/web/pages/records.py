@@ -227,7 +227,8 @@ def couple_dialog(request: Request, name: str, ref: str) -> Response:
     queries = queries_of(request)
     card = queries.card(name, ref)
     if card.local is None:
-        raise UsageError(f"{card.mapping.name}: {ref!r} is not a local record; open the local record's card.")
+        local = card.mapping.records_of(Side.LOCAL, queries.systems.name(Side.LOCAL))
+        raise UsageError(f"{card.mapping.name}: {ref!r} is not a {local}: open the {local}'s card to couple it.")
     query = card.local_name or ""
     matches = queries.search_integration(card.mapping.name, query)
     if not matches and card.fields:  # the number names nothing there: try the first mapped value (the name)
