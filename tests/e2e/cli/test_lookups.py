@@ -105,7 +105,8 @@ def test_a_customer_whose_salesperson_is_not_coupled_waits_and_then_goes_through
     first = demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local", expect=1)
 
     [error] = _errors(first, "CUSTOMER")
-    assert f"local record {number}: salespersonCode '{other}' refers to a SALESPEOPLE record" in error
+    assert f"Business Central Customer {number} " in error
+    assert f": Salesperson Code '{other}' refers to a SALESPEOPLE record" in error
     assert "not coupled yet" in error and "retried on the next run" in error
     assert demo.account(name)["ownerid"] == owner, "nothing was written"
 
@@ -151,7 +152,7 @@ def test_payment_terms_become_the_option_value_and_back(demo: Demo) -> None:
     demo.execute(demo.erp, 'UPDATE customers SET "paymentTermsCode" = ? WHERE id = ?', ("45 DAYS", customer["id"]))
     rejected = demo.coupler("sync", "CUSTOMER", expect=1)
     [error] = _errors(rejected, "CUSTOMER")
-    assert "field paymentTermsCode: options: '45 DAYS' is not a known local value" in error
+    assert "Payment Terms Code: options: '45 DAYS' is not a value the mapping knows" in error
     assert "'30 DAYS'" in error and "'COD'" in error
     assert demo.account_by_id(account["accountid"])["paymenttermscode"] == 2, "nothing was written"
 
