@@ -181,11 +181,10 @@ class TaskRunner:
 
 
 def _problems(reports: Sequence[JobReport]) -> str | None:
-    """ "1 conflict, 2 failed" over the reports' counters, or None when every job ended with nothing to look at."""
+    """'1 conflict, 2 failed' over the reports' counters, or None when no job parked a conflict or failed a record
+    (records a match left unmatched are its ordinary outcome, counted in its summary)."""
     conflicts = sum(r.job.counters.conflicts for r in reports)
     failed = sum(r.job.counters.failed for r in reports)
-    unmatched = sum(r.job.counters.unmatched for r in reports)
     parts = [plural(conflicts, "conflict")] if conflicts else []
     parts += [f"{failed:,} failed"] if failed else []
-    parts += [f"{unmatched:,} unmatched"] if unmatched else []
     return ", ".join(parts) or None
