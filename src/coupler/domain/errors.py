@@ -18,6 +18,7 @@ __all__ = [
     "UnknownJob",
     "UnknownMapping",
     "UsageError",
+    "WouldDuplicate",
 ]
 
 
@@ -43,6 +44,15 @@ class UsageError(CouplerError):
 
 class ConnectionDisabled(UsageError):
     """The connection is switched off (``enabled = false``): no job runs until it is switched on again."""
+
+
+class WouldDuplicate(UsageError):
+    """A first full synchronization would duplicate the records both systems already hold: couple them first."""
+
+    def __init__(self, message: str | None = None, *, command: str | None = None) -> None:
+        self.command = command
+        """The command that couples them first (the CLI names it)."""
+        super().__init__(message)
 
 
 class UnknownMapping(ConfigurationError):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from types import TracebackType
 
-from coupler.domain.errors import RecordNotFound, UnknownJob, UsageError
+from coupler.domain.errors import RecordNotFound, UnknownJob, UsageError, WouldDuplicate
 from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, PendingDeletion
@@ -129,10 +129,11 @@ class Coupler:
                 self.systems.store.cursors.intents(name, d, limit=1) for d in Direction.BIDIRECTIONAL.one_way
             )
             if advice.advice is Advice.MATCH and advice.couplings == 0 and not interrupted:
-                raise UsageError(
+                raise WouldDuplicate(
                     f"{advice.mapping}: {advice.reason}, so a full synchronization would duplicate the records both "
-                    f"sides share. Couple them first with `{advice.command}` (then run the full synchronization "
-                    "for the rest), or use --force to create every uncoupled record anyway."
+                    "systems share. Couple them first with match-based coupling (then run the full synchronization "
+                    "for the rest), or confirm to create every uncoupled record anyway.",
+                    command=advice.command,
                 )
         return self._sync.sync_full(mapping)
 

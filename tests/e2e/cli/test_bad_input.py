@@ -45,7 +45,7 @@ def test_unknown_key_for_couple(demo: Demo) -> None:
     _, name = demo.matched_customers()[0]
     result = demo.coupler("couple", "CUSTOMER", "C99999", name, expect=2)
     [problem] = _problems(result)
-    assert "'C99999'" in problem and "customers" in problem
+    assert "Business Central has no Customer 'C99999'" in problem
     assert not demo.query(demo.state, "SELECT * FROM coupler_couplings")
 
 

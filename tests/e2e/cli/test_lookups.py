@@ -165,7 +165,7 @@ def test_currencies_are_looked_up_and_the_base_currency_is_a_blank_code(demo: De
     # towards the CRM a currency must be coupled first: the customer is not created in the base currency by mistake
     waiting = demo.coupler("couple", "CUSTOMER", pounds["number"], "--create", expect=1)
     [error] = _errors(waiting, "CUSTOMER")
-    assert "currencyCode 'GBP' refers to a CURRENCY record that is not coupled yet" in error
+    assert "Currency Code 'GBP' refers to a CURRENCY record that is not coupled yet" in error
     assert demo.query(demo.crm, "SELECT * FROM account WHERE name = ?", (pounds["displayName"],)) == []
 
     demo.coupler("sync", "CURRENCY", "--full")  # GBP, DKK and CAD are created in the CRM and coupled
@@ -211,7 +211,7 @@ def test_a_contact_refers_to_the_account_of_its_customer(demo: Demo) -> None:
     stranger = next(p for p in persons if p["companyNumber"] == waiting)
     refused = demo.coupler("couple", "CONTACT", stranger["number"], "--create", expect=1)
     [error] = _errors(refused, "CONTACT")
-    assert f"companyNumber '{waiting}' refers to a CUSTOMER record that is not coupled yet" in error
+    assert f"Company No. '{waiting}' refers to a CUSTOMER record that is not coupled yet" in error
     assert demo.query(demo.crm, "SELECT * FROM contact WHERE emailaddress1 = ?", (stranger["email"],)) == []
 
     # and back: a CRM contact moved to another coupled account takes that customer's number

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from coupler.domain.errors import ConnectionDisabled, MappingBusy, RecordNotFound, UnknownJob
+from coupler.domain.errors import ConnectionDisabled, MappingBusy, RecordNotFound, UnknownJob, WouldDuplicate
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.entrypoints.cli.hints import for_error, for_reports, with_hint
 from coupler.services.engine.recorder import JobReport
@@ -34,6 +34,10 @@ def test_errors_get_the_command_that_helps() -> None:
     assert for_error(ConnectionDisabled("Off.")) == "Switch it on with `coupler enable`."
     assert for_error(RecordNotFound("CUSTOMER: Business Central has no Customer 'C404'.")) is None
     assert for_error(MappingBusy("busy")) is None, "without the mapping there is nothing to name"
+    duplicate = WouldDuplicate(
+        "CUSTOMER: ... or confirm to create every uncoupled record anyway.", command="coupler match X"
+    )
+    assert for_error(duplicate) == "Couple them with `coupler match X`; --force creates every uncoupled record anyway."
 
 
 def test_reports_with_conflicts_or_deletions_awaiting_approval_get_the_commands() -> None:

@@ -26,7 +26,7 @@ def test_full_sync_creates_and_couples_then_a_second_run_writes_nothing(world: W
         world.customer(f"C{n:03d}", creditLimit=100 * n)
     world.customer("C999", blocked="All")
     world.account("CRM only Ltd")
-    with pytest.raises(UsageError, match="would duplicate the records both sides share"):
+    with pytest.raises(UsageError, match="would duplicate the records both systems share"):
         world.coupler.sync_full("CUSTOMER")  # a first full sync while both sides hold data: match first
     report = world.coupler.sync_full("CUSTOMER", force=True)
     counters = report.job.counters
