@@ -20,7 +20,10 @@ INTERNAL = re.compile(r"\b(local|integration)\b", re.IGNORECASE)
 PAGE_NAME = re.compile(r"integration table mappings?", re.IGNORECASE)
 """Business Central's own name of the mappings page ("Integration Table Mappings") is theirs."""
 OLD_WORDS = re.compile(r"local record|integration record|local side|integration side", re.IGNORECASE)
-COMMAND = re.compile(r"`?\bcoupler (?!is\b|cannot\b)[a-z]+( [A-Z_]+| --?[a-z])")
+COMMAND = re.compile(
+    r"`coupler [a-z]+|\bcoupler (resolve|sync|run|match|conflicts|deletions|approve|unlock|jobs|errors|enable|disable"
+    r"|retry|decouple|couple|status|check|serve|init|review|mappings|skipped|locks)\b"
+)
 """A CLI command line ("coupler resolve CUSTOMER ...", "coupler sync --full"): never in the web app's text."""
 
 
