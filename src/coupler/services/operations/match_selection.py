@@ -49,8 +49,10 @@ def select_uncoupled(
     if outside:
         system = systems.name(Side.LOCAL)
         failed = dict.fromkeys(c.field for r in outside for c in mapping.local.failed(r.values))
-        shown = (lambda f: f" is {outside[0].get(f)!r}") if len(outside) == 1 else (lambda f: "")
-        values = ", ".join(f"{mapping.caption_of(Side.LOCAL, f)}{shown(f)}" for f in failed)
+        one = outside[0] if len(outside) == 1 else None  # one record: its values; several: the fields only
+        values = ", ".join(
+            f"{mapping.caption_of(Side.LOCAL, f)}" + (f" is {one.get(f)!r}" if one is not None else "") for f in failed
+        )
         names = _names([mapping.label(Side.LOCAL, r.key, r.values, system=system) for r in outside], quoted=False)
         raise RecordError(
             f"{mapping.name}: {names} {'is' if len(outside) == 1 else 'are'} outside the mapping's filter "
