@@ -95,7 +95,7 @@ class Transfer:
         systems: tuple[str, str] | None = None,
     ) -> Transfer:
         """``lengths``: the target columns' maximum lengths, for ``truncate`` transformations and, with ``systems``
-        (the source's and the target's names), to refuse a value too long before it is sent (``ValueTooLong``)."""
+        (the source's and the target's names), to refuse a value too long before it is sent (``check``)."""
         source_side, target_side = direction.source, direction.target
         moves, limits = [], []
         for field in mapping.fields_for(direction):
@@ -128,9 +128,15 @@ class Transfer:
                 if value is None and move.field.not_null:
                     continue  # never write a null into this field
                 values[move.target] = value
-        for limit in self.limits:
-            limit.check(values.get(limit.target))
         return values
+
+    def check(self, values: Mapping[str, Any]) -> None:
+        """Refuse (``ValueTooLong``) values about to be written that are longer than their target columns hold: the
+        system would refuse the record, in its own words. Only what is written is checked: a long value that does
+        not change is not sent."""
+        for limit in self.limits:
+            if limit.target in values:
+                limit.check(values[limit.target])
 
 
 def transfer(mapping: TableMapping, direction: Direction, source: Mapping[str, Any]) -> dict[str, Any]:

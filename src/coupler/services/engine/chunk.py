@@ -161,6 +161,7 @@ class ChunkSync:
                 reconsider=run.reconsider,
                 resolved=work.resolved,
             )
+            run.moves.check(plan.values)
         except (TransformError, MissingReference) as error:
             waiting = isinstance(error, MissingReference)  # retried until the referenced record is coupled
             message = f"{run.label(source)}: {error}"

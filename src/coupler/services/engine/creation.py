@@ -200,7 +200,9 @@ class Creator:
         results: list[WriteResult | None] = []
         for index, source in enumerate(sources):
             try:
-                rows.append(run.moves(source.values, resolved))
+                row = run.moves(source.values, resolved)
+                run.moves.check(row)
+                rows.append(row)
                 built.append(source)
                 results.append(None)
             except (TransformError, MissingReference) as error:

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+import pytest
+
 from coupler.adapters.connectors.memory.connector import InMemoryConnector
 from coupler.domain.jobs import FieldChange
 from coupler.domain.mapping import Direction, Side
+from coupler.domain.transfer import Transfer, ValueTooLong
 from coupler.ports.connector import ColumnInfo
 from coupler.services.engine.recorder import WRITTEN_KEPT
 from unit.services.conftest import World, customer_mapping, make_world
@@ -92,3 +95,14 @@ def test_a_value_too_long_for_the_target_is_refused_in_the_users_words_before_it
     ]
     assert report.errors[0].detail is None, "nothing was sent, so the CRM said nothing"
     assert report.written == ()
+
+
+def test_only_the_values_written_are_checked_against_the_target_lengths() -> None:
+    moves = Transfer.of(
+        customer_mapping(), Direction.TO_INTEGRATION, lengths={"telephone1": 20}, systems=("ERP", "CRM")
+    )
+    source = {"displayName": "Adatum", "phoneNumber": "+45 1234 5678 9012 3456 7890"}
+
+    moves.check({"name": "Adatum"})  # the long phone number is not written: nothing to refuse
+    with pytest.raises(ValueTooLong, match=r"^Phone No\. is 28 characters; CRM allows 20\. Shorten it in ERP"):
+        moves.check(moves(source))
