@@ -248,7 +248,7 @@ def test_a_background_task_that_failed_records_is_not_done_and_the_counts_refres
         follow_redirects=False,
     )
     task_id = started.headers["location"].split("task=")[1]
-    wait_task(task_id)
+    assert wait_task(task_id)["problems"] == "1 failed", "the API says so too"
 
     polled = client.get(f"/tasks/{task_id}", headers={**HTML, "hx-request": "true"})
 
