@@ -9,6 +9,7 @@ __all__ = [
     "CouplerError",
     "LockLost",
     "MappingBusy",
+    "NoMatchFields",
     "NotCoupled",
     "PermanentConnectorError",
     "RecordError",
@@ -44,6 +45,15 @@ class UsageError(CouplerError):
 
 class ConnectionDisabled(UsageError):
     """The connection is switched off (``enabled = false``): no job runs until it is switched on again."""
+
+
+class NoMatchFields(UsageError):
+    """Match-based coupling has no fields to match on: none of the mapping's field mappings has a match priority."""
+
+    def __init__(self, message: str | None = None, *, example: str | None = None) -> None:
+        self.example = example
+        """A field the records could be matched on (the CLI shows it with ``--on``)."""
+        super().__init__(message)
 
 
 class WouldDuplicate(UsageError):

@@ -148,7 +148,7 @@ def test_match_on_an_unknown_field_or_without_fields_is_a_usage_error(demo: Demo
     text = demo.config.read_text(encoding="utf-8")
     demo.config.write_text(text.replace('integration = "name", match = 1,', 'integration = "name",'), encoding="utf-8")
     missing = demo.coupler("match", "CUSTOMER", "--json", expect=2)
-    assert missing.json()["error"] == "UsageError"
+    assert missing.json()["error"] == "NoMatchFields"
     assert "--on" in missing.stderr
 
     demo.coupler("match", "CUSTOMER", "--on", "displayName", "--sync-after", "sideways", expect=2)

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from coupler.domain.errors import ConnectionDisabled, MappingBusy, RecordNotFound, UnknownJob, WouldDuplicate
+from coupler.domain.errors import (
+    ConnectionDisabled,
+    MappingBusy,
+    NoMatchFields,
+    RecordNotFound,
+    UnknownJob,
+    WouldDuplicate,
+)
 from coupler.domain.jobs import Counters, Job, JobError, JobKind
 from coupler.entrypoints.cli.hints import for_error, for_reports, with_hint
 from coupler.services.engine.recorder import JobReport
@@ -34,6 +41,9 @@ def test_errors_get_the_command_that_helps() -> None:
     assert for_error(ConnectionDisabled("Off.")) == "Switch it on with `coupler enable`."
     assert for_error(RecordNotFound("CUSTOMER: Business Central has no Customer 'C404'.")) is None
     assert for_error(MappingBusy("busy")) is None, "without the mapping there is nothing to name"
+    assert for_error(NoMatchFields("CUSTOMER has no fields to match on: ...", example="name")) == (
+        "Name them with --on (e.g. --on name)."
+    )
     duplicate = WouldDuplicate(
         "CUSTOMER: ... or confirm to create every uncoupled record anyway.", command="coupler match X"
     )

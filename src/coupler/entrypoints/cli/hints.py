@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from coupler.domain.errors import ConnectionDisabled, CouplerError, MappingBusy, UnknownJob, WouldDuplicate
+from coupler.domain.errors import (
+    ConnectionDisabled,
+    CouplerError,
+    MappingBusy,
+    NoMatchFields,
+    UnknownJob,
+    WouldDuplicate,
+)
 from coupler.services.wording import AWAITS_APPROVAL
 
 if TYPE_CHECKING:
@@ -23,6 +30,8 @@ def for_error(error: CouplerError) -> str | None:
         return f"`coupler unlock {error.mapping}` releases the lock of a run that is gone at once."
     if isinstance(error, UnknownJob):
         return "`coupler jobs` lists them."
+    if isinstance(error, NoMatchFields):
+        return f"Name them with --on (e.g. --on {error.example or 'FIELD'})."
     if isinstance(error, WouldDuplicate):
         first = f"Couple them with `{error.command}`; " if error.command else ""
         return f"{first}--force creates every uncoupled record anyway."

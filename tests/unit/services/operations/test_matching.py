@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from coupler.domain.coupling import SyncResult
-from coupler.domain.errors import RetryableConnectorError, UsageError
+from coupler.domain.errors import NoMatchFields, RetryableConnectorError, UsageError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Lookup, Side, TableMapping
 from coupler.domain.records import Record
@@ -119,8 +119,9 @@ def test_a_local_field_mapped_twice_matches_on_the_pair_with_a_priority() -> Non
 def test_without_match_fields_or_with_unknown_ones_nothing_runs_and_the_error_explains(world: World) -> None:
     world.customer("C001")
 
-    with pytest.raises(UsageError, match=r"(?s)--on.*match = 1"):
+    with pytest.raises(NoMatchFields, match=r"no fields to match on: .*`match = 1`") as raised:
         world.coupler.match("CUSTOMER")
+    assert "--on" not in raised.value.message and raised.value.example == "displayName", "the CLI adds --on"
     with pytest.raises(UsageError, match=r"no field mapping with the local field 'colour'.*displayName, phoneNumber"):
         world.coupler.match("CUSTOMER", groups=[["displayName", "colour"]])
     with pytest.raises(UsageError, match="at least one field"):
