@@ -167,8 +167,8 @@ def test_full_incremental_conflict_and_rejection(setup: tuple[Coupler, sa.Engine
     counters = report.job.counters
     assert (counters.modified, counters.failed, counters.conflicts) == (1, 1, 1)
     messages = " ".join(e.message for e in report.errors)
-    assert "C003" in messages and "name/name" in messages
-    assert "C004" in messages and "rejected" in messages
+    assert "ERP customers C003: Both records changed name to different values" in messages
+    assert "ERP customers C004: name is 49 characters; CRM allows 40." in messages, "refused before it is sent"
     assert _one(crm, "SELECT address1_city FROM account WHERE accountnumber = 'C005'") == "Tromsø"
     assert _one(crm, "SELECT name FROM account WHERE accountnumber = 'C003'") == "CRM edit"
 

@@ -9,14 +9,17 @@ __all__ = [
     "CouplerError",
     "LockLost",
     "MappingBusy",
+    "NoMatchFields",
     "NotCoupled",
     "PermanentConnectorError",
     "RecordError",
     "RecordNotFound",
     "RetryableConnectorError",
     "RunStopped",
+    "UnknownJob",
     "UnknownMapping",
     "UsageError",
+    "WouldDuplicate",
 ]
 
 
@@ -44,6 +47,24 @@ class ConnectionDisabled(UsageError):
     """The connection is switched off (``enabled = false``): no job runs until it is switched on again."""
 
 
+class NoMatchFields(UsageError):
+    """Match-based coupling has no fields to match on: none of the mapping's field mappings has a match priority."""
+
+    def __init__(self, message: str | None = None, *, example: str | None = None) -> None:
+        self.example = example
+        """A field the records could be matched on (the CLI shows it with ``--on``)."""
+        super().__init__(message)
+
+
+class WouldDuplicate(UsageError):
+    """A first full synchronization would duplicate the records both systems already hold: couple them first."""
+
+    def __init__(self, message: str | None = None, *, command: str | None = None) -> None:
+        self.command = command
+        """The command that couples them first (the CLI names it)."""
+        super().__init__(message)
+
+
 class UnknownMapping(ConfigurationError):
     """No table mapping has that name."""
 
@@ -67,6 +88,11 @@ class RunStopped(CouplerError):
 class MappingBusy(CouplerError):
     """Another run is synchronizing this mapping."""
 
+    def __init__(self, message: str | None = None, *, mapping: str | None = None) -> None:
+        self.mapping = mapping
+        """The mapping whose lock is held, when known (the CLI tells how to release the lock of a run gone)."""
+        super().__init__(message)
+
 
 class LockLost(CouplerError):
     """This run no longer holds its mapping's lock (another run took it): it stopped before writing anything more."""
@@ -78,6 +104,10 @@ class RecordError(CouplerError):
 
 class RecordNotFound(RecordError):
     """The record does not exist."""
+
+
+class UnknownJob(RecordNotFound):
+    """No job has that id."""
 
 
 class AlreadyCoupled(RecordError):

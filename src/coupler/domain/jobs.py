@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["Counters", "Job", "JobError", "JobKind"]
+from coupler.domain.mapping import Side
+
+__all__ = ["Counters", "FieldChange", "Job", "JobError", "JobKind", "Written"]
 
 
 class JobKind(StrEnum):
@@ -87,3 +90,25 @@ class JobError:
     detail: str | None
     at: datetime
     id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FieldChange:
+    """One field a job wrote: as the user knows it (its caption), its value before (None for a new record) and after."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Written:
+    """A record a job wrote, for the notice after an action: the ``side`` written, the record as the user knows it
+    (``title``: "C00020 Trey Research"), ``ref`` what opens its card (the local record's display key, else a key),
+    whether it was ``created``, and the fields written with their old and new values (the first few)."""
+
+    side: Side
+    title: str
+    ref: str
+    created: bool = False
+    changes: tuple[FieldChange, ...] = ()

@@ -286,11 +286,14 @@ class TableMapping:
     def spec(self, side: Side) -> TableSpec:
         return self.local if side is Side.LOCAL else self.integration
 
-    def label(self, side: Side, key: str, values: Mapping[str, Any]) -> str:
-        """How a user knows a record: its side and display key (or key), e.g. "local record C00010"."""
-        display = self.spec(side).display_key
-        shown = values.get(display) if display else None
-        return f"{side.value} record {shown or key}"
+    def label(self, side: Side, key: str, values: Mapping[str, Any], *, system: str) -> str:
+        """How a user knows a record in a message: its ``system``'s name, its table's caption, its display key and
+        name ("Business Central Customer C00020 Trey Research", "Dynamics 365 Sales Account Trey Research")."""
+        return f"{self.records_of(side, system)} {self.title(side, key, values)}"
+
+    def records_of(self, side: Side, system: str) -> str:
+        """The ``side`` table as a user knows it, with its system's name ("Business Central Customer")."""
+        return f"{system} {self.spec(side).title}"
 
     def title(self, side: Side, key: str, values: Mapping[str, Any]) -> str:
         """How a user knows a record of ``side``: its display key (else its key) and its name, when the side names
@@ -308,6 +311,14 @@ class TableMapping:
             if mapping.caption and mapping.field(side) == field:
                 return mapping.caption
         return words(field)
+
+    def pair_title(self, pair: str) -> str:
+        """How a user knows the field mapping named ``pair`` (``FieldMapping.pair``): its title, else the pair's
+        fields ("City", "city/address1_city")."""
+        for mapping in self.fields:
+            if mapping.pair == pair:
+                return mapping.title
+        return pair.replace("|", "/")
 
     def fields_for(self, direction: Direction) -> tuple[FieldMapping, ...]:
         return tuple(f for f in self.fields if f.flows(direction))

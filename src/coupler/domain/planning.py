@@ -133,17 +133,18 @@ class Plan:
     fingerprint: Fingerprint | None = None
     overwritten: tuple[str, ...] = ()
 
-    @property
-    def message(self) -> str:
-        return conflict_message(self.conflicts) if self.conflicts else ""
+    def message(self, mapping: TableMapping) -> str:
+        """What a parked conflict of this plan says (empty without conflicts)."""
+        return conflict_message(mapping, self.conflicts) if self.conflicts else ""
 
 
-def conflict_message(conflicts: Sequence[ConflictField]) -> str:
-    names = ", ".join(f"{f.local_field}/{f.integration_field}" for f in conflicts)
+def conflict_message(mapping: TableMapping, conflicts: Sequence[ConflictField]) -> str:
+    """A parked conflict in the user's words, fields by caption and no command line: each interface adds how to
+    resolve it (the CLI its command, the web app a link to the Conflicts page)."""
+    names = ", ".join(mapping.pair_title(f.pair) for f in conflicts)
     return (
-        f"Both records changed these fields to different values since the last synchronization: {names}. "
-        "Choose which side wins: coupler resolve MAPPING KEY --use local|integration "
-        "(or synchronize it with --direction)."
+        f"Both records changed {names} to different values since the last synchronization: nothing of the pair is "
+        "written until you choose which values win."
     )
 
 

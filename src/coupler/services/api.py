@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from types import TracebackType
 
-from coupler.domain.errors import RecordError, RecordNotFound, UsageError
+from coupler.domain.errors import RecordError, RecordNotFound, UnknownJob, UsageError, WouldDuplicate
 from coupler.domain.jobs import Job, JobError, JobKind
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.state import Conflict, PendingDeletion
@@ -133,10 +133,11 @@ class Coupler:
                 self.systems.store.cursors.intents(name, d, limit=1) for d in Direction.BIDIRECTIONAL.one_way
             )
             if advice.advice is Advice.MATCH and advice.couplings == 0 and not interrupted:
-                raise UsageError(
+                raise WouldDuplicate(
                     f"{advice.mapping}: {advice.reason}, so a full synchronization would duplicate the records both "
-                    f"sides share. Couple them first with `{advice.command}` (then run the full synchronization "
-                    "for the rest), or use --force to create every uncoupled record anyway."
+                    "systems share. Couple them first with match-based coupling (then run the full synchronization "
+                    "for the rest), or confirm to create every uncoupled record anyway.",
+                    command=advice.command,
                 )
         return self._sync.sync_full(mapping)
 
@@ -167,7 +168,7 @@ class Coupler:
         """The coupling of the record named and both records (either may be gone), with its recent errors."""
         status = record_status(self.systems, mapping, ref)
         if status.coupling is None and status.local is None and status.integration is None:
-            raise RecordNotFound(f"{status.mapping}: {ref!r} names no record of either side.")
+            raise RecordNotFound(f"{status.mapping}: {ref!r} names no record in {self.systems.either}.")
         return status
 
     def locks(self) -> list[LockStatus]:
@@ -187,7 +188,7 @@ class Coupler:
     def errors(self, job_id: str | None = None, *, mapping: str | None = None, limit: int = 100) -> list[JobError]:
         """Per-record errors (of one job, or of every job), most recent first."""
         if job_id is not None and self.systems.store.jobs.get(job_id) is None:
-            raise RecordNotFound(f"No job has the id {job_id!r}; `coupler jobs` lists them.")
+            raise UnknownJob(f"No job has the id {job_id!r}.")
         name = self.systems.mapping(mapping).name if mapping else None
         return self.systems.store.jobs.errors(job_id=job_id, mapping=name, limit=limit)
 

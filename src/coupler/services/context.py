@@ -83,6 +83,11 @@ class Systems:
         """The ``side`` system as the configuration names it ("Business Central", "Dynamics 365 Sales")."""
         return (self.local if side is Side.LOCAL else self.integration).display_name
 
+    @property
+    def either(self) -> str:
+        """Both systems by name, as in "no record in Business Central or Dynamics 365 Sales"."""
+        return f"{self.local.display_name} or {self.integration.display_name}"
+
     def lengths(self, side: Side, table: str) -> dict[str, int]:
         """The maximum lengths of ``table``'s text columns on ``side`` (for truncating values to fit)."""
         columns = self.connector(side).describe(table) or {}

@@ -71,7 +71,7 @@ class Lease:
         previous = self._current()
         host, pid = socket.gethostname(), os.getpid()
         if not self.cursors.acquire_lock(self.name, self.owner, until=now + self.ttl, now=now, host=host, pid=pid):
-            raise MappingBusy(self._busy(self._current()))
+            raise MappingBusy(self._busy(self._current()), mapping=self.mapping)
         self._until, self._renewed_at = now + self.ttl, now
         threading.Thread(target=self._beat, name=f"coupler lock {self.name}", daemon=True).start()
         self._token = _HELD.set((*_HELD.get(), self))
@@ -132,7 +132,7 @@ class Lease:
         if held:
             self._until, self._renewed_at, self._failure = now + self.ttl, now, None
         else:
-            self._lost = f"the lock on {self.mapping} was taken by another run (or released with `coupler unlock`)"
+            self._lost = f"the lock on {self.mapping} was taken by another run (or released by an administrator)"
 
     # messages --------------------------------------------------------------------------------------------------
     def _current(self) -> Lock | None:
@@ -144,9 +144,8 @@ class Lease:
             where = f", on host {holder.host} as process {holder.pid}" if holder.host else ""
             who = f" (job {holder.owner}{where}, until {format_iso(holder.until)} unless renewed)"
         return (
-            f"{self.mapping} is being synchronized by another run{who}; try again when it has finished (a run "
-            f"that died releases it after {_duration(self.ttl)}; `coupler unlock {self.mapping}` releases the lock "
-            "of one that is gone at once)."
+            f"{self.mapping} is being synchronized by another run{who}; try again when it has finished (the lock "
+            f"of a run that died is released after {_duration(self.ttl)})."
         )
 
 

@@ -26,8 +26,10 @@ def find_record(systems: Systems, mapping: TableMapping, side: Side, ref: str) -
         return None
     matches = connector.find(spec, {spec.display_key: ref}, columns=columns, limit=2)
     if len(matches) > 1:
+        shown = mapping.caption_of(side, spec.display_key)
         raise RecordError(
-            f"{mapping.name}: more than one {side.value} record has {spec.display_key} {ref!r}; use its primary key."
+            f"{mapping.name}: more than one {mapping.records_of(side, systems.name(side))} has {shown} {ref!r}; "
+            "use its primary key."
         )
     return matches[0] if matches else None
 

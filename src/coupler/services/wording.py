@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["plural"]
+__all__ = ["AWAITS_APPROVAL", "plural"]
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:
@@ -10,3 +10,7 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
     given (``plural(2, "entry", "entries")``), else the noun with an s. The noun may be a phrase whose last word
     takes the s (``plural(3, "coupled record")``)."""
     return f"{count:,} {noun if count == 1 else (many or noun + 's')}"
+
+
+AWAITS_APPROVAL = "waits for your approval"
+"""How a message says a deletion waits to be approved (each interface adds where to approve it)."""

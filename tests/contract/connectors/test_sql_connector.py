@@ -86,6 +86,20 @@ def test_sqlite_numbers_the_rows_of_a_table_declared_by_hand(tmp_path: Path, key
     engine.dispose()
 
 
+def test_a_length_a_check_constraint_caps_is_the_columns_maximum_length(tmp_path: Path) -> None:
+    """SQLite keeps no VARCHAR lengths: a CHECK on ``length(col)`` says how long a text may be (the demo's way)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'cities.sqlite'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            'CREATE TABLE place (id INTEGER PRIMARY KEY, city TEXT CHECK ("city" IS NULL OR length("city") <= 30), '
+            "code VARCHAR(10), note TEXT)"
+        )
+    columns = SqlConnector(engine).describe("place") or {}
+
+    assert {name: c.max_length for name, c in columns.items()} == {"id": None, "city": 30, "code": 10, "note": None}
+    engine.dispose()
+
+
 def test_keys_that_cannot_be_integers_do_not_exist(engine: sa.Engine) -> None:
     connector = SqlConnector(engine)
     assert connector.insert(ITEM, [{"code": "A"}])[0].ok

@@ -153,7 +153,8 @@ def test_a_conflict_resolved_in_the_ui_and_the_log_and_errors(page: Page, screen
     expect(page.get_by_role("cell", name="Conflict resolved")).to_be_visible()
     shot(page, screenshots, "10-log")
     page.get_by_role("link", name="Errors", exact=True).click()
-    expect(page.get_by_role("cell", name="local record C00070: Both records changed")).to_be_visible()
+    conflict = "Business Central Customer C00070 Fabrikam, Inc.: Both records changed"
+    expect(page.get_by_role("cell", name=conflict)).to_be_visible()
     shot(page, screenshots, "11-errors")
     page.get_by_role("link", name="Skipped records").click()
     expect(page.get_by_role("heading", name="Skipped records")).to_be_visible()

@@ -105,7 +105,8 @@ def test_a_customer_whose_salesperson_is_not_coupled_waits_and_then_goes_through
     first = demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local", expect=1)
 
     [error] = _errors(first, "CUSTOMER")
-    assert f"local record {number}: salespersonCode '{other}' refers to a SALESPEOPLE record" in error
+    assert f"Business Central Customer {number} " in error
+    assert f": Salesperson Code '{other}' refers to a SALESPEOPLE record" in error
     assert "not coupled yet" in error and "retried on the next run" in error
     assert demo.account(name)["ownerid"] == owner, "nothing was written"
 
@@ -151,7 +152,7 @@ def test_payment_terms_become_the_option_value_and_back(demo: Demo) -> None:
     demo.execute(demo.erp, 'UPDATE customers SET "paymentTermsCode" = ? WHERE id = ?', ("45 DAYS", customer["id"]))
     rejected = demo.coupler("sync", "CUSTOMER", expect=1)
     [error] = _errors(rejected, "CUSTOMER")
-    assert "field paymentTermsCode: options: '45 DAYS' is not a known local value" in error
+    assert "Payment Terms Code: options: '45 DAYS' is not a value the mapping knows" in error
     assert "'30 DAYS'" in error and "'COD'" in error
     assert demo.account_by_id(account["accountid"])["paymenttermscode"] == 2, "nothing was written"
 
@@ -164,7 +165,7 @@ def test_currencies_are_looked_up_and_the_base_currency_is_a_blank_code(demo: De
     # towards the CRM a currency must be coupled first: the customer is not created in the base currency by mistake
     waiting = demo.coupler("couple", "CUSTOMER", pounds["number"], "--create", expect=1)
     [error] = _errors(waiting, "CUSTOMER")
-    assert "currencyCode 'GBP' refers to a CURRENCY record that is not coupled yet" in error
+    assert "Currency Code 'GBP' refers to a CURRENCY record that is not coupled yet" in error
     assert demo.query(demo.crm, "SELECT * FROM account WHERE name = ?", (pounds["displayName"],)) == []
 
     demo.coupler("sync", "CURRENCY", "--full")  # GBP, DKK and CAD are created in the CRM and coupled
@@ -210,7 +211,7 @@ def test_a_contact_refers_to_the_account_of_its_customer(demo: Demo) -> None:
     stranger = next(p for p in persons if p["companyNumber"] == waiting)
     refused = demo.coupler("couple", "CONTACT", stranger["number"], "--create", expect=1)
     [error] = _errors(refused, "CONTACT")
-    assert f"companyNumber '{waiting}' refers to a CUSTOMER record that is not coupled yet" in error
+    assert f"Company No. '{waiting}' refers to a CUSTOMER record that is not coupled yet" in error
     assert demo.query(demo.crm, "SELECT * FROM contact WHERE emailaddress1 = ?", (stranger["email"],)) == []
 
     # and back: a CRM contact moved to another coupled account takes that customer's number

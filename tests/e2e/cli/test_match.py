@@ -57,7 +57,8 @@ def test_match_on_the_name_couples_the_shared_customers_and_reports_the_rest(dem
 
     assert f"15 coupled, {len(lonely)} unmatched" in result.stdout
     assert f"CUSTOMER: 15 matched and coupled, {len(lonely)} unmatched of {len(pairs) + len(lonely)}" in result.stdout
-    assert f"local record {lonely[0]}: no match" in result.stdout
+    line = next(line for line in result.stdout.splitlines() if f"Business Central Customer {lonely[0]} " in line)
+    assert line.endswith(": no match in Dynamics 365 Sales"), line
     assert _couplings(demo) == pairs
     assert _rows(demo) == before, "matching writes no record"
 
@@ -79,7 +80,7 @@ def test_match_json_lists_each_unmatched_record_with_the_reason(demo: Demo) -> N
     assert report["job"]["counters"]["coupled"] == len(pairs)
     assert report["job"]["counters"]["unmatched"] == len(lonely) and report["job"]["counters"]["failed"] == 0
     assert sorted(numbers[e["local_key"]] for e in report["errors"]) == lonely
-    assert all(e["message"].endswith(": no match") for e in report["errors"])
+    assert all(e["message"].endswith(": no match in Dynamics 365 Sales") for e in report["errors"])
     jobs = demo.coupler("jobs", "--json").json()
     assert jobs[0]["id"] == report["job"]["id"] and jobs[0]["counters"]["unmatched"] == len(lonely)
 
@@ -135,7 +136,7 @@ def test_review_recommends_matching_first_and_then_a_full_synchronization(demo: 
     after = {r["mapping"]: r for r in demo.coupler("review", "--json").json()}
 
     assert after["CUSTOMER"]["advice"] == "full synchronization"
-    assert after["CUSTOMER"]["reason"] == "only the integration side has uncoupled records"
+    assert after["CUSTOMER"]["reason"] == "only Dynamics 365 Sales Account records are uncoupled"
     assert after["CUSTOMER"]["command"] == "coupler sync CUSTOMER --full"
 
 
@@ -147,7 +148,7 @@ def test_match_on_an_unknown_field_or_without_fields_is_a_usage_error(demo: Demo
     text = demo.config.read_text(encoding="utf-8")
     demo.config.write_text(text.replace('integration = "name", match = 1,', 'integration = "name",'), encoding="utf-8")
     missing = demo.coupler("match", "CUSTOMER", "--json", expect=2)
-    assert missing.json()["error"] == "UsageError"
+    assert missing.json()["error"] == "NoMatchFields"
     assert "--on" in missing.stderr
 
     demo.coupler("match", "CUSTOMER", "--on", "displayName", "--sync-after", "sideways", expect=2)
@@ -163,14 +164,17 @@ def test_match_on_a_selection_couples_only_the_records_named(demo: Demo) -> None
 
     result = demo.coupler("match", "CUSTOMER", first, chosen[1][0], lonely[0], "--on", "displayName", expect=1)
 
-    assert "CUSTOMER: 2 matched and coupled, 1 unmatched of 3 selected uncoupled local records." in result.stdout
-    assert f"local record {lonely[0]}: no match" in result.stdout
+    assert "CUSTOMER: 2 matched and coupled, 1 unmatched of 3 selected uncoupled Business Central records." in (
+        result.stdout
+    )
+    assert f"Business Central Customer {lonely[0]} " in result.stdout
+    assert "no match in Dynamics 365 Sales" in result.stdout
     assert _couplings(demo) == set(chosen), f"only {first} and {second} were selected"
 
     again = demo.coupler("match", "CUSTOMER", first, "--on", "displayName", "--json").json()
     assert again["job"]["counters"]["coupled"] == 0
     assert again["job"]["message"].endswith(
-        "of 0 selected uncoupled local records (1 selected record already coupled)."
+        "of 0 selected uncoupled Business Central records (1 selected record already coupled)."
     )
 
     unknown = demo.coupler("match", "CUSTOMER", first, "C99999", "--on", "displayName", expect=2)

@@ -72,8 +72,11 @@ def test_conflict_is_parked_until_a_user_resolves_it(demo: Demo) -> None:
         and "failed" not in result.stdout.split("Summary")[1].split("error")[0]
     )
     conflict = next(line for line in result.stdout.splitlines() if line.startswith("error CUSTOMER"))
-    assert number in conflict and "city/address1_city" in conflict
-    assert "coupler resolve" in conflict
+    assert f"Business Central Customer {number} " in conflict and "Both records changed City to different" in conflict
+    assert "coupler" not in conflict, "the message names no command"
+    assert "Choose which values win: `coupler resolve CUSTOMER KEY --use local|integration`" in result.stdout, (
+        "the CLI adds its own"
+    )
     assert demo.customer(number) == customer, "a conflict writes nothing"
     assert demo.account_by_id(account_id) == account, "a conflict writes nothing"
     status = demo.coupler("status", "CUSTOMER", number, "--json").json()
@@ -111,7 +114,7 @@ def test_a_forced_direction_overwrites_and_says_what_it_overwrote(demo: Demo) ->
     report = demo.coupler("sync", "CUSTOMER", number, "--direction", "to-integration", "--json").json()
 
     assert report["job"]["counters"]["modified"] == 1
-    assert "overwrote city/address1_city" in report["job"]["message"]
+    assert "overwrote City, changed in Dynamics 365 Sales" in report["job"]["message"]
     assert demo.account_by_id(account_id)["address1_city"] == demo.customer(number)["city"]
 
 
@@ -130,7 +133,8 @@ def test_full_sync_of_currencies_creates_what_the_crm_lacks(demo: Demo) -> None:
     rejected = sorted(e["message"] for e in report["errors"])
     assert len(rejected) == len(shared)
     for code, message in zip(sorted(shared), rejected, strict=True):
-        assert message.startswith(f"local record {code}: the integration system rejected the record")
+        assert message.startswith(f"Business Central Currency {code}")
+        assert "Dynamics 365 Sales refused the record" in message
         assert "unique" in message and "isocurrencycode" in message
     crm_rows = {r["isocurrencycode"]: r for r in demo.query(demo.crm, "SELECT * FROM transactioncurrency")}
     assert set(crm_rows) == set(codes) | crm
@@ -203,9 +207,11 @@ def test_record_rejected_by_the_other_side(demo: Demo) -> None:
     errors = [line for line in result.stdout.splitlines() if line.startswith("error CUSTOMER")]
     assert len(errors) == 2, result.stdout
     email = next(line for line in errors if bad in line)
-    assert "local record" in email and "ck_account_emailaddress1_email" in email
+    assert f"Business Central Customer {bad} " in email and "ck_account_emailaddress1_email" in email
+    assert "Dynamics 365 Sales refused the record" in email
     phone = next(line for line in errors if long_name in line)
-    assert "integration record" in phone and "ck_customers_phoneNumber_length" in phone
+    too_long = f"Dynamics 365 Sales Account {long_name}: Phone No. is 42 characters; Business Central allows 30."
+    assert too_long in phone, "refused before it is sent, in the user's words"
     assert demo.account(bad_name) == bad_account
     assert demo.account(good_name)["address1_city"] == "Ottawa", "the other records still synchronize"
     assert demo.customer(long) == long_customer

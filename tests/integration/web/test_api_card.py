@@ -94,7 +94,7 @@ def test_integration_search_for_the_coupling_lookup(api: TestClient, fabrikam: s
     ("path", "params", "status", "words"),
     [
         ("/api/mappings/NOPE/records/C00070/card", {}, 404, "No table mapping is named 'NOPE'"),
-        (CARD.format("C99999"), {}, 404, "'C99999' names no record of either side"),
+        (CARD.format("C99999"), {}, 404, "'C99999' names no record in Business Central or Dynamics 365 Sales"),
         (OPTIONS, {}, 422, "query.ref: Field required"),
         (OPTIONS, {"ref": "a\x01b"}, 422, "query.ref.0"),
         ("/api/mappings/NOPE/sync-options", {"ref": "C00070"}, 404, "No table mapping is named 'NOPE'"),

@@ -83,7 +83,9 @@ def test_the_api_matches_the_refs_given(
     assert (done["total"], done["done"], done["percent"]) == (2, 2, 100), "the selection's size is the total"
     assert _coupled(coupler) == {"C00070", "C00090"}
     job = api.get(f"/api/jobs/{done['job_ids'][0]}").json()["job"]  # type: ignore[index]
-    assert job["message"] == "CUSTOMER: 2 matched and coupled, 0 unmatched of 2 selected uncoupled local records."
+    assert job["message"] == (
+        "CUSTOMER: 2 matched and coupled, 0 unmatched of 2 selected uncoupled Business Central records."
+    )
 
 
 def test_the_api_refuses_an_empty_or_malformed_refs_list(api: TestClient) -> None:

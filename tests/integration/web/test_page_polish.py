@@ -26,15 +26,15 @@ def test_the_card_shows_each_integration_field_once(client: TestClient, fabrikam
 def test_the_review_advice_is_named_on_the_mapping_pages(client: TestClient) -> None:
     overview = client.get("/", headers=HTML).text
     row = overview.split('href="/mappings/CUSTOMER"')[1].split("</tr>")[0]
-    assert "Match-based coupling</a>" in row, "CUSTOMER: both sides hold records and none is coupled"
+    assert "Match-based coupling</a>" in row, "CUSTOMER: both systems hold records and none is coupled"
 
     mapping = client.get("/mappings/CUSTOMER", headers=HTML).text
-    assert "Recommendation: <strong>match-based coupling first</strong> — both sides hold records" in mapping
+    assert "Recommendation: <strong>match-based coupling first</strong> — both systems hold records" in mapping
 
 
 def test_a_full_synchronization_that_would_duplicate_asks_first(client: TestClient, csrf: str) -> None:
     response = client.post("/mappings/CUSTOMER/full", data={"csrf_token": csrf}, headers=HTML)
 
     assert response.status_code == 409
-    assert "would duplicate the records both sides share" in response.text
+    assert "would duplicate the records both systems share" in response.text
     assert "Run match-based coupling first" in response.text and "Create every uncoupled record anyway" in response.text

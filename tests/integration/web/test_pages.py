@@ -51,7 +51,7 @@ def test_records_list_pages_with_a_keyset(client: TestClient) -> None:
     [
         ("/mappings/NOPE/records", 404, "No table mapping is named"),
         ("/mappings/CUSTOMER/records?filter=bogus", 422, "filter must be one of"),
-        ("/mappings/CUSTOMER/records/C99999", 404, "names no record of either side"),
+        ("/mappings/CUSTOMER/records/C99999", 404, "names no record in Business Central or Dynamics 365 Sales"),
         ("/mappings/CUSTOMER/sync", 422, "Select at least one record"),
         ("/tasks/unknown", 404, "No background task"),
     ],

@@ -5,6 +5,7 @@ offers to couple again; a record outside the mapping's filter says so."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,12 +19,12 @@ HTML = {"accept": "text/html"}
 INTERNAL = re.compile(r"\b(local|integration)\b", re.IGNORECASE)
 PAGE_NAME = re.compile(r"integration table mappings?", re.IGNORECASE)
 """Business Central's own name of the mappings page ("Integration Table Mappings") is theirs."""
-NOT_YET = re.compile(
-    r"(local|integration) record \S+:|coupler resolve MAPPING KEY --use local\|integration"
-    r"|only the (local|integration) side has"
+OLD_WORDS = re.compile(r"local record|integration record|local side|integration side", re.IGNORECASE)
+COMMAND = re.compile(
+    r"`coupler [a-z]+|\bcoupler (resolve|sync|run|match|conflicts|deletions|approve|unlock|jobs|errors|enable|disable"
+    r"|retry|decouple|couple|status|check|serve|init|review|mappings|skipped|locks)\b"
 )
-"""Messages the web app shows but does not write, still in the old words: the engine's job errors (shared with the
-CLI and its tests) and the review's reasons (services/views/review.py, reworked elsewhere). Issue 13 lists them."""
+"""A CLI command line ("coupler resolve CUSTOMER ...", "coupler sync --full"): never in the web app's text."""
 
 
 class _Text(HTMLParser):
@@ -78,12 +79,14 @@ def test_no_page_of_the_demo_says_local_or_integration(
         "/mappings/CUSTOMER/records/C99999",
         "/mappings/CUSTOMER/lookup?q=Fab",
     ]
+    pages += [f"/jobs/{j.id}" for j in coupler.jobs(limit=5)]
+    pages += [f"/mappings/CUSTOMER/records/{conflict}?job={j.id}" for j in coupler.jobs(limit=5)]
     said = {}
     for path in pages:
-        text = NOT_YET.sub("", PAGE_NAME.sub("", visible(client.get(path, headers=HTML).text)))
-        found = INTERNAL.findall(text)
+        text = PAGE_NAME.sub("", visible(client.get(path, headers=HTML).text))
+        found = [*INTERNAL.finditer(text), *OLD_WORDS.finditer(text), *COMMAND.finditer(text)]
         if found:
-            said[path] = [text[max(0, m.start() - 40) : m.end() + 40] for m in INTERNAL.finditer(text)][:3]
+            said[path] = [text[max(0, m.start() - 40) : m.end() + 40] for m in found][:3]
     assert said == {}, said
     names = visible(client.get("/mappings/CUSTOMER", headers=HTML).text)
     assert "Business Central" in names and "Dynamics 365 Sales" in names
@@ -171,3 +174,88 @@ def test_conflicts_name_fields_by_caption_and_resolve_by_it(
     form = {"csrf_token": csrf, "mapping": "CUSTOMER", "key": parked.local_key, "use": "integration", "field": "City"}
     done = visible(client.post("/conflicts/resolve", data=form, headers=HTML).text)
     assert "C00070 Fabrikam, Inc.: the Dynamics 365 Sales values won for City." in done
+
+
+def _job_page(client: TestClient, response: object) -> tuple[str, str]:
+    """The page a form's post/redirect/get lands on (HTML and its visible text)."""
+    location = response.headers["location"]  # type: ignore[attr-defined]
+    assert "job=" in location, location
+    html = client.get(location, headers=HTML).text
+    return html, visible(html)
+
+
+def test_the_notice_after_synchronize_now_says_what_was_written_with_old_and_new_values(
+    client: TestClient, csrf: str, fabrikam: str, demo_dir: Path
+) -> None:
+    card = visible(client.get(f"/mappings/CUSTOMER/records/{fabrikam}", headers=HTML).text)
+    old_city = re.search(r"City (\S+)", card)
+    assert old_city is not None
+    edit(demo_dir / "erp.db", f"UPDATE customers SET city = 'Ottawa' WHERE number = '{fabrikam}'")
+    form = {"csrf_token": csrf, "ref": fabrikam, "choice": "to-integration"}
+
+    html, text = _job_page(client, client.post("/mappings/CUSTOMER/sync", data=form, follow_redirects=False))
+
+    assert "Synchronize now (CUSTOMER), Business Central to Dynamics 365 Sales: 1 synchronized." in text
+    assert f"Dynamics 365 Sales Account Fabrikam, Inc. updated: City {old_city.group(1)} → Ottawa" in text
+    assert f'<a href="/mappings/CUSTOMER/records/{fabrikam}">Fabrikam, Inc.</a>' in html, "the record links to its card"
+
+
+def test_a_value_too_long_says_so_in_their_words_with_the_buttons_that_help(
+    client: TestClient, csrf: str, fabrikam: str, demo_dir: Path
+) -> None:
+    edit(demo_dir / "crm.db", "UPDATE account SET address1_city = '" + "x" * 50 + "' WHERE name = 'Fabrikam, Inc.'")
+    form = {"csrf_token": csrf, "ref": fabrikam, "choice": "from-integration"}
+
+    html, text = _job_page(client, client.post("/mappings/CUSTOMER/sync", data=form, follow_redirects=False))
+
+    said = (
+        "Dynamics 365 Sales Account Fabrikam, Inc.: City is 50 characters; Business Central allows 30. Shorten it in "
+        "Dynamics 365 Sales, then synchronize the record again."
+    )
+    assert said in text and "1 failed" in text
+    assert f'<a href="/mappings/CUSTOMER/records/{fabrikam}">{said}</a>' in html.replace("&#39;", "'")
+    assert '<a class="button secondary" href="/errors?mapping=CUSTOMER">Open the errors</a>' in html
+    errors = client.get("/errors?mapping=CUSTOMER", headers=HTML).text
+    row = next(r for r in errors.split("<tr>") if "City is 50 characters" in r)
+    assert "Open the record</a>" in row and "Retry</a>" in row and 'hx-get="/mappings/CUSTOMER/sync?ref=' in row
+    card = client.get(f"/mappings/CUSTOMER/records/{fabrikam}", headers=HTML).text
+    recent = card.split('id="recent-errors"', 1)[1]
+    assert "City is 50 characters" in recent and "Retry: synchronize now</a>" in recent
+
+
+def test_a_conflict_names_no_command_and_its_notice_links_to_the_conflicts_page(
+    client: TestClient, conflict: str, coupler: Coupler
+) -> None:
+    job = coupler.jobs(limit=1)[0]
+    html = client.get(f"/mappings/CUSTOMER/records/{conflict}?job={job.id}", headers=HTML).text
+    text = visible(html)
+    assert (
+        "Business Central Customer C00070 Fabrikam, Inc.: Both records changed City to different values since the "
+        "last synchronization" in text
+    )
+    assert '<a class="button secondary" href="/conflicts?mapping=CUSTOMER">Resolve the conflicts</a>' in html
+    assert "coupler resolve" not in text
+    recent = html.split('id="recent-errors"', 1)[1]
+    assert 'href="/conflicts?mapping=CUSTOMER">Resolve the conflict</a>' in recent
+
+
+def test_a_background_task_that_failed_records_is_not_done_and_the_counts_refresh(
+    client: TestClient, csrf: str, fabrikam: str, demo_dir: Path, wait_task: Callable[[str], dict[str, object]]
+) -> None:
+    edit(demo_dir / "crm.db", "UPDATE account SET address1_city = '" + "y" * 40 + "' WHERE name = 'Fabrikam, Inc.'")
+    started = client.post(
+        "/mappings/CUSTOMER/sync-modified",
+        data={"csrf_token": csrf, "back": "/mappings/CUSTOMER/records"},
+        follow_redirects=False,
+    )
+    task_id = started.headers["location"].split("task=")[1]
+    assert wait_task(task_id)["problems"] == "1 failed", "the API says so too"
+
+    polled = client.get(f"/tasks/{task_id}", headers={**HTML, "hx-request": "true"})
+
+    text = visible(polled.text)
+    assert "finished with 1 failed" in text and "done —" not in text
+    assert "notice-warning" in polled.text and polled.headers["HX-Trigger"] == "task-finished"
+    assert "City is 40 characters; Business Central allows 30" in text, "the job's notice, with its errors"
+    overview = client.get(f"/?task={task_id}", headers=HTML).text
+    assert 'hx-trigger="task-finished from:body" hx-select="#mapping-counts"' in overview, "so do the counts"

@@ -90,7 +90,10 @@ def test_the_same_field_changed_to_different_values_is_a_conflict_with_the_last_
     assert (field.local_field, field.integration_field) == ("city", "address1_city")
     assert (field.local_value, field.integration_value) == ("Bergen", "Trondheim")
     assert (field.last_local, field.last_integration) == ("Oslo", "Oslo")
-    assert "coupler resolve" in result.message
+    assert result.message(MAPPING).startswith("Both records changed city to different values")
+    captioned = replace(MAPPING, fields=tuple(replace(f, caption=f"{f.local} caption") for f in MAPPING.fields))
+    assert "Both records changed city caption to" in result.message(captioned)
+    assert "coupler" not in result.message(MAPPING)
 
 
 def test_both_changed_to_the_same_value_is_no_conflict() -> None:

@@ -117,8 +117,9 @@ def test_both_changed_with_differing_bidirectional_field_is_a_conflict() -> None
         target=account(T1, name="CRM name"),
     )
     assert plan.action is Action.CONFLICT
-    assert "displayName/name" in plan.message
-    assert "--direction" in plan.message
+    message = plan.message(mapping())
+    assert "Both records changed displayName to different values" in message, "the field as the user knows it"
+    assert "coupler" not in message, "no command line: each interface says how to resolve it"
 
 
 def test_both_changed_to_the_same_values_is_no_conflict() -> None:

@@ -254,12 +254,12 @@ def test_map_passes_a_missing_value_unless_strict() -> None:
     assert to(None, loose) is None
     strict = step("map", values={"RED": "Red", "BLUE": "Blue"}, strict=True)
     with pytest.raises(
-        TransformError, match=r"^map: 'GREEN' is not a known local value; the known ones are: 'RED', 'BLUE'$"
+        TransformError, match=r"^map: 'GREEN' is not a value the mapping knows; the known ones are: 'RED', 'BLUE'$"
     ):
         to("GREEN", strict)
     with pytest.raises(
         TransformError,
-        match=r"^map: 'Green' is not a known integration value; the known ones are: "
+        match=r"^map: 'Green' is not a value the mapping knows; the known ones are: "
         r"'Red' \('RED'\), 'Blue' \('BLUE'\)$",
     ):
         back("Green", strict)
@@ -295,12 +295,12 @@ def test_options_pass_empty_as_none_and_refuse_an_unknown_value_naming_the_known
         assert back(empty, terms) is None
     with pytest.raises(
         TransformError,
-        match=r"^options: 'NET 45' is not a known local value; the known ones are: '30 DAYS', '14 DAYS'$",
+        match=r"^options: 'NET 45' is not a value the mapping knows; the known ones are: '30 DAYS', '14 DAYS'$",
     ):
         to("NET 45", terms)
     with pytest.raises(
         TransformError,
-        match=r"^options: 7 is not a known integration value; the known ones are: 1 \('30 DAYS'\), 2 \('14 DAYS'\)$",
+        match=r"^options: 7 is not a value the mapping knows; the known ones are: 1 \('30 DAYS'\), 2 \('14 DAYS'\)$",
     ):
         back(7, terms)
 

@@ -18,8 +18,8 @@ from coupler.services.views.page_queries import PageQueries
 def customer_mapping(direction: Direction = Direction.BIDIRECTIONAL, *, only_coupled: bool = True) -> TableMapping:
     one_way = Direction.TO_INTEGRATION if direction.allows(Direction.TO_INTEGRATION) else direction
     fields = [
-        FieldMapping(local="displayName", integration="name", direction=direction),
-        FieldMapping(local="phoneNumber", integration="telephone1", direction=direction),
+        FieldMapping(local="displayName", integration="name", direction=direction, caption="Name"),
+        FieldMapping(local="phoneNumber", integration="telephone1", direction=direction, caption="Phone No."),
     ]
     if direction.allows(Direction.TO_INTEGRATION):
         fields += [
@@ -34,6 +34,7 @@ def customer_mapping(direction: Direction = Direction.BIDIRECTIONAL, *, only_cou
             table="customers",
             key="id",
             display_key="number",
+            caption="Customer",
             modified_on="lastModifiedDateTime",
             filter=(Condition(field="blocked", op=Operator.EQ, value=""),),
         ),
@@ -41,6 +42,7 @@ def customer_mapping(direction: Direction = Direction.BIDIRECTIONAL, *, only_cou
             table="account",
             key="accountid",
             display_key="name",
+            caption="Account",
             modified_on="modifiedon",
             filter=(Condition(field="statecode", op=Operator.NE, value=1),),
         ),

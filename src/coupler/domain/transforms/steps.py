@@ -77,8 +77,7 @@ def _table_step(kind: str, exact: dict[Any, Any], by_text: dict[str, Any], *, st
         listed = ", ".join(f"{show(k)} ({show(v)})" if backwards else show(k) for k, v in known[:_SHOWN])
         if len(known) > _SHOWN:
             listed += f" and {len(known) - _SHOWN} more"
-        way = "integration" if backwards else "local"
-        raise TransformError(f"{kind}: {show(value)} is not a known {way} value; the known ones are: {listed}")
+        raise TransformError(f"{kind}: {show(value)} is not a value the mapping knows; the known ones are: {listed}")
 
     return step
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from coupler.domain.jobs import Counters
 from coupler.domain.timeutil import format_iso
+from coupler.entrypoints.cli.hints import for_reports
 from coupler.services.wording import plural
 
 if TYPE_CHECKING:
@@ -101,3 +102,5 @@ def print_reports(console: Console, reports: Sequence[JobReport], *, errors_show
     for report in reports:
         if report.job.message:
             console.print(report.job.message, highlight=False)
+    for hint in for_reports(reports):
+        console.print(hint, highlight=False, soft_wrap=True)

@@ -16,7 +16,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 
-from coupler.domain.errors import ConfigurationError, ConnectionDisabled, CouplerError, RecordError, UsageError
+from coupler.domain.errors import (
+    ConfigurationError,
+    ConnectionDisabled,
+    CouplerError,
+    MappingBusy,
+    RecordError,
+    UsageError,
+)
+from coupler.entrypoints.cli.hints import for_error, with_hint
 
 if TYPE_CHECKING:
     from coupler.services.api import Coupler
@@ -99,7 +107,7 @@ def session(config: Path | None, as_json: bool, *, progress: bool = False, valid
         coupler = open_coupler(config, progress=bar, validate=validate)
         yield coupler
     except ConnectionDisabled as error:
-        fail(UsageError(f"{error.message} Switch it on with `coupler enable`."), 2, as_json)
+        fail(UsageError(with_hint(error)), 2, as_json)
     except (ConfigurationError, UsageError, RecordError) as error:
         fail(error, 2, as_json)  # nothing was done: the request itself cannot be carried out
     except CouplerError as error:
@@ -112,7 +120,10 @@ def session(config: Path | None, as_json: bool, *, progress: bool = False, valid
 
 
 def fail(error: CouplerError, code: int, as_json: bool) -> None:
-    problems = getattr(error, "problems", None) or [error.message]
+    problems = list(getattr(error, "problems", None) or [error.message])
+    hint = for_error(error)
+    if hint and not problems[-1].endswith(hint):
+        problems[-1] = f"{problems[-1]} {hint}"
     if as_json:
         sys.stdout.write(json.dumps({"error": type(error).__name__, "problems": problems}, indent=2) + "\n")
     for problem in problems:
@@ -143,7 +154,7 @@ def finish_round(runs: Sequence[MappingRun], as_json: bool) -> None:
 
     disabled = next((run for run in runs if run.outcome is Outcome.DISABLED), None)
     if disabled is not None:  # nothing ran: one refusal, as for any request that cannot be carried out
-        fail(UsageError(f"{disabled.message} Switch it on with `coupler enable`."), 2, as_json)
+        fail(UsageError(with_hint(ConnectionDisabled(disabled.message))), 2, as_json)
     reports = [run.report for run in runs if run.report is not None]
     if as_json:
         emit(True, [JobReportOut.of(r) for r in reports], lambda: None)
@@ -151,6 +162,7 @@ def finish_round(runs: Sequence[MappingRun], as_json: bool) -> None:
         print_reports(out, reports)
     for run in runs:
         if run.report is None and run.message:
-            err.print(f"[red]error:[/red] {run.message}", soft_wrap=True)
+            busy = MappingBusy(run.message, mapping=run.mapping) if run.outcome is Outcome.BUSY else None
+            err.print(f"[red]error:[/red] {with_hint(busy) if busy else run.message}", soft_wrap=True)
     if any(run.outcome is not Outcome.DONE or not run.ok for run in runs):
         raise Exit(1)

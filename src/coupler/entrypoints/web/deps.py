@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -19,12 +19,14 @@ from coupler.bootstrap import open_coupler, reconfigured, schema_check
 from coupler.config import default_config_path, load_config
 from coupler.config.edit import Check, enabled_in
 from coupler.domain.errors import ConnectorError, CouplerError
+from coupler.domain.jobs import Written
 from coupler.domain.schedules import QueueSettings
 from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_COOKIE
 from coupler.entrypoints.web.tasks import TaskRunner
 from coupler.ports.telemetry import Telemetry
 from coupler.services.api import Coupler
 from coupler.services.context import Progress, Systems
+from coupler.services.engine.recorder import JobReport
 from coupler.services.views.check import SystemStatus
 from coupler.services.views.page_queries import PageQueries
 
@@ -48,6 +50,8 @@ UNDO_KEPT = 200
 """How many decouplings the app remembers how to undo."""
 NOTICES_KEPT = 200
 """How many notices of changes to the configuration the app keeps for the page shown after the change."""
+WRITTEN_JOBS_KEPT = 200
+"""How many jobs' written records the app remembers for their notices."""
 FALLBACK_NAMES = {"local": "the ERP", "integration": "the CRM"}
 """What the pages call the systems when the configuration cannot be read."""
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -79,7 +83,7 @@ class WebState:
     def __init__(self, config_path: Path | None, *, workers: int = 2, telemetry: Telemetry | None = None) -> None:
         self.config_path = config_path
         self.telemetry = telemetry  # told of the jobs of every Coupler the app opens (metrics)
-        self.tasks = TaskRunner(self._open, workers=workers)
+        self.tasks = TaskRunner(self._open, workers=workers, on_done=self.remember_reports)
         self._coupler: Coupler | None = None
         self._problem: str | None = None
         self._lock = threading.Lock()
@@ -90,6 +94,7 @@ class WebState:
         self._queue: tuple[QueueSettings | None] | None = None
         self._undo: OrderedDict[str, Undo] = OrderedDict()
         self._notices: OrderedDict[str, object] = OrderedDict()
+        self._written: OrderedDict[str, tuple[Written, ...]] = OrderedDict()
 
     def _open(self, progress: Progress | None = None) -> Coupler:
         try:
@@ -165,6 +170,20 @@ class WebState:
             self._undo[job_id] = undo
             while len(self._undo) > UNDO_KEPT:
                 self._undo.popitem(last=False)
+
+    def remember_reports(self, reports: Sequence[JobReport]) -> None:
+        """Keep what these jobs wrote (their first records, with old and new values) for their notices: the log
+        keeps counters, not values (the last WRITTEN_JOBS_KEPT jobs, while the app runs)."""
+        with self._lock:
+            for report in reports:
+                self._written[report.job.id] = report.written
+                self._written.move_to_end(report.job.id)
+            while len(self._written) > WRITTEN_JOBS_KEPT:
+                self._written.popitem(last=False)
+
+    def written_of(self, job_id: str) -> tuple[Written, ...]:
+        with self._lock:
+            return self._written.get(job_id, ())
 
     def undo_of(self, job_id: str) -> Undo | None:
         with self._lock:

@@ -10,7 +10,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -24,6 +24,7 @@ from coupler.entrypoints.schemas.jobs import summarize
 from coupler.services.api import Coupler
 from coupler.services.context import Progress
 from coupler.services.engine.recorder import JobReport
+from coupler.services.wording import plural
 
 __all__ = ["MAX_UNFINISHED", "Task", "TaskProgress", "TaskRunner", "TaskState", "Work", "summarize"]
 
@@ -49,6 +50,9 @@ class Task:
     job_ids: list[str] = field(default_factory=list)
     message: str | None = None
     error: str | None = None
+    problems: str | None = None
+    """What the finished jobs left to look at ("1 conflict, 2 failed"), None when nothing: such a task is shown as
+    finished with problems, not as done."""
     started_at: datetime = field(default_factory=utcnow)
     finished_at: datetime | None = None
 
@@ -85,8 +89,17 @@ class TaskRunner:
     """Runs work on a ``ThreadPoolExecutor``; keeps the latest ``keep`` tasks for the progress pages and refuses a
     task (HTTPException 503) while ``most`` are waiting or running."""
 
-    def __init__(self, open_coupler: Opener, *, workers: int = 2, keep: int = 200, most: int = MAX_UNFINISHED) -> None:
+    def __init__(
+        self,
+        open_coupler: Opener,
+        *,
+        workers: int = 2,
+        keep: int = 200,
+        most: int = MAX_UNFINISHED,
+        on_done: Callable[[list[JobReport]], None] | None = None,
+    ) -> None:
         self._open = open_coupler
+        self._on_done = on_done
         self._keep = keep
         self._most = most
         self._tasks: OrderedDict[str, Task] = OrderedDict()
@@ -142,11 +155,14 @@ class TaskRunner:
             self._update(task_id, state="failed", error=message, finished_at=utcnow())
             return
         reports = result if isinstance(result, list) else [result]
+        if self._on_done is not None:
+            self._on_done(reports)
         self._update(
             task_id,
             state="done",
             job_ids=[r.job.id for r in reports],
             message=summarize(reports),
+            problems=_problems(reports),
             finished_at=utcnow(),
         )
 
@@ -162,3 +178,13 @@ class TaskRunner:
             task = self._tasks.get(task_id)
             if task is not None:
                 task.done += count
+
+
+def _problems(reports: Sequence[JobReport]) -> str | None:
+    """'1 conflict, 2 failed' over the reports' counters, or None when no job parked a conflict or failed a record
+    (records a match left unmatched are its ordinary outcome, counted in its summary)."""
+    conflicts = sum(r.job.counters.conflicts for r in reports)
+    failed = sum(r.job.counters.failed for r in reports)
+    parts = [plural(conflicts, "conflict")] if conflicts else []
+    parts += [f"{failed:,} failed"] if failed else []
+    return ", ".join(parts) or None

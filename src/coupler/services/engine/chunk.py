@@ -28,6 +28,7 @@ from coupler.services.context import Systems
 from coupler.services.engine.creation import Creator
 from coupler.services.engine.lookups import LookupResolver
 from coupler.services.engine.one_way import CREATED_MEMORY, ChunkWork, OneWayRun, stamps
+from coupler.services.wording import AWAITS_APPROVAL
 
 __all__ = ["ChunkSync"]
 
@@ -44,7 +45,7 @@ class ChunkSync:
         work = ChunkWork()
         pairs = self._select(run, records, work)
         work.resolved = self.lookups.resolve(run.moves, run.direction, [*(r for r, _ in pairs), *work.creations])
-        targets = self._targets(run, [coupling for _, coupling in pairs])
+        targets = work.targets = self._targets(run, [coupling for _, coupling in pairs])
         for record, coupling in pairs:
             self._plan(run, coupling, record, targets.get(coupling.key(run.target)), work)
         self._write_updates(run, work)
@@ -160,6 +161,7 @@ class ChunkSync:
                 reconsider=run.reconsider,
                 resolved=work.resolved,
             )
+            run.moves.check(plan.values)
         except (TransformError, MissingReference) as error:
             waiting = isinstance(error, MissingReference)  # retried until the referenced record is coupled
             message = f"{run.label(source)}: {error}"
@@ -219,7 +221,7 @@ class ChunkSync:
         """Park a conflict: nothing is written; it waits in `coupler conflicts` until a user resolves it."""
         if not (coupling.in_conflict and run.job_id in (coupling.to_integration_job, coupling.from_integration_job)):
             run.recorder.counters.conflicts += 1  # once per record and job, whichever pass finds it
-        message = f"{run.label(source)}: {plan.message}"
+        message = f"{run.label(source)}: {plan.message(run.mapping)}"
         if not (coupling.in_conflict and coupling.last_error == message):  # new: say it once, not every run
             run.recorder.error(message=message, local_key=coupling.local_key, integration_key=coupling.integration_key)
         work.conflicts.append(
@@ -242,8 +244,8 @@ class ChunkSync:
         if decision is MissingPartner.AWAIT_APPROVAL:
             counters.skipped += 1
             message = (
-                f"{run.label(source)}: its {run.target.value} record {gone} no longer exists; deleting it "
-                "too waits for approval (coupler deletions, coupler approve)."
+                f"{run.label(source)}: its coupled {run.target_records} no longer exists; deleting this record "
+                f"too {AWAITS_APPROVAL}."
             )
             run.recorder.error(message=message, local_key=coupling.local_key, integration_key=coupling.integration_key)
             # marked (never skipped for it), so that this job reports it once, and later runs look again
@@ -267,8 +269,8 @@ class ChunkSync:
             work.decoupled.append(coupling.local_key)
         else:  # MissingPartner.FAIL
             message = (
-                f"{run.label(source)}: cannot be synchronized because it is coupled to a deleted "
-                f"{run.target.value} record ({gone})."
+                f"{run.label(source)}: cannot be synchronized because its coupled {run.target_records} was "
+                "deleted. Decouple it, or couple it with another record."
             )
             work.couplings.append(self.fail(run, coupling, message))
 
@@ -293,11 +295,13 @@ class ChunkSync:
                 work.couplings.append(self.fail(run, coupling, message, result.detail, retryable=result.retryable))
                 continue
             run.recorder.counters.modified += 1
+            written = coupling.key(run.target)
+            run.wrote(source, plan.values, key=written, before=work.targets.get(written))
             if plan.overwritten:
-                fields = ", ".join(pair.replace("|", "/") for pair in plan.overwritten)
+                fields = ", ".join(run.mapping.pair_title(pair) for pair in plan.overwritten)
                 run.recorder.notice(
-                    f"{run.label(source)}: overwrote {fields}, changed in the {run.target.value} system since the "
-                    "last synchronization."
+                    f"{run.label(source)}: overwrote {fields}, changed in {run.system(run.target)} since the last "
+                    "synchronization."
                 )
             synced = self._synced(run, coupling, source, result.modified_on, plan, work)
             if plan.action is Action.CONFLICT:  # a partial resolution: the remaining fields stay parked
@@ -373,7 +377,7 @@ def reject_message(run: OneWayRun, source: Record, result: WriteResult) -> str:
     reason = result.error or "no reason given"
     if result.extra.get("stage") == "values":  # never sent: its values could not be built
         return f"{run.label(source)}: {reason}"
-    return f"{run.label(source)}: the {run.target.value} system rejected the record: {reason}"
+    return f"{run.label(source)}: {run.system(run.target)} refused the record: {reason}"
 
 
 def _state(coupling: Coupling) -> tuple[object, ...]:

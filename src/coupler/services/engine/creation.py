@@ -60,6 +60,10 @@ class Creator:
             if result.ok and result.key is not None
         ]
         run.recorder.counters.inserted += len(created)
+        for source, result in zip(sources, results, strict=True):
+            if result.ok and result.key is not None and run.recorder.writes_wanted:
+                values = result.extra.get("values") or run.moves(source.values, resolved)
+                run.wrote(source, values, key=result.key, before=None)
         return list(zip(sources, results, strict=True)), created
 
     @staticmethod
@@ -88,7 +92,9 @@ class Creator:
             return
         side = run.direction.source
         connector, spec = self.systems.connector(side), run.mapping.spec(side)
-        current = {r.key: r for r in connector.read(spec, keys, columns=list(constants))}
+        named = [c for c in (spec.display_key, spec.name_field) if c and c not in constants]
+        current = {r.key: r for r in connector.read(spec, keys, columns=[*constants, *named])}
+        titles = {key: run.mapping.title(side, key, record.values) for key, record in current.items()}
         updates = [
             RecordUpdate(key=key, values=changed, version=None)
             for key, record in current.items()
@@ -98,8 +104,9 @@ class Creator:
             if not result.ok:
                 keys_of = {side: updates[result.index].key}
                 run.recorder.error(
-                    message=f"{side.value} record {updates[result.index].key}: coupled, but its constant fields "
-                    f"could not be written: {result.error}",
+                    message=f"{run.mapping.records_of(side, self.systems.name(side))} "
+                    f"{titles.get(updates[result.index].key, updates[result.index].key)}: coupled, but its constant "
+                    f"fields could not be written: {result.error}",
                     local_key=keys_of.get(Side.LOCAL),
                     integration_key=keys_of.get(Side.INTEGRATION),
                 )
@@ -193,7 +200,9 @@ class Creator:
         results: list[WriteResult | None] = []
         for index, source in enumerate(sources):
             try:
-                rows.append(run.moves(source.values, resolved))
+                row = run.moves(source.values, resolved)
+                run.moves.check(row)
+                rows.append(row)
                 built.append(source)
                 results.append(None)
             except (TransformError, MissingReference) as error:

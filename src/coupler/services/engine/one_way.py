@@ -7,8 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import Any
 
 from coupler.domain.coupling import Coupling
+from coupler.domain.jobs import FieldChange, Written
 from coupler.domain.mapping import Direction, Side, TableMapping
 from coupler.domain.planning import Plan, Transfer
 from coupler.domain.records import Record, RecordUpdate
@@ -24,10 +26,12 @@ from coupler.domain.state import (
 from coupler.domain.transfer import Resolved
 from coupler.services.engine.recorder import JobRecorder
 
-__all__ = ["CREATED_MEMORY", "ChunkWork", "Mode", "OneWayRun", "stamps"]
+__all__ = ["CREATED_MEMORY", "FIELDS_KEPT", "ChunkWork", "Mode", "OneWayRun", "stamps"]
 
 CREATED_MEMORY = 250_000
 """How many created records a pass remembers for the job's other pass (about 25 MB per 100,000)."""
+FIELDS_KEPT = 10
+"""How many changed fields of a written record the job keeps for the notice."""
 
 
 class Mode(Enum):
@@ -96,7 +100,8 @@ class OneWayRun:
     moves: Transfer = field(init=False)
 
     def __post_init__(self) -> None:
-        self.moves = Transfer.of(self.mapping, self.direction, lengths=self.lengths)
+        names = (self.system(self.source), self.system(self.target))
+        self.moves = Transfer.of(self.mapping, self.direction, lengths=self.lengths, systems=names)
 
     @property
     def create(self) -> bool:
@@ -126,8 +131,50 @@ class OneWayRun:
     def job_id(self) -> str:
         return self.recorder.job.id
 
+    def system(self, side: Side) -> str:
+        """The ``side`` system's configured name ("Business Central")."""
+        return self.recorder.systems.name(side)
+
     def label(self, record: Record) -> str:
-        return self.mapping.label(self.source, record.key, record.values)
+        """The source record as a user knows it ("Business Central Customer C00020 Trey Research")."""
+        return self.mapping.label(self.source, record.key, record.values, system=self.system(self.source))
+
+    def wrote(self, source: Record, values: Mapping[str, Any], *, key: str, before: Record | None) -> None:
+        """Keep for the notice what was written to the target record ``key`` from ``source`` (``before``: the
+        target as read; None for a record created): its fields by caption, old and new values. A lookup's value is
+        shown as the source holds it (the salesperson's code, not the other system's id)."""
+        if not self.recorder.writes_wanted:
+            return
+        mapping, target = self.mapping, self.target
+        old = before.values if before is not None else {}
+        changes = []
+        for move in self.moves.moves:
+            if move.target not in values:
+                continue
+            new, was = values[move.target], old.get(move.target)
+            if (before is None and new in (None, "")) or (before is not None and was == new):
+                continue
+            if move.field.lookup is not None and move.source is not None:
+                new, was = source.get(move.source), None
+            changes.append(FieldChange(field=mapping.caption_of(target, move.target), old=was, new=new))
+        after = {**old, **values}
+        local_key, local = (source.key, source.values) if self.source is Side.LOCAL else (key, after)
+        display = mapping.local.display_key
+        shown = local.get(display) if display else None
+        self.recorder.wrote(
+            Written(
+                side=target,
+                title=mapping.title(target, key, after),
+                ref=str(shown) if shown not in (None, "") else local_key,
+                created=before is None,
+                changes=tuple(changes[:FIELDS_KEPT]),
+            )
+        )
+
+    @property
+    def target_records(self) -> str:
+        """The target table as a user knows it ("Dynamics 365 Sales Account")."""
+        return self.mapping.records_of(self.target, self.system(self.target))
 
 
 @dataclass(kw_only=True)
@@ -137,6 +184,8 @@ class ChunkWork:
 
     updates: list[RecordUpdate] = field(default_factory=list)
     updated: list[tuple[Coupling, Record, Plan]] = field(default_factory=list)
+    targets: Mapping[str, Record] = field(default_factory=dict)
+    """The coupled targets as read before the writes (for the notice's old values)."""
     creations: list[Record] = field(default_factory=list)
     restorations: list[tuple[Coupling, Record]] = field(default_factory=list)
     couplings: list[Coupling] = field(default_factory=list)

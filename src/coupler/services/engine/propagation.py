@@ -19,6 +19,7 @@ from coupler.domain.mapping import DeletePropagation
 from coupler.domain.state import PendingDeletion, StateChanges
 from coupler.services.context import Systems
 from coupler.services.engine.one_way import OneWayRun
+from coupler.services.wording import AWAITS_APPROVAL
 
 __all__ = ["propagate_reported_deletions"]
 
@@ -33,8 +34,9 @@ def propagate_reported_deletions(systems: Systems, run: OneWayRun, since: dateti
         return
     if reported.restarted and cursor is not None:
         run.recorder.notice(
-            f"The {run.source.value} system's deleted-entries feed of {mapping.spec(run.source).table} started over "
-            "(its cursor expired): records deleted meanwhile are noticed as missing partners and wait for approval."
+            f"{run.system(run.source)}'s feed of deleted {mapping.spec(run.source).title} records started over (its "
+            "cursor expired): each record deleted meanwhile is noticed as a missing partner; its partner's deletion "
+            f"{AWAITS_APPROVAL}."
         )
     deleted = list(dict.fromkeys(reported.keys))
     for start in range(0, len(deleted), systems.batch_size):
@@ -62,9 +64,8 @@ def _delete_partners(systems: Systems, run: OneWayRun, chunk: Sequence[str]) -> 
             continue
         counters.failed += 1
         run.recorder.error(
-            message=f"The {run.source.value} record {coupling.key(run.source)} was deleted; deleting its "
-            f"{run.target.value} partner {coupling.key(run.target)} failed: {result.error}. It waits for approval "
-            "(coupler deletions, coupler approve).",
+            message=f"A {mapping.records_of(run.source, run.system(run.source))} was deleted; deleting its coupled "
+            f"{run.target_records} failed: {result.error}. The deletion {AWAITS_APPROVAL}.",
             local_key=coupling.local_key,
             integration_key=coupling.integration_key,
         )

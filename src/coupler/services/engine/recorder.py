@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from coupler.domain.errors import CouplerError
-from coupler.domain.jobs import Counters, Job, JobError, JobKind
+from coupler.domain.jobs import Counters, Job, JobError, JobKind, Written
 from coupler.domain.state import NO_CHANGES, Lock, StateChanges
 from coupler.domain.timeutil import format_iso
 from coupler.ports.store import StateStore
@@ -21,7 +21,10 @@ from coupler.services.context import Systems
 from coupler.services.lease import LOCK_TTL, Lease
 from coupler.services.log_context import LogContext, bind, unbind
 
-__all__ = ["LOCK_TTL", "JobRecorder", "JobReport", "close_dead_job"]
+__all__ = ["LOCK_TTL", "WRITTEN_KEPT", "JobRecorder", "JobReport", "close_dead_job"]
+
+WRITTEN_KEPT = 10
+"""How many written records a job keeps, with their changed fields, for the notice after an action."""
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,8 @@ class JobReport:
 
     job: Job
     errors: tuple[JobError, ...] = ()
+    written: tuple[Written, ...] = ()
+    """The first records the job wrote, with their changes (``WRITTEN_KEPT``; kept in memory, not in the log)."""
 
     @property
     def ok(self) -> bool:
@@ -49,6 +54,7 @@ class JobRecorder:
     errors: list[JobError] = field(default_factory=list)
     pending_errors: list[JobError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    written: list[Written] = field(default_factory=list)
     _log_token: Token[LogContext] | None = field(default=None, repr=False)
     _outcome: JobOutcome | None = field(default=None, repr=False)
 
@@ -103,6 +109,16 @@ class JobRecorder:
         if len(self.errors) < 500:
             self.errors.append(error)
 
+    def wrote(self, record: Written) -> None:
+        """A record the job wrote, kept for the notice while fewer than ``WRITTEN_KEPT`` are."""
+        if len(self.written) < WRITTEN_KEPT:
+            self.written.append(record)
+
+    @property
+    def writes_wanted(self) -> bool:
+        """Whether another written record would still be kept (callers skip building it otherwise)."""
+        return len(self.written) < WRITTEN_KEPT
+
     def notice(self, text: str) -> None:
         """Something the user should know that is not an error (e.g. a forced sync overwrote newer data)."""
         self.notices.append(text)
@@ -139,7 +155,7 @@ class JobRecorder:
         finally:  # even when the job cannot be recorded, the mapping is free for the next run
             self.lease.release()
             self._finished(JobOutcome.of(self.job, stopped=stopped or not saved))
-        return JobReport(job=self.job, errors=tuple(self.errors))
+        return JobReport(job=self.job, errors=tuple(self.errors), written=tuple(self.written))
 
     def _finished(self, outcome: JobOutcome) -> None:
         """Tell the telemetry and the log how the job ended (once); its later log lines no longer carry it."""

@@ -173,7 +173,9 @@ class Synchronizer:
         records = self.systems.connector(run.source).read(spec, list(wanted), columns=run.mapping.columns(run.source))
         found = {r.key for r in records}
         failed = [
-            self.chunks.fail(run, c, f"The {run.source.value} record {key} no longer exists.")
+            self.chunks.fail(
+                run, c, f"The {run.mapping.records_of(run.source, run.system(run.source))} {key} no longer exists."
+            )
             for key, c in wanted.items()
             if key not in found
         ]

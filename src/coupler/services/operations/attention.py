@@ -51,7 +51,7 @@ class Attention:
         coupling = self._coupling(mapping, ref)
         conflict = self.systems.store.attention.conflict(mapping.name, coupling.local_key)
         if conflict is None:
-            raise RecordNotFound(f"{mapping.name}: {ref!r} has no parked conflict; `coupler conflicts` lists them.")
+            raise RecordNotFound(f"{mapping.name}: {ref!r} has no parked conflict.")
         chosen = conflict.fields
         if fields:
             wanted = set(fields)
@@ -218,7 +218,8 @@ class Attention:
             else:
                 recorder.counters.failed += 1
                 recorder.error(
-                    message=f"{side.value} record {deletion.survivor_key} could not be deleted: {result.error}",
+                    message=f"{mapping.records_of(side, self.systems.name(side))} {present[deletion.survivor_key]} "
+                    f"could not be deleted: {result.error}",
                     **{f"{side.value}_key": deletion.survivor_key},
                 )
         recorder.counters.deleted += len(done) - (len(pending) - len(to_delete))
@@ -242,16 +243,19 @@ class Attention:
     def _mappings(self, name: str | None) -> list[TableMapping]:
         return [self.systems.mapping(name)] if name else list(self.systems.in_dependency_order())
 
-    def _existing(self, mapping: TableMapping, side: Side, keys: Sequence[str]) -> set[str]:
+    def _existing(self, mapping: TableMapping, side: Side, keys: Sequence[str]) -> dict[str, str]:
+        """The records of ``keys`` that exist, each with how a user knows it ("C00020 Trey Research")."""
         if not keys:
-            return set()
+            return {}
         spec = replace(mapping.spec(side), filter=())
-        return {r.key for r in self.systems.connector(side).read(spec, keys, columns=(spec.key,))}
+        columns = tuple(dict.fromkeys(c for c in (spec.key, spec.display_key, spec.name_field) if c))
+        records = self.systems.connector(side).read(spec, keys, columns=columns)
+        return {r.key: mapping.title(side, r.key, r.values) for r in records}
 
     def _coupling(self, mapping: TableMapping, ref: str) -> Coupling:
         item = resolve_couplings(self.systems, mapping, [ref])[0]
         if item.coupling is None:
-            what = "is not coupled" if item.record else "names no record of either side"
+            what = "is not coupled" if item.record else f"names no record in {self.systems.either}"
             raise RecordNotFound(f"{mapping.name}: {ref!r} {what}.")
         return item.coupling
 
@@ -260,7 +264,7 @@ class Attention:
         for item in resolve_couplings(self.systems, mapping, refs):
             if item.coupling is None:
                 recorder.counters.failed += 1
-                what = "is not coupled" if item.record else "names no record of either side"
+                what = "is not coupled" if item.record else f"names no record in {self.systems.either}"
                 recorder.error(message=f"{item.ref!r} {what}.", local_key=item.ref)
             else:
                 found.append(item.coupling)

@@ -62,7 +62,7 @@ def unlock(systems: Systems, mapping: str, *, force: bool = False) -> LockStatus
         return None
     status = _status(systems, found)
     if not force and status.state == "held":
-        raise MappingBusy(_refusal(name, found, status))
+        raise MappingBusy(_refusal(name, found, status), mapping=name)
     systems.store.cursors.release_lock(
         found.name, found.owner
     )  # only this owner's: a run that took it meanwhile keeps it

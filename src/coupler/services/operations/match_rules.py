@@ -15,7 +15,7 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from coupler.domain.errors import UsageError
+from coupler.domain.errors import NoMatchFields, UsageError
 from coupler.domain.mapping import FieldMapping, TableMapping
 
 __all__ = ["MatchGroup", "groups_by_priority", "is_empty", "match_groups", "match_key", "matchable"]
@@ -88,9 +88,10 @@ def match_groups(mapping: TableMapping, on: Sequence[Sequence[str]] | None) -> t
     prioritized = sorted((f for f in fields if f.match_priority is not None), key=_priority)
     groups = tuple(_group(list(fields)) for _, fields in groupby(prioritized, key=_priority))
     if not groups:
-        raise UsageError(
-            f"{mapping.name} has no fields to match on. Name them with --on (e.g. --on {_example(usable)}), or set "
-            f"`match = 1` (the priority; equal priorities form one group) on field mappings in the configuration."
+        raise NoMatchFields(
+            f"{mapping.name} has no fields to match on: give the field mappings to match on a match priority "
+            "(`match = 1` in the configuration; equal priorities form one group), or name them for this run.",
+            example=_example(usable),
         )
     return groups
 

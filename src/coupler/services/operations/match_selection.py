@@ -38,7 +38,7 @@ def select_uncoupled(
     """The uncoupled local records ``refs`` names, read with ``columns``; see the module's docstring."""
     wanted = list(dict.fromkeys(ref.strip() for ref in refs if ref.strip()))
     if not wanted:
-        raise UsageError(f"{mapping.name}: select at least one local record to match.")
+        raise UsageError(f"{mapping.name}: select at least one {systems.name(Side.LOCAL)} record to match.")
     found = _find(systems, mapping, wanted, columns)
     unknown = [ref for ref in wanted if ref not in found]
     if unknown:
@@ -47,11 +47,16 @@ def select_uncoupled(
     records = list({found[ref].key: found[ref] for ref in wanted}.values())
     outside = [r for r in records if not mapping.local.matches(r.values)]
     if outside:
-        conditions = ", ".join(f"{c.field} {c.op.value} {c.value!r}" for c in mapping.local.filter)
-        names = _names([mapping.label(Side.LOCAL, r.key, r.values) for r in outside], quoted=False)
+        system = systems.name(Side.LOCAL)
+        failed = dict.fromkeys(c.field for r in outside for c in mapping.local.failed(r.values))
+        one = outside[0] if len(outside) == 1 else None  # one record: its values; several: the fields only
+        values = ", ".join(
+            f"{mapping.caption_of(Side.LOCAL, f)}" + (f" is {one.get(f)!r}" if one is not None else "") for f in failed
+        )
+        names = _names([mapping.label(Side.LOCAL, r.key, r.values, system=system) for r in outside], quoted=False)
         raise RecordError(
-            f"{mapping.name}: {names} {'does' if len(outside) == 1 else 'do'} not match the mapping's local filter "
-            f"({conditions}), so {'it' if len(outside) == 1 else 'they'} cannot be coupled."
+            f"{mapping.name}: {names} {'is' if len(outside) == 1 else 'are'} outside the mapping's filter "
+            f"({values}), so {'it' if len(outside) == 1 else 'they'} cannot be coupled."
         )
     coupled = systems.store.couplings.find(mapping.name, Side.LOCAL, [r.key for r in records])
     return Selection(records=[r for r in records if r.key not in coupled], coupled=len(coupled))
@@ -79,7 +84,8 @@ def _find(systems: Systems, mapping: TableMapping, refs: Sequence[str], columns:
             shown = str(record.get(display))
             if shown in found and found[shown].key != record.key:
                 raise RecordError(
-                    f"{mapping.name}: more than one local record has {display} {shown!r}; use its primary key."
+                    f"{mapping.name}: more than one {mapping.records_of(Side.LOCAL, systems.name(Side.LOCAL))} has "
+                    f"{mapping.caption_of(Side.LOCAL, display)} {shown!r}; use its primary key."
                 )
             found[shown] = record
     return found

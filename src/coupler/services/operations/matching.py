@@ -11,7 +11,7 @@ integration counterpart with ``create_missing``. The new couplings can be synchr
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from coupler.domain.coupling import Coupling
@@ -54,8 +54,15 @@ class _Job:
     def name(self) -> str:
         return self.mapping.name
 
+    def system(self, side: Side) -> str:
+        return self.recorder.systems.name(side)
+
+    def records_of(self, side: Side) -> str:
+        """The ``side`` table as a user knows it ("Dynamics 365 Sales Account")."""
+        return self.mapping.records_of(side, self.system(side))
+
     def label(self, side: Side, record: Record) -> str:
-        return self.mapping.label(side, record.key, record.values)
+        return self.mapping.label(side, record.key, record.values, system=self.system(side))
 
 
 @dataclass(kw_only=True)
@@ -174,9 +181,11 @@ class Matcher:
                 left.append(record)
             pending = left
         for record in pending:
-            reason = reasons.get(record.key, "no match")
+            reason = reasons.get(record.key, f"no match in {job.system(Side.INTEGRATION)}")
             if record.key not in probed:
-                fields = ", ".join(dict.fromkeys(f for g in job.groups for f in g.local_fields))
+                fields = ", ".join(
+                    dict.fromkeys(job.mapping.caption_of(Side.LOCAL, f) for g in job.groups for f in g.local_fields)
+                )
                 reason = f"no match: nothing to match on ({fields} empty)"
             page.unmatched.append((record, reason))
         return page
@@ -276,8 +285,8 @@ class Matcher:
             if not result.ok:
                 job.recorder.counters.failed += 1
                 job.recorder.error(
-                    message=f"{job.label(Side.LOCAL, record)}: {reason}, and the integration record could not be "
-                    f"created: {result.error or 'no reason given'}",
+                    message=f"{job.label(Side.LOCAL, record)}: {reason}, and its {job.records_of(Side.INTEGRATION)} "
+                    f"could not be created: {result.error or 'no reason given'}",
                     detail=result.detail,
                     local_key=record.key,
                 )
@@ -293,11 +302,23 @@ def _reason(
     taken: dict[str, str],
 ) -> str:
     if len(free) > 1:
-        on = ", ".join(f"{integration}={value!r}" for _, integration, value in group.probe(record.values))
-        return f"ambiguous: {len(free)} integration records match on {on}"
+        on = ", ".join(
+            f"{job.mapping.caption_of(Side.INTEGRATION, integration)} {value!r}"
+            for _, integration, value in group.probe(record.values)
+        )
+        return f"ambiguous: {len(free)} {job.records_of(Side.INTEGRATION)} records match on {on}"
     partner = matches[0]
-    owner = taken.get(partner.key) or f"local record {coupled[partner.key].local_key}"
+    owner = taken.get(partner.key) or _local_label(job, coupled[partner.key].local_key)
     return f"the matching {job.label(Side.INTEGRATION, partner)} is already coupled to {owner}"
+
+
+def _local_label(job: _Job, key: str) -> str:
+    """The local record ``key`` as a user knows it, read for the message (its key alone if it is gone)."""
+    spec = replace(job.mapping.local, filter=())
+    columns = tuple(dict.fromkeys(c for c in (spec.key, spec.display_key, spec.name_field) if c))
+    found = job.recorder.systems.connector(Side.LOCAL).read(spec, [key], columns=columns)
+    values = found[0].values if found else {}
+    return job.mapping.label(Side.LOCAL, key, values, system=job.system(Side.LOCAL))
 
 
 def _columns(base: Sequence[str], *more: Sequence[str]) -> tuple[str, ...]:
@@ -314,6 +335,7 @@ def _summary(job: _Job) -> str:
     if job.creating is None:
         parts.append(f"{counters.unmatched} unmatched")
     if job.selection is None:
-        return f"{job.name}: {', '.join(parts)} of {plural(job.seen, 'uncoupled local record')}."
+        return f"{job.name}: {', '.join(parts)} of {plural(job.seen, f'uncoupled {job.system(Side.LOCAL)} record')}."
     left_out = f" ({plural(job.already_coupled, 'selected record')} already coupled)" if job.already_coupled else ""
-    return f"{job.name}: {', '.join(parts)} of {plural(job.seen, 'selected uncoupled local record')}{left_out}."
+    uncoupled = plural(job.seen, f"selected uncoupled {job.system(Side.LOCAL)} record")
+    return f"{job.name}: {', '.join(parts)} of {uncoupled}{left_out}."

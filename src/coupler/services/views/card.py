@@ -99,7 +99,7 @@ def record_card(systems: Systems, name: str, ref: str) -> RecordCard:
     """The card of the record ``ref`` names (either side, primary or display key)."""
     status = record_status(systems, name, ref)
     if status.coupling is None and status.local is None and status.integration is None:
-        raise RecordNotFound(f"{status.mapping}: {ref!r} names no record of either side.")
+        raise RecordNotFound(f"{status.mapping}: {ref!r} names no record in {systems.either}.")
     mapping = systems.mapping(name)
     conflict = None
     if status.coupling is not None and status.coupling.in_conflict:

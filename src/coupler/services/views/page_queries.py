@@ -14,7 +14,7 @@ from coupler.services.views.browse import BrowsePage, RecordFilter, Sort, browse
 from coupler.services.views.card import RecordCard, record_card
 from coupler.services.views.factbox import FactBox, factbox
 from coupler.services.views.integration_search import IntegrationMatch, search_integration
-from coupler.services.views.record_names import record_names
+from coupler.services.views.record_names import record_names, record_refs
 from coupler.services.views.review import Recommendation, recommend, review
 from coupler.services.views.sync_options import SyncOptions, sync_options, sync_options_unread
 
@@ -85,6 +85,10 @@ class PageQueries:
     def names(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, str]:
         """How a user knows these records of ``side``: key -> display key (or the key itself)."""
         return record_names(self.systems, mapping, side, keys)
+
+    def refs(self, mapping: str, side: Side, keys: Sequence[str]) -> dict[str, str]:
+        """What names these records of ``side`` in a page's address: key -> display key (or the key itself)."""
+        return record_refs(self.systems, mapping, side, keys)
 
     def review(self, mapping: str | None = None) -> list[Recommendation]:
         """What to run first per mapping (full synchronization, match-based coupling or nothing)."""

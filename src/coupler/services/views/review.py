@@ -72,7 +72,9 @@ def recommend(systems: Systems, name: str) -> Recommendation:
     couplings = systems.store.stats(mapping.name).couplings
     local = _count(systems, mapping, Side.LOCAL, couplings)
     integration = _count(systems, mapping, Side.INTEGRATION, couplings)
-    advice, reason = _advise(local, integration, couplings, sources={d.source for d in mapping.direction.one_way})
+    names = {side: mapping.records_of(side, systems.name(side)) for side in Side}
+    sources = {d.source for d in mapping.direction.one_way}
+    advice, reason = _advise(local, integration, couplings, sources=sources, names=names)
     return Recommendation(
         mapping=mapping.name,
         advice=advice,
@@ -93,26 +95,29 @@ def _command(mapping: TableMapping, advice: Advice) -> str | None:
     return None
 
 
-def _advise(local: SideCount, integration: SideCount, couplings: int, *, sources: set[Side]) -> tuple[Advice, str]:
-    """``sources``: the sides the mapping copies records from (a full synchronization creates their counterparts)."""
+def _advise(
+    local: SideCount, integration: SideCount, couplings: int, *, sources: set[Side], names: dict[Side, str]
+) -> tuple[Advice, str]:
+    """``sources``: the sides the mapping copies records from (a full synchronization creates their counterparts);
+    ``names``: each side's table as a user knows it ("Business Central Customer")."""
     if not local.count and not integration.count:
-        return Advice.NOTHING, "both tables are empty"
+        return Advice.NOTHING, f"there is no {names[Side.LOCAL]} and no {names[Side.INTEGRATION]}"
     if not integration.count or not local.count:
         empty = Side.INTEGRATION if not integration.count else Side.LOCAL
         if empty.other not in sources:
-            return Advice.NOTHING, f"the {empty.value} table is empty and the mapping never copies records into it"
-        return Advice.FULL_SYNC, f"the {empty.value} table is empty"
+            return Advice.NOTHING, f"there is no {names[empty]} and the mapping never copies records into it"
+        return Advice.FULL_SYNC, f"there is no {names[empty]} yet"
     if local.exceeds(couplings) and integration.exceeds(couplings):
         if not couplings:
-            return Advice.MATCH, "both sides hold records and none is coupled"
-        return Advice.MATCH, f"both sides hold more records than the {plural(couplings, 'coupling')}"
+            return Advice.MATCH, "both systems hold records and none is coupled"
+        return Advice.MATCH, f"both systems hold more records than the {plural(couplings, 'coupling')}"
     if local.exceeds(couplings) or integration.exceeds(couplings):
         side = Side.LOCAL if local.exceeds(couplings) else Side.INTEGRATION
         if side not in sources:
             return Advice.NOTHING, (
-                f"only the {side.value} side has uncoupled records, and the mapping never copies records from it"
+                f"only {names[side]} records are uncoupled, and the mapping never copies records from them"
             )
-        return Advice.FULL_SYNC, f"only the {side.value} side has uncoupled records"
+        return Advice.FULL_SYNC, f"only {names[side]} records are uncoupled"
     return Advice.NOTHING, "every record is coupled"
 
 

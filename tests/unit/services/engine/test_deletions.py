@@ -55,7 +55,9 @@ def test_an_inferred_deletion_waits_for_approval() -> None:
     world.crm.remove("account", account)  # the CRM keeps no deleted-entries feed: only absence tells
     world.erp.put("customers", {"id": key, "displayName": "Changed"})
     report = world.coupler.sync_modified()[0]
-    assert "waits for approval" in report.errors[0].message
+    assert report.errors[0].message == (
+        "ERP Customer C001: its coupled CRM Account no longer exists; deleting this record too waits for your approval."
+    )
     assert world.local_row(key)["displayName"] == "Changed", "nothing deleted blindly"
     [pending] = world.coupler.deletions()
     assert (pending.side, pending.deleted_key, pending.survivor_key) == (Side.INTEGRATION, account, key)

@@ -95,4 +95,4 @@ def test_a_value_outside_the_option_mapping_fails_that_record_alone() -> None:
     erp.put("customers", {"number": "C2", "name": "Fabrikam", "terms": "14 DAYS"})
     report = coupler.sync_full("CUSTOMER", force=True)
     assert (report.job.counters.inserted, report.job.counters.failed) == (1, 1)
-    assert "'60 DAYS' is not a known local value" in report.errors[0].message
+    assert "'60 DAYS' is not a value the mapping knows" in report.errors[0].message

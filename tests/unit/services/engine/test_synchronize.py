@@ -26,7 +26,7 @@ def test_full_sync_creates_and_couples_then_a_second_run_writes_nothing(world: W
         world.customer(f"C{n:03d}", creditLimit=100 * n)
     world.customer("C999", blocked="All")
     world.account("CRM only Ltd")
-    with pytest.raises(UsageError, match="would duplicate the records both sides share"):
+    with pytest.raises(UsageError, match="would duplicate the records both systems share"):
         world.coupler.sync_full("CUSTOMER")  # a first full sync while both sides hold data: match first
     report = world.coupler.sync_full("CUSTOMER", force=True)
     counters = report.job.counters
@@ -79,7 +79,10 @@ def test_both_sides_changing_one_field_is_a_parked_conflict_that_writes_nothing(
     assert (report.job.counters.conflicts, report.job.counters.failed) == (1, 0)
     assert not report.ok
     assert len(report.errors) == 1, "a conflict is reported once, not once per pass"
-    assert "displayName/name" in report.errors[0].message and "coupler resolve" in report.errors[0].message
+    assert report.errors[0].message == (
+        "ERP Customer C001: Both records changed Name to different values since the last synchronization: nothing of "
+        "the pair is written until you choose which values win."
+    )
     assert world.local_row(key)["displayName"] == "Local name"
     assert world.account_row(coupling.integration_key)["name"] == "CRM name"
     [parked] = world.coupler.conflicts()
@@ -89,7 +92,7 @@ def test_both_sides_changing_one_field_is_a_parked_conflict_that_writes_nothing(
     assert again.job.counters.conflicts == 1 and again.errors == (), "still parked, not reported again"
     resolved = world.coupler.sync("CUSTOMER", ["C001"], direction=Direction.FROM_INTEGRATION)
     assert resolved.ok and resolved.job.counters.modified == 1
-    assert "overwrote displayName/name" in (resolved.job.message or "")
+    assert "CRM Account CRM name: overwrote Name, changed in ERP since" in (resolved.job.message or "")
     assert world.local_row(key)["displayName"] == "CRM name"
     assert world.coupler.conflicts() == []
     assert world.coupler.sync_modified()[0].job.counters.total == 0, "the chosen direction settled the conflict"
@@ -168,7 +171,9 @@ def test_a_rejected_record_fails_alone_then_is_retried_and_skipped(world: World)
     world.erp.put("customers", {"id": keys[3], "displayName": "Renamed"})
     report = world.coupler.sync_modified()[0]
     assert (report.job.counters.modified, report.job.counters.failed) == (1, 1)
-    assert "rejected the record: account: telephone1 is longer than 20 characters" in report.errors[0].message
+    assert "ERP Customer C001: CRM refused the record: account: telephone1 is longer than 20 characters" in (
+        report.errors[0].message
+    )
     assert report.errors[0].local_key == keys[1]
     assert "C001" in report.errors[0].message
     coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, keys[1])
@@ -197,7 +202,7 @@ def test_a_deleted_partner_fails_with_a_clear_message(world: World) -> None:
     world.erp.put("customers", {"id": key, "displayName": "Changed"})
     report = world.coupler.sync_modified()[0]
     assert report.job.counters.failed == 1
-    assert "coupled to a deleted integration record" in report.errors[0].message
+    assert "cannot be synchronized because its coupled CRM Account was deleted" in report.errors[0].message
 
 
 def test_incremental_sync_only_touches_coupled_records_by_default(world: World) -> None:
@@ -333,7 +338,6 @@ def test_a_stamp_the_other_side_refuses_is_the_jobs_error_and_the_pair_stays() -
     account = world.account("CRM only Ltd", customertypecode=None)
     report = world.coupler.sync_full("CUSTOMER")
     assert [e.message for e in report.errors] == [
-        f"integration record {account}: coupled, but its constant fields could not be written: "
-        "customertypecode is read-only"
+        "CRM Account CRM only Ltd: coupled, but its constant fields could not be written: customertypecode is read-only"
     ]
     assert world.store.couplings.find("CUSTOMER", Side.INTEGRATION, [account]), "the creation stands"

@@ -38,10 +38,12 @@ def test_couple_refuses_already_coupled_records_and_names_the_partner(world: Wor
     first = world.account("One")
     world.coupler.couple("CUSTOMER", "C001", first)
     with pytest.raises(
-        AlreadyCoupled, match=r"cannot couple the ERP customers C001: it is already coupled to the CRM account One\."
+        AlreadyCoupled, match=r"cannot couple the ERP Customer C001: it is already coupled to the CRM Account One\."
     ):
         world.coupler.couple("CUSTOMER", "C001", world.account("Two"))
-    with pytest.raises(AlreadyCoupled, match="cannot couple the CRM account One: it is already coupled to the ERP"):
+    with pytest.raises(
+        AlreadyCoupled, match="cannot couple the CRM Account One: it is already coupled to the ERP Customer C001"
+    ):
         world.coupler.couple("CUSTOMER", "C002", "One")
 
 

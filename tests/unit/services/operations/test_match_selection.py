@@ -31,7 +31,7 @@ def test_only_the_selected_records_are_matched(world: World) -> None:
 
     assert coupled_pairs(world) == {(adatum, accounts[0]), (contoso, accounts[2])}, "Fabrikam was not selected"
     assert (report.job.counters.coupled, report.job.counters.unmatched) == (2, 0)
-    assert report.job.message == "CUSTOMER: 2 matched and coupled, 0 unmatched of 2 selected uncoupled local records."
+    assert report.job.message == "CUSTOMER: 2 matched and coupled, 0 unmatched of 2 selected uncoupled ERP records."
 
 
 def test_the_reasons_for_unmatched_selected_records_are_the_usual_ones(world: World) -> None:
@@ -46,8 +46,8 @@ def test_the_reasons_for_unmatched_selected_records_are_the_usual_ones(world: Wo
 
     assert report.job.counters.unmatched == 2 and report.job.counters.coupled == 0
     assert sorted(e.message for e in report.errors) == [
-        "local record C002: ambiguous: 2 integration records match on name='Northwind'",
-        "local record C003: no match: nothing to match on (displayName empty)",
+        "ERP Customer C002: ambiguous: 2 CRM Account records match on Name 'Northwind'",
+        "ERP Customer C003: no match: nothing to match on (Name empty)",
     ]
     assert not coupled_pairs(world), "Adatum matches but was not selected"
 
@@ -72,9 +72,9 @@ def test_coupled_records_in_the_selection_are_left_out_and_counted(world: World)
     again = world.coupler.match("CUSTOMER", groups=ON_NAME, refs=["C001", "C002"])
 
     assert (again.job.counters.coupled, again.job.counters.unmatched) == (0, 1)
-    assert [e.message for e in again.errors] == ["local record C002: no match"]
+    assert [e.message for e in again.errors] == ["ERP Customer C002: no match in CRM"]
     assert again.job.message == (
-        "CUSTOMER: 0 matched and coupled, 1 unmatched of 1 selected uncoupled local record "
+        "CUSTOMER: 0 matched and coupled, 1 unmatched of 1 selected uncoupled ERP record "
         "(1 selected record already coupled)."
     )
 
@@ -99,13 +99,13 @@ def test_a_record_outside_the_local_filter_is_refused(world: World) -> None:
     world.customer("C001", displayName="Adatum")
     world.customer("C002", displayName="Blocked Inc", blocked="All")
 
-    with pytest.raises(RecordError, match=r"C002 does not match the mapping's local filter \(blocked eq ''\)"):
+    with pytest.raises(RecordError, match=r"ERP Customer C002 is outside the mapping's filter \(Blocked is 'All'\)"):
         world.coupler.match("CUSTOMER", groups=ON_NAME, refs=["C001", "C002"])
     assert world.store.jobs.recent(limit=5) == []
 
 
 def test_an_empty_selection_is_refused(world: World) -> None:
-    with pytest.raises(UsageError, match="select at least one local record"):
+    with pytest.raises(UsageError, match="select at least one ERP record"):
         world.coupler.match("CUSTOMER", groups=ON_NAME, refs=[" ", ""])
 
 
@@ -113,7 +113,7 @@ def test_a_display_key_several_records_share_must_be_a_primary_key(world: World)
     world.customer("C001", displayName="Adatum")
     world.customer("C001", displayName="Adatum again")
 
-    with pytest.raises(RecordError, match="more than one local record has number 'C001'; use its primary key"):
+    with pytest.raises(RecordError, match="more than one ERP Customer has Number 'C001'; use its primary key"):
         world.coupler.match("CUSTOMER", groups=ON_NAME, refs=["C001"])
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from coupler.domain.coupling import SyncResult
-from coupler.domain.errors import RetryableConnectorError, UsageError
+from coupler.domain.errors import NoMatchFields, RetryableConnectorError, UsageError
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import Direction, Lookup, Side, TableMapping
 from coupler.domain.records import Record
@@ -47,13 +47,13 @@ def test_one_field_couples_the_single_matches_ignoring_letter_case(world: World)
     counters = report.job.counters
     assert (counters.coupled, counters.unmatched, counters.failed) == (2, 1, 0)
     assert coupled_pairs(world) == {(adatum, accounts[0]), (fabrikam, accounts[1])}
-    assert messages(report) == ["local record C003: no match"]
+    assert messages(report) == ["ERP Customer C003: no match in CRM"]
     assert report.errors[0].local_key == contoso
     assert (world.erp.rows("customers"), world.crm.rows("account")) == rows, "matching alone writes no record"
     coupling = world.store.couplings.get("CUSTOMER", Side.LOCAL, adatum)
     assert coupling is not None
     assert (coupling.local_modified_on, coupling.integration_modified_on, coupling.last_synced_at) == (None, None, None)
-    assert report.job.message == "CUSTOMER: 2 matched and coupled, 1 unmatched of 3 uncoupled local records."
+    assert report.job.message == "CUSTOMER: 2 matched and coupled, 1 unmatched of 3 uncoupled ERP records."
 
 
 def test_case_sensitive_fields_compare_letter_case() -> None:
@@ -66,7 +66,7 @@ def test_case_sensitive_fields_compare_letter_case() -> None:
     report = world.coupler.match("CUSTOMER", groups=ON_NAME)
 
     assert coupled_pairs(world) == {(exact, account)}
-    assert messages(report) == ["local record C001: no match"]
+    assert messages(report) == ["ERP Customer C001: no match in CRM"]
 
 
 def test_a_group_ignores_case_unless_every_field_is_case_sensitive() -> None:
@@ -119,8 +119,9 @@ def test_a_local_field_mapped_twice_matches_on_the_pair_with_a_priority() -> Non
 def test_without_match_fields_or_with_unknown_ones_nothing_runs_and_the_error_explains(world: World) -> None:
     world.customer("C001")
 
-    with pytest.raises(UsageError, match=r"(?s)--on.*match = 1"):
+    with pytest.raises(NoMatchFields, match=r"no fields to match on: .*`match = 1`") as raised:
         world.coupler.match("CUSTOMER")
+    assert "--on" not in raised.value.message and raised.value.example == "displayName", "the CLI adds --on"
     with pytest.raises(UsageError, match=r"no field mapping with the local field 'colour'.*displayName, phoneNumber"):
         world.coupler.match("CUSTOMER", groups=[["displayName", "colour"]])
     with pytest.raises(UsageError, match="at least one field"):
@@ -149,7 +150,7 @@ def test_empty_local_values_are_left_out_of_the_comparison(world: World) -> None
     report = world.coupler.match("CUSTOMER", groups=[["displayName", "phoneNumber"]])
 
     assert coupled_pairs(world) == {(no_phone, adatum), (no_name, by_phone)}
-    assert messages(report) == ["local record C003: no match: nothing to match on (displayName, phoneNumber empty)"]
+    assert messages(report) == ["ERP Customer C003: no match: nothing to match on (Name, Phone No. empty)"]
 
 
 def test_an_empty_integration_value_does_not_match_a_local_one(world: World) -> None:
@@ -171,7 +172,7 @@ def test_several_matches_are_ambiguous_and_the_next_group_decides(world: World) 
     report = world.coupler.match("CUSTOMER", groups=[["displayName"], ["displayName", "phoneNumber"]])
 
     assert coupled_pairs(world) == {(key, exact)}
-    assert messages(report) == ["local record C002: ambiguous: 2 integration records match on name='Adatum'"]
+    assert messages(report) == ["ERP Customer C002: ambiguous: 2 CRM Account records match on Name 'Adatum'"]
 
 
 def test_a_match_coupled_before_leaves_the_record_unmatched(world: World) -> None:
@@ -184,7 +185,7 @@ def test_a_match_coupled_before_leaves_the_record_unmatched(world: World) -> Non
 
     assert report.job.counters.unmatched == 1 and report.job.counters.coupled == 0
     assert messages(report) == [
-        f"local record C002: the matching integration record Adatum is already coupled to local record {first}"
+        "ERP Customer C002: the matching CRM Account Adatum is already coupled to ERP Customer C001"
     ]
 
 
@@ -211,10 +212,8 @@ def test_a_match_taken_earlier_in_the_same_job_leaves_the_record_unmatched(world
     report = world.coupler.match("CUSTOMER", groups=ON_NAME)
 
     assert coupled_pairs(world) == {(first, account)}
-    owner = "local record C001" if batch_size > 1 else f"local record {first}"
-    assert messages(report) == [
-        f"local record C002: the matching integration record Adatum is already coupled to {owner}"
-    ]
+    owner = "ERP Customer C001"
+    assert messages(report) == [f"ERP Customer C002: the matching CRM Account Adatum is already coupled to {owner}"]
 
 
 def test_coupled_local_records_are_left_alone_and_a_second_run_only_reports(world: World) -> None:
@@ -226,8 +225,8 @@ def test_coupled_local_records_are_left_alone_and_a_second_run_only_reports(worl
     again = world.coupler.match("CUSTOMER", groups=ON_NAME)
 
     assert (again.job.counters.coupled, again.job.counters.unmatched) == (0, 1)
-    assert messages(again) == ["local record C002: no match"]
-    assert "of 1 uncoupled local record." in (again.job.message or "")
+    assert messages(again) == ["ERP Customer C002: no match in CRM"]
+    assert "of 1 uncoupled ERP record." in (again.job.message or "")
 
 
 # filters and paging ---------------------------------------------------------------------------------------------
@@ -283,7 +282,7 @@ def test_create_missing_creates_and_couples_the_unmatched_records(world: World) 
     assert (matched, account) in coupled_pairs(world)
     assert len(report.errors) == 1
     assert "nothing to match on" in messages(report)[0] and "cannot be empty" in messages(report)[0]
-    assert report.job.message == "CUSTOMER: 1 matched and coupled, 1 created, 1 failed of 3 uncoupled local records."
+    assert report.job.message == "CUSTOMER: 1 matched and coupled, 1 created, 1 failed of 3 uncoupled ERP records."
 
 
 def test_create_missing_needs_a_mapping_that_flows_to_the_integration() -> None:

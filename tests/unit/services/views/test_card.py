@@ -80,10 +80,10 @@ def test_sync_options_default_to_the_side_that_changed_and_warn_before_overwriti
         SyncChoice.MERGE,
     ]
     send = options.option(SyncChoice.TO_INTEGRATION)
-    assert send is not None and send.warning is not None and "phoneNumber" in send.warning
+    assert send is not None and send.warning is not None and "Phone No. changed there" in send.warning
     get = options.option(SyncChoice.FROM_INTEGRATION)
     assert get is not None and get.warning is None
-    assert options.changed_integration == ("phoneNumber",) and options.records == 1
+    assert options.changed_integration == ("Phone No.",) and options.records == 1
 
 
 def test_sync_options_merge_when_both_changed_different_fields(world: World) -> None:
@@ -100,7 +100,7 @@ def test_sync_options_refuse_merge_when_both_changed_the_same_field(world: World
     world.crm.put("account", {"accountid": account, "telephone1": "222"})
     options = world.queries.sync_options("CUSTOMER", ["C001"])
     assert options.option(SyncChoice.MERGE) is None
-    assert options.merge_refused is not None and "phoneNumber" in options.merge_refused
+    assert options.merge_refused is not None and "both systems changed Phone No." in options.merge_refused
     assert options.default is SyncChoice.TO_INTEGRATION
     assert all(o.warning for o in options.options), "each direction overwrites the other side's change"
 

@@ -14,7 +14,7 @@ def test_both_sides_empty_needs_nothing(world: World) -> None:
     [recommendation] = world.queries.review()
 
     assert recommendation.advice is Advice.NOTHING
-    assert recommendation.reason == "both tables are empty"
+    assert recommendation.reason == "there is no ERP Customer and no CRM Account"
     assert recommendation.command is None
 
 
@@ -24,7 +24,7 @@ def test_one_empty_side_calls_for_a_full_synchronization(world: World) -> None:
     [recommendation] = world.queries.review()
 
     assert recommendation.advice is Advice.FULL_SYNC
-    assert recommendation.reason == "the integration table is empty"
+    assert recommendation.reason == "there is no CRM Account yet"
     assert recommendation.command == "coupler sync CUSTOMER --full"
     assert (recommendation.local, recommendation.integration) == (SideCount(count=1), SideCount(count=0))
 
@@ -39,7 +39,7 @@ def test_data_on_both_sides_calls_for_match_based_coupling_first(world: World) -
     [recommendation] = world.queries.review("customer")
 
     assert recommendation.advice is Advice.MATCH
-    assert recommendation.reason == "both sides hold records and none is coupled"
+    assert recommendation.reason == "both systems hold records and none is coupled"
     assert recommendation.command == "coupler match CUSTOMER --on FIELD", "no match fields are configured"
     assert (str(recommendation.local), str(recommendation.integration)) == ("5", "5"), "counted by the systems"
 
@@ -52,7 +52,7 @@ def test_fewer_couplings_than_the_smaller_side_still_calls_for_matching(world: W
     [recommendation] = world.queries.review()
 
     assert recommendation.advice is Advice.MATCH
-    assert recommendation.reason == "both sides hold more records than the 1 coupling"
+    assert recommendation.reason == "both systems hold more records than the 1 coupling"
 
 
 @pytest.mark.parametrize("extra_accounts", [0, 2])
@@ -70,7 +70,7 @@ def test_once_matched_only_records_of_one_side_are_left(world: World, extra_acco
     assert recommendation.local == SideCount(count=7), "read on while the records do not outnumber the couplings"
     if extra_accounts:
         assert recommendation.advice is Advice.FULL_SYNC
-        assert recommendation.reason == "only the integration side has uncoupled records"
+        assert recommendation.reason == "only CRM Account records are uncoupled"
     else:
         assert recommendation.advice is Advice.NOTHING
         assert recommendation.reason == "every record is coupled"
@@ -101,5 +101,5 @@ def test_records_a_one_way_mapping_never_copies_call_for_nothing() -> None:
     [recommendation] = world.queries.review()
 
     assert recommendation.advice is Advice.NOTHING
-    assert recommendation.reason == "the integration table is empty and the mapping never copies records into it"
+    assert recommendation.reason == "there is no CRM Account and the mapping never copies records into it"
     assert recommendation.command is None

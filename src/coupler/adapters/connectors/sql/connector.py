@@ -27,7 +27,7 @@ from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError, StatementError
 from coupler.adapters.connectors.sql.batches import RowByRow, Writer, chunks, write_isolating
 from coupler.adapters.connectors.sql.errors import is_retryable
 from coupler.adapters.connectors.sql.filters import filter_clause, prefix_clause
-from coupler.adapters.connectors.sql.schema import TablePlan, column_info, is_invalid, read_timestamp
+from coupler.adapters.connectors.sql.schema import TablePlan, check_lengths, column_info, is_invalid, read_timestamp
 from coupler.domain.errors import ConfigurationError, ConnectorError, PermanentConnectorError, RetryableConnectorError
 from coupler.domain.mapping import TableSpec
 from coupler.domain.ordering import Bookmark
@@ -71,7 +71,8 @@ class SqlConnector(Connector):
         reflected = self._table(table)
         if reflected is None:
             return None
-        return {column.name: column_info(column) for column in reflected.columns}
+        checked = check_lengths(reflected)
+        return {column.name: column_info(column, checked=checked.get(column.name)) for column in reflected.columns}
 
     def close(self) -> None:
         self._engine.dispose()

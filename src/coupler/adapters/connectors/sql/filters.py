@@ -57,9 +57,9 @@ def prefix_clause(
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     pattern = sa.func.lower(sa.literal(escaped + "%", sa.String))
     columns = [column_of(table, name, table_name=table_name) for name in fields]
-    clauses = []
+    clauses: list[Clause] = []
     for column in columns:
-        clause = sa.func.lower(_as_text(column)).like(pattern, escape="\\")
+        clause: Clause = sa.func.lower(_as_text(column)).like(pattern, escape="\\")
         if dialect == "sqlite" and text:
             clause = sa.and_(clause, _prefix_range(sa.collate(_as_text(column), "NOCASE"), sa.literal(text, sa.String)))
         clauses.append(clause)

@@ -3,6 +3,7 @@ strings and the column's own type, and how its modified-on column is stored (dat
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,11 @@ from coupler.domain.mapping import TableSpec
 from coupler.domain.timeutil import format_iso, parse_timestamp, to_utc
 from coupler.ports.connector import ColumnInfo
 
-__all__ = ["TablePlan", "column_info", "is_invalid", "read_timestamp"]
+__all__ = ["TablePlan", "check_lengths", "column_info", "is_invalid", "read_timestamp"]
+
+_LENGTH_CHECK = re.compile(r"""\b(?:char_)?length\(\s*["`\[]?(\w+)["`\]]?\s*\)\s*<=\s*(\d+)""", re.IGNORECASE)
+"""A CHECK that caps a text column's length (``length("city") <= 30``), as a database without VARCHAR limits (SQLite)
+declares one."""
 
 _INVALID = object()
 
@@ -38,10 +43,22 @@ _TYPE_NAMES: tuple[tuple[type[sa.types.TypeEngine[Any]], str], ...] = (
 )
 
 
-def column_info(column: sa.Column[Any]) -> ColumnInfo:
-    """A reflected column as the port describes it: a short portable type name ("string", "integer" ...)."""
+def check_lengths(table: sa.Table) -> dict[str, int]:
+    """The lengths the table's CHECK constraints cap its text columns at (column -> characters)."""
+    found: dict[str, int] = {}
+    for constraint in table.constraints:
+        if isinstance(constraint, sa.CheckConstraint):
+            for column, length in _LENGTH_CHECK.findall(str(constraint.sqltext)):
+                found[column] = min(int(length), found.get(column, int(length)))
+    return found
+
+
+def column_info(column: sa.Column[Any], *, checked: int | None = None) -> ColumnInfo:
+    """A reflected column as the port describes it: a short portable type name ("string", "integer" ...);
+    ``checked``: the length a CHECK caps it at, when its type does not say."""
     kind = next((name for cls, name in _TYPE_NAMES if isinstance(column.type, cls)), None)
     length = getattr(column.type, "length", None) if isinstance(column.type, sa.String) else None
+    length = length or checked
     return ColumnInfo(
         name=column.name,
         type=kind or type(column.type).__name__.lower(),

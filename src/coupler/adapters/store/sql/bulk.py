@@ -261,7 +261,7 @@ def delete_rows(conn: Connection, table: Table, keys: Sequence[tuple[Any, ...]])
 def _pg_upsert(table: Table, names: tuple[str, ...]) -> Insert:
     stmt = upsert_insert("postgresql", table).from_select(names, select(_unnest(table, names)))
     keys = [c.name for c in table.primary_key]
-    return stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=keys, set_={name: stmt.excluded[name] for name in names if name not in keys}
     )
 
@@ -270,7 +270,7 @@ def _pg_upsert(table: Table, names: tuple[str, ...]) -> Insert:
 def _sqlite_upsert(table: Table, names: tuple[str, ...]) -> Insert:
     stmt = upsert_insert("sqlite", table)
     keys = [c.name for c in table.primary_key]
-    return stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
         index_elements=keys, set_={name: stmt.excluded[name] for name in names if name not in keys}
     )
 

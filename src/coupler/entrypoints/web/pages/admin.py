@@ -14,7 +14,7 @@ from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Side, TableMapping
 from coupler.entrypoints.web.deps import get_state
 from coupler.entrypoints.web.pages import mapping_edit as edit
-from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
+from coupler.entrypoints.web.pages.common import Notice, coupler_of, job_notice_by_id, queries_of, redirect, render
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
@@ -25,6 +25,8 @@ from coupler.services.views.review import Advice
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+TASK_NOTICES = 3
+"""How many of a finished background task's jobs have their notice shown with it."""
 
 Mapping = Annotated[str, Form(max_length=80)]
 Refs = Annotated[list[str], Form(default_factory=list)]
@@ -117,7 +119,7 @@ def sync_full(request: Request, name: str, force: Annotated[bool, Form()] = Fals
             notice = Notice(
                 kind="warning",
                 text=f"{mapping}: {review.reason}. A full synchronization now would duplicate the records both "
-                "sides share: run match-based coupling first, or confirm to create every uncoupled record anyway.",
+                "systems share: run match-based coupling first, or confirm to create every uncoupled record anyway.",
             )
             context = {"nav": "mappings", "mapping": coupler.systems.mapping(mapping), "review": review}
             return render(request, "confirm_full.html", context, status=409, notices=[notice])
@@ -237,7 +239,9 @@ def task_page(request: Request, task_id: str) -> Response:
             notices=[Notice(kind="error", text=f"No background task has the id {task_id!r}.")],
         )
     polled = request.headers.get("hx-request") == "true"
-    response = render(request, "_task.html" if polled else "task.html", {"task": task})
+    found = [job_notice_by_id(request, job_id) for job_id in task.job_ids[:TASK_NOTICES]] if task.finished else []
+    context = {"task": task, "task_notices": [n for n in found if n is not None]}
+    response = render(request, "_task.html" if polled else "task.html", context)
     if polled and task.finished:  # the page refreshes what the work changed (e.g. a mapping's coupling counts)
         response.headers["HX-Trigger"] = "task-finished"
     return response

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Side
 from coupler.entrypoints.web.errors import status_of
-from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
+from coupler.entrypoints.web.pages.common import Notice, coupler_of, job_redirect, queries_of, render
 from coupler.services.views.page_queries import PageQueries
 
 __all__ = ["router"]
@@ -78,7 +78,7 @@ def skipped_action(request: Request, action: str, mapping: Name, key: Key = "") 
             raise UsageError(f"Unknown action {action!r}: use retry, retry-all, restore or decouple.")
     except CouplerError as error:
         return _problem(request, error, "/skipped")
-    return redirect("/skipped", job=report.job.id)
+    return job_redirect(request, "/skipped", report)
 
 
 # conflicts -----------------------------------------------------------------------------------------------------
@@ -117,4 +117,4 @@ def resolve(
         report = coupler.resolve(mapping, key, use=side, fields=[field] if field else ())
     except CouplerError as error:
         return _problem(request, error, target)
-    return redirect(target, job=report.job.id)
+    return job_redirect(request, target, report)

@@ -7,14 +7,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from coupler.domain.errors import ConnectorError, RecordNotFound
-from coupler.domain.jobs import Job, JobError
+from coupler.domain.errors import ConnectorError, CouplerError, RecordNotFound
+from coupler.domain.jobs import FieldChange, Job, JobError, Written
+from coupler.domain.mapping import Side, TableMapping
 from coupler.entrypoints.web.deps import FALLBACK_NAMES, Connection, csrf_token, get_state
 from coupler.entrypoints.web.formatting import install as install_formatting
 from coupler.entrypoints.web.tasks import summarize
@@ -23,9 +24,13 @@ from coupler.services.engine.recorder import JobReport
 from coupler.services.views.page_queries import PageQueries
 
 __all__ = [
+    "Link",
     "Notice",
+    "WrittenItem",
     "coupler_of",
     "job_notice",
+    "job_notice_by_id",
+    "job_redirect",
     "kind_title",
     "queries_of",
     "redirect",
@@ -43,16 +48,40 @@ install_formatting(templates.env)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Link:
+    """A text that opens a page: a record's card, the Conflicts page..."""
+
+    text: str
+    href: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WrittenItem:
+    """A record a job wrote, as a notice lists it: "Dynamics 365 Sales Account <Trey Research> updated: City Odense
+    -> Aalborg", the record linked to its card."""
+
+    what: str
+    record: Link
+    created: bool
+    changes: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Notice:
-    """A message at the top of a page after an action: ``kind`` is ok, warning or error; ``items`` say why."""
+    """A message at the top of a page after an action: ``kind`` is ok, warning or error; ``items`` say why (a
+    ``Link`` to the record an item names); ``written`` lists what a job wrote, ``actions`` what to do next."""
 
     kind: str
     text: str
-    items: tuple[str, ...] = ()
+    items: tuple[str | Link, ...] = ()
     job_id: str | None = None
     more: int = 0
     undo: str | None = None
     """The job whose work the notice offers to undo (``POST /jobs/{undo}/undo``)."""
+    written: tuple[WrittenItem, ...] = ()
+    written_more: int = 0
+    """How many more records the job wrote than ``written`` lists."""
+    actions: tuple[Link, ...] = ()
 
 
 def connection_of(request: Request) -> Connection:
@@ -123,6 +152,13 @@ def render_error(request: Request, status: int, message: str, problems: Sequence
     return templates.TemplateResponse(request, "error.html", values, status_code=status)
 
 
+def job_redirect(request: Request, path: str, *reports: JobReport) -> RedirectResponse:
+    """Back to a page with the notice of the last job: what the jobs wrote is kept for it (the log keeps counters,
+    not values)."""
+    get_state(request).remember_reports(reports)
+    return redirect(path, job=reports[-1].job.id)
+
+
 def redirect(path: str, **params: str | None) -> RedirectResponse:
     """Post/redirect/get: back to a page, with e.g. ``job=`` so that it shows the job's notice."""
     query = urlencode({k: v for k, v in params.items() if v})
@@ -150,24 +186,82 @@ def kind_title(job: Job) -> str:
     return _KIND_TITLE.get(job.kind.value, job.kind.value)
 
 
-def job_notice(job: Job, errors: Sequence[JobError], *, total_errors: int | None = None) -> Notice:
-    """'Synchronize now (CUSTOMER): 3 synchronized, 1 failed' with the first errors saying why."""
+def card_href(mapping: str, ref: str) -> str:
+    """Where the card of the record ``ref`` (either side, key or display key) opens."""
+    return f"/mappings/{mapping}/records/{quote(ref, safe='')}"
+
+
+def job_notice(
+    job: Job,
+    errors: Sequence[JobError],
+    *,
+    total_errors: int | None = None,
+    written: Sequence[Written] = (),
+    systems: Mapping[str, str] | None = None,
+    mapping: TableMapping | None = None,
+    refs: Mapping[str, str] | None = None,
+) -> Notice:
+    """'Synchronize now (CUSTOMER), Business Central to Dynamics 365 Sales: 1 modified' with what was written (each
+    record linked to its card, with its fields' old and new values), the first errors saying why (linked to the
+    records they name: ``refs`` gives the display key of a local key), and what to do next (resolve the conflicts,
+    open the errors)."""
     counters = job.counters
     summary = summarize([JobReport(job=job)])
     title = _KIND_TITLE.get(job.kind.value, job.kind.value)
     bad = counters.failed or counters.conflicts or counters.unmatched
     kind = "error" if counters.failed and not (counters.modified or counters.coupled) else "warning" if bad else "ok"
-    items = [e.message for e in errors[:NOTICE_ERRORS]]
+    items: list[str | Link] = [_error_item(job.mapping, e, refs or {}) for e in errors[:NOTICE_ERRORS]]
     if job.message and not errors:
         items.insert(0, job.message)
     count = total_errors if total_errors is not None else len(errors)
+    names = systems or {}
+    way = _DIRECTIONS.get(job.direction)
+    heading = f"{title} ({job.mapping})"
+    if way is not None and names:
+        heading += f", {names[way[0].value]} to {names[way[1].value]}"
     return Notice(
         kind=kind,
-        text=f"{title} ({job.mapping}): {summary}.",
+        text=f"{heading}: {summary}.",
         items=tuple(items),
         job_id=job.id,
         more=max(0, count - NOTICE_ERRORS),
+        written=tuple(_written_item(job.mapping, w, names, mapping) for w in written),
+        written_more=max(0, counters.inserted + counters.modified - len(written)),
+        actions=_next_steps(job),
     )
+
+
+_DIRECTIONS = {
+    "to-integration": (Side.LOCAL, Side.INTEGRATION),
+    "from-integration": (Side.INTEGRATION, Side.LOCAL),
+}
+
+
+def _written_item(name: str, written: Written, names: Mapping[str, str], mapping: TableMapping | None) -> WrittenItem:
+    system = names.get(written.side.value, "")
+    table = mapping.spec(written.side).title if mapping is not None else ""
+    what = " ".join(part for part in (system, table) if part)
+    record = Link(text=written.title, href=card_href(name, written.ref))
+    return WrittenItem(what=what, record=record, created=written.created, changes=written.changes)
+
+
+def _error_item(mapping: str, error: JobError, refs: Mapping[str, str]) -> str | Link:
+    """An error, linked to the card of the record it names (when it names one)."""
+    if error.local_key:
+        return Link(text=error.message, href=card_href(mapping, refs.get(error.local_key, error.local_key)))
+    if error.integration_key:
+        return Link(text=error.message, href=card_href(mapping, error.integration_key))
+    return error.message
+
+
+def _next_steps(job: Job) -> tuple[Link, ...]:
+    """The pages that deal with what the job left: its parked conflicts, its failed records."""
+    steps = []
+    if job.counters.conflicts:
+        steps.append(Link(text="Resolve the conflicts", href=f"/conflicts?{urlencode({'mapping': job.mapping})}"))
+    if job.counters.failed:
+        steps.append(Link(text="Open the errors", href=f"/errors?{urlencode({'mapping': job.mapping})}"))
+    return tuple(steps)
 
 
 def job_notice_by_id(request: Request, job_id: str) -> Notice | None:
@@ -179,8 +273,33 @@ def job_notice_by_id(request: Request, job_id: str) -> Notice | None:
     job = coupler.systems.store.jobs.get(job_id)
     if job is None:
         return None
-    notice = job_notice(job, errors, total_errors=len(errors))
-    undo = get_state(request).undo_of(job_id)
+    state = get_state(request)
+    notice = job_notice(
+        job,
+        errors,
+        total_errors=len(errors),
+        written=state.written_of(job_id),
+        systems=state.system_names(),
+        mapping=_mapping(coupler, job.mapping),
+        refs=_refs(request, job.mapping, errors[:NOTICE_ERRORS]),
+    )
+    undo = state.undo_of(job_id)
     if undo is not None and job.counters.uncoupled:
         return replace(notice, text=undo.text, items=(), undo=job_id)
     return notice
+
+
+def _mapping(coupler: Coupler, name: str) -> TableMapping | None:
+    """The job's mapping, if the configuration still has it."""
+    return next((m for m in coupler.systems.mappings if m.name == name), None)
+
+
+def _refs(request: Request, mapping: str, errors: Sequence[JobError]) -> dict[str, str]:
+    """The display keys of the local records these errors name (their keys when they cannot be read)."""
+    keys = [e.local_key for e in errors if e.local_key]
+    if not keys:
+        return {}
+    try:
+        return queries_of(request).refs(mapping, Side.LOCAL, keys)
+    except CouplerError:
+        return {}

@@ -14,7 +14,7 @@ from coupler.domain.errors import ConnectorError, CouplerError, UsageError
 from coupler.domain.mapping import Direction, Side
 from coupler.entrypoints.web.deps import Undo, get_state
 from coupler.entrypoints.web.errors import status_of
-from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
+from coupler.entrypoints.web.pages.common import Notice, coupler_of, job_redirect, queries_of, redirect, render
 from coupler.entrypoints.web.pages.labels import lookup_labels
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
@@ -229,7 +229,7 @@ def decouple_selection(
     if pairs and report.job.counters.uncoupled:
         text = _decoupled_text(request, mapping.name, pairs)
         get_state(request).remember_undo(report.job.id, Undo(mapping=mapping.name, pairs=tuple(pairs), text=text))
-    return redirect(target, job=report.job.id)
+    return job_redirect(request, target, report)
 
 
 def _decouple_matching(request: Request, mapping: str, matching: Matching, target: str) -> Response:
@@ -320,7 +320,7 @@ def undo(request: Request, job_id: str, back: Annotated[str, Form(max_length=500
     except CouplerError as error:
         return _problem(request, error, target)
     state.forget_undo(job_id)
-    return redirect(target, job=reports[-1].job.id)
+    return job_redirect(request, target, *reports)
 
 
 @router.post("/mappings/{name}/records/match")
@@ -389,7 +389,8 @@ def couple_dialog(request: Request, name: str, ref: str) -> Response:
     queries = queries_of(request)
     card = queries.card(name, ref)
     if card.local is None:
-        raise UsageError(f"{card.mapping.name}: {ref!r} is not a local record; open the local record's card.")
+        local = card.mapping.records_of(Side.LOCAL, queries.systems.name(Side.LOCAL))
+        raise UsageError(f"{card.mapping.name}: {ref!r} is not a {local}: open the {local}'s card to couple it.")
     query = _first_search(card)
     matches = queries.search_integration(card.mapping.name, query, hide_coupled=True)
     return _couple_page(request, card, q=query, hide_coupled=True, matches=matches)
@@ -529,9 +530,10 @@ def couple(
     except CouplerError as error:
         card = queries_of(request).card(mapping, ref)
         return _couple_page(request, card, q=q, hide_coupled=hide_coupled, picked=picked, problem=error)
+    done = job_redirect(request, back, report)  # keeps what the job wrote for its notice
     if request.headers.get("hx-request") == "true":  # the dialog posted it: the whole card shows the job's notice
-        return Response(headers={"HX-Redirect": f"{back}?{urlencode({'job': report.job.id})}"})
-    return redirect(back, job=report.job.id)
+        return Response(headers={"HX-Redirect": done.headers["location"]})
+    return done
 
 
 # the Synchronize now dialog ----------------------------------------------------------------------------------
@@ -617,14 +619,16 @@ def sync_now(
             count = len(refs) + len(to_create)
             task = get_state(request).tasks.submit(f"Synchronize {count} {mapping} records", work)
             return redirect(target, task=task.id)
-        jobs = []
+        reports = []
         if to_create:
-            jobs.append(coupler.create_many(mapping, to_create).job.id)
+            reports.append(coupler.create_many(mapping, to_create))
         if refs:
-            jobs.append(coupler.sync(mapping, refs, direction=direction).job.id)
+            reports.append(coupler.sync(mapping, refs, direction=direction))
     except CouplerError as error:
         return _problem(request, error, target)
-    return redirect(target, job=jobs[-1], created=jobs[0] if len(jobs) > 1 else None)
+    get_state(request).remember_reports(reports)
+    created = reports[0].job.id if len(reports) > 1 else None
+    return redirect(target, job=reports[-1].job.id, created=created)
 
 
 def _direction(choice: str) -> Direction | None:

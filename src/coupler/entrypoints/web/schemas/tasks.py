@@ -60,6 +60,9 @@ class TaskOut(Out):
     job_ids: list[str]
     message: str | None
     error: str | None
+    problems: str | None = Field(
+        None, description="What a finished task's jobs left to look at ('1 conflict, 2 failed'); null when nothing."
+    )
     started_at: Time
     finished_at: Time | None
 
