@@ -38,7 +38,7 @@ def test_a_task_with_conflicts_says_so_and_its_notice_links_the_records_and_the_
 
     progress.get_by_role("link", name="Resolve the conflicts").click()
     expect(page).to_have_url(re.compile(r"/conflicts\?mapping=ITEM-PRODUCT$"))
-    resolve = page.get_by_role("button", name=re.compile(r"^Use the Business Central values for every field of "))
+    resolve = page.get_by_role("button", name=re.compile(r"^Use Business Central values for the record "))
     while resolve.count():
         resolve.first.click()
         expect(page.get_by_role("status").first).to_contain_text("the Business Central values won")

@@ -241,14 +241,14 @@ def test_manual_sync_leaves_out_uncoupled_records_and_refuses_unknown_keys_befor
     world.customer("C002")
     world.coupler.create("CUSTOMER", "C001")
     jobs = len(world.store.jobs.recent(limit=100))
-    with pytest.raises(RecordNotFound, match="ERP has no customers NOPE"):
+    with pytest.raises(RecordNotFound, match="ERP has no Customer NOPE"):
         world.coupler.sync("CUSTOMER", ["C001", "C002", "NOPE"])
-    with pytest.raises(RecordError, match="customers C002 is not coupled, so there is nothing to synchronize"):
+    with pytest.raises(RecordError, match="Customer C002 is not coupled, so there is nothing to synchronize"):
         world.coupler.sync("CUSTOMER", ["C002"])
     assert len(world.store.jobs.recent(limit=100)) == jobs, "a refused action writes no job"
     report = world.coupler.sync("CUSTOMER", ["C001", "C002"])
     assert report.job.counters.failed == 0 and report.errors == (), "left out, not also counted as failed"
-    assert report.job.message and "customers C002 is not coupled" in report.job.message
+    assert report.job.message and "Customer C002 is not coupled" in report.job.message
     with pytest.raises(UsageError, match="cannot synchronize from-integration"):
         world.coupler.sync("CUSTOMER", ["C001"], direction=Direction.FROM_INTEGRATION)
 

@@ -52,7 +52,7 @@ def test_couple_refuses_records_outside_the_filter_and_unknown_ones(world: World
     world.account("Adatum")
     with pytest.raises(RecordError, match=r"C001 is outside the mapping's filter \(Blocked is 'All'\)"):
         world.coupler.couple("CUSTOMER", "C001", "Adatum")
-    with pytest.raises(RecordNotFound, match="ERP has no customers"):
+    with pytest.raises(RecordNotFound, match="ERP has no Customer"):
         world.coupler.couple("CUSTOMER", "C404", "Adatum")
 
 
@@ -93,7 +93,7 @@ def test_decouple_leaves_records_untouched_and_refuses_unknown_refs_before_any_j
     world.customer("C003")
     world.coupler.sync_full("CUSTOMER")
     jobs = len(world.store.jobs.recent(limit=100))
-    with pytest.raises(RecordNotFound, match="ERP has no customers C404"):
+    with pytest.raises(RecordNotFound, match="ERP has no Customer C404"):
         world.coupler.decouple("CUSTOMER", ["C001", "C404"])
     assert len(world.store.jobs.recent(limit=100)) == jobs, "a mistyped number writes no failed job"
     rows = (world.erp.rows("customers"), world.crm.rows("account"))

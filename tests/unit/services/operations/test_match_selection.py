@@ -86,12 +86,12 @@ def test_unknown_references_raise_before_any_job(world: World) -> None:
     with pytest.raises(RecordNotFound) as raised:
         world.coupler.match("CUSTOMER", groups=ON_NAME, refs=["C001", "C404", "nobody"])
 
-    assert raised.value.message == "ERP has no customers C404, nobody."
+    assert raised.value.message == "ERP has no Customer C404, nobody."
     assert world.store.jobs.recent(limit=5) == [] and not coupled_pairs(world), "nothing ran"
 
 
 def test_many_unknown_references_are_named_up_to_ten(world: World) -> None:
-    with pytest.raises(RecordNotFound, match=r"has no customers X0, .*X9 and 5 more\.$"):
+    with pytest.raises(RecordNotFound, match=r"has no Customer X0, .*X9 and 5 more\.$"):
         world.coupler.match("CUSTOMER", groups=ON_NAME, refs=[f"X{i}" for i in range(15)])
 
 

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from coupler.domain.errors import ConnectorError, CouplerError, UsageError
+from coupler.domain.errors import ConnectorError, CouplerError, RecordNotFound, UsageError
 from coupler.domain.mapping import Direction, Side
 from coupler.entrypoints.web.deps import Undo, get_state
 from coupler.entrypoints.web.errors import status_of
@@ -528,6 +528,8 @@ def couple(
         else:
             report = coupler.couple(mapping, ref, picked, sync_after=after[sync_after])
     except CouplerError as error:
+        if isinstance(error, RecordNotFound):  # no record to show the dialog of: the message alone
+            return _problem(request, error, back)
         card = queries_of(request).card(mapping, ref)
         return _couple_page(request, card, q=q, hide_coupled=hide_coupled, picked=picked, problem=error)
     done = job_redirect(request, back, report)  # keeps what the job wrote for its notice
