@@ -3,13 +3,15 @@ one it preselects (a single exact match) and the columns that tell the records a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from coupler.domain.errors import UsageError
-from coupler.domain.mapping import Condition, FieldMapping, Operator, Side, TableMapping
+from coupler.domain.mapping import Condition, FieldMapping, Operator, Side, TableMapping, TableSpec
+from coupler.domain.ordering import Bookmark
 from coupler.domain.records import Record
+from coupler.ports.connector import Connector
 from coupler.services.context import Systems
 from coupler.services.views.record_names import record_name
 
@@ -86,13 +88,19 @@ def search_integration(
         by_name = connector.find(spec, {column: text}, columns=columns, limit=limit, case_sensitive=False)
         for record in kept([*by_key, *by_name]):
             found.setdefault(record.key, (record, True))
-    for prefix in dict.fromkeys([text, text[:1].upper() + text[1:]]) if text else [""]:
+    size = max(limit, PAGE_HIDING) if hide_coupled else limit
+    most = HIDDEN_SCAN if hide_coupled else limit
+    sorted_pages = _in_name_order(connector, spec, column, text, columns, size) if text else None
+    if sorted_pages is not None and len(found) < limit:  # whatever the letter case, in the order of the names
+        for record in _leading(sorted_pages, kept, wanted=limit - len(found), most=most):
+            found.setdefault(record.key, (record, False))
+    prefixes = [] if sorted_pages is not None else [text, text[:1].upper() + text[1:]] if text else [""]
+    for prefix in dict.fromkeys(prefixes):
         if len(found) >= limit:
             break
         narrowed = replace(spec, filter=(*spec.filter, Condition(field=column, op=Operator.STARTSWITH, value=prefix)))
-        size = max(limit, PAGE_HIDING) if hide_coupled else limit
         pages = connector.changed_since(narrowed if prefix else spec, None, columns=columns, page_size=size)
-        for record in _leading(pages, kept, wanted=limit - len(found), most=HIDDEN_SCAN if hide_coupled else limit):
+        for record in _leading(pages, kept, wanted=limit - len(found), most=most):
             found.setdefault(record.key, (record, False))
     ranked = sorted(found.values(), key=lambda item: (not item[1], str(item[0].get(column) or "").lower()))[:limit]
     partners = systems.store.couplings.find(mapping.name, Side.INTEGRATION, [r.key for r, _ in ranked])
@@ -140,6 +148,29 @@ def identifying_fields(
         if len(chosen) == count:
             break
     return list(chosen.values())
+
+
+def _in_name_order(
+    connector: Connector, spec: TableSpec, column: str, text: str, columns: Sequence[str], size: int
+) -> Iterator[list[Record]] | None:
+    """The records whose name starts with ``text`` (any letter case) in the order of the names, a page at a time;
+    None when the system cannot read in order (the lookup then reads by prefix in the text's own case)."""
+    first = connector.ordered(spec, column, columns=columns, limit=size, search=([column], text))
+    if first is None:
+        return None
+
+    def pages(page: list[Record]) -> Iterator[list[Record]]:
+        while page:
+            yield page
+            if len(page) < size:
+                return
+            last = page[-1]
+            after = Bookmark(value=last.get(column), key=last.key)
+            page = (
+                connector.ordered(spec, column, columns=columns, limit=size, after=after, search=([column], text)) or []
+            )
+
+    return pages(first)
 
 
 def _leading(
