@@ -116,14 +116,10 @@ def test_a_queued_job_waits_while_another_job_holds_its_mapping(
     try:
         task_id = api.post("/api/tasks/sync-full", json={"mapping": "CURRENCY", "force": True}).json()["id"]
         with workers(demo):
-            wait_for(
-                lambda: (
-                    "is busy" in str(_task(web, task_id)["stage"]) or "CURRENCY" in str(_task(web, task_id)["stage"])
-                ),
-                "the worker to find the mapping held",
-            )
+            wait_for(lambda: _task(web, task_id)["stage"] != "Waiting for a worker", "the worker to try the job")
             held = _task(web, task_id)
             assert held["state"] == "running", held
+            assert held["stage"] == "Waiting while another run synchronizes CURRENCY"
             assert _jobs(url, task_id)[0][0] == "coupler.full"
             lease.release()
             wait_for(_finished(web, task_id), "the job to run once the mapping is free")

@@ -82,7 +82,7 @@ class RowProgress(Progress):
     def _write(self) -> None:
         self._written = time.monotonic()
         self._app.connector.get_sync_connector().execute_query(
-            _UPSERT,  # type: ignore[arg-type]
+            _UPSERT,
             job=self._job,
             stage=self._stage,
             done=self._done,

@@ -91,7 +91,7 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
         that reports its progress in the job's progress row; the reports' job ids (or its error) end the row."""
 
         def declare(run: Callable[..., Result]) -> Any:
-            def job(context: procrastinate.JobContext, connection: str, mapping: str, **arguments: Any) -> Any:
+            def job(context: procrastinate.JobContext, /, connection: str, mapping: str, **arguments: Any) -> Any:
                 if connection not in served:
                     raise JobFailed(f"this worker does not serve the connection {connection!r}")
                 assert context.job.id is not None
@@ -102,8 +102,8 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
                         result = run(
                             coupler, mapping, queue=JobQueue(app, connection=connection), task=task, **arguments
                         )
-                except MappingBusy as error:
-                    progress.start(error.message)  # waits in the queue for the mapping, and is tried again
+                except MappingBusy:
+                    progress.start(f"Waiting while another run synchronizes {mapping}")  # tried again
                     raise
                 except CouplerError as error:
                     finish(app, job_id, error=error.message)
@@ -244,6 +244,10 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
 def _cleanup(app: procrastinate.App) -> Callable[..., Any]:
     async def cleanup(timestamp: int) -> None:
         await app.job_manager.delete_old_jobs(nb_hours=KEEP_HOURS)
+        await app.connector.execute_query_async(
+            "DELETE FROM coupler_queue_progress p "
+            "WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = p.job_id)"
+        )
 
     return cleanup
 

@@ -24,7 +24,7 @@ from coupler.entrypoints.schemas.jobs import summarize
 from coupler.entrypoints.web.tasks import Task, problems_of
 from coupler.services.engine.recorder import JobReport
 
-__all__ = ["PREFIX", "Asked", "QueuedTasks"]
+__all__ = ["PREFIX", "WAITING", "Asked", "QueuedTasks", "task_of"]
 
 PREFIX = "q"
 """The ids of the tasks on the queue start with it (the thread pool's are plain hex)."""
@@ -74,36 +74,40 @@ class QueuedTasks:
         queue = self._queue()
         with queue.app.open():
             jobs = progress_of(queue.app, connection=self._connection, task=task_id)
-        return self._task(task_id, jobs) if jobs else None
+        return task_of(task_id, jobs, self._job_of) if jobs else None
 
     def recent(self, limit: int = 20) -> list[Task]:
         queue = self._queue()
         with queue.app.open():
             ids = recent_tasks(queue.app, connection=self._connection, limit=limit)
             found = [(i, progress_of(queue.app, connection=self._connection, task=i)) for i in ids]
-        return [self._task(i, jobs) for i, jobs in found if jobs]
+        return [task_of(i, jobs, self._job_of) for i, jobs in found if jobs]
 
-    def _task(self, task_id: str, jobs: Sequence[JobProgress]) -> Task:
-        tag = jobs[0].task
-        task = Task(id=task_id, label=str(tag.get("label", "")), started_at=parse_timestamp(tag.get("at")) or utcnow())
-        unfinished = [j for j in jobs if j.status in RUNNING]
-        task.job_ids = [i for j in jobs for i in j.jobs]
-        if unfinished:
-            doing = next((j for j in unfinished if RUNNING[j.status]), None)
-            if doing is None:
-                waiting = next((j.stage for j in unfinished if j.stage), None)  # tried, and waits for its mapping
-                task.stage = waiting or WAITING
-            else:
-                task.stage, task.done, task.total = doing.stage, doing.done, doing.total
-            return task
-        task.finished_at = max((j.finished_at for j in jobs if j.finished_at), default=utcnow())
-        failed = [j for j in jobs if j.status != "succeeded"]
-        if failed:
-            task.state = "failed"
-            task.error = failed[0].error or f"The job on {failed[0].mapping} was {failed[0].status}."
-            return task
-        reports = [JobReport(job=job) for job in (self._job_of(i) for i in task.job_ids) if job is not None]
-        task.state = "done"
-        task.message = summarize(reports)
-        task.problems = problems_of(reports)
+
+def task_of(task_id: str, jobs: Sequence[JobProgress], job_of: Callable[[str], Job | None]) -> Task:
+    """The task ``task_id`` as its ``jobs`` in the queue (oldest first, at least one) stand: running while one waits
+    or runs (the stage and records done of the one running), failed with the first failed job's message, else done
+    with the counters of the state store's jobs they recorded (``job_of`` finds them)."""
+    tag = jobs[0].task
+    task = Task(id=task_id, label=str(tag.get("label", "")), started_at=parse_timestamp(tag.get("at")) or utcnow())
+    unfinished = [j for j in jobs if j.status in RUNNING]
+    task.job_ids = [i for j in jobs for i in j.jobs]
+    if unfinished:
+        doing = next((j for j in unfinished if RUNNING[j.status]), None)
+        if doing is None:
+            waiting = next((j.stage for j in unfinished if j.stage), None)  # tried, and waits for its mapping
+            task.stage = waiting or WAITING
+        else:
+            task.stage, task.done, task.total = doing.stage, doing.done, doing.total
         return task
+    task.finished_at = max((j.finished_at for j in jobs if j.finished_at), default=utcnow())
+    failed = [j for j in jobs if j.status != "succeeded"]
+    if failed:
+        task.state = "failed"
+        task.error = failed[0].error or f"The job on {failed[0].mapping} was {failed[0].status}."
+        return task
+    reports = [JobReport(job=job) for job in (job_of(i) for i in task.job_ids) if job is not None]
+    task.state = "done"
+    task.message = summarize(reports)
+    task.problems = problems_of(reports)
+    return task

@@ -630,8 +630,8 @@ def sync_now(
                 return created
 
             count = len(refs) + len(to_create)
-            arguments = {"refs": refs, "create": to_create, "direction": direction.value if direction else None}
-            asked = Asked(work=Kind.SYNC_NOW, mapping=mapping, arguments=arguments)
+            chosen = {"refs": refs, "create": to_create, "direction": direction.value if direction else None}
+            asked = Asked(work=Kind.SYNC_NOW, mapping=mapping, arguments=chosen)
             task = get_state(request).background(f"Synchronize {count} {mapping} records", work, asked)
             return redirect(target, task=task.id)
         reports = []
