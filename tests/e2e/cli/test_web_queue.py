@@ -17,12 +17,15 @@ with warnings.catch_warnings():  # Starlette 1.x prefers the httpx2 package; htt
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from starlette.testclient import TestClient
 
-from coupler.bootstrap import open_coupler
+from coupler.adapters.queue import progress
+from coupler.adapters.queue.client import Work
+from coupler.bootstrap import open_coupler, open_queue
+from coupler.config import load_config
 from coupler.entrypoints.web.app import create_app
 from coupler.services.lease import Lease
 
 from .support import Demo
-from .test_run import _couple_a_customer, _start
+from .test_run import _couple_a_customer, _couple_what_customers_refer_to, _start
 from .test_run import _wait_for as wait_for
 from .test_worker import queue_rows, queued, workers
 
@@ -102,6 +105,10 @@ def test_a_page_action_and_an_api_call_are_queued_and_a_worker_runs_them(
     assert polled.headers["HX-Trigger"] == "task-finished"
     assert "Synchronize modified records of CUSTOMER" in polled.text and "1 synchronized" in polled.text
     assert page_task in [t["id"] for t in web.get("/api/tasks").json()]
+    page = web.get(f"/tasks/{page_task}")
+    assert page.status_code == 200 and "1 synchronized" in page.text
+    notice = web.get(f"/mappings/CUSTOMER?task={page_task}")
+    assert "Synchronize modified records of CUSTOMER" in notice.text, "the notice on the page the action went back to"
 
 
 def test_a_queued_job_waits_while_another_job_holds_its_mapping(
@@ -145,3 +152,62 @@ def test_a_failed_job_shows_its_message(queued: tuple[Demo, sa.URL], web: TestCl
     failed = _task(web, task_id)
     assert failed["state"] == "failed", failed
     assert "NO-SUCH-CUSTOMER" in failed["error"]
+
+
+def test_select_all_matching_is_queued_with_its_search_and_the_worker_finds_the_records(
+    queued: tuple[Demo, sa.URL], web: TestClient
+) -> None:
+    demo, url = queued
+    _couple_what_customers_refer_to(demo)
+    demo.coupler("match", "CUSTOMER", expect=None)  # some are left unmatched
+    coupler = open_coupler(demo.config, validate=False)
+    try:
+        numbers = [f"C00{n}" for n in range(100, 300, 10)]
+        coupled = {n for n in numbers if coupler.status("CUSTOMER", n).coupling is not None}
+        c001, c002 = {n for n in coupled if n.startswith("C001")}, {n for n in coupled if n.startswith("C002")}
+        assert c001 and c002, coupled
+        csrf = web.cookies["coupler_csrf"]
+        form = {"csrf_token": csrf, "scope": "all", "q": "C001", "filter": "all", "choice": "to-integration"}
+        sync = web.post("/mappings/CUSTOMER/sync", data=form, follow_redirects=False).headers["location"]
+        form = {"csrf_token": csrf, "scope": "all", "q": "C002", "filter": "coupled"}
+        decouple = web.post("/mappings/CUSTOMER/records/decouple", data=form, follow_redirects=False).headers[
+            "location"
+        ]
+        sync_task, decouple_task = sync.split("task=")[1], decouple.split("task=")[1]
+        arguments = queue_rows(url, f"SELECT args FROM procrastinate_jobs WHERE args->'task'->>'id' = '{sync_task}'")
+        assert arguments[0][0]["search"] == "C001" and "refs" not in arguments[0][0], "the search, not the records"
+
+        with workers(demo):
+            wait_for(_finished(web, sync_task), "the worker to synchronize")
+            wait_for(_finished(web, decouple_task), "the worker to decouple")
+
+        synchronized = _task(web, sync_task)
+        assert synchronized["state"] == "done", synchronized
+        [job] = [j for j in coupler.jobs(limit=10) if j.id in synchronized["job_ids"]]
+        assert job.counters.total == len(c001) and job.counters.failed == 0
+        decoupled = _task(web, decouple_task)
+        assert decoupled["message"] == f"{len(c002)} decoupled", decoupled
+        assert all(coupler.status("CUSTOMER", n).coupling is None for n in c002)
+        assert all(coupler.status("CUSTOMER", n).coupling is not None for n in c001)
+    finally:
+        coupler.close()
+
+
+def test_a_workers_progress_row_shows_the_stage_and_records_done(
+    queued: tuple[Demo, sa.URL], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    demo, _url = queued
+    config = load_config(demo.config)
+    monkeypatch.setattr(progress, "EVERY", 0.0)
+    with open_queue(config) as queue:
+        tag = {"id": "q0123", "label": "Full synchronization of CUSTOMER", "at": "2026-12-07T12:00:00Z"}
+        job_id = queue.defer(Work.FULL, "CUSTOMER", task=tag)
+        row = progress.RowProgress(queue.app, job_id)
+        row.start("Reading CUSTOMER", 40)
+        row.advance(10)
+        [seen] = progress.progress_of(queue.app, connection=queue.connection, task="q0123")
+        assert (seen.status, seen.stage, seen.done, seen.total, seen.task) == ("todo", "Reading CUSTOMER", 10, 40, tag)
+        progress.finish(queue.app, job_id, jobs=["j1"])
+        [seen] = progress.progress_of(queue.app, connection=queue.connection, task="q0123")
+        assert seen.jobs == ("j1",) and seen.finished_at is not None
+        assert progress.recent_tasks(queue.app, connection=queue.connection, limit=5) == ["q0123"]
