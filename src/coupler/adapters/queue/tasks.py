@@ -108,6 +108,9 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
                 except CouplerError as error:
                     finish(app, job_id, error=error.message)
                     raise
+                except JobFailed as error:  # a round's mapping that failed, with the run's message
+                    finish(app, job_id, error=str(error))
+                    raise
                 except Exception as error:
                     finish(app, job_id, error=f"internal error: {type(error).__name__}: {error}")
                     raise
