@@ -123,10 +123,11 @@ def test_a_queued_job_waits_while_another_job_holds_its_mapping(
     try:
         task_id = api.post("/api/tasks/sync-full", json={"mapping": "CURRENCY", "force": True}).json()["id"]
         with workers(demo):
-            wait_for(lambda: _task(web, task_id)["stage"] != "Waiting for a worker", "the worker to try the job")
+            waits = "Waiting while another run synchronizes CURRENCY"
+            wait_for(lambda: _task(web, task_id)["stage"] == waits, "the worker to find the mapping held")
             held = _task(web, task_id)
             assert held["state"] == "running", held
-            assert held["stage"] == "Waiting while another run synchronizes CURRENCY"
+            assert held["done"] == 0 and held["finished_at"] is None
             assert _jobs(url, task_id)[0][0] == "coupler.full"
             lease.release()
             wait_for(_finished(web, task_id), "the job to run once the mapping is free")

@@ -97,6 +97,7 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
                 assert context.job.id is not None
                 job_id, task = context.job.id, arguments.pop("task", None)
                 progress = RowProgress(app, job_id)
+                progress.start(f"Starting on {mapping}")  # a worker took it (after waiting, perhaps)
                 try:
                     with served[connection].open(progress) as coupler:
                         result = run(
