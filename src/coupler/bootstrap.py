@@ -138,7 +138,7 @@ def open_queue(config: AppConfig) -> Iterator[JobQueue]:
         yield JobQueue(app, connection=config.queue.connection)
 
 
-def served(config: AppConfig) -> Served:
+def served(config: AppConfig, *, telemetry: Telemetry | None = None) -> Served:
     """What a worker needs to run the connection's jobs: a ``Coupler`` per job, whose mapping locks in the state
     store live as long as the queue's ``takeover_after`` (a dead worker's lock expires when its job is taken over)."""
     from coupler.adapters.queue.tasks import Served
@@ -148,7 +148,7 @@ def served(config: AppConfig) -> Served:
         raise ConfigurationError(f"{config.path}: no job queue is configured; add a [queue] section.")
 
     def open_for_a_job(progress: Progress) -> Coupler:
-        app = build(config, validate=False, progress=progress)
+        app = build(config, validate=False, progress=progress, telemetry=telemetry)
         return Coupler(replace(app.systems, lock_ttl=settings.takeover_after), origin=app.origin)
 
     return Served(open=open_for_a_job, settings=settings)

@@ -205,3 +205,43 @@ def test_one_scheduler_runs_per_tick_with_two_workers_and_an_idle_mapping_is_bac
         # the second was still running (it was not in the queue, so no queueing lock held it); without the back-off
         # a mapping due every second runs once per tick, six times or more
         assert 2 <= len(incremental) <= 3, f"{mapping}: found nothing twice, then polled every hour: {incremental}"
+
+
+def test_a_worker_serves_its_metrics_and_logs_json_lines_naming_the_job(queued: tuple[Demo, sa.URL]) -> None:
+    import json
+    import socket
+
+    import httpx
+
+    demo, _url = queued
+    number, account_id = _couple_a_customer(demo)
+    demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE number = ?", (number,))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    demo.coupler("run", "--queue", "--json")
+    worker = _start(demo, "worker", "--metrics-port", str(port))
+    try:
+        wait_for(lambda: demo.account_by_id(account_id)["address1_city"] == "York", "the worker to run the round")
+        wait_for(lambda: len(job_log(demo, "ITEM-PRODUCT")) == 1, "the round to end")
+
+        def scrape() -> str:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+            except httpx.HTTPError:
+                return ""
+
+        wait_for(
+            lambda: 'coupler_jobs_total{kind="incremental",mapping="CUSTOMER",outcome="ok"}' in scrape(), "metrics"
+        )
+        text = scrape()
+        assert "coupler_queue_up 1.0" in text and "coupler_state_store_up 1.0" in text
+        assert 'coupler_queue_jobs{connection="' in text and "coupler_queue_oldest_waiting_seconds" in text
+        assert 'coupler_records_total{counter="modified",mapping="CUSTOMER"} 1.0' in text
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=20)
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    job_lines = [line for line in lines if line.get("mapping") == "CUSTOMER"]
+    assert job_lines and all(line.get("job") for line in job_lines), stderr
+    assert "Traceback" not in stderr

@@ -123,3 +123,31 @@ def test_readyz_says_when_the_configuration_cannot_be_read(config: Path) -> None
         answer = client.get("/readyz")
         assert answer.status_code == 503
         assert answer.json()["checks"] == [{"name": "configuration", "ok": False, "problem": "cannot be read"}]
+
+
+@pytest.mark.postgres
+def test_with_a_job_queue_the_metrics_say_its_depth_and_waiting_time(config: Path) -> None:
+    from coupler.adapters.queue.client import Work
+    from coupler.bootstrap import open_queue
+    from coupler.config import load_config
+    from pgdb import fresh_pg_database
+
+    with fresh_pg_database("coupler_metrics") as url:
+        state = url.render_as_string(hide_password=False)
+        text = re.sub(
+            r"^state = .*$",
+            lambda _: f'state = "{state}"\n\n[queue]\nscheduled = false\n',
+            config.read_text(),
+            flags=re.M,
+        )
+        config.write_text(text, encoding="utf-8")
+        with open_queue(load_config(config)) as queue:  # no worker: the job waits
+            queue.defer(Work.FULL, "CURRENCY")
+        with TestClient(create_app(config), base_url=BASE_URL) as client:
+            scraped = client.get("/metrics").text
+    connection = load_config(config).queue.connection  # type: ignore[union-attr]
+    assert sample(scraped, "coupler_queue_up") == 1
+    assert sample(scraped, "coupler_queue_jobs", connection=connection, status="todo") == 1
+    assert sample(scraped, "coupler_queue_jobs", connection=connection, status="doing") == 0
+    waited = sample(scraped, "coupler_queue_oldest_waiting_seconds", connection=connection)
+    assert waited is not None and waited >= 0

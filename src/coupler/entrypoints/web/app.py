@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.concurrency import run_in_threadpool
 from fastapi.staticfiles import StaticFiles
 
 from coupler.adapters.metrics import Metrics
+from coupler.domain.errors import CouplerError
 from coupler.entrypoints.web import health
 from coupler.entrypoints.web.api import routes as api
 from coupler.entrypoints.web.deps import WebState, verify_csrf
@@ -46,7 +48,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        metrics = Metrics(lambda: state.opened())
+        metrics = Metrics(lambda: state.opened(), **_queue_database(config))
         state = WebState(Path(config) if config else None, telemetry=metrics.telemetry)
         app.state.metrics, app.state.readiness = metrics, health.Readiness(state)
         await run_in_threadpool(state.start)
@@ -75,3 +77,20 @@ def create_app(
     app.include_router(health.router)  # /healthz, /readyz, /metrics
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app
+
+
+def _queue_database(config: Path | str | None) -> dict[str, Any]:
+    """``Metrics``' arguments for the job queue when the configuration has a ``[queue]`` (its gauges then go on
+    ``/metrics``): its database and connection. Nothing without a queue, or when the file cannot be read (the pages
+    then say why)."""
+    from coupler.config import load_config
+
+    try:
+        settings = load_config(Path(config) if config else None)
+        if settings.queue is None:
+            return {}
+        from coupler.adapters.queue.connection import conninfo
+
+        return {"queue": conninfo(settings.state_url), "connections": [settings.queue.connection]}
+    except CouplerError:
+        return {}

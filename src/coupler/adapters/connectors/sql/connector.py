@@ -41,6 +41,12 @@ Clause = sa.ColumnElement[bool]
 _Row = Sequence[Any]  # a result row: key, modified-on, then the requested columns
 
 
+DENSE_SEARCH = 150_000
+"""Matches from which a sorted page's search reads the sort order's index rather than the matches: reading and
+sorting 100,000 matches takes about 0.2 s on SQLite (measured at 1,000,000 rows), while in order a page is found
+after reading a row or two per match; below this the matches may cluster far down the order, and sorting wins."""
+
+
 class SqlConnector(Connector):
     """A database reached through ``engine``; ``chunk_size`` bounds the keys in one ``IN (...)`` list."""
 
@@ -204,7 +210,7 @@ class SqlConnector(Connector):
         if search is not None:
             if not search[0]:
                 return []
-            where.append(prefix_clause(plan.table, search[0], search[1], table_name=spec.table))
+            where.append(self._ordered_search(plan, spec, where[0], search))
         if after is not None:
             last = plan.key_value(after.key)
             if is_invalid(last):
@@ -216,6 +222,23 @@ class SqlConnector(Connector):
         with self._connect() as conn:
             rows = conn.execute(stmt).all()
         return self._records(plan, rows, wanted)
+
+    def _ordered_search(
+        self, plan: TablePlan, spec: TableSpec, base: Any, search: tuple[Sequence[str], str]
+    ) -> Any:
+        """The search of a sorted page. On SQLite the prefix's range (which an index on the searched columns
+        serves) pays when few rows match: they are read and sorted. When many match, reading the sort column's
+        index in order and testing each row stops after a page, where reading every match to sort it would take
+        seconds at a million rows: a probe of at most ``DENSE_SEARCH`` matches tells which."""
+        narrow = prefix_clause(plan.table, search[0], search[1], table_name=spec.table, dialect=self._dialect)
+        if self._dialect != "sqlite":
+            return narrow
+        probe = sa.select(sa.literal(1)).select_from(plan.table).where(base, narrow).limit(DENSE_SEARCH).subquery()
+        with self._connect() as conn:
+            matches = int(conn.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one())
+        if matches < DENSE_SEARCH:
+            return narrow
+        return prefix_clause(plan.table, search[0], search[1], table_name=spec.table)  # LIKE alone: no index
 
     def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
         return self._count(spec, (fields, text)) if fields else 0

@@ -8,7 +8,6 @@ job taken over by another after ``takeover_after``.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 from datetime import datetime
@@ -23,7 +22,9 @@ from coupler.domain.timeutil import format_iso
 from coupler.entrypoints.cli.shell import ConfigOption, JsonOption, app, emit, err, fail, out
 
 if TYPE_CHECKING:
+    from coupler.adapters.metrics import Metrics
     from coupler.config import AppConfig
+    from coupler.services.context import Systems
 
 __all__ = ["defer_round"]
 
@@ -61,20 +62,29 @@ def worker_command(
         typer.Option("--config", "-c", help="A connection's configuration file; repeat to serve several."),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Jobs run at once (default 1).")] = 1,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port (/metrics)."),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="The address the metrics are served on.")
+    ] = "127.0.0.1",
 ) -> None:
     """Run the jobs of the job queue (and its schedules) until stopped; start as many workers as you need."""
-    from coupler.adapters.queue.connection import ensure_schema, queue_app
+    from coupler.adapters.logs import configure_logging, secrets_in
+    from coupler.adapters.queue.connection import conninfo, ensure_schema, queue_app
     from coupler.adapters.queue.tasks import register
     from coupler.bootstrap import served
 
     configs = _configs(config, False)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("coupler").setLevel(logging.INFO)
+    secrets = [s for c in configs for s in secrets_in(c.local, c.integration, urls=[c.state_url])]
+    configure_logging(secrets=secrets)  # JSON lines unless on a terminal, with the job, mapping and connection
     try:
         ensure_schema(configs[0].state_url)
         queue = queue_app(configs[0].state_url)
-        register(queue, {c.queue.connection: served(c) for c in configs if c.queue})
+        metrics = _serve_metrics(configs, conninfo(configs[0].state_url), metrics_host, metrics_port)
+        telemetry = metrics.telemetry if metrics is not None else None
+        register(queue, {c.queue.connection: served(c, telemetry=telemetry) for c in configs if c.queue})
     except CouplerError as error:
         fail(error, 1, False)
     takeover = min(c.queue.takeover_after for c in configs if c.queue).total_seconds()
@@ -88,6 +98,32 @@ def worker_command(
         fetch_job_polling_interval=min(5.0, max(0.5, takeover / 4)),
     )
     err.print("Worker stopped.")
+
+
+def _serve_metrics(configs: list[AppConfig], queue: str, host: str, port: int | None) -> Metrics | None:
+    """With a port, the worker's metrics on ``http://host:port/metrics``: the jobs it runs (every connection's), the
+    state store's gauges (the first connection's mappings) and the queue's depth and waiting time."""
+    if port is None:
+        return None
+    from prometheus_client import start_http_server
+
+    from coupler.adapters.metrics import Metrics
+    from coupler.bootstrap import build
+
+    opened: list[Systems] = []
+
+    def systems() -> Systems:
+        if not opened:
+            opened.append(build(configs[0], validate=False).systems)
+        return opened[0]
+
+    metrics = Metrics(systems, queue=queue, connections=[c.queue.connection for c in configs if c.queue])
+    try:
+        start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as error:
+        raise UsageError(f"cannot serve the metrics on {host}:{port}: {error.strerror or error}") from None
+    err.print(f"Metrics on http://{host}:{port}/metrics")
+    return metrics
 
 
 def defer_round(config: Path | None, mappings: list[str] | None, as_json: bool) -> None:

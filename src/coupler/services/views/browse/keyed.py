@@ -56,6 +56,8 @@ def _from_local(
     limit: int,
     max_scan: int,
 ) -> tuple[list[BrowseRow], str | None]:
+    if search is not None and filter in _FEW:
+        return _search_few(systems, mapping, filter, search, after, limit, max_scan)
     if filter is not RecordFilter.ALL:
         return _scan(systems, mapping, filter, search, after, limit, max_scan)
     records = _local_page(systems, mapping, search, after, limit + 1, mapping.columns(Side.LOCAL))
@@ -90,10 +92,58 @@ def _scan(
             return _page_rows(systems, mapping, filter, found), cursor
 
 
+_FEW = (RecordFilter.FAILED, RecordFilter.SKIPPED, RecordFilter.CONFLICT)
+"""The states few records are in: a search within one of them reads the state store's list of them and tests the
+search on their records, instead of scanning every record the search matches."""
+
+
+def _search_few(
+    systems: Systems,
+    mapping: TableMapping,
+    filter: RecordFilter,
+    search: str,
+    after: str | None,
+    limit: int,
+    max_scan: int,
+) -> tuple[list[BrowseRow], str | None]:
+    """The records in the state ``filter`` (the store's keyset, a batch at a time) whose display key or name
+    starts with ``search`` (any letter case), until ``limit + 1`` match or ``max_scan`` were read. Of the
+    candidates only the searched fields are read; the page's rows then with all their fields."""
+    wanted = search.lower()
+    fields = _search_fields(mapping)
+    spec = replace(mapping.spec(Side.LOCAL), filter=())
+    found: list[BrowseRow] = []
+    scanned, cursor = 0, after
+    while True:
+        bare, more = _store_rows(systems, mapping, filter, cursor, _STORE_BATCH)
+        scanned += len(bare)
+        named = {r.key: r for r in systems.local.read(spec, [row.key for row in bare], columns=fields)} if bare else {}
+        for row in bare:
+            record = named.get(row.key)
+            values = [record.key if f == spec.key else record.get(f) for f in fields] if record is not None else []
+            if any(value is not None and str(value).lower().startswith(wanted) for value in values):
+                found.append(row)
+        if len(found) > limit or more is None or scanned >= max_scan:
+            break
+        cursor = more
+    if len(found) > limit:
+        return _with_records(systems, mapping, found[:limit]), found[limit - 1].key
+    # the list is done, or enough was read for one call: the next page goes on after the last key read
+    return _with_records(systems, mapping, found), more
+
+
 # driven by the state store ------------------------------------------------------------------------------------
 def _from_store(
     systems: Systems, mapping: TableMapping, filter: RecordFilter, after: str | None, limit: int
 ) -> tuple[list[BrowseRow], str | None]:
+    bare, next_after = _store_rows(systems, mapping, filter, after, limit)
+    return _with_records(systems, mapping, bare), next_after
+
+
+def _store_rows(
+    systems: Systems, mapping: TableMapping, filter: RecordFilter, after: str | None, limit: int
+) -> tuple[list[BrowseRow], str | None]:
+    """Up to ``limit`` rows in the state ``filter`` after ``after``, from the store alone (no record read)."""
     store = systems.store
     name = mapping.name
     couplings: list[Coupling] = []
@@ -121,8 +171,7 @@ def _from_store(
         item = items[key]
         coupling = item if isinstance(item, Coupling) else None
         bare.append(_bare(key, coupling, item if isinstance(item, RecordFailure) else None))
-    rows = _with_records(systems, mapping, bare)
-    return rows, (rows[-1].key if len(keys) > limit else None)
+    return bare, (bare[-1].key if len(keys) > limit else None)
 
 
 def _failed(store: StateStore, name: str, direction: Direction, after: str | None) -> Iterator[Coupling]:
