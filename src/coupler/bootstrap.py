@@ -147,8 +147,8 @@ def served(config: AppConfig, *, telemetry: Telemetry | None = None) -> Served:
     if settings is None:
         raise ConfigurationError(f"{config.path}: no job queue is configured; add a [queue] section.")
 
-    def open_for_a_job() -> Coupler:
-        app = build(config, validate=False, telemetry=telemetry)
+    def open_for_a_job(progress: Progress) -> Coupler:
+        app = build(config, validate=False, progress=progress, telemetry=telemetry)
         return Coupler(replace(app.systems, lock_ttl=settings.takeover_after), origin=app.origin)
 
     return Served(open=open_for_a_job, settings=settings)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from coupler.domain.jobs import Counters, FieldChange, Job, JobError, JobKind, Written
 from coupler.domain.mapping import Direction, Side, TableMapping, TableSpec
 from coupler.entrypoints.web.pages.common import Link, job_notice
-from coupler.entrypoints.web.tasks import _problems
+from coupler.entrypoints.web.tasks import problems_of as _problems
 from coupler.services.engine.recorder import JobReport
 
 T0 = datetime(2026, 12, 7, tzinfo=UTC)

@@ -9,7 +9,7 @@ scheduler's jobs carry a ``queueing_lock`` as well: a mapping waits in the queue
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -32,6 +32,7 @@ class Work(StrEnum):
     MATCH = "coupler.match"
     COUPLE = "coupler.couple"
     CREATE = "coupler.create"
+    DECOUPLE = "coupler.decouple"
     RETRY = "coupler.retry"
     RESTORE = "coupler.restore"
     APPROVE = "coupler.approve"
@@ -76,28 +77,39 @@ class JobQueue:
         deferrer = self.app.configure_task(name=work.value, lock=mapping_lock(self.connection, mapping))
         return deferrer.defer(connection=self.connection, mapping=mapping.upper(), **arguments)
 
-    def round(self, mappings: Sequence[str], *, scheduled: bool = False) -> int | None:
+    def round(
+        self, mappings: Sequence[str], *, scheduled: bool = False, task: Mapping[str, Any] | None = None
+    ) -> int | None:
         """A round of incremental jobs over ``mappings`` (in dependency order): the first is deferred now and each
         defers the next when it ends. With ``scheduled``, a mapping already waiting in the queue is passed over.
-        The first job's id, or None when every mapping was already waiting."""
+        ``task``: the web app's task every job of the round belongs to. The first job's id, or None when every
+        mapping was already waiting."""
         rest = [m.upper() for m in mappings]
         while rest:
             mapping, rest = rest[0], rest[1:]
-            job = self.incremental(mapping, then=rest, scheduled=scheduled)
+            job = self.incremental(mapping, then=rest, scheduled=scheduled, task=task)
             if job is not None:
                 return job
         return None
 
-    def incremental(self, mapping: str, *, then: Sequence[str] = (), scheduled: bool = False) -> int | None:
+    def incremental(
+        self,
+        mapping: str,
+        *,
+        then: Sequence[str] = (),
+        scheduled: bool = False,
+        task: Mapping[str, Any] | None = None,
+    ) -> int | None:
         """One incremental job; ``then``: the mappings whose jobs it defers, in order, when it ends. None when
         ``scheduled`` and the mapping is already waiting in the queue."""
         options: dict[str, Any] = {"lock": mapping_lock(self.connection, mapping)}
         if scheduled:
             options["queueing_lock"] = scheduled_lock(self.connection, mapping)
         deferrer = self.app.configure_task(name=Work.INCREMENTAL.value, **options)
+        extra = {"task": dict(task)} if task else {}
         try:
             return deferrer.defer(
-                connection=self.connection, mapping=mapping.upper(), then=list(then), scheduled=scheduled
+                connection=self.connection, mapping=mapping.upper(), then=list(then), scheduled=scheduled, **extra
             )
         except AlreadyEnqueued:
             return None

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from coupler.domain.errors import ConfigurationError
 
+from .progress import SCHEMA as PROGRESS
+
 __all__ = ["SCHEMA_LOCK", "conninfo", "ensure_schema", "queue_app"]
 
 SCHEMA_LOCK = 7_406_921_114
@@ -37,6 +39,7 @@ def ensure_schema(state_url: str) -> bool:
     with psycopg.connect(conninfo(state_url), autocommit=True) as connection:
         connection.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
         try:
+            connection.execute(PROGRESS)  # the web app's view of what a job has done (``progress``)
             row = connection.execute("SELECT to_regclass('procrastinate_jobs') IS NOT NULL").fetchone()
             if row is not None and row[0]:
                 return False

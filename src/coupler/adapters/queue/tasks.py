@@ -24,15 +24,20 @@ from typing import Any
 import procrastinate
 from procrastinate.exceptions import ProcrastinateException
 
-from coupler.domain.errors import MappingBusy
+from coupler.domain.errors import CouplerError, MappingBusy
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.schedules import QueueSettings
 from coupler.services.api import Coupler
+from coupler.services.context import Progress
 from coupler.services.engine.recorder import JobReport
 from coupler.services.engine.schedule import Outcome
+from coupler.services.operations.matching import SyncAfter
+from coupler.services.views.browse.rows import RecordFilter
+from coupler.services.views.page_queries import PageQueries
 from coupler.services.views.schedules import schedules
 
 from .client import JobQueue, Work, mapping_lock
+from .progress import RowProgress, finish
 
 __all__ = ["JobFailed", "Served", "register"]
 
@@ -50,12 +55,26 @@ class JobFailed(Exception):
 class Served:
     """A connection a worker serves: how to open its ``Coupler``, and its queue settings."""
 
-    open: Callable[[], Coupler]
+    open: Callable[[Progress], Coupler]
+    """A ``Coupler`` of the connection that reports its progress to the ``Progress`` given."""
     settings: QueueSettings
 
 
-def _summary(report: JobReport) -> dict[str, Any]:
+Result = JobReport | Sequence[JobReport] | None
+
+
+def _summary(reports: Sequence[JobReport]) -> dict[str, Any]:
+    if len(reports) != 1:
+        return {"jobs": [_summary([r]) for r in reports]}
+    (report,) = reports
     return {"job": report.job.id, "mapping": report.job.mapping, "counters": report.job.counters.as_dict()}
+
+
+def _matching(coupler: Coupler, mapping: str, search: str | None, filter: str, *, coupled: bool) -> list[str]:
+    """The local keys of the records a list's search and filter match ("Select all N matching" in the web app)."""
+    return PageQueries(coupler.systems).matching_keys(
+        mapping, search=search, filter=RecordFilter(filter), coupled=coupled
+    )
 
 
 def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
@@ -67,82 +86,143 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
         max_attempts=10_000, wait=max(1, int(takeover.total_seconds() // 4)), retry_exceptions={MappingBusy}
     )
 
-    def opened(connection: str) -> Coupler:
-        if connection not in served:
-            raise JobFailed(f"this worker does not serve the connection {connection!r}")
-        return served[connection].open()
+    def work(name: Work) -> Callable[[Callable[..., Result]], Any]:
+        """Declare a kind of work: ``run(coupler, mapping, **arguments)`` on a ``Coupler`` of the job's connection
+        that reports its progress in the job's progress row; the reports' job ids (or its error) end the row."""
 
-    def work(name: Work) -> Callable[[Callable[..., Any]], Any]:
-        return app.task(name=name.value, retry=busy)
+        def declare(run: Callable[..., Result]) -> Any:
+            def job(context: procrastinate.JobContext, /, connection: str, mapping: str, **arguments: Any) -> Any:
+                if connection not in served:
+                    raise JobFailed(f"this worker does not serve the connection {connection!r}")
+                assert context.job.id is not None
+                job_id, task = context.job.id, arguments.pop("task", None)
+                progress = RowProgress(app, job_id)
+                progress.start(f"Starting on {mapping}")  # a worker took it (after waiting, perhaps)
+                try:
+                    with served[connection].open(progress) as coupler:
+                        result = run(
+                            coupler, mapping, queue=JobQueue(app, connection=connection), task=task, **arguments
+                        )
+                except MappingBusy:
+                    progress.start(f"Waiting while another run synchronizes {mapping}")  # tried again
+                    raise
+                except CouplerError as error:
+                    finish(app, job_id, error=error.message)
+                    raise
+                except JobFailed as error:  # a round's mapping that failed, with the run's message
+                    finish(app, job_id, error=str(error))
+                    raise
+                except Exception as error:
+                    finish(app, job_id, error=f"internal error: {type(error).__name__}: {error}")
+                    raise
+                reports = [] if result is None else [result] if isinstance(result, JobReport) else list(result)
+                finish(app, job_id, jobs=[r.job.id for r in reports])
+                return {"mapping": mapping, **_summary(reports)}
+
+            job.__name__ = job.__qualname__ = run.__name__
+            return app.task(name=name.value, retry=busy, pass_context=True)(job)
+
+        return declare
 
     @work(Work.INCREMENTAL)
-    def incremental(connection: str, mapping: str, then: Sequence[str] = (), scheduled: bool = False) -> dict[str, Any]:
-        with opened(connection) as coupler:
-            run = coupler.run_once([mapping])[0]
+    def incremental(
+        coupler: Coupler,
+        mapping: str,
+        *,
+        queue: JobQueue,
+        task: Mapping[str, Any] | None,
+        then: Sequence[str] = (),
+        scheduled: bool = False,
+    ) -> Result:
+        run = coupler.run_once([mapping])[0]
         if run.outcome is Outcome.BUSY:
             raise MappingBusy(run.message or f"{mapping} is busy")
         if then:  # the next mapping of the round, whatever this one came to (a round goes on past a failure)
-            JobQueue(app, connection=connection).round(then, scheduled=scheduled)
+            queue.round(then, scheduled=scheduled, task=task)
         if run.outcome is Outcome.FAILED:
             raise JobFailed(run.message or f"{mapping} failed")
-        return {"mapping": mapping, "outcome": run.outcome.value, **(_summary(run.report) if run.report else {})}
+        return run.report
 
     @work(Work.FULL)
-    def full(connection: str, mapping: str, force: bool = False) -> dict[str, Any]:
-        with opened(connection) as coupler:
-            return _summary(coupler.sync_full(mapping, force=force))
+    def full(coupler: Coupler, mapping: str, force: bool = False, **_: Any) -> Result:
+        return coupler.sync_full(mapping, force=force)
 
     @work(Work.SYNC_NOW)
-    def sync_now(connection: str, mapping: str, refs: Sequence[str], direction: str | None = None) -> dict[str, Any]:
-        with opened(connection) as coupler:
-            return _summary(coupler.sync(mapping, refs, direction=Direction(direction) if direction else None))
+    def sync_now(
+        coupler: Coupler,
+        mapping: str,
+        refs: Sequence[str] = (),
+        direction: str | None = None,
+        create: Sequence[str] = (),
+        search: str | None = None,
+        filter: str | None = None,
+        **_: Any,
+    ) -> Result:
+        """Synchronize now: ``refs`` (or the records ``search`` and ``filter`` match), after creating the
+        counterparts of the uncoupled records ``create`` names."""
+        chosen = Direction(direction) if direction else None
+        created = coupler.create_many(mapping, create) if create else None
+        if filter is not None:
+            refs = _matching(coupler, mapping, search, filter, coupled=True)
+        elif created is not None and not refs:
+            return created
+        return coupler.sync(mapping, refs, direction=chosen)
 
     @work(Work.MATCH)
     def match(
-        connection: str,
+        coupler: Coupler,
         mapping: str,
         groups: Sequence[Sequence[str]] | None = None,
         create_missing: bool = False,
         sync_after: str | None = None,
         refs: Sequence[str] | None = None,
-    ) -> dict[str, Any]:
-        with opened(connection) as coupler:
-            report = coupler.match(
-                mapping,
-                groups=groups,
-                create_missing=create_missing,
-                sync_after=Side(sync_after) if sync_after else None,
-                refs=refs,
-            )
-            return _summary(report)
+        search: str | None = None,
+        filter: str | None = None,
+        **_: Any,
+    ) -> Result:
+        if filter is not None and not (search is None and filter in (RecordFilter.ALL, RecordFilter.UNCOUPLED)):
+            refs = _matching(coupler, mapping, search, filter, coupled=False)
+        after: SyncAfter = "both" if sync_after == "both" else Side(sync_after) if sync_after else None
+        return coupler.match(mapping, groups=groups, create_missing=create_missing, sync_after=after, refs=refs)
 
     @work(Work.COUPLE)
     def couple(
-        connection: str, mapping: str, local: str, integration: str, sync_after: str | None = None
-    ) -> dict[str, Any]:
-        with opened(connection) as coupler:
-            side = Side(sync_after) if sync_after else None
-            return _summary(coupler.couple(mapping, local, integration, sync_after=side))
+        coupler: Coupler, mapping: str, local: str, integration: str, sync_after: str | None = None, **_: Any
+    ) -> Result:
+        side = Side(sync_after) if sync_after else None
+        return coupler.couple(mapping, local, integration, sync_after=side)
 
     @work(Work.CREATE)
-    def create(connection: str, mapping: str, ref: str, source: str = Side.LOCAL.value) -> dict[str, Any]:
-        with opened(connection) as coupler:
-            return _summary(coupler.create(mapping, ref, source=Side(source)))
+    def create(coupler: Coupler, mapping: str, ref: str, source: str = Side.LOCAL.value, **_: Any) -> Result:
+        return coupler.create(mapping, ref, source=Side(source))
+
+    @work(Work.DECOUPLE)
+    def decouple(
+        coupler: Coupler,
+        mapping: str,
+        refs: Sequence[str] = (),
+        everything: bool = False,
+        search: str | None = None,
+        filter: str | None = None,
+        **_: Any,
+    ) -> Result:
+        """Decouple ``refs``, the records ``search`` and ``filter`` match, or ``everything``."""
+        if filter is not None:
+            everything = search is None and filter in (RecordFilter.ALL, RecordFilter.COUPLED)
+            refs = [] if everything else _matching(coupler, mapping, search, filter, coupled=True)
+        return coupler.decouple_all(mapping) if everything else coupler.decouple(mapping, refs)
 
     @work(Work.RETRY)
-    def retry(connection: str, mapping: str, refs: Sequence[str] = (), everything: bool = False) -> dict[str, Any]:
-        with opened(connection) as coupler:
-            return _summary(coupler.retry(mapping, refs, everything=everything))
+    def retry(coupler: Coupler, mapping: str, refs: Sequence[str] = (), everything: bool = False, **_: Any) -> Result:
+        return coupler.retry(mapping, refs, everything=everything)
 
     @work(Work.RESTORE)
-    def restore(connection: str, mapping: str, refs: Sequence[str]) -> dict[str, Any]:
-        with opened(connection) as coupler:
-            return _summary(coupler.restore(mapping, refs))
+    def restore(coupler: Coupler, mapping: str, refs: Sequence[str], **_: Any) -> Result:
+        return coupler.restore(mapping, refs)
 
     @work(Work.APPROVE)
-    def approve(connection: str, mapping: str, refs: Sequence[str] = (), everything: bool = False) -> dict[str, Any]:
-        with opened(connection) as coupler:
-            return _summary(coupler.approve(mapping, refs, everything=everything))
+    def approve(coupler: Coupler, mapping: str, refs: Sequence[str] = (), everything: bool = False, **_: Any) -> Result:
+        return coupler.approve(mapping, refs, everything=everything)
 
     scheduler = app.task(name=Work.SCHEDULER.value)(_scheduler(app, served))
     for connection, each in served.items():
@@ -168,6 +248,10 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
 def _cleanup(app: procrastinate.App) -> Callable[..., Any]:
     async def cleanup(timestamp: int) -> None:
         await app.job_manager.delete_old_jobs(nb_hours=KEEP_HOURS)
+        await app.connector.execute_query_async(
+            "DELETE FROM coupler_queue_progress p "
+            "WHERE NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.id = p.job_id)"
+        )
 
     return cleanup
 
@@ -176,7 +260,7 @@ def _scheduler(app: procrastinate.App, served: Mapping[str, Served]) -> Callable
     def scheduler(timestamp: int, connection: str) -> dict[str, Any]:
         """Defer a round of the mappings due on their schedules (those waiting in the queue already are passed)."""
         each = served[connection]
-        with each.open() as coupler:
+        with each.open(Progress()) as coupler:
             states = schedules(coupler.systems, each.settings.schedule)
             now = coupler.systems.clock()
         due = [state.mapping for state in states if state.state.due(now)]

@@ -19,10 +19,11 @@ from coupler.bootstrap import open_coupler, reconfigured, schema_check
 from coupler.config import default_config_path, load_config
 from coupler.config.edit import Check, enabled_in
 from coupler.domain.errors import ConnectorError, CouplerError
-from coupler.domain.jobs import Written
+from coupler.domain.jobs import Job, Written
 from coupler.domain.schedules import QueueSettings
+from coupler.entrypoints.web.queued import PREFIX, Asked, QueuedTasks
 from coupler.entrypoints.web.security import CSRF_COOKIE, SAFE_METHODS, SESSION_COOKIE
-from coupler.entrypoints.web.tasks import TaskRunner
+from coupler.entrypoints.web.tasks import Task, TaskRunner, Work
 from coupler.ports.telemetry import Telemetry
 from coupler.services.api import Coupler
 from coupler.services.context import Progress, Systems
@@ -92,6 +93,7 @@ class WebState:
         self._names: dict[str, str] | None = None
         self._enabled: tuple[tuple[str, int, int], bool] | None = None
         self._queue: tuple[QueueSettings | None] | None = None
+        self._queued: tuple[QueuedTasks | None] | None = None
         self._undo: OrderedDict[str, Undo] = OrderedDict()
         self._notices: OrderedDict[str, object] = OrderedDict()
         self._written: OrderedDict[str, tuple[Written, ...]] = OrderedDict()
@@ -259,6 +261,42 @@ class WebState:
             except CouplerError:
                 return None
         return self._queue[0]
+
+    def queued(self) -> QueuedTasks | None:
+        """The job queue the background work is deferred to (``[queue]`` in the configuration, read once), or None:
+        the thread pool runs it."""
+        if self._queued is None:
+            try:
+                config = load_config(self.config_path)
+            except CouplerError:
+                return None
+            found = None
+            if config.queue is not None:
+                found = QueuedTasks(config.state_url, connection=config.queue.connection, job_of=self._job_of)
+            self._queued = (found,)
+        return self._queued[0]
+
+    def _job_of(self, job_id: str) -> Job | None:
+        return self.coupler.systems.store.jobs.get(job_id)
+
+    def background(self, label: str, work: Work, asked: Asked) -> Task:
+        """Run ``work`` in the background: as a job ``asked`` of the queue when one is configured (a worker runs
+        it), else on the thread pool."""
+        queued = self.queued()
+        return queued.submit(label, asked) if queued is not None else self.tasks.submit(label, work)
+
+    def task(self, task_id: str | None) -> Task | None:
+        """A background task, from the queue or the thread pool."""
+        if not task_id or len(task_id) > 64:
+            return None
+        queued = self.queued() if task_id.startswith(PREFIX) else None
+        return queued.get(task_id) if queued is not None else self.tasks.get(task_id)
+
+    def recent_tasks(self, limit: int = 20) -> list[Task]:
+        """The latest background tasks, newest first, from the queue and the thread pool."""
+        queued = self.queued()
+        found = self.tasks.recent(limit) + (queued.recent(limit) if queued is not None else [])
+        return sorted(found, key=lambda t: t.started_at, reverse=True)[:limit]
 
     def close(self) -> None:
         self.tasks.shutdown(wait=True)

@@ -26,7 +26,7 @@ from coupler.services.context import Progress
 from coupler.services.engine.recorder import JobReport
 from coupler.services.wording import plural
 
-__all__ = ["MAX_UNFINISHED", "Task", "TaskProgress", "TaskRunner", "TaskState", "Work", "summarize"]
+__all__ = ["MAX_UNFINISHED", "Task", "TaskProgress", "TaskRunner", "TaskState", "Work", "problems_of", "summarize"]
 
 MAX_UNFINISHED = 32
 
@@ -162,7 +162,7 @@ class TaskRunner:
             state="done",
             job_ids=[r.job.id for r in reports],
             message=summarize(reports),
-            problems=_problems(reports),
+            problems=problems_of(reports),
             finished_at=utcnow(),
         )
 
@@ -180,7 +180,7 @@ class TaskRunner:
                 task.done += count
 
 
-def _problems(reports: Sequence[JobReport]) -> str | None:
+def problems_of(reports: Sequence[JobReport]) -> str | None:
     """'1 conflict, 2 failed' over the reports' counters, or None when no job parked a conflict or failed a record
     (records a match left unmatched are its ordinary outcome, counted in its summary)."""
     conflicts = sum(r.job.counters.conflicts for r in reports)

@@ -7,9 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from coupler.adapters.queue.client import Work as Kind
 from coupler.domain.errors import RecordNotFound
 from coupler.domain.mapping import Side
 from coupler.entrypoints.web.deps import CouplerDep, StateDep
+from coupler.entrypoints.web.queued import Asked
 from coupler.entrypoints.web.schemas.tasks import (
     DecoupleAllIn,
     MatchIn,
@@ -33,13 +35,13 @@ _SYNC_AFTER: dict[str, SyncAfter] = {"local": Side.LOCAL, "integration": Side.IN
 @router.get("", response_model=list[TaskOut])
 def tasks(state: StateDep, limit: Annotated[int, Query(ge=1, le=200)] = 20) -> list[TaskOut]:
     """The latest background tasks, newest first."""
-    return [TaskOut.of(t) for t in state.tasks.recent(limit)]
+    return [TaskOut.of(t) for t in state.recent_tasks(limit)]
 
 
 @router.get("/{task_id}", response_model=TaskOut)
 def task(task_id: Annotated[str, Path(min_length=1, max_length=64)], state: StateDep) -> TaskOut:
     """A task's progress: state, records done, the jobs it ran and, when finished, a summary or the error."""
-    found = state.tasks.get(task_id)
+    found = state.task(task_id)
     if found is None:
         raise RecordNotFound(f"No task has the id {task_id!r} (tasks are kept while the server runs).")
     return TaskOut.of(found)
@@ -54,7 +56,9 @@ def sync(body: TaskSyncIn, state: StateDep, coupler: CouplerDep) -> TaskOut:
     def work(c: Coupler, _: TaskProgress) -> JobReport:
         return c.sync(name, refs, direction=direction)
 
-    return _submit(state, f"Synchronize {len(refs)} {name} record(s)", work)
+    arguments = {"refs": refs, "direction": direction.value if direction else None}
+    asked = Asked(work=Kind.SYNC_NOW, mapping=name, arguments=arguments)
+    return _submit(state, f"Synchronize {len(refs)} {name} record(s)", work, asked)
 
 
 @router.post("/sync-modified", response_model=TaskOut, status_code=202)
@@ -65,7 +69,10 @@ def sync_modified(body: SyncModifiedIn, state: StateDep, coupler: CouplerDep) ->
     def work(c: Coupler, _: TaskProgress) -> list[JobReport]:
         return c.sync_modified(names)
 
-    return _submit(state, f"Synchronize modified records ({', '.join(names) if names else 'all mappings'})", work)
+    order = [m.name for m in coupler.systems.in_dependency_order(names)]
+    asked = Asked(work=Kind.INCREMENTAL, mapping=order[0], then=tuple(order[1:]))
+    label = f"Synchronize modified records ({', '.join(names) if names else 'all mappings'})"
+    return _submit(state, label, work, asked)
 
 
 @router.post("/sync-full", response_model=TaskOut, status_code=202)
@@ -78,7 +85,8 @@ def sync_full(body: SyncFullIn, state: StateDep, coupler: CouplerDep) -> TaskOut
     def work(c: Coupler, _: TaskProgress) -> JobReport:
         return c.sync_full(name, force=force)
 
-    return _submit(state, f"Full synchronization of {name}", work)
+    asked = Asked(work=Kind.FULL, mapping=name, arguments={"force": force})
+    return _submit(state, f"Full synchronization of {name}", work, asked)
 
 
 @router.post("/match", response_model=TaskOut, status_code=202)
@@ -96,7 +104,8 @@ def match(body: MatchIn, state: StateDep, coupler: CouplerDep) -> TaskOut:
     label = (
         f"Match-based coupling of {name}" if refs is None else f"Match-based coupling of {len(refs)} {name} record(s)"
     )
-    return _submit(state, label, work)
+    arguments = {"groups": groups, "create_missing": create_missing, "sync_after": body.sync_after, "refs": refs}
+    return _submit(state, label, work, Asked(work=Kind.MATCH, mapping=name, arguments=arguments))
 
 
 @router.post("/decouple-all", response_model=TaskOut, status_code=202)
@@ -108,8 +117,9 @@ def decouple_all(body: DecoupleAllIn, state: StateDep, coupler: CouplerDep) -> T
     def work(c: Coupler, _: TaskProgress) -> JobReport:
         return c.decouple_all(name)
 
-    return _submit(state, f"Decouple all records of {name}", work)
+    asked = Asked(work=Kind.DECOUPLE, mapping=name, arguments={"everything": True})
+    return _submit(state, f"Decouple all records of {name}", work, asked)
 
 
-def _submit(state: StateDep, label: str, work: Work) -> TaskOut:
-    return TaskOut.of(state.tasks.submit(label, work))
+def _submit(state: StateDep, label: str, work: Work, asked: Asked) -> TaskOut:
+    return TaskOut.of(state.background(label, work, asked))

@@ -9,12 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from coupler.adapters.queue.client import Work as Kind
 from coupler.config.edit import FieldChange, change_fields
 from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Side, TableMapping
 from coupler.entrypoints.web.deps import get_state
 from coupler.entrypoints.web.pages import mapping_edit as edit
 from coupler.entrypoints.web.pages.common import Notice, coupler_of, job_notice_by_id, queries_of, redirect, render
+from coupler.entrypoints.web.queued import Asked
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
@@ -94,8 +96,8 @@ def show_mapping(request: Request, name: str, *, notices: Sequence[Notice] = (),
     return render(request, "mapping.html", context, notices=notices, status=status)
 
 
-def _background(request: Request, name: str, label: str, back: str, work: object) -> Response:
-    task = get_state(request).tasks.submit(label, work)  # type: ignore[arg-type]
+def _background(request: Request, label: str, back: str, work: object, asked: Asked) -> Response:
+    task = get_state(request).background(label, work, asked)  # type: ignore[arg-type]
     return redirect(back, task=task.id)
 
 
@@ -106,7 +108,8 @@ def sync_modified(request: Request, name: str, back: Annotated[str, Form()] = "/
     def work(coupler: Coupler, progress: TaskProgress) -> list[JobReport]:
         return coupler.sync_modified([mapping])
 
-    return _background(request, mapping, f"Synchronize modified records of {mapping}", _back(back), work)
+    asked = Asked(work=Kind.INCREMENTAL, mapping=mapping)
+    return _background(request, f"Synchronize modified records of {mapping}", _back(back), work, asked)
 
 
 @router.post("/mappings/{name}/full")
@@ -127,7 +130,8 @@ def sync_full(request: Request, name: str, force: Annotated[bool, Form()] = Fals
     def work(c: Coupler, progress: TaskProgress) -> JobReport:
         return c.sync_full(mapping, force=force)
 
-    return _background(request, mapping, f"Full synchronization of {mapping}", f"/mappings/{mapping}", work)
+    asked = Asked(work=Kind.FULL, mapping=mapping, arguments={"force": force})
+    return _background(request, f"Full synchronization of {mapping}", f"/mappings/{mapping}", work, asked)
 
 
 @router.post("/mappings/{name}/match")
@@ -171,7 +175,9 @@ def match(
     def work(c: Coupler, progress: TaskProgress) -> JobReport:
         return c.match(mapping, groups=groups, create_missing=create_missing, sync_after=after)  # type: ignore[arg-type]
 
-    return _background(request, mapping, label, _back(back or f"/mappings/{mapping}"), work)
+    arguments = {"groups": [list(g) for g in groups] if groups else None, "create_missing": create_missing}
+    asked = Asked(work=Kind.MATCH, mapping=mapping, arguments={**arguments, "sync_after": sync_after or None})
+    return _background(request, label, _back(back or f"/mappings/{mapping}"), work, asked)
 
 
 def _priorities(mapping: TableMapping, fields: list[str], priorities: list[str]) -> dict[int, int | None]:
@@ -213,7 +219,8 @@ def decouple_all(request: Request, name: str, confirm: Annotated[str, Form(max_l
     def work(c: Coupler, progress: TaskProgress) -> JobReport:
         return c.decouple_all(mapping)
 
-    return _background(request, mapping, f"Decouple all records of {mapping}", f"/mappings/{mapping}", work)
+    asked = Asked(work=Kind.DECOUPLE, mapping=mapping, arguments={"everything": True})
+    return _background(request, f"Decouple all records of {mapping}", f"/mappings/{mapping}", work, asked)
 
 
 def _back(path: str) -> str:
@@ -223,13 +230,12 @@ def _back(path: str) -> str:
 
 # background tasks --------------------------------------------------------------------------------------------
 def _task(request: Request) -> object:
-    task_id = request.query_params.get("task")
-    return get_state(request).tasks.get(task_id) if task_id and len(task_id) <= 64 else None
+    return get_state(request).task(request.query_params.get("task"))
 
 
 @router.get("/tasks/{task_id}", response_class=HTMLResponse)
 def task_page(request: Request, task_id: str) -> Response:
-    task = get_state(request).tasks.get(task_id)
+    task = get_state(request).task(task_id)
     if task is None:
         return render(
             request,

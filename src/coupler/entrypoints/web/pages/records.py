@@ -10,12 +10,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from coupler.adapters.queue.client import Work as Kind
 from coupler.domain.errors import ConnectorError, CouplerError, RecordNotFound, UsageError
 from coupler.domain.mapping import Direction, Side
 from coupler.entrypoints.web.deps import Undo, get_state
 from coupler.entrypoints.web.errors import status_of
 from coupler.entrypoints.web.pages.common import Notice, coupler_of, job_redirect, queries_of, redirect, render
 from coupler.entrypoints.web.pages.labels import lookup_labels
+from coupler.entrypoints.web.queued import Asked
 from coupler.entrypoints.web.tasks import TaskProgress
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
@@ -77,6 +79,10 @@ class Matching:
 
     def keys(self, c: Coupler, mapping: str, *, coupled: bool | None) -> list[str]:
         return PageQueries(c.systems).matching_keys(mapping, search=self.search, filter=self.filter, coupled=coupled)
+
+    def arguments(self) -> dict[str, str | None]:
+        """The job's arguments that name these records (a worker finds them again when it runs the job)."""
+        return {"search": self.search, "filter": self.filter.value}
 
     def fields(self) -> dict[str, str]:
         """The hidden fields a dialog posts to carry the scope on."""
@@ -194,8 +200,7 @@ def records_page(
 
 
 def _task(request: Request) -> object:
-    task_id = request.query_params.get("task")
-    return get_state(request).tasks.get(task_id) if task_id and len(task_id) <= 64 else None
+    return get_state(request).task(request.query_params.get("task"))
 
 
 @router.post("/mappings/{name}/records/decouple")
@@ -238,7 +243,8 @@ def _decouple_matching(request: Request, mapping: str, matching: Matching, targe
             return c.decouple_all(mapping)
         return c.decouple(mapping, matching.keys(c, mapping, coupled=True))
 
-    task = get_state(request).tasks.submit(f"Decouple every matching {mapping} record", work)
+    asked = Asked(work=Kind.DECOUPLE, mapping=mapping, arguments=matching.arguments())
+    task = get_state(request).background(f"Decouple every matching {mapping} record", work, asked)
     return redirect(target, task=task.id)
 
 
@@ -342,7 +348,9 @@ def match_selection(
                 return c.match(mapping)
             return c.match(mapping, refs=matching.keys(c, mapping, coupled=False))
 
-        task = get_state(request).tasks.submit(f"Match-based coupling of every matching {mapping} record", match_all)
+        asked = Asked(work=Kind.MATCH, mapping=mapping, arguments=matching.arguments())
+        label = f"Match-based coupling of every matching {mapping} record"
+        task = get_state(request).background(label, match_all, asked)
         return redirect(_records_path(mapping), task=task.id)
     if not any(r.strip() for r in ref):
         return _problem(
@@ -362,7 +370,8 @@ def match_selection(
         return c.match(mapping, refs=refs)
 
     count = f"{len(refs)} {mapping} record{'' if len(refs) == 1 else 's'}"
-    task = get_state(request).tasks.submit(f"Match-based coupling of {count}", work)
+    asked = Asked(work=Kind.MATCH, mapping=mapping, arguments={"refs": refs})
+    task = get_state(request).background(f"Match-based coupling of {count}", work, asked)
     return redirect(_records_path(mapping), task=task.id)
 
 
@@ -608,7 +617,9 @@ def sync_now(
             def sync_all(c: Coupler, progress: TaskProgress) -> JobReport:
                 return c.sync(mapping, matching.keys(c, mapping, coupled=True), direction=direction)
 
-            task = get_state(request).tasks.submit(f"Synchronize every matching {mapping} record", sync_all)
+            arguments = {**matching.arguments(), "direction": direction.value if direction else None}
+            asked = Asked(work=Kind.SYNC_NOW, mapping=mapping, arguments=arguments)
+            task = get_state(request).background(f"Synchronize every matching {mapping} record", sync_all, asked)
             return redirect(target, task=task.id)
         if len(refs) + len(to_create) >= BACKGROUND_FROM:
 
@@ -619,7 +630,9 @@ def sync_now(
                 return created
 
             count = len(refs) + len(to_create)
-            task = get_state(request).tasks.submit(f"Synchronize {count} {mapping} records", work)
+            chosen = {"refs": refs, "create": to_create, "direction": direction.value if direction else None}
+            asked = Asked(work=Kind.SYNC_NOW, mapping=mapping, arguments=chosen)
+            task = get_state(request).background(f"Synchronize {count} {mapping} records", work, asked)
             return redirect(target, task=task.id)
         reports = []
         if to_create:
