@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
+
 from web_pages import MAPPING, build, free_port, start_server
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "records-100k.png"
