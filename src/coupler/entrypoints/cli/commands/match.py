@@ -78,6 +78,7 @@ def match(
 @app.command()
 def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """What to run first for each mapping: full synchronization, match-based coupling, or nothing."""
+    from coupler.domain.mapping import Side
     from coupler.entrypoints.schemas.mappings import RecommendationOut
     from coupler.services.views.page_queries import PageQueries
     from coupler.services.views.review import Advice
@@ -86,7 +87,7 @@ def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         rows = [RecommendationOut.of(r) for r in PageQueries(coupler.systems).review()]
 
         def human() -> None:
-            columns = ["mapping", "local", "integration", "couplings", "recommendation", "why"]
+            columns = ["mapping", *(coupler.systems.name(side) for side in Side), "couplings", "recommendation", "why"]
             cells = ([r.mapping, _count(r.local), _count(r.integration), r.couplings, r.advice, r.reason] for r in rows)
             out.print(table("Full synchronization review", columns, cells))
             if any(r.advice is Advice.MATCH for r in rows):
