@@ -154,10 +154,10 @@ def couple(
     local: Annotated[
         str,
         typer.Argument(
-            help="The local record (key or display key); with --create --from integration, the integration record."
+            help="The `local` record (key or display key); with --create --from integration, the `integration` record."
         ),
     ],
-    integration: Annotated[str | None, typer.Argument(help="The integration record (key or display key).")] = None,
+    integration: Annotated[str | None, typer.Argument(help="The `integration` record (key or display key).")] = None,
     create: Annotated[
         bool, typer.Option("--create", help="Create the counterpart from this record and couple it.")
     ] = False,
