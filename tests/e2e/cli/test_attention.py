@@ -4,6 +4,7 @@ retry, restore)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -71,6 +72,9 @@ def test_a_conflict_is_parked_and_resolved_field_by_field(demo: Demo) -> None:
     [report] = first
     assert (report["job"]["counters"]["conflicts"], report["job"]["counters"]["modified"]) == (1, 0)
     assert (demo.customer(number), demo.account_by_id(account_id)) == parked, "a parked conflict writes nothing"
+    shown = demo.coupler("conflicts").stdout
+    assert "Business Central value" in shown and "Dynamics 365 Sales value" in shown, shown
+    assert not re.search(r"\b(local|integration) (key|value)\b", shown), "the systems by their names"
     [conflict] = demo.coupler("conflicts", "--json").json()
     assert (conflict["mapping"], conflict["local_key"], conflict["integration_key"]) == (
         "CUSTOMER",
@@ -271,7 +275,8 @@ def test_a_record_rejected_twice_is_skipped_until_it_is_retried(demo: Demo) -> N
         "coupled": True,
     }
     assert "ck_account_emailaddress1_email" in skipped["error"] and number in skipped["error"]
-    assert "coupler retry" in demo.coupler("skipped").stdout
+    listed = demo.coupler("skipped").stdout
+    assert "coupler retry" in listed and re.search(r"mapping\W+Business Central\W+Dynamics 365 Sales\W+error", listed)
 
     demo.execute(demo.erp, "UPDATE customers SET email = 'orders@example.com' WHERE id = ?", (customer_id,))
     [still] = demo.coupler("sync", "CUSTOMER", "--json").json()

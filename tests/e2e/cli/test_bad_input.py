@@ -160,6 +160,7 @@ def test_state_store_that_cannot_be_opened(demo: Demo) -> None:
         (("couple", "CUSTOMER", "C00010", "--create", "--sync-after", "local"), "--sync-after does not apply"),
         (("couple", "CUSTOMER", "C00010", "X", "--from", "integration"), "--from applies to --create only"),
         (("sync", "CUSTOMER", "--direction", "to-integration"), "--direction applies to the records given by key"),
+        (("couple", "CUSTOMER", "C00010"), "give both the Business Central record and the Dynamics 365 Sales record"),
     ],
 )
 def test_options_that_do_not_fit_are_refused(demo: Demo, args: tuple[str, ...], message: str) -> None:

@@ -43,9 +43,12 @@ def test_couple_by_display_keys_and_sync_after_local(demo: Demo) -> None:
     assert demo.customer(number) == customer, "the local record is the source and stays as it was"
 
     status = demo.coupler("status", "CUSTOMER", number).stdout
-    assert re.search(rf"local key\W+{customer['id']}", status), status
-    assert re.search(rf"integration key\W+{account_id}", status), status
-    assert re.search(r"to integration\W+success", status), status
+    assert re.search(rf"Business Central Customer key\W+{customer['id']}", status), status
+    assert re.search(rf"Dynamics 365 Sales Account key\W+{account_id}", status), status
+    assert re.search(r"to Dynamics 365 Sales\W+success", status), status
+    assert re.search(r"Business Central Customer\W+exists", status), status
+    assert re.search(r"Dynamics 365 Sales Account\W+exists", status), status
+    assert not re.search(r"\b(local|integration)\b", status, re.IGNORECASE), "the systems by their names"
 
 
 def test_create_and_couple_a_new_account(demo: Demo) -> None:

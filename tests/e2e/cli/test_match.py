@@ -5,6 +5,7 @@ accounts only the CRM knows; nothing is coupled."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -142,8 +143,9 @@ def test_review_recommends_matching_first_and_then_a_full_synchronization(demo: 
 
 def test_match_on_an_unknown_field_or_without_fields_is_a_usage_error(demo: Demo) -> None:
     unknown = demo.coupler("match", "CUSTOMER", "--on", "displayName,colour", expect=2)
-    assert "no field mapping with the local field 'colour'" in unknown.stderr
-    assert "displayName" in unknown.stderr
+    assert "no field mapping of the Business Central field 'colour' to match on" in unknown.stderr
+    assert "--on takes the names of the Business Central fields of the mapping: displayName (Name), " in unknown.stderr
+    assert not re.search(r"\b(local|integration)\b", unknown.stderr), unknown.stderr
 
     text = demo.config.read_text(encoding="utf-8")
     demo.config.write_text(text.replace('integration = "name", match = 1,', 'integration = "name",'), encoding="utf-8")

@@ -119,6 +119,25 @@ def test_table_captions_and_a_filter_change_what_the_app_shows(client: TestClien
     assert all(r["name"].startswith("A") for r in after), after
 
 
+def test_the_setup_list_shows_the_filters_in_the_users_words(client: TestClient, csrf: str) -> None:
+    page = client.get("/mappings/CUSTOMER", headers=HTML).text
+    setup = page.split('id="setup"', 1)[1].split("</dl>", 1)[0]
+    assert "Blocked is &#34;&#34;" in setup and "Relationship Type is 3" in setup
+    assert " eq " not in setup
+
+    rows = {
+        "csrf_token": csrf,
+        "field": ["paymenttermscode", "name"],
+        "op": ["in", "is_null"],
+        "value": ["1, 3, (empty)", ""],
+    }
+    client.post("/mappings/CUSTOMER/filter/integration", data=rows, headers=HTML)
+
+    setup = client.get("/mappings/CUSTOMER", headers=HTML).text.split('id="setup"', 1)[1].split("</dl>", 1)[0]
+    assert "Payment Terms Code is one of 30 DAYS, CM, (empty)</span> and <span" in setup, setup
+    assert "Name is empty" in setup
+
+
 def test_an_invalid_filter_names_the_field_and_writes_nothing(client: TestClient, csrf: str, config: Path) -> None:
     before = config.read_text(encoding="utf-8")
     rows = {"csrf_token": csrf, "field": ["statecode", "creditlimit"], "op": ["eq", "gt"], "value": ["0", " "]}

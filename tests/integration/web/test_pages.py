@@ -71,13 +71,17 @@ def test_couple_from_the_card_then_synchronize_and_decouple(client: TestClient, 
     assert couple.status_code == 303 and "job=" in couple.headers["location"]
     card = client.get(couple.headers["location"], headers=HTML)
     assert "Set up coupling (CUSTOMER): 1 coupled." in card.text and "Coupled to" in card.text
+    fabrikam = '<a href="/mappings/CUSTOMER/records/C00070">C00070 Fabrikam, Inc.</a>'
+    account = f'<a href="/mappings/CUSTOMER/records/{key}">Fabrikam, Inc.</a>'
+    linked = f"<li>Coupled {fabrikam} with {account}.</li>"
+    assert linked in card.text, "the notice links both records to their card"
     dialog = client.get("/mappings/CUSTOMER/sync?ref=C00070", headers=HTML)
     assert "Send Business Central data to Dynamics 365 Sales" in dialog.text
     form = {"csrf_token": csrf, "ref": "C00070", "choice": "from-integration"}
     synced = client.post("/mappings/CUSTOMER/sync", data=form, headers=HTML)
     assert synced.status_code == 200 and "Synchronize now (CUSTOMER)" in synced.text
     decoupled = client.post("/mappings/CUSTOMER/records/C00070/decouple", data={"csrf_token": csrf}, headers=HTML)
-    assert "Decoupled C00070 Fabrikam, Inc. from Fabrikam, Inc." in decoupled.text and "Not coupled." in decoupled.text
+    assert f"Decoupled {fabrikam} from {account}. Both records" in decoupled.text and "Not coupled." in decoupled.text
 
 
 def test_bad_form_input_and_a_missing_csrf_token_are_refused(client: TestClient, csrf: str) -> None:

@@ -105,6 +105,19 @@ def test_the_card_names_fields_by_caption_and_formats_values(client: TestClient,
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", owner), f"the owner by name, not its GUID: {owner}"
 
 
+def _linked_pair(page: str, before: str, ref: str, local: str, between: str, integration: str) -> str:
+    """Where the notice's link to the integration record goes, after asserting that it names both records of a
+    pair, each linked to its card."""
+    found = re.search(
+        re.escape(f'{before}<a href="/mappings/CUSTOMER/records/{ref}">{local}</a>{between}<a href="')
+        + r'(/mappings/CUSTOMER/records/[^"]+)">'
+        + re.escape(f"{integration}</a>"),
+        page,
+    )
+    assert found is not None, page.split('class="notice', 1)[-1][:800]
+    return found.group(1)
+
+
 def test_decouple_asks_first_and_the_notice_couples_again(client: TestClient, csrf: str, fabrikam: str) -> None:
     card = client.get(f"/mappings/CUSTOMER/records/{fabrikam}", headers=HTML).text
     assert 'hx-get="/mappings/CUSTOMER/decouple?ref=C00070"' in card, "Decouple opens a dialog; it does not post"
@@ -122,11 +135,18 @@ def test_decouple_asks_first_and_the_notice_couples_again(client: TestClient, cs
     assert location.startswith("/mappings/CUSTOMER/records/C00070?job=")
     page = client.get(location, headers=HTML).text
     assert "Decoupled C00070 Fabrikam, Inc. from Fabrikam, Inc." in visible(page) and "Not coupled." in page
+    account = _linked_pair(page, "Decoupled ", "C00070", "C00070 Fabrikam, Inc.", " from ", "Fabrikam, Inc.")
+    opened = client.get(account, headers=HTML)
+    assert opened.status_code == 200 and "Dynamics 365 Sales Account" in visible(opened.text)
+    assert "<title>CUSTOMER Fabrikam, Inc." in opened.text, "the account's link opens the account's card"
     undo = re.search(r'action="(/jobs/[^"]+/undo)"', page)
     assert undo is not None and "Undo: couple them again" in page
     again = client.post(undo.group(1), data={"csrf_token": csrf, "back": "/mappings/CUSTOMER/records/C00070"})
     assert again.status_code == 200 and "Coupled to" in again.text
     assert "Coupled C00070 Fabrikam, Inc. with Fabrikam, Inc." in visible(again.text)
+    assert (
+        _linked_pair(again.text, "Coupled ", "C00070", "C00070 Fabrikam, Inc.", " with ", "Fabrikam, Inc.") == account
+    )
     twice = client.post(undo.group(1), data={"csrf_token": csrf}, headers=HTML)
     assert twice.status_code == 422 and "nothing to undo" in twice.text
 
@@ -144,6 +164,8 @@ def test_a_selection_is_decoupled_after_the_dialog_and_can_be_coupled_again(
     form = {"csrf_token": csrf, "ref": ["C00070", "C00090"]}
     page = client.post("/mappings/CUSTOMER/records/decouple", data=form, headers=HTML).text
     assert "Decoupled 2 CUSTOMER records." in visible(page)
+    _linked_pair(page, "<li>", "C00070", "C00070 Fabrikam, Inc.", " from ", "Fabrikam, Inc.")
+    _linked_pair(page, "<li>", "C00090", "C00090 Northwind Traders", " from ", "Northwind Traders")
     assert coupler.systems.store.stats("CUSTOMER").couplings == 0
     undo = re.search(r'action="(/jobs/[^"]+/undo)"', page)
     assert undo is not None

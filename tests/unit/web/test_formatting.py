@@ -8,9 +8,19 @@ from decimal import Decimal
 
 import pytest
 
-from coupler.domain.mapping import Condition, Direction, FieldMapping, Side, TableMapping, TableSpec
+from coupler.domain.mapping import Condition, Direction, FieldMapping, Operator, Side, TableMapping, TableSpec
 from coupler.domain.transforms.pipeline import Transform
-from coupler.entrypoints.web.formatting import ago, amount, count, field_value, outside_filter, shown, stored, when
+from coupler.entrypoints.web.formatting import (
+    ago,
+    amount,
+    condition_words,
+    count,
+    field_value,
+    outside_filter,
+    shown,
+    stored,
+    when,
+)
 
 NOW = datetime(2026, 12, 7, 19, 6, tzinfo=UTC)
 TERMS = FieldMapping(
@@ -97,3 +107,26 @@ def test_a_record_outside_the_filter_says_which_values_put_it_there() -> None:
     assert outside_filter(mapping, Side.LOCAL, {"blocked": "All"}) == "Blocked is All"
     assert outside_filter(mapping, Side.LOCAL, {"blocked": ""}) is None
     assert outside_filter(mapping, Side.LOCAL, None) is None
+
+
+def test_a_filter_condition_is_shown_in_words_with_the_fields_caption_and_its_value_as_a_record_shows_it() -> None:
+    mapping = TableMapping(
+        name="CUSTOMER",
+        local=TableSpec(table="customers", key="id"),
+        integration=TableSpec(table="account", key="accountid"),
+        direction=Direction.BIDIRECTIONAL,
+        fields=(TERMS,),
+    )
+
+    def words(side: Side, field: str, op: Operator, value: object = None) -> str:
+        return condition_words(mapping, side, Condition(field=field, op=op, value=value))
+
+    assert words(Side.LOCAL, "blocked", Operator.EQ, "") == 'Blocked is ""'
+    assert words(Side.LOCAL, "blocked", Operator.NE, "All") == "Blocked is not All"
+    assert words(Side.LOCAL, "balance", Operator.GT, 1500) == "Balance is more than 1,500"
+    assert words(Side.LOCAL, "displayName", Operator.STARTSWITH, "A") == "Display name starts with A"
+    assert words(Side.LOCAL, "paymentTermsCode", Operator.IS_NULL) == "Payment Terms Code is empty"
+    assert words(Side.INTEGRATION, "paymenttermscode", Operator.IN, [1, 3, None]) == (
+        "Payment Terms Code is one of 30 DAYS, CM, (empty)"
+    )
+    assert words(Side.INTEGRATION, "statecode", Operator.EQ, None) == "Statecode is (empty)"

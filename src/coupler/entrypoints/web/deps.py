@@ -60,12 +60,11 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Undo:
-    """How to undo a decoupling: couple these (local key, integration key) ``pairs`` of ``mapping`` again.
-    ``text`` is the notice that offers it ("Decoupled C00070 Fabrikam from Fabrikam, Inc.")."""
+    """How to undo a decoupling: couple these (local key, integration key) ``pairs`` of ``mapping`` again (the
+    notice that offers it names them: "Decoupled C00070 Fabrikam from Fabrikam, Inc.")."""
 
     mapping: str
     pairs: tuple[tuple[str, str], ...]
-    text: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,6 +96,7 @@ class WebState:
         self._undo: OrderedDict[str, Undo] = OrderedDict()
         self._notices: OrderedDict[str, object] = OrderedDict()
         self._written: OrderedDict[str, tuple[Written, ...]] = OrderedDict()
+        self._coupled: OrderedDict[str, tuple[tuple[str, str], ...]] = OrderedDict()
 
     def _open(self, progress: Progress | None = None) -> Coupler:
         try:
@@ -182,6 +182,18 @@ class WebState:
                 self._written.move_to_end(report.job.id)
             while len(self._written) > WRITTEN_JOBS_KEPT:
                 self._written.popitem(last=False)
+
+    def remember_coupled(self, job_id: str, pairs: Sequence[tuple[str, str]]) -> None:
+        """Keep the (local key, integration key) pairs the job ``job_id`` coupled, for its notice to name and link
+        them (the last WRITTEN_JOBS_KEPT jobs, while the app runs)."""
+        with self._lock:
+            self._coupled[job_id] = tuple(pairs)
+            while len(self._coupled) > WRITTEN_JOBS_KEPT:
+                self._coupled.popitem(last=False)
+
+    def coupled_of(self, job_id: str) -> tuple[tuple[str, str], ...]:
+        with self._lock:
+            return self._coupled.get(job_id, ())
 
     def written_of(self, job_id: str) -> tuple[Written, ...]:
         with self._lock:

@@ -12,7 +12,9 @@ from typing import Any
 
 from jinja2 import Environment
 
-from coupler.domain.mapping import Condition, FieldMapping, Side, TableMapping
+from coupler.config.filters import EMPTY as EMPTY_VALUE
+from coupler.config.filters import OPERATOR_WORDS
+from coupler.domain.mapping import Condition, FieldMapping, Operator, Side, TableMapping
 from coupler.domain.timeutil import utcnow
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "Labels",
     "ago",
     "amount",
+    "condition_words",
     "count",
     "field_value",
     "install",
@@ -140,6 +143,27 @@ def field_value(value: Any, field: FieldMapping, side: Side, labels: Labels | No
     return shown(value)
 
 
+def condition_words(mapping: TableMapping, side: Side, condition: Condition) -> str:
+    """A filter's condition as a user reads it: the field's caption, the condition in words and the value as the
+    record shows it ("Blocked is \"\"", "Customer Type is one of Customer, (empty)", "Name starts with A")."""
+    name = mapping.caption_of(side, condition.field)
+    words = OPERATOR_WORDS[condition.op]
+    if condition.op in (Operator.IS_NULL, Operator.NOT_NULL):
+        return f"{name} {words}"
+    field = next((f for f in mapping.fields if f.field(side) == condition.field), None)
+    values = condition.value if isinstance(condition.value, list | tuple) else [condition.value]
+    return f"{name} {words} {', '.join(_filter_value(v, field, side) for v in values)}"
+
+
+def _filter_value(value: Any, field: FieldMapping | None, side: Side) -> str:
+    """A value of a condition: an option by its label, nothing as (empty), the empty text as \"\"."""
+    if value is None:
+        return EMPTY_VALUE
+    if value == "":
+        return '""'
+    return field_value(value, field, side) if field is not None else shown(value)
+
+
 def _condition(mapping: TableMapping, side: Side, condition: Condition, actual: Any) -> str:
     name = mapping.caption_of(side, condition.field)
     return f"{name} is empty" if actual in (None, "") else f"{name} is {shown(actual)}"
@@ -157,8 +181,8 @@ def outside_filter(mapping: TableMapping, side: Side, values: Mapping[str, Any] 
 
 
 def install(env: Environment) -> None:
-    """Register the filters: ``when``, ``ago``, ``count``, ``shown``, ``field_value``; and ``outside_filter`` and
-    ``Side`` as globals."""
+    """Register the filters: ``when``, ``ago``, ``count``, ``shown``, ``field_value``; and ``outside_filter``,
+    ``condition_words`` and ``Side`` as globals."""
     env.filters["when"] = when
     env.filters["ago"] = ago
     env.filters["count"] = count
@@ -166,4 +190,5 @@ def install(env: Environment) -> None:
     env.filters["field_value"] = field_value
     env.filters["stored"] = stored
     env.globals["outside_filter"] = outside_filter
+    env.globals["condition_words"] = condition_words
     env.globals["Side"] = Side

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from coupler.config.filters import OPERATOR_WORDS, shown_value
-from coupler.domain.mapping import Condition, Direction, FieldMapping, Operator, Side, TableMapping
+from coupler.domain.mapping import Condition, Direction, FieldMapping, Side, TableMapping
+from coupler.entrypoints.web.formatting import condition_words
 
 __all__ = ["changes_of_field", "changes_of_table", "direction_words", "filter_words"]
 
@@ -50,10 +50,5 @@ def changes_of_table(before: TableMapping, after: TableMapping, systems: Mapping
 
 
 def filter_words(mapping: TableMapping, side: Side, conditions: Sequence[Condition]) -> str:
-    """ "Blocked is '' and Type is Person"."""
-    parts = []
-    for c in conditions:
-        shown = shown_value(c.value) or '""'
-        value = "" if c.op in (Operator.IS_NULL, Operator.NOT_NULL) else f" {shown}"
-        parts.append(f"{mapping.caption_of(side, c.field)} {OPERATOR_WORDS[c.op]}{value}")
-    return " and ".join(parts)
+    """ "Blocked is \"\" and Type is Person"."""
+    return " and ".join(condition_words(mapping, side, c) for c in conditions)

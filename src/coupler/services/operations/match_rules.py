@@ -16,7 +16,7 @@ from itertools import groupby
 from typing import Any
 
 from coupler.domain.errors import NoMatchFields, UsageError
-from coupler.domain.mapping import FieldMapping, TableMapping
+from coupler.domain.mapping import FieldMapping, Side, TableMapping
 
 __all__ = ["MatchGroup", "groups_by_priority", "is_empty", "match_groups", "match_key", "matchable"]
 
@@ -72,16 +72,17 @@ def match_key(value: Any, case_sensitive: bool) -> Any:
     return value
 
 
-def match_groups(mapping: TableMapping, on: Sequence[Sequence[str]] | None) -> tuple[MatchGroup, ...]:
+def match_groups(mapping: TableMapping, on: Sequence[Sequence[str]] | None, *, system: str) -> tuple[MatchGroup, ...]:
     """The groups to try, in order: one per ``on`` entry (local field names), or else the field mappings' match
-    priorities. A UsageError explains what is wrong or how to configure matching."""
+    priorities. A UsageError explains what is wrong or how to configure matching, naming the fields as ``system``
+    (the local system's name) and the captions know them."""
     fields = [f for f in mapping.fields if _usable(f) and f.local is not None]
     usable: dict[str, FieldMapping] = {}
     for field in fields:  # a local field mapped twice (UNIT OF MEASURE's code): the pair with a match priority
         if field.local not in usable or usable[field.local].match_priority is None:
             usable[field.local or ""] = field
     if on is not None:
-        groups = tuple(_group([_field(mapping, usable, name) for name in names]) for names in on if names)
+        groups = tuple(_group([_field(mapping, usable, name, system) for name in names]) for names in on if names)
         if not groups:
             raise UsageError("--on needs at least one field name.")
         return groups
@@ -121,17 +122,17 @@ def _group(fields: Sequence[FieldMapping]) -> MatchGroup:
     return MatchGroup(pairs=pairs, case_sensitive=all(f.case_sensitive for f in fields))
 
 
-def _field(mapping: TableMapping, usable: Mapping[str, FieldMapping], name: str) -> FieldMapping:
+def _field(mapping: TableMapping, usable: Mapping[str, FieldMapping], name: str, system: str) -> FieldMapping:
     field = usable.get(name) or next((f for local, f in usable.items() if local.lower() == name.lower()), None)
     if field is not None:
         return field
     lookup = next((f for f in mapping.fields if f.local == name and f.lookup is not None), None)
     if lookup is not None:
         raise UsageError(f"{mapping.name}: {name} is a lookup field; matching on lookup fields is not supported.")
-    known = ", ".join(usable) or "(none)"
+    known = ", ".join(f"{local} ({mapping.caption_of(Side.LOCAL, local)})" for local in usable) or "(none)"
     raise UsageError(
-        f"{mapping.name} has no field mapping with the local field {name!r} to match on. "
-        f"--on takes local field names of the mapping: {known}."
+        f"{mapping.name} has no field mapping of the {system} field {name!r} to match on. "
+        f"--on takes the names of the {system} fields of the mapping: {known}."
     )
 
 

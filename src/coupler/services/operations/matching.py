@@ -90,7 +90,7 @@ class Matcher:
         matching values; see the module's docstring. An unknown reference raises RecordNotFound and a record
         outside the local filter RecordError, before any job starts."""
         mapping = self.systems.mapping(name)
-        chosen = match_groups(mapping, groups)
+        chosen = match_groups(mapping, groups, system=self.systems.name(Side.LOCAL))
         local_columns = _columns(mapping.columns(Side.LOCAL), *(g.local_fields for g in chosen))
         selected = select_uncoupled(self.systems, mapping, refs, columns=local_columns) if refs is not None else None
         if create_missing:

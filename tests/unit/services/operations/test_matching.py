@@ -112,7 +112,7 @@ def test_a_local_field_mapped_twice_matches_on_the_pair_with_a_priority() -> Non
 
     for fields in ([field("baseuomname", 1), field("name", None)], [field("name", None), field("baseuomname", 1)]):
         mapping = replace(customer_mapping(), fields=tuple(fields))
-        (group,) = match_groups(mapping, None)
+        (group,) = match_groups(mapping, None, system="ERP")
         assert group.pairs == (("code", "baseuomname"),)
 
 
@@ -122,7 +122,8 @@ def test_without_match_fields_or_with_unknown_ones_nothing_runs_and_the_error_ex
     with pytest.raises(NoMatchFields, match=r"no fields to match on: .*`match = 1`") as raised:
         world.coupler.match("CUSTOMER")
     assert "--on" not in raised.value.message and raised.value.example == "displayName", "the CLI adds --on"
-    with pytest.raises(UsageError, match=r"no field mapping with the local field 'colour'.*displayName, phoneNumber"):
+    known = r"the ERP fields of the mapping: displayName \(Name\), phoneNumber \(Phone No\.\)"
+    with pytest.raises(UsageError, match=rf"no field mapping of the ERP field 'colour' to match on.*{known}"):
         world.coupler.match("CUSTOMER", groups=[["displayName", "colour"]])
     with pytest.raises(UsageError, match="at least one field"):
         world.coupler.match("CUSTOMER", groups=[[]])

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from coupler.domain.mapping import Side
 from coupler.entrypoints.cli.render import table
 from coupler.entrypoints.cli.shell import ConfigOption, JsonOption, SideChoice, app, emit, finish, out, session
 
@@ -41,8 +42,10 @@ def conflicts(mapping: MappingOption = None, config: ConfigOption = None, as_jso
                 for c in rows
                 for f in c.fields
             ]
-            columns = ["mapping", "local key", "field", "local value", "integration value", "last synchronized"]
-            out.print(table("Parked conflicts", columns, lines, keys=["mapping", "local key"]))
+            local, integration = (coupler.systems.name(side) for side in Side)
+            values = [f"{local} value", f"{integration} value"]
+            columns = ["mapping", f"{local} key", "field", *values, "last synchronized"]
+            out.print(table("Parked conflicts", columns, lines, keys=["mapping", f"{local} key"]))
             if rows:
                 out.print("Resolve with: coupler resolve MAPPING KEY --use local|integration [--field FIELD]")
 
@@ -61,8 +64,6 @@ def resolve(
     as_json: JsonOption = False,
 ) -> None:
     """Resolve a parked conflict: the chosen side's values win, for all conflicting fields or those named."""
-    from coupler.domain.mapping import Side
-
     with session(config, as_json) as coupler:
         finish([coupler.resolve(mapping, key, use=Side(use.value), fields=field or ())], as_json)
 
@@ -88,8 +89,9 @@ def skipped(mapping: MappingOption = None, config: ConfigOption = None, as_json:
                 ]
                 for r in rows
             ]
-            columns = ["mapping", "local", "integration", "error"]
-            out.print(table("Skipped records", columns, lines, keys=["mapping", "local"]))
+            local, integration = (coupler.systems.name(side) for side in Side)
+            columns = ["mapping", local, integration, "error"]
+            out.print(table("Skipped records", columns, lines, keys=["mapping", local]))
             if rows:
                 out.print(
                     "Retry: coupler retry MAPPING KEY...|--all; restore a deleted side: coupler restore; "

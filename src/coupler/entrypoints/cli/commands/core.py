@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from coupler.entrypoints.schemas.mappings import CountsOut
     from coupler.entrypoints.schemas.records import RecordStatusOut
     from coupler.services.api import Coupler
+    from coupler.services.context import Systems
 
 __all__: list[str] = []
 
@@ -153,10 +154,10 @@ def couple(
     local: Annotated[
         str,
         typer.Argument(
-            help="The local record (key or display key); with --create --from integration, the integration record."
+            help="The `local` record (key or display key); with --create --from integration, the `integration` record."
         ),
     ],
-    integration: Annotated[str | None, typer.Argument(help="The integration record (key or display key).")] = None,
+    integration: Annotated[str | None, typer.Argument(help="The `integration` record (key or display key).")] = None,
     create: Annotated[
         bool, typer.Option("--create", help="Create the counterpart from this record and couple it.")
     ] = False,
@@ -183,7 +184,8 @@ def couple(
             if source is not None:
                 raise UsageError("--from applies to --create only.")
             if integration is None:
-                raise UsageError("give both the local and the integration record, or --create.")
+                both = " and the ".join(f"{coupler.systems.name(side)} record" for side in Side)
+                raise UsageError(f"give both the {both}, or --create.")
             after = Side(sync_after.value) if sync_after else None
             report = coupler.couple(mapping, local, integration, sync_after=after)
         finish([report], as_json)
@@ -279,25 +281,32 @@ def status(
 
     with session(config, as_json) as coupler:
         status = RecordStatusOut.of(coupler.status(mapping, key))
-        emit(as_json, status, lambda: _print_status(status))
+        emit(as_json, status, lambda: _print_status(status, coupler.systems))
 
 
-def _print_status(status: RecordStatusOut) -> None:
+def _print_status(status: RecordStatusOut, systems: Systems) -> None:
+    """The coupling in the systems' names and the tables' captions: "Business Central Customer key", "to Dynamics
+    365 Sales"..."""
+    from coupler.domain.mapping import Side
+
     coupling = status.coupling
     if coupling is None:
         out.print(f"{status.mapping} {status.ref}: not coupled.")
         return
+    mapping = systems.mapping(status.mapping)
+    local, integration = (mapping.records_of(side, systems.name(side)) for side in (Side.LOCAL, Side.INTEGRATION))
+    other = systems.name(Side.INTEGRATION)
     rows: list[list[object]] = [
-        ["local key", coupling.local_key],
-        ["integration key", coupling.integration_key],
+        [f"{local} key", coupling.local_key],
+        [f"{integration} key", coupling.integration_key],
         ["coupled at", coupling.coupled_at],
         ["last synchronized", coupling.last_synced_at],
-        ["to integration", f"{coupling.to_integration_result or '-'} (job {coupling.to_integration_job or '-'})"],
-        ["from integration", f"{coupling.from_integration_result or '-'} (job {coupling.from_integration_job or '-'})"],
+        [f"to {other}", f"{coupling.to_integration_result or '-'} (job {coupling.to_integration_job or '-'})"],
+        [f"from {other}", f"{coupling.from_integration_result or '-'} (job {coupling.from_integration_job or '-'})"],
         ["skipped", "yes" if coupling.skipped else "no"],
         ["last error", coupling.last_error],
-        ["local record", "exists" if status.local else "MISSING"],
-        ["integration record", "exists" if status.integration else "MISSING"],
+        [local, "exists" if status.local else "MISSING"],
+        [integration, "exists" if status.integration else "MISSING"],
     ]
     out.print(table(f"{status.mapping} {status.ref}", ["", ""], rows))
 
@@ -328,10 +337,13 @@ def errors(
     as_json: JsonOption = False,
 ) -> None:
     """Per-record errors of a job (or the most recent ones)."""
+    from coupler.domain.mapping import Side
     from coupler.entrypoints.schemas.jobs import JobErrorOut
 
     with session(config, as_json, validate=False) as coupler:
         rows = [JobErrorOut.of(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
-        columns = ["at", "mapping", "local_key", "integration_key", "message"]
-        human = ([getattr(e, c) for c in columns] for e in rows)
-        emit(as_json, rows, lambda: out.print(table("Errors", columns, human, keys=["local_key"])))
+        fields = ["at", "mapping", "local_key", "integration_key", "message"]
+        names = [f"{coupler.systems.name(side)} key" for side in Side]
+        columns = ["at", "mapping", *names, "message"]
+        human = ([getattr(e, c) for c in fields] for e in rows)
+        emit(as_json, rows, lambda: out.print(table("Errors", columns, human, keys=[names[0]])))

@@ -34,7 +34,7 @@ class DirectionChoice(StrEnum):
 def set_field(
     mapping: Annotated[str, typer.Argument(help="The table mapping, e.g. CUSTOMER.")],
     field: Annotated[
-        str, typer.Argument(help="The field mapping: its local or integration field, or local|integration.")
+        str, typer.Argument(help="The field mapping: its `local` or `integration` field, or local|integration.")
     ],
     enabled: Annotated[
         bool | None, typer.Option("--enabled/--disabled", help="Switch the field mapping on or off.")
@@ -94,9 +94,9 @@ def _checked(path: Path, change: Callable[[Check | None], Path]) -> Path:
 
 
 _CONDITIONS = (
-    "A condition of the {side} table's filter, repeated for each: FIELD=VALUE, FIELD!=VALUE, FIELD<VALUE, FIELD>=VALUE "
-    "... or FIELD OP VALUE (OP: in, not_in, startswith, contains, is_null, not_null ...). The conditions given "
-    "replace the whole filter."
+    "A condition of the `{side}` table's filter, repeated for each: FIELD=VALUE, FIELD!=VALUE, FIELD<VALUE, "
+    "FIELD>=VALUE ... or FIELD OP VALUE (OP: in, not_in, startswith, contains, is_null, not_null ...). The "
+    "conditions given replace the whole filter."
 )
 
 
@@ -113,10 +113,10 @@ def _filter(conditions: list[str] | None, none: bool) -> list[dict[str, Any]] | 
 def set_table(
     mapping: Annotated[str, typer.Argument(help="The table mapping, e.g. CUSTOMER.")],
     local_caption: Annotated[
-        str | None, typer.Option("--local-caption", help='What users call the local table\'s records; "" removes it.')
+        str | None, typer.Option("--local-caption", help='What users call the `local` table\'s records; "" removes it.')
     ] = None,
     integration_caption: Annotated[
-        str | None, typer.Option("--integration-caption", help="What users call the integration table's records.")
+        str | None, typer.Option("--integration-caption", help="What users call the `integration` table's records.")
     ] = None,
     local_filter: Annotated[
         list[str] | None,
@@ -127,10 +127,10 @@ def set_table(
         typer.Option("--integration-filter", metavar="CONDITION", help=_CONDITIONS.format(side="integration")),
     ] = None,
     no_local_filter: Annotated[
-        bool, typer.Option("--no-local-filter", help="Remove the local table's filter: every record.")
+        bool, typer.Option("--no-local-filter", help="Remove the `local` table's filter: every record.")
     ] = False,
     no_integration_filter: Annotated[
-        bool, typer.Option("--no-integration-filter", help="Remove the integration table's filter.")
+        bool, typer.Option("--no-integration-filter", help="Remove the `integration` table's filter.")
     ] = False,
     config: ConfigOption = None,
     as_json: JsonOption = False,

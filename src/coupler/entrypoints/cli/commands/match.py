@@ -29,7 +29,7 @@ def match(
     refs: Annotated[
         list[str] | None,
         typer.Argument(
-            help="Only these local records (key or display key); default: every uncoupled local record.",
+            help="Only these records of the `local` system (key or display key); default: every uncoupled one.",
             show_default=False,
         ),
     ] = None,
@@ -37,12 +37,12 @@ def match(
         list[str] | None,
         typer.Option(
             "--on",
-            help="Local fields that must all match (comma-separated); repeat --on for the next group to try. "
-            "Default: the field mappings' `match` priorities.",
+            help="Fields of the `local` system that must all match (comma-separated); repeat --on for the next group "
+            "to try. Default: the field mappings' `match` priorities.",
         ),
     ] = None,
     create_missing: Annotated[
-        bool, typer.Option("--create-missing", help="Create the integration counterpart of records left unmatched.")
+        bool, typer.Option("--create-missing", help="Create the `integration` counterpart of records left unmatched.")
     ] = False,
     sync_after: Annotated[
         SyncAfterChoice | None,
@@ -54,7 +54,7 @@ def match(
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Couple uncoupled local records with the integration records holding the same values (match-based coupling).
+    """Couple uncoupled `local` records with the `integration` records holding the same values (match-based coupling).
 
     Give record keys to match only those records (Business Central's Match-Based Coupling on a selection); records
     already coupled are left out. Exit code 1 when some records stay unmatched; the job's errors say why (no match,
@@ -78,6 +78,7 @@ def match(
 @app.command()
 def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """What to run first for each mapping: full synchronization, match-based coupling, or nothing."""
+    from coupler.domain.mapping import Side
     from coupler.entrypoints.schemas.mappings import RecommendationOut
     from coupler.services.views.page_queries import PageQueries
     from coupler.services.views.review import Advice
@@ -86,7 +87,7 @@ def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
         rows = [RecommendationOut.of(r) for r in PageQueries(coupler.systems).review()]
 
         def human() -> None:
-            columns = ["mapping", "local", "integration", "couplings", "recommendation", "why"]
+            columns = ["mapping", *(coupler.systems.name(side) for side in Side), "couplings", "recommendation", "why"]
             cells = ([r.mapping, _count(r.local), _count(r.integration), r.couplings, r.advice, r.reason] for r in rows)
             out.print(table("Full synchronization review", columns, cells))
             if any(r.advice is Advice.MATCH for r in rows):

@@ -26,6 +26,7 @@ from coupler.services.views.page_queries import PageQueries
 __all__ = [
     "Link",
     "Notice",
+    "Phrase",
     "WrittenItem",
     "coupler_of",
     "job_notice",
@@ -56,6 +57,14 @@ class Link:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Phrase:
+    """A sentence whose records open their cards: "Coupled <C00070 Fabrikam> with <Fabrikam, Inc.>." is ``parts``
+    ("Coupled ", Link, " with ", Link, ".")."""
+
+    parts: tuple[str | Link, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class WrittenItem:
     """A record a job wrote, as a notice lists it: "Dynamics 365 Sales Account <Trey Research> updated: City Odense
     -> Aalborg", the record linked to its card."""
@@ -72,8 +81,8 @@ class Notice:
     ``Link`` to the record an item names); ``written`` lists what a job wrote, ``actions`` what to do next."""
 
     kind: str
-    text: str
-    items: tuple[str | Link, ...] = ()
+    text: str | Phrase
+    items: tuple[str | Link | Phrase, ...] = ()
     job_id: str | None = None
     more: int = 0
     undo: str | None = None
@@ -285,8 +294,59 @@ def job_notice_by_id(request: Request, job_id: str) -> Notice | None:
     )
     undo = state.undo_of(job_id)
     if undo is not None and job.counters.uncoupled:
-        return replace(notice, text=undo.text, items=(), undo=job_id)
+        return replace(notice, undo=job_id, **_decoupled(request, undo.mapping, undo.pairs))
+    coupled = state.coupled_of(job_id)
+    named = _pairs(request, job.mapping, coupled, ("Coupled ", " with ", ".")) if coupled else ()
+    if named and job.message and not errors:  # the job's message names the pairs: the same words, linked
+        return replace(notice, items=named)
     return notice
+
+
+PAIRS_NAMED = 10
+"""How many of the records a decoupling left a notice names (the others are counted)."""
+
+
+def _decoupled(request: Request, mapping: str, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The notice of a decoupling: "Decoupled <C00070 Fabrikam> from <Fabrikam, Inc.>. Both records stay as they
+    are." (one pair) or "Decoupled 3 CUSTOMER records." with the pairs, each record linked to its card."""
+    if len(pairs) == 1:
+        named = _pairs(request, mapping, pairs, ("Decoupled ", " from ", ". Both records stay as they are."))
+        if named:
+            return {"text": named[0], "items": ()}
+    named = _pairs(request, mapping, pairs[:PAIRS_NAMED], ("", " from ", ""))
+    rest = len(pairs) - len(named)
+    items = (*named, f"and {rest:,} more") if named and rest else named
+    records = f"{len(pairs):,} {mapping} record{'' if len(pairs) == 1 else 's'}"
+    return {"text": f"Decoupled {records}. They stay as they are in both systems.", "items": items}
+
+
+def _pairs(
+    request: Request, mapping: str, pairs: Sequence[tuple[str, str]], words: tuple[str, str, str]
+) -> tuple[Phrase, ...]:
+    """Each (local key, integration key) pair as a sentence naming both records, each linked to its card: with
+    ``words`` ("Coupled ", " with ", "."), "Coupled <C00070 Fabrikam> with <Fabrikam, Inc.>."; none when the
+    records cannot be read."""
+    queries = queries_of(request)
+    local_keys = [local for local, _ in pairs]
+    try:
+        local = queries.names(mapping, Side.LOCAL, local_keys)
+        refs = queries.refs(mapping, Side.LOCAL, local_keys)
+        integration = queries.names(mapping, Side.INTEGRATION, [key for _, key in pairs])
+    except CouplerError:
+        return ()
+    before, between, after = words
+    return tuple(
+        Phrase(
+            parts=(
+                before,
+                Link(text=local.get(l_key, l_key), href=card_href(mapping, refs.get(l_key, l_key))),
+                between,
+                Link(text=integration.get(i_key, i_key), href=card_href(mapping, i_key)),
+                after,
+            )
+        )
+        for l_key, i_key in pairs
+    )
 
 
 def _mapping(coupler: Coupler, name: str) -> TableMapping | None:

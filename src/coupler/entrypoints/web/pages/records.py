@@ -232,8 +232,7 @@ def decouple_selection(
     except CouplerError as error:
         return _problem(request, error, target)
     if pairs and report.job.counters.uncoupled:
-        text = _decoupled_text(request, mapping.name, pairs)
-        get_state(request).remember_undo(report.job.id, Undo(mapping=mapping.name, pairs=tuple(pairs), text=text))
+        get_state(request).remember_undo(report.job.id, Undo(mapping=mapping.name, pairs=tuple(pairs)))
     return job_redirect(request, target, report)
 
 
@@ -246,17 +245,6 @@ def _decouple_matching(request: Request, mapping: str, matching: Matching, targe
     asked = Asked(work=Kind.DECOUPLE, mapping=mapping, arguments=matching.arguments())
     task = get_state(request).background(f"Decouple every matching {mapping} record", work, asked)
     return redirect(target, task=task.id)
-
-
-def _decoupled_text(request: Request, mapping: str, pairs: list[tuple[str, str]]) -> str:
-    """ "Decoupled C00070 Fabrikam from Fabrikam, Inc." (one pair) or "Decoupled 3 CUSTOMER records"."""
-    if len(pairs) != 1:
-        return f"Decoupled {len(pairs):,} {mapping} records. They stay as they are in both systems."
-    queries = queries_of(request)
-    ((local, integration),) = pairs
-    local_title = queries.names(mapping, Side.LOCAL, [local]).get(local, local)
-    integration_title = queries.names(mapping, Side.INTEGRATION, [integration]).get(integration, integration)
-    return f"Decoupled {local_title} from {integration_title}. Both records stay as they are."
 
 
 @router.get("/mappings/{name}/decouple", response_class=HTMLResponse)
@@ -323,6 +311,7 @@ def undo(request: Request, job_id: str, back: Annotated[str, Form(max_length=500
     try:
         for local, integration in done.pairs:
             reports.append(coupler.couple(done.mapping, local, integration))
+            state.remember_coupled(reports[-1].job.id, [(local, integration)])
     except CouplerError as error:
         return _problem(request, error, target)
     state.forget_undo(job_id)
@@ -541,10 +530,23 @@ def couple(
             return _problem(request, error, back)
         card = queries_of(request).card(mapping, ref)
         return _couple_page(request, card, q=q, hide_coupled=hide_coupled, picked=picked, problem=error)
+    if not create:
+        _remember_coupled(request, mapping, ref, report)
     done = job_redirect(request, back, report)  # keeps what the job wrote for its notice
     if request.headers.get("hx-request") == "true":  # the dialog posted it: the whole card shows the job's notice
         return Response(headers={"HX-Redirect": done.headers["location"]})
     return done
+
+
+def _remember_coupled(request: Request, mapping: str, ref: str, report: JobReport) -> None:
+    """Keep the pair Set up coupling coupled (``ref``'s coupling), for its notice to link both records."""
+    coupler = coupler_of(request)
+    try:
+        found = resolve_couplings(coupler.systems, coupler.systems.mapping(mapping), [ref])
+    except CouplerError:  # the record cannot be read again: the notice names the pair without links
+        return
+    pairs = [(c.coupling.local_key, c.coupling.integration_key) for c in found if c.coupling]
+    get_state(request).remember_coupled(report.job.id, pairs)
 
 
 # the Synchronize now dialog ----------------------------------------------------------------------------------
