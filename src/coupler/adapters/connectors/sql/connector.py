@@ -223,9 +223,7 @@ class SqlConnector(Connector):
             rows = conn.execute(stmt).all()
         return self._records(plan, rows, wanted)
 
-    def _ordered_search(
-        self, plan: TablePlan, spec: TableSpec, base: Any, search: tuple[Sequence[str], str]
-    ) -> Any:
+    def _ordered_search(self, plan: TablePlan, spec: TableSpec, base: Any, search: tuple[Sequence[str], str]) -> Any:
         """The search of a sorted page. On SQLite the prefix's range (which an index on the searched columns
         serves) pays when few rows match: they are read and sorted. When many match, reading the sort column's
         index in order and testing each row stops after a page, where reading every match to sort it would take
