@@ -14,6 +14,7 @@ transaction, so a change committed right after coupler's write is never taken fo
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -45,6 +46,8 @@ DENSE_SEARCH = 150_000
 """Matches from which a sorted page's search reads the sort order's index rather than the matches: reading and
 sorting 100,000 matches takes about 0.2 s on SQLite (measured at 1,000,000 rows), while in order a page is found
 after reading a row or two per match; below this the matches may cluster far down the order, and sorting wins."""
+DENSE_KEPT_SECONDS = 60.0
+"""How long the answer of that probe is kept for a table, filter and search (the pages of one list)."""
 
 
 class SqlConnector(Connector):
@@ -58,6 +61,7 @@ class SqlConnector(Connector):
         self._metadata = sa.MetaData()
         self._tables: dict[str, sa.Table] = {}
         self._plans: dict[tuple[str, str, str | None], TablePlan] = {}
+        self._dense: dict[tuple[str, str, tuple[str, ...], str], tuple[bool, float]] = {}
         self._lock = threading.Lock()
 
     # system ------------------------------------------------------------------------------------------------
@@ -231,10 +235,20 @@ class SqlConnector(Connector):
         narrow = prefix_clause(plan.table, search[0], search[1], table_name=spec.table, dialect=self._dialect)
         if self._dialect != "sqlite":
             return narrow
-        probe = sa.select(sa.literal(1)).select_from(plan.table).where(base, narrow).limit(DENSE_SEARCH).subquery()
-        with self._connect() as conn:
-            matches = int(conn.execute(sa.select(sa.func.count()).select_from(probe)).scalar_one())
-        if matches < DENSE_SEARCH:
+        key = (spec.table, repr(spec.filter), tuple(search[0]), search[1])
+        now = time.monotonic()
+        with self._lock:
+            known = self._dense.get(key)
+        if known is None or now - known[1] > DENSE_KEPT_SECONDS:  # the pages of one list ask once
+            probe = sa.select(sa.literal(1)).select_from(plan.table).where(base, narrow).limit(DENSE_SEARCH)
+            with self._connect() as conn:
+                matches = int(conn.execute(sa.select(sa.func.count()).select_from(probe.subquery())).scalar_one())
+            known = (matches >= DENSE_SEARCH, now)
+            with self._lock:
+                self._dense[key] = known
+                while len(self._dense) > 256:
+                    self._dense.pop(next(iter(self._dense)))
+        if not known[0]:
             return narrow
         return prefix_clause(plan.table, search[0], search[1], table_name=spec.table)  # LIKE alone: no index
 
