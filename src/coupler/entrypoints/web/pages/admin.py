@@ -3,7 +3,6 @@ synchronization log, errors, skipped records and conflicts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -64,36 +63,6 @@ def mappings_page(request: Request) -> Response:
         problem = Notice(kind="error", text=error.message)
     context = {"nav": "mappings", "overviews": overviews, "reviews": reviews, "task": _task(request)}
     return render(request, "mappings.html", context, notices=[problem] if problem else [])
-
-
-@router.get("/mappings/{name}", response_class=HTMLResponse)
-def mapping_page(request: Request, name: str) -> Response:
-    changed = request.query_params.get("changed", "")
-    notice = get_state(request).notice_of(changed) if 0 < len(changed) <= 64 else None
-    return show_mapping(request, name, notices=[notice] if isinstance(notice, Notice) else [])
-
-
-def show_mapping(request: Request, name: str, *, notices: Sequence[Notice] = (), status: int = 200) -> Response:
-    """The mapping's page: its setup (with the forms that change it), its counts, its actions, its field mappings."""
-    state = get_state(request)
-    coupler = coupler_of(request)
-    mapping = coupler.systems.mapping(name)
-    overview = next(o for o in coupler.mappings() if o.name == mapping.name)
-    review = queries_of(request).review(mapping.name)[0] if state.connection().ok else None
-    context = {
-        "nav": "mappings",
-        "overview": overview,
-        "mapping": mapping,
-        "review": review,
-        "task": _task(request),
-        "directions": [edit.directions_of(mapping, f) for f in mapping.fields],
-        "direction_words": lambda d: edit.direction_words(d, state.system_names()),
-        "filters": {side.value: edit.filter_rows(mapping, side) for side in Side},
-        "columns": {side.value: edit.columns_of(state, mapping, side) for side in Side},
-        "operators": edit.OPERATOR_WORDS,
-        "matchable": [(i, f) for i, f in enumerate(mapping.fields) if matchable(f)],
-    }
-    return render(request, "mapping.html", context, notices=notices, status=status)
 
 
 def _background(request: Request, label: str, back: str, work: object, asked: Asked) -> Response:
@@ -170,7 +139,7 @@ def match(
                 state.change_config(lambda path, check: change_fields(path, mapping, changes, check=check))
                 label += " (saved as its match fields)"
         except CouplerError as error:
-            return show_mapping(request, mapping, notices=[Notice(kind="error", text=error.message)], status=422)
+            return edit.show_mapping(request, mapping, notices=[Notice(kind="error", text=error.message)], status=422)
 
     def work(c: Coupler, progress: TaskProgress) -> JobReport:
         return c.match(mapping, groups=groups, create_missing=create_missing, sync_after=after)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Editing a table mapping on its page, as Business Central's Integration Table Mappings and Integration Field
+"""A table mapping's page, and editing the mapping on it, as Business Central's Integration Table Mappings and Integration Field
 Mappings pages do: a field mapping switched on or off, its direction and caption; the tables' captions and filters.
 
 Each change is written to coupler.toml (``config/edit.py``: comments kept, validated as at load time and against the
@@ -8,11 +8,12 @@ on (``WebState.change_config``). The page then says what changed, in the user's 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from coupler.config.edit import FieldChange, TableChange, change_field, change_table
 from coupler.config.files import CAPTION_LENGTH
@@ -21,7 +22,8 @@ from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.mapping import Direction, FieldMapping, Operator, Side, TableMapping
 from coupler.entrypoints.web.deps import WebState, get_state
 from coupler.entrypoints.web.mapping_changes import changes_of_field, changes_of_table, direction_words
-from coupler.entrypoints.web.pages.common import Notice, redirect
+from coupler.entrypoints.web.pages.common import Notice, coupler_of, queries_of, redirect, render
+from coupler.services.operations.match_rules import matchable
 
 __all__ = ["OPERATOR_WORDS", "FilterRow", "columns_of", "direction_words", "directions_of", "filter_rows", "router"]
 
@@ -72,6 +74,37 @@ def columns_of(state: WebState, mapping: TableMapping, side: Side) -> list[tuple
 
 
 # the forms --------------------------------------------------------------------------------------------------
+# the mapping page ------------------------------------------------------------------------------------------
+@router.get("/mappings/{name}", response_class=HTMLResponse)
+def mapping_page(request: Request, name: str) -> Response:
+    changed = request.query_params.get("changed", "")
+    notice = get_state(request).notice_of(changed) if 0 < len(changed) <= 64 else None
+    return show_mapping(request, name, notices=[notice] if isinstance(notice, Notice) else [])
+
+
+def show_mapping(request: Request, name: str, *, notices: Sequence[Notice] = (), status: int = 200) -> Response:
+    """The mapping's page: its setup (with the forms that change it), its counts, its actions, its field mappings."""
+    state = get_state(request)
+    coupler = coupler_of(request)
+    mapping = coupler.systems.mapping(name)
+    overview = next(o for o in coupler.mappings() if o.name == mapping.name)
+    review = queries_of(request).review(mapping.name)[0] if state.connection().ok else None
+    context = {
+        "nav": "mappings",
+        "overview": overview,
+        "mapping": mapping,
+        "review": review,
+        "task": state.task(request.query_params.get("task")),
+        "directions": [directions_of(mapping, f) for f in mapping.fields],
+        "direction_words": lambda d: direction_words(d, state.system_names()),
+        "filters": {side.value: filter_rows(mapping, side) for side in Side},
+        "columns": {side.value: columns_of(state, mapping, side) for side in Side},
+        "operators": OPERATOR_WORDS,
+        "matchable": [(i, f) for i, f in enumerate(mapping.fields) if matchable(f)],
+    }
+    return render(request, "mapping.html", context, notices=notices, status=status)
+
+
 def _changed(request: Request, name: str, said: list[str]) -> Response:
     """Back to the mapping's page, which says what changed."""
     text = "; ".join(said) + "." if said else "Nothing changed."
@@ -81,7 +114,6 @@ def _changed(request: Request, name: str, said: list[str]) -> Response:
 
 def _refused(request: Request, name: str, error: CouplerError) -> Response:
     """The mapping's page again, saying why nothing was written."""
-    from coupler.entrypoints.web.pages.admin import show_mapping  # the page is admin's; it imports this module
 
     problems = getattr(error, "problems", [])
     first, *rest = problems if len(problems) > 1 else [error.message]
