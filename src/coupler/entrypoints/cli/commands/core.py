@@ -279,7 +279,7 @@ def status(
     """A record's coupling and its last synchronization state."""
     from coupler.entrypoints.schemas.records import RecordStatusOut
 
-    with session(config, as_json) as coupler:
+    with session(config, as_json, validate=False) as coupler:
         status = RecordStatusOut.of(coupler.status(mapping, key))
         emit(as_json, status, lambda: _print_status(status, coupler.systems))
 
