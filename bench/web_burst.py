@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -32,6 +29,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import httpx
+
+from web_pages import free_port, start_server  # the same `coupler serve` on loopback (bench/ is on the path)
 
 MAPPING = "CUSTOMER"
 
@@ -75,32 +74,6 @@ def build(directory: Path, rows: int) -> Path:
 
 
 # the server ------------------------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def start_server(config: Path, port: int) -> subprocess.Popen[bytes]:
-    src = Path(__file__).resolve().parent.parent / "src"
-    env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    env.pop("COUPLER_WEB_TOKEN", None)
-    command = [sys.executable, "-c", "from coupler.entrypoints.cli.app import run; run()"]
-    process = subprocess.Popen(
-        [*command, "serve", "--port", str(port), "--config", str(config)], env=env, cwd=config.parent
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/connection", timeout=5).status_code == 200:
-                return process
-        except httpx.TransportError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("coupler serve did not answer within 60 s")
-
-
 def memory(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM of ``pid`` in MB."""
     found = {}
