@@ -151,4 +151,20 @@ def served(config: AppConfig, *, telemetry: Telemetry | None = None) -> Served:
         app = build(config, validate=False, progress=progress, telemetry=telemetry)
         return Coupler(replace(app.systems, lock_ttl=settings.takeover_after), origin=app.origin)
 
-    return Served(open=open_for_a_job, settings=settings)
+    hooks = config.hooks
+    if hooks is None:
+        return Served(open=open_for_a_job, settings=settings)
+
+    def maintain_hooks() -> object:
+        from coupler.services.subscriptions import maintain
+
+        with build(config, validate=False, telemetry=telemetry) as app:
+            return maintain(
+                app.systems,
+                lambda side: hooks.route(side.value),
+                hooks.secret.get_secret_value(),
+                now=app.systems.clock(),
+                renew_before=hooks.renew_before,
+            )
+
+    return Served(open=open_for_a_job, settings=settings, maintain_hooks=maintain_hooks, hooks_every=hooks.check_every)

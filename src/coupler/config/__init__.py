@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from coupler.adapters.connectors.kinds import ConnectorSettings
 from coupler.adapters.settings import Place
 from coupler.config.files import FileModel
+from coupler.config.hooks import HookSettings, hook_settings
 from coupler.config.mappings import build_mapping, check_mappings
 from coupler.config.queue import queue_settings
 from coupler.domain.errors import ConfigurationError
@@ -41,6 +42,8 @@ class AppConfig:
     enabled: bool = True
     queue: QueueSettings | None = None
     """The job queue (``[queue]``), or None: jobs run in the process that asks for them."""
+    hooks: HookSettings | None = None
+    """Webhooks (``[hooks]``), or None: changes are found by the scheduled runs only."""
 
     def mapping(self, name: str) -> TableMapping:
         for mapping in self.mappings:
@@ -84,6 +87,8 @@ def parse_config(data: dict[str, Any], *, path: Path) -> AppConfig:
     state = Place(path=path, key="state", folder=folder, problems=problems)
     state_url = state.database_url(model.state or "sqlite:///coupler-state.db")
     queue = _queue(path, model, state_url, mappings, problems)
+    hooks_place = Place(path=path, key="hooks", folder=folder, problems=problems)
+    hooks = hook_settings(model.hooks, hooks_place) if model.hooks is not None else None
     if problems:
         raise ConfigurationError(problems=problems)
     return AppConfig(
@@ -96,6 +101,7 @@ def parse_config(data: dict[str, Any], *, path: Path) -> AppConfig:
         overlap_ms=model.sync.overlap_ms,
         enabled=model.enabled,
         queue=queue,
+        hooks=hooks,
     )
 
 

@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from coupler.adapters.connectors.kinds import ConnectorSettings, UnknownConnectorKind, connector_kind
+from coupler.config.hooks import HooksModel
 from coupler.config.queue import QueueModel
 from coupler.domain.errors import ConfigurationError
 from coupler.domain.mapping import ConflictPolicy, DeletePropagation, DeletionPolicy, Direction, Operator
@@ -170,6 +171,8 @@ class FileModel(_Strict):
     mappings: list[MappingModel] = Field(min_length=1)
     queue: QueueModel | None = None
     """``[queue]``: jobs run by `coupler worker` from a job queue in the PostgreSQL state store."""
+    hooks: HooksModel | None = None
+    """``[hooks]``: the systems notify `coupler serve` of their changes (webhooks)."""
 
     @field_validator("local", "integration", mode="wrap")
     @classmethod

@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Change", "Forged", "Notified", "SendsNotifications", "Subscription"]
+__all__ = ["Change", "Forged", "Malformed", "Notified", "SendsNotifications", "Subscription"]
 
 
 class Change(StrEnum):
@@ -30,7 +30,8 @@ class Change(StrEnum):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Notified:
-    """One change a notification told of: the system's ``table`` and the record's ``key`` (None with ``Change.MANY``)."""
+    """One change a notification told of: the system's ``table`` and the record's ``key`` (None with
+    ``Change.MANY``)."""
 
     table: str
     change: Change
@@ -53,6 +54,11 @@ class Subscription:
 class Forged(Exception):
     """A request on a notification route that does not carry the subscription's secret, or is not a notification.
     The route answers without saying why; the reason is for coupler's log only."""
+
+
+class Malformed(Forged):
+    """A request that is no notification at all (not JSON, not the service's shape): answered 400, not 401. A
+    request that has the shape but not the secret, or replays an old notification, is ``Forged`` itself."""
 
 
 @runtime_checkable

@@ -118,6 +118,18 @@ class Coupler:
         # left out, never also counted as failed
         return recorder.finish(left_out(self.systems, table_mapping, uncoupled, "synchronize") if uncoupled else None)
 
+    def sync_changed(
+        self, mapping: str, side: Side, keys: Sequence[str] = (), *, everything: bool = False
+    ) -> JobReport:
+        """What a system's notification told of: its records ``keys`` of ``mapping`` changed (one targeted job over
+        them), or, with ``everything`` (too many to name), an incremental run of the mapping. Raises MappingBusy when
+        another run holds the mapping."""
+        self.systems.require_enabled()
+        table_mapping = self.systems.mapping(mapping)
+        if everything or not keys:
+            return self._sync.run_mapping(table_mapping, kind=JobKind.INCREMENTAL)
+        return self._sync.sync_keys(table_mapping, side, keys)
+
     def sync_modified(self, mappings: Sequence[str] | None = None) -> list[JobReport]:
         """Incremental synchronization of the mappings (all by default) in dependency order, one job each."""
         return self._sync.sync_modified(mappings)

@@ -39,6 +39,10 @@ class Work(StrEnum):
     SCHEDULER = "coupler.scheduler"
     TAKE_OVER = "coupler.take_over"
     CLEANUP = "coupler.cleanup"
+    NOTIFIED = "coupler.notified"
+    """A targeted synchronization of the records a system's webhook notification named."""
+    HOOKS = "coupler.hooks"
+    """Renewing the webhook subscriptions (periodic)."""
 
 
 def mapping_lock(connection: str, mapping: str) -> str:

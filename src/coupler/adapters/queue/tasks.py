@@ -58,6 +58,9 @@ class Served:
     open: Callable[[Progress], Coupler]
     """A ``Coupler`` of the connection that reports its progress to the ``Progress`` given."""
     settings: QueueSettings
+    maintain_hooks: Callable[[], Any] | None = None
+    """Renew the connection's webhook subscriptions and re-subscribe lost ones (``[hooks]``), or None."""
+    hooks_every: timedelta = timedelta(minutes=10)
 
 
 Result = JobReport | Sequence[JobReport] | None
@@ -224,6 +227,19 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
     def approve(coupler: Coupler, mapping: str, refs: Sequence[str] = (), everything: bool = False, **_: Any) -> Result:
         return coupler.approve(mapping, refs, everything=everything)
 
+    @work(Work.NOTIFIED)
+    def notified(
+        coupler: Coupler, mapping: str, side: str, keys: Sequence[str] = (), everything: bool = False, **_: Any
+    ) -> Result:
+        """What a system's notification named (``keys`` of ``side``), or everything changed since the last run."""
+        return coupler.sync_changed(mapping, Side(side), keys, everything=everything)
+
+    hooked = {name: each for name, each in served.items() if each.maintain_hooks is not None}
+    if hooked:
+        hooks = app.task(name=Work.HOOKS.value)(_hooks(hooked))
+        every = min(each.hooks_every for each in hooked.values())
+        app.periodic(cron=_cron_minutes(every), periodic_id="hooks", queueing_lock="coupler:hooks")(hooks)
+
     scheduler = app.task(name=Work.SCHEDULER.value)(_scheduler(app, served))
     for connection, each in served.items():
         if not each.settings.scheduled:
@@ -268,6 +284,28 @@ def _scheduler(app: procrastinate.App, served: Mapping[str, Served]) -> Callable
         return {"due": due, "job": first}
 
     return scheduler
+
+
+def _hooks(served: Mapping[str, Served]) -> Callable[..., dict[str, Any]]:
+    def hooks(timestamp: int) -> dict[str, Any]:
+        """Renew the webhook subscriptions about to expire and re-subscribe the lost ones, per connection."""
+        done: dict[str, Any] = {}
+        for connection, each in served.items():
+            assert each.maintain_hooks is not None
+            try:
+                done[connection] = str(each.maintain_hooks())
+            except CouplerError as error:  # the next period tries again
+                log.warning("renewing the webhook subscriptions of %s failed: %s", connection, error.message)
+                done[connection] = error.message
+        return done
+
+    return hooks
+
+
+def _cron_minutes(every: timedelta) -> str:
+    """A cron expression for ``every`` in whole minutes (at least one, at most an hour)."""
+    minutes = max(1, min(60, int(every.total_seconds() // 60)))
+    return "0 * * * *" if minutes == 60 else f"*/{minutes} * * * *"
 
 
 def _take_over(app: procrastinate.App, after: timedelta) -> Callable[..., Any]:

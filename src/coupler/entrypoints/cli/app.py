@@ -12,6 +12,7 @@ from typer.models import CommandInfo
 # importing a command module registers its commands on the app
 import coupler.entrypoints.cli.commands.attention  # conflicts, resolve, skipped, retry, restore, deletions, approve
 import coupler.entrypoints.cli.commands.core  # demo, check, mappings, couple, decouple, sync, status, jobs, errors
+import coupler.entrypoints.cli.commands.hooks  # hooks register, status, unregister
 import coupler.entrypoints.cli.commands.init  # init
 import coupler.entrypoints.cli.commands.locks  # locks and unlock
 import coupler.entrypoints.cli.commands.mapping  # mapping set
@@ -40,7 +41,7 @@ PANELS: dict[str, tuple[str, ...]] = {
         "locks",
         "unlock",
     ),
-    "Serve": ("serve", "worker", "queue"),
+    "Serve": ("serve", "worker", "queue", "hooks"),
 }
 """The panels of ``coupler --help``, in order, each with its commands in order."""
 

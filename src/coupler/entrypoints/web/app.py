@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from coupler.adapters.metrics import Metrics
 from coupler.domain.errors import CouplerError
-from coupler.entrypoints.web import health
+from coupler.entrypoints.web import health, hooks
 from coupler.entrypoints.web.api import routes as api
 from coupler.entrypoints.web.deps import WebState, verify_csrf
 from coupler.entrypoints.web.errors import install_error_handlers
@@ -53,9 +53,12 @@ def create_app(
         app.state.metrics, app.state.readiness = metrics, health.Readiness(state)
         await run_in_threadpool(state.start)
         app.state.web = state
+        app.state.hooks = await run_in_threadpool(hooks.receiver_for, state)  # [hooks]: the systems' notifications
         try:
             yield
         finally:
+            if app.state.hooks is not None:
+                await run_in_threadpool(app.state.hooks.close)
             await run_in_threadpool(state.close)
             app.state.readiness.close()
             metrics.close()
@@ -75,6 +78,7 @@ def create_app(
     app.include_router(api.router, prefix="/api", dependencies=csrf)
     app.include_router(pages.router, dependencies=csrf)
     app.include_router(health.router)  # /healthz, /readyz, /metrics
+    app.include_router(hooks.router)  # /hooks/local, /hooks/integration: no CSRF, authenticated by their secret
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app
 

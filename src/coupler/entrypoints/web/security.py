@@ -40,7 +40,7 @@ TOKEN_ENV = "COUPLER_WEB_TOKEN"
 SESSION_COOKIE = "coupler_session"
 CSRF_COOKIE = "coupler_csrf"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_OPEN_PATHS = ("/login", "/logout", "/static/")
+_OPEN_PATHS = ("/login", "/logout", "/static/", "/hooks/")  # /hooks/: the systems' notifications (web/hooks.py)
 _PROBES = frozenset({"/healthz", "/readyz"})  # health probes: no token, no throttling (see web/health.py)
 _MACHINE_PATHS = ("/api", "/metrics")  # their clients are programs: a 401, never a redirect to /login
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
@@ -240,7 +240,7 @@ def install_security(app: FastAPI, guard: Guard) -> None:
         fresh = not csrf or len(csrf) < 20
         request.state.csrf = secrets.token_urlsafe(32) if fresh else csrf
         response = await call_next(request)
-        if fresh and not path.startswith("/api"):  # pages hand it out; API clients never get a cookie
+        if fresh and not path.startswith(("/api", "/hooks/")):  # pages hand it out; API clients never get a cookie
             _set_cookie(response, request, CSRF_COOKIE, request.state.csrf, samesite="strict")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")

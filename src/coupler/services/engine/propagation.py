@@ -21,7 +21,7 @@ from coupler.services.context import Systems
 from coupler.services.engine.one_way import OneWayRun
 from coupler.services.wording import AWAITS_APPROVAL
 
-__all__ = ["propagate_reported_deletions"]
+__all__ = ["delete_partners", "propagate_reported_deletions"]
 
 
 def propagate_reported_deletions(systems: Systems, run: OneWayRun, since: datetime | None) -> None:
@@ -40,12 +40,12 @@ def propagate_reported_deletions(systems: Systems, run: OneWayRun, since: dateti
         )
     deleted = list(dict.fromkeys(reported.keys))
     for start in range(0, len(deleted), systems.batch_size):
-        _delete_partners(systems, run, deleted[start : start + systems.batch_size])
+        delete_partners(systems, run, deleted[start : start + systems.batch_size])
     if reported.cursor != cursor:
         store.cursors.set_deletions_cursor(mapping.name, run.source, reported.cursor)
 
 
-def _delete_partners(systems: Systems, run: OneWayRun, chunk: Sequence[str]) -> None:
+def delete_partners(systems: Systems, run: OneWayRun, chunk: Sequence[str]) -> None:
     """Delete the partners of one batch of reported deletions; a partner that cannot be deleted waits in the
     pending-deletions list (approving it tries again)."""
     mapping, store, counters = run.mapping, systems.store, run.recorder.counters

@@ -14,13 +14,13 @@ from datetime import timedelta
 from coupler.domain.coupling import Coupling, SyncResult
 from coupler.domain.errors import RunStopped
 from coupler.domain.jobs import JobKind
-from coupler.domain.mapping import Direction, Side, TableMapping
+from coupler.domain.mapping import DeletePropagation, Direction, Side, TableMapping
 from coupler.domain.records import ChangeCursor
 from coupler.domain.state import FailureKey, StateChanges
 from coupler.services.context import Systems
 from coupler.services.engine.chunk import ChunkSync
 from coupler.services.engine.one_way import Mode, OneWayRun
-from coupler.services.engine.propagation import propagate_reported_deletions
+from coupler.services.engine.propagation import delete_partners, propagate_reported_deletions
 from coupler.services.engine.recorder import JobRecorder, JobReport
 
 __all__ = ["Synchronizer"]
@@ -74,6 +74,44 @@ class Synchronizer:
             if len(runs) == 2:  # what the second pass left pending for the first goes now, not a run later
                 self._retry_failed(replace(runs[0], counted=False))
             for run in runs:
+                self.chunks.creator.stamp(run, run.to_stamp)
+        return recorder.finish()
+
+    def sync_keys(self, mapping: TableMapping, side: Side, keys: Sequence[str]) -> JobReport:
+        """A targeted run (a system notified coupler that these records of ``side`` changed): the passes whose source
+        is ``side`` handle these records as an incremental run would (a coupled pair by the change rules, an uncoupled
+        record given a counterpart when the mapping creates them), without reading the other changes or moving the
+        watermark, which the next run still reads from. A record gone from ``side`` is a reported deletion: with
+        ``delete = "propagate"`` its partner is deleted (the deletions feed's way); otherwise it is left to be noticed
+        as a missing partner, as Business Central does."""
+        recorder = JobRecorder.start(
+            self.systems, mapping=mapping.name, kind=JobKind.INCREMENTAL, direction=mapping.direction
+        )
+        wanted = list(dict.fromkeys(keys))
+        with recorder.stopping_on_error():
+            for direction in mapping.direction.one_way:
+                if direction.source is not side:
+                    continue
+                run = OneWayRun(
+                    mapping=mapping,
+                    direction=direction,
+                    recorder=recorder,
+                    mode=Mode.CHANGES,
+                    lengths=self._lengths(mapping, direction),
+                )
+                self.chunks.creator.recover(run)
+                self.systems.progress.start(f"{mapping.name} {direction.value}", len(wanted))
+                spec = mapping.spec(side)
+                connector = self.systems.connector(side)
+                for start in range(0, len(wanted), self.systems.batch_size):
+                    chunk = wanted[start : start + self.systems.batch_size]
+                    records = connector.read(spec, chunk, columns=mapping.columns(side))
+                    self.chunks.process(run, [r for r in records if spec.matches(r.values)])
+                    found = {r.key for r in records}
+                    gone = [k for k in chunk if k not in found]
+                    if gone and mapping.delete is DeletePropagation.PROPAGATE:
+                        delete_partners(self.systems, run, gone)
+                    self.systems.progress.advance(len(chunk))
                 self.chunks.creator.stamp(run, run.to_stamp)
         return recorder.finish()
 

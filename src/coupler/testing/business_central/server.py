@@ -27,6 +27,7 @@ from coupler.testing.business_central import batch as business_central_batch
 from coupler.testing.business_central import metadata as business_central_metadata
 from coupler.testing.business_central.rules import BcRules, TenantRules
 from coupler.testing.business_central.values import StrictFilter, served, stored
+from coupler.testing.business_central.webhooks import BcHooks, HookSettings, subscription_key
 from coupler.testing.faults import Faults, fault_middleware
 from coupler.testing.odata.http import ODataError, Request, Response, asgi_app, json_response, prefer
 from coupler.testing.odata.keys import parse_path
@@ -49,13 +50,15 @@ def business_central_app(
     faults: Faults | None = None,
     auth: Authenticator | None = None,
     rules: BcRules | None = None,
+    hooks: HookSettings | None = None,
 ) -> Any:
-    """The ASGI app; ``auth`` (a ``TokenIssuer``, ``BasicAuth`` or ``AnyOf``) makes it require credentials;
+    """The ASGI app; ``hooks`` sets how its webhook notifications are sent (``webhooks.py``: the service's delays
+    by default); ``auth`` (a ``TokenIssuer``, ``BasicAuth`` or ``AnyOf``) makes it require credentials;
     ``rules`` turns on what a real company does beyond storing rows (``rules.py``: the LCY on customers, number
     series, table relations, ``contactsInformation``), as the seeded tenant does."""
     logging.getLogger("odata_query").setLevel(logging.ERROR)
     server = BusinessCentralServer(
-        db_url, companies=companies, tables=tables, faults=faults or Faults(), auth=auth, rules=rules
+        db_url, companies=companies, tables=tables, faults=faults or Faults(), auth=auth, rules=rules, hooks=hooks
     )
     app = fault_middleware(asgi_app(server.handle, prefix=ROOT), server.faults, flavour="business-central")
     app.server = server  # type: ignore[attr-defined]
@@ -72,6 +75,7 @@ class BusinessCentralServer:
         faults: Faults,
         auth: Authenticator | None,
         rules: BcRules | None = None,
+        hooks: HookSettings | None = None,
     ) -> None:
         self.store = Store(db_url, {t.table: (t.key, t.modified_on) for t in tables.values()})
         self.tables = dict(tables)
@@ -79,6 +83,7 @@ class BusinessCentralServer:
         self.faults = faults
         self.auth = auth
         self.rules = TenantRules(self.store, rules) if rules is not None else None
+        self.hooks = BcHooks(companies=[c.id for c in companies], tables=list(tables), settings=hooks)
 
     def handle(self, request: Request) -> Response:
         check_auth(self.auth, request)
@@ -90,6 +95,9 @@ class BusinessCentralServer:
             return business_central_metadata.handle(self, request)
         if path == "$batch":
             return business_central_batch.handle(self, request, "")
+        subscriptions, key = subscription_key(path)
+        if subscriptions:  # webhook subscriptions live at the API root, beside companies
+            return self.hooks.handle(request, key)
         if path == "companies":
             return json_response(200, {"value": [self.company_json(c) for c in self.companies.values()]})
         match = _COMPANY.match(path)
@@ -283,6 +291,7 @@ class BusinessCentralServer:
             if self.rules is not None and row is not None:
                 self.rules.inserted(tx, _set_name(self, entity), row)
         assert row is not None
+        self.hooks.changed(_company_id(request), _set_name(self, entity), str(key), "created")
         body = self.to_json(entity, meta, row, None)
         return json_response(
             201, body, {"etag": body["@odata.etag"], "location": f"{request.root}{request.path}({key})"}
@@ -313,6 +322,7 @@ class BusinessCentralServer:
                 raise write_error(error, entity) from None
             row = self.store.get(tx, meta.name, key)
         assert row is not None
+        self.hooks.changed(_company_id(request), _set_name(self, entity), key, "updated")
         body = self.to_json(entity, meta, row, None)
         return json_response(200, body, {"etag": body["@odata.etag"]})
 
@@ -325,6 +335,7 @@ class BusinessCentralServer:
                 raise not_found(entity, key)
             check_etag(request.header("if-match"), row)
             self.store.delete(tx, meta.name, key)
+        self.hooks.changed(_company_id(request), _set_name(self, entity), key, "deleted")
         return Response(status=204)
 
 

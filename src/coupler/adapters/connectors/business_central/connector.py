@@ -28,6 +28,7 @@
   ``vendorNumber`` (``contacts.py``) are described and read like the entity's own, never sent to the service.
 - A salesperson created without a code gets Business Central's next ``SP NO. 0000n`` (``salespeople.py``).
 - ``preflight()`` says what the environment lacks (``preflight.py``).
+- Webhooks (``SendsNotifications``: subscriptions, the handshake, notifications) are in ``webhooks.py``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from coupler.adapters.connectors.business_central.currency import (
 from coupler.adapters.connectors.business_central.edmx import parse_edmx
 from coupler.adapters.connectors.business_central.preflight import findings
 from coupler.adapters.connectors.business_central.salespeople import next_codes
+from coupler.adapters.connectors.business_central.webhooks import BusinessCentralWebhooks
 from coupler.adapters.connectors.http_client import HttpClient
 from coupler.adapters.connectors.odata.answers import rows_of
 from coupler.adapters.connectors.odata.batch import (
@@ -80,7 +82,7 @@ BLANK_GUID = "00000000-0000-0000-0000-000000000000"
 ``BlankGUID``, BCApps ``src/Apps/W1/APIV2/app/src/pages/APIV2Customers.Page.al``)."""
 
 
-class BusinessCentralConnector(ODataConnector):
+class BusinessCentralConnector(BusinessCentralWebhooks, ODataConnector):
     fold_text = False
     nulls = False  # AL fields have no null (docs/research/bc-sales-sources.md, "Point 9")
     max_page_size = 20_000
