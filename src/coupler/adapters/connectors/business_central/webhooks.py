@@ -1,7 +1,8 @@
 """Business Central's webhooks (``SendsNotifications``): API v2.0 ``subscriptions``, the handshake, notifications.
 
 What the service does (MicrosoftDocs/dynamics365smb-devitpro-pb,
-``dev-itpro/api-reference/v2.0/dynamics-subscriptions.md`` and ``api/dynamics_subscriptions_update.md``; learn page "Working with webhooks in Dynamics 365 Business Central"):
+``dev-itpro/api-reference/v2.0/dynamics-subscriptions.md`` and ``api/dynamics_subscriptions_update.md``;
+learn page "Working with webhooks in Dynamics 365 Business Central"):
 
 - ``POST <api root>/subscriptions`` with ``notificationUrl``, ``resource`` (``/api/v2.0/companies(<id>)/customers``)
   and ``clientState`` (an opaque token of up to 2048 characters delivered with every notification: coupler's secret).
