@@ -53,9 +53,13 @@ def body(*items: dict[str, Any]) -> bytes:
 def test_a_good_notification(connector: Connector) -> None:
     got = connector.notifications(
         {},
-        "\ufeff".encode() + body(  # versions before 19 sent a byte order mark
+        "\ufeff".encode()
+        + body(  # versions before 19 sent a byte order mark
             item(),
-            item(resource=f"/api/v2.0/companies({COMPANY})/items(26814998-936a-401c-81c1-0e848a64971d)", changeType="updated"),
+            item(
+                resource=f"/api/v2.0/companies({COMPANY})/items(26814998-936a-401c-81c1-0e848a64971d)",
+                changeType="updated",
+            ),
             item(changeType="deleted"),
             item(
                 resource=f"/api/v2.0/companies({COMPANY})/customers?$filter=lastModifiedDateTime%20gt%202026-03-02T11:00:00Z",

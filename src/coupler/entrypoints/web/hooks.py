@@ -54,11 +54,12 @@ BUSY_TRIES = 30
 class HookReceiver:
     """Receives one configuration's notifications and starts their synchronizations; renews its subscriptions."""
 
+    first_check = 2.0
+    """Seconds after start before the first renewal check (the server must answer the handshake by then)."""
+
     def __init__(self, state: WebState, settings: HookSettings, *, renew: bool = True) -> None:
         self.state, self.settings, self.renew = state, settings, renew
         self.coalescer = Coalescer(state.coupler.systems.mappings, window=settings.window)
-        self.first_check = 2.0
-        """Seconds after start before the first renewal check (the server must answer the handshake by then)."""
         self.started: list[Targeted] = []
         """The synchronizations started, latest last (kept short: for the pages and tests)."""
         self._stop = threading.Event()

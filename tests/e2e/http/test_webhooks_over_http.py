@@ -1,0 +1,209 @@
+"""Webhooks end to end: `coupler serve` (its web app, in this process) behind ``[hooks]``, the Business Central test
+server subscribed to it and notifying it, the Dataverse test server receiving what changed.
+
+The handshake answered; `coupler hooks register | status | unregister` (the real console script); an item's price
+changed in Business Central reaching Dynamics 365 Sales through a notification; forged, replayed and malformed
+requests refused and logged without the secret; subscriptions renewed before they expire and subscribed again when
+lost."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from coupler.domain.mapping import Side
+from coupler.entrypoints.web.app import create_app
+from coupler.entrypoints.web.hooks import HookReceiver
+from coupler.testing import TokenIssuer
+from coupler.testing.business_central.webhooks import HookSettings
+from coupler.testing.demo import DEMO_COMPANY
+from e2e.cli.support import run_coupler
+
+from .support import BC_CLIENT, SECRETS, TENANT, HttpDemo
+
+pytestmark = pytest.mark.e2e
+
+HOOK_SECRET = "the-webhooks-shared-secret-0042"
+ENV = {**SECRETS, "COUPLER_HOOKS_SECRET": HOOK_SECRET}
+FAST = HookSettings(delay=0.1, retry_delays=(0.2, 0.2), handshake_timeout=5.0, send_timeout=5.0)
+
+
+@dataclass
+class Hooked:
+    demo: HttpDemo
+    url: str
+    """Where `coupler serve` listens."""
+    bc: Any
+    """The Business Central test server (``.hooks``: its subscriptions)."""
+    receiver: HookReceiver
+    token: str
+
+    def bc_api(self) -> httpx.Client:
+        root = f"{self.demo.erp_url}/v2.0/{TENANT}/production/api/v2.0/companies({DEMO_COMPANY.id})/"
+        return httpx.Client(base_url=root, headers={"Authorization": f"Bearer {self.token}"}, verify=False, timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait(check: Callable[[], bool], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def hooked(
+    start_demo: Callable[..., HttpDemo], issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Hooked]:
+    monkeypatch.setenv("COUPLER_HOOKS_SECRET", HOOK_SECRET)
+    monkeypatch.setattr(HookReceiver, "first_check", 3600.0)  # the tests check when they mean to
+    servers: list[Any] = []
+
+    def keep(app: Any) -> Any:
+        app.server.hooks.settings = FAST
+        servers.append(app.server)
+        return app
+
+    demo = start_demo(wrap_erp=keep)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with demo.config.open("a", encoding="utf-8") as file:
+        file.write(f'\n[hooks]\nurl = "{url}"\nsecret = "${{COUPLER_HOOKS_SECRET}}"\nwindow = "1s"\n')
+    app = create_app(demo.config)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    _wait(lambda: server.started, 60)
+    try:
+        token = issuer.issue(
+            BC_CLIENT, SECRETS["HTTP_E2E_BC_SECRET"], "https://api.businesscentral.dynamics.com/.default"
+        )
+        yield Hooked(demo=demo, url=url, bc=servers[0], receiver=app.state.hooks, token=token)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        servers[0].hooks.close()
+
+
+def _coupler(hooked: Hooked, *args: str, expect: int = 0) -> str:
+    result = run_coupler(*args, "--config", hooked.demo.config, cwd=hooked.demo.directory, env=ENV, expect=expect)
+    assert HOOK_SECRET not in result.output
+    return result.stdout
+
+
+def _notification(hooked: Hooked, **changes: Any) -> dict[str, Any]:
+    item = {
+        "subscriptionId": "0d2d8a1c3a0e4b5c9a7e1f2b3c4d5e6f",
+        "clientState": HOOK_SECRET,
+        "expirationDateTime": (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "resource": f"api/v2.0/companies({DEMO_COMPANY.id})/items(26814998-936a-401c-81c1-0e848a64971d)",
+        "changeType": "updated",
+        "lastModifiedDateTime": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    return {"value": [{**item, **changes}]}
+
+
+def test_the_handshake_is_answered_with_the_token(hooked: Hooked) -> None:
+    for method in ("GET", "POST"):
+        answer = httpx.request(method, f"{hooked.url}/hooks/local", params={"validationToken": "tok-123"})
+        assert answer.status_code == 200 and answer.text == "tok-123", method
+        assert answer.headers["content-type"].startswith("text/plain")
+    assert httpx.get(f"{hooked.url}/hooks/local").status_code == 400
+    assert httpx.get(f"{hooked.url}/hooks/elsewhere", params={"validationToken": "x"}).status_code == 404
+
+
+def test_register_status_and_unregister_with_the_cli(hooked: Hooked) -> None:
+    registered = json.loads(_coupler(hooked, "hooks", "register", "--json"))
+    assert registered == [{"system": "Business Central (test server)", "tables": 4, "url": f"{hooked.url}/hooks/local"}]
+    assert {s.table for s in hooked.bc.hooks.subscriptions.values()} == {"currencies", "customers", "contacts", "items"}
+    status = json.loads(_coupler(hooked, "hooks", "status", "--json"))
+    assert {(s["system"], s["table"], s["state"]) for s in status} == {
+        ("Business Central (test server)", table, "active") for table in ("Currency", "Customer", "Contact", "Item")
+    }
+    assert all(s["expires_in"].startswith("2 d 23 h") for s in status), status
+    table = _coupler(hooked, "hooks", "status")
+    assert "Business Central (test server)" in table and "Customer" in table and "customers" not in table
+    assert json.loads(_coupler(hooked, "hooks", "unregister", "--json")) == [
+        {"system": "Business Central (test server)", "removed": 4}
+    ]
+    assert hooked.bc.hooks.subscriptions == {}
+
+
+def test_a_change_in_business_central_reaches_sales_through_a_notification(hooked: Hooked) -> None:
+    with hooked.demo.open() as coupler:
+        assert coupler.match("ITEM-PRODUCT", create_missing=True, sync_after=Side.LOCAL).ok
+    _coupler(hooked, "hooks", "register")
+    with hooked.bc_api() as bc:
+        item = bc.get("items", params={"$filter": "number eq '1896-S'"}).json()["value"][0]
+        changed = bc.patch(
+            f"items({item['id']})", json={"unitPrice": 4321.5}, headers={"If-Match": item["@odata.etag"]}
+        )
+        assert changed.status_code == 200, changed.text
+
+    def price() -> float:
+        with closing(sqlite3.connect(hooked.demo.crm)) as db:
+            (value,) = db.execute("SELECT price FROM product WHERE productnumber = '1896-S'").fetchone()
+        return float(value)
+
+    _wait(lambda: price() == 4321.5)
+    assert hooked.bc.hooks.sent and hooked.receiver.started[-1].mapping == "ITEM-PRODUCT"
+    assert hooked.receiver.started[-1].keys == (item["id"],)
+
+
+def test_forged_replayed_and_malformed_notifications_are_refused_and_logged(
+    hooked: Hooked, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="coupler.hooks")
+    route = f"{hooked.url}/hooks/local"
+    forged = httpx.post(route, json=_notification(hooked, clientState="guessed-secret"))
+    assert (forged.status_code, forged.content) == (401, b"")
+    stale = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert httpx.post(route, json=_notification(hooked, expirationDateTime=stale)).status_code == 401
+    malformed = httpx.post(route, content=b"{not json", headers={"Content-Type": "application/json"})
+    assert (malformed.status_code, malformed.content) == (400, b"")
+    shapeless = {"value": [{"clientState": HOOK_SECRET, "changeType": "updated"}]}  # no resource, no expiry
+    assert httpx.post(route, json=shapeless).status_code == 400
+    assert httpx.post(route, json=_notification(hooked)).status_code == 200  # the secret: taken
+    logged = caplog.text
+    assert "without the subscription's client state" in logged and "replayed" in logged and "not JSON" in logged
+    assert HOOK_SECRET not in logged and "guessed-secret" not in logged
+    _wait(lambda: bool(hooked.receiver.started))  # only the genuine notification is synchronized
+    assert [(t.mapping, t.keys) for t in hooked.receiver.started] == [
+        ("ITEM-PRODUCT", ("26814998-936a-401c-81c1-0e848a64971d",))
+    ]
+
+
+def test_subscriptions_are_renewed_before_they_expire_and_subscribed_again_when_lost(hooked: Hooked) -> None:
+    _coupler(hooked, "hooks", "register")
+    kept = hooked.bc.hooks.subscriptions
+    by_table = {s.table: s for s in kept.values()}
+    soon = datetime.now(UTC) + timedelta(hours=2)  # within the default renew_before (1 day)
+    by_table["customers"].expires = soon
+    lost = by_table["items"].id
+    del kept[lost]  # the service deleted it (its notifications kept failing)
+    hooked.receiver.check()
+    now = {s.table: s for s in kept.values()}
+    assert set(now) == {"currencies", "customers", "contacts", "items"} and now["items"].id != lost
+    assert now["customers"].expires > datetime.now(UTC) + timedelta(days=2)
+    assert now["customers"].version == 2 and now["currencies"].version == 1  # only what expired soon was renewed
