@@ -303,8 +303,12 @@ def _hooks(served: Mapping[str, Served]) -> Callable[..., dict[str, Any]]:
 
 
 def _cron_minutes(every: timedelta) -> str:
-    """A cron expression for ``every`` in whole minutes (at least one, at most an hour)."""
-    minutes = max(1, min(60, int(every.total_seconds() // 60)))
+    """A cron expression for ``every``: under a minute, a divisor of a minute in seconds; else whole minutes (an
+    hour at most)."""
+    seconds = int(every.total_seconds())
+    if seconds < 60:
+        return _cron(timedelta(seconds=next(d for d in (30, 20, 15, 10, 6, 5, 4, 3, 2, 1) if d <= max(1, seconds))))
+    minutes = min(60, seconds // 60)
     return "0 * * * *" if minutes == 60 else f"*/{minutes} * * * *"
 
 
