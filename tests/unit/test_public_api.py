@@ -59,6 +59,7 @@ COUPLER_METHODS = {
     "match",
     "sync",
     "sync_modified",
+    "sync_changed",
     "sync_full",
     "run_once",
     "schedule",
