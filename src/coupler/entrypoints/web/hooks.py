@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,7 +30,7 @@ from coupler.adapters.queue.client import Work as QueueWork
 from coupler.config import load_config
 from coupler.config.hooks import HookSettings
 from coupler.domain.errors import CouplerError, MappingBusy
-from coupler.domain.mapping import Side
+from coupler.domain.mapping import Side, TableMapping
 from coupler.entrypoints.web.deps import WebState
 from coupler.entrypoints.web.queued import Asked
 from coupler.entrypoints.web.tasks import TaskProgress
@@ -57,9 +57,11 @@ class HookReceiver:
     first_check = 2.0
     """Seconds after start before the first renewal check (the server must answer the handshake by then)."""
 
-    def __init__(self, state: WebState, settings: HookSettings, *, renew: bool = True) -> None:
+    def __init__(
+        self, state: WebState, settings: HookSettings, mappings: Sequence[TableMapping], *, renew: bool = True
+    ) -> None:
         self.state, self.settings, self.renew = state, settings, renew
-        self.coalescer = Coalescer(state.coupler.systems.mappings, window=settings.window)
+        self.coalescer = Coalescer(mappings, window=settings.window)
         self.started: list[Targeted] = []
         """The synchronizations started, latest last (kept short: for the pages and tests)."""
         self._stop = threading.Event()
@@ -163,12 +165,14 @@ def _work(targeted: Targeted) -> Callable[[Coupler, TaskProgress], JobReport]:
 
 def receiver_for(state: WebState) -> HookReceiver | None:
     """The receiver of the app's configuration when it has ``[hooks]``; renewing only without a queue (the workers
-    renew otherwise). None without hooks, or when the file or the systems cannot be read (the pages say why)."""
+    renew otherwise). None without hooks, or when the file cannot be read (the pages say why). Systems that cannot
+    be reached do not stop it: a notification is answered 503 meanwhile, which the service sends again (a 404 would
+    make Business Central delete the subscription)."""
     try:
         config = load_config(state.config_path)
         if config.hooks is None:
             return None
-        receiver = HookReceiver(state, config.hooks, renew=config.queue is None)
+        receiver = HookReceiver(state, config.hooks, config.mappings, renew=config.queue is None)
     except CouplerError as error:
         log.warning("webhooks are off: %s", error.message)
         return None
@@ -196,7 +200,11 @@ async def handshake(system: str, request: Request) -> Response:
 
 
 async def _handshake(receiver: HookReceiver, side: Side, request: Request) -> Response:
-    connector = receiver.connector(side)
+    try:
+        connector = await run_in_threadpool(receiver.connector, side)
+    except CouplerError as error:
+        log.warning("a validation request on the %s webhook route could not be answered: %s", side.value, error.message)
+        return Response(status_code=503)
     token = connector.handshake(dict(request.query_params)) if connector is not None else None
     if token is None:
         log.warning("a request on the %s webhook route that is no validation request was refused", side.value)
