@@ -42,6 +42,8 @@ def serve_command(
     from coupler.entrypoints.web.app import create_app
 
     secrets = secrets_in(settings.local, settings.integration, urls=[settings.state_url])
+    if settings.hooks is not None:  # the webhooks' shared secret is masked too
+        secrets.append(settings.hooks.secret.get_secret_value())
     configure_logging(secrets=[*secrets, *([token] if token else [])])  # JSON lines unless on a terminal
 
     web_app = create_app(Path(config) if config else None, token=token, host=host)

@@ -78,6 +78,7 @@ def worker_command(
 
     configs = _configs(config, False)
     secrets = [s for c in configs for s in secrets_in(c.local, c.integration, urls=[c.state_url])]
+    secrets += [c.hooks.secret.get_secret_value() for c in configs if c.hooks is not None]  # the webhooks' secret
     configure_logging(secrets=secrets)  # JSON lines unless on a terminal, with the job, mapping and connection
     try:
         ensure_schema(configs[0].state_url)
