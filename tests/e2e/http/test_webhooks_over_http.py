@@ -150,6 +150,15 @@ def test_register_status_and_unregister_with_the_cli(hooked: Hooked) -> None:
     assert hooked.bc.hooks.subscriptions == {}
 
 
+def test_register_says_when_coupler_serve_does_not_answer_the_call_back(hooked: Hooked) -> None:
+    text = hooked.demo.config.read_text(encoding="utf-8").replace(hooked.url, f"http://127.0.0.1:{_free_port()}")
+    elsewhere = hooked.demo.config.with_name("elsewhere.toml")
+    elsewhere.write_text(text, encoding="utf-8")
+    result = run_coupler("hooks", "register", "--config", elsewhere, cwd=hooked.demo.directory, env=ENV, expect=1)
+    assert "Is `coupler serve` running and reachable at http://127.0.0.1:" in result.stderr, result.stderr
+    assert HOOK_SECRET not in result.output and hooked.bc.hooks.subscriptions == {}
+
+
 def test_a_change_in_business_central_reaches_sales_through_a_notification(hooked: Hooked) -> None:
     with hooked.demo.open() as coupler:
         assert coupler.match("ITEM-PRODUCT", create_missing=True, sync_after=Side.LOCAL).ok

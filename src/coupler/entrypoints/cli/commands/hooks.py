@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from coupler.domain.errors import ConfigurationError
+from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.entrypoints.cli.shell import ConfigOption, JsonOption, app, emit, fail, out, session
 
 if TYPE_CHECKING:
@@ -74,7 +74,14 @@ def register_command(config: ConfigOption = None, as_json: JsonOption = False) -
 
     hooks = _settings(config, as_json)
     with session(config, as_json, validate=False) as coupler:
-        done = register(coupler.systems, lambda side: hooks.route(side.value), hooks.secret.get_secret_value())
+        try:
+            done = register(coupler.systems, lambda side: hooks.route(side.value), hooks.secret.get_secret_value())
+        except PermanentConnectorError as error:  # most often: nothing answered the system's call back
+            hint = (
+                f"Is `coupler serve` running and reachable at {hooks.url}? Business Central calls "
+                f"{hooks.route('local')} back before it keeps a subscription."
+            )
+            fail(PermanentConnectorError(f"{error.message} {hint}"), 1, as_json)
         rows: list[dict[str, Any]] = [
             {"system": coupler.systems.name(side), "tables": len(subscriptions), "url": hooks.route(side.value)}
             for side, subscriptions in done.items()
