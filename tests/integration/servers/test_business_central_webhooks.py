@@ -5,6 +5,7 @@ or on any other answer, and nothing sent for an expired subscription."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -196,3 +197,29 @@ def test_an_expired_subscription_sends_nothing_and_is_gone(hooks: Hooks) -> None
     time.sleep(FAST.delay + 0.3)
     assert hooks.receiver.received == [] and hooks.connector.subscriptions(url=hooks.receiver.url) == []
     assert made.id not in hooks.server.hooks.subscriptions
+
+
+def test_one_post_carries_the_changes_of_every_subscription_at_the_url(hooks: Hooks) -> None:
+    hooks.connector.subscribe(["customers", "items"], url=hooks.receiver.url, secret=SECRET)
+    _rename(hooks, _customer(hooks), "Customer changed")
+    item = hooks.client.get(COMPANY + "items", params={"$top": "1"}).json()["value"][0]
+    changed = hooks.client.patch(f"{COMPANY}items({item['id']})", json={"unitPrice": 7.5}, headers={"If-Match": "*"})
+    assert changed.status_code == 200, changed.text
+    _wait(hooks.receiver.arrived.is_set)
+    (body,) = hooks.receiver.received
+    raw = httpx.Response(200, json=body).content
+    assert {n.table for n in hooks.connector.notifications({}, raw, secret=SECRET)} == {"customers", "items"}
+    assert len({i["subscriptionId"] for i in body["value"]}) == 2
+
+
+def test_a_handshake_answered_too_late_is_refused(hooks: Hooks) -> None:
+    hooks.server.hooks.settings = HookSettings(handshake_timeout=0.2)
+    slow = Receiver()
+
+    async def late(scope: Scope, receive: Receive, send: Send) -> None:
+        await asyncio.sleep(1.0)
+        await slow(scope, receive, send)
+
+    with serve(late) as url, pytest.raises(PermanentConnectorError, match="validation token"):
+        hooks.connector.subscribe(["customers"], url=f"{url}/hooks/local", secret=SECRET)
+    assert hooks.client.get("subscriptions").json()["value"] == []
