@@ -243,10 +243,10 @@ class BcHooks:
     # changes and notifications -----------------------------------------------------------------------------
     def changed(self, company: str, table: str, key: str, change: str) -> None:
         """A record of ``table`` in ``company`` was created, updated or deleted."""
-        now = self.clock()
+        now, company = self.clock(), company.strip("'{}").lower()
         with self._lock:
             for subscription in self.subscriptions.values():
-                if subscription.company != company.lower() or subscription.table != table:
+                if subscription.company != company or subscription.table != table:
                     continue
                 pending = self._pending.setdefault(subscription.id, _Pending(subscription=subscription.id))
                 before = pending.changes.get(key)
