@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import sqlite3
-import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -22,23 +19,27 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from coupler.domain.mapping import Side
-from coupler.entrypoints.web.app import create_app
 from coupler.entrypoints.web.hooks import HookReceiver
 from coupler.testing import TokenIssuer
 from coupler.testing.business_central.webhooks import HookSettings
 from coupler.testing.demo import DEMO_COMPANY
 from e2e.cli.support import run_coupler
 
+from .hooks_support import free_port, serving, wait
 from .support import BC_CLIENT, SECRETS, TENANT, HttpDemo
 
 pytestmark = pytest.mark.e2e
 
 HOOK_SECRET = "the-webhooks-shared-secret-0042"
 ENV = {**SECRETS, "COUPLER_HOOKS_SECRET": HOOK_SECRET}
+BC_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 FAST = HookSettings(delay=0.1, retry_delays=(0.2, 0.2), handshake_timeout=5.0, send_timeout=5.0)
+
+
+def hooks_section(url: str) -> str:
+    return f'\n[hooks]\nurl = "{url}"\nsecret = "${{COUPLER_HOOKS_SECRET}}"\nwindow = "1s"\n'
 
 
 @dataclass
@@ -56,20 +57,6 @@ class Hooked:
         return httpx.Client(base_url=root, headers={"Authorization": f"Bearer {self.token}"}, verify=False, timeout=10)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait(check: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def hooked(
     start_demo: Callable[..., HttpDemo], issuer: TokenIssuer, monkeypatch: pytest.MonkeyPatch
@@ -84,25 +71,15 @@ def hooked(
         return app
 
     demo = start_demo(wrap_erp=keep)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     with demo.config.open("a", encoding="utf-8") as file:
-        file.write(f'\n[hooks]\nurl = "{url}"\nsecret = "${{COUPLER_HOOKS_SECRET}}"\nwindow = "1s"\n')
-    app = create_app(demo.config)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", log_config=None, lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    _wait(lambda: server.started, 60)
+        file.write(hooks_section(url))
     try:
-        token = issuer.issue(
-            BC_CLIENT, SECRETS["HTTP_E2E_BC_SECRET"], "https://api.businesscentral.dynamics.com/.default"
-        )
-        yield Hooked(demo=demo, url=url, bc=servers[0], receiver=app.state.hooks, token=token)
+        with serving(demo.config, port) as app:
+            token = issuer.issue(BC_CLIENT, SECRETS["HTTP_E2E_BC_SECRET"], BC_SCOPE)
+            yield Hooked(demo=demo, url=url, bc=servers[0], receiver=app.state.hooks, token=token)
     finally:
-        server.should_exit = True
-        thread.join(timeout=30)
         servers[0].hooks.close()
 
 
@@ -151,7 +128,7 @@ def test_register_status_and_unregister_with_the_cli(hooked: Hooked) -> None:
 
 
 def test_register_says_when_coupler_serve_does_not_answer_the_call_back(hooked: Hooked) -> None:
-    text = hooked.demo.config.read_text(encoding="utf-8").replace(hooked.url, f"http://127.0.0.1:{_free_port()}")
+    text = hooked.demo.config.read_text(encoding="utf-8").replace(hooked.url, f"http://127.0.0.1:{free_port()}")
     elsewhere = hooked.demo.config.with_name("elsewhere.toml")
     elsewhere.write_text(text, encoding="utf-8")
     result = run_coupler("hooks", "register", "--config", elsewhere, cwd=hooked.demo.directory, env=ENV, expect=1)
@@ -175,7 +152,7 @@ def test_a_change_in_business_central_reaches_sales_through_a_notification(hooke
             (value,) = db.execute("SELECT price FROM product WHERE productnumber = '1896-S'").fetchone()
         return float(value)
 
-    _wait(lambda: price() == 4321.5)
+    wait(lambda: price() == 4321.5)
     assert hooked.bc.hooks.sent and hooked.receiver.started[-1].mapping == "ITEM-PRODUCT"
     assert hooked.receiver.started[-1].keys == (item["id"],)
 
@@ -197,7 +174,7 @@ def test_forged_replayed_and_malformed_notifications_are_refused_and_logged(
     logged = caplog.text
     assert "without the subscription's client state" in logged and "replayed" in logged and "not JSON" in logged
     assert HOOK_SECRET not in logged and "guessed-secret" not in logged
-    _wait(lambda: bool(hooked.receiver.started))  # only the genuine notification is synchronized
+    wait(lambda: bool(hooked.receiver.started))  # only the genuine notification is synchronized
     assert [(t.mapping, t.keys) for t in hooked.receiver.started] == [
         ("ITEM-PRODUCT", ("26814998-936a-401c-81c1-0e848a64971d",))
     ]
