@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from coupler.testing.dataverse.webhooks import filter_id, message_id
-
-from .conftest import Running
+from integration.servers.conftest import Running
+from integration.servers.test_dataverse_batch import post_batch
 
 GOOD_HEADER = '<settings><setting name="x-key" value="k&amp;1" /></settings>'
 
@@ -203,3 +203,21 @@ def test_filtering_attributes_and_disabled_steps_hold_back_updates(
     assert dataverse.client.patch(path, json={"telephone1": "+1 555 0100"}).status_code == 204
     assert dataverse.server.notifier.idle()  # type: ignore[attr-defined]
     assert len(seen) == 1
+
+
+def test_a_changeset_rolled_back_sends_nothing_and_one_committed_sends_each_row(
+    dataverse: Running, received: tuple[str, list[tuple[str, dict[str, str]]]]
+) -> None:
+    url, seen = received
+    key = create_endpoint(dataverse, url=url)
+    assert dataverse.client.post("sdkmessageprocessingsteps", json=step(key, "Create", "account")).status_code == 204
+    failed = post_batch(
+        dataverse, [[("POST", "accounts", {"name": "CS one"}), ("POST", "accounts", {"name": "x" * 200})]]
+    )
+    assert failed[0][0] == 400
+    assert dataverse.server.notifier.idle()  # type: ignore[attr-defined]
+    assert seen == []
+    done = post_batch(dataverse, [[("POST", "accounts", {"name": "CS two"}), ("POST", "accounts", {"name": "CS 3"})]])
+    assert [status for status, _ in done] == [204, 204]
+    assert dataverse.server.notifier.idle()  # type: ignore[attr-defined]
+    assert len(seen) == 2

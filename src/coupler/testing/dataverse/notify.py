@@ -34,6 +34,7 @@ import threading
 import time
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -86,9 +87,14 @@ class Event:
 class Notifier:
     """Queues the system jobs of committed changes and runs them in one background thread."""
 
-    def __init__(self, registry: Registry, settings: WebhookSettings) -> None:
+    def __init__(
+        self, registry: Registry, settings: WebhookSettings, *, settled: AbstractContextManager[Any] | None = None
+    ) -> None:
         self.registry = registry
         self.settings = settings
+        self._settled = settled
+        """Entered before each POST: held by a transaction until it has committed (the store's lock), so that a
+        receiver reading the record back finds the change (the "commit" event comes just before the commit)."""
         self._queue: list[tuple[float, int, str, Step, bytes, dict[str, str]]] = []
         self._order = itertools.count()
         self._wake = threading.Condition()
@@ -188,6 +194,9 @@ class Notifier:
                     _, _, operation, step, body, headers = heapq.heappop(self._queue)
                     self._running += 1
                 try:
+                    if self._settled is not None:
+                        with self._settled:
+                            pass
                     self._attempt(client, operation, step, body, headers)
                 finally:
                     with self._wake:

@@ -92,7 +92,7 @@ class DataverseServer:
         self.webhooks = webhooks_registry = webhooks_module.Registry(
             lambda: {s.logical: s.name for s in self.sets.values()}
         )
-        self.notifier = Notifier(webhooks_registry, webhooks or WebhookSettings())
+        self.notifier = Notifier(webhooks_registry, webhooks or WebhookSettings(), settled=self.store._lock)
         self.notifier.attach(self.store.engine)
 
     # -- routing ---------------------------------------------------------------------------------------------

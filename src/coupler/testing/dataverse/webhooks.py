@@ -335,6 +335,8 @@ def _read(registry: Registry, name: str, key: str | None, request: Request) -> R
             chosen = [r for r in rows.values() if _matches(r, request)]
         top = request.query.get("$top")
         if top is not None:
+            if not top.isdigit():
+                raise ODataError(400, "0x80060888", f"$top={top} is not a whole number.")
             chosen = chosen[: int(top)]
         values = [_shape(registry, name, r, request) for r in chosen]
     if key is not None:
