@@ -265,3 +265,16 @@ def test_a_refused_key_suspends_the_job(served: Served, receiver: Receiver) -> N
     assert len(receiver.received) == 1
     [job] = served.server.webhooks.jobs.values()
     assert (job["statecode"], job["statuscode"]) == (1, 10)
+
+
+def test_a_bad_gateway_gets_one_more_attempt_before_it_counts_as_a_failure(served: Served, receiver: Receiver) -> None:
+    """use-webhooks.md: for 502, 503 and 504 "The WebHook service will make one more attempt"; only then does the
+    system job count a failure and wait for its retries."""
+    connector = served.connector
+    connector.subscribe(["accounts"], url=receiver.url, secret=SECRET)
+    receiver.answers.extend([502, 503, 500, 500])
+    connector.update(ACCOUNTS, [RecordUpdate(key=ADATUM, values={"telephone1": "5"})])
+    assert served.server.notifier.idle()
+    assert len(receiver.received) == 4  # 502 and its one more attempt (503), then the two retries
+    [job] = served.server.webhooks.jobs.values()
+    assert (job["statuscode"], job["retrycount"]) == (31, 2)
