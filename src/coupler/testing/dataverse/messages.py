@@ -4,15 +4,16 @@ developer/data-platform/bulk-operations shows ("Availability with standard table
 ``GET sdkmessagefilters?$select=sdkmessagefilterid&$filter=sdkmessageid/name eq @message and primaryobjecttypecode
 eq @table&@message='CreateMultiple'&@table='account'`` -- "If the table supports the message, an
 ``sdkmessagefilterid`` value is returned. Otherwise, the value is an empty array." ``DataverseTable.create_multiple``
-says which tables support CreateMultiple, UpdateMultiple and UpsertMultiple.
+says which tables support CreateMultiple, UpdateMultiple and UpsertMultiple. Every table has the filters of Create,
+Update and Delete, on which webhook steps are registered (``webhooks.py``; register-web-hook.md).
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from typing import TYPE_CHECKING
 
+from coupler.testing.dataverse.webhooks import CHANGES, filter_id
 from coupler.testing.odata.http import ODataError, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -41,10 +42,9 @@ def handle(server: DataverseOps, request: Request) -> Response:
         wanted[name] = value.strip("'")
     message, table = wanted.get("sdkmessageid/name"), wanted.get("primaryobjecttypecode")
     found = []
-    if message in BULK and table is not None:
-        entity_set = next((s for s in server.sets.values() if s.logical == table), None)
-        if entity_set is not None and entity_set.config.create_multiple:
-            found.append({"sdkmessagefilterid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{message}/{table}"))})
+    entity_set = next((s for s in server.sets.values() if s.logical == table), None)
+    if entity_set is not None and (message in CHANGES or (message in BULK and entity_set.config.create_multiple)):
+        found.append({"sdkmessagefilterid": filter_id(str(message), str(table))})
     context = f"{request.root}$metadata#sdkmessagefilters(sdkmessagefilterid)"
     return json_response(200, {"@odata.context": context, "value": found})
 

@@ -22,8 +22,10 @@ from coupler.testing.dataverse import bulk as dataverse_bulk
 from coupler.testing.dataverse import delta as dataverse_delta
 from coupler.testing.dataverse import messages, optionsets, rules
 from coupler.testing.dataverse import metadata as dataverse_metadata
+from coupler.testing.dataverse import webhooks as webhooks_module
 from coupler.testing.dataverse.entities import EntitySet, write_error
 from coupler.testing.dataverse.navigation import navigation_map
+from coupler.testing.dataverse.notify import Event, Notifier, WebhookSettings, reference
 from coupler.testing.dataverse.paging import MAX_PAGE_SIZE, next_link, page_size, skiptoken_values
 from coupler.testing.faults import Faults, fault_middleware
 from coupler.testing.odata.http import ODataError, Request, Response, asgi_app, json_response, prefer
@@ -48,10 +50,19 @@ def dataverse_app(
     faults: Faults | None = None,
     app_user_id: str = DEFAULT_APP_USER_ID,
     auth: Authenticator | None = None,
+    webhooks: WebhookSettings | None = None,
 ) -> Any:
-    """The ASGI app; ``auth`` (a ``TokenIssuer``) makes it require bearer tokens, else it is open."""
+    """The ASGI app; ``auth`` (a ``TokenIssuer``) makes it require bearer tokens, else it is open. ``webhooks``
+    sets how registered webhooks are sent (``notify.py``); ``app.server.notifier.idle()`` waits for them."""
     logging.getLogger("odata_query").setLevel(logging.ERROR)
-    server = DataverseServer(db_url, tables=tables, faults=faults or Faults(), app_user_id=app_user_id, auth=auth)
+    server = DataverseServer(
+        db_url,
+        tables=tables,
+        faults=faults or Faults(),
+        app_user_id=app_user_id,
+        auth=auth,
+        webhooks=webhooks or WebhookSettings(),
+    )
     app = fault_middleware(asgi_app(server.handle, prefix=ROOT), server.faults)
     app.server = server  # type: ignore[attr-defined]
     return app
@@ -66,6 +77,7 @@ class DataverseServer:
         faults: Faults,
         app_user_id: str,
         auth: Authenticator | None,
+        webhooks: WebhookSettings | None = None,
     ) -> None:
         self.store = Store(db_url, {t.table: (t.key, t.modified_on) for t in tables.values()})
         self.sets = {name: EntitySet(name, config, self.store.tables[config.table]) for name, config in tables.items()}
@@ -77,6 +89,11 @@ class DataverseServer:
         self.auth = auth
         self.expired_below = 0
         """Delta tokens for versions below this are expired (set by ``Faults.expire_delta_tokens``)."""
+        self.webhooks = webhooks_registry = webhooks_module.Registry(
+            lambda: {s.logical: s.name for s in self.sets.values()}
+        )
+        self.notifier = Notifier(webhooks_registry, webhooks or WebhookSettings(), settled=self.store._lock)
+        self.notifier.attach(self.store.engine)
 
     # -- routing ---------------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -94,6 +111,8 @@ class DataverseServer:
             return dataverse_batch.handle(self, request)
         if path == "sdkmessagefilters":
             return messages.handle(self, request)
+        if path.split("(", 1)[0] in webhooks_module.SETS:
+            return webhooks_module.handle(self, self.webhooks, request)
         if path in optionsets.ACTIONS:
             return optionsets.handle_action(self, request, path)
         picklist = optionsets.PICKLIST.match(path)
@@ -246,6 +265,7 @@ class DataverseServer:
         except StoreError as error:
             raise write_error(error, entity_set.logical) from None
         rules.after_create(self, conn, entity_set, key)
+        self.notify(conn, "Create", entity_set, key, {**values, entity_set.meta.key: key})
         return key
 
     def update(self, conn: sa.Connection, entity_set: EntitySet, key: str, payload: Any) -> None:
@@ -255,6 +275,7 @@ class DataverseServer:
             self.store.update(conn, entity_set.meta.name, key, values)
         except StoreError as error:
             raise write_error(error, entity_set.logical) from None
+        self.notify(conn, "Update", entity_set, key, {**values, entity_set.meta.key: key})
 
     def create(self, entity_set: EntitySet, request: Request, conn: sa.Connection | None) -> Response:
         payload = request.json()
@@ -299,7 +320,37 @@ class DataverseServer:
                 raise not_found(entity_set, target)
             check_etag(request.header("if-match"), row)
             self.store.delete(tx, entity_set.meta.name, str(row[entity_set.meta.key]))
+            self.notify(tx, "Delete", entity_set, str(row[entity_set.meta.key]), {})
         return Response(status=204, headers={"odata-version": "4.0"})
+
+    def notify(
+        self, conn: sa.Connection, message: str, entity_set: EntitySet, key: str, values: Mapping[str, Any]
+    ) -> None:
+        """Tell the registered webhooks of a change once the transaction commits (``notify.py``)."""
+        config = entity_set.config
+        hidden = set(entity_set.type_columns.values())
+        attributes: dict[str, Any] = {}
+        for column, value in values.items():
+            if column in hidden:
+                continue
+            if column in config.lookups and value is not None:
+                targets = config.lookups[column]
+                kept = values.get(entity_set.type_columns.get(column, ""))
+                first = self.sets[targets[0]].logical if targets[0] in self.sets else targets[0]
+                logical = str(kept) if kept else first
+                value = reference(logical, str(value))
+            elif column in config.booleans and value is not None:
+                value = bool(value)
+            attributes[column] = value
+        event = Event(
+            message=message,
+            table=entity_set.logical,
+            key=key,
+            attributes=attributes,
+            primary_name=config.primary_name,
+            user_id=self.app_user_id,
+        )
+        self.notifier.changed(conn, event)
 
     def written(
         self, entity_set: EntitySet, request: Request, key: str, row: Mapping[str, Any] | None, *, created: bool

@@ -18,6 +18,7 @@
 - Updates and deletes: ``$batch`` of PATCH / DELETE with continue-on-error; each PATCH carries ``If-Match`` (the
   record's ETag when it was read, else ``*``, which also stops an update from creating a record).
 - Deletions: change tracking (``<entity set>:<delta token>`` cursors), see ``deletions``.
+- Webhooks: ``SendsNotifications`` (``webhooks.py``): a webhook endpoint and steps on Create/Update/Delete.
 - Echo: every record read says whether coupler's own application user (``WhoAmI``, asked once) made its last
   change (``Record.modified_by_self``, from ``_modifiedby_value``), so the engine recognises its own writes.
 """
@@ -42,6 +43,7 @@ from coupler.adapters.connectors.dataverse.schema import (
     navigation_of,
     type_columns,
 )
+from coupler.adapters.connectors.dataverse.webhooks import DataverseWebhooks
 from coupler.adapters.connectors.http_client import HttpClient, error_message
 from coupler.adapters.connectors.odata.answers import detail_of
 from coupler.adapters.connectors.odata.batch import (
@@ -72,7 +74,7 @@ _ORGANIZATION = (
 )
 
 
-class DataverseConnector(ODataConnector):
+class DataverseConnector(DataverseWebhooks, ODataConnector):
     fold_text = True
     max_page_size = 5000
     max_batch = 1000
