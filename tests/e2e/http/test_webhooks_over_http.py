@@ -1,5 +1,5 @@
 """Webhooks end to end: `coupler serve` (its web app, in this process) behind ``[hooks]``, the Business Central test
-server subscribed to it and notifying it, the Dataverse test server receiving what changed.
+and Dataverse test servers subscribed to it and notifying it, each receiving what changed in the other.
 
 The handshake answered; `coupler hooks register | status | unregister` (the real console script); an item's price
 changed in Business Central reaching Dynamics 365 Sales through a notification; forged, replayed and malformed
@@ -28,7 +28,7 @@ from coupler.testing.demo import DEMO_COMPANY
 from e2e.cli.support import run_coupler
 
 from .hooks_support import free_port, serving, wait
-from .support import BC_CLIENT, SECRETS, TENANT, HttpDemo
+from .support import BC_CLIENT, DV_CLIENT, SECRETS, TENANT, HttpDemo
 
 pytestmark = pytest.mark.e2e
 
@@ -49,8 +49,11 @@ class Hooked:
     """Where `coupler serve` listens."""
     bc: Any
     """The Business Central test server (``.hooks``: its subscriptions)."""
+    dv: Any
+    """The Dataverse test server (``.webhooks``: its endpoints and steps; ``.notifier``: what it sent)."""
     receiver: HookReceiver
     token: str
+    issuer: TokenIssuer
 
     def bc_api(self) -> httpx.Client:
         root = f"{self.demo.erp_url}/v2.0/{TENANT}/production/api/v2.0/companies({DEMO_COMPANY.id})/"
@@ -65,12 +68,18 @@ def hooked(
     monkeypatch.setattr(HookReceiver, "first_check", 3600.0)  # the tests check when they mean to
     servers: list[Any] = []
 
+    crm: list[Any] = []
+
     def keep(app: Any) -> Any:
         app.server.hooks.settings = FAST
         servers.append(app.server)
         return app
 
-    demo = start_demo(wrap_erp=keep)
+    def keep_crm(app: Any) -> Any:
+        crm.append(app.server)
+        return app
+
+    demo = start_demo(wrap_erp=keep, wrap_crm=keep_crm)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with demo.config.open("a", encoding="utf-8") as file:
@@ -78,7 +87,7 @@ def hooked(
     try:
         with serving(demo.config, port) as app:
             token = issuer.issue(BC_CLIENT, SECRETS["HTTP_E2E_BC_SECRET"], BC_SCOPE)
-            yield Hooked(demo=demo, url=url, bc=servers[0], receiver=app.state.hooks, token=token)
+            yield Hooked(demo=demo, url=url, bc=servers[0], dv=crm[0], receiver=app.state.hooks, token=token, issuer=issuer)
     finally:
         servers[0].hooks.close()
 
@@ -112,19 +121,30 @@ def test_the_handshake_is_answered_with_the_token(hooked: Hooked) -> None:
 
 def test_register_status_and_unregister_with_the_cli(hooked: Hooked) -> None:
     registered = json.loads(_coupler(hooked, "hooks", "register", "--json"))
-    assert registered == [{"system": "Business Central (test server)", "tables": 4, "url": f"{hooked.url}/hooks/local"}]
+    assert registered == [
+        {"system": "Business Central (test server)", "tables": 4, "url": f"{hooked.url}/hooks/local"},
+        {"system": "Dynamics 365 Sales (test server)", "tables": 4, "url": f"{hooked.url}/hooks/integration"},
+    ]
     assert {s.table for s in hooked.bc.hooks.subscriptions.values()} == {"currencies", "customers", "contacts", "items"}
     status = json.loads(_coupler(hooked, "hooks", "status", "--json"))
-    assert {(s["system"], s["table"], s["state"]) for s in status} == {
-        ("Business Central (test server)", table, "active") for table in ("Currency", "Customer", "Contact", "Item")
+    bc = [s for s in status if s["system"] == "Business Central (test server)"]
+    assert {(s["table"], s["state"]) for s in bc} == {
+        (table, "active") for table in ("Currency", "Customer", "Contact", "Item")
     }
-    assert all(s["expires_in"].startswith("2 d 23 h") for s in status), status
+    assert all(s["expires_in"].startswith("2 d 23 h") for s in bc), status
+    sales = {s["table"] for s in status if s["system"] == "Dynamics 365 Sales (test server)"}
+    assert len(sales) == 4, status  # Dataverse's steps never expire
     table = _coupler(hooked, "hooks", "status")
     assert "Business Central (test server)" in table and "Customer" in table and "customers" not in table
+    assert json.loads(_coupler(hooked, "hooks", "register", "--json")) == registered  # again: nothing doubled
+    assert len(hooked.bc.hooks.subscriptions) == 4
     assert json.loads(_coupler(hooked, "hooks", "unregister", "--json")) == [
-        {"system": "Business Central (test server)", "removed": 4}
+        {"system": "Business Central (test server)", "removed": 4},
+        {"system": "Dynamics 365 Sales (test server)", "removed": 4},
     ]
     assert hooked.bc.hooks.subscriptions == {}
+    after = json.loads(_coupler(hooked, "hooks", "status", "--json"))
+    assert len(after) == 8 and {s["state"] for s in after} == {"missing"}, after
 
 
 def test_register_says_when_coupler_serve_does_not_answer_the_call_back(hooked: Hooked) -> None:
@@ -155,6 +175,32 @@ def test_a_change_in_business_central_reaches_sales_through_a_notification(hooke
     wait(lambda: price() == 4321.5)
     assert hooked.bc.hooks.sent and hooked.receiver.started[-1].mapping == "ITEM-PRODUCT"
     assert hooked.receiver.started[-1].keys == (item["id"],)
+
+
+def test_a_change_in_sales_reaches_business_central_through_a_notification(hooked: Hooked) -> None:
+    with hooked.demo.open() as coupler:
+        assert coupler.match("ITEM-PRODUCT", create_missing=True, sync_after=Side.LOCAL).ok
+    _coupler(hooked, "hooks", "register")
+    dv_token = issue_dataverse_token(hooked)
+    root = f"{hooked.demo.crm_url}/api/data/v9.2/"
+    with httpx.Client(base_url=root, headers={"Authorization": f"Bearer {dv_token}"}, verify=False, timeout=10) as dv:
+        product = dv.get("products", params={"$filter": "productnumber eq '1896-S'"}).json()["value"][0]
+        changed = dv.patch(f"products({product['productid']})", json={"price": 1234.25})
+        assert changed.status_code == 204, changed.text
+
+    def price() -> float:
+        with closing(sqlite3.connect(hooked.demo.erp)) as db:
+            (value,) = db.execute('SELECT "unitPrice" FROM items WHERE number = ?', ("1896-S",)).fetchone()
+        return float(value)
+
+    wait(lambda: price() == 1234.25)
+    assert hooked.receiver.started[-1].mapping == "ITEM-PRODUCT"
+    assert hooked.receiver.started[-1].keys == (product["productid"],)
+
+
+def issue_dataverse_token(hooked: Hooked) -> str:
+    issuer: TokenIssuer = hooked.issuer
+    return issuer.issue(DV_CLIENT, SECRETS["HTTP_E2E_DATAVERSE_SECRET"], f"{hooked.demo.crm_url}/.default")
 
 
 def test_forged_replayed_and_malformed_notifications_are_refused_and_logged(

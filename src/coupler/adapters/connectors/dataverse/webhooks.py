@@ -43,7 +43,7 @@ from coupler.adapters.connectors.odata.entity import EntityInfo
 from coupler.adapters.connectors.odata.query import literal
 from coupler.domain.errors import ConfigurationError, PermanentConnectorError
 from coupler.domain.mapping import TableSpec
-from coupler.ports.webhooks import Change, Forged, Notified, Subscription
+from coupler.ports.webhooks import Change, Forged, Malformed, Notified, Subscription
 
 __all__ = ["HEADER", "MESSAGES", "DataverseWebhooks"]
 
@@ -144,7 +144,7 @@ class DataverseWebhooks:
 
     def notifications(self, headers: Mapping[str, str], body: bytes, *, secret: str) -> list[Notified]:
         """The change one RemoteExecutionContext tells of. Forged without the key in ``HEADER`` (compared in
-        constant time), or when the body is not a context of a change to one record."""
+        constant time); Malformed when, with the key, the body is not a context of a change to one record."""
         given = headers.get(HEADER)
         if not secret:
             raise Forged("no secret is configured for Dataverse's webhooks")
@@ -155,21 +155,21 @@ class DataverseWebhooks:
         try:
             context = json.loads(body.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError):
-            raise Forged("the body is not JSON") from None
+            raise Malformed("the body is not JSON") from None
         if not isinstance(context, dict):
-            raise Forged("the body is not a RemoteExecutionContext")
+            raise Malformed("the body is not a RemoteExecutionContext")
         message, table = context.get("MessageName"), context.get("PrimaryEntityName")
         key = context.get("PrimaryEntityId")
         if not isinstance(message, str) or not message:
-            raise Forged("the context has no MessageName")
+            raise Malformed("the context has no MessageName")
         if not isinstance(table, str) or not _LOGICAL.match(table):
-            raise Forged("the context has no PrimaryEntityName")
+            raise Malformed("the context has no PrimaryEntityName")
         found = _GUID.match(key) if isinstance(key, str) else None
         if found is None:
-            raise Forged("the context has no PrimaryEntityId")
+            raise Malformed("the context has no PrimaryEntityId")
         named = headers.get("x-ms-dynamics-entity-name")
         if named is not None and named != table:
-            raise Forged("the x-ms-dynamics-entity-name header names another table than the context")
+            raise Malformed("the x-ms-dynamics-entity-name header names another table than the context")
         change = _CHANGES.get(message, Change.UPDATED)  # another message on the record (Assign, SetState): changed
         return [Notified(table=cast(_Host, self)._set_of(table), change=change, key=found.group(1).lower())]
 

@@ -1,5 +1,6 @@
-"""A table mapping's page, and editing the mapping on it, as Business Central's Integration Table Mappings and Integration Field
-Mappings pages do: a field mapping switched on or off, its direction and caption; the tables' captions and filters.
+"""A table mapping's page, and editing the mapping on it, as Business Central's Integration Table Mappings and
+Integration Field Mappings pages do: a field mapping switched on or off, its direction and caption; the tables'
+captions and filters.
 
 Each change is written to coupler.toml (``config/edit.py``: comments kept, validated as at load time and against the
 systems' tables and columns, the previous file kept as a backup), and the app works with it from the next request
