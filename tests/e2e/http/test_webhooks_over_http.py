@@ -87,7 +87,9 @@ def hooked(
     try:
         with serving(demo.config, port) as app:
             token = issuer.issue(BC_CLIENT, SECRETS["HTTP_E2E_BC_SECRET"], BC_SCOPE)
-            yield Hooked(demo=demo, url=url, bc=servers[0], dv=crm[0], receiver=app.state.hooks, token=token, issuer=issuer)
+            yield Hooked(
+                demo=demo, url=url, bc=servers[0], dv=crm[0], receiver=app.state.hooks, token=token, issuer=issuer
+            )
     finally:
         servers[0].hooks.close()
 
