@@ -19,6 +19,7 @@ from rich.table import Table
 
 from coupler.domain.errors import ConfigurationError, CouplerError, UsageError
 from coupler.domain.timeutil import format_iso
+from coupler.entrypoints.cli.metrics import MetricsHost, MetricsPort
 from coupler.entrypoints.cli.shell import ConfigOption, JsonOption, app, emit, err, fail, out
 
 if TYPE_CHECKING:
@@ -62,13 +63,8 @@ def worker_command(
         typer.Option("--config", "-c", help="A connection's configuration file; repeat to serve several."),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Jobs run at once (default 1).")] = 1,
-    metrics_port: Annotated[
-        int | None,
-        typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port (/metrics)."),
-    ] = None,
-    metrics_host: Annotated[
-        str, typer.Option("--metrics-host", help="The address the metrics are served on.")
-    ] = "127.0.0.1",
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Run the jobs of the job queue (and its schedules) until stopped; start as many workers as you need."""
     from coupler.adapters.logs import configure_logging, secrets_in
@@ -105,10 +101,9 @@ def _serve_metrics(configs: list[AppConfig], queue: str, host: str, port: int | 
     state store's gauges (the first connection's mappings) and the queue's depth and waiting time."""
     if port is None:
         return None
-    from prometheus_client import start_http_server
-
     from coupler.adapters.metrics import Metrics
     from coupler.bootstrap import build
+    from coupler.entrypoints.cli.metrics import start_metrics_server
 
     opened: list[Systems] = []
 
@@ -118,11 +113,7 @@ def _serve_metrics(configs: list[AppConfig], queue: str, host: str, port: int | 
         return opened[0]
 
     metrics = Metrics(systems, queue=queue, connections=[c.queue.connection for c in configs if c.queue])
-    try:
-        start_http_server(port, addr=host, registry=metrics.registry)
-    except OSError as error:
-        raise UsageError(f"cannot serve the metrics on {host}:{port}: {error.strerror or error}") from None
-    err.print(f"Metrics on http://{host}:{port}/metrics")
+    start_metrics_server(metrics, host, port)  # serves until the worker ends
     return metrics
 
 
