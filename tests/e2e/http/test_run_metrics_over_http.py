@@ -29,7 +29,8 @@ def test_run_every_counts_requests_and_throttling_over_http(http_demo: HttpDemo)
     http_demo.bc_faults.throttle(1, retry_after=0.3)
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if k != "COUPLER_CONFIG"} | SECRETS
-    command = [coupler_command(), "run", "--every", "1s", "--metrics-port", str(port), "--config", str(http_demo.config)]
+    command = [coupler_command(), "run", "--every", "1s", "--metrics-port", str(port)]
+    command += ["--config", str(http_demo.config)]
     process = subprocess.Popen(
         command, cwd=http_demo.directory, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
