@@ -1,8 +1,8 @@
 """The job queue's gauges, read from procrastinate's tables at each scrape (so every worker and ``coupler serve``
 report the same): jobs waiting, running and failed per connection, and how long the oldest waiting job has waited.
 
-One short connection per scrape, two small queries over the unfinished (and failed) jobs; when the database does not answer,
-``coupler_queue_up`` is 0 and the rest is left out."""
+One short connection per scrape, two small queries over the unfinished (and failed) jobs; when the database does not
+answer, ``coupler_queue_up`` is 0 and the rest is left out."""
 
 from __future__ import annotations
 
