@@ -124,9 +124,9 @@ def defer_round(config: Path | None, mappings: list[str] | None, as_json: bool) 
 
     try:
         loaded = load_config(config)
-        with build(loaded, validate=False) as coupler:
-            order = [m.name for m in coupler.systems.in_dependency_order(mappings or None)]
-        with open_queue(loaded) as queue:
+        with open_queue(loaded) as queue:  # the queue first: PostgreSQL not answering is said as the queue's
+            with build(loaded, validate=False) as coupler:
+                order = [m.name for m in coupler.systems.in_dependency_order(mappings or None)]
             job = queue.round(order)
     except (ConfigurationError, UsageError) as error:
         fail(error, 2, as_json)
@@ -149,7 +149,7 @@ def queue_command(config: ConfigOption = None, as_json: JsonOption = False) -> N
     settings = loaded.queue
     assert settings is not None
     try:
-        with build(loaded, validate=False) as coupler, open_queue(loaded) as queue:
+        with open_queue(loaded) as queue, build(loaded, validate=False) as coupler:
             states = schedules(coupler.systems, settings.schedule)
             jobs, workers = queue.jobs(limit=20), queue.workers()
     except CouplerError as error:
