@@ -7,7 +7,8 @@ lost, every job finished.
 The work of bench/scale_out.py (``--connections`` copies of the demo on one PostgreSQL state store and queue, coupled,
 new customers on both sides, ``--rounds`` rounds of incremental jobs per connection) run by ``--workers`` `coupler
 worker` processes, of which one at random is killed with SIGKILL ``--kills`` times, at random moments while jobs
-remain (each kill preferably of a worker that is running a job), a new worker started in its place each time. A
+remain (each kill of a worker holding a mapping's lock in the state store, that is in the middle of a job's work,
+when one does within a few seconds), a new worker started in its place each time. A
 killed worker's job is put back in the queue after ``takeover_after`` (5 s here) and run again by another.
 
 Prints the kills (which job each worker had in hand), the time, the attempts beyond the first, and the checks: every
@@ -28,6 +29,9 @@ from pathlib import Path
 
 from queue_fleet import Fleet, Workers, check, connect, database, queue_state, wait_done  # bench/ is on the path
 from scale_out import ADMIN_URL, compare, expected_counts
+
+PATIENCE = 5.0
+"""Seconds a due kill waits for a worker in the middle of a job before it kills one anyway."""
 
 
 def doing(state_url: str) -> dict[int, str]:
@@ -71,20 +75,25 @@ def main() -> None:
         next_kill = time.monotonic() + chance.uniform(2, 6)
 
         def kill_now() -> None:
+            """Due: kill a worker holding a mapping's lock (in the middle of a job's work); when none holds one,
+            wait for one up to ``PATIENCE`` seconds, then kill any worker (between jobs, or before its job locked
+            its mapping)."""
             nonlocal next_kill
-            if len(kills) >= args.kills or time.monotonic() < next_kill:
+            now = time.monotonic()
+            if len(kills) >= args.kills or now < next_kill:
                 return
             states = queue_state(url)
             if not states.get("todo") and not states.get("doing"):
                 return
-            alive = pool.alive()
             busy = doing(url)
-            working = [p for p in alive if p.pid in busy]
-            victim = chance.choice(working or alive)
+            working = [p for p in pool.alive() if p.pid in busy]
+            if not working and now < next_kill + PATIENCE:
+                return
+            victim = chance.choice(working or pool.alive())
             victim.send_signal(signal.SIGKILL)
             victim.wait()
             held = busy.get(victim.pid)
-            kills.append(f"worker {victim.pid}" + (f" running a job on {held}" if held else " (between jobs)"))
+            kills.append(f"worker {victim.pid}" + (f" holding {held}" if held else " (no mapping lock held)"))
             print(f"  kill {len(kills)}: {kills[-1]}", flush=True)
             pool.start()
             next_kill = time.monotonic() + chance.uniform(1, 5)
@@ -106,10 +115,10 @@ def main() -> None:
         *([f"{checked.jobs} jobs, expected {expected_jobs}"] if checked.jobs != expected_jobs else []),
         *([f"only {len(kills)} kills: the jobs ended first"] if len(kills) < args.kills else []),
     ]
-    busy_kills = sum(1 for k in kills if "running a job" in k)
+    busy_kills = sum(1 for k in kills if " holding " in k)
     print(
         f"{checked.jobs} jobs ({states.get('succeeded', 0)} succeeded) in {waited:.0f}s with {len(kills)} kills "
-        f"({busy_kills} of a worker running a job); {checked.attempts} attempts beyond the first; "
+        f"({busy_kills} of a worker holding a mapping's lock, mid-job); {checked.attempts} attempts beyond the first; "
         f"{checked.orphaned} job-log entries of killed attempts closed by the job run again; "
         f"{pool.started} workers started in all"
     )

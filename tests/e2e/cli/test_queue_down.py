@@ -78,6 +78,8 @@ def test_run_queue_says_the_queue_does_not_answer_in_peoples_words(demo: Demo) -
     as_json = demo.coupler("run", "--queue", "--json", env={PASSWORD: SECRET}, expect=1).json()
     assert as_json["error"] == "QueueUnavailable"
     assert_worded(as_json["problems"][0], f"127.0.0.1:{port}, database coupler")
+    listing = demo.coupler("queue", env={PASSWORD: SECRET}, expect=1)
+    assert_worded(listing.stderr, f"127.0.0.1:{port}, database coupler")
 
 
 def test_the_web_app_and_the_api_say_the_queue_does_not_answer_and_queue_nothing(
