@@ -126,16 +126,20 @@ def _keep_metadata(connector: Connector, system: ConnectorSettings, store: State
 def open_queue(config: AppConfig) -> Iterator[JobQueue]:
     """The job queue of the configuration's connection (``[queue]``), its schema applied on first use."""
     from coupler.adapters.queue.client import JobQueue
-    from coupler.adapters.queue.connection import ensure_schema, queue_app
+    from coupler.adapters.queue.connection import answering, ensure_schema, queue_app
 
     if config.queue is None:
         raise ConfigurationError(
             f"{config.path}: no job queue is configured; add a [queue] section (with a PostgreSQL state store)."
         )
-    ensure_schema(config.state_url)
+    ensure_schema(config.state_url)  # QueueUnavailable, in people's words, when PostgreSQL does not answer
     app = queue_app(config.state_url)
-    with app.open():
+    with answering(config.state_url):
+        app.open()
+    try:
         yield JobQueue(app, connection=config.queue.connection)
+    finally:
+        app.close()
 
 
 def served(config: AppConfig, *, telemetry: Telemetry | None = None) -> Served:

@@ -1,8 +1,8 @@
 """The job queue's gauges, read from procrastinate's tables at each scrape (so every worker and ``coupler serve``
-report the same): jobs waiting and running per connection, and how long the oldest waiting job has waited.
+report the same): jobs waiting, running and failed per connection, and how long the oldest waiting job has waited.
 
-One short connection per scrape, two small queries over the unfinished jobs; when the database does not answer,
-``coupler_queue_up`` is 0 and the rest is left out."""
+One short connection per scrape, two small queries over the unfinished (and failed) jobs; when the database does not
+answer, ``coupler_queue_up`` is 0 and the rest is left out."""
 
 from __future__ import annotations
 
@@ -17,9 +17,13 @@ __all__ = ["QueueCollector"]
 
 log = logging.getLogger(__name__)
 
+STATUSES = ("todo", "doing", "failed")
+"""``coupler_queue_jobs``' ``status`` label: waiting, running, and failed (kept in the queue until removed by hand:
+their number grows with each job that fails)."""
+
 _COUNTS = (
     "SELECT coalesce(args->>'connection', '') AS connection, status::text AS status, count(*) AS jobs "
-    "FROM procrastinate_jobs WHERE status IN ('todo', 'doing') GROUP BY 1, 2"
+    "FROM procrastinate_jobs WHERE status IN ('todo', 'doing', 'failed') GROUP BY 1, 2"
 )
 _OLDEST = (
     "SELECT coalesce(j.args->>'connection', '') AS connection, "
@@ -56,13 +60,13 @@ class QueueCollector(Collector):
         yield up
         depth = GaugeMetricFamily(
             "coupler_queue_jobs",
-            "Jobs in the queue, by connection and status (todo: waiting; doing: running).",
+            "Jobs in the queue, by connection and status (todo: waiting; doing: running; failed: kept until removed).",
             labels=["connection", "status"],
         )
         jobs_by = {(connection, status): jobs for connection, status, jobs in counts}
         known = sorted({c for c, _ in jobs_by} | set(self._connections))
         for connection in known:
-            for status in ("todo", "doing"):
+            for status in STATUSES:
                 depth.add_metric([connection, status], jobs_by.get((connection, status), 0))
         yield depth
         waited = GaugeMetricFamily(

@@ -9,6 +9,7 @@ scheduler's jobs carry a ``queueing_lock`` as well: a mapping waits in the queue
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -82,16 +83,22 @@ class JobQueue:
         return deferrer.defer(connection=self.connection, mapping=mapping.upper(), **arguments)
 
     def round(
-        self, mappings: Sequence[str], *, scheduled: bool = False, task: Mapping[str, Any] | None = None
+        self,
+        mappings: Sequence[str],
+        *,
+        scheduled: bool = False,
+        task: Mapping[str, Any] | None = None,
+        round_id: str | None = None,
     ) -> int | None:
         """A round of incremental jobs over ``mappings`` (in dependency order): the first is deferred now and each
         defers the next when it ends. With ``scheduled``, a mapping already waiting in the queue is passed over.
-        ``task``: the web app's task every job of the round belongs to. The first job's id, or None when every
-        mapping was already waiting."""
+        ``task``: the web app's task every job of the round belongs to. ``round_id``: the round's, when a job of it
+        defers the next (a job run again after its worker died defers nothing its first attempt deferred). The first
+        job's id, or None when every mapping was already waiting."""
         rest = [m.upper() for m in mappings]
         while rest:
             mapping, rest = rest[0], rest[1:]
-            job = self.incremental(mapping, then=rest, scheduled=scheduled, task=task)
+            job = self.incremental(mapping, then=rest, scheduled=scheduled, task=task, round_id=round_id)
             if job is not None:
                 return job
         return None
@@ -103,20 +110,42 @@ class JobQueue:
         then: Sequence[str] = (),
         scheduled: bool = False,
         task: Mapping[str, Any] | None = None,
+        round_id: str | None = None,
     ) -> int | None:
         """One incremental job; ``then``: the mappings whose jobs it defers, in order, when it ends. None when
-        ``scheduled`` and the mapping is already waiting in the queue."""
+        ``scheduled`` and the mapping is already waiting in the queue.
+
+        A round's jobs carry its id (``round_id``, a new one for a new round): a job killed after it deferred the
+        next one is run again from the start, and would defer it again, doubling the rest of the round; with the id,
+        the job already in the queue for that round and mapping is found and its id returned instead."""
+        if round_id is not None and (found := self._in_round(round_id, mapping)) is not None:
+            return found
         options: dict[str, Any] = {"lock": mapping_lock(self.connection, mapping)}
         if scheduled:
             options["queueing_lock"] = scheduled_lock(self.connection, mapping)
         deferrer = self.app.configure_task(name=Work.INCREMENTAL.value, **options)
-        extra = {"task": dict(task)} if task else {}
+        extra: dict[str, Any] = {"task": dict(task)} if task else {}
+        if then or round_id is not None:
+            extra["round_id"] = round_id or uuid.uuid4().hex
         try:
             return deferrer.defer(
                 connection=self.connection, mapping=mapping.upper(), then=list(then), scheduled=scheduled, **extra
             )
         except AlreadyEnqueued:
             return None
+
+    def _in_round(self, round_id: str, mapping: str) -> int | None:
+        """The job of the round already in the queue for ``mapping``, if one was deferred."""
+        row = self.app.connector.get_sync_connector().execute_query_one(
+            "SELECT max(id) AS id FROM procrastinate_jobs WHERE task_name = %(task)s "
+            "AND args->>'connection' = %(connection)s AND args->>'round_id' = %(round)s "
+            "AND args->>'mapping' = %(mapping)s",
+            task=Work.INCREMENTAL.value,
+            connection=self.connection,
+            round=round_id,
+            mapping=mapping.upper(),
+        )
+        return int(row["id"]) if row and row["id"] is not None else None
 
     def jobs(self, *, limit: int = 50) -> list[QueuedJob]:
         """This connection's jobs in the queue, most recent first."""

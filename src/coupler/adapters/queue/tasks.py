@@ -136,12 +136,13 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
         task: Mapping[str, Any] | None,
         then: Sequence[str] = (),
         scheduled: bool = False,
+        round_id: str | None = None,
     ) -> Result:
         run = coupler.run_once([mapping])[0]
         if run.outcome is Outcome.BUSY:
             raise MappingBusy(run.message or f"{mapping} is busy")
         if then:  # the next mapping of the round, whatever this one came to (a round goes on past a failure)
-            queue.round(then, scheduled=scheduled, task=task)
+            queue.round(then, scheduled=scheduled, task=task, round_id=round_id)  # once, if run again
         if run.outcome is Outcome.FAILED:
             raise JobFailed(run.message or f"{mapping} failed")
         return run.report

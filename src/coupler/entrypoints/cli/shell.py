@@ -27,6 +27,7 @@ from coupler.domain.errors import (
 from coupler.entrypoints.cli.hints import for_error, with_hint
 
 if TYPE_CHECKING:
+    from coupler.ports.telemetry import Telemetry
     from coupler.services.api import Coupler
     from coupler.services.engine.recorder import JobReport
     from coupler.services.engine.schedule import MappingRun
@@ -94,17 +95,25 @@ def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
 
 
 @contextmanager
-def session(config: Path | None, as_json: bool, *, progress: bool = False, validate: bool = True) -> Iterator[Coupler]:
+def session(
+    config: Path | None,
+    as_json: bool,
+    *,
+    progress: bool = False,
+    validate: bool = True,
+    telemetry: Telemetry | None = None,
+) -> Iterator[Coupler]:
     """Open coupler for one command and turn its errors into clear messages and exit codes. The commands that only
     read coupler's own state (the job log, errors, conflicts...) pass ``validate=False``: they skip reading both
-    systems' schemas, so they answer fast, and answer while a system is down or a mapped column is missing."""
+    systems' schemas, so they answer fast, and answer while a system is down or a mapped column is missing.
+    ``telemetry`` is told of every job (`coupler run --metrics-port`)."""
     from coupler.bootstrap import open_coupler
     from coupler.entrypoints.cli.progress import BarProgress
 
     bar = BarProgress(err) if progress and not as_json and err.is_terminal else None
     coupler: Coupler | None = None
     try:
-        coupler = open_coupler(config, progress=bar, validate=validate)
+        coupler = open_coupler(config, progress=bar, validate=validate, telemetry=telemetry)
         yield coupler
     except ConnectionDisabled as error:
         fail(UsageError(with_hint(error)), 2, as_json)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coupler.adapters.queue.client import JobQueue, Work
-from coupler.adapters.queue.connection import ensure_schema, queue_app
+from coupler.adapters.queue.connection import answering, ensure_schema, ping, queue_app
 from coupler.adapters.queue.progress import JobProgress, progress_of, recent_tasks
 from coupler.domain.jobs import Job
 from coupler.domain.timeutil import format_iso, parse_timestamp, utcnow
@@ -52,16 +52,20 @@ class QueuedTasks:
         self._ready = False
 
     def _queue(self) -> JobQueue:
+        """The queue, its database checked to answer first (``QueueUnavailable`` in people's words otherwise)."""
         if not self._ready:
             ensure_schema(self._url)
             self._ready = True
+        else:
+            ping(self._url)
         return JobQueue(queue_app(self._url), connection=self._connection)
 
     def submit(self, label: str, asked: Asked) -> Task:
+        """Defer the job (one row: when the database does not answer, nothing is queued and nothing is kept)."""
         task = Task(id=PREFIX + uuid.uuid4().hex, label=label, stage=WAITING)
         tag = {"id": task.id, "label": label, "at": format_iso(task.started_at)}
         queue = self._queue()
-        with queue.app.open():
+        with answering(self._url), queue.app.open():
             if asked.work is Work.INCREMENTAL:
                 queue.incremental(asked.mapping, then=asked.then, task=tag)
             else:
@@ -72,13 +76,13 @@ class QueuedTasks:
         if not task_id.startswith(PREFIX):
             return None
         queue = self._queue()
-        with queue.app.open():
+        with answering(self._url), queue.app.open():
             jobs = progress_of(queue.app, connection=self._connection, task=task_id)
         return task_of(task_id, jobs, self._job_of) if jobs else None
 
     def recent(self, limit: int = 20) -> list[Task]:
         queue = self._queue()
-        with queue.app.open():
+        with answering(self._url), queue.app.open():
             ids = recent_tasks(queue.app, connection=self._connection, limit=limit)
             found = [(i, progress_of(queue.app, connection=self._connection, task=i)) for i in ids]
         return [task_of(i, jobs, self._job_of) for i, jobs in found if jobs]

@@ -13,8 +13,9 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
+from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,12 +23,15 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from coupler.domain.errors import UsageError
+from coupler.domain.errors import CouplerError, UsageError
 from coupler.domain.timeutil import format_iso
+from coupler.entrypoints.cli.metrics import MetricsHost, MetricsPort
 from coupler.entrypoints.cli.render import counts, plural
 from coupler.entrypoints.cli.shell import ConfigOption, Exit, JsonOption, app, err, fail, out, session
 
 if TYPE_CHECKING:
+    from coupler.adapters.metrics import Metrics
+    from coupler.services.api import Coupler
     from coupler.services.engine.schedule import MappingRun, Round
 
 __all__ = ["parse_duration"]
@@ -61,6 +65,8 @@ def run_command(
     queue: Annotated[
         bool, typer.Option("--queue", help="Defer one round to the job queue ([queue]) for `coupler worker`.")
     ] = False,
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
     config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -70,6 +76,12 @@ def run_command(
 
         if every is not None:
             fail(UsageError("--queue defers one round; the schedules are in [queue], leave out --every."), 2, as_json)
+        if metrics_port is not None:
+            fail(
+                UsageError("--queue defers one round and ends; `coupler worker --metrics-port` serves metrics."),
+                2,
+                as_json,
+            )
         defer_round(config, mappings, as_json)
         return
     try:
@@ -80,12 +92,40 @@ def run_command(
         fail(error, 2, as_json)
     printer = RoundPrinter(as_json=as_json)
     stop = threading.Event()
-    with session(config, as_json) as coupler, stop_on_signals(stop):
+    opened: list[Coupler] = []  # the metrics' gauges read its state store once it is open
+    with ExitStack() as stack:
+        metrics = stack.enter_context(_metrics(config, metrics_host, metrics_port, opened, as_json))
+        telemetry = metrics.telemetry if metrics is not None else None
+        coupler = stack.enter_context(session(config, as_json, telemetry=telemetry))
+        opened.append(coupler)
+        stack.enter_context(stop_on_signals(stop))
         coupler.schedule(interval, stop=stop, mappings=mappings or None, rounds=1 if once else None, on_round=printer)
     if stop.is_set():
         err.print(f"Stopped cleanly after {plural(printer.rounds, 'round')}.")
     elif once and printer.failed:
         raise Exit(1)
+
+
+@contextmanager
+def _metrics(
+    config: Path | None, host: str, port: int | None, opened: list[Coupler], as_json: bool
+) -> Iterator[Metrics | None]:
+    """With --metrics-port, the round's metrics served while inside: the jobs, records and requests of this process
+    and the gauges of the state store of the Coupler in ``opened`` (none before it is open)."""
+    if port is None:
+        yield None
+        return
+    from coupler.config import load_config
+    from coupler.entrypoints.cli.metrics import open_metrics
+
+    try:
+        metrics, close = open_metrics(load_config(config), host, port, lambda: opened[0].systems if opened else None)
+    except CouplerError as error:
+        fail(error, 2, as_json)
+    try:
+        yield metrics
+    finally:
+        close()
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from coupler.domain.errors import ConfigurationError, CouplerError, UsageError
 from coupler.domain.timeutil import format_iso
+from coupler.entrypoints.cli.metrics import MetricsHost, MetricsPort
 from coupler.entrypoints.cli.shell import ConfigOption, JsonOption, app, emit, err, fail, out
 
 if TYPE_CHECKING:
@@ -62,13 +63,8 @@ def worker_command(
         typer.Option("--config", "-c", help="A connection's configuration file; repeat to serve several."),
     ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, help="Jobs run at once (default 1).")] = 1,
-    metrics_port: Annotated[
-        int | None,
-        typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port (/metrics)."),
-    ] = None,
-    metrics_host: Annotated[
-        str, typer.Option("--metrics-host", help="The address the metrics are served on.")
-    ] = "127.0.0.1",
+    metrics_port: MetricsPort = None,
+    metrics_host: MetricsHost = "127.0.0.1",
 ) -> None:
     """Run the jobs of the job queue (and its schedules) until stopped; start as many workers as you need."""
     from coupler.adapters.logs import configure_logging, secrets_in
@@ -106,10 +102,9 @@ def _serve_metrics(configs: list[AppConfig], queue: str, host: str, port: int | 
     state store's gauges (the first connection's mappings) and the queue's depth and waiting time."""
     if port is None:
         return None
-    from prometheus_client import start_http_server
-
     from coupler.adapters.metrics import Metrics
     from coupler.bootstrap import build
+    from coupler.entrypoints.cli.metrics import start_metrics_server
 
     opened: list[Systems] = []
 
@@ -119,11 +114,7 @@ def _serve_metrics(configs: list[AppConfig], queue: str, host: str, port: int | 
         return opened[0]
 
     metrics = Metrics(systems, queue=queue, connections=[c.queue.connection for c in configs if c.queue])
-    try:
-        start_http_server(port, addr=host, registry=metrics.registry)
-    except OSError as error:
-        raise UsageError(f"cannot serve the metrics on {host}:{port}: {error.strerror or error}") from None
-    err.print(f"Metrics on http://{host}:{port}/metrics")
+    start_metrics_server(metrics, host, port)  # serves until the worker ends
     return metrics
 
 
@@ -134,9 +125,9 @@ def defer_round(config: Path | None, mappings: list[str] | None, as_json: bool) 
 
     try:
         loaded = load_config(config)
-        with build(loaded, validate=False) as coupler:
-            order = [m.name for m in coupler.systems.in_dependency_order(mappings or None)]
-        with open_queue(loaded) as queue:
+        with open_queue(loaded) as queue:  # the queue first: PostgreSQL not answering is said as the queue's
+            with build(loaded, validate=False) as coupler:
+                order = [m.name for m in coupler.systems.in_dependency_order(mappings or None)]
             job = queue.round(order)
     except (ConfigurationError, UsageError) as error:
         fail(error, 2, as_json)
@@ -159,7 +150,7 @@ def queue_command(config: ConfigOption = None, as_json: JsonOption = False) -> N
     settings = loaded.queue
     assert settings is not None
     try:
-        with build(loaded, validate=False) as coupler, open_queue(loaded) as queue:
+        with open_queue(loaded) as queue, build(loaded, validate=False) as coupler:
             states = schedules(coupler.systems, settings.schedule)
             jobs, workers = queue.jobs(limit=20), queue.workers()
     except CouplerError as error:
