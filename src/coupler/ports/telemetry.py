@@ -1,5 +1,6 @@
-"""The telemetry port: what the services tell about the jobs they run, for whoever measures them (Prometheus
-metrics in ``adapters/metrics``). The default tells no one: a process that exposes no metrics pays nothing."""
+"""The telemetry port: what the services tell about the jobs they run, and `coupler serve` about the notifications it
+receives, for whoever measures them (Prometheus metrics in ``adapters/metrics``). The default tells no one: a process
+that exposes no metrics pays nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from enum import StrEnum
 
 from coupler.domain.jobs import Job
 
-__all__ = ["JobOutcome", "Telemetry"]
+__all__ = ["JobOutcome", "NotificationOutcome", "Telemetry"]
 
 
 class JobOutcome(StrEnum):
@@ -27,6 +28,18 @@ class JobOutcome(StrEnum):
         return cls.OK if counters.failed == 0 and counters.conflicts == 0 and counters.unmatched == 0 else cls.ERRORS
 
 
+class NotificationOutcome(StrEnum):
+    """What became of a request on a webhook route: its changes taken (``taken``), refused for not carrying the
+    secret or replaying an old notification (``forged``), refused for being no notification or too large
+    (``malformed``), or answered 503 because the system could not be asked (``unavailable``: the service sends it
+    again)."""
+
+    TAKEN = "taken"
+    FORGED = "forged"
+    MALFORMED = "malformed"
+    UNAVAILABLE = "unavailable"
+
+
 class Telemetry:
     """Told of every job's start, progress (its counters so far, once per saved chunk) and end. Implementations
     must be quick and thread-safe, and never raise: a job does not fail for its measurements."""
@@ -39,3 +52,12 @@ class Telemetry:
 
     def job_finished(self, job: Job, outcome: JobOutcome) -> None:
         """``job`` has ended (``finished_at`` set, its final counters), with ``outcome``."""
+
+    def receiving_notifications(self, systems: tuple[str, ...]) -> None:
+        """The process receives the notifications of ``systems`` (their names): their counts start at zero."""
+
+    def notification_received(self, system: str, outcome: NotificationOutcome) -> None:
+        """A request came on the webhook route of ``system`` (its name) and ended with ``outcome``."""
+
+    def notified_sync_started(self, system: str, mapping: str) -> None:
+        """A targeted synchronization of ``mapping`` was started (or queued) for what ``system`` notified."""

@@ -3,7 +3,7 @@ and Dataverse test servers subscribed to it and notifying it, each receiving wha
 
 The handshake answered; `coupler hooks register | status | unregister` (the real console script); an item's price
 changed in Business Central reaching Dynamics 365 Sales through a notification; forged, replayed and malformed
-requests refused and logged without the secret; subscriptions renewed before they expire and subscribed again when
+requests refused and logged without the secret, and counted at /metrics; subscriptions renewed before they expire and subscribed again when
 lost."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from coupler.domain.mapping import Side
 from coupler.entrypoints.web.hooks import HookReceiver
@@ -226,6 +227,22 @@ def test_forged_replayed_and_malformed_notifications_are_refused_and_logged(
     assert [(t.mapping, t.keys) for t in hooked.receiver.started] == [
         ("ITEM-PRODUCT", ("26814998-936a-401c-81c1-0e848a64971d",))
     ]
+    scraped = httpx.get(f"{hooked.url}/metrics")
+    assert scraped.status_code == 200
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(scraped.text)
+        for sample in family.samples
+    }
+    bc = ("system", "Business Central (test server)")
+    counted = {
+        outcome: samples[("coupler_notifications_total", (("outcome", outcome), bc))]
+        for outcome in ("taken", "forged", "malformed", "unavailable")
+    }
+    assert counted == {"taken": 1, "forged": 2, "malformed": 2, "unavailable": 0}
+    sales = ("system", "Dynamics 365 Sales (test server)")
+    assert samples[("coupler_notifications_total", (("outcome", "forged"), sales))] == 0
+    assert samples[("coupler_notified_synchronizations_total", (("mapping", "ITEM-PRODUCT"), bc))] == 1
 
 
 def test_subscriptions_are_renewed_before_they_expire_and_subscribed_again_when_lost(hooked: Hooked) -> None:

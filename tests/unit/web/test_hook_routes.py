@@ -1,7 +1,8 @@
 """The webhook routes over a fake web state: the handshake, a notification taken and handed over as one job per
 mapping (the queue's ``coupler.notified`` with its arguments), and the answers that are not 200: 401 forged, 400
 malformed or too large, 404 for what is not a side or without ``[hooks]``, 503 while the system cannot be reached
-(Business Central sends again; any other answer would make it delete the subscription)."""
+(Business Central sends again; any other answer would make it delete the subscription). Each request is counted by
+its outcome through the telemetry, and each synchronization started."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from coupler.domain.errors import ConnectorError
 from coupler.domain.mapping import Side
 from coupler.entrypoints.web import hooks
 from coupler.entrypoints.web.hooks import MAX_BODY, HookReceiver
+from coupler.ports.telemetry import NotificationOutcome, Telemetry
 from unit.services.conftest import customer_mapping
 
 with warnings.catch_warnings():
@@ -41,6 +43,22 @@ SETTINGS = HookSettings(
 )
 
 
+class Counted(Telemetry):
+    def __init__(self) -> None:
+        self.systems: tuple[str, ...] = ()
+        self.received: list[tuple[str, NotificationOutcome]] = []
+        self.started: list[tuple[str, str]] = []
+
+    def receiving_notifications(self, systems: tuple[str, ...]) -> None:
+        self.systems = systems
+
+    def notification_received(self, system: str, outcome: NotificationOutcome) -> None:
+        self.received.append((system, outcome))
+
+    def notified_sync_started(self, system: str, mapping: str) -> None:
+        self.started.append((system, mapping))
+
+
 class FakeState:
     def __init__(self, reachable: bool = True) -> None:
         def companies(request: httpx.Request) -> httpx.Response:
@@ -50,6 +68,10 @@ class FakeState:
         self.connector = BusinessCentralConnector(client, company="CRONUS")
         self.reachable = reachable
         self.asked: list[tuple[str, Any]] = []
+        self.telemetry = Counted()
+
+    def system_names(self) -> dict[str, str]:
+        return {"local": "Business Central", "integration": "Dynamics 365 Sales"}
 
     @property
     def coupler(self) -> Any:
@@ -100,21 +122,44 @@ def test_the_handshake_and_a_notification_handed_over_as_one_job() -> None:
     assert (asked.work, asked.mapping) == (Work.NOTIFIED, "CUSTOMER")
     assert asked.arguments == {"side": "local", "keys": ["c-1", "c-2"], "everything": False}
     assert json.dumps(asked.arguments)  # a job's arguments are JSON
+    assert state.telemetry.received == [("Business Central", NotificationOutcome.TAKEN)] * 2
+    assert state.telemetry.started == [("Business Central", "CUSTOMER")]
 
 
 def test_what_is_refused(caplog: pytest.LogCaptureFixture) -> None:
-    http, _ = client(FakeState())
+    state = FakeState()
+    http, _ = client(state)
     assert http.post("/hooks/local", json=notification(clientState="wrong")).status_code == 401
     assert http.post("/hooks/local", content=b"<xml/>").status_code == 400
     assert http.post("/hooks/local", content=b"x" * (MAX_BODY + 1)).status_code == 400
     assert http.post("/hooks/integration", json=notification()).status_code == 400  # that side sends none
     assert http.post("/hooks/elsewhere", json=notification()).status_code == 404
     assert SECRET not in caplog.text and "wrong" not in caplog.text
+    forged, malformed = NotificationOutcome.FORGED, NotificationOutcome.MALFORMED
+    assert state.telemetry.received == [
+        ("Business Central", forged),
+        ("Business Central", malformed),
+        ("Business Central", malformed),
+        ("Dynamics 365 Sales", malformed),
+    ]  # the route that is no system's is not counted
+    assert state.telemetry.started == []
     no_hooks, _ = client(None)
     assert no_hooks.post("/hooks/local", json=notification()).status_code == 404
 
 
 def test_an_unreachable_system_is_answered_503_so_that_the_service_sends_again() -> None:
-    http, _ = client(FakeState(reachable=False))
+    state = FakeState(reachable=False)
+    http, _ = client(state)
     assert http.post("/hooks/local", json=notification()).status_code == 503
+    assert state.telemetry.received == [("Business Central", NotificationOutcome.UNAVAILABLE)]
     assert http.get("/hooks/local?validationToken=abc").status_code == 503
+
+
+def test_the_counts_start_at_zero_for_both_systems_when_the_receiver_starts() -> None:
+    state = FakeState()
+    receiver = HookReceiver(state, SETTINGS, [customer_mapping()], renew=False)  # type: ignore[arg-type]
+    receiver.start()
+    try:
+        assert state.telemetry.systems == ("Business Central", "Dynamics 365 Sales")
+    finally:
+        receiver.close()

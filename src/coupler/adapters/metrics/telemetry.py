@@ -1,5 +1,6 @@
 """The metrics a process counts as it works: jobs by mapping, kind and outcome, their durations, the records they
-counted, the jobs running, and the requests to the systems and the waits their throttling imposed."""
+counted, the jobs running, the requests to the systems and the waits their throttling imposed, and the notifications
+received on the webhook routes and the synchronizations they started."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from coupler.adapters.connectors.http_events import observe_http
 from coupler.domain.jobs import Counters, Job
-from coupler.ports.telemetry import JobOutcome, Telemetry
+from coupler.ports.telemetry import JobOutcome, NotificationOutcome, Telemetry
 
 __all__ = ["PrometheusTelemetry"]
 
@@ -74,6 +75,19 @@ class PrometheusTelemetry(Telemetry):
             ["system"],
             registry=registry,
         )
+        self.notifications = Counter(
+            "coupler_notifications",
+            "Requests on the webhook routes, by the system they came for and outcome (taken, forged, malformed,"
+            " unavailable).",
+            ["system", "outcome"],
+            registry=registry,
+        )
+        self.notified_syncs = Counter(
+            "coupler_notified_synchronizations",
+            "Targeted synchronizations started (or queued) for notified changes, by system and mapping.",
+            ["system", "mapping"],
+            registry=registry,
+        )
         self._seen: dict[str, Counters] = {}  # each running job's counters as last counted
         self._lock = threading.Lock()
         self._stop = observe_http(self)
@@ -122,3 +136,15 @@ class PrometheusTelemetry(Telemetry):
     def throttled(self, system: str, seconds: float) -> None:
         self.throttles.labels(system).inc()
         self.throttle_seconds.labels(system).inc(seconds)
+
+    # notifications ------------------------------------------------------------------------------------------
+    def receiving_notifications(self, systems: tuple[str, ...]) -> None:
+        for system in systems:  # every series exists from the start: increase() sees the first one counted
+            for outcome in NotificationOutcome:
+                self.notifications.labels(system, outcome.value)
+
+    def notification_received(self, system: str, outcome: NotificationOutcome) -> None:
+        self.notifications.labels(system, outcome.value).inc()
+
+    def notified_sync_started(self, system: str, mapping: str) -> None:
+        self.notified_syncs.labels(system, mapping).inc()

@@ -11,6 +11,10 @@ Each request goes to the connector of the side it names (``ports.webhooks.SendsN
 - what it told of is gathered by the ``Coalescer`` for ``window``, then one targeted synchronization per mapping is
   started: as a job of the queue when ``[queue]`` is configured (a worker runs it), else on the web app's thread pool.
 
+Each request on a route is counted by its outcome (taken, forged, malformed, unavailable), and each targeted
+synchronization started, through the app's telemetry (``coupler_notifications_total``,
+``coupler_notified_synchronizations_total`` at ``/metrics``).
+
 The same ``HookReceiver`` renews the subscriptions about to expire and re-subscribes lost ones every ``check_every``
 (without a queue: with one, the workers' periodic task does it). Polling stays the safety net.
 """
@@ -34,6 +38,7 @@ from coupler.domain.mapping import Side, TableMapping
 from coupler.entrypoints.web.deps import WebState
 from coupler.entrypoints.web.queued import Asked
 from coupler.entrypoints.web.tasks import TaskProgress
+from coupler.ports.telemetry import NotificationOutcome
 from coupler.ports.webhooks import Forged, Malformed, SendsNotifications
 from coupler.services.api import Coupler
 from coupler.services.engine.recorder import JobReport
@@ -69,6 +74,9 @@ class HookReceiver:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        telemetry = self.state.telemetry
+        if telemetry is not None:
+            telemetry.receiving_notifications(tuple(self.state.system_names()[side.value] for side in Side))
         loops: list[Callable[[], None]] = [self._dispatching]
         if self.renew:
             loops.append(self._renewing)
@@ -88,6 +96,12 @@ class HookReceiver:
         return connector if isinstance(connector, SendsNotifications) else None
 
     # receiving ---------------------------------------------------------------------------------------------
+    def count(self, side: Side, outcome: NotificationOutcome) -> None:
+        """Tell the telemetry what became of a request on ``side``'s route."""
+        telemetry = self.state.telemetry
+        if telemetry is not None:
+            telemetry.notification_received(self.state.system_names()[side.value], outcome)
+
     def receive(self, side: Side, headers: dict[str, str], body: bytes) -> int:
         """Authenticate and take in one notification (raises Forged); how many changes concern a mapping."""
         connector = self.connector(side)
@@ -123,6 +137,9 @@ class HookReceiver:
         )
         self.state.background(label, _work(targeted), asked)
         self.started = [*self.started[-99:], targeted]
+        telemetry = self.state.telemetry
+        if telemetry is not None:
+            telemetry.notified_sync_started(self.state.system_names()[targeted.side.value], targeted.mapping)
 
     # renewing ----------------------------------------------------------------------------------------------
     def _renewing(self) -> None:
@@ -224,6 +241,7 @@ async def notification(system: str, request: Request) -> Response:
             log.warning(
                 "a notification on the %s webhook route was refused: larger than %d bytes", side.value, MAX_BODY
             )
+            receiver.count(side, NotificationOutcome.MALFORMED)
             return Response(status_code=400)
     headers = {name.lower(): value for name, value in request.headers.items()}
     client = request.client.host if request.client else "?"
@@ -231,11 +249,15 @@ async def notification(system: str, request: Request) -> Response:
         await run_in_threadpool(receiver.receive, side, headers, body)
     except Malformed as error:
         log.warning("a request on the %s webhook route from %s was refused: %s", side.value, client, error)
+        receiver.count(side, NotificationOutcome.MALFORMED)
         return Response(status_code=400)
     except Forged as error:
         log.warning("a notification on the %s webhook route from %s was refused: %s", side.value, client, error)
+        receiver.count(side, NotificationOutcome.FORGED)
         return Response(status_code=401)
     except CouplerError as error:  # the system could not be asked (its company): it sends again (503 is retried)
         log.warning("a notification on the %s webhook route could not be read: %s", side.value, error.message)
+        receiver.count(side, NotificationOutcome.UNAVAILABLE)
         return Response(status_code=503)
+    receiver.count(side, NotificationOutcome.TAKEN)
     return Response(status_code=200)
