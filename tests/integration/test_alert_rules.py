@@ -22,7 +22,7 @@ from coupler.adapters.queue.connection import conninfo, ensure_schema, queue_app
 from coupler.domain.jobs import Counters, Job, JobKind
 from coupler.domain.mapping import Side
 from coupler.domain.records import ChangeCursor
-from coupler.ports.telemetry import JobOutcome
+from coupler.ports.telemetry import JobOutcome, NotificationOutcome
 from coupler.services.lease import lock_name
 from pgdb import fresh_pg_database
 from unit.services.conftest import customer_mapping, make_world
@@ -44,6 +44,8 @@ KNOWN_VALUES = {
     "kind": {k.value for k in JobKind},
 }
 """Labels whose values coupler enumerates: a matcher with another value never matches anything."""
+KNOWN_BY_METRIC = {("coupler_notifications_total", "outcome"): {o.value for o in NotificationOutcome}}
+"""The same where one metric's label has its own values (a notification's outcome is no job's)."""
 
 
 def rules(document: Any) -> list[dict[str, Any]]:
@@ -53,7 +55,8 @@ def rules(document: Any) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def exported() -> Iterator[dict[str, set[str]]]:
     """Every sample name a scrape of coupler's metrics gives, with its label names: a job counted, a request and a
-    429 counted, a coupling, a watermark, a job running on a mapping, and a job waiting in the queue."""
+    429 counted, notifications received and a synchronization they started, a coupling, a watermark, a job running
+    on a mapping, and a job waiting in the queue."""
     world = make_world(customer_mapping(only_coupled=False))
     world.customer("C1")
     world.coupler.sync_modified()
@@ -74,6 +77,9 @@ def exported() -> Iterator[dict[str, set[str]]]:
             metrics.telemetry.job_finished(done.finish(at=NOW, counters=Counters(modified=1)), JobOutcome.OK)
             metrics.telemetry.request_done("Business Central", "GET", 429, 0.1)
             metrics.telemetry.throttled("Business Central", 1.0)
+            metrics.telemetry.receiving_notifications(("Business Central", "Dynamics 365 Sales"))
+            metrics.telemetry.notification_received("Business Central", NotificationOutcome.FORGED)
+            metrics.telemetry.notified_sync_started("Business Central", "CUSTOMER")
             names: dict[str, set[str]] = {}
             for family in metrics.registry.collect():
                 for sample in family.samples:
@@ -140,9 +146,10 @@ def test_every_expression_names_metrics_labels_and_values_coupler_exports(export
             labels |= exported[name]
             for label, (operator, value) in matchers.items():
                 assert label in exported[name], f"{rule['alert']}: {name} has no label {label}"
-                if label in KNOWN_VALUES and operator in ("=", "=~"):
+                known = KNOWN_BY_METRIC.get((name, label), KNOWN_VALUES.get(label))
+                if known is not None and operator in ("=", "=~"):
                     values = value.split("|") if operator == "=~" else [value]
-                    unknown = set(values) - KNOWN_VALUES[label]
+                    unknown = set(values) - known
                     assert not unknown, f"{rule['alert']}: {name}{{{label}}} is never {unknown}"
         assert set(grouping) <= labels, f"{rule['alert']}: grouped by labels its metrics lack: {grouping}"
         for label in re.findall(r"\$labels\.(\w+)", str(rule.get("annotations", {}))):
@@ -155,6 +162,8 @@ def test_the_expression_reader_catches_unknown_metrics_labels_and_values(exporte
     assert found == [("coupler_jobz_total", {"outcome": ("=", "stoped")})] and grouping == ["mapping"]
     assert "coupler_jobz_total" not in exported
     assert "stoped" not in KNOWN_VALUES["outcome"]
+    assert "forged" not in KNOWN_VALUES["outcome"]  # a job's outcome is never a notification's
+    assert "coupler_notifications_total" in exported and "coupler_notified_synchronizations_total" in exported
     [(name, _)] = selectors("coupler_queue_up == 0")[0]
     assert name == "coupler_queue_up"
 
