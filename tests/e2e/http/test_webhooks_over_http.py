@@ -2,9 +2,9 @@
 and Dataverse test servers subscribed to it and notifying it, each receiving what changed in the other.
 
 The handshake answered; `coupler hooks register | status | unregister` (the real console script); an item's price
-changed in Business Central reaching Dynamics 365 Sales through a notification; forged, replayed and malformed
-requests refused and logged without the secret, and counted at /metrics; subscriptions renewed before they expire and subscribed again when
-lost."""
+changed in Business Central reaching Dynamics 365 Sales through a notification and back; forged, replayed and
+malformed requests refused, logged without the secret and counted at /metrics; subscriptions renewed before they
+expire and subscribed again when lost."""
 
 from __future__ import annotations
 
