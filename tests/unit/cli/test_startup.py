@@ -45,3 +45,35 @@ def test_help_runs_without_the_heavy_libraries() -> None:
 
 def test_a_public_name_loads_on_first_use() -> None:
     assert {"sqlalchemy"} <= loaded_after("import coupler; coupler.open_coupler")
+
+
+def _output(typer_app: object, args: list[str]) -> tuple[int | str | None, str]:
+    import contextlib
+    import io
+
+    from typer.main import get_group
+
+    written = io.StringIO()
+    with contextlib.redirect_stdout(written), contextlib.redirect_stderr(written), pytest.raises(SystemExit) as done:
+        get_group(typer_app)(args=args, prog_name="coupler", standalone_mode=True)  # type: ignore[arg-type]
+    return done.value.code, written.getvalue()
+
+
+@pytest.mark.parametrize(
+    "args", [["jobs", "--help"], ["jobs", "--last", "0"], ["status"], ["mapping", "--help"], ["mapping", "set", "--help"]]
+)
+def test_a_command_run_alone_reads_as_in_the_whole_app(args: list[str]) -> None:
+    from coupler.entrypoints.cli.app import app, only
+
+    narrowed = only(app, args[0])
+    assert len(narrowed.registered_commands) + len(narrowed.registered_groups) == 1
+    assert len(app.registered_commands) > 10  # the app itself is left whole
+    assert _output(narrowed, args) == _output(app, args)
+
+
+def test_an_unknown_command_is_told_by_the_whole_app() -> None:
+    from coupler.entrypoints.cli.app import app, only
+
+    assert only(app, "jbos") is app
+    code, text = _output(app, ["jbos"])
+    assert code == 2 and "jbos" in text

@@ -27,6 +27,7 @@ from coupler.domain.errors import (
 from coupler.entrypoints.cli.hints import for_error, with_hint
 
 if TYPE_CHECKING:
+    from coupler.entrypoints.cli.progress import BarProgress
     from coupler.services.api import Coupler
     from coupler.services.engine.recorder import JobReport
     from coupler.services.engine.schedule import MappingRun
@@ -57,8 +58,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 ConfigOption = Annotated[
     Path | None,
@@ -99,9 +100,12 @@ def session(config: Path | None, as_json: bool, *, progress: bool = False, valid
     read coupler's own state (the job log, errors, conflicts...) pass ``validate=False``: they skip reading both
     systems' schemas, so they answer fast, and answer while a system is down or a mapped column is missing."""
     from coupler.bootstrap import open_coupler
-    from coupler.entrypoints.cli.progress import BarProgress
 
-    bar = BarProgress(err) if progress and not as_json and err.is_terminal else None
+    bar: BarProgress | None = None
+    if progress and not as_json and err.is_terminal:
+        from coupler.entrypoints.cli.progress import BarProgress
+
+        bar = BarProgress(err)
     coupler: Coupler | None = None
     try:
         coupler = open_coupler(config, progress=bar, validate=validate)
