@@ -223,6 +223,11 @@ class SqlConnector(Connector):
         order = (column.desc().nulls_last(), key.desc()) if descending else (column.asc().nulls_first(), key.asc())
         wanted = list(dict.fromkeys([*columns, field]))
         stmt = self._select(plan, wanted).where(*where).order_by(*order).limit(limit)
+        if search is not None and self._dialect == "sqlite":
+            # A search's matches may be many (100,000 of a million rows) and sorted: SQLite sorts their keys alone
+            # and reads only the page's rows whole, in half the time it takes to carry every column of every match.
+            page = sa.select(key).where(*where).order_by(*order).limit(limit).correlate(None)
+            stmt = self._select(plan, wanted).where(key.in_(page)).order_by(*order)
         with self._connect() as conn:
             rows = conn.execute(stmt).all()
         return self._records(plan, rows, wanted)
@@ -250,7 +255,9 @@ class SqlConnector(Connector):
                     self._dense.pop(next(iter(self._dense)))
         if not known[0]:
             return narrow
-        return prefix_clause(plan.table, search[0], search[1], table_name=spec.table)  # LIKE alone: no index
+        return prefix_clause(  # LIKE alone: no index
+            plan.table, search[0], search[1], table_name=spec.table, dialect=self._dialect, ranged=False
+        )
 
     def search_count(self, spec: TableSpec, fields: Sequence[str], text: str) -> int | None:
         return self._count(spec, (fields, text)) if fields else 0
