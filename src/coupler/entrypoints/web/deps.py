@@ -300,7 +300,12 @@ class WebState:
                 return None
             found = None
             if config.queue is not None:
-                found = QueuedTasks(config.state_url, connection=config.queue.connection, job_of=self._job_of)
+                found = QueuedTasks(
+                    config.state_url,
+                    connection=config.queue.connection,
+                    job_of=self._job_of,
+                    remember=self.remember_reports,
+                )
             self._queued = (found,)
         return self._queued[0]
 
