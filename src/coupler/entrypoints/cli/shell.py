@@ -85,10 +85,13 @@ class Exit(Exception):
 
 def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
     """With --json, ``data`` on stdout: a response model of ``coupler.entrypoints.schemas`` (the REST API's for the
-    same result), a list of them, or plain JSON values; otherwise ``human()`` prints it for people."""
+    same result), a list of them, or plain JSON values, or a function that builds them (so that a command printing
+    for people neither imports nor builds the models); otherwise ``human()`` prints it for people."""
     if as_json:
         from pydantic_core import to_jsonable_python
 
+        if callable(data):
+            data = data()
         sys.stdout.write(json.dumps(to_jsonable_python(data), indent=2) + "\n")
     else:
         human()

@@ -26,9 +26,11 @@ from coupler.entrypoints.cli.shell import (
 )
 
 if TYPE_CHECKING:
+    from coupler.entrypoints.schemas.jobs import JobErrorOut, JobOut
     from coupler.entrypoints.schemas.mappings import CountsOut
     from coupler.entrypoints.schemas.records import RecordStatusOut
     from coupler.services.api import Coupler
+    from coupler.services.views.queries import RecordStatus
     from coupler.services.context import Systems
 
 __all__: list[str] = []
@@ -277,14 +279,18 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """A record's coupling and its last synchronization state."""
-    from coupler.entrypoints.schemas.records import RecordStatusOut
+
+    def model() -> RecordStatusOut:
+        from coupler.entrypoints.schemas.records import RecordStatusOut
+
+        return RecordStatusOut.of(found)
 
     with session(config, as_json, validate=False) as coupler:
-        status = RecordStatusOut.of(coupler.status(mapping, key))
-        emit(as_json, status, lambda: _print_status(status, coupler.systems))
+        found = coupler.status(mapping, key)
+        emit(as_json, model, lambda: _print_status(found, coupler.systems))
 
 
-def _print_status(status: RecordStatusOut, systems: Systems) -> None:
+def _print_status(status: RecordStatus, systems: Systems) -> None:
     """The coupling in the systems' names and the tables' captions: "Business Central Customer key", "to Dynamics
     365 Sales"..."""
     from coupler.domain.mapping import Side
@@ -319,13 +325,17 @@ def jobs(
     as_json: JsonOption = False,
 ) -> None:
     """The synchronization log: recent jobs with their counters."""
-    from coupler.entrypoints.schemas.jobs import JobOut
+
+    def model() -> list[JobOut]:
+        from coupler.entrypoints.schemas.jobs import JobOut
+
+        return [JobOut.of(j) for j in found]
 
     with session(config, as_json, validate=False) as coupler:
-        rows = [JobOut.of(j) for j in coupler.jobs(limit=last, mapping=mapping)]
+        found = coupler.jobs(limit=last, mapping=mapping)
         columns = ["id", "mapping", "kind", "direction", "started", "records"]
-        human = [[j.id, j.mapping, j.kind, j.direction, j.started_at, counts(j.counters.model_dump())] for j in rows]
-        emit(as_json, rows, lambda: out.print(table("Jobs", columns, human, keys=["id"])))
+        human = [[j.id, j.mapping, j.kind, j.direction, j.started_at, counts(j.counters.as_dict())] for j in found]
+        emit(as_json, model, lambda: out.print(table("Jobs", columns, human, keys=["id"])))
 
 
 @app.command()
@@ -338,12 +348,16 @@ def errors(
 ) -> None:
     """Per-record errors of a job (or the most recent ones)."""
     from coupler.domain.mapping import Side
-    from coupler.entrypoints.schemas.jobs import JobErrorOut
+
+    def model() -> list[JobErrorOut]:
+        from coupler.entrypoints.schemas.jobs import JobErrorOut
+
+        return [JobErrorOut.of(e) for e in found]
 
     with session(config, as_json, validate=False) as coupler:
-        rows = [JobErrorOut.of(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
+        found = coupler.errors(job, mapping=mapping, limit=last)
         fields = ["at", "mapping", "local_key", "integration_key", "message"]
         names = [f"{coupler.systems.name(side)} key" for side in Side]
         columns = ["at", "mapping", *names, "message"]
-        human = ([getattr(e, c) for c in fields] for e in rows)
-        emit(as_json, rows, lambda: out.print(table("Errors", columns, human, keys=[names[0]])))
+        human = ([getattr(e, c) for c in fields] for e in found)
+        emit(as_json, model, lambda: out.print(table("Errors", columns, human, keys=[names[0]])))
