@@ -77,3 +77,25 @@ def test_an_unknown_command_is_told_by_the_whole_app() -> None:
     assert only(app, "jbos") is app
     code, text = _output(app, ["jbos"])
     assert code == 2 and "jbos" in text
+
+
+def test_a_read_command_loads_only_what_it_needs(tmp_path: Path) -> None:
+    """`coupler jobs` on SQLite (a state store already migrated): neither SQLAlchemy's PostgreSQL dialect (the state
+    store's schema declares no PostgreSQL-only option) nor the configuration editor (tomlkit), the progress bar or
+    the JSON models."""
+    from coupler.demo import create_demo
+    from coupler.entrypoints.cli.app import main
+
+    demo = create_demo(tmp_path / "demo")
+    assert main(["jobs", "--json", "--config", str(demo.config)]) == 0  # creates and migrates the state store
+    probe = (
+        "import contextlib, io, json, sys\nfrom coupler.entrypoints.cli.app import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()): code = main(['jobs', '--config', {str(demo.config)!r}])\n"
+        "print(json.dumps([code, sorted(sys.modules)]))"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True)
+    code, modules = json.loads(done.stdout.splitlines()[-1])
+    assert code == 0
+    unwanted = ("sqlalchemy.dialects.postgresql", "tomlkit", "rich.progress", "coupler.entrypoints.schemas.jobs")
+    assert [name for name in unwanted if name in modules] == []
