@@ -25,8 +25,8 @@ from coupler.services.views.check import schema_problems
 
 if TYPE_CHECKING:
     from coupler.adapters.queue.client import JobQueue
-    from coupler.config.edit import Check
     from coupler.adapters.queue.tasks import Served
+    from coupler.config.edit import Check
 
 __all__ = ["build", "open_coupler", "open_queue", "reconfigured", "schema_check", "served"]
 

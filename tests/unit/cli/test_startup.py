@@ -60,7 +60,8 @@ def _output(typer_app: object, args: list[str]) -> tuple[int | str | None, str]:
 
 
 @pytest.mark.parametrize(
-    "args", [["jobs", "--help"], ["jobs", "--last", "0"], ["status"], ["mapping", "--help"], ["mapping", "set", "--help"]]
+    "args",
+    [["jobs", "--help"], ["jobs", "--last", "0"], ["status"], ["mapping", "--help"], ["mapping", "set", "--help"]],
 )
 def test_a_command_run_alone_reads_as_in_the_whole_app(args: list[str]) -> None:
     from coupler.entrypoints.cli.app import app, only

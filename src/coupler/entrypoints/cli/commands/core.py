@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from coupler.entrypoints.schemas.mappings import CountsOut
     from coupler.entrypoints.schemas.records import RecordStatusOut
     from coupler.services.api import Coupler
-    from coupler.services.views.queries import RecordStatus
     from coupler.services.context import Systems
+    from coupler.services.views.queries import RecordStatus
 
 __all__: list[str] = []
 
