@@ -62,8 +62,8 @@ def prefix_clause(
     of a second at 1,000,000 rows). SQLite never uses an index for a LIKE that is not case-sensitive: the same
     prefix is also stated as a range in the NOCASE collation (``_prefix_range``; NOCASE folds ASCII letters too),
     which an index on ``field COLLATE NOCASE`` serves (the demo has them; a search of 1,000,000 rows then reads only
-    the matches); ``ranged=False`` leaves it out, so that no such index is chosen (a query that reads another index
-    in order and tests each row)."""
+    the matches); ``ranged=False`` leaves it out and tests ``field || ''``, so that no such index is chosen, not even
+    by SQLite's own LIKE optimisation (a query that reads another index in order and tests each row)."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     literal = sa.literal(escaped + "%", sa.String)
     pattern = literal if dialect == "sqlite" else sa.func.lower(literal)
@@ -71,6 +71,8 @@ def prefix_clause(
     clauses: list[Clause] = []
     for column in columns:
         value = _as_text(column) if dialect == "sqlite" else sa.func.lower(_as_text(column))
+        if dialect == "sqlite" and not ranged:  # ``field || ''``: SQLite's LIKE optimisation picks no index either
+            value = value.concat(sa.literal("", sa.String))
         clause: Clause = value.like(pattern, escape="\\")
         if dialect == "sqlite" and text and ranged:
             clause = sa.and_(clause, _prefix_range(sa.collate(_as_text(column), "NOCASE"), sa.literal(text, sa.String)))
