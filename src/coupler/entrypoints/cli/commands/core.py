@@ -27,8 +27,9 @@ from coupler.entrypoints.cli.shell import (
 
 if TYPE_CHECKING:
     from coupler.entrypoints.schemas.jobs import JobErrorOut, JobOut
-    from coupler.entrypoints.schemas.mappings import CountsOut
+    from coupler.entrypoints.schemas.mappings import MappingOut
     from coupler.entrypoints.schemas.records import RecordStatusOut
+    from coupler.ports.store import CouplingStats
     from coupler.services.api import Coupler
     from coupler.services.context import Systems
     from coupler.services.views.queries import RecordStatus
@@ -117,22 +118,26 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """The table mappings with direction, and counts of couplings, failed, skipped and errors."""
-    from coupler.entrypoints.schemas.mappings import MappingOut
+
+    def model() -> list[MappingOut]:
+        from coupler.entrypoints.schemas.mappings import MappingOut
+
+        return [MappingOut.of(o) for o in found]
 
     with session(config, as_json, validate=False) as coupler:
-        rows = [MappingOut.of(o) for o in coupler.mappings()]
+        found = coupler.mappings()
         lines = [
             [
-                m.name,
-                m.direction,
-                f"{m.local.table} <-> {m.integration.table}",
-                m.counts.couplings,
-                _attention(m.counts),
+                o.mapping.name,
+                o.mapping.direction,
+                f"{o.mapping.local.table} <-> {o.mapping.integration.table}",
+                o.stats.couplings,
+                _attention(o.stats),
             ]
-            for m in rows
+            for o in found
         ]
         columns = ["mapping", "direction", "tables", "couplings", "needs attention"]
-        emit(as_json, rows, lambda: out.print(table("Table mappings", columns, lines)))
+        emit(as_json, model, lambda: out.print(table("Table mappings", columns, lines)))
 
 
 _ATTENTION = (
@@ -145,7 +150,7 @@ _ATTENTION = (
 """What needs attention: the count's name and its word for one."""
 
 
-def _attention(counts: CountsOut) -> str:
+def _attention(counts: CouplingStats) -> str:
     named = [(getattr(counts, name), one, name.replace("_", " ")) for name, one in _ATTENTION]
     return ", ".join(plural(count, one, many) for count, one, many in named if count) or "-"
 
