@@ -13,7 +13,6 @@ from coupler.adapters.store.kept_metadata import StoredMetadata
 from coupler.adapters.store.sql.store import open_state_store
 from coupler.adapters.transform_plugins import resolve_mappings
 from coupler.config import AppConfig, load_config
-from coupler.config.edit import Check, enabled_in
 from coupler.domain.errors import ConfigurationError, CouplerError
 from coupler.domain.mapping import TableMapping
 from coupler.ports.connector import Connector
@@ -27,6 +26,7 @@ from coupler.services.views.check import schema_problems
 if TYPE_CHECKING:
     from coupler.adapters.queue.client import JobQueue
     from coupler.adapters.queue.tasks import Served
+    from coupler.config.edit import Check
 
 __all__ = ["build", "open_coupler", "open_queue", "reconfigured", "schema_check", "served"]
 
@@ -69,7 +69,7 @@ def build(
         batch_size=config.batch_size,
         overlap_ms=config.overlap_ms,
         progress=progress or Progress(),
-        enabled=lambda: enabled_in(config.path, otherwise=config.enabled),
+        enabled=lambda: _enabled(config),
         telemetry=telemetry or Telemetry(),
         connection=str(config.path),
     )
@@ -107,6 +107,13 @@ def schema_check(app: Coupler) -> Check:
         return schema_problems(replace(app.systems, mappings=resolve_mappings(mappings)), app.origin)
 
     return check
+
+
+def _enabled(config: AppConfig) -> bool:
+    """The file's ``enabled`` switch as it is now (imported when asked: a read command never asks)."""
+    from coupler.config.edit import enabled_in
+
+    return enabled_in(config.path, otherwise=config.enabled)
 
 
 def _connector(system: ConnectorSettings) -> Connector:

@@ -86,12 +86,21 @@ def test_search_count_counts_what_search_finds_or_says_it_cannot(backend_with_ro
 
 
 # ordered keyset reads (the sorted records list) ------------------------------------------------------------------
-def _walk(backend: Backend, field: str, *, descending: bool, size: int) -> list[str] | None:
+def _walk(
+    backend: Backend,
+    field: str,
+    *,
+    descending: bool,
+    size: int,
+    search: tuple[list[str], str] | None = None,
+) -> list[str] | None:
     """Every record in ``field`` order, ``size`` at a time, each page after the last row of the one before."""
     keys: list[str] = []
     after: Bookmark | None = None
     while True:
-        page = backend.connector.ordered(SPEC, field, columns=["name"], descending=descending, after=after, limit=size)
+        page = backend.connector.ordered(
+            SPEC, field, columns=["name"], descending=descending, after=after, limit=size, search=search
+        )
         if page is None:
             return None
         keys += [record.key for record in page]
@@ -128,3 +137,26 @@ def test_ordered_reads_search_and_keep_the_filter(backend_with_rows: Backend) ->
     )
     if found is not None:
         assert [record.key for record in found] == ["b", "a", "e"]
+
+
+@pytest.mark.parametrize("dense", [False, True])
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("size", [1, 2, 10])
+def test_a_sorted_search_pages_through_every_match_in_order(
+    backend_with_rows: Backend, monkeypatch: pytest.MonkeyPatch, dense: bool, descending: bool, size: int
+) -> None:
+    """Matches of a prefix in any of the fields, whatever the letter case, in the sort's order (binary, ties by key),
+    page after page; on SQLite both ways of reading them (the matches sorted, or the sort's index read in order
+    when they are many: ``dense``) give the same pages."""
+    monkeypatch.setattr("coupler.adapters.connectors.sql.connector.DENSE_SEARCH", 1 if dense else 10**9)
+    more = [
+        {KEY: "f", "name": "Bert", "city": "Alpbach", "credit_limit": 1},  # found by its city
+        {KEY: "g", "name": "alpha", "city": None, "credit_limit": 2},
+        {KEY: "h", "name": "ALPS", "city": "Oslo", "credit_limit": 3},  # a tie with e: by key
+    ]
+    assert all(r.ok for r in backend_with_rows.connector.insert(SPEC, more))
+    found = _walk(backend_with_rows, "name", descending=descending, size=size, search=(["city", "name"], "ALP"))
+    if found is None:  # a connector that cannot sort in a query says so
+        return
+    ascending = ["e", "h", "a", "f", "g", "b"]  # ALPS, ALPS, Alpha, Bert (Alpbach), alpha, alpine
+    assert found == (ascending[::-1] if descending else ascending)

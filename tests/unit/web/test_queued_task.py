@@ -66,3 +66,43 @@ def test_a_failed_job_fails_the_task_with_the_workers_message() -> None:
     ]
     task = task_of("q1", jobs, logged)
     assert (task.state, task.error) == ("failed", "Dynamics 365 Sales does not answer")
+
+
+def test_a_done_task_hands_on_what_its_jobs_wrote_with_old_and_new_values() -> None:
+    """A worker's job carries its first written records (values of every kind) and decoupled pairs in its progress
+    row; the finished task gives them to the web app with the jobs' reports, as the thread pool's tasks do."""
+    from decimal import Decimal
+
+    from coupler.adapters.queue.written import kept
+    from coupler.domain.jobs import FieldChange, Written
+    from coupler.domain.mapping import Side
+    from coupler.services.engine.recorder import JobReport
+
+    changes = (
+        FieldChange(field="City", old="Odense", new="Leeds"),
+        FieldChange(field="Credit Limit (LCY)", old=Decimal("1000.50"), new=Decimal("2500")),
+        FieldChange(field="Blocked", old=False, new=True),
+        FieldChange(field="Last Date Modified", old=None, new=AT),
+        FieldChange(field="Payment Days", old=30, new=45),
+    )
+    written = (Written(side=Side.INTEGRATION, title="Fabrikam, Inc.", ref="C00070", changes=changes),)
+    j1, j2 = logged("j1"), logged("j2")
+    assert j1 is not None and j2 is not None
+    reports = [JobReport(job=j1, written=written), JobReport(job=j2, decoupled=(("k1", "a1"),))]
+    import json
+
+    carried = json.loads(json.dumps(kept(reports)))  # as the progress row's jsonb keeps it
+    remembered: list[JobReport] = []
+
+    task = task_of("q1", [job("succeeded", jobs=("j1", "j2"), written=carried)], logged, remember=remembered.extend)
+
+    assert task.state == "done"
+    assert [r.job.id for r in remembered] == ["j1", "j2"]
+    assert remembered[0].written == written, "every value of the kind it had"
+    assert remembered[1].decoupled == (("k1", "a1"),) and remembered[1].written == ()
+
+
+def test_a_running_task_hands_on_nothing() -> None:
+    remembered: list[object] = []
+    task_of("q1", [job("doing", stage="Synchronizing")], logged, remember=remembered.extend)
+    assert remembered == []

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,8 +30,10 @@ CREATE TABLE IF NOT EXISTS coupler_queue_progress (
     jobs jsonb NOT NULL DEFAULT '[]'::jsonb,
     error text,
     started_at timestamptz NOT NULL DEFAULT now(),
-    finished_at timestamptz
-)
+    finished_at timestamptz,
+    written jsonb
+);
+ALTER TABLE coupler_queue_progress ADD COLUMN IF NOT EXISTS written jsonb;
 """
 EVERY = 0.5
 """Seconds between two writes of a running job's progress (its stage changes are written at once)."""
@@ -58,6 +60,8 @@ class JobProgress:
     finished_at: datetime | None
     task: dict[str, Any]
     """What the web app deferred it for: ``id``, ``label``, ``at``."""
+    written: dict[str, Any] = field(default_factory=dict)
+    """What the jobs it recorded wrote, by job id (``written.kept``: the notice's old and new values)."""
 
 
 class RowProgress(Progress):
@@ -90,22 +94,32 @@ class RowProgress(Progress):
         )
 
 
-def finish(app: procrastinate.App, job_id: int, *, jobs: Sequence[str] = (), error: str | None = None) -> None:
-    """The job ended: the state store's jobs it recorded, or the message it failed with."""
+def finish(
+    app: procrastinate.App,
+    job_id: int,
+    *,
+    jobs: Sequence[str] = (),
+    error: str | None = None,
+    written: dict[str, Any] | None = None,
+) -> None:
+    """The job ended: the state store's jobs it recorded (and what they wrote, ``written.kept``), or the message it
+    failed with."""
     app.connector.get_sync_connector().execute_query(
-        "INSERT INTO coupler_queue_progress (job_id, jobs, error, finished_at) "
-        "VALUES (%(job)s, %(jobs)s::jsonb, %(error)s, now()) ON CONFLICT (job_id) DO UPDATE SET "
-        "jobs = EXCLUDED.jobs, error = EXCLUDED.error, finished_at = EXCLUDED.finished_at",
+        "INSERT INTO coupler_queue_progress (job_id, jobs, error, finished_at, written) "
+        "VALUES (%(job)s, %(jobs)s::jsonb, %(error)s, now(), %(written)s::jsonb) ON CONFLICT (job_id) DO UPDATE SET "
+        "jobs = EXCLUDED.jobs, error = EXCLUDED.error, finished_at = EXCLUDED.finished_at, written = EXCLUDED.written",
         job=job_id,
         jobs=json.dumps(list(jobs)),
         error=error,
+        written=json.dumps(written or {}),
     )
 
 
 def progress_of(app: procrastinate.App, *, connection: str, task: str) -> list[JobProgress]:
     """The jobs deferred for the web app's task ``task`` (chained jobs included), oldest first."""
     rows = app.connector.get_sync_connector().execute_query_all(
-        "SELECT j.id, j.status::text AS status, j.args, p.stage, p.done, p.total, p.jobs, p.error, p.finished_at "
+        "SELECT j.id, j.status::text AS status, j.args, p.stage, p.done, p.total, p.jobs, p.error, p.finished_at, "
+        "p.written "
         "FROM procrastinate_jobs j LEFT JOIN coupler_queue_progress p ON p.job_id = j.id "
         "WHERE j.args->>'connection' = %(connection)s AND j.args->'task'->>'id' = %(task)s ORDER BY j.id",
         connection=connection,
@@ -138,4 +152,5 @@ def _of(row: dict[str, Any]) -> JobProgress:
         error=row["error"],
         finished_at=row["finished_at"],
         task=args.get("task") or {},
+        written=row.get("written") or {},
     )

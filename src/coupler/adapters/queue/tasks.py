@@ -38,6 +38,7 @@ from coupler.services.views.schedules import schedules
 
 from .client import JobQueue, Work, mapping_lock
 from .progress import RowProgress, finish
+from .written import kept
 
 __all__ = ["JobFailed", "Served", "register"]
 
@@ -119,7 +120,7 @@ def register(app: procrastinate.App, served: Mapping[str, Served]) -> None:
                     finish(app, job_id, error=f"internal error: {type(error).__name__}: {error}")
                     raise
                 reports = [] if result is None else [result] if isinstance(result, JobReport) else list(result)
-                finish(app, job_id, jobs=[r.job.id for r in reports])
+                finish(app, job_id, jobs=[r.job.id for r in reports], written=kept(reports))
                 return {"mapping": mapping, **_summary(reports)}
 
             job.__name__ = job.__qualname__ = run.__name__

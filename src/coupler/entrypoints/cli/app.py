@@ -3,10 +3,13 @@ do with it, and its entry point."""
 
 from __future__ import annotations
 
+import copy
 import os
+import sys
 from collections.abc import Sequence
 
 from typer import Typer
+from typer.main import get_group
 from typer.models import CommandInfo
 
 # importing a command module registers its commands on the app
@@ -67,10 +70,26 @@ def _group(typer_app: Typer) -> None:
 _group(app)
 
 
+def only(typer_app: Typer, name: str) -> Typer:
+    """``typer_app`` with only the command or command group called ``name`` (itself when it has none such).
+    Typer builds the Click command of every registered command (their signatures and types) on each call: a run of
+    one command builds only its own. The app stays a group, so that usage, help and errors read the same."""
+    commands = [command for command in typer_app.registered_commands if command_name(command) == name]
+    groups = [group for group in typer_app.registered_groups if group.name == name]
+    if not commands and not groups:
+        return typer_app
+    narrowed = copy.copy(typer_app)
+    narrowed.registered_commands = commands
+    narrowed.registered_groups = groups
+    return narrowed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        app(args=list(argv) if argv is not None else None, prog_name="coupler", standalone_mode=True)
+        command = get_group(only(app, args[0]) if args else app)
+        command(args=args, prog_name="coupler", standalone_mode=True)
     except Exit as exit_:
         return exit_.code
     except SystemExit as exit_:  # click's own: --help, usage errors (2), Ctrl-C (1)

@@ -27,6 +27,7 @@ from coupler.domain.errors import (
 from coupler.entrypoints.cli.hints import for_error, with_hint
 
 if TYPE_CHECKING:
+    from coupler.entrypoints.cli.progress import BarProgress
     from coupler.ports.telemetry import Telemetry
     from coupler.services.api import Coupler
     from coupler.services.engine.recorder import JobReport
@@ -58,8 +59,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, emoji=False)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 ConfigOption = Annotated[
     Path | None,
@@ -85,10 +86,13 @@ class Exit(Exception):
 
 def emit(as_json: bool, data: Any, human: Callable[[], None]) -> None:
     """With --json, ``data`` on stdout: a response model of ``coupler.entrypoints.schemas`` (the REST API's for the
-    same result), a list of them, or plain JSON values; otherwise ``human()`` prints it for people."""
+    same result), a list of them, or plain JSON values, or a function that builds them (so that a command printing
+    for people neither imports nor builds the models); otherwise ``human()`` prints it for people."""
     if as_json:
         from pydantic_core import to_jsonable_python
 
+        if callable(data):
+            data = data()
         sys.stdout.write(json.dumps(to_jsonable_python(data), indent=2) + "\n")
     else:
         human()
@@ -108,9 +112,12 @@ def session(
     systems' schemas, so they answer fast, and answer while a system is down or a mapped column is missing.
     ``telemetry`` is told of every job (`coupler run --metrics-port`)."""
     from coupler.bootstrap import open_coupler
-    from coupler.entrypoints.cli.progress import BarProgress
 
-    bar = BarProgress(err) if progress and not as_json and err.is_terminal else None
+    bar: BarProgress | None = None
+    if progress and not as_json and err.is_terminal:
+        from coupler.entrypoints.cli.progress import BarProgress
+
+        bar = BarProgress(err)
     coupler: Coupler | None = None
     try:
         coupler = open_coupler(config, progress=bar, validate=validate, telemetry=telemetry)

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
@@ -97,6 +97,8 @@ class WebState:
         self._notices: OrderedDict[str, object] = OrderedDict()
         self._written: OrderedDict[str, tuple[Written, ...]] = OrderedDict()
         self._coupled: OrderedDict[str, tuple[tuple[str, str], ...]] = OrderedDict()
+        self._decoupled: OrderedDict[str, tuple[tuple[str, str], ...]] = OrderedDict()
+        self._redone: OrderedDict[str, Undo] = OrderedDict()
 
     def _open(self, progress: Progress | None = None) -> Coupler:
         try:
@@ -178,10 +180,9 @@ class WebState:
         keeps counters, not values (the last WRITTEN_JOBS_KEPT jobs, while the app runs)."""
         with self._lock:
             for report in reports:
-                self._written[report.job.id] = report.written
-                self._written.move_to_end(report.job.id)
-            while len(self._written) > WRITTEN_JOBS_KEPT:
-                self._written.popitem(last=False)
+                _keep(self._written, report.job.id, report.written)
+                if report.decoupled:
+                    _keep(self._decoupled, report.job.id, report.decoupled)
 
     def remember_coupled(self, job_id: str, pairs: Sequence[tuple[str, str]]) -> None:
         """Keep the (local key, integration key) pairs the job ``job_id`` coupled, for its notice to name and link
@@ -190,6 +191,21 @@ class WebState:
             self._coupled[job_id] = tuple(pairs)
             while len(self._coupled) > WRITTEN_JOBS_KEPT:
                 self._coupled.popitem(last=False)
+
+    def remember_redone(self, job_id: str, undone: Undo) -> None:
+        """Keep that the job ``job_id`` ended the undo of a decoupling: the jobs up to it coupled ``undone``'s pairs
+        again, which its notice tells of, all of them (the last WRITTEN_JOBS_KEPT undos, while the app runs)."""
+        with self._lock:
+            _keep(self._redone, job_id, undone)
+
+    def redone_of(self, job_id: str) -> Undo | None:
+        with self._lock:
+            return self._redone.get(job_id)
+
+    def decoupled_of(self, job_id: str) -> tuple[tuple[str, str], ...]:
+        """The first pairs the job ``job_id`` decoupled (as its report gave them)."""
+        with self._lock:
+            return self._decoupled.get(job_id, ())
 
     def coupled_of(self, job_id: str) -> tuple[tuple[str, str], ...]:
         with self._lock:
@@ -284,7 +300,12 @@ class WebState:
                 return None
             found = None
             if config.queue is not None:
-                found = QueuedTasks(config.state_url, connection=config.queue.connection, job_of=self._job_of)
+                found = QueuedTasks(
+                    config.state_url,
+                    connection=config.queue.connection,
+                    job_of=self._job_of,
+                    remember=self.remember_reports,
+                )
             self._queued = (found,)
         return self._queued[0]
 
@@ -316,6 +337,14 @@ class WebState:
             if self._coupler is not None:
                 self._coupler.close()
                 self._coupler = None
+
+
+def _keep(kept: OrderedDict[str, Any], job_id: str, value: Any) -> None:
+    """Keep ``value`` for the job as the latest, forgetting the oldest beyond WRITTEN_JOBS_KEPT."""
+    kept[job_id] = value
+    kept.move_to_end(job_id)
+    while len(kept) > WRITTEN_JOBS_KEPT:
+        kept.popitem(last=False)
 
 
 def get_state(request: Request) -> WebState:

@@ -18,6 +18,7 @@ from typing import Any
 from coupler.adapters.queue.client import JobQueue, Work
 from coupler.adapters.queue.connection import answering, ensure_schema, ping, queue_app
 from coupler.adapters.queue.progress import JobProgress, progress_of, recent_tasks
+from coupler.adapters.queue.written import report_of
 from coupler.domain.jobs import Job
 from coupler.domain.timeutil import format_iso, parse_timestamp, utcnow
 from coupler.entrypoints.schemas.jobs import summarize
@@ -47,8 +48,16 @@ class QueuedTasks:
     """Defers tasks to the queue of ``connection`` in the state store at ``state_url`` and reads them back;
     ``job_of`` finds a job of the state store's log (their counters are a finished task's summary)."""
 
-    def __init__(self, state_url: str, *, connection: str, job_of: Callable[[str], Job | None]) -> None:
+    def __init__(
+        self,
+        state_url: str,
+        *,
+        connection: str,
+        job_of: Callable[[str], Job | None],
+        remember: Callable[[Sequence[JobReport]], None] | None = None,
+    ) -> None:
         self._url, self._connection, self._job_of = state_url, connection, job_of
+        self._remember = remember  # told what a finished task's jobs wrote, for their notices
         self._ready = False
 
     def _queue(self) -> JobQueue:
@@ -78,7 +87,7 @@ class QueuedTasks:
         queue = self._queue()
         with answering(self._url), queue.app.open():
             jobs = progress_of(queue.app, connection=self._connection, task=task_id)
-        return task_of(task_id, jobs, self._job_of) if jobs else None
+        return task_of(task_id, jobs, self._job_of, remember=self._remember) if jobs else None
 
     def recent(self, limit: int = 20) -> list[Task]:
         queue = self._queue()
@@ -88,10 +97,17 @@ class QueuedTasks:
         return [task_of(i, jobs, self._job_of) for i, jobs in found if jobs]
 
 
-def task_of(task_id: str, jobs: Sequence[JobProgress], job_of: Callable[[str], Job | None]) -> Task:
+def task_of(
+    task_id: str,
+    jobs: Sequence[JobProgress],
+    job_of: Callable[[str], Job | None],
+    *,
+    remember: Callable[[Sequence[JobReport]], None] | None = None,
+) -> Task:
     """The task ``task_id`` as its ``jobs`` in the queue (oldest first, at least one) stand: running while one waits
     or runs (the stage and records done of the one running), failed with the first failed job's message, else done
-    with the counters of the state store's jobs they recorded (``job_of`` finds them)."""
+    with the counters of the state store's jobs they recorded (``job_of`` finds them); ``remember`` is then given
+    their reports with what the worker carried of what they wrote (old and new values, pairs decoupled)."""
     tag = jobs[0].task
     task = Task(id=task_id, label=str(tag.get("label", "")), started_at=parse_timestamp(tag.get("at")) or utcnow())
     unfinished = [j for j in jobs if j.status in RUNNING]
@@ -110,7 +126,10 @@ def task_of(task_id: str, jobs: Sequence[JobProgress], job_of: Callable[[str], J
         task.state = "failed"
         task.error = failed[0].error or f"The job on {failed[0].mapping} was {failed[0].status}."
         return task
-    reports = [JobReport(job=job) for job in (job_of(i) for i in task.job_ids) if job is not None]
+    carried = {job_id: entry for j in jobs for job_id, entry in j.written.items()}
+    reports = [report_of(job, carried) for job in (job_of(i) for i in task.job_ids) if job is not None]
+    if remember is not None:
+        remember(reports)
     task.state = "done"
     task.message = summarize(reports)
     task.problems = problems_of(reports)

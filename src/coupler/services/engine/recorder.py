@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from contextvars import Token
 from dataclasses import dataclass, field, replace
@@ -37,6 +37,8 @@ class JobReport:
     errors: tuple[JobError, ...] = ()
     written: tuple[Written, ...] = ()
     """The first records the job wrote, with their changes (``WRITTEN_KEPT``; kept in memory, not in the log)."""
+    decoupled: tuple[tuple[str, str], ...] = ()
+    """The first (local key, integration key) pairs the job decoupled (``WRITTEN_KEPT``), for its notice to name."""
 
     @property
     def ok(self) -> bool:
@@ -55,6 +57,7 @@ class JobRecorder:
     pending_errors: list[JobError] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
     written: list[Written] = field(default_factory=list)
+    decoupled: list[tuple[str, str]] = field(default_factory=list)
     _log_token: Token[LogContext] | None = field(default=None, repr=False)
     _outcome: JobOutcome | None = field(default=None, repr=False)
 
@@ -114,6 +117,11 @@ class JobRecorder:
         if len(self.written) < WRITTEN_KEPT:
             self.written.append(record)
 
+    def uncoupled(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """(local key, integration key) pairs the job decoupled, kept for the notice while fewer than
+        ``WRITTEN_KEPT`` are."""
+        self.decoupled.extend(pairs[: max(0, WRITTEN_KEPT - len(self.decoupled))])
+
     @property
     def writes_wanted(self) -> bool:
         """Whether another written record would still be kept (callers skip building it otherwise)."""
@@ -155,7 +163,9 @@ class JobRecorder:
         finally:  # even when the job cannot be recorded, the mapping is free for the next run
             self.lease.release()
             self._finished(JobOutcome.of(self.job, stopped=stopped or not saved))
-        return JobReport(job=self.job, errors=tuple(self.errors), written=tuple(self.written))
+        return JobReport(
+            job=self.job, errors=tuple(self.errors), written=tuple(self.written), decoupled=tuple(self.decoupled)
+        )
 
     def _finished(self, outcome: JobOutcome) -> None:
         """Tell the telemetry and the log how the job ended (once); its later log lines no longer carry it."""

@@ -98,13 +98,15 @@ class CouplingService:
         mapping = self.systems.mapping(name)
         resolved = resolve_couplings(self.systems, mapping, refs)
         require_known(self.systems, mapping, resolved)
-        local_keys = [item.coupling.local_key for item in resolved if item.coupling is not None]
+        pairs = [(i.coupling.local_key, i.coupling.integration_key) for i in resolved if i.coupling is not None]
+        local_keys = [local for local, _ in pairs]
         uncoupled = [item for item in resolved if item.coupling is None]
         if not local_keys:
             raise RecordError(left_out(self.systems, mapping, uncoupled, "decouple"))
         recorder = JobRecorder.start(self.systems, mapping=mapping.name, kind=JobKind.DECOUPLE, direction="-")
         with recorder.stopping_on_error():
             recorder.counters.uncoupled += self.systems.store.couplings.remove(mapping.name, local_keys)
+            recorder.uncoupled(pairs)
         return recorder.finish(left_out(self.systems, mapping, uncoupled, "decouple") if uncoupled else None)
 
     def decouple_all(self, name: str) -> JobReport:
@@ -123,6 +125,7 @@ class CouplingService:
                     return recorder.finish(f"Stopped on request after decoupling {recorder.counters.uncoupled}.")
                 keys = [c.local_key for c in batch]
                 recorder.counters.uncoupled += store.couplings.remove(mapping.name, keys)
+                recorder.uncoupled([(c.local_key, c.integration_key) for c in batch])
                 recorder.flush()
                 progress.advance(len(keys))
                 after = keys[-1]

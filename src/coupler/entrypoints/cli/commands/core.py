@@ -26,10 +26,13 @@ from coupler.entrypoints.cli.shell import (
 )
 
 if TYPE_CHECKING:
-    from coupler.entrypoints.schemas.mappings import CountsOut
+    from coupler.entrypoints.schemas.jobs import JobErrorOut, JobOut
+    from coupler.entrypoints.schemas.mappings import MappingOut
     from coupler.entrypoints.schemas.records import RecordStatusOut
+    from coupler.ports.store import CouplingStats
     from coupler.services.api import Coupler
     from coupler.services.context import Systems
+    from coupler.services.views.queries import RecordStatus
 
 __all__: list[str] = []
 
@@ -115,22 +118,26 @@ def check(config: ConfigOption = None, as_json: JsonOption = False) -> None:
 @app.command()
 def mappings(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """The table mappings with direction, and counts of couplings, failed, skipped and errors."""
-    from coupler.entrypoints.schemas.mappings import MappingOut
+
+    def model() -> list[MappingOut]:
+        from coupler.entrypoints.schemas.mappings import MappingOut
+
+        return [MappingOut.of(o) for o in found]
 
     with session(config, as_json, validate=False) as coupler:
-        rows = [MappingOut.of(o) for o in coupler.mappings()]
+        found = coupler.mappings()
         lines = [
             [
-                m.name,
-                m.direction,
-                f"{m.local.table} <-> {m.integration.table}",
-                m.counts.couplings,
-                _attention(m.counts),
+                o.mapping.name,
+                o.mapping.direction,
+                f"{o.mapping.local.table} <-> {o.mapping.integration.table}",
+                o.stats.couplings,
+                _attention(o.stats),
             ]
-            for m in rows
+            for o in found
         ]
         columns = ["mapping", "direction", "tables", "couplings", "needs attention"]
-        emit(as_json, rows, lambda: out.print(table("Table mappings", columns, lines)))
+        emit(as_json, model, lambda: out.print(table("Table mappings", columns, lines)))
 
 
 _ATTENTION = (
@@ -143,7 +150,7 @@ _ATTENTION = (
 """What needs attention: the count's name and its word for one."""
 
 
-def _attention(counts: CountsOut) -> str:
+def _attention(counts: CouplingStats) -> str:
     named = [(getattr(counts, name), one, name.replace("_", " ")) for name, one in _ATTENTION]
     return ", ".join(plural(count, one, many) for count, one, many in named if count) or "-"
 
@@ -277,14 +284,18 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """A record's coupling and its last synchronization state."""
-    from coupler.entrypoints.schemas.records import RecordStatusOut
+
+    def model() -> RecordStatusOut:
+        from coupler.entrypoints.schemas.records import RecordStatusOut
+
+        return RecordStatusOut.of(found)
 
     with session(config, as_json, validate=False) as coupler:
-        status = RecordStatusOut.of(coupler.status(mapping, key))
-        emit(as_json, status, lambda: _print_status(status, coupler.systems))
+        found = coupler.status(mapping, key)
+        emit(as_json, model, lambda: _print_status(found, coupler.systems))
 
 
-def _print_status(status: RecordStatusOut, systems: Systems) -> None:
+def _print_status(status: RecordStatus, systems: Systems) -> None:
     """The coupling in the systems' names and the tables' captions: "Business Central Customer key", "to Dynamics
     365 Sales"..."""
     from coupler.domain.mapping import Side
@@ -319,13 +330,17 @@ def jobs(
     as_json: JsonOption = False,
 ) -> None:
     """The synchronization log: recent jobs with their counters."""
-    from coupler.entrypoints.schemas.jobs import JobOut
+
+    def model() -> list[JobOut]:
+        from coupler.entrypoints.schemas.jobs import JobOut
+
+        return [JobOut.of(j) for j in found]
 
     with session(config, as_json, validate=False) as coupler:
-        rows = [JobOut.of(j) for j in coupler.jobs(limit=last, mapping=mapping)]
+        found = coupler.jobs(limit=last, mapping=mapping)
         columns = ["id", "mapping", "kind", "direction", "started", "records"]
-        human = [[j.id, j.mapping, j.kind, j.direction, j.started_at, counts(j.counters.model_dump())] for j in rows]
-        emit(as_json, rows, lambda: out.print(table("Jobs", columns, human, keys=["id"])))
+        human = [[j.id, j.mapping, j.kind, j.direction, j.started_at, counts(j.counters.as_dict())] for j in found]
+        emit(as_json, model, lambda: out.print(table("Jobs", columns, human, keys=["id"])))
 
 
 @app.command()
@@ -338,12 +353,16 @@ def errors(
 ) -> None:
     """Per-record errors of a job (or the most recent ones)."""
     from coupler.domain.mapping import Side
-    from coupler.entrypoints.schemas.jobs import JobErrorOut
+
+    def model() -> list[JobErrorOut]:
+        from coupler.entrypoints.schemas.jobs import JobErrorOut
+
+        return [JobErrorOut.of(e) for e in found]
 
     with session(config, as_json, validate=False) as coupler:
-        rows = [JobErrorOut.of(e) for e in coupler.errors(job, mapping=mapping, limit=last)]
+        found = coupler.errors(job, mapping=mapping, limit=last)
         fields = ["at", "mapping", "local_key", "integration_key", "message"]
         names = [f"{coupler.systems.name(side)} key" for side in Side]
         columns = ["at", "mapping", *names, "message"]
-        human = ([getattr(e, c) for c in fields] for e in rows)
-        emit(as_json, rows, lambda: out.print(table("Errors", columns, human, keys=[names[0]])))
+        human = ([getattr(e, c) for c in fields] for e in found)
+        emit(as_json, model, lambda: out.print(table("Errors", columns, human, keys=[names[0]])))

@@ -11,7 +11,7 @@ from coupler.entrypoints.cli.render import table
 from coupler.entrypoints.cli.shell import ConfigOption, Exit, JsonOption, app, emit, finish, out, session
 
 if TYPE_CHECKING:
-    from coupler.entrypoints.schemas.mappings import SideCountOut
+    from coupler.entrypoints.schemas.mappings import RecommendationOut
     from coupler.services.operations.matching import SyncAfter
 
 __all__: list[str] = []
@@ -79,16 +79,20 @@ def match(
 def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """What to run first for each mapping: full synchronization, match-based coupling, or nothing."""
     from coupler.domain.mapping import Side
-    from coupler.entrypoints.schemas.mappings import RecommendationOut
     from coupler.services.views.page_queries import PageQueries
     from coupler.services.views.review import Advice
 
     with session(config, as_json, progress=True) as coupler:
-        rows = [RecommendationOut.of(r) for r in PageQueries(coupler.systems).review()]
+        rows = PageQueries(coupler.systems).review()
+
+        def model() -> list[RecommendationOut]:
+            from coupler.entrypoints.schemas.mappings import RecommendationOut
+
+            return [RecommendationOut.of(r) for r in rows]
 
         def human() -> None:
             columns = ["mapping", *(coupler.systems.name(side) for side in Side), "couplings", "recommendation", "why"]
-            cells = ([r.mapping, _count(r.local), _count(r.integration), r.couplings, r.advice, r.reason] for r in rows)
+            cells = ([r.mapping, str(r.local), str(r.integration), r.couplings, r.advice, r.reason] for r in rows)
             out.print(table("Full synchronization review", columns, cells))
             if any(r.advice is Advice.MATCH for r in rows):
                 out.print(
@@ -98,8 +102,4 @@ def review(config: ConfigOption = None, as_json: JsonOption = False) -> None:
             for command in (r.command for r in rows if r.command):
                 out.print(f"  {command}")
 
-        emit(as_json, rows, human)
-
-
-def _count(side: SideCountOut) -> str:
-    return f"{side.records}+" if side.more else str(side.records)
+        emit(as_json, model, human)

@@ -295,6 +295,12 @@ def job_notice_by_id(request: Request, job_id: str) -> Notice | None:
     undo = state.undo_of(job_id)
     if undo is not None and job.counters.uncoupled:
         return replace(notice, undo=job_id, **_decoupled(request, undo.mapping, undo.pairs))
+    decoupled = state.decoupled_of(job_id)
+    if decoupled and job.counters.uncoupled and not errors:  # every matching record: the first pairs are known
+        return replace(notice, **_decoupled(request, job.mapping, decoupled, total=job.counters.uncoupled))
+    redone = state.redone_of(job_id)
+    if redone is not None and not errors:
+        return replace(notice, **_coupled_again(request, redone.mapping, redone.pairs))
     coupled = state.coupled_of(job_id)
     named = _pairs(request, job.mapping, coupled, ("Coupled ", " with ", ".")) if coupled else ()
     if named and job.message and not errors:  # the job's message names the pairs: the same words, linked
@@ -306,18 +312,45 @@ PAIRS_NAMED = 10
 """How many of the records a decoupling left a notice names (the others are counted)."""
 
 
-def _decoupled(request: Request, mapping: str, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+def _decoupled(
+    request: Request, mapping: str, pairs: Sequence[tuple[str, str]], *, total: int | None = None
+) -> dict[str, Any]:
     """The notice of a decoupling: "Decoupled <C00070 Fabrikam> from <Fabrikam, Inc.>. Both records stay as they
-    are." (one pair) or "Decoupled 3 CUSTOMER records." with the pairs, each record linked to its card."""
-    if len(pairs) == 1:
+    are." (one pair) or "Decoupled 3 CUSTOMER records." with the pairs, each record linked to its card; ``total``:
+    how many the job decoupled when ``pairs`` are its first ones only ("and 1,234 more")."""
+    count = len(pairs) if total is None else max(total, len(pairs))
+    if count == 1:
         named = _pairs(request, mapping, pairs, ("Decoupled ", " from ", ". Both records stay as they are."))
         if named:
             return {"text": named[0], "items": ()}
-    named = _pairs(request, mapping, pairs[:PAIRS_NAMED], ("", " from ", ""))
-    rest = len(pairs) - len(named)
-    items = (*named, f"and {rest:,} more") if named and rest else named
+    records = f"{count:,} {mapping} record{'' if count == 1 else 's'}"
+    return {
+        "text": f"Decoupled {records}. They stay as they are in both systems.",
+        "items": _named(request, mapping, pairs, count, ("", " from ", "")),
+    }
+
+
+def _coupled_again(request: Request, mapping: str, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    """The notice of an undone decoupling: "Coupled <C00070 Fabrikam> with <Fabrikam, Inc.> again." (one pair) or
+    "Coupled 3 CUSTOMER records again." with the pairs, each record linked to its card."""
+    if len(pairs) == 1:
+        named = _pairs(request, mapping, pairs, ("Coupled ", " with ", " again."))
+        if named:
+            return {"text": named[0], "items": ()}
     records = f"{len(pairs):,} {mapping} record{'' if len(pairs) == 1 else 's'}"
-    return {"text": f"Decoupled {records}. They stay as they are in both systems.", "items": items}
+    return {
+        "text": f"Coupled {records} again.",
+        "items": _named(request, mapping, pairs, len(pairs), ("", " with ", "")),
+    }
+
+
+def _named(
+    request: Request, mapping: str, pairs: Sequence[tuple[str, str]], count: int, words: tuple[str, str, str]
+) -> tuple[Phrase | str, ...]:
+    """The first PAIRS_NAMED pairs as phrases, then "and N more" for the rest of ``count``."""
+    named = _pairs(request, mapping, pairs[:PAIRS_NAMED], words)
+    rest = count - len(named)
+    return (*named, f"and {rest:,} more") if named and rest else named
 
 
 def _pairs(

@@ -315,6 +315,7 @@ def undo(request: Request, job_id: str, back: Annotated[str, Form(max_length=500
     except CouplerError as error:
         return _problem(request, error, target)
     state.forget_undo(job_id)
+    state.remember_redone(reports[-1].job.id, done)  # its notice tells of every pair coupled again
     return job_redirect(request, target, *reports)
 
 
