@@ -31,6 +31,7 @@ from coupler.testing.odata.keys import EntityPath, parse_path
 from coupler.testing.odata.query import fetch_page, parse_query
 from coupler.testing.odata.store import Store, StoreError
 from coupler.testing.odata.tables import DataverseTable
+from coupler.testing.service_model import ServiceModel
 
 __all__ = ["DEFAULT_APP_USER_ID", "INTERACTIVE_USER_ID", "DataverseServer", "dataverse_app"]
 
@@ -48,11 +49,15 @@ def dataverse_app(
     faults: Faults | None = None,
     app_user_id: str = DEFAULT_APP_USER_ID,
     auth: Authenticator | None = None,
+    model: ServiceModel | None = None,
 ) -> Any:
-    """The ASGI app; ``auth`` (a ``TokenIssuer``) makes it require bearer tokens, else it is open."""
+    """The ASGI app; ``auth`` (a ``TokenIssuer``) makes it require bearer tokens, else it is open; ``model`` (see
+    ``service_model.py``) gives it service time and the service-protection limits, none by default."""
     logging.getLogger("odata_query").setLevel(logging.ERROR)
     server = DataverseServer(db_url, tables=tables, faults=faults or Faults(), app_user_id=app_user_id, auth=auth)
     app = fault_middleware(asgi_app(server.handle, prefix=ROOT), server.faults)
+    if model is not None:
+        app = model.wrap(app)
     app.server = server  # type: ignore[attr-defined]
     return app
 
