@@ -130,7 +130,7 @@ def test_writes_go_in_json_batches_of_at_most_100_with_if_match() -> None:
 
     bc, _ = connector(handle)
     created = bc.insert(SPEC, [{"displayName": f"N{i}"} for i in range(150)])
-    assert [len(b["requests"]) for b in batches] == [30] * 5, "spread over the 5 requests allowed in flight"  # type: ignore[arg-type]
+    assert sorted(len(b["requests"]) for b in batches) == [50, 100]  # type: ignore[arg-type]
     batches.clear()
     assert len(bc.insert(SPEC, [{"displayName": f"M{i}"} for i in range(650)])) == 650
     assert sorted(len(b["requests"]) for b in batches) == [50] + [100] * 6  # type: ignore[arg-type]
