@@ -97,3 +97,38 @@ def test_a_crash_among_parallel_creations_never_makes_an_account_twice(
     couplings = query(state, "SELECT local_key, integration_key FROM coupler_couplings WHERE mapping = 'CUSTOMER'")
     pairs = {(c["local_key"], c["integration_key"]) for c in couplings}
     assert {(customers[name], created[name]) for name in NEW} <= pairs, "each new customer is coupled to its account"
+
+
+def test_parallel_creations_whose_answer_is_lost_are_never_made_twice(start_demo: object) -> None:
+    """One CreateMultiple among those in flight is carried out but its answer lost; sent again, its accounts are
+    refused as duplicates (the keys were chosen in advance). The second pass of the same run, which reads the
+    accounts back, must not take them for new accounts (it would create customers for them); later runs couple
+    them to their customers."""
+    model = ServiceModel.dataverse(per_request=0.05, dop_hint=4)
+    demo: HttpDemo = start_demo(wrap_crm=model.wrap)  # type: ignore[operator]
+    _creating_six_per_request(demo)
+    _add_customers(demo.erp, NEW)
+    with demo.open() as coupler:
+        coupler.match("SALESPEOPLE", sync_after=Side.INTEGRATION)
+        coupler.match("CURRENCY", sync_after=Side.LOCAL)
+        coupler.sync_full("CURRENCY")
+        coupler.match("CUSTOMER")
+        model.reset()
+        demo.dv_faults.aim("drop-answer", matching=CREATING, skip=2)
+        first = coupler.sync_full("CUSTOMER")
+        assert demo.dv_faults.injected["drop-answer"] == 1 and model.peak_in_flight > 1
+        assert first.job.counters.failed >= 6, "the accounts of the lost answer, refused as duplicates when resent"
+        again = [coupler.sync_full("CUSTOMER") for _ in range(2)]
+
+    accounts = query(demo.crm, "SELECT name, count(*) AS c FROM account GROUP BY lower(name) HAVING c > 1")
+    customers = query(demo.erp, "SELECT displayName, count(*) AS c FROM customers GROUP BY displayName HAVING c > 1")
+    assert accounts == [] and customers == [], "no account and no customer was created twice"
+    assert again[-1].job.counters.as_dict()["inserted"] == 0
+    ids = {r["displayName"]: r["id"] for r in query(demo.erp, "SELECT id, displayName FROM customers")}
+    created = {r["name"]: r["accountid"] for r in query(demo.crm, "SELECT accountid, name FROM account")}
+    couplings = query(
+        demo.directory / "coupler-state.db",
+        "SELECT local_key, integration_key FROM coupler_couplings WHERE mapping = 'CUSTOMER'",
+    )
+    pairs = {(c["local_key"], c["integration_key"]) for c in couplings}
+    assert {(ids[name], created[name]) for name in NEW} <= pairs, "each new customer is coupled to its account"
