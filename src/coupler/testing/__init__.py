@@ -12,6 +12,7 @@ from coupler.testing.dataverse.server import DEFAULT_APP_USER_ID, dataverse_app
 from coupler.testing.faults import Faults
 from coupler.testing.oauth import TokenIssuer, oauth_app
 from coupler.testing.odata.tables import BcCompany, BcTable, DataverseTable
+from coupler.testing.service_model import ServiceModel
 from coupler.testing.serving import ServedUrl, serve
 from coupler.testing.tls import TlsFiles, make_tls_files
 
@@ -24,6 +25,7 @@ __all__ = [
     "DataverseTable",
     "Faults",
     "ServedUrl",
+    "ServiceModel",
     "TlsFiles",
     "TokenIssuer",
     "business_central_app",

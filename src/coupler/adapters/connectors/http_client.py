@@ -3,7 +3,13 @@
 - Authentication: OAuth 2 client credentials through msal (tokens are cached by msal and refreshed when they
   expire; a 401 forces a new token once), or basic auth (Business Central on-premises with a web-service key).
 - Pacing: a sliding window keeps under the service-protection limit (6000 requests per 5 minutes by default) and a
-  semaphore caps the requests in flight. A 429 stops every sender until its ``Retry-After`` has passed.
+  cap on the requests in flight, shared by every thread sending through the client: the service's maximum (52 for
+  Dataverse, 5 for Business Central), lowered to the degree of parallelism Dataverse recommends in each answer's
+  ``x-ms-dop-hint`` header (learn.microsoft.com/power-apps/developer/data-platform/send-parallel-requests). A 429
+  stops every sender until its ``Retry-After`` has passed.
+- Parallel requests: ``parallel`` runs independent requests (the chunks of one batch of records) on the client's
+  threads, at most the cap at once, and answers in the order given; called from one of those threads it runs
+  inline, so nested work never waits on a thread it holds.
 - Retries: 429, 5xx (but 501), timeouts and dropped connections are retried with capped exponential backoff; when the
   attempts run out, a RetryableConnectorError names the system and what failed. Requests that are not idempotent
   (POST) are retried only when the server cannot have acted on them (429, 503, or a connection never made).
@@ -18,8 +24,9 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -36,6 +43,11 @@ __all__ = [
     "Refusal",
     "error_message",
 ]
+
+T = TypeVar("T")
+R = TypeVar("R")
+DOP_HINT = "x-ms-dop-hint"
+"""Dataverse's recommended degree of parallelism for the environment, in every answer's headers."""
 
 Refusal = Callable[[str, str, int, str], None]
 """Told of a refused request: method, path relative to the base URL, status, the service's error message."""
@@ -152,8 +164,9 @@ def _session(verify: bool | str) -> Any:
 
 
 class Pacer:
-    """At most ``limit`` requests per ``window`` seconds and ``concurrency`` in flight; ``pause`` stops every
-    sender until a moment (a 429's Retry-After)."""
+    """At most ``limit`` requests per ``window`` seconds and ``concurrency`` in flight (lowered by ``recommend``);
+    ``pause`` stops every sender until a moment (a 429's Retry-After). One pacer is shared by every thread that
+    sends through its client."""
 
     def __init__(
         self,
@@ -165,11 +178,26 @@ class Pacer:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.limit, self.window = limit, window
+        self.max_concurrency = max(1, concurrency)
+        self._capacity = self.max_concurrency
         self._clock, self._sleep = clock, sleep
         self._sent: deque[float] = deque()
         self._paused_until = 0.0
         self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._slots = threading.Condition(threading.Lock())
+        self._in_flight = 0
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests may be in flight at once now."""
+        return self._capacity
+
+    def recommend(self, degree: int) -> None:
+        """The service recommends ``degree`` requests in flight (``x-ms-dop-hint``): the cap becomes the smaller of
+        it and the service's maximum."""
+        with self._slots:
+            self._capacity = max(1, min(self.max_concurrency, degree))
+            self._slots.notify_all()
 
     def pause(self, seconds: float) -> None:
         with self._lock:
@@ -177,16 +205,21 @@ class Pacer:
 
     def acquire(self) -> None:
         """Wait for a slot in flight and in the window; call ``release`` when the response is in."""
-        self._slots.acquire()
+        with self._slots:
+            while self._in_flight >= self._capacity:
+                self._slots.wait()
+            self._in_flight += 1
         try:
             while (wait := self._reserve()) > 0:
                 self._sleep(wait)
         except BaseException:
-            self._slots.release()
+            self.release()
             raise
 
     def release(self) -> None:
-        self._slots.release()
+        with self._slots:
+            self._in_flight -= 1
+            self._slots.notify()
 
     def _reserve(self) -> float:
         with self._lock:
@@ -237,6 +270,50 @@ class HttpClient:
         self._sleep = sleep
         self.requests_sent = 0
         self._watchers: list[Refusal] = []
+        self._count_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._inside = threading.local()
+
+    @property
+    def concurrency(self) -> int:
+        """How many requests may be in flight at once now (the service's maximum, or its recommendation)."""
+        return self._pacer.concurrency
+
+    def parallel(self, work: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """``work`` on each item, on up to ``concurrency`` threads at once, the answers in the order of ``items``.
+        Every item is done before this returns or raises (the first failure, in that order): nothing is left
+        running. Called from one of the client's threads, or with one item, it runs inline."""
+        if len(items) <= 1 or self._pacer.max_concurrency == 1 or getattr(self._inside, "worker", False):
+            return [work(item) for item in items]
+        pool = self._threads()
+
+        def run(item: T) -> R:
+            self._inside.worker = True
+            try:
+                return work(item)
+            finally:
+                self._inside.worker = False
+
+        futures: list[Future[R]] = [pool.submit(run, item) for item in items]
+        failure: BaseException | None = None
+        answers: list[R] = []
+        for future in futures:
+            try:
+                answers.append(future.result())
+            except BaseException as error:  # wait for the others before raising: none is left half done
+                failure = failure or error
+        if failure is not None:
+            raise failure
+        return answers
+
+    def _threads(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self._pacer.max_concurrency, thread_name_prefix=f"coupler-{self.system}"
+                )
+            return self._pool
 
     def watch_refusals(self, watcher: Refusal) -> None:
         """Have ``watcher`` told of every refused request answered (not retried away): its method, path (relative to
@@ -303,6 +380,9 @@ class HttpClient:
         return _json(self.check(self.request("GET", url, what=what, params=params, **kw), what=what), self.system)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         self._client.close()
         close_auth = getattr(self._auth, "close", None)
         if close_auth is not None:
@@ -323,9 +403,13 @@ class HttpClient:
         self._pacer.acquire()
         started, status = time.monotonic(), None
         try:
-            self.requests_sent += 1
+            with self._count_lock:
+                self.requests_sent += 1
             response = self._client.request(method, url, params=params, json=json, content=content, headers=merged)
             status = response.status_code
+            hint = response.headers.get(DOP_HINT)
+            if hint is not None and hint.strip().isdigit():
+                self._pacer.recommend(int(hint))
             return response
         finally:
             self._pacer.release()

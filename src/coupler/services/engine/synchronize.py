@@ -62,6 +62,9 @@ class Synchronizer:
             for index, run in enumerate(runs):
                 if index:  # what the first pass created is read back here: known, so not looked up again
                     run.just_created = runs[0].created
+                    # a record the first pass created without learning so (its answer lost, then refused as a
+                    # duplicate when sent again) is coupled now, before this pass reads it as a new record
+                    self.chunks.creator.recover(runs[0])
                 self._start(run, full=full)
                 since = None if full else self.systems.store.cursors.watermark(mapping.name, run.source)
                 propagate_reported_deletions(self.systems, run, since.stamp if since else None)

@@ -34,6 +34,7 @@ from coupler.testing.odata.keys import parse_path
 from coupler.testing.odata.query import decode_cookie, encode_cookie, fetch_page, parse_query
 from coupler.testing.odata.store import Store, StoreError, TableMeta
 from coupler.testing.odata.tables import BcCompany, BcTable
+from coupler.testing.service_model import ServiceModel
 
 __all__ = ["BusinessCentralServer", "business_central_app"]
 
@@ -51,16 +52,20 @@ def business_central_app(
     auth: Authenticator | None = None,
     rules: BcRules | None = None,
     hooks: HookSettings | None = None,
+    model: ServiceModel | None = None,
 ) -> Any:
     """The ASGI app; ``hooks`` sets how its webhook notifications are sent (``webhooks.py``: the service's delays
     by default); ``auth`` (a ``TokenIssuer``, ``BasicAuth`` or ``AnyOf``) makes it require credentials;
     ``rules`` turns on what a real company does beyond storing rows (``rules.py``: the LCY on customers, number
-    series, table relations, ``contactsInformation``), as the seeded tenant does."""
+    series, table relations, ``contactsInformation``), as the seeded tenant does; ``model`` (see ``service_model.py``)
+    gives it service time and the service-protection limits, none by default."""
     logging.getLogger("odata_query").setLevel(logging.ERROR)
     server = BusinessCentralServer(
         db_url, companies=companies, tables=tables, faults=faults or Faults(), auth=auth, rules=rules, hooks=hooks
     )
     app = fault_middleware(asgi_app(server.handle, prefix=ROOT), server.faults, flavour="business-central")
+    if model is not None:
+        app = model.wrap(app)
     app.server = server  # type: ignore[attr-defined]
     return app
 

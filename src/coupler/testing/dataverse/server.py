@@ -33,6 +33,7 @@ from coupler.testing.odata.keys import EntityPath, parse_path
 from coupler.testing.odata.query import fetch_page, parse_query
 from coupler.testing.odata.store import Store, StoreError
 from coupler.testing.odata.tables import DataverseTable
+from coupler.testing.service_model import ServiceModel
 
 __all__ = ["DEFAULT_APP_USER_ID", "INTERACTIVE_USER_ID", "DataverseServer", "dataverse_app"]
 
@@ -51,9 +52,11 @@ def dataverse_app(
     app_user_id: str = DEFAULT_APP_USER_ID,
     auth: Authenticator | None = None,
     webhooks: WebhookSettings | None = None,
+    model: ServiceModel | None = None,
 ) -> Any:
     """The ASGI app; ``auth`` (a ``TokenIssuer``) makes it require bearer tokens, else it is open. ``webhooks``
-    sets how registered webhooks are sent (``notify.py``); ``app.server.notifier.idle()`` waits for them."""
+    sets how registered webhooks are sent (``notify.py``); ``app.server.notifier.idle()`` waits for them; ``model``
+    (see ``service_model.py``) gives it service time and the service-protection limits, none by default."""
     logging.getLogger("odata_query").setLevel(logging.ERROR)
     server = DataverseServer(
         db_url,
@@ -64,6 +67,8 @@ def dataverse_app(
         webhooks=webhooks or WebhookSettings(),
     )
     app = fault_middleware(asgi_app(server.handle, prefix=ROOT), server.faults)
+    if model is not None:
+        app = model.wrap(app)
     app.server = server  # type: ignore[attr-defined]
     return app
 

@@ -10,7 +10,8 @@
 - A table ``<entity>.<attribute>`` (``account.paymenttermscode``) is that choice column's options
   (``option_sets.py``).
 - Inserts: keys are chosen in advance (GUIDs). Whether a table has ``CreateMultiple`` is asked once
-  (``sdkmessagefilters``); where it has, rows go in CreateMultiple requests of ``batch_size``, and since one bad row
+  (``sdkmessagefilters``); where it has, rows go in CreateMultiple requests of at most ``batch_size``, sent in
+  parallel up to the requests allowed in flight (``ODataConnector._spread``), and since one bad row
   fails a whole request on standard tables, a refused request is split in halves until the bad rows stand alone.
   Where it has not, a ``$batch`` of POSTs with continue-on-error. A row's ``statecode``/``statuscode`` are set by
   a PATCH after the create (``rows.py``); a product's missing default unit is its unit group's base unit; a
@@ -404,12 +405,19 @@ class DataverseConnector(DataverseWebhooks, ODataConnector):
         keys = [str(row[entity.key]) for row in keyed]
         errors: dict[int, tuple[str, str]] = {}
         what = f"creating records in {spec.table}"
-        for start in range(0, len(keyed), self._batch_size):
-            indexes = list(range(start, min(start + self._batch_size, len(keyed))))
-            if self._supports_create_multiple(entity) is not False:
-                self._create_isolating(entity, spec, keyed, indexes, errors, what=what)
-            else:
-                self._create_batched(entity, spec, keyed, indexes, errors, what=what)
+        if self._supports_create_multiple(entity) is not False:  # CreateMultiple requests in parallel (``_spread``)
+            size = self._spread(len(keyed))
+            chunks = [list(range(start, min(start + size, len(keyed)))) for start in range(0, len(keyed), size)]
+
+            def create(indexes: list[int]) -> dict[int, tuple[str, str]]:
+                refused: dict[int, tuple[str, str]] = {}
+                self._create_isolating(entity, spec, keyed, indexes, refused, what=what)
+                return refused
+
+            for refused in self.client.parallel(create, chunks):
+                errors.update(refused)
+        else:
+            self._create_batched(entity, spec, keyed, list(range(len(keyed))), errors, what=what)
         created = [i for i in range(len(keyed)) if i not in errors]
         self._set_states(entity, spec, {keys[i]: (i, states[i]) for i in created if states[i]}, errors)
         results = [
