@@ -66,7 +66,7 @@ def build(
         integration=integration,
         store=store,
         mappings=mappings,
-        batch_size=config.batch_size,
+        batch_size=_page_size(config.batch_size, local, integration),
         overlap_ms=config.overlap_ms,
         progress=progress or Progress(),
         enabled=lambda: _enabled(config),
@@ -86,6 +86,19 @@ def build(
     return app
 
 
+DEFAULT_BATCH = 1000
+"""Records per page per request a system sends at once, when ``[sync] batch_size`` is not set."""
+
+
+def _page_size(batch_size: int | None, *connectors: Connector) -> int:
+    """The engine's page: ``[sync] batch_size`` when set; else ``DEFAULT_BATCH`` records per request the connector
+    that sends the most at once sends side by side (an HTTP connector: 5), so that its requests go out full and
+    together, as few per record as one at a time would send."""
+    if batch_size is not None:
+        return batch_size
+    return DEFAULT_BATCH * max(1, *(c.parallel for c in connectors))
+
+
 def reconfigured(app: Coupler) -> Coupler:
     """A Coupler over ``app``'s open connections with the mappings and run settings of its configuration file as
     the file is now (after a change to its mappings); ``app`` stays usable by the work that holds it."""
@@ -93,7 +106,7 @@ def reconfigured(app: Coupler) -> Coupler:
     systems = replace(
         app.systems,
         mappings=resolve_mappings(config.mappings),
-        batch_size=config.batch_size,
+        batch_size=_page_size(config.batch_size, app.systems.local, app.systems.integration),
         overlap_ms=config.overlap_ms,
     )
     return Coupler(systems, origin=app.origin)

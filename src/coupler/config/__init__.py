@@ -37,7 +37,8 @@ class AppConfig:
     local: ConnectorSettings
     integration: ConnectorSettings
     mappings: tuple[TableMapping, ...]
-    batch_size: int = 1000
+    batch_size: int | None = None
+    """``[sync] batch_size``: records per page, as set; None: 1,000 per request a system sends at once."""
     overlap_ms: int = 1000
     enabled: bool = True
     queue: QueueSettings | None = None

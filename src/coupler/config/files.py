@@ -157,7 +157,8 @@ class MappingModel(_Strict):
 
 
 class SyncModel(_Strict):
-    batch_size: int = Field(default=1000, ge=1, le=100_000)
+    batch_size: int | None = Field(default=None, ge=1, le=100_000)
+    """Records per page; None: ``DEFAULT_BATCH`` times the requests the busier system sends at once."""
     overlap_ms: int = Field(default=1000, ge=0, le=3_600_000)
 
 

@@ -56,6 +56,10 @@ class Connector(ABC):
 
     display_name: str = "system"
 
+    parallel: int = 1
+    """How many requests one call sends at once at most (an HTTP connector spreads a batch of records over that many
+    requests): the engine hands such a connector pages of that many batches, so that every request stays full."""
+
     @abstractmethod
     def ping(self) -> None:
         """Check that the system answers; raise ConnectorError naming what is wrong otherwise."""
@@ -238,6 +242,7 @@ class ForwardingConnector(Connector):
     def __init__(self, inner: Connector) -> None:
         self.inner = inner
         self.display_name = inner.display_name
+        self.parallel = inner.parallel
 
     def ping(self) -> None:
         self.inner.ping()

@@ -33,11 +33,15 @@ def tenant(tmp_path: Path) -> DataverseTenant:
     return dataverse_tenant(tmp_path / "dataverse.db")
 
 
-def dataverse(tenant: DataverseTenant, model: ServiceModel, *, concurrency: int = 52) -> Iterator[DataverseConnector]:
+def dataverse(
+    tenant: DataverseTenant, model: ServiceModel, *, concurrency: int = 52, batch_size: int = 50
+) -> Iterator[DataverseConnector]:
+    """A connector whose requests carry ``batch_size`` records (requests go out full: a call of N records sends
+    N / batch_size of them side by side)."""
     app = dataverse_app(tenant.db_url, tables=tenant.tables, app_user_id=tenant.app_user_id, model=model)
     with serve(app) as url:
         client = HttpClient(url + API_PATH, system="Sales", headers=HEADERS, pacer=Pacer(concurrency=concurrency))
-        connector = DataverseConnector(client, display_name="Sales", batch_size=1000)
+        connector = DataverseConnector(client, display_name="Sales", batch_size=batch_size)
         try:
             yield connector
         finally:

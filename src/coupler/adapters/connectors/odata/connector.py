@@ -10,8 +10,12 @@ blank (``_blank``), on the server and in that check alike, and no ``$filter`` ho
 Writes go in ``$batch`` requests of at most ``batch_size`` operations; each operation gets its own result, a stale
 ETag (412) is a retryable error for that record alone. The requests of one call (one batch of independent records
 the engine hands over) go out in parallel, up to the requests the service allows in flight (``HttpClient.parallel``):
-the records are spread over that many requests (``_spread``, at least ``SPREAD_FLOOR`` writes each), and the answers
-come back in the order sent. What depends on other work (a lookup's target, the next pass) is in another call.
+writes go in full requests of ``batch_size`` (the last one the rest), at most ``WIDTH`` in flight, and the answers come
+back in the order sent. The engine hands a parallel connector pages of ``WIDTH`` batches (``Connector.parallel``),
+so that a synchronization sends as few requests per record as one at a time did (each request also costs the
+service a fixed time and counts against its 6,000 per 5 minutes) with ``WIDTH`` of them side by side. Reads of many
+keys spread their ``or`` chains over up to ``WIDTH`` ``$batch`` requests of at least ``READ_FLOOR`` chains
+(``_spread``). What depends on other work (a lookup's target, the next pass) is in another call.
 """
 
 from __future__ import annotations
@@ -47,12 +51,15 @@ from coupler.domain.timeutil import format_iso, parse_timestamp
 from coupler.ports.connector import ColumnInfo, Connector
 from coupler.ports.metadata import InProcessMetadata, MetadataCache
 
-__all__ = ["SMALL_READ", "SPREAD_FLOOR", "ODataConnector", "only_columns", "same_value"]
+__all__ = ["READ_FLOOR", "SMALL_READ", "WIDTH", "ODataConnector", "only_columns", "same_value"]
 
-SPREAD_FLOOR = 100
-"""Writes are spread over parallel requests of at least this many records: each request also costs the service a
-fixed time and counts against its 6,000 requests per 5 minutes (and Dataverse's 1,200 s of execution time per 5
-minutes allows some 4 requests at once on average over a longer run: beyond a burst, more width buys nothing)."""
+WIDTH = 5
+"""The requests of one call in flight at most (fewer when the service recommends fewer): Business Central's limit,
+and over a long run about what Dataverse's 1,200 s of execution time per 5 minutes sustains (some 4 requests at once
+on average: beyond a burst, more width buys nothing)."""
+
+READ_FLOOR = 4
+"""A read of many keys sends at least this many ``or`` chains in one ``$batch`` (600 keys: one request)."""
 
 SMALL_READ = 200
 """Reads taken in pages of at most this many records are fetched in pages of that size (see ``_fetch_size``)."""
@@ -71,6 +78,7 @@ class ODataConnector(Connector, ABC):
         self, client: HttpClient, *, display_name: str, batch_size: int, page_size: int, max_filter_length: int
     ) -> None:
         self.client = client
+        self.parallel = max(1, min(WIDTH, client.concurrency))
         self.display_name = display_name
         self._batch_size = max(1, min(batch_size, self.max_batch))
         self._page_size = max(1, min(page_size, self.max_page_size))
@@ -409,7 +417,7 @@ class ODataConnector(Connector, ABC):
         else:
             prefer = {"Prefer": self._prefer(params[0], self.max_page_size)}
             parts = [BatchPart(method="GET", url=self._query_url(entity, p), headers=prefer) for p in params]
-            for outcome in self._batches(parts, what=what, floor=1):
+            for outcome in self._batches(parts, what=what, floor=READ_FLOOR):
                 if not outcome.ok:
                     message = error_message_of(outcome)
                     raise PermanentConnectorError(f"{self.display_name}: {what} failed: {outcome.status} {message}")
@@ -454,13 +462,15 @@ class ODataConnector(Connector, ABC):
         return records
 
     # internals: batches ------------------------------------------------------------------------------------
-    def _spread(self, count: int, *, floor: int = SPREAD_FLOOR) -> int:
-        """How many of ``count`` operations go in one request: spread over the requests the service allows in flight,
-        at least ``floor`` (and one) each, at most ``batch_size``."""
-        width = max(1, self.client.concurrency)
-        return max(1, min(self._batch_size, max(floor, -(-count // width))))
+    def _spread(self, count: int, *, floor: int | None = None) -> int:
+        """How many of ``count`` operations go in one request: spread over up to ``WIDTH`` requests (fewer when the
+        service recommends fewer), at least ``floor`` each (None: ``batch_size``, full requests), at most
+        ``batch_size``."""
+        width = max(1, min(WIDTH, self.client.concurrency))
+        least = self._batch_size if floor is None else floor
+        return max(1, min(self._batch_size, max(least, -(-count // width))))
 
-    def _batches(self, parts: Sequence[BatchPart], *, what: str, floor: int = SPREAD_FLOOR) -> list[PartResult]:
+    def _batches(self, parts: Sequence[BatchPart], *, what: str, floor: int | None = None) -> list[PartResult]:
         """``parts`` in ``$batch`` requests sent in parallel (``_spread``); one answer per part, in order."""
         size = self._spread(len(parts), floor=floor)
         chunks = [parts[start : start + size] for start in range(0, len(parts), size)]
