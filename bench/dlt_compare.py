@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import sync_benchmark as demo  # noqa: E402  (the same builders, the same rows)
+import sync_benchmark as demo
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MAPPED = ["number", *(local for local, _ in demo.FIELDS)]
@@ -145,9 +145,9 @@ def floor_sqlite(directory: Path) -> None:
 
 def floor_postgresql(url: str) -> None:
     with _pg(url) as db, db.transaction():
-        db.execute("CREATE TABLE bench_floor.account (LIKE bench_crm.account INCLUDING ALL)")
+        _pg_table(db, "bench_floor", "account", "accountid", TARGET, "modifiedon")  # its triggers too, as coupler's
         db.execute(
-            "CREATE TABLE bench_floor.couplings (local_key TEXT UNIQUE, integration_key TEXT UNIQUE, synced TIMESTAMPTZ)"
+            "CREATE TABLE bench_floor.couplings (local_key TEXT UNIQUE, integration_key TEXT UNIQUE, at TIMESTAMPTZ)"
         )
         db.execute(
             "CREATE TEMP TABLE new_keys AS SELECT id, gen_random_uuid()::text AS new_key FROM bench_erp.customers"

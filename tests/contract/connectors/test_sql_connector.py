@@ -4,6 +4,7 @@ error translation (locked database, unreachable server) and batch bisection."""
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -222,3 +223,33 @@ def test_ping(tmp_path: Path) -> None:
     message = str(raised.value)
     assert message.startswith("CRM database (postgresql+psycopg://coupler:***@127.0.0.1:1/nothing) does not answer")
     assert "s3cr3t" not in message
+
+
+def test_rows_with_chosen_keys_land_whatever_their_column_names_and_types(tmp_path: Path) -> None:
+    """Rows of text and integer columns go to SQLite's driver as they are (names quoted); a date-time column keeps
+    SQLAlchemy's conversion. The keys coupler chooses are distinct version 4 UUIDs as text."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'quoted.sqlite'}")
+    metadata = sa.MetaData()
+    sa.Table(
+        "Ship-to Address",
+        metadata,
+        sa.Column("No.", sa.String(40), primary_key=True),
+        sa.Column("order", sa.String(20)),
+        sa.Column("Quantity", sa.Integer),
+        sa.Column("Due", sa.DateTime()),
+    )
+    metadata.create_all(engine)
+    connector = SqlConnector(engine, display_name="ERP")
+    spec = TableSpec(table="Ship-to Address", key="No.")
+    keys = connector.new_keys(spec, 500)
+    assert keys is not None and len(set(keys)) == 500
+    assert all(str(uuid.UUID(k)) == k and uuid.UUID(k).version == 4 for k in keys)
+
+    plain = [{"No.": key, "order": f'o"{i}', "Quantity": i} for i, key in enumerate(keys[:3])]
+    dated = [{"No.": keys[3], "order": "d", "Quantity": None, "Due": T0}]
+    assert all(r.ok for r in connector.insert(spec, [*plain, *dated]))
+
+    found = {r.key: r.values for r in connector.read(spec, keys[:4], columns=["order", "Quantity", "Due"])}
+    assert found[keys[1]] == {"order": 'o"1', "Quantity": 1, "Due": None}
+    assert found[keys[3]]["Due"] == T0.replace(tzinfo=None)
+    engine.dispose()

@@ -8,8 +8,7 @@ from typing import Any
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.errors import AlreadyCoupled
-from coupler.domain.fingerprint import canonical, encode, tracked_pairs
-from coupler.domain.fingerprint import of_mapping as fingerprint_of_mapping
+from coupler.domain.fingerprint import canonical, encode, encoded_of_mapping, tracked_pairs
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import Record, RecordUpdate, WriteResult
 from coupler.domain.state import CreateIntent, FindAgain
@@ -277,7 +276,7 @@ class Creator:
             target_modified_on=result.modified_on,
             job_id=run.job_id,
             at=self.systems.clock(),
-            fingerprint=encode(fingerprint_of_mapping(run.mapping, local, integration)),
+            fingerprint=encoded_of_mapping(run.mapping, local, integration),
         )
 
     def couple(self, run: OneWayRun, created: Sequence[Coupling]) -> list[Coupling]:

@@ -131,14 +131,15 @@ _SQLITE_INSERT = (
 def _sqlite_row(c: Coupling) -> tuple[Any, ...]:
     """``coupling_values(c)`` in COUPLING_FIELDS order, bound as SQLite stores them (see ``_sqlite_value``)."""
     stamp = _sqlite_stamp
+    coupled_at = stamp(c.coupled_at)
     return (
         c.mapping,
         c.local_key,
         c.integration_key,
-        stamp(c.coupled_at),
+        coupled_at,
         stamp(c.local_modified_on),
         stamp(c.integration_modified_on),
-        stamp(c.last_synced_at),
+        coupled_at if c.last_synced_at is c.coupled_at else stamp(c.last_synced_at),  # a new coupling: one time
         None if c.to_integration_result is None else c.to_integration_result.value,
         c.to_integration_job,
         None if c.from_integration_result is None else c.from_integration_result.value,
