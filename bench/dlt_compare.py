@@ -18,7 +18,8 @@ resident memory as the operating system counts it):
     the ``pyarrow`` and the ``sqlalchemy`` backends; then the same pipeline again after the 1% change (dlt is one-way:
     it copies the ERP side only, and keeps no coupling).
 
-Prints one table: seconds and peak MB per figure, each as a ratio to the floor and to dlt's pyarrow merge.
+Prints one table: seconds, CPU seconds (user + system, steadier on a shared machine) and peak MB per figure, the
+seconds as a ratio to the floor and to dlt's pyarrow merge.
 Targets (issue 15): full <= dlt pyarrow, full <= 2x floor, incremental < 0.1x full, peak < 250 MB at 1,000,000 rows.
 PostgreSQL: 127.0.0.1:5432, database ``test``, user ``postgres`` (``--pg-url``); the schemas ``bench_erp``,
 ``bench_crm``, ``bench_state``, ``bench_floor`` and ``bench_dlt_*`` are dropped and made anew.
@@ -212,7 +213,9 @@ def child(args: argparse.Namespace) -> None:
         result = coupler_phase(directory, args.child)
     else:
         result = dlt_phase(directory, args.database, args.child.removeprefix("dlt-"), args.pg_url)
-    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_mb"] = usage.ru_maxrss / 1024
+    result["cpu"] = usage.ru_utime + usage.ru_stime  # steadier than wall time on a shared machine
     print(json.dumps(result))
 
 
@@ -256,11 +259,11 @@ def table(database: str, rows: int, figures: dict[str, dict[str, Any]]) -> None:
     floor = figures["floor"]["seconds"]
     dlt_full = figures.get("dlt pyarrow full", {}).get("seconds")
     print(f"\n{database}, {rows:,} rows (whole process: wall seconds, peak MB)")
-    print(f"{'figure':28} {'seconds':>9} {'peak MB':>8} {'x floor':>8} {'x dlt pyarrow':>14}")
+    print(f"{'figure':28} {'seconds':>9} {'cpu s':>7} {'peak MB':>8} {'x floor':>8} {'x dlt pyarrow':>14}")
     for name, figure in figures.items():
         seconds = figure["seconds"]
         versus = f"{seconds / dlt_full:14.2f}" if dlt_full else f"{'-':>14}"
-        print(f"{name:28} {seconds:9.2f} {figure['peak_mb']:8.0f} {seconds / floor:8.2f} {versus}")
+        print(f"{name:28} {seconds:9.2f} {figure['cpu']:7.2f} {figure['peak_mb']:8.0f} {seconds / floor:8.2f} {versus}")
     full, incremental = figures["coupler full"], figures["coupler incremental"]
     print(f"coupler incremental / coupler full = {incremental['seconds'] / full['seconds']:.3f}  (target < 0.1)")
     print(f"coupler counters: full {full.get('counters')}; incremental {incremental.get('counters')}")

@@ -91,7 +91,7 @@ def encoded_of_mapping(mapping: TableMapping, local: Mapping[str, Any], integrat
     append = parts.append
     for pair, local_name, integration_name in _pairs_of(mapping)[1]:
         value, other = local.get(local_name), integration.get(integration_name)
-        first = canonical(value)
+        first = (value or None) if type(value) is str else canonical(value)  # canonical's common case inline
         if (other is not value and canonical(other) != first) or not (first is None or type(first) is str):
             return encode(of_mapping(mapping, local, integration))
         append(_KEYS[pair] + ("null" if first is None else _STRING(first)))

@@ -253,7 +253,9 @@ class Creator:
                     source_key=source.key,
                     target_key=key,
                     at=now,
-                    values={k: canonical(v) for k, v in row.items() if k != spec.key},
+                    values={  # canonical(v), its common case (text) inline
+                        k: (v or None) if type(v) is str else canonical(v) for k, v in row.items() if k != spec.key
+                    },
                     find=find,
                 )
             )
