@@ -129,7 +129,7 @@ def test_sqlite_is_tuned_for_a_local_file(sqlite_file_url: str) -> None:
         with store.engine.connect() as conn:
             pragma = {
                 name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys", "temp_store")
             }
     finally:
         store.close()
@@ -139,6 +139,7 @@ def test_sqlite_is_tuned_for_a_local_file(sqlite_file_url: str) -> None:
         "synchronous": 1,
         "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
         "foreign_keys": 1,
+        "temp_store": 2,  # memory: no temporary file written per row by the couplings' count triggers
     }
 
 
