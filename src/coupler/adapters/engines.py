@@ -61,8 +61,8 @@ def driver_problem(url: str | URL) -> str | None:
 
 
 def create_sql_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``. For SQLite files: WAL, ``synchronous=NORMAL``, a 16 MiB page cache, a busy timeout,
-    foreign keys on, and
+    """An engine for ``url``. For SQLite files: WAL, ``synchronous=NORMAL``, a 16 MiB page cache, temporary storage
+    in memory, a busy timeout, foreign keys on, and
     real transactions (the driver's own implicit ones are switched off and SQLAlchemy emits ``BEGIN``), so a failed
     batch rolls back completely. Other databases get connections checked before use."""
     parsed = engine_url(url)
@@ -83,6 +83,9 @@ def create_sql_engine(url: str, **kwargs: Any) -> Engine:
                 cursor.execute(
                     f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}"
                 )  # keys are random GUIDs: keep indexes in memory
+            # statement journals and temporary indexes in memory: an insert that fires triggers (the couplings'
+            # counts, a table's modified-on) otherwise writes a temporary file a dozen times per row
+            cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 from coupler.domain.mapping import FieldMapping, TableMapping
 
-__all__ = ["Fingerprint", "canonical", "decode", "encode", "of", "of_mapping", "tracked_pairs"]
+__all__ = ["Fingerprint", "canonical", "decode", "encode", "encoded_of_mapping", "of", "of_mapping", "tracked_pairs"]
 
 Fingerprint = dict[str, list[Any]]
 """pair name -> [local value, integration value], both canonical."""
@@ -73,10 +73,44 @@ def _pairs_of(mapping: TableMapping) -> tuple[tuple[FieldMapping, ...], tuple[tu
     return pairs, names
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""One encoder for every fingerprint: ``json.dumps`` with options builds a new one per call."""
+
+
 def encode(fingerprint: Fingerprint) -> str:
     """JSON; a pair whose two values are equal (the usual case) is stored once, as a bare value."""
     compact = {pair: local if local == other else [local, other] for pair, (local, other) in fingerprint.items()}
-    return json.dumps(compact, separators=(",", ":"), ensure_ascii=False)
+    return _JSON.encode(compact)
+
+
+def encoded_of_mapping(mapping: TableMapping, local: Mapping[str, Any], integration: Mapping[str, Any]) -> str:
+    """``encode(of_mapping(mapping, local, integration))`` in one step, the same text (the hot path of a creation):
+    when every pair holds one text value (or none) on both sides, the JSON is joined from the encoder's own string
+    escaping; anything else goes the general way."""
+    parts: list[str] = []
+    append = parts.append
+    for pair, local_name, integration_name in _pairs_of(mapping)[1]:
+        value, other = local.get(local_name), integration.get(integration_name)
+        first = (value or None) if type(value) is str else canonical(value)  # canonical's common case inline
+        if (other is not value and canonical(other) != first) or not (first is None or type(first) is str):
+            return encode(of_mapping(mapping, local, integration))
+        append(_KEYS[pair] + ("null" if first is None else _STRING(first)))
+    return "{" + ",".join(parts) + "}"
+
+
+_STRING = json.encoder.encode_basestring
+"""The encoder's escaping of a string with ``ensure_ascii=False`` (C-accelerated), quotes included."""
+
+
+class _Keys(dict[str, str]):
+    """A pair name as a JSON object key, ``"name":``, made once per name."""
+
+    def __missing__(self, pair: str) -> str:
+        self[pair] = key = _STRING(pair) + ":"
+        return key
+
+
+_KEYS = _Keys()
 
 
 def decode(text: str | None) -> Fingerprint | None:

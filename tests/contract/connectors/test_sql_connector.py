@@ -4,6 +4,7 @@ error translation (locked database, unreachable server) and batch bisection."""
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -222,3 +223,89 @@ def test_ping(tmp_path: Path) -> None:
     message = str(raised.value)
     assert message.startswith("CRM database (postgresql+psycopg://coupler:***@127.0.0.1:1/nothing) does not answer")
     assert "s3cr3t" not in message
+
+
+def test_rows_with_chosen_keys_land_whatever_their_column_names_and_types(tmp_path: Path) -> None:
+    """Rows of text and integer columns go to SQLite's driver as they are (names quoted); a date-time column keeps
+    SQLAlchemy's conversion. The keys coupler chooses are distinct version 4 UUIDs as text."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'quoted.sqlite'}")
+    metadata = sa.MetaData()
+    sa.Table(
+        "Ship-to Address",
+        metadata,
+        sa.Column("No.", sa.String(40), primary_key=True),
+        sa.Column("order", sa.String(20)),
+        sa.Column("Quantity", sa.Integer),
+        sa.Column("Due", sa.DateTime()),
+    )
+    metadata.create_all(engine)
+    connector = SqlConnector(engine, display_name="ERP")
+    spec = TableSpec(table="Ship-to Address", key="No.")
+    keys = connector.new_keys(spec, 500)
+    assert keys is not None and len(set(keys)) == 500
+    assert all(str(uuid.UUID(k)) == k and uuid.UUID(k).version == 4 for k in keys)
+
+    plain = [{"No.": key, "order": f'o"{i}', "Quantity": i} for i, key in enumerate(keys[:3])]
+    dated = [{"No.": keys[3], "order": "d", "Quantity": None, "Due": T0}]
+    assert all(r.ok for r in connector.insert(spec, [*plain, *dated]))
+
+    found = {r.key: r.values for r in connector.read(spec, keys[:4], columns=["order", "Quantity", "Due"])}
+    assert found[keys[1]] == {"order": 'o"1', "Quantity": 1, "Due": None}
+    assert found[keys[3]]["Due"] == T0.replace(tzinfo=None)
+    engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_bulk_insert_with_chosen_keys_lands_every_good_row_and_names_each_bad_one(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The driver's bulk path (SQLite's executemany, PostgreSQL's COPY) refuses a batch as a statement would: the
+    batch is split until each bad row stands alone with its error, and the table's insert trigger runs for each row."""
+    url = f"sqlite:///{tmp_path / 'bulk.sqlite'}" if kind == "sqlite" else request.getfixturevalue("pg_url")
+    engine = sa.create_engine(url)
+    metadata = sa.MetaData()
+    sa.Table(
+        "account",
+        metadata,
+        sa.Column("accountid", sa.String(40), primary_key=True),
+        sa.Column("accountnumber", sa.String(20), unique=True),
+        sa.Column("name", sa.String(100)),
+        sa.Column("shadow", sa.String(100)),
+    )
+    metadata.create_all(engine)
+    with engine.begin() as conn:  # a trigger copies the name: it must run for rows inserted in bulk too
+        if kind == "sqlite":
+            conn.exec_driver_sql(
+                "CREATE TRIGGER copy_name AFTER INSERT ON account BEGIN "
+                "UPDATE account SET shadow = NEW.name WHERE accountid = NEW.accountid; END"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE FUNCTION copy_name() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN NEW.shadow := NEW.name; RETURN NEW; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER copy_name BEFORE INSERT ON account FOR EACH ROW EXECUTE FUNCTION copy_name()"
+            )
+    connector = SqlConnector(engine, display_name="CRM")
+    spec = TableSpec(table="account", key="accountid")
+    keys = connector.new_keys(spec, 6)
+    assert keys is not None
+    numbers = ["A1", "A2", "A1", "A4", "A5", "A5"]  # the third and the sixth repeat a number: refused
+    rows = [
+        {"accountid": k, "accountnumber": n, "name": f"N\t{i}\\"}
+        for i, (k, n) in enumerate(zip(keys, numbers, strict=True))
+    ]
+
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    results = connector.insert(spec, rows)
+
+    assert [r.ok for r in results] == [True, True, False, True, True, False]
+    if kind == "postgres":  # in COPYs, which SQLAlchemy does not see: no INSERT statement
+        assert not [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+    assert all("account" in (r.error or "") for r in results if not r.ok)
+    found = {r.key: r.values for r in connector.read(spec, keys, columns=["name", "shadow"])}
+    assert sorted(found) == sorted([keys[0], keys[1], keys[3], keys[4]])
+    assert found[keys[4]] == {"name": "N\t4\\", "shadow": "N\t4\\"}
+    engine.dispose()

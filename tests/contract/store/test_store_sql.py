@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -129,7 +130,7 @@ def test_sqlite_is_tuned_for_a_local_file(sqlite_file_url: str) -> None:
         with store.engine.connect() as conn:
             pragma = {
                 name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys", "temp_store")
             }
     finally:
         store.close()
@@ -139,6 +140,7 @@ def test_sqlite_is_tuned_for_a_local_file(sqlite_file_url: str) -> None:
         "synchronous": 1,
         "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
         "foreign_keys": 1,
+        "temp_store": 2,  # memory: no temporary file written per row by the couplings' count triggers
     }
 
 
@@ -300,3 +302,33 @@ def test_a_state_store_that_stops_answering_is_a_passing_failure_named_as_such(p
             admin.dispose()
     finally:
         store.close()
+
+
+def test_couplings_written_in_one_statement_keep_every_value_exactly(sql_store: SqlStateStore) -> None:
+    """On PostgreSQL a batch of couplings travels as one JSON document: times with another offset, or none (UTC),
+    microseconds, quotes, non-ASCII text, absent values and flags come back as they went in."""
+    plus_two = timezone(timedelta(hours=2))
+    first = Coupling(
+        mapping="customers",
+        local_key='C"1\\ é',
+        integration_key="i-1",
+        coupled_at=T0,
+        local_modified_on=datetime(2024, 5, 6, 9, 8, 9, 5, tzinfo=plus_two),
+        integration_modified_on=datetime(2024, 5, 6, 7, 8, 9, 999999),  # naive: UTC
+        last_error="Ørsted 😀\n",
+        failure_count=3,
+        skipped=True,
+        fingerprint='{"a":"b"}',
+    )
+    second = replace(first, local_key="C2", integration_key="i-2", local_modified_on=None, skipped=False)
+    sql_store.couplings.add([first, second])
+    updated = replace(second, integration_key="i-3", integration_modified_on=T0, last_error=None, failure_count=0)
+    sql_store.save(StateChanges(couplings=(updated,)))
+
+    found = sql_store.couplings.find("customers", Side.LOCAL, ['C"1\\ é', "C2"])
+    assert found['C"1\\ é'] == replace(
+        first,
+        local_modified_on=datetime(2024, 5, 6, 7, 8, 9, 5, tzinfo=UTC),
+        integration_modified_on=datetime(2024, 5, 6, 7, 8, 9, 999999, tzinfo=UTC),
+    )
+    assert found["C2"] == updated

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from coupler.domain.coupling import Coupling
-from coupler.domain.fingerprint import canonical, decode, encode, tracked_pairs
+from coupler.domain.fingerprint import canonical, decode, encode, encoded_of_mapping, of_mapping, tracked_pairs
 from coupler.domain.fingerprint import of as fingerprint_of
 from coupler.domain.mapping import ConflictPolicy, Direction, FieldMapping, Side, TableMapping, TableSpec
 from coupler.domain.planning import Action, plan_pair
@@ -153,3 +153,20 @@ def test_fingerprints_round_trip_and_tolerate_garbage() -> None:
     assert decode("not json") is None and decode(None) is None and decode("[1]") is None
     assert canonical(1) == canonical(1.0) == canonical(Decimal("1.00")) == "#1"
     assert canonical("") is None and canonical(True) == 1
+
+
+def test_the_one_step_fingerprint_of_a_creation_is_the_general_one_to_the_byte() -> None:
+    """``encoded_of_mapping`` joins the JSON of text values itself: escapes, non-ASCII text, empty values, values that
+    differ between the sides and values that are not text (which take the general way) give the same text."""
+    odd = ['say "hi"\\ \n\t', "Øresund 😀", "", None, "plain"]
+    values: list[object] = [*odd, 3, 2.50, True, Decimal("1.10"), T0]
+    for index, value in enumerate(values):
+        other = values[(index * 7 + 3) % len(values)]
+        for local_values, crm_values in (
+            ({**BASE_LOCAL, "city": value}, {**BASE_CRM, "address1_city": value}),  # the same on both sides
+            ({**BASE_LOCAL, "name": value}, {**BASE_CRM, "name": other}),  # differing
+            ({**BASE_LOCAL, "phone": value}, {"name": "Adatum"}),  # missing on one side
+        ):
+            expected = encode(of_mapping(MAPPING, local_values, crm_values))
+            assert encoded_of_mapping(MAPPING, local_values, crm_values) == expected
+            assert decode(expected) == of_mapping(MAPPING, local_values, crm_values)

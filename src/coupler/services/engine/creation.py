@@ -8,8 +8,7 @@ from typing import Any
 
 from coupler.domain.coupling import Coupling
 from coupler.domain.errors import AlreadyCoupled
-from coupler.domain.fingerprint import canonical, encode, tracked_pairs
-from coupler.domain.fingerprint import of_mapping as fingerprint_of_mapping
+from coupler.domain.fingerprint import canonical, encode, encoded_of_mapping, tracked_pairs
 from coupler.domain.mapping import Direction, Side
 from coupler.domain.records import Record, RecordUpdate, WriteResult
 from coupler.domain.state import CreateIntent, FindAgain
@@ -254,7 +253,9 @@ class Creator:
                     source_key=source.key,
                     target_key=key,
                     at=now,
-                    values={k: canonical(v) for k, v in row.items() if k != spec.key},
+                    values={  # canonical(v), its common case (text) inline
+                        k: (v or None) if type(v) is str else canonical(v) for k, v in row.items() if k != spec.key
+                    },
                     find=find,
                 )
             )
@@ -277,7 +278,7 @@ class Creator:
             target_modified_on=result.modified_on,
             job_id=run.job_id,
             at=self.systems.clock(),
-            fingerprint=encode(fingerprint_of_mapping(run.mapping, local, integration)),
+            fingerprint=encoded_of_mapping(run.mapping, local, integration),
         )
 
     def couple(self, run: OneWayRun, created: Sequence[Coupling]) -> list[Coupling]:

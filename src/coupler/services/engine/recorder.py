@@ -58,6 +58,8 @@ class JobRecorder:
     notices: list[str] = field(default_factory=list)
     written: list[Written] = field(default_factory=list)
     decoupled: list[tuple[str, str]] = field(default_factory=list)
+    _saved: Counters = field(default_factory=Counters, repr=False)
+    """The counters as last saved with the job."""
     _log_token: Token[LogContext] | None = field(default=None, repr=False)
     _outcome: JobOutcome | None = field(default=None, repr=False)
 
@@ -132,11 +134,15 @@ class JobRecorder:
         self.notices.append(text)
 
     def flush(self, changes: StateChanges = NO_CHANGES) -> None:
-        """Save what a chunk changes (``changes``), the new errors and the job's counters in one transaction."""
+        """Save what a chunk changes (``changes``), the new errors and the job's counters in one transaction; nothing
+        when there is nothing new (a page of records that were all in sync: no statement, no lock renewal)."""
+        if not self.pending_errors and self.counters == self._saved and changes == NO_CHANGES:
+            return
         progress = replace(self.job, counters=self.counters.copy())
         self.lease.check()  # a run that lost its lock stops before saving anything more
         self.store.save(changes, errors=self.pending_errors, job=progress)
         self.pending_errors = []
+        self._saved = progress.counters
         self.systems.telemetry.job_progress(progress)
 
     @contextmanager

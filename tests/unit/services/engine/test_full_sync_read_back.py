@@ -4,10 +4,12 @@ without looking their couplings up again, and still looks at one changed since i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 import pytest
 
 from coupler.domain.coupling import Coupling
+from coupler.domain.jobs import Job
 from coupler.domain.mapping import Side
 from unit.services.conftest import World
 
@@ -52,3 +54,24 @@ def test_a_created_record_changed_before_the_second_pass_is_still_synchronized(w
     assert report.ok and report.job.counters.inserted == 1 and report.job.counters.modified == 1
     [customer] = world.erp.rows("customers")
     assert customer["phoneNumber"] == "2", "the edit made after creation flows back in the same job"
+
+
+def test_pages_that_change_nothing_save_nothing(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second pass's pages of records just created leave the state as it is: no save (no statement, no lock
+    renewal) repeats the last one; the pages that change something save it with the job's counters as before."""
+    for number in ("C001", "C002", "C003", "C004", "C005", "C006", "C007", "C008", "C009"):  # 3 pages of 3
+        world.customer(number)
+    saves: list[object] = []
+    original = world.store.save
+
+    def save(*args: object, **kwargs: object) -> None:
+        saves.append(kwargs.get("job"))
+        original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world.store, "save", save)
+    report = world.coupler.sync_full("CUSTOMER")
+
+    assert report.ok and report.job.counters.inserted == 9
+    states = [(job.counters.as_dict(), job.finished_at) for job in saves if isinstance(job, Job)]
+    assert len(states) == len(saves) >= 4, "a save per page created, and the job's end"
+    assert all(before != after for before, after in pairwise(states)), "no save repeats one"

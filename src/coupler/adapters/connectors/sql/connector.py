@@ -287,7 +287,7 @@ class SqlConnector(Connector):
         plan = self._plan(spec)
         if plan.generates_keys:
             return None
-        return [str(plan.new_key()) for _ in range(count)]
+        return plan.new_key_texts(count)
 
     def alternate_key(self, spec: TableSpec) -> str | None:
         """The spec's, or for a table whose keys the database assigns the first column a unique constraint or
@@ -318,7 +318,7 @@ class SqlConnector(Connector):
         def write(conn: Connection, batch: list[tuple[int, dict[str, Any]]]) -> tuple[dict[int, Any], dict[int, str]]:
             params = [values for _, values in batch]
             if key_name in params[0]:  # plain executemany: psycopg pipelines it, SQLite loops in C
-                conn.execute(plan.table.insert(), params)
+                plan.insert_rows(conn, params)
                 return {index: values[key_name] for index, values in batch}, {}
             if sorted_returning:  # "insertmanyvalues": multi-row INSERT ... RETURNING in parameter order
                 stmt = plan.table.insert().returning(plan.key, sort_by_parameter_order=True)

@@ -3,6 +3,7 @@ strings and the column's own type, and how its modified-on column is stored (dat
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from coupler.domain.mapping import TableSpec
 from coupler.domain.timeutil import format_iso, parse_timestamp, to_utc
 from coupler.ports.connector import ColumnInfo
 
-__all__ = ["TablePlan", "check_lengths", "column_info", "is_invalid", "read_timestamp"]
+__all__ = ["TablePlan", "check_lengths", "column_info", "is_invalid", "random_uuids", "read_timestamp"]
 
 _LENGTH_CHECK = re.compile(r"""\b(?:char_)?length\(\s*["`\[]?(\w+)["`\]]?\s*\)\s*<=\s*(\d+)""", re.IGNORECASE)
 """A CHECK that caps a text column's length (``length("city") <= 30``), as a database without VARCHAR limits (SQLite)
@@ -116,6 +117,26 @@ class TablePlan:
             key_type = str
         return cls(name=spec.table, table=table, key=key, modified_on=modified_on, key_type=key_type)
 
+    # writes --------------------------------------------------------------------------------------------------
+    def insert_rows(self, conn: sa.Connection, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows that all name the same columns, in one executemany. When no column's type converts its values
+        on the way in (text, integers), the rows go straight to the driver: on SQLite as tuples (SQLAlchemy's per-row
+        parameter building costs more than SQLite's insert itself), on PostgreSQL (psycopg) in one COPY, which fires
+        the table's row triggers as an INSERT does."""
+        names = tuple(rows[0])
+        dialect = conn.dialect
+        columns = [self.table.c[name] for name in names]
+        plain = not any(c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns)
+        quote = dialect.identifier_preparer
+        table, listed = quote.format_table(self.table), ", ".join(quote.quote(n) for n in names)
+        if plain and dialect.name == "sqlite":
+            sql = f"INSERT INTO {table} ({listed}) VALUES ({', '.join('?' for _ in names)})"
+            conn.exec_driver_sql(sql, [tuple(row[name] for name in names) for row in rows])
+        elif plain and dialect.name == "postgresql" and dialect.driver == "psycopg":
+            _copy(conn, f"COPY {table} ({listed}) FROM STDIN", [tuple(row[name] for name in names) for row in rows])
+        else:
+            conn.execute(self.table.insert(), list(rows))
+
     # keys ----------------------------------------------------------------------------------------------------
     def key_value(self, key: str) -> Any:
         """The port's string key in the column's type, or ``INVALID`` when it cannot be one (so cannot exist)."""
@@ -152,6 +173,11 @@ class TablePlan:
         value = uuid.uuid4()
         return value if self.key_type is uuid.UUID else str(value)
 
+    @staticmethod
+    def new_key_texts(count: int) -> list[str]:
+        """``count`` new keys as text: ``str(new_key())`` each, made in one go."""
+        return random_uuids(count)
+
     # modified-on ---------------------------------------------------------------------------------------------
     @property
     def version(self) -> sa.ColumnElement[Any] | None:
@@ -180,3 +206,34 @@ class TablePlan:
 def is_invalid(value: object) -> bool:
     """Whether ``TablePlan.key_value`` found the key impossible for the column (so no record has it)."""
     return value is _INVALID
+
+
+def random_uuids(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs as text, as ``str(uuid.uuid4())`` spells them: from one read of the
+    system's random source, without a UUID object each."""
+    raw = os.urandom(16 * count).hex()
+    keys = []
+    for start in range(0, 32 * count, 32):
+        h = raw[start : start + 32]
+        keys.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}")
+    return keys
+
+
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+"""The first digit of the fourth group: the RFC 4122 variant (binary 10xx) with the digit's two low bits."""
+
+
+def _copy(conn: sa.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    """``COPY ... FROM STDIN`` of ``rows`` on the connection's psycopg connection, in its transaction; a database
+    error is raised as SQLAlchemy raises it from a statement (so that a refused batch is split as any other)."""
+    import psycopg
+
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as error:
+        raise sa.exc.DBAPIError.instance(sql, None, error, psycopg.Error) from error
+    finally:
+        cursor.close()
