@@ -96,7 +96,11 @@ class Meter:
         return max((i + 1 - bisect_left(starts, t - WINDOW, 0, i + 1) for i, t in enumerate(starts)), default=0)
 
 
-def write_config(directory: Path, *, erp: str, crm: str, oauth: str, ca_file: Path, batch_size: int) -> Path:
+def write_config(
+    directory: Path, *, erp: str, crm: str, oauth: str, ca_file: Path, batch_size: int | None = None
+) -> Path:
+    """The benchmark's coupler.toml; ``batch_size`` None leaves ``[sync] batch_size`` unset (coupler's default page:
+    1,000 records per request a system sends at once)."""
     fields = ",\n  ".join(f'{{ local = "{a}", integration = "{b}" }}' for a, b in FIELDS)
 
     def sign_in(client: str, secret: str) -> str:
@@ -109,7 +113,7 @@ def write_config(directory: Path, *, erp: str, crm: str, oauth: str, ca_file: Pa
     text = f"""
 state = "sqlite:///state.db"
 [sync]
-batch_size = {batch_size}
+{"" if batch_size is None else f"batch_size = {batch_size}"}
 [local]
 name = "Business Central"
 kind = "business-central"
@@ -173,7 +177,7 @@ def change(db: Path, sql: str) -> int:
         connection.close()
 
 
-def measure(directory: Path, rows: int, batch_size: int) -> list[dict[str, Any]]:
+def measure(directory: Path, rows: int, batch_size: int | None) -> list[dict[str, Any]]:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     build_erp(directory / "erp.db", rows)
@@ -262,7 +266,7 @@ def report(results: list[dict[str, Any]], rows: int) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=1000, help="the config's [sync] batch_size")
+    parser.add_argument("--batch-size", type=int, default=None, help="the config's [sync] batch_size (default: unset)")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/coupler-http-bench"))
     args = parser.parse_args()
     results = measure(args.dir, args.rows, args.batch_size)

@@ -118,7 +118,7 @@ def served(directory: Path, models: dict[str, ServiceModel]) -> Iterator[dict[st
         oauth = stack.enter_context(serve(oauth_app(issuer), tls=tls))
         erp = stack.enter_context(serve(bc))
         crm = stack.enter_context(serve(dv))
-        config = write_config(directory, erp=erp, crm=crm, oauth=oauth, ca_file=tls.ca_file, batch_size=1000)
+        config = write_config(directory, erp=erp, crm=crm, oauth=oauth, ca_file=tls.ca_file)
         yield {"config": str(config)}
 
 

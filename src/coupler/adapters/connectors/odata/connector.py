@@ -10,12 +10,13 @@ blank (``_blank``), on the server and in that check alike, and no ``$filter`` ho
 Writes go in ``$batch`` requests of at most ``batch_size`` operations; each operation gets its own result, a stale
 ETag (412) is a retryable error for that record alone. The requests of one call (one batch of independent records
 the engine hands over) go out in parallel, up to the requests the service allows in flight (``HttpClient.parallel``):
-writes go in full requests of ``batch_size`` (the last one the rest), at most ``WIDTH`` in flight, and the answers come
-back in the order sent. The engine hands a parallel connector pages of ``WIDTH`` batches (``Connector.parallel``),
-so that a synchronization sends as few requests per record as one at a time did (each request also costs the
+writes go in as many requests as full ones of ``batch_size`` would take, rounded up to fill the ``WIDTH`` lanes of each
+round and never fewer than ``SPREAD_FLOOR`` records each (``_spread``), at most ``WIDTH`` in flight, and the answers
+come back in the order sent. The engine hands a parallel connector pages of ``WIDTH`` batches (``Connector.parallel``),
+so that a synchronization sends about as few requests per record as one at a time did (each request also costs the
 service a fixed time and counts against its 6,000 per 5 minutes) with ``WIDTH`` of them side by side. Reads of many
-keys spread their ``or`` chains over up to ``WIDTH`` ``$batch`` requests of at least ``READ_FLOOR`` chains
-(``_spread``). What depends on other work (a lookup's target, the next pass) is in another call.
+keys spread their ``or`` chains the same way, at least ``READ_FLOOR`` chains per ``$batch``. What depends on other
+work (a lookup's target, the next pass) is in another call.
 """
 
 from __future__ import annotations
@@ -51,12 +52,15 @@ from coupler.domain.timeutil import format_iso, parse_timestamp
 from coupler.ports.connector import ColumnInfo, Connector
 from coupler.ports.metadata import InProcessMetadata, MetadataCache
 
-__all__ = ["READ_FLOOR", "SMALL_READ", "WIDTH", "ODataConnector", "only_columns", "same_value"]
+__all__ = ["READ_FLOOR", "SMALL_READ", "SPREAD_FLOOR", "WIDTH", "ODataConnector", "only_columns", "same_value"]
 
 WIDTH = 5
 """The requests of one call in flight at most (fewer when the service recommends fewer): Business Central's limit,
 and over a long run about what Dataverse's 1,200 s of execution time per 5 minutes sustains (some 4 requests at once
 on average: beyond a burst, more width buys nothing)."""
+
+SPREAD_FLOOR = 100
+"""Writes are spread over parallel requests of at least this many records (``_spread``)."""
 
 READ_FLOOR = 4
 """A read of many keys sends at least this many ``or`` chains in one ``$batch`` (600 keys: one request)."""
@@ -462,15 +466,17 @@ class ODataConnector(Connector, ABC):
         return records
 
     # internals: batches ------------------------------------------------------------------------------------
-    def _spread(self, count: int, *, floor: int | None = None) -> int:
-        """How many of ``count`` operations go in one request: spread over up to ``WIDTH`` requests (fewer when the
-        service recommends fewer), at least ``floor`` each (None: ``batch_size``, full requests), at most
-        ``batch_size``."""
+    def _spread(self, count: int, *, floor: int = SPREAD_FLOOR) -> int:
+        """How many of ``count`` operations go in one request: as many requests as full ones of ``batch_size``
+        would take, rounded up to fill every lane of ``WIDTH`` (fewer when the service recommends fewer) in each
+        round, but none of fewer than ``floor`` operations (each request costs the service a fixed time and counts
+        against its 6,000 per 5 minutes)."""
         width = max(1, min(WIDTH, self.client.concurrency))
-        least = self._batch_size if floor is None else floor
-        return max(1, min(self._batch_size, max(least, -(-count // width))))
+        full = -(-count // self._batch_size)
+        requests = max(1, min(-(-full // width) * width, count // max(1, floor)))
+        return max(1, min(self._batch_size, -(-count // requests)))
 
-    def _batches(self, parts: Sequence[BatchPart], *, what: str, floor: int | None = None) -> list[PartResult]:
+    def _batches(self, parts: Sequence[BatchPart], *, what: str, floor: int = SPREAD_FLOOR) -> list[PartResult]:
         """``parts`` in ``$batch`` requests sent in parallel (``_spread``); one answer per part, in order."""
         size = self._spread(len(parts), floor=floor)
         chunks = [parts[start : start + size] for start in range(0, len(parts), size)]
