@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-__all__ = ["Faults", "fault_middleware"]
+__all__ = ["Faults", "fault_middleware", "read_all", "replay"]
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
@@ -202,11 +202,11 @@ def fault_middleware(app: ASGIApp, faults: Faults, *, flavour: str = "dataverse"
             return
         text = None
         if faults.aiming:  # read the request to match it, then hand the app the same messages
-            messages = await _read_all(receive)
+            messages = await read_all(receive)
             content = b"".join(m.get("body", b"") for m in messages).decode("utf-8", "replace")
             query = scope.get("query_string", b"").decode("latin-1")
             text = f"{scope['method']} {scope['path']}{'?' + query if query else ''}\n{content}"
-            receive = _replay(messages)
+            receive = replay(messages)
         decision = faults.decide(text)
         if decision.delay:
             await asyncio.sleep(decision.delay)
@@ -230,7 +230,8 @@ def fault_middleware(app: ASGIApp, faults: Faults, *, flavour: str = "dataverse"
     return wrapped
 
 
-async def _read_all(receive: Receive) -> list[Message]:
+async def read_all(receive: Receive) -> list[Message]:
+    """Every message of a request's body, read before the app is called (so that it can be read again)."""
     messages: list[Message] = []
     while True:
         message = await receive()
@@ -239,7 +240,8 @@ async def _read_all(receive: Receive) -> list[Message]:
             return messages
 
 
-def _replay(messages: list[Message]) -> Receive:
+def replay(messages: list[Message]) -> Receive:
+    """A ``receive`` that hands ``messages`` over again."""
     pending = iter(messages)
 
     async def receive() -> Message:

@@ -36,6 +36,8 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
+from coupler.testing.faults import read_all, replay
+
 __all__ = ["ServiceModel"]
 
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
@@ -190,14 +192,14 @@ class ServiceModel:
 
     async def _serve(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         started = self.clock()
-        messages = await _read_all(receive)
+        messages = await read_all(receive)
         body = b"".join(m.get("body", b"") for m in messages)
         answer: list[Message] = []
 
         async def keep(message: Message) -> None:
             answer.append(message)
 
-        await app(scope, _replay(messages), keep)
+        await app(scope, replay(messages), keep)
         sent = b"".join(m.get("body", b"") for m in answer if m["type"] == "http.response.body")
         reads, writes = _rows(scope["method"], scope["path"], body, sent)
         seconds = self.cost(read_rows=reads, write_rows=writes)
@@ -264,21 +266,3 @@ def _rows(method: str, path: str, body: bytes, answer: bytes) -> tuple[int, int]
         writes = 1
     reads = answer.count(_ETAG) if reads_asked else 0
     return reads, writes
-
-
-async def _read_all(receive: Receive) -> list[Message]:
-    messages: list[Message] = []
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request" or not message.get("more_body"):
-            return messages
-
-
-def _replay(messages: list[Message]) -> Receive:
-    pending = iter(messages)
-
-    async def receive() -> Message:
-        return next(pending, {"type": "http.disconnect"})
-
-    return receive
