@@ -137,7 +137,7 @@ class Demo:
 
         self.replay("couple_references", steps)
 
-    def replay(self, name: str, steps: Callable[[], None]) -> None:
+    def replay(self, name: str, steps: Callable[[], object]) -> None:
         """Run ``steps``, commands that only change the files of the demo folder, or put back what they left there.
 
         The first time this worker process runs ``name`` on a folder holding exactly these files (same bytes), the
