@@ -11,7 +11,8 @@ import pytest
 
 from .support import Demo
 
-pytestmark = pytest.mark.e2e
+# one worker runs the module: its set-up (a module fixture) then runs once, not once per worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-cli-narrow-tables")]
 
 NARROW = {"COLUMNS": "80"}
 TABLE = set("┏┃┡│└")
