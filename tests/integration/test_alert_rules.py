@@ -30,7 +30,6 @@ from unit.services.conftest import customer_mapping, make_world
 pytestmark = pytest.mark.postgres
 
 DOCS = Path(__file__).parents[2] / "docs"
-NOW = datetime.now(UTC)
 PROMQL_WORDS = {
     *("sum", "min", "max", "avg", "count", "stddev", "topk", "bottomk", "quantile", "group"),
     *("rate", "irate", "increase", "delta", "idelta", "deriv", "changes", "resets", "absent", "absent_over_time"),
@@ -57,13 +56,14 @@ def exported() -> Iterator[dict[str, set[str]]]:
     """Every sample name a scrape of coupler's metrics gives, with its label names: a job counted, a request and a
     429 counted, notifications received and a synchronization they started, a coupling, a watermark, a job running
     on a mapping, and a job waiting in the queue."""
+    now = datetime.now(UTC)  # when the fixture runs, not when the module was collected: the lock must not have expired
     world = make_world(customer_mapping(only_coupled=False))
     world.customer("C1")
     world.coupler.sync_modified()
-    world.store.cursors.set_watermark("CUSTOMER", Side.INTEGRATION, ChangeCursor(stamp=NOW - timedelta(minutes=5)))
-    running = Job(id="j9", mapping="CUSTOMER", kind=JobKind.FULL, direction="-", started_at=NOW - timedelta(seconds=9))
+    world.store.cursors.set_watermark("CUSTOMER", Side.INTEGRATION, ChangeCursor(stamp=now - timedelta(minutes=5)))
+    running = Job(id="j9", mapping="CUSTOMER", kind=JobKind.FULL, direction="-", started_at=now - timedelta(seconds=9))
     world.store.jobs.add(running)
-    world.store.cursors.acquire_lock(lock_name("CUSTOMER"), "j9", until=NOW + timedelta(minutes=5), now=NOW)
+    world.store.cursors.acquire_lock(lock_name("CUSTOMER"), "j9", until=now + timedelta(minutes=5), now=now)
     with fresh_pg_database("coupler_alerts") as url:
         state_url = url.render_as_string(hide_password=False)
         ensure_schema(state_url)
@@ -72,9 +72,9 @@ def exported() -> Iterator[dict[str, set[str]]]:
             JobQueue(app, connection="cronus").defer(Work.FULL, "CUSTOMER")
         metrics = Metrics(lambda: world.coupler.systems, queue=conninfo(state_url), connections=["cronus"])
         try:
-            done = Job(id="j1", mapping="CUSTOMER", kind=JobKind.INCREMENTAL, direction="-", started_at=NOW)
+            done = Job(id="j1", mapping="CUSTOMER", kind=JobKind.INCREMENTAL, direction="-", started_at=now)
             metrics.telemetry.job_started(done)
-            metrics.telemetry.job_finished(done.finish(at=NOW, counters=Counters(modified=1)), JobOutcome.OK)
+            metrics.telemetry.job_finished(done.finish(at=now, counters=Counters(modified=1)), JobOutcome.OK)
             metrics.telemetry.request_done("Business Central", "GET", 429, 0.1)
             metrics.telemetry.throttled("Business Central", 1.0)
             metrics.telemetry.receiving_notifications(("Business Central", "Dynamics 365 Sales"))

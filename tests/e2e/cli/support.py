@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +22,9 @@ import pytest
 __all__ = ["CUSTOMER_FIELDS", "Demo", "Result", "coupler_command", "run_coupler"]
 
 _TIMEOUT = 60
+_SQLITE_STATE = 'state = "sqlite:///coupler-state.db"'
+_AFTER: dict[tuple[str, str], Path] = {}
+"""(steps, the demo folder's files before them) -> a folder holding its files after them (see ``Demo.replay``)."""
 _SCRUBBED = ("COUPLER_CONFIG", "COUPLER_DEBUG", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "NO_COLOR")
 
 
@@ -123,9 +129,44 @@ class Demo:
     def couple_references(self) -> None:
         """Couple what the CUSTOMER mapping looks up, so that customers can be synchronized: the salespeople
         (matched by e-mail, then updated from the CRM) and the currencies (EUR matched, the others created)."""
-        self.coupler("match", "SALESPEOPLE", "--sync-after", "integration")
-        self.coupler("match", "CURRENCY", expect=1)
-        self.coupler("sync", "CURRENCY", "--full")
+
+        def steps() -> None:
+            self.coupler("match", "SALESPEOPLE", "--sync-after", "integration")
+            self.coupler("match", "CURRENCY", expect=1)
+            self.coupler("sync", "CURRENCY", "--full")
+
+        self.replay("couple_references", steps)
+
+    def replay(self, name: str, steps: Callable[[], object]) -> None:
+        """Run ``steps``, commands that only change the files of the demo folder, or put back what they left there.
+
+        The first time this worker process runs ``name`` on a folder holding exactly these files (same bytes), the
+        steps run for real (with their checks) and the files they leave are kept; later, on the same files, they
+        are copied back instead of running the same commands again (a set-up many tests share costs a few `coupler`
+        runs each). A demo whose state store is not its SQLite file (PostgreSQL) always runs the steps."""
+        if _SQLITE_STATE not in self.config.read_text(encoding="utf-8"):
+            steps()
+            return
+        files = sorted(p for p in self.directory.iterdir() if p.is_file())
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        key = (name, digest.hexdigest())
+        kept = _AFTER.get(key)
+        if kept is None:
+            steps()
+            kept = Path(tempfile.mkdtemp(prefix="coupler-e2e-replay-"))
+            atexit.register(shutil.rmtree, kept, ignore_errors=True)
+            for path in self.directory.iterdir():
+                if path.is_file():
+                    shutil.copy2(path, kept / path.name)
+            _AFTER[key] = kept
+            return
+        for path in files:  # what the steps removed goes (none do so far), what they changed or added comes back
+            if not (kept / path.name).exists():
+                path.unlink()
+        for path in kept.iterdir():
+            shutil.copy2(path, self.directory / path.name)
 
     # reading and writing the databases as a user would with any SQLite tool -----------------------------------
     @staticmethod

@@ -5,6 +5,9 @@ retry, restore)."""
 from __future__ import annotations
 
 import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +17,19 @@ from .support import Demo, Result
 pytestmark = pytest.mark.e2e
 
 
-def _coupled_customer(demo: Demo) -> tuple[str, str, str]:
-    """(number, customer id, account id) of a customer coupled and synchronized with its account. The salespeople and
-    the currencies it looks up are coupled first."""
+@dataclass(frozen=True)
+class _Coupled:
+    """A demo whose first matched customer is coupled and synchronized with its account (the salespeople and the
+    currencies it looks up coupled first): (number, customer id, account id) and the folder holding its files."""
+
+    directory: Path
+    keys: tuple[str, str, str]
+
+
+@pytest.fixture(scope="module")
+def coupled(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> _Coupled:
+    """The coupling the tests start from, made once through the real CLI (four commands); each test copies it."""
+    demo = Demo(directory=Path(shutil.copytree(demo_template, tmp_path_factory.mktemp("attention") / "demo")))
     assert (
         demo.coupler("match", "SALESPEOPLE", "--sync-after", "integration", "--json").json()["job"]["counters"][
             "coupled"
@@ -27,7 +40,17 @@ def _coupled_customer(demo: Demo) -> tuple[str, str, str]:
     demo.coupler("sync", "CURRENCY", "--full")
     number, name = demo.matched_customers()[0]
     demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local")
-    return number, str(demo.customer(number)["id"]), str(demo.account(name)["accountid"])
+    return _Coupled(demo.directory, (number, str(demo.customer(number)["id"]), str(demo.account(name)["accountid"])))
+
+
+def _coupled_customer(demo: Demo, coupled: _Coupled) -> tuple[str, str, str]:
+    """(number, customer id, account id) of a customer coupled and synchronized with its account: the module's
+    coupling (``coupled``) copied into the test's demo. Its coupler.toml stays the test's own (a policy a test set
+    before plays no part in matching and coupling)."""
+    for file in coupled.directory.iterdir():  # erp.db, crm.db, coupler-state.db (and a journal, were one left)
+        if file.name != demo.config.name:
+            shutil.copyfile(file, demo.directory / file.name)
+    return coupled.keys
 
 
 def _reports(result: Result) -> dict[str, dict[str, Any]]:
@@ -41,8 +64,8 @@ def _couplings(demo: Demo) -> list[dict[str, Any]]:
 # merges and conflicts -------------------------------------------------------------------------------------------
 
 
-def test_changes_to_different_fields_on_both_sides_merge(demo: Demo) -> None:
-    number, customer_id, account_id = _coupled_customer(demo)
+def test_changes_to_different_fields_on_both_sides_merge(demo: Demo, coupled: _Coupled) -> None:
+    number, customer_id, account_id = _coupled_customer(demo, coupled)
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
     demo.execute(demo.crm, "UPDATE account SET telephone1 = '+44 1904 000000' WHERE accountid = ?", (account_id,))
 
@@ -58,8 +81,8 @@ def test_changes_to_different_fields_on_both_sides_merge(demo: Demo) -> None:
     assert demo.coupler("conflicts", "--json").json() == []
 
 
-def test_a_conflict_is_parked_and_resolved_field_by_field(demo: Demo) -> None:
-    number, customer_id, account_id = _coupled_customer(demo)
+def test_a_conflict_is_parked_and_resolved_field_by_field(demo: Demo, coupled: _Coupled) -> None:
+    number, customer_id, account_id = _coupled_customer(demo, coupled)
     before = demo.customer(number)
     demo.execute(demo.erp, "UPDATE customers SET city = 'York', phoneNumber = '+44 1904 000001', "
                            "website = 'www.york.example' WHERE id = ?", (customer_id,))  # fmt: skip
@@ -135,9 +158,9 @@ def test_a_conflict_is_parked_and_resolved_field_by_field(demo: Demo) -> None:
 
 
 @pytest.mark.parametrize(("policy", "city"), [("local-wins", "York"), ("integration-wins", "Hull")])
-def test_an_update_conflict_policy_picks_the_winner(demo: Demo, policy: str, city: str) -> None:
+def test_an_update_conflict_policy_picks_the_winner(demo: Demo, coupled: _Coupled, policy: str, city: str) -> None:
     demo.configure("CUSTOMER", "update_conflict", policy)
-    number, customer_id, account_id = _coupled_customer(demo)
+    number, customer_id, account_id = _coupled_customer(demo, coupled)
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
     demo.execute(demo.crm, "UPDATE account SET address1_city = 'Hull' WHERE accountid = ?", (account_id,))
 
@@ -151,9 +174,9 @@ def test_an_update_conflict_policy_picks_the_winner(demo: Demo, policy: str, cit
 # deletions --------------------------------------------------------------------------------------------------------
 
 
-def test_a_deleted_account_waits_for_approval_to_delete_its_customer(demo: Demo) -> None:
+def test_a_deleted_account_waits_for_approval_to_delete_its_customer(demo: Demo, coupled: _Coupled) -> None:
     demo.configure("CUSTOMER", "delete", "propagate")
-    number, customer_id, account_id = _coupled_customer(demo)
+    number, customer_id, account_id = _coupled_customer(demo, coupled)
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
 
@@ -187,11 +210,11 @@ def test_a_deleted_account_waits_for_approval_to_delete_its_customer(demo: Demo)
     assert demo.coupler("deletions", "--json").json() == []
 
 
-def test_a_missing_partner_is_reported_once_per_job(demo: Demo) -> None:
+def test_a_missing_partner_is_reported_once_per_job(demo: Demo, coupled: _Coupled) -> None:
     """A coupling that failed last time is retried first; the same run then reads the record again if it changed.
     A partner found missing in the retry must not be reported (and counted) a second time."""
     demo.configure("CUSTOMER", "delete", "propagate")
-    _, customer_id, account_id = _coupled_customer(demo)
+    _, customer_id, account_id = _coupled_customer(demo, coupled)
     demo.execute(demo.erp, "UPDATE customers SET email = 'not an email' WHERE id = ?", (customer_id,), checks=False)
     demo.coupler("sync", "CUSTOMER", expect=1)  # rejected by the CRM: the coupling's last result is a failure
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
@@ -204,9 +227,9 @@ def test_a_missing_partner_is_reported_once_per_job(demo: Demo) -> None:
     assert report["job"]["counters"]["skipped"] == 1, report["job"]["counters"]
 
 
-def test_approve_takes_either_key_like_the_other_commands(demo: Demo) -> None:
+def test_approve_takes_either_key_like_the_other_commands(demo: Demo, coupled: _Coupled) -> None:
     demo.configure("CUSTOMER", "delete", "propagate")
-    number, customer_id, account_id = _coupled_customer(demo)
+    number, customer_id, account_id = _coupled_customer(demo, coupled)
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
     demo.coupler("sync", "CUSTOMER")
@@ -217,9 +240,9 @@ def test_approve_takes_either_key_like_the_other_commands(demo: Demo) -> None:
     assert demo.query(demo.erp, "SELECT * FROM customers WHERE id = ?", (customer_id,)) == []
 
 
-def test_a_pending_deletion_can_be_refused_by_restoring_the_record(demo: Demo) -> None:
+def test_a_pending_deletion_can_be_refused_by_restoring_the_record(demo: Demo, coupled: _Coupled) -> None:
     demo.configure("CUSTOMER", "delete", "propagate")
-    number, customer_id, account_id = _coupled_customer(demo)
+    number, customer_id, account_id = _coupled_customer(demo, coupled)
     name = demo.customer(number)["displayName"]
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
@@ -236,9 +259,9 @@ def test_a_pending_deletion_can_be_refused_by_restoring_the_record(demo: Demo) -
     assert demo.customer(number)["id"] == customer_id, "approving what is left deletes nothing"
 
 
-def test_deletion_conflict_restore_recreates_a_deleted_account(demo: Demo) -> None:
+def test_deletion_conflict_restore_recreates_a_deleted_account(demo: Demo, coupled: _Coupled) -> None:
     demo.configure("CUSTOMER", "deletion_conflict", "restore")
-    number, customer_id, account_id = _coupled_customer(demo)
+    number, customer_id, account_id = _coupled_customer(demo, coupled)
     customer = demo.customer(number)
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
@@ -256,8 +279,8 @@ def test_deletion_conflict_restore_recreates_a_deleted_account(demo: Demo) -> No
 # skipped records --------------------------------------------------------------------------------------------------
 
 
-def test_a_record_rejected_twice_is_skipped_until_it_is_retried(demo: Demo) -> None:
-    number, customer_id, account_id = _coupled_customer(demo)
+def test_a_record_rejected_twice_is_skipped_until_it_is_retried(demo: Demo, coupled: _Coupled) -> None:
+    number, customer_id, account_id = _coupled_customer(demo, coupled)
     # the ERP lets this e-mail address through (its check is switched off here); the CRM refuses it
     demo.execute(demo.erp, "UPDATE customers SET email = 'not an email' WHERE id = ?", (customer_id,), checks=False)
 
@@ -293,8 +316,8 @@ def test_a_record_rejected_twice_is_skipped_until_it_is_retried(demo: Demo) -> N
     assert demo.account_by_id(account_id)["emailaddress1"] == "orders@example.com"
 
 
-def test_restore_recreates_the_deleted_partner_of_a_skipped_record(demo: Demo) -> None:
-    number, customer_id, account_id = _coupled_customer(demo)
+def test_restore_recreates_the_deleted_partner_of_a_skipped_record(demo: Demo, coupled: _Coupled) -> None:
+    number, customer_id, account_id = _coupled_customer(demo, coupled)
     customer = demo.customer(number)
     demo.execute(demo.crm, "DELETE FROM account WHERE accountid = ?", (account_id,))
     demo.execute(demo.erp, "UPDATE customers SET city = 'York' WHERE id = ?", (customer_id,))
@@ -317,9 +340,9 @@ def test_restore_recreates_the_deleted_partner_of_a_skipped_record(demo: Demo) -
     assert status["integration"] is not None and status["coupling"]["skipped"] is False
 
 
-def test_an_uncoupled_record_that_cannot_be_created_twice_is_skipped(demo: Demo) -> None:
+def test_an_uncoupled_record_that_cannot_be_created_twice_is_skipped(demo: Demo, coupled: _Coupled) -> None:
     """The CRM-only account whose name is too long for the ERP: a full synchronization cannot create its customer."""
-    _coupled_customer(demo)
+    _coupled_customer(demo, coupled)
     [long_name] = [n for n in _account_names(demo) if len(n) > 100]
     account_id = demo.account(long_name)["accountid"]
 
@@ -342,8 +365,8 @@ def test_an_uncoupled_record_that_cannot_be_created_twice_is_skipped(demo: Demo)
     assert demo.coupler("skipped", "--json").json() == []
 
 
-def test_retry_takes_an_uncoupled_skipped_record_by_its_key(demo: Demo) -> None:
-    _coupled_customer(demo)
+def test_retry_takes_an_uncoupled_skipped_record_by_its_key(demo: Demo, coupled: _Coupled) -> None:
+    _coupled_customer(demo, coupled)
     [long_name] = [n for n in _account_names(demo) if len(n) > 100]
     account_id = demo.account(long_name)["accountid"]
     for _ in range(2):
@@ -381,9 +404,9 @@ def test_the_first_synchronization_after_coupling_overwrites_without_a_warning(d
     assert "overwrote" not in (report["job"]["message"] or ""), report["job"]["message"]
 
 
-def test_a_forced_synchronization_names_each_overwritten_field_once(demo: Demo) -> None:
+def test_a_forced_synchronization_names_each_overwritten_field_once(demo: Demo, coupled: _Coupled) -> None:
     """CUSTOMER maps currencyCode/transactioncurrencyid with two one-way field mappings (a lookup each way)."""
-    number, _, account_id = _coupled_customer(demo)
+    number, _, account_id = _coupled_customer(demo, coupled)
     other = demo.query(demo.crm, "SELECT transactioncurrencyid FROM transactioncurrency WHERE isocurrencycode = 'DKK'")
     demo.execute(demo.crm, "UPDATE account SET telephone1 = '+45 1', transactioncurrencyid = ? WHERE accountid = ?",
                  (other[0]["transactioncurrencyid"], account_id))  # fmt: skip

@@ -27,7 +27,8 @@ with warnings.catch_warnings():  # Starlette 1.x prefers the httpx2 package; htt
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from starlette.testclient import TestClient
 
-pytestmark = pytest.mark.e2e
+# one worker runs the module: its set-up (a module fixture) then runs once, not once per worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-cli-json-output")]
 
 
 @dataclass(kw_only=True)

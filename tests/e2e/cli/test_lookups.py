@@ -17,20 +17,33 @@ pytestmark = pytest.mark.e2e
 
 
 def _couple_salespeople(demo: Demo) -> None:
-    report = demo.coupler("match", "SALESPEOPLE", "--json").json()
-    assert report["job"]["counters"]["coupled"] == 6, report
+    """(Run for real once per worker on the same files, copied back after: ``Demo.replay``.)"""
+
+    def steps() -> None:
+        report = demo.coupler("match", "SALESPEOPLE", "--json").json()
+        assert report["job"]["counters"]["coupled"] == 6, report
+
+    demo.replay("couple_salespeople", steps)
 
 
 def _match_currencies(demo: Demo) -> None:
     """EUR is on both sides; GBP, DKK and CAD stay unmatched (exit 1) until a full synchronization creates them."""
-    report = demo.coupler("match", "CURRENCY", "--json", expect=1).json()
-    assert report["job"]["counters"]["coupled"] == 1, report
+
+    def steps() -> None:
+        report = demo.coupler("match", "CURRENCY", "--json", expect=1).json()
+        assert report["job"]["counters"]["coupled"] == 1, report
+
+    demo.replay("match_currencies", steps)
 
 
 def _couple_currencies(demo: Demo) -> None:
     _match_currencies(demo)
-    report = demo.coupler("sync", "CURRENCY", "--full", "--json").json()
-    assert report["job"]["counters"]["inserted"] == 3, report
+
+    def steps() -> None:
+        report = demo.coupler("sync", "CURRENCY", "--full", "--json").json()
+        assert report["job"]["counters"]["inserted"] == 3, report
+
+    demo.replay("couple_currencies", steps)
 
 
 def _user_id(demo: Demo, code: str) -> str:

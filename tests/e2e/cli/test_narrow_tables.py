@@ -3,13 +3,16 @@ a mapping) stays whole on one line, however the other columns wrap."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
 from .support import Demo
 
-pytestmark = pytest.mark.e2e
+# one worker runs the module: its set-up (a module fixture) then runs once, not once per worker
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e-cli-narrow-tables")]
 
 NARROW = {"COLUMNS": "80"}
 TABLE = set("┏┃┡│└")
@@ -25,9 +28,10 @@ def _fits_with_whole_keys(output: str, keys: Iterable[str]) -> None:
         assert any(key in line for line in lines), f"{key!r} is not whole on one line:\n{output}"
 
 
-@pytest.fixture
-def busy(demo: Demo) -> Demo:
-    """The demo with couplings, jobs, errors (unmatched currencies) and a parked conflict."""
+@pytest.fixture(scope="module")
+def busy_template(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo with couplings, jobs, errors (unmatched currencies) and a parked conflict, made once."""
+    demo = Demo(directory=Path(shutil.copytree(demo_template, tmp_path_factory.mktemp("busy") / "demo")))
     demo.couple_references()
     number, name = demo.matched_customers()[0]
     demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local")
@@ -36,7 +40,13 @@ def busy(demo: Demo) -> Demo:
     demo.execute(demo.crm, "UPDATE account SET address1_city = 'Hull' WHERE accountid = ?", (account_id,))
     summary = demo.coupler("sync", "CUSTOMER", expect=1, env=NARROW)
     _fits_with_whole_keys(summary.stdout, ["CUSTOMER"])
-    return demo
+    return demo.directory
+
+
+@pytest.fixture
+def busy(busy_template: Path, tmp_path: Path) -> Demo:
+    """A private copy of the busy demo (``busy_template``)."""
+    return Demo(directory=Path(shutil.copytree(busy_template, tmp_path / "demo")))
 
 
 def test_jobs_keep_their_ids_whole(busy: Demo) -> None:

@@ -55,16 +55,20 @@ def _finished(process: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 def _couple_what_customers_refer_to(demo: Demo) -> None:
     """Salespeople and currencies coupled (the CRM's matched, the others created), as customers look them up."""
-    for mapping in ("SALESPEOPLE", "CURRENCY"):
-        demo.coupler("match", mapping, expect=None)
-        demo.coupler("sync", mapping, "--full")
+
+    def steps() -> None:
+        for mapping in ("SALESPEOPLE", "CURRENCY"):
+            demo.coupler("match", mapping, expect=None)
+            demo.coupler("sync", mapping, "--full")
+
+    demo.replay("couple_what_customers_refer_to", steps)
 
 
 def _couple_a_customer(demo: Demo) -> tuple[str, str]:
     """A customer coupled with its account (synchronized once); returns (customer number, account id)."""
     _couple_what_customers_refer_to(demo)
     number, name = demo.matched_customers()[0]
-    demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local")
+    demo.replay("couple_a_customer", lambda: demo.coupler("couple", "CUSTOMER", number, name, "--sync-after", "local"))
     return number, demo.account(name)["accountid"]
 
 
