@@ -123,7 +123,11 @@ def test_create_and_couple_then_decouple(page: Page, screenshots: Path) -> None:
     expect(notice).to_contain_text("Decoupled C00010 Adatum Corporation from Adatum Corporation")
     expect(page.get_by_text("Not coupled.")).to_be_visible()
     notice.get_by_role("button", name="Undo: couple them again").click()
-    expect(page.get_by_role("status").first).to_contain_text("Set up coupling (CUSTOMER): 1 coupled")
+    again = page.get_by_role("status").first
+    expect(again).to_contain_text("Coupled C00010 Adatum Corporation with Adatum Corporation again.")
+    expect(again.get_by_role("link", name="C00010 Adatum Corporation")).to_have_attribute(
+        "href", "/mappings/CUSTOMER/records/C00010"
+    )
     expect(page.locator("dl.facts").first).to_contain_text("Adatum Corporation")
 
 
