@@ -9,13 +9,31 @@ automation API's ``extensions`` would tell the version but needs more permission
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from coupler.adapters.connectors.business_central.currency import LocalCurrency
+from coupler.adapters.connectors.odata.entity import EntityInfo
 from coupler.domain.errors import CouplerError
 from coupler.ports.connector import Finding
 
-if TYPE_CHECKING:
-    from coupler.adapters.connectors.business_central.connector import BusinessCentralConnector
+
+class BusinessCentralConnector(Protocol):
+    """What the checks read of the connector (``connector.py`` calls them with itself)."""
+
+    display_name: str
+
+    @property
+    def company(self) -> str: ...
+
+    def company_id(self) -> str: ...
+
+    def entity_sets(self) -> Mapping[str, EntityInfo]: ...
+
+    @property
+    def setting_lcy(self) -> str | None: ...
+
+    def local_currency(self) -> LocalCurrency | None: ...
+
 
 __all__ = ["NEEDED_BY", "SALESPEOPLE_MISSING", "findings"]
 

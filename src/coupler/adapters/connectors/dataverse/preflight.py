@@ -5,15 +5,32 @@ Dataverse base solution (the ``bcbi_company`` table) is installed."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from coupler.adapters.connectors.dataverse.option_sets import is_option_set
+from coupler.adapters.connectors.http_client import HttpClient
+from coupler.adapters.connectors.odata.entity import EntityInfo
 from coupler.adapters.connectors.odata.query import literal
 from coupler.domain.errors import CouplerError
 from coupler.ports.connector import Finding
 
-if TYPE_CHECKING:
-    from coupler.adapters.connectors.dataverse.connector import DataverseConnector
+
+class DataverseConnector(Protocol):
+    """What the checks read of the connector (``connector.py`` calls them with itself)."""
+
+    display_name: str
+    client: HttpClient
+
+    def app_user_id(self) -> str: ...
+
+    def organization(self) -> Mapping[str, Any]: ...
+
+    def _known_json(self, path: str, *, what: str, params: Mapping[str, str] | None = None) -> Any: ...
+
+    def _entity_or_none(self, table: str) -> EntityInfo | None: ...
+
+    def _supports_create_multiple(self, entity: EntityInfo) -> bool | None: ...
+
 
 __all__ = ["findings"]
 
