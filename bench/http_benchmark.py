@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +39,7 @@ from coupler.testing import (
     BcTable,
     DataverseTable,
     ServedUrl,
+    TlsFiles,
     TokenIssuer,
     business_central_app,
     dataverse_app,
@@ -140,24 +141,36 @@ fields = [
     return path
 
 
-@contextmanager
-def servers(directory: Path) -> Iterator[tuple[dict[str, ServedUrl], dict[str, Meter], ServedUrl, Path]]:
+def apps(
+    directory: Path, *, bc: Mapping[str, Any] | None = None, dv: Mapping[str, Any] | None = None
+) -> tuple[TokenIssuer, TlsFiles, Any, Any]:
+    """The benchmarks' sign-in (the OAuth stub's issuer), TLS files, and Business Central and Dataverse apps over
+    ``erp.db`` and ``crm.db`` in ``directory``; ``bc`` and ``dv``: more options of each app (a service model, the
+    webhooks' settings)."""
     issuer = TokenIssuer(
         tenant_id=TENANT, clients={DV_CLIENT: SECRETS["BENCH_DATAVERSE_SECRET"], BC_CLIENT: SECRETS["BENCH_BC_SECRET"]}
     )
     tls = make_tls_files(directory / "tls")
-    meters = {"Business Central": Meter(), "Dataverse": Meter()}
-    bc = business_central_app(
+    erp = business_central_app(
         f"sqlite:///{directory / 'erp.db'}",
         companies=[COMPANY],
         tables={"customers": BcTable(table="customers", entity_type="customer")},
         auth=issuer,
+        **(bc or {}),
     )
-    dv = dataverse_app(
+    crm = dataverse_app(
         f"sqlite:///{directory / 'crm.db'}",
         tables={"accounts": DataverseTable(table="account", key="accountid", primary_name="name")},
         auth=issuer,
+        **(dv or {}),
     )
+    return issuer, tls, erp, crm
+
+
+@contextmanager
+def servers(directory: Path) -> Iterator[tuple[dict[str, ServedUrl], dict[str, Meter], ServedUrl, Path]]:
+    issuer, tls, bc, dv = apps(directory)
+    meters = {"Business Central": Meter(), "Dataverse": Meter()}
     with ExitStack() as stack:
         oauth = stack.enter_context(serve(oauth_app(issuer), tls=tls))
         urls = {

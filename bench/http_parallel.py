@@ -40,17 +40,11 @@ from typing import Any
 from coupler.adapters.connectors.kinds import http_service
 from coupler.bootstrap import open_coupler
 from coupler.testing import (
-    BcTable,
-    DataverseTable,
     ServiceModel,
-    TokenIssuer,
-    business_central_app,
-    dataverse_app,
-    make_tls_files,
     oauth_app,
     serve,
 )
-from http_benchmark import BC_CLIENT, COMPANY, DV_CLIENT, SECRETS, TENANT, change, write_config
+from http_benchmark import SECRETS, apps, change, write_config
 from sync_benchmark import FIELDS, _table, build_crm, build_erp
 
 TARGET = 0.8
@@ -97,23 +91,7 @@ def build_customers_empty(path: Path) -> None:
 
 @contextmanager
 def served(directory: Path, models: dict[str, ServiceModel]) -> Iterator[dict[str, str]]:
-    issuer = TokenIssuer(
-        tenant_id=TENANT, clients={DV_CLIENT: SECRETS["BENCH_DATAVERSE_SECRET"], BC_CLIENT: SECRETS["BENCH_BC_SECRET"]}
-    )
-    tls = make_tls_files(directory / "tls")
-    bc = business_central_app(
-        f"sqlite:///{directory / 'erp.db'}",
-        companies=[COMPANY],
-        tables={"customers": BcTable(table="customers", entity_type="customer")},
-        auth=issuer,
-        model=models["Business Central"],
-    )
-    dv = dataverse_app(
-        f"sqlite:///{directory / 'crm.db'}",
-        tables={"accounts": DataverseTable(table="account", key="accountid", primary_name="name")},
-        auth=issuer,
-        model=models["Dataverse"],
-    )
+    issuer, tls, bc, dv = apps(directory, bc={"model": models["Business Central"]}, dv={"model": models["Dataverse"]})
     with ExitStack() as stack:
         oauth = stack.enter_context(serve(oauth_app(issuer), tls=tls))
         erp = stack.enter_context(serve(bc))

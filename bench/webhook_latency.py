@@ -41,18 +41,12 @@ import uvicorn
 from coupler.bootstrap import open_coupler
 from coupler.entrypoints.web.app import create_app
 from coupler.testing import (
-    BcTable,
-    DataverseTable,
-    TokenIssuer,
-    business_central_app,
-    dataverse_app,
-    make_tls_files,
     oauth_app,
     serve,
 )
 from coupler.testing.business_central.webhooks import HookSettings
 from coupler.testing.dataverse.notify import WebhookSettings
-from http_benchmark import BC_CLIENT, COMPANY, DV_CLIENT, SECRETS, TENANT, write_config
+from http_benchmark import BC_CLIENT, COMPANY, DV_CLIENT, SECRETS, TENANT, apps, write_config
 from sync_benchmark import build_crm, build_erp
 
 TARGET_P95 = 5.0
@@ -156,22 +150,10 @@ def main() -> int:
     build_crm(directory / "crm.db")
     os.environ.update(SECRETS)
     os.environ["COUPLER_HOOKS_SECRET"] = HOOK_SECRET
-    issuer = TokenIssuer(
-        tenant_id=TENANT, clients={DV_CLIENT: SECRETS["BENCH_DATAVERSE_SECRET"], BC_CLIENT: SECRETS["BENCH_BC_SECRET"]}
-    )
-    tls = make_tls_files(directory / "tls")
-    bc = business_central_app(
-        f"sqlite:///{directory / 'erp.db'}",
-        companies=[COMPANY],
-        tables={"customers": BcTable(table="customers", entity_type="customer")},
-        auth=issuer,
-        hooks=HookSettings(delay=args.delay),
-    )
-    dv = dataverse_app(
-        f"sqlite:///{directory / 'crm.db'}",
-        tables={"accounts": DataverseTable(table="account", key="accountid", primary_name="name")},
-        auth=issuer,
-        webhooks=WebhookSettings(delay=args.dataverse_delay),
+    issuer, tls, bc, dv = apps(
+        directory,
+        bc={"hooks": HookSettings(delay=args.delay)},
+        dv={"webhooks": WebhookSettings(delay=args.dataverse_delay)},
     )
     with ExitStack() as stack:
         oauth = stack.enter_context(serve(oauth_app(issuer), tls=tls))
