@@ -318,30 +318,42 @@ def _decoupled(
     """The notice of a decoupling: "Decoupled <C00070 Fabrikam> from <Fabrikam, Inc.>. Both records stay as they
     are." (one pair) or "Decoupled 3 CUSTOMER records." with the pairs, each record linked to its card; ``total``:
     how many the job decoupled when ``pairs`` are its first ones only ("and 1,234 more")."""
-    count = len(pairs) if total is None else max(total, len(pairs))
-    if count == 1:
-        named = _pairs(request, mapping, pairs, ("Decoupled ", " from ", ". Both records stay as they are."))
-        if named:
-            return {"text": named[0], "items": ()}
-    records = f"{count:,} {mapping} record{'' if count == 1 else 's'}"
-    return {
-        "text": f"Decoupled {records}. They stay as they are in both systems.",
-        "items": _named(request, mapping, pairs, count, ("", " from ", "")),
-    }
+    return _pairs_notice(
+        request,
+        mapping,
+        pairs,
+        one=("Decoupled ", " from ", ". Both records stay as they are."),
+        many="Decoupled {records}. They stay as they are in both systems.",
+        total=total,
+    )
 
 
 def _coupled_again(request: Request, mapping: str, pairs: Sequence[tuple[str, str]]) -> dict[str, Any]:
     """The notice of an undone decoupling: "Coupled <C00070 Fabrikam> with <Fabrikam, Inc.> again." (one pair) or
     "Coupled 3 CUSTOMER records again." with the pairs, each record linked to its card."""
-    if len(pairs) == 1:
-        named = _pairs(request, mapping, pairs, ("Coupled ", " with ", " again."))
+    return _pairs_notice(
+        request, mapping, pairs, one=("Coupled ", " with ", " again."), many="Coupled {records} again."
+    )
+
+
+def _pairs_notice(
+    request: Request,
+    mapping: str,
+    pairs: Sequence[tuple[str, str]],
+    *,
+    one: tuple[str, str, str],
+    many: str,
+    total: int | None = None,
+) -> dict[str, Any]:
+    """A notice about pairs of records: one pair named in a sentence (``one``: before, between and after its two
+    records), or ``many`` (``{records}``: "3 CUSTOMER records") with every pair listed and linked."""
+    count = len(pairs) if total is None else max(total, len(pairs))
+    if count == 1:
+        named = _pairs(request, mapping, pairs, one)
         if named:
             return {"text": named[0], "items": ()}
-    records = f"{len(pairs):,} {mapping} record{'' if len(pairs) == 1 else 's'}"
-    return {
-        "text": f"Coupled {records} again.",
-        "items": _named(request, mapping, pairs, len(pairs), ("", " with ", "")),
-    }
+    records = f"{count:,} {mapping} record{'' if count == 1 else 's'}"
+    return {"text": many.format(records=records), "items": _named(request, mapping, pairs, count, ("", one[1], ""))}
 
 
 def _named(
