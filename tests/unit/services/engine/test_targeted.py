@@ -4,12 +4,14 @@ incremental run would, and only they; the watermark stays where it was, so the n
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from coupler.domain.errors import MappingBusy
 from coupler.domain.jobs import JobKind
 from coupler.domain.mapping import DeletePropagation, Side
+from coupler.domain.state import NO_CHANGES, StateChanges
 from coupler.services.engine.recorder import JobRecorder
 from unit.services.conftest import World, customer_mapping, make_world
 
@@ -78,3 +80,29 @@ def test_a_busy_mapping_is_refused(world: World) -> None:
     with pytest.raises(MappingBusy):
         world.coupler.sync_changed("CUSTOMER", Side.LOCAL, [key])
     holder.finish()
+
+
+def test_a_targeted_run_killed_between_creating_and_coupling_creates_nothing_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A notified record's counterpart is created, then the process dies before it is coupled (a worker killed):
+    the job run again (another worker taking it over) finds the creation and couples it."""
+    world = make_world(customer_mapping(only_coupled=False))
+    keys = [world.customer(f"C{n:03d}") for n in range(3)]
+    save = world.store.save
+
+    def crash(changes: StateChanges = NO_CHANGES, **log: Any) -> None:
+        if changes.new_couplings:
+            raise KeyboardInterrupt  # killed after the accounts were created, before they were coupled
+        save(changes, **log)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(world.store, "save", crash)
+        with pytest.raises(KeyboardInterrupt):
+            world.coupler.sync_changed("CUSTOMER", Side.LOCAL, keys)
+    assert len(world.crm.rows("account")) == 3 and world.store.stats("CUSTOMER").couplings == 0
+    report = world.coupler.sync_changed("CUSTOMER", Side.LOCAL, keys)
+    assert report.ok, report.errors
+    assert len(world.crm.rows("account")) == 3, "no account created twice"
+    assert world.store.stats("CUSTOMER").couplings == 3
+    assert all(partner(world, key)["name"] == f"Customer C{n:03d}" for n, key in enumerate(keys))
